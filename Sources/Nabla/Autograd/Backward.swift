@@ -1,0 +1,60 @@
+extension Variable {
+    /// Back-propagates from this scalar: seeds its gradient with 1 and calls every recorded pullback
+    /// in reverse topological order, then releases the graph (pullbacks, inputs and intermediate
+    /// gradients), keeping ``grad`` on leaves.
+    ///
+    /// The topological order comes from an iterative depth-first search, so deep graphs cannot
+    /// overflow the stack.
+    public func backward() {
+        precondition(value.count == 1, "backward() needs a scalar, shape is \(value.shape)")
+        backward(seed: Tensor(repeating: 1, shape: value.shape))
+    }
+
+    /// Back-propagates an explicit upstream gradient `seed` of this node's shape (a vector-Jacobian product).
+    public func backward(seed: Tensor<Scalar>) {
+        guard requiresGradient else { return }
+        let order = topologicalOrder()
+        accumulate(seed)
+        for node in order.reversed() {
+            guard let pullback = node.pullback else { continue }
+            if let g = node.grad { pullback(g) }
+            node.pullback = nil
+            node.inputs = []
+            node.grad = nil
+        }
+    }
+
+    /// Nodes reachable from `self` that have a pullback, each after all of its inputs.
+    func topologicalOrder() -> [Variable] {
+        var order: [Variable] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(node: Variable, expanded: Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            if !visited.insert(ObjectIdentifier(node)).inserted { continue }
+            stack.append((node, true))
+            for input in node.inputs where input.pullback != nil && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        return order
+    }
+}
+
+/// Whether operations record themselves for differentiation.
+public enum GradientMode {
+    nonisolated(unsafe) static var enabledFlag = true
+
+    /// Whether recording is on (it is unless inside ``withoutGradient(_:)``).
+    public static var isEnabled: Bool { enabledFlag }
+}
+
+/// Runs `body` with gradient recording off (evaluation, optimizer updates): operations inside build no
+/// graph and keep no saved tensors.
+@discardableResult
+public func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
+    let previous = GradientMode.enabledFlag
+    GradientMode.enabledFlag = false
+    defer { GradientMode.enabledFlag = previous }
+    return try body()
+}
