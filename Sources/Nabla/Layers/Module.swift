@@ -133,3 +133,7 @@ extension Module: CustomStringConvertible {
         return "\(name)(\n\(body)\n)"
     }
 }
+
+/// Marks normalization layers (batch, layer, instance, group norm), whose affine parameters are
+/// conventionally excluded from weight decay and parameter penalties.
+public protocol NormalizationLayer: AnyObject {}
