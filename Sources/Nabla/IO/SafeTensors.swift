@@ -169,7 +169,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
             ranges.append((begin, end, key))
             file.tensors[key] = SafeTensor(dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
         }
-        ranges.sort { $0.0 < $1.0 }
+        ranges = ranges.filter { $0.0 < $0.1 }.sorted { $0.0 < $1.0 }   // empty tensors occupy no bytes
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
             throw fail("entries '\(a.2)' and '\(b.2)' overlap")
         }
