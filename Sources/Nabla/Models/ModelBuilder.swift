@@ -1,0 +1,67 @@
+import Foundation
+
+/// A model built from a ``ModelDescription``, with the per-layer summary of its shapes.
+public struct BuiltModel {
+    /// One row of the summary: what `nabla summary` prints.
+    public struct LayerSummary: Equatable, Sendable {
+        public let index: Int
+        public let description: String
+        public let outputShape: [Int]
+        public let parameterCount: Int
+    }
+
+    public let model: Sequential<Float>
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let layers: [LayerSummary]
+
+    /// One line per layer (index, layer with its arguments, output shape with batch `N`, parameters),
+    /// then the total.
+    public var summary: String {
+        func shape(_ s: [Int]) -> String { "[N, " + s.map(String.init).joined(separator: ", ") + "]" }
+        let width = max(24, layers.map { $0.description.count }.max() ?? 0)
+        var lines = ["#    " + "layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  output shape          parameters"]
+        lines.append("-    " + "input".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + shape(inputShape))
+        for l in layers {
+            lines.append(String(l.index).padding(toLength: 5, withPad: " ", startingAt: 0)
+                         + l.description.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                         + shape(l.outputShape).padding(toLength: 22, withPad: " ", startingAt: 0)
+                         + String(l.parameterCount))
+        }
+        lines.append("total parameters: \(model.parameterCount)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension ModelDescription {
+    /// Builds the model for per-sample inputs of `inputShape`, checking that every layer accepts the
+    /// shape the previous one produces.
+    /// - Throws: ``NablaError`` naming the layer index and type: unknown layer types, unknown or
+    ///   mistyped arguments, invalid values, shapes that do not chain.
+    public func build(inputShape: [Int], using generator: inout RandomGenerator) throws -> BuiltModel {
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw NablaError(.invalidArgument, "\(name): input shape \(inputShape) must be non-empty and positive")
+        }
+        var shape = inputShape
+        var modules: [Module<Float>] = []
+        var rows: [BuiltModel.LayerSummary] = []
+        for (index, layer) in layers.enumerated() {
+            let context = "\(name): layer \(index) (\(layer.type))"
+            guard let factory = LayerRegistry.factories[layer.type.lowercased()] else {
+                throw NablaError(.invalidArgument, "\(context): unknown layer type; known types: \(LayerRegistry.names.joined(separator: ", "))")
+            }
+            var arguments = LayerArguments(layer.arguments, context: context)
+            let (module, outputShape) = try factory.build(&arguments, shape, &generator)
+            try arguments.rejectUnknown()
+            guard outputShape.allSatisfy({ $0 > 0 }) else {
+                throw NablaError(.shapeMismatch, "\(context): output shape \(outputShape) is empty for input shape \(shape)")
+            }
+            modules.append(module)
+            let config = module.configurationDescription
+            rows.append(.init(index: index, description: "\(factory.name)(\(config))", outputShape: outputShape,
+                              parameterCount: module.parameterCount))
+            shape = outputShape
+        }
+        return BuiltModel(model: Sequential(modules), inputShape: inputShape, outputShape: shape, layers: rows)
+    }
+}

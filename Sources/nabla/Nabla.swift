@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Nabla
+
+/// The `nabla` command-line tool.
+///
+/// Every failure prints exactly one line, `nabla: <what is wrong>`, on standard error: exit status 2
+/// for a malformed command line, 1 for anything else (bad files, bad model descriptions, training
+/// that diverged).
+@main
+struct NablaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nabla",
+        abstract: "Train, evaluate and study neural networks — regularization and optimization made visible.",
+        subcommands: [GradCheckCommand.self, SummaryCommand.self])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as NablaError {
+            fail(error.message, status: 1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help, --version: ArgumentParser's full text.
+                exit(withError: error)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message, status: code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data("nabla: \(message)\n".utf8))
+        Foundation.exit(status)
+    }
+}
