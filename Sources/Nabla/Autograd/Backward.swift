@@ -5,12 +5,16 @@ extension Variable {
     ///
     /// The topological order comes from an iterative depth-first search, so deep graphs cannot
     /// overflow the stack.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward() {
         precondition(value.count == 1, "backward() needs a scalar, shape is \(value.shape)")
         backward(seed: Tensor(repeating: 1, shape: value.shape))
     }
 
     /// Back-propagates an explicit upstream gradient `seed` of this node's shape (a vector-Jacobian product).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(seed: Tensor<Scalar>) {
         guard requiresGradient else { return }
         let order = topologicalOrder()
@@ -25,6 +29,8 @@ extension Variable {
     }
 
     /// Nodes reachable from `self` that have a pullback, each after all of its inputs.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func topologicalOrder() -> [Variable] {
         var order: [Variable] = []
         var visited = Set<ObjectIdentifier>()

@@ -20,6 +20,8 @@ public final class Variable<Scalar: TensorScalar> {
     var pullback: ((Tensor<Scalar>) -> Void)?
 
     /// A leaf node.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ value: Tensor<Scalar>, requiresGradient: Bool = false) {
         self.value = value
         self.requiresGradient = requiresGradient
@@ -29,6 +31,8 @@ public final class Variable<Scalar: TensorScalar> {
 
     /// The result of an operation. Records `pullback` only when gradient recording is on and an input
     /// requires a gradient; otherwise the result is a constant.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ value: Tensor<Scalar>, inputs: [Variable], pullback: @escaping (Tensor<Scalar>) -> Void) {
         self.value = value
         let needed = GradientMode.isEnabled && inputs.contains { $0.requiresGradient }
@@ -45,6 +49,8 @@ public final class Variable<Scalar: TensorScalar> {
 
     /// Adds `gradient` into ``grad`` if this node requires a gradient.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func accumulate(_ gradient: Tensor<Scalar>) {
         guard requiresGradient else { return }
         precondition(gradient.shape == value.shape,
@@ -53,9 +59,13 @@ public final class Variable<Scalar: TensorScalar> {
     }
 
     /// Sets ``grad`` to `nil`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func zeroGrad() { grad = nil }
 
     /// A constant with the same value and no history.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func detached() -> Variable { Variable(value) }
 }
 

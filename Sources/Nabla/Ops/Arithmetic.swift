@@ -1,6 +1,8 @@
 /// Differentiable elementwise arithmetic with broadcasting. The gradient of a broadcast operand is the
 /// upstream gradient summed over the stretched axes (``Tensor/unbroadcast(to:)``).
 extension Variable {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
         let (ls, rs) = (lhs.shape, rhs.shape)
         return Variable(lhs.value + rhs.value, inputs: [lhs, rhs]) { g in
@@ -9,6 +11,8 @@ extension Variable {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Variable) -> Variable {
         let (ls, rs) = (lhs.shape, rhs.shape)
         return Variable(lhs.value - rhs.value, inputs: [lhs, rhs]) { g in
@@ -17,6 +21,8 @@ extension Variable {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
         let (a, b) = (lhs.value, rhs.value)
         return Variable(a * b, inputs: [lhs, rhs]) { g in
@@ -25,6 +31,8 @@ extension Variable {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
         let (a, b) = (lhs.value, rhs.value)
         return Variable(a / b, inputs: [lhs, rhs]) { g in
@@ -37,26 +45,40 @@ extension Variable {
         Variable(-x.value, inputs: [x]) { g in x.accumulate(-g) }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Scalar) -> Variable {
         Variable(lhs.value + rhs, inputs: [lhs]) { g in lhs.accumulate(g) }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Scalar) -> Variable {
         Variable(lhs.value * rhs, inputs: [lhs]) { g in lhs.accumulate(g * rhs) }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs * (1 / rhs) }
 
     /// Elementwise square.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squared() -> Variable {
         let x = value
         return Variable(x.squared(), inputs: [self]) { [self] g in self.accumulate(g * x * 2) }
     }
 
     /// Elementwise absolute value; the subgradient at 0 is 0 (as PyTorch's `sign`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func abs() -> Variable {
         let x = value
         return Variable(x.abs(), inputs: [self]) { [self] g in
@@ -65,18 +87,24 @@ extension Variable {
     }
 
     /// Elementwise `eˣ`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exp() -> Variable {
         let y = value.exp()
         return Variable(y, inputs: [self]) { [self] g in self.accumulate(g * y) }
     }
 
     /// Elementwise natural logarithm.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func log() -> Variable {
         let x = value
         return Variable(x.log(), inputs: [self]) { [self] g in self.accumulate(g / x) }
     }
 
     /// Elementwise square root.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squareRoot() -> Variable {
         let y = value.squareRoot()
         return Variable(y, inputs: [self]) { [self] g in self.accumulate(g / (y * 2)) }

@@ -8,6 +8,8 @@
 ///
 /// Forward is one GEMM with the bias preloaded into the output (`beta = 1`); backward is
 /// `∂x = g·W`, `∂W = gᵀ·x`, `∂b = Σ_rows g` — two GEMMs and a column sum, no transposes materialized.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?) -> Variable<Scalar> {
     let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
     precondition(x.value.rank >= 1 && x.shape.last == inFeatures,
@@ -38,7 +40,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     return Variable(out, inputs: inputs) { g in
         g.withUnsafeBufferPointer { pg in
             if x.requiresGradient {
-                var dx = Tensor<Scalar>(zeros: x.shape)
+                var dx = Tensor<Scalar>(shape: x.shape) { _ in }   // fully written by GEMM (beta = 0)
                 dx.withUnsafeMutableBufferPointer { pdx in
                     wv.withUnsafeBufferPointer { pw in
                         Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
@@ -49,7 +51,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
                 x.accumulate(dx)
             }
             if weight.requiresGradient {
-                var dw = Tensor<Scalar>(zeros: wv.shape)
+                var dw = Tensor<Scalar>(shape: wv.shape) { _ in }   // fully written by GEMM (beta = 0)
                 dw.withUnsafeMutableBufferPointer { pdw in
                     xv.withUnsafeBufferPointer { px in
                         Scalar.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,

@@ -10,6 +10,8 @@
 ///   - logits: `[N, C]`.
 ///   - labels: `N` class indices in `0..<C`.
 ///   - labelSmoothing: `ε ∈ [0, 1]` (Szegedy et al., 2016, "Rethinking the Inception Architecture").
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func crossEntropy<Scalar>(logits: Variable<Scalar>, labels: [Int], labelSmoothing: Scalar = 0) -> Variable<Scalar> {
     precondition(logits.value.rank == 2, "crossEntropy expects logits [N, C], got \(logits.shape)")
     let n = logits.shape[0], c = logits.shape[1]
@@ -41,6 +43,8 @@ public func crossEntropy<Scalar>(logits: Variable<Scalar>, labels: [Int], labelS
 }
 
 /// Applies an elementwise loss `ℓ(x, t)` with derivative `∂ℓ/∂x` and returns its mean.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func meanElementwiseLoss<Scalar>(
     _ prediction: Variable<Scalar>, _ target: Tensor<Scalar>, name: String,
     loss: @escaping (Scalar, Scalar) -> Scalar, derivative: @escaping (Scalar, Scalar) -> Scalar
@@ -57,12 +61,16 @@ func meanElementwiseLoss<Scalar>(
 }
 
 /// Mean squared error `(1/n) Σ (x − t)²`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>) -> Variable<Scalar> {
     meanElementwiseLoss(prediction, target, name: "meanSquaredError",
                         loss: { ($0 - $1) * ($0 - $1) }, derivative: { 2 * ($0 - $1) })
 }
 
 /// Mean absolute error `(1/n) Σ |x − t|`; subgradient 0 where `x = t`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func l1Loss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>) -> Variable<Scalar> {
     meanElementwiseLoss(prediction, target, name: "l1Loss",
                         loss: { Swift.abs($0 - $1) }, derivative: { $0 > $1 ? 1 : ($0 < $1 ? -1 : 0) })
@@ -70,6 +78,8 @@ public func l1Loss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scal
 
 /// Smooth L1 (Girshick, 2015, "Fast R-CNN"), PyTorch's `SmoothL1Loss(beta)`:
 /// `0.5·d²/β` for `|d| < β`, else `|d| − 0.5·β`, with `d = x − t`. `β = 0` is the L1 loss.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func smoothL1Loss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>, beta: Scalar = 1) -> Variable<Scalar> {
     precondition(beta >= 0, "smoothL1Loss: beta \(beta) must be non-negative")
     return meanElementwiseLoss(prediction, target, name: "smoothL1Loss", loss: { x, t in
@@ -82,6 +92,8 @@ public func smoothL1Loss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tenso
 }
 
 /// Huber loss (Huber, 1964), PyTorch's `HuberLoss(delta)`: `0.5·d²` for `|d| ≤ δ`, else `δ·(|d| − 0.5·δ)`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func huberLoss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<Scalar>, delta: Scalar = 1) -> Variable<Scalar> {
     precondition(delta > 0, "huberLoss: delta \(delta) must be positive")
     return meanElementwiseLoss(prediction, target, name: "huberLoss", loss: { x, t in
@@ -96,6 +108,8 @@ public func huberLoss<Scalar>(_ prediction: Variable<Scalar>, _ target: Tensor<S
 /// Binary cross-entropy from logits, PyTorch's `BCEWithLogitsLoss`:
 /// `ℓ = max(x, 0) − x·t + log(1 + e^{−|x|})` (the stable form of `−t·log σ(x) − (1−t)·log(1−σ(x))`);
 /// `∂ℓ/∂x = σ(x) − t`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func binaryCrossEntropy<Scalar>(logits: Variable<Scalar>, targets: Tensor<Scalar>) -> Variable<Scalar> {
     meanElementwiseLoss(logits, targets, name: "binaryCrossEntropy", loss: { x, t in
         Swift.max(x, 0) - x * t + Scalar.log(1 + Scalar.exp(-Swift.abs(x)))
@@ -106,6 +120,8 @@ public func binaryCrossEntropy<Scalar>(logits: Variable<Scalar>, targets: Tensor
 /// `(1/N) Σ_n Σ_{j≠y_n} max(0, s_nj − s_n,y_n + margin)`.
 ///
 /// PyTorch's `MultiMarginLoss(margin)` is this divided by the class count `C`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func multiclassHingeLoss<Scalar>(scores: Variable<Scalar>, labels: [Int], margin: Scalar = 1) -> Variable<Scalar> {
     precondition(scores.value.rank == 2, "multiclassHingeLoss expects scores [N, C], got \(scores.shape)")
     let n = scores.shape[0], c = scores.shape[1]

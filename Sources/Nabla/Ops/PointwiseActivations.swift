@@ -2,6 +2,8 @@
 extension Variable {
     /// Applies `f` with derivative `df(x, y)` (input and output) as one node.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func pointwise(_ f: (Scalar) -> Scalar, derivative df: @escaping (Scalar, Scalar) -> Scalar) -> Variable {
         let x = value
         let y = x.map(f)
@@ -19,21 +21,31 @@ extension Variable {
     }
 
     /// `max(x, 0)`; derivative 0 at 0 (PyTorch's convention).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func relu() -> Variable { pointwise({ $0 > 0 ? $0 : 0 }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
 
     /// `x` for `x > 0`, else `negativeSlope·x` (PyTorch default slope 0.01).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func leakyRelu(negativeSlope: Scalar = 0.01) -> Variable {
         pointwise({ $0 > 0 ? $0 : negativeSlope * $0 }, derivative: { x, _ in x > 0 ? 1 : negativeSlope })
     }
 
     /// The logistic function `σ(x) = 1/(1+e^{−x})`, evaluated without overflow; `σ' = σ(1−σ)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sigmoid() -> Variable { pointwise(logistic, derivative: { _, y in y * (1 - y) }) }
 
     /// Hyperbolic tangent; `tanh' = 1 − tanh²`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func tanh() -> Variable { pointwise({ Scalar.tanh($0) }, derivative: { _, y in 1 - y * y }) }
 
     /// GELU (Hendrycks & Gimpel, 2016), exact form `x·Φ(x) = x/2·(1 + erf(x/√2))` (PyTorch's default);
     /// derivative `Φ(x) + x·φ(x)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gelu() -> Variable {
         let invSqrt2 = Scalar(0.7071067811865476), invSqrt2Pi = Scalar(0.3989422804014327)
         return pointwise({ $0 * 0.5 * (1 + Scalar.erf($0 * invSqrt2)) }, derivative: { x, _ in
@@ -43,6 +55,8 @@ extension Variable {
 
     /// `softmax(x)_i = e^{x_i − max} / Σ_j e^{x_j − max}` along `axis` (default: last);
     /// backward `∂x = y ⊙ (g − Σ(g ⊙ y))`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softmax(alongAxis axis: Int = -1) -> Variable {
         let y = value.softmax(alongAxis: axis)
         return Variable(y, inputs: [self]) { [self] g in
@@ -53,6 +67,8 @@ extension Variable {
 
     /// `log softmax(x)` along `axis`, computed as `x − max − log Σ e^{x − max}`;
     /// backward `∂x = g − softmax(x)·Σg`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logSoftmax(alongAxis axis: Int = -1) -> Variable {
         let y = value.logSoftmax(alongAxis: axis)
         return Variable(y, inputs: [self]) { [self] g in
@@ -63,6 +79,8 @@ extension Variable {
 
 /// `1/(1+e^{−x})` without overflow for large `|x|`.
 @inlinable
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func logistic<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {
     if x >= 0 { return 1 / (1 + Scalar.exp(-x)) }
     let e = Scalar.exp(x)
@@ -71,12 +89,16 @@ func logistic<Scalar: TensorScalar>(_ x: Scalar) -> Scalar {
 
 extension Tensor {
     /// Numerically stable log-softmax along `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logSoftmax(alongAxis axis: Int = -1) -> Tensor {
         let shifted = self - max(alongAxes: [axis], keepingDimensions: true)
         return shifted - shifted.exp().sum(alongAxes: [axis], keepingDimensions: true).log()
     }
 
     /// Numerically stable softmax along `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softmax(alongAxis axis: Int = -1) -> Tensor {
         let e = (self - max(alongAxes: [axis], keepingDimensions: true)).exp()
         return e / e.sum(alongAxes: [axis], keepingDimensions: true)

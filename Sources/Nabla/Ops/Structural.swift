@@ -1,6 +1,8 @@
 /// Differentiable reductions, reshapes and products.
 extension Variable {
     /// The sum of every element, as a scalar.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Variable {
         let shape = self.shape
         return Variable(Tensor(value.sum()), inputs: [self]) { [self] g in
@@ -9,6 +11,8 @@ extension Variable {
     }
 
     /// The mean of every element, as a scalar.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean() -> Variable {
         let shape = self.shape, n = Scalar(value.count)
         return Variable(Tensor(value.mean()), inputs: [self]) { [self] g in
@@ -17,6 +21,8 @@ extension Variable {
     }
 
     /// Sums along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Variable {
         let shape = self.shape
         var kept = shape
@@ -27,12 +33,16 @@ extension Variable {
     }
 
     /// Means along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Variable {
         let n = value.normalizedAxes(axes).reduce(1) { $0 * shape[$1] }
         return sum(alongAxes: axes, keepingDimensions: keepingDimensions) / Scalar(n)
     }
 
     /// The same elements under a new shape (one extent may be -1).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Variable {
         let shape = self.shape
         return Variable(value.reshaped(to: newShape), inputs: [self]) { [self] g in
@@ -41,6 +51,8 @@ extension Variable {
     }
 
     /// Axes reordered: axis `i` of the result is axis `permutation[i]` of `self`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Variable {
         var inverse = [Int](repeating: 0, count: permutation.count)
         for (i, p) in permutation.enumerated() { inverse[p] = i }
@@ -50,6 +62,8 @@ extension Variable {
     }
 
     /// The last two axes swapped.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed() -> Variable {
         var permutation = Array(0..<value.rank)
         permutation.swapAt(value.rank - 1, value.rank - 2)
@@ -57,6 +71,8 @@ extension Variable {
     }
 
     /// Matrix product `self · other` (rank 2, or batched rank 3).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func matmul(_ other: Variable) -> Variable {
         let (a, b) = (value, other.value)
         return Variable(Tensor.matmul(a, b), inputs: [self, other]) { [self] g in
@@ -66,6 +82,8 @@ extension Variable {
     }
 
     /// Joins variables along `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func concatenate(_ parts: [Variable], alongAxis axis: Int = 0) -> Variable {
         let value = Tensor(concatenating: parts.map(\.value), alongAxis: axis)
         let rank = value.rank

@@ -2,6 +2,8 @@
 /// and an axis of extent 1 (or a missing leading axis) stretches to match the other operand.
 extension Tensor {
     /// The broadcast shape of two shapes, or `nil` when they are incompatible.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
         let rank = Swift.max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
@@ -15,6 +17,8 @@ extension Tensor {
 
     /// Strides for reading a tensor of `shape` as if broadcast to `target` (0 on stretched axes).
     @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func broadcastStrides(of shape: [Int], to target: [Int]) -> [Int] {
         let own = strides(of: shape)
         let offset = target.count - shape.count
@@ -25,6 +29,8 @@ extension Tensor {
 
     /// Applies `op` to each pair of broadcast elements.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func zipWith(_ other: Tensor, _ op: (Scalar, Scalar) -> Scalar) -> Tensor {
         if shape == other.shape {
             return Tensor(shape: shape) { out in
@@ -80,6 +86,8 @@ extension Tensor {
 
     /// Applies `op` to every element.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func map(_ op: (Scalar) -> Scalar) -> Tensor {
         Tensor(shape: shape) { out in
             scalars.withUnsafeBufferPointer { a in for i in 0..<out.count { out[i] = op(a[i]) } }
@@ -88,6 +96,8 @@ extension Tensor {
 
     /// Sums this tensor (a broadcast result) down to `target`, the shape of a broadcast operand.
     /// This is the adjoint of broadcasting and is what every broadcasting op's backward uses.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func unbroadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
         let offset = rank - target.count
@@ -99,22 +109,48 @@ extension Tensor {
         return sum(alongAxes: axes, keepingDimensions: true).reshaped(to: target)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, +) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, -) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, *) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, /) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 + rhs } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 - rhs } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 * rhs } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 / rhs } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs + $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs / $0 } }
     @inlinable public static prefix func - (x: Tensor) -> Tensor { x.map { -$0 } }
 
     /// In-place `self += other`, where `other` has exactly this shape. No allocation when unshared.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func += (lhs: inout Tensor, rhs: Tensor) {
         precondition(lhs.shape == rhs.shape, "+= needs equal shapes, got \(lhs.shape) and \(rhs.shape)")
         lhs.storage.withUnsafeMutableBufferPointer { a in
@@ -124,6 +160,8 @@ extension Tensor {
 
     /// In-place `self = self + alpha · other` (BLAS `axpy`), where `other` has this shape.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func addScaled(_ other: Tensor, by alpha: Scalar) {
         precondition(shape == other.shape, "addScaled needs equal shapes, got \(shape) and \(other.shape)")
         storage.withUnsafeMutableBufferPointer { a in
@@ -132,21 +170,43 @@ extension Tensor {
     }
 
     /// 1 where `lhs < rhs`, else 0 (broadcasting).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs) { $0 < $1 ? 1 : 0 } }
     /// 1 where `lhs > rhs`, else 0 (broadcasting).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs) { $0 > $1 ? 1 : 0 } }
     /// 1 where `lhs == rhs`, else 0 (broadcasting).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs) { $0 == $1 ? 1 : 0 } }
     /// 1 where `lhs > rhs`, else 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 > rhs ? 1 : 0 } }
     /// 1 where `lhs < rhs`, else 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 < rhs ? 1 : 0 } }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squared() -> Tensor { map { $0 * $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squareRoot() -> Tensor { map { $0.squareRoot() } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exp() -> Tensor { map { Scalar.exp($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func log() -> Tensor { map { Scalar.log($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func abs() -> Tensor { map { Swift.abs($0) } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clamped(to range: ClosedRange<Scalar>) -> Tensor {
         map { Swift.min(Swift.max($0, range.lowerBound), range.upperBound) }
     }

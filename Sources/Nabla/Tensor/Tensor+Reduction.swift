@@ -2,6 +2,8 @@
 /// nothing, `nil` reduces every axis.
 extension Tensor {
     /// Normalizes possibly negative axes to `0..<rank`, sorted and unique.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func normalizedAxes(_ axes: [Int]) -> [Int] {
         let result = Set(axes.map { axis -> Int in
             let a = axis < 0 ? axis + rank : axis
@@ -13,6 +15,8 @@ extension Tensor {
 
     /// Folds the elements along `axes` with `combine`, starting from `initial`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reduce(
         alongAxes axes: [Int], keepingDimensions: Bool = false, initial: Scalar,
         _ combine: (Scalar, Scalar) -> Scalar
@@ -50,6 +54,8 @@ extension Tensor {
     }
 
     /// The sum of every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Scalar {
         scalars.withUnsafeBufferPointer { a in
             var total: Scalar = 0
@@ -59,36 +65,52 @@ extension Tensor {
     }
 
     /// Sums along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         reduce(alongAxes: axes, keepingDimensions: keepingDimensions, initial: 0, +)
     }
 
     /// The mean of every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean() -> Scalar { count == 0 ? .nan : sum() / Scalar(count) }
 
     /// Means along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         let n = normalizedAxes(axes).reduce(1) { $0 * shape[$1] }
         return sum(alongAxes: axes, keepingDimensions: keepingDimensions) / Scalar(n)
     }
 
     /// Maxima along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func max(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         reduce(alongAxes: axes, keepingDimensions: keepingDimensions, initial: -.infinity) { Swift.max($0, $1) }
     }
 
     /// Minima along `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func min(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         reduce(alongAxes: axes, keepingDimensions: keepingDimensions, initial: .infinity) { Swift.min($0, $1) }
     }
 
     /// The largest element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func max() -> Scalar { scalars.max() ?? -.infinity }
     /// The smallest element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func min() -> Scalar { scalars.min() ?? .infinity }
 
     /// Variance along `axes` (two-pass: mean first, then squared deviations).
     /// - Parameter unbiased: divide by `n − 1` (Bessel's correction) instead of `n`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func variance(alongAxes axes: [Int], unbiased: Bool = false, keepingDimensions: Bool = false) -> Tensor {
         let n = normalizedAxes(axes).reduce(1) { $0 * shape[$1] }
         let mu = mean(alongAxes: axes, keepingDimensions: true)
@@ -97,6 +119,8 @@ extension Tensor {
     }
 
     /// Indices of the first maximum along `axis` (ties: the first, as PyTorch), that axis removed.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func argmax(alongAxis axis: Int) -> [Int] {
         let axis = normalizedAxes([axis])[0]
         let outer = shape[..<axis].reduce(1, *), extent = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)

@@ -1,6 +1,8 @@
 /// Shape manipulation: reshape, permute, slicing of the leading axis, gathering and concatenation.
 extension Tensor {
     /// The same elements under a new shape; one extent may be `-1` and is then inferred.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Tensor {
         var resolved = newShape
         if let unknown = newShape.firstIndex(of: -1) {
@@ -16,6 +18,8 @@ extension Tensor {
     }
 
     /// The tensor with its axes reordered: axis `i` of the result is axis `permutation[i]` of `self`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Tensor {
         precondition(permutation.sorted() == Array(0..<rank), "\(permutation) is not a permutation of \(rank) axes")
         if permutation == Array(0..<rank) { return self }
@@ -46,6 +50,8 @@ extension Tensor {
     }
 
     /// The tensor with its last two axes swapped.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed() -> Tensor {
         precondition(rank >= 2, "transposed() needs rank ≥ 2, shape is \(shape)")
         var permutation = Array(0..<rank)
@@ -54,6 +60,8 @@ extension Tensor {
     }
 
     /// The tensor with an axis of extent 1 inserted at `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expandingShape(at axis: Int) -> Tensor {
         var newShape = shape
         newShape.insert(1, at: axis < 0 ? axis + rank + 1 : axis)
@@ -61,6 +69,8 @@ extension Tensor {
     }
 
     /// The tensor with the axis of extent 1 at `axis` removed.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Tensor {
         let a = axis < 0 ? axis + rank : axis
         precondition(shape[a] == 1, "Cannot squeeze axis \(axis) of extent \(shape[a])")
@@ -80,9 +90,13 @@ extension Tensor {
     }
 
     /// Sub-tensor `index` of the leading axis (rank reduced by one).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func row(_ index: Int) -> Tensor { self[index..<(index + 1)].squeezingShape(at: 0) }
 
     /// The rows `indices` of the leading axis, in that order (repeats allowed).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gathering(rows indices: [Int]) -> Tensor {
         precondition(rank >= 1, "gathering(rows:) needs rank ≥ 1")
         let rowSize = count / Swift.max(shape[0], 1)
@@ -100,6 +114,8 @@ extension Tensor {
     }
 
     /// Joins tensors along `axis`; every other extent must agree.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(concatenating tensors: [Tensor], alongAxis axis: Int = 0) {
         precondition(!tensors.isEmpty, "Cannot concatenate zero tensors")
         let first = tensors[0]

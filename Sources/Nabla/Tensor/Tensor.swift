@@ -20,6 +20,8 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
 
     /// Creates a tensor from its shape and row-major elements.
     /// - Precondition: `scalars.count` equals the product of `shape`, and no extent is negative.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(shape: [Int], scalars: [Scalar]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
         precondition(
@@ -30,25 +32,37 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
     }
 
     /// A tensor of the given shape with every element equal to `value`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(repeating value: Scalar, shape: [Int]) {
         self.init(shape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }
 
     /// A tensor of zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 
     /// A tensor of ones.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
 
     /// A scalar (rank-0) tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ value: Scalar) { self.init(shape: [], scalars: [value]) }
 
     /// A rank-1 tensor of the given elements.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ values: [Scalar]) { self.init(shape: [values.count], scalars: values) }
 
     /// A tensor whose elements are written by `body` into uninitialized storage of `shape`'s size.
     /// `body` must initialize every element.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(shape: [Int], unsafeUninitialized body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         let count = shape.reduce(1, *)
         let scalars = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -75,6 +89,8 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
     }
 
     /// Row-major strides of `shape`, in elements.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func strides(of shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var running = 1
@@ -123,6 +139,8 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
 
     /// Replaces the shape with one of the same element count, keeping the elements.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func reshapeInPlace(to newShape: [Int]) {
         precondition(newShape.reduce(1, *) == count, "Cannot reshape \(shape) to \(newShape)")
         _shape = newShape
@@ -130,6 +148,8 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable {
 
     /// Whether the two tensors have the same shape and every pair of elements differs by at most
     /// `absolute + relative·|other|`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func isApproximatelyEqual(to other: Tensor, relative: Scalar = 1e-5, absolute: Scalar = 1e-6) -> Bool {
         guard shape == other.shape else { return false }
         for i in 0..<count {
