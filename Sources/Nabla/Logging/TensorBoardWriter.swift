@@ -76,7 +76,9 @@ public final class SummaryWriter {
         if buffer.count >= autoFlushBytes { try flush() }
     }
 
-    /// Logs a scalar (shown in TensorBoard's Scalars tab). NaN and ±∞ are logged as they are.
+    /// Logs a scalar (shown in TensorBoard's Scalars tab). The value is stored as the 32-bit
+    /// `simple_value` TensorBoard reads, so it keeps about 7 significant digits; NaN and ±∞ are
+    /// logged as they are.
     public func addScalar(_ tag: String, value: Double, step: Int, wallTime: Double? = nil) throws {
         try add(TensorBoardEvent(wallTime: wallTime ?? Date().timeIntervalSince1970, step: Int64(step),
                                  payload: .summary([.scalar(tag: tag, value: Float(value))])))
