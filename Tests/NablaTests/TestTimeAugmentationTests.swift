@@ -15,7 +15,10 @@ final class TestTimeAugmentationTests: XCTestCase {
         // The flipped top-left is the mirror of the top-right, and so on.
         XCTAssertEqual(views[5], flippedHorizontally(views[1]))
         XCTAssertEqual(views[6], flippedHorizontally(views[0]))
-        XCTAssertEqual(views[9], flippedHorizontally(views[4]) , "the 6×7 image's centre crop is symmetric")
+        // torchvision crops the centre of the *flipped* image: with (7 − 4)/2 = 1.5 rounded to 2 the
+        // window is not symmetric, so view 9 mirrors columns 1…4, not view 4's columns 2…5.
+        XCTAssertEqual(views[9], flippedHorizontally(cropped(x, top: 2, left: 1, height: 3, width: 4)))
+        XCTAssertNotEqual(views[9], flippedHorizontally(views[4]))
     }
 
     func testCenterCropUsesPythonRounding() {

@@ -45,6 +45,8 @@ public func resizeBilinear<Scalar>(_ x: Tensor<Scalar>, height: Int, width: Int)
 /// `resized_crop` = `crop` then `resize`), in one pass without materializing the crops.
 /// `boxes` holds one box per sample, or a single box for all.
 /// - Precondition: every box lies inside the image; `height, width > 0`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func resizedCrops<Scalar>(_ x: Tensor<Scalar>, boxes: [CropBox], height: Int, width: Int) -> Tensor<Scalar> {
     let g = ImageGeometry(x, "resizedCrops")
     precondition(height > 0 && width > 0, "resizedCrops: output size \(height)×\(width) must be positive")

@@ -4,6 +4,8 @@
 /// `y[n, c, …] = (x[n, c, …] − mean[c]) / std[c]` for an `[N, C, H, W]` (or any `[N, C, …]`) batch.
 /// `mean` and `standardDeviation` hold one value per channel, or a single value for all channels.
 /// - Precondition: counts match and every standard deviation is positive.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func normalizedPerChannel<Scalar>(
     _ x: Tensor<Scalar>, mean: [Double], standardDeviation: [Double]
 ) -> Tensor<Scalar> {
@@ -30,6 +32,8 @@ public func normalizedPerChannel<Scalar>(
 /// The per-channel mean and (biased, population) standard deviation of a batch `[N, C, …]` over
 /// samples and positions — what a training set's `Normalize` constants are computed from.
 /// Accumulates in `Double`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func channelStatistics<Scalar>(of x: Tensor<Scalar>) -> (mean: [Double], standardDeviation: [Double]) {
     precondition(x.rank >= 2 && x.count > 0, "channelStatistics expects a non-empty [N, C, …], got \(x.shape)")
     let channels = x.shape[1], n = x.shape[0]

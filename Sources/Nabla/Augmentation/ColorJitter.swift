@@ -2,6 +2,8 @@
 /// contrast)`; Krizhevsky et al., 2012, altered intensities), for images with values in `[0, 1]`.
 
 /// Scales brightness: `y = clamp(f·x, 0, 1)` (torchvision `adjust_brightness`, a blend with black).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func adjustBrightness<Scalar: TensorScalar>(_ image: UnsafeMutableBufferPointer<Scalar>, factor f: Scalar) {
     for i in 0..<image.count { image[i] = Swift.min(Swift.max(f * image[i], 0), 1) }
 }
@@ -10,6 +12,8 @@ func adjustBrightness<Scalar: TensorScalar>(_ image: UnsafeMutableBufferPointer<
 /// (torchvision `adjust_contrast`). For 3 channels `m` is the mean of the luma
 /// `0.2989·R + 0.587·G + 0.114·B` (ITU-R 601, torchvision's `rgb_to_grayscale`); otherwise the mean of
 /// all values of the image.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func adjustContrast<Scalar: TensorScalar>(_ image: UnsafeMutableBufferPointer<Scalar>, channels: Int, factor f: Scalar) {
     let plane = image.count / channels
     var total = 0.0

@@ -77,6 +77,8 @@ func forEachSample(_ count: Int, elementsPerSample: Int, _ body: (Int) -> Void) 
 /// `out[n, c, y, x] = x[n, c, rows_n[y], cols_n[x]]`, or `fill` where an index is `-1`:
 /// the one kernel behind crops, padding, flips and translations. `maps` holds one map per sample,
 /// or a single map shared by all samples.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func remapPixels<Scalar: TensorScalar>(_ x: Tensor<Scalar>, maps: [PixelMap], fill: Scalar = 0) -> Tensor<Scalar> {
     let g = ImageGeometry(x, "remapPixels")
     precondition(maps.count == g.count || maps.count == 1, "remapPixels: \(maps.count) maps for \(g.count) samples")

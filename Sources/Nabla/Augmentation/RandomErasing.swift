@@ -20,6 +20,8 @@ public enum ErasingValue: Equatable, Sendable {
 /// fails the sample is left as is. Draw order per sample: the `p` coin, then per attempt scale and
 /// ratio, then (for ``ErasingValue/normal``) the noise, then top and left.
 /// - Precondition: `p ∈ [0, 1]`, positive scale and ratio bounds.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func randomErasing<Scalar>(
     _ x: Tensor<Scalar>, probability p: Double = 0.5, scale: ClosedRange<Double> = 0.02...0.33,
     ratio: ClosedRange<Double> = 0.3...3.3, value: ErasingValue = .constant(0), using generator: inout RandomGenerator

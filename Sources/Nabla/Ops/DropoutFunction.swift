@@ -32,18 +32,45 @@ public func dropoutMask<Scalar: TensorScalar>(
     shape: [Int], probability p: Double, using generator: inout RandomGenerator
 ) -> Tensor<Scalar> {
     preconditionDropProbability(p, "dropoutMask")
+    return drawMask(shape: shape, probability: p, keptValue: 1, using: &generator)
+}
+
+/// ``dropoutMask(shape:probability:using:)`` with kept elements set to `keptValue` instead of 1 —
+/// the scaled mask of the training path, drawn in one pass.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func drawMask<Scalar: TensorScalar>(
+    shape: [Int], probability p: Double, keptValue: Scalar, using generator: inout RandomGenerator
+) -> Tensor<Scalar> {
     let threshold = UInt64((p * 4_294_967_296).rounded())
+    var local = generator  // a local copy keeps the state in registers inside the loop
+    defer { generator = local }
+    // Blocks of 512: first the raw 32-bit draws into a stack buffer (the sequential part), then a
+    // branch-free, vectorizable compare-and-select (a branch would mispredict half the time at p = ½).
+    let block = 512
     return Tensor(shape: shape) { out in
-        let n = out.count
-        var i = 0
-        while i + 1 < n {
-            let r = generator.next()
-            out[i] = (r & 0xFFFF_FFFF) < threshold ? 0 : 1
-            out[i + 1] = (r >> 32) < threshold ? 0 : 1
-            i += 2
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { bits in
+            var start = 0
+            let n = out.count
+            while start < n {
+                let size = Swift.min(block, n - start)
+                for k in stride(from: 0, to: size, by: 2) {
+                    let r = local.next()
+                    bits[k] = r & 0xFFFF_FFFF
+                    if k + 1 < size { bits[k + 1] = r >> 32 }
+                }
+                let o = out.baseAddress! + start
+                for k in 0..<size { o[k] = bits[k] < threshold ? 0 : keptValue }
+                start += size
+            }
         }
-        if i < n { out[i] = (generator.next() & 0xFFFF_FFFF) < threshold ? 0 : 1 }
     }
+}
+
+/// The factor kept elements are multiplied by in training: `1/(1 − p)` (inverted; 0 when `p = 1`,
+/// where nothing is kept) or 1 (vanilla).
+func trainingScale<Scalar: TensorScalar>(probability p: Double, mode: DropoutMode) -> Scalar {
+    mode == .vanilla ? 1 : (p == 1 ? 0 : Scalar(1 / (1 - p)))
 }
 
 /// Inverted or vanilla dropout (Srivastava et al., 2014), one tape node; `p` is the probability of
@@ -64,8 +91,9 @@ public func dropout<Scalar>(
     preconditionDropProbability(p, "dropout")
     if !training { return dropoutEvaluation(x, probability: p, mode: mode) }
     if p == 0 { return x }
-    let mask: Tensor<Scalar> = dropoutMask(shape: x.shape, probability: p, using: &generator)
-    return dropout(x, mask: mask, probability: p, mode: mode)
+    let scaledMask = drawMask(shape: x.shape, probability: p, keptValue: trainingScale(probability: p, mode: mode) as Scalar,
+                              using: &generator)
+    return maskedScale(x, scaledMask: scaledMask, groupSize: 1)
 }
 
 /// Training-mode dropout with an explicit keep mask `m` of `x`'s shape (0 or 1 per element): the
@@ -92,10 +120,12 @@ func dropoutEvaluation<Scalar>(_ x: Variable<Scalar>, probability p: Double, mod
 }
 
 /// `mask·s` where `s` is the training scale of `mode`; checks that the mask holds only 0 and 1.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func scaledKeepMask<Scalar: TensorScalar>(
     _ mask: Tensor<Scalar>, probability p: Double, mode: DropoutMode, name: String
 ) -> Tensor<Scalar> {
-    let scale: Scalar = mode == .vanilla ? 1 : (p == 1 ? 0 : Scalar(1 / (1 - p)))
+    let scale: Scalar = trainingScale(probability: p, mode: mode)
     return Tensor(shape: mask.shape) { out in
         mask.withUnsafeBufferPointer { m in
             for i in 0..<m.count {
@@ -120,6 +150,8 @@ func maskedScale<Scalar>(_ x: Variable<Scalar>, scaledMask: Tensor<Scalar>, grou
 
 /// The forward and backward kernel of ``maskedScale(_:scaledMask:groupSize:)``. Large tensors are
 /// split into two halves processed concurrently.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func scaleGroups<Scalar: TensorScalar>(_ x: Tensor<Scalar>, by m: Tensor<Scalar>, groupSize k: Int) -> Tensor<Scalar> {
     let groups = m.count
     return Tensor(shape: x.shape) { out in

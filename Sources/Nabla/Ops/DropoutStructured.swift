@@ -16,8 +16,9 @@ public func dropout2d<Scalar>(
     precondition(x.value.rank == 3 || x.value.rank == 4,
                  "dropout2d expects [N, C, H, W] or [N, C, L], got \(x.shape)")
     if !training || p == 0 { return x }
-    let mask: Tensor<Scalar> = dropoutMask(shape: [x.shape[0], x.shape[1]], probability: p, using: &generator)
-    return dropout2d(x, mask: mask, probability: p)
+    let scaledMask = drawMask(shape: [x.shape[0], x.shape[1]], probability: p,
+                              keptValue: trainingScale(probability: p, mode: .inverted) as Scalar, using: &generator)
+    return maskedScale(x, scaledMask: scaledMask, groupSize: x.shape.dropFirst(2).reduce(1, *))
 }
 
 /// Training-mode channel dropout with an explicit keep mask of shape `[N, C]` (0 or 1 per channel):
@@ -46,8 +47,9 @@ public func dropPath<Scalar>(
     preconditionDropProbability(p, "dropPath")
     precondition(x.value.rank >= 1, "dropPath expects a batch with samples on the leading axis, got \(x.shape)")
     if !training || p == 0 { return x }
-    let mask: Tensor<Scalar> = dropoutMask(shape: [x.shape[0]], probability: p, using: &generator)
-    return dropPath(x, mask: mask, probability: p)
+    let scaledMask = drawMask(shape: [x.shape[0]], probability: p,
+                              keptValue: trainingScale(probability: p, mode: .inverted) as Scalar, using: &generator)
+    return maskedScale(x, scaledMask: scaledMask, groupSize: x.shape.dropFirst().reduce(1, *))
 }
 
 /// Training-mode drop-path with an explicit keep mask of shape `[N]` (0 or 1 per sample):

@@ -29,6 +29,8 @@ public struct MaxNormConstraint: Sendable, Equatable {
 
     /// Renormalizes the rows of `weight` in place (its value, without recording a graph).
     /// Rank-0 and rank-1 tensors are treated as a single row.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply<Scalar>(to weight: Variable<Scalar>) {
         let rows = weight.value.rank >= 2 ? weight.shape[0] : 1
         let rowSize = weight.value.count / Swift.max(rows, 1)

@@ -15,6 +15,8 @@ import Foundation
 ///   - normType: `q`, 2 by default; `.infinity` for the max-norm.
 /// - Returns: the total norm *before* clipping (what PyTorch returns, for logging).
 /// - Precondition: `maxNorm ≥ 0`, `normType > 0`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 @discardableResult
 public func clipGradientNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Double, normType: Double = 2) -> Double {
     precondition(maxNorm >= 0, "clipGradientNorm: max_norm=\(maxNorm) must be non-negative")
@@ -32,6 +34,8 @@ public func clipGradientNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: 
 
 /// The global `q`-norm of the gradients of `parameters` (those without a gradient count as zero),
 /// accumulated in `Double`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradientNorm<Scalar>(_ parameters: [Variable<Scalar>], normType: Double = 2) -> Double {
     var total = 0.0
     for p in parameters {
@@ -57,6 +61,8 @@ public func gradientNorm<Scalar>(_ parameters: [Variable<Scalar>], normType: Dou
 /// `torch.nn.utils.clip_grad_value_`. Unlike norm clipping this changes the update's direction.
 /// NaN elements stay NaN.
 /// - Precondition: `clipValue ≥ 0`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func clipGradientValues<Scalar>(_ parameters: [Variable<Scalar>], clipValue: Double) {
     precondition(clipValue >= 0, "clipGradientValues: clip_value=\(clipValue) must be non-negative")
     let c = Scalar(clipValue)

@@ -12,7 +12,7 @@ public enum ParameterSelection: String, Sendable, CaseIterable {
     /// Every parameter.
     case all
     /// The decayable parameters only (no biases, no normalization parameters).
-    case weights
+    case weightsOnly = "weights"
 }
 
 extension Module {

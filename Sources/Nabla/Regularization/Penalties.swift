@@ -40,6 +40,8 @@ public func elasticNetPenalty<Scalar>(_ parameters: [Variable<Scalar>], lambda: 
 /// The shared kernel `R = a·Σ w² + b·Σ |w|` over every parameter as ONE node, with pullback
 /// `∂w = g·(2a·w + b·sign(w))`. The value is accumulated in `Double` per parameter, so a large
 /// model's penalty keeps its precision in Float.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func penalty<Scalar: TensorScalar>(
     _ parameters: [Variable<Scalar>], squareWeight a: Scalar, absoluteWeight b: Scalar
 ) -> Variable<Scalar> {
