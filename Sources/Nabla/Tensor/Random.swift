@@ -58,18 +58,24 @@ import Glibc
 
 extension Tensor {
     /// Elements drawn uniformly from `[lower, upper)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(uniform shape: [Int], lower: Scalar = 0, upper: Scalar = 1, using generator: inout RandomGenerator) {
         let width = Double(upper - lower), low = Double(lower)
         self.init(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Scalar(low + width * generator.nextUnit()) })
     }
 
     /// Elements drawn from a normal distribution `N(mean, std²)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(normal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1, using generator: inout RandomGenerator) {
         let m = Double(mean), s = Double(standardDeviation)
         self.init(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Scalar(m + s * generator.nextNormal()) })
     }
 
     /// Elements that are 1 with probability `probability` and 0 otherwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(bernoulli shape: [Int], probability: Double, using generator: inout RandomGenerator) {
         self.init(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextUnit() < probability ? 1 : 0 })
     }
