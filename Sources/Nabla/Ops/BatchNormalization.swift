@@ -73,7 +73,13 @@ public func batchNorm<Scalar: TensorScalar>(
     let gamma = weight?.value.scalars.map { Double($0) } ?? [Double](repeating: 1, count: channels)
     let center = mean.map { Scalar($0) }
     let scale = (0..<channels).map { Scalar(gamma[$0] * invstd[$0]) }
-    let shift = bias?.value.scalars ?? [Scalar](repeating: 0, count: channels)
+    // y = (x − c)·scale + β − scale·(μ − c): centring on the rounded mean c keeps x − c exact, and the
+    // rounding residual μ − c is folded into the shift in Double.
+    let beta = bias?.value.scalars.map { Double($0) } ?? [Double](repeating: 0, count: channels)
+    let shift = (0..<channels).map { (c: Int) -> Scalar in
+        let residual: Double = mean[c] - Double(center[c])
+        return Scalar(beta[c] - gamma[c] * invstd[c] * residual)
+    }
 
     let y = Tensor<Scalar>(shape: shape) { out in
         xv.withUnsafeBufferPointer { px in

@@ -92,12 +92,15 @@ func groupNormalized<Scalar: TensorScalar>(
     }
     let invstd = variance.map { 1 / ($0 + eps).squareRoot() }
     let gamma = weight?.value.scalars.map { Double($0) } ?? [Double](repeating: 1, count: channels)
-    let beta = bias?.value.scalars ?? [Scalar](repeating: 0, count: channels)
+    let beta = bias?.value.scalars.map { Double($0) } ?? [Double](repeating: 0, count: channels)
     // Coefficients of run (n, c) at n·C + c; its group block is n·G + c/(C/G).
     func block(_ run: Int) -> Int { (run / channels) * groupCount + (run % channels) / groupSize }
     let center = (0..<runs).map { Scalar(mean[block($0)]) }
     let scale = (0..<runs).map { Scalar(gamma[$0 % channels] * invstd[block($0)]) }
-    let shift = (0..<runs).map { beta[$0 % channels] }
+    // The rounding residual μ − c of the centre is folded into the shift (see batchNorm).
+    let shift = (0..<runs).map { r in
+        Scalar(beta[r % channels] - gamma[r % channels] * invstd[block(r)] * (mean[block(r)] - Double(center[r])))
+    }
 
     let y = Tensor<Scalar>(shape: shape) { out in
         xv.withUnsafeBufferPointer { px in

@@ -50,7 +50,7 @@ public func layerNorm<Scalar: TensorScalar>(
     let y = Tensor<Scalar>(shape: shape) { out in
         xv.withUnsafeBufferPointer { px in
             LayerNormKernels.forward(px.baseAddress!, into: out.baseAddress!, rows: rows, width: width,
-                                     center: center, invstd: invstd, gamma: gamma, beta: beta)
+                                     mean: mean, center: center, invstd: invstd, gamma: gamma, beta: beta)
         }
     }
     let inputs = [x] + [weight, bias].compactMap { $0 }
@@ -94,20 +94,22 @@ func layerNormShapeError(input: [Int], normalizedShape: [Int]) -> String? {
 
 /// The row kernels of layer normalization over an `[R, D]` view of the input.
 enum LayerNormKernels {
-    /// `y[r, d] = (x[r, d] − center_r)·σ⁻¹_r·γ_d + β_d`, rows in parallel.
+    /// `y[r, d] = (x[r, d] − μ_r)·σ⁻¹_r·γ_d + β_d`, rows in parallel.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func forward<S: TensorScalar>(
         _ x: UnsafePointer<S>, into y: UnsafeMutablePointer<S>, rows: Int, width: Int,
-        center: UnsafePointer<S>, invstd: UnsafePointer<Double>, gamma: UnsafePointer<S>, beta: UnsafePointer<S>
+        mean: UnsafePointer<Double>, center: UnsafePointer<S>, invstd: UnsafePointer<Double>,
+        gamma: UnsafePointer<S>, beta: UnsafePointer<S>
     ) {
         let total = rows * width
         let chunks = NormalizationKernels.chunkCount(items: rows, elementCount: total)
         NormalizationKernels.forEach(chunks, elementCount: total) { chunk in
             for r in (chunk * rows / chunks)..<((chunk + 1) * rows / chunks) {
                 let xr = x + r * width, yr = y + r * width
-                let m = center[r], a = S(invstd[r])
-                for d in 0..<width { yr[d] = ((xr[d] - m) * a) * gamma[d] + beta[d] }
+                // x̂ = (x − c)·σ⁻¹ + r with c the rounded mean and r = −σ⁻¹·(μ − c) its residual.
+                let m = center[r], a = S(invstd[r]), residual = S(-invstd[r] * (mean[r] - Double(m)))
+                for d in 0..<width { yr[d] = ((xr[d] - m) * a + residual) * gamma[d] + beta[d] }
             }
         }
     }
@@ -131,10 +133,10 @@ enum LayerNormKernels {
                 let pBeta = pGamma.map { $0 + width }
                 for r in (chunk * rows / chunks)..<((chunk + 1) * rows / chunks) {
                     let g = dy + r * width, xr = x + r * width
-                    let m = center[r], a = S(invstd[r])
+                    let m = center[r], a = S(invstd[r]), residual = S(-invstd[r] * (mean[r] - Double(m)))
                     if let pGamma, let pBeta {
                         for d in 0..<width {
-                            pGamma[d] += Double(g[d] * ((xr[d] - m) * a))
+                            pGamma[d] += Double(g[d] * ((xr[d] - m) * a + residual))
                             pBeta[d] += Double(g[d])
                         }
                     }
