@@ -37,6 +37,8 @@ public func groupNorm<Scalar: TensorScalar>(
 /// statistics) it is the per-channel affine map `γ(x − running_mean)/√(running_var + ε) + β`.
 ///
 /// - Precondition: more than one spatial position when normalizing with input statistics.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func instanceNorm<Scalar: TensorScalar>(
     _ x: Variable<Scalar>, runningMean: Buffer<Scalar>?, runningVariance: Buffer<Scalar>?,
     weight: Variable<Scalar>?, bias: Variable<Scalar>?,
@@ -70,6 +72,8 @@ public func instanceNorm<Scalar: TensorScalar>(
 
 /// Group normalization returning also the per-(sample, group) mean and biased variance, laid out
 /// `[N, G]` (for instance norm's running statistics).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func groupNormalized<Scalar: TensorScalar>(
     _ x: Variable<Scalar>, groupCount: Int, weight: Variable<Scalar>?, bias: Variable<Scalar>?, eps: Double
 ) -> (output: Variable<Scalar>, mean: [Double], variance: [Double]) {

@@ -22,6 +22,8 @@ import Foundation
 ///   - normalizedShape: the trailing shape normalized over; the input must end with it.
 ///   - weight: `γ` of shape `normalizedShape`, or `nil` (PyTorch `elementwise_affine=False`).
 ///   - bias: `β` of shape `normalizedShape`, or `nil`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func layerNorm<Scalar: TensorScalar>(
     _ x: Variable<Scalar>, normalizedShape: [Int],
     weight: Variable<Scalar>?, bias: Variable<Scalar>?, eps: Double = 1e-5
@@ -56,16 +58,16 @@ public func layerNorm<Scalar: TensorScalar>(
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Variable(y, inputs: inputs) { g in
         let needsParameters = (weight?.requiresGradient ?? false) || (bias?.requiresGradient ?? false)
-        var dx = x.requiresGradient ? Tensor<Scalar>(zeros: shape) : Tensor<Scalar>(zeros: [0])
+        var dx: Tensor<Scalar>? = nil
         var dGamma = [Double](repeating: 0, count: width), dBeta = dGamma
         g.withUnsafeBufferPointer { pg in
             xv.withUnsafeBufferPointer { px in
-                dx.withUnsafeMutableBufferPointer { pdx in
-                    LayerNormKernels.backward(pg.baseAddress!, px.baseAddress!, into: x.requiresGradient ? pdx.baseAddress : nil,
-                                              rows: rows, width: width, mean: mean, center: center, invstd: invstd,
-                                              gamma: gamma, parameterGradients: needsParameters,
-                                              dGamma: &dGamma, dBeta: &dBeta)
+                func run(_ out: UnsafeMutablePointer<Scalar>?) {
+                    LayerNormKernels.backward(pg.baseAddress!, px.baseAddress!, into: out, rows: rows, width: width,
+                                              mean: mean, center: center, invstd: invstd, gamma: gamma,
+                                              parameterGradients: needsParameters, dGamma: &dGamma, dBeta: &dBeta)
                 }
+                if x.requiresGradient { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
             }
         }
         if let weight, weight.requiresGradient {
@@ -74,7 +76,7 @@ public func layerNorm<Scalar: TensorScalar>(
         if let bias, bias.requiresGradient {
             bias.accumulate(Tensor(shape: normalizedShape, scalars: dBeta.map { Scalar($0) }))
         }
-        if x.requiresGradient { x.accumulate(dx) }
+        if let dx { x.accumulate(dx) }
     }
 }
 
@@ -135,24 +137,14 @@ enum LayerNormKernels {
                     let g = dy + r * width, xr = x + r * width
                     let m = center[r], a = S(invstd[r]), residual = S(-invstd[r] * (mean[r] - Double(m)))
                     if let pGamma, let pBeta {
-                        for d in 0..<width {
-                            pGamma[d] += Double(g[d] * ((xr[d] - m) * a + residual))
-                            pBeta[d] += Double(g[d])
-                        }
+                        accumulateParameterGradients(g, xr, width, center: m, invstd: a, residual: residual,
+                                                     dGamma: pGamma, dBeta: pBeta)
                     }
                     guard let dx else { continue }
                     // A = Σ dx̂, B = Σ dx̂·(x − c) with dx̂ = γ ⊙ dy.
-                    var a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0
-                    var d = 0
-                    while d &+ 2 <= width {
-                        let h0 = Double(gamma[d] * g[d]), h1 = Double(gamma[d &+ 1] * g[d &+ 1])
-                        a0 += h0; a1 += h1
-                        b0 += h0 * Double(xr[d] - m); b1 += h1 * Double(xr[d &+ 1] - m)
-                        d &+= 2
-                    }
-                    if d < width { let h = Double(gamma[d] * g[d]); a0 += h; b0 += h * Double(xr[d] - m) }
-                    let sumH = a0 + a1, s = invstd[r], count = Double(width)
-                    let sumHCentered = b0 + b1 + (Double(m) - mean[r]) * sumH
+                    let (sumH, sumHRounded) = weightedGradientSums(g, xr, gamma, width, center: m)
+                    let s = invstd[r], count = Double(width)
+                    let sumHCentered = sumHRounded + (Double(m) - mean[r]) * sumH
                     // ∂x = σ⁻¹·dx̂ + p·(x − μ) + q, p = −σ⁻³·B/D, q = −σ⁻¹·A/D; centred on c.
                     let pD = -s * s * s * sumHCentered / count
                     let p = S(pD), q = S(-s * sumH / count + pD * (Double(m) - mean[r]))
@@ -169,5 +161,71 @@ enum LayerNormKernels {
                 dBeta[d] += partials[base + width + d]
             }
         }
+    }
+
+    /// `∂γ_d += dy_d·x̂_d` and `∂β_d += dy_d` for one row, `x̂ = (x − center)·invstd + residual`.
+    @inline(__always)
+    static func accumulateParameterGradients<S: TensorScalar>(
+        _ g: UnsafePointer<S>, _ x: UnsafePointer<S>, _ n: Int, center: S, invstd: S, residual: S,
+        dGamma: UnsafeMutablePointer<Double>, dBeta: UnsafeMutablePointer<Double>
+    ) {
+        func simd<T: TensorScalar & SIMDScalar>(_ type: T.Type) {
+            let g = NormalizationKernels.rebound(g, T.self), x = NormalizationKernels.rebound(x, T.self)
+            let c = unsafeBitCast(center, to: T.self), a = unsafeBitCast(invstd, to: T.self)
+            let r = unsafeBitCast(residual, to: T.self)
+            let cv = SIMD4<T>(repeating: c), av = SIMD4<T>(repeating: a), rv = SIMD4<T>(repeating: r)
+            var d = 0
+            while d &+ 4 <= n {
+                let gv = UnsafeRawPointer(g + d).loadUnaligned(as: SIMD4<T>.self)
+                let xv = UnsafeRawPointer(x + d).loadUnaligned(as: SIMD4<T>.self)
+                let xhat = (xv - cv) * av + rv
+                let pg = UnsafeMutableRawPointer(dGamma + d), pb = UnsafeMutableRawPointer(dBeta + d)
+                pg.storeBytes(of: pg.loadUnaligned(as: SIMD4<Double>.self) + SIMD4<Double>(gv * xhat), as: SIMD4<Double>.self)
+                pb.storeBytes(of: pb.loadUnaligned(as: SIMD4<Double>.self) + SIMD4<Double>(gv), as: SIMD4<Double>.self)
+                d &+= 4
+            }
+            while d < n {
+                dGamma[d] += Double(g[d] * ((x[d] - c) * a + r))
+                dBeta[d] += Double(g[d])
+                d &+= 1
+            }
+        }
+        if S.self == Float.self { return simd(Float.self) }
+        if S.self == Double.self { return simd(Double.self) }
+        for d in 0..<n {
+            dGamma[d] += Double(g[d] * ((x[d] - center) * invstd + residual))
+            dBeta[d] += Double(g[d])
+        }
+    }
+
+    /// `(Σ γ·dy, Σ γ·dy·(x − center))` over one row, in `Double`.
+    @inline(__always)
+    static func weightedGradientSums<S: TensorScalar>(
+        _ g: UnsafePointer<S>, _ x: UnsafePointer<S>, _ gamma: UnsafePointer<S>, _ n: Int, center: S
+    ) -> (Double, Double) {
+        func simd<T: TensorScalar & SIMDScalar>(_ type: T.Type) -> (Double, Double) {
+            let g = NormalizationKernels.rebound(g, T.self), x = NormalizationKernels.rebound(x, T.self)
+            let gamma = NormalizationKernels.rebound(gamma, T.self), c = unsafeBitCast(center, to: T.self)
+            let cv = SIMD4<T>(repeating: c)
+            var a = SIMD4<Double>(), b = SIMD4<Double>()
+            var d = 0
+            while d &+ 4 <= n {
+                let gv: SIMD4<T> = UnsafeRawPointer(g + d).loadUnaligned(as: SIMD4<T>.self)
+                let wv: SIMD4<T> = UnsafeRawPointer(gamma + d).loadUnaligned(as: SIMD4<T>.self)
+                let xv: SIMD4<T> = UnsafeRawPointer(x + d).loadUnaligned(as: SIMD4<T>.self)
+                let h = SIMD4<Double>(gv * wv), centered = SIMD4<Double>(xv - cv)
+                a += h
+                b += h * centered
+                d &+= 4
+            }
+            var sa = a.sum(), sb = b.sum()
+            while d < n { let h = Double(g[d] * gamma[d]); sa += h; sb += h * Double(x[d] - c); d &+= 1 }
+            return (sa, sb)
+        }
+        if S.self == Float.self { return simd(Float.self) }
+        if S.self == Double.self { return simd(Double.self) }
+        var sa = 0.0, sb = 0.0
+        for d in 0..<n { let h = Double(g[d] * gamma[d]); sa += h; sb += h * Double(x[d] - center) }
+        return (sa, sb)
     }
 }

@@ -73,36 +73,24 @@ enum NormalizationKernels {
         }
     }
 
-    /// `Σ x` over `n` contiguous values, in `Double` with eight independent accumulators.
+    /// `Σ x` over `n` contiguous values, in `Double`.
     @inline(__always)
     static func sum<S: TensorScalar>(_ p: UnsafePointer<S>, _ n: Int) -> Double {
-        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
-        var i = 0
-        while i &+ 8 <= n {
-            a0 += Double(p[i]); a1 += Double(p[i &+ 1]); a2 += Double(p[i &+ 2]); a3 += Double(p[i &+ 3])
-            a4 += Double(p[i &+ 4]); a5 += Double(p[i &+ 5]); a6 += Double(p[i &+ 6]); a7 += Double(p[i &+ 7])
-            i &+= 8
-        }
-        while i < n { a0 += Double(p[i]); i &+= 1 }
-        return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        if S.self == Float.self { return simdSum(rebound(p, Float.self), n) }
+        if S.self == Double.self { return simdSum(rebound(p, Double.self), n) }
+        var total = 0.0
+        for i in 0..<n { total += Double(p[i]) }
+        return total
     }
 
     /// `Σ (x − mean)²` over `n` contiguous values, in `Double`.
     @inline(__always)
     static func squaredDeviation<S: TensorScalar>(_ p: UnsafePointer<S>, _ n: Int, from mean: Double) -> Double {
-        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
-        var i = 0
-        while i &+ 8 <= n {
-            let d0 = Double(p[i]) - mean, d1 = Double(p[i &+ 1]) - mean
-            let d2 = Double(p[i &+ 2]) - mean, d3 = Double(p[i &+ 3]) - mean
-            let d4 = Double(p[i &+ 4]) - mean, d5 = Double(p[i &+ 5]) - mean
-            let d6 = Double(p[i &+ 6]) - mean, d7 = Double(p[i &+ 7]) - mean
-            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
-            a4 += d4 * d4; a5 += d5 * d5; a6 += d6 * d6; a7 += d7 * d7
-            i &+= 8
-        }
-        while i < n { let d = Double(p[i]) - mean; a0 += d * d; i &+= 1 }
-        return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        if S.self == Float.self { return simdSquaredDeviation(rebound(p, Float.self), n, from: mean) }
+        if S.self == Double.self { return simdSquaredDeviation(rebound(p, Double.self), n, from: mean) }
+        var total = 0.0
+        for i in 0..<n { let d = Double(p[i]) - mean; total += d * d }
+        return total
     }
 
     /// `(Σ dy, Σ dy·(x − center))` over `n` contiguous pairs, in `Double`.
@@ -110,18 +98,80 @@ enum NormalizationKernels {
     static func gradientSums<S: TensorScalar>(
         _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>, _ n: Int, center: S
     ) -> (sumDy: Double, sumDyCentered: Double) {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-        var t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
-        var i = 0
-        while i &+ 4 <= n {
-            let g0 = Double(dy[i]), g1 = Double(dy[i &+ 1]), g2 = Double(dy[i &+ 2]), g3 = Double(dy[i &+ 3])
-            s0 += g0; s1 += g1; s2 += g2; s3 += g3
-            t0 += g0 * Double(x[i] - center); t1 += g1 * Double(x[i &+ 1] - center)
-            t2 += g2 * Double(x[i &+ 2] - center); t3 += g3 * Double(x[i &+ 3] - center)
-            i &+= 4
+        if S.self == Float.self {
+            return simdGradientSums(rebound(dy, Float.self), rebound(x, Float.self), n, center: unsafeBitCast(center, to: Float.self))
         }
-        while i < n { let g = Double(dy[i]); s0 += g; t0 += g * Double(x[i] - center); i &+= 1 }
-        return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3))
+        if S.self == Double.self {
+            return simdGradientSums(rebound(dy, Double.self), rebound(x, Double.self), n, center: unsafeBitCast(center, to: Double.self))
+        }
+        var a = 0.0, b = 0.0
+        for i in 0..<n { let g = Double(dy[i]); a += g; b += g * Double(x[i] - center) }
+        return (a, b)
+    }
+
+    // MARK: SIMD reductions (Float and Double)
+
+    /// `p` viewed as the concrete type `T` that `S` is.
+    @inline(__always)
+    static func rebound<S, T>(_ p: UnsafePointer<S>, _ type: T.Type) -> UnsafePointer<T> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: T.self)
+    }
+
+    /// Loads `SIMD4<T>` at element offset `i`, widened to `Double`.
+    @inline(__always)
+    static func load4<T: TensorScalar & SIMDScalar>(_ p: UnsafePointer<T>, _ i: Int) -> SIMD4<Double> {
+        SIMD4<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<T>.self))
+    }
+
+    @inline(__always)
+    static func simdSum<T: TensorScalar & SIMDScalar>(_ p: UnsafePointer<T>, _ n: Int) -> Double {
+        var a0 = SIMD4<Double>(), a1 = SIMD4<Double>()
+        var i = 0
+        while i &+ 8 <= n {
+            a0 += load4(p, i)
+            a1 += load4(p, i &+ 4)
+            i &+= 8
+        }
+        var total = (a0 + a1).sum()
+        while i < n { total += Double(p[i]); i &+= 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func simdSquaredDeviation<T: TensorScalar & SIMDScalar>(_ p: UnsafePointer<T>, _ n: Int, from mean: Double) -> Double {
+        let m = SIMD4<Double>(repeating: mean)
+        var a0 = SIMD4<Double>(), a1 = SIMD4<Double>()
+        var i = 0
+        while i &+ 8 <= n {
+            let d0 = load4(p, i) - m, d1 = load4(p, i &+ 4) - m
+            a0 += d0 * d0
+            a1 += d1 * d1
+            i &+= 8
+        }
+        var total = (a0 + a1).sum()
+        while i < n { let d = Double(p[i]) - mean; total += d * d; i &+= 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func simdGradientSums<T: TensorScalar & SIMDScalar>(
+        _ dy: UnsafePointer<T>, _ x: UnsafePointer<T>, _ n: Int, center: T
+    ) -> (sumDy: Double, sumDyCentered: Double) {
+        let c = SIMD4<T>(repeating: center)
+        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), t0 = SIMD4<Double>(), t1 = SIMD4<Double>()
+        var i = 0
+        while i &+ 8 <= n {
+            let g0 = load4(dy, i), g1 = load4(dy, i &+ 4)
+            let x0: SIMD4<T> = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<T>.self)
+            let x1: SIMD4<T> = UnsafeRawPointer(x + (i &+ 4)).loadUnaligned(as: SIMD4<T>.self)
+            let d0 = SIMD4<Double>(x0 - c), d1 = SIMD4<Double>(x1 - c)
+            s0 += g0; s1 += g1
+            t0 += g0 * d0; t1 += g1 * d1
+            i &+= 8
+        }
+        var a = (s0 + s1).sum(), b = (t0 + t1).sum()
+        while i < n { let g = Double(dy[i]); a += g; b += g * Double(x[i] - center); i &+= 1 }
+        return (a, b)
     }
 
     /// The moments of `blockCount` contiguous blocks of `blockLength` values each: block `b` is
@@ -188,6 +238,13 @@ enum NormalizationKernels {
         forEach(chunks, elementCount: total) { chunk in
             forEachRowSegment(runs: (chunk * runs / chunks)..<((chunk + 1) * runs / chunks), channels: channels) { n, c0, c1 in
                 let k = n * coefficientRowStride
+                if spatial == 1, let slope, let offset {
+                    let g = dy + n * channels, xr = x + n * channels, out = dx + n * channels
+                    for c in c0..<c1 {
+                        out[c] = scale[k + c] * g[c] + slope[k + c] * (xr[c] - center[k + c]) + offset[k + c]
+                    }
+                    return
+                }
                 for c in c0..<c1 {
                     let base = (n * channels + c) * spatial
                     let g = dy + base, xr = x + base, out = dx + base
