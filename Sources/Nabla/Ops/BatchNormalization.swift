@@ -41,7 +41,7 @@ public func batchNorm<Scalar: TensorScalar>(
     training: Bool, momentum: Double = 0.1, eps: Double = 1e-5
 ) -> Variable<Scalar> {
     let shape = x.shape
-    precondition(shape.count >= 2, "batchNorm: input must have shape [N, C, *], got \(shape)")
+    precondition(shape.count >= 2 && x.value.count > 0, "batchNorm: input must be a non-empty [N, C, *], got shape \(shape)")
     let samples = shape[0], channels = shape[1], spatial = shape.dropFirst(2).reduce(1, *)
     let reduced = samples * spatial
     checkChannelTensor("weight", weight?.shape, channels: channels, input: shape)

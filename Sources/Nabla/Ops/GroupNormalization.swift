@@ -78,7 +78,7 @@ func groupNormalized<Scalar: TensorScalar>(
     _ x: Variable<Scalar>, groupCount: Int, weight: Variable<Scalar>?, bias: Variable<Scalar>?, eps: Double
 ) -> (output: Variable<Scalar>, mean: [Double], variance: [Double]) {
     let shape = x.shape
-    precondition(shape.count >= 2, "groupNorm: input must have shape [N, C, *], got \(shape)")
+    precondition(shape.count >= 2 && x.value.count > 0, "groupNorm: input must be a non-empty [N, C, *], got shape \(shape)")
     let samples = shape[0], channels = shape[1], spatial = shape.dropFirst(2).reduce(1, *)
     precondition(groupCount > 0 && channels % groupCount == 0,
                  "groupNorm: Expected number of channels in input to be divisible by num_groups, "

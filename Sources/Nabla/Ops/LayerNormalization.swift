@@ -37,7 +37,8 @@ public func layerNorm<Scalar: TensorScalar>(
         precondition(parameter.shape == normalizedShape,
                      "layerNorm: \(name) of shape \(parameter.shape) does not match normalized_shape \(normalizedShape)")
     }
-    let width = normalizedShape.reduce(1, *), rows = width == 0 ? 0 : x.value.count / width
+    precondition(x.value.count > 0, "layerNorm: input of shape \(shape) is empty")
+    let width = normalizedShape.reduce(1, *), rows = x.value.count / width
     let xv = x.value
     var mean = [Double](repeating: 0, count: rows), variance = mean
     xv.withUnsafeBufferPointer { px in
