@@ -23,7 +23,7 @@ let package = Package(
         .target(
             name: "Nabla",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
         .executableTarget(

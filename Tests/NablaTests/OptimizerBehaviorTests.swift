@@ -115,6 +115,37 @@ final class OptimizerBehaviorTests: XCTestCase {
         XCTAssertEqual(later.step, 4)
     }
 
+    /// Large parameters are updated in parallel chunks; the result is bit-identical to updating the
+    /// same values as several small parameters (one chunk each).
+    func testChunkedUpdatesOfLargeParametersMatchSmallOnes() throws {
+        let count = (1 << 17) + 3, pieces = 4, piece = (count + pieces - 1) / pieces
+        var generator = RandomGenerator(seed: 7)
+        let values = Tensor<Float>(normal: [count], mean: 0, standardDeviation: 1, using: &generator)
+        let gradients = (0..<3).map { _ in Tensor<Float>(normal: [count], mean: 0, standardDeviation: 1, using: &generator) }
+        func pieceOf(_ t: Tensor<Float>, _ k: Int) -> Tensor<Float> {
+            Tensor(Array(t.scalars[k * piece..<min(count, (k + 1) * piece)]))
+        }
+        let makers: [(String, ([Variable<Float>]) throws -> any Optimizer<Float>)] = [
+            ("SGD", { try SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }),
+            ("Adagrad", { try Adagrad($0, learningRate: 0.1, learningRateDecay: 0.1, weightDecay: 0.01) }),
+            ("RMSprop", { try RMSprop($0, learningRate: 0.01, weightDecay: 0.01, momentum: 0.9, centered: true) }),
+            ("Adam", { try Adam($0, learningRate: 0.01, weightDecay: 0.01, amsgrad: true) }),
+            ("AdamW", { try AdamW($0, learningRate: 0.01, amsgrad: true) }),
+        ]
+        for (name, make) in makers {
+            let large = Variable(values, requiresGradient: true)
+            let small = (0..<pieces).map { Variable(pieceOf(values, $0), requiresGradient: true) }
+            let largeOptimizer = try make([large]), smallOptimizer = try make(small)
+            for g in gradients {
+                large.grad = g
+                for (k, p) in small.enumerated() { p.grad = pieceOf(g, k) }
+                largeOptimizer.step()
+                smallOptimizer.step()
+            }
+            XCTAssertEqual(large.value.scalars, small.flatMap(\.value.scalars), name)
+        }
+    }
+
     /// AdamW's decay is decoupled: with a zero gradient it shrinks the weights by exactly lr·λ,
     /// while Adam's coupled decay goes through the normalized moments.
     func testAdamWDecouplesWeightDecay() throws {

@@ -61,7 +61,7 @@ final class OptimizerTrajectoryTests: XCTestCase {
             }
             for k in 0..<2 {
                 let expected = slice(fixture.tensor("trajectory\(k)", as: Float.self), QuadraticObjective<Float>.steps)
-                assertClose(parameters[k].value, expected, relative: 1e-4, absolute: 1e-5, "\(name) (Float): parameter \(k)")
+                assertClose(parameters[k].value, expected, relative: 1e-5, absolute: 1e-6, "\(name) (Float): parameter \(k)")
             }
         }
     }

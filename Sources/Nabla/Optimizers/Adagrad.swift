@@ -75,6 +75,8 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_adagrad` for one tensor).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func update(
         _ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
         state: inout State, options: Options
@@ -85,12 +87,19 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         let sign: Scalar = options.maximize ? -1 : 1
         let count = parameter.count
         state.sum.withUnsafeMutableBufferPointer { sum in
-            for i in 0..<count {
-                var g = sign * gradient[i]
-                if decay != 0 { g = g + decay * parameter[i] }
-                let s = sum[i] + g * g
-                sum[i] = s
-                parameter[i] = parameter[i] + negativeRate * (g / (s.squareRoot() + eps))
+            forEachChunk(count) { range in
+                // Local copies: the loop then keeps the pointers in registers instead of reloading
+                // them from the closure context after every store, which blocks vectorization.
+                let (parameter, gradient, sum) = (parameter, gradient, sum)
+                branch(options.weightDecay != 0) { decayed in
+                    for i in range {
+                        var g = sign * gradient[i]
+                        if decayed { g = g + decay * parameter[i] }
+                        let s = sum[i] + g * g
+                        sum[i] = s
+                        parameter[i] = parameter[i] + negativeRate * (g / (s.squareRoot() + eps))
+                    }
+                }
             }
         }
     }

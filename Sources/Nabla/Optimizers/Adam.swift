@@ -100,6 +100,8 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_adam` for one tensor).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func update(
         _ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
         state: inout State, options: Options
@@ -107,39 +109,45 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         let count = parameter.count
         state.step += 1
         let amsgrad = options.amsgrad
-        if amsgrad && state.maxExponentialSquareAverage == nil {
-            state.maxExponentialSquareAverage = [Scalar](repeating: 0, count: count)
-        }
         let (beta1, beta2) = options.betas
         let t = Double(state.step)
         let biasCorrection1 = 1 - Foundation.pow(beta1, t), biasCorrection2 = 1 - Foundation.pow(beta2, t)
         let negativeStepSize = Scalar(-(options.learningRate / biasCorrection1))
         let correction2Root = Scalar(Foundation.pow(biasCorrection2, 0.5))
         let eps = Scalar(options.epsilon), decay = Scalar(options.weightDecay)
-        let coupledDecay = options.weightDecay != 0 && !options.decoupledWeightDecay
         let shrink = Scalar(1 - options.learningRate * options.weightDecay)
-        let decoupledDecay = options.weightDecay != 0 && options.decoupledWeightDecay
         let weight1 = Scalar(1 - beta1), beta2s = Scalar(beta2), oneMinusBeta2 = Scalar(1 - beta2)
         let sign: Scalar = options.maximize ? -1 : 1
-        var maxima = state.maxExponentialSquareAverage ?? []   // moved out to mutate without a copy
+        // Moved out of the state so that writing through it does not copy; empty without AMSGrad.
+        var maxima = state.maxExponentialSquareAverage ?? (amsgrad ? [Scalar](repeating: 0, count: count) : [])
         state.maxExponentialSquareAverage = nil
         state.exponentialAverage.withUnsafeMutableBufferPointer { m in
             state.exponentialSquareAverage.withUnsafeMutableBufferPointer { v in
                 maxima.withUnsafeMutableBufferPointer { vMax in
-                    for i in 0..<count {
-                        var g = sign * gradient[i]
-                        if decoupledDecay { parameter[i] = parameter[i] * shrink }
-                        if coupledDecay { g = g + decay * parameter[i] }
-                        let mi = lerp(m[i], g, weight: weight1)
-                        m[i] = mi
-                        var vi = v[i] * beta2s + oneMinusBeta2 * g * g
-                        v[i] = vi
-                        if amsgrad {
-                            vi = Swift.max(vMax[i], vi)
-                            vMax[i] = vi
-                        }
-                        let denominator = vi.squareRoot() / correction2Root + eps
-                        parameter[i] = parameter[i] + negativeStepSize * (mi / denominator)
+                    forEachChunk(count) { range in
+                        // Local copies: the loop then keeps the pointers in registers instead of reloading
+                        // them from the closure context after every store, which blocks vectorization.
+                        let (parameter, gradient, m, v, vMax) = (parameter, gradient, m, v, vMax)
+                        branch(options.weightDecay != 0 && options.decoupledWeightDecay) { decoupled in
+                        branch(options.weightDecay != 0 && !options.decoupledWeightDecay) { coupled in
+                        branch(amsgrad) { amsgrad in
+                        branch(abs(weight1) < 0.5) { smallWeight in
+                            for i in range {
+                                var g = sign * gradient[i]
+                                if decoupled { parameter[i] = parameter[i] * shrink }
+                                if coupled { g = g + decay * parameter[i] }
+                                let mi = lerp(m[i], g, weight: weight1, small: smallWeight)
+                                m[i] = mi
+                                var vi = v[i] * beta2s + oneMinusBeta2 * g * g
+                                v[i] = vi
+                                if amsgrad {
+                                    vi = Swift.max(vMax[i], vi)
+                                    vMax[i] = vi
+                                }
+                                let denominator = vi.squareRoot() / correction2Root + eps
+                                parameter[i] = parameter[i] + negativeStepSize * (mi / denominator)
+                            }
+                        }}}}
                     }
                 }
             }

@@ -91,51 +91,62 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_rmsprop` for one tensor).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func update(
         _ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
         state: inout State, options: Options
     ) {
         let count = parameter.count
         state.step += 1
-        if options.momentum > 0 && state.momentumBuffer == nil { state.momentumBuffer = [Scalar](repeating: 0, count: count) }
-        if options.centered && state.gradientAverage == nil { state.gradientAverage = [Scalar](repeating: 0, count: count) }
         let negativeRate = -Scalar(options.learningRate), decay = Scalar(options.weightDecay)
         let alpha = Scalar(options.alpha), oneMinusAlpha = Scalar(1 - options.alpha), eps = Scalar(options.epsilon)
-        let momentum = Scalar(options.momentum), useMomentum = options.momentum > 0, centered = options.centered
+        let momentum = Scalar(options.momentum), hasMomentum = options.momentum > 0, centered = options.centered
         let sign: Scalar = options.maximize ? -1 : 1
-        // Empty stand-ins keep one loop for every variant; they are never indexed.
-        var momentumBuffer = state.momentumBuffer ?? [], gradientAverage = state.gradientAverage ?? []
+        // Moved out of the state so that writing through them does not copy; empty when unused.
+        var momentumBuffer = state.momentumBuffer ?? (hasMomentum ? [Scalar](repeating: 0, count: count) : [])
+        var gradientAverage = state.gradientAverage ?? (centered ? [Scalar](repeating: 0, count: count) : [])
         state.momentumBuffer = nil
         state.gradientAverage = nil
         state.squareAverage.withUnsafeMutableBufferPointer { square in
             momentumBuffer.withUnsafeMutableBufferPointer { buffer in
                 gradientAverage.withUnsafeMutableBufferPointer { average in
-                    for i in 0..<count {
-                        var g = sign * gradient[i]
-                        if decay != 0 { g = g + decay * parameter[i] }
-                        let v = square[i] * alpha + oneMinusAlpha * g * g
-                        square[i] = v
-                        var denominator: Scalar
-                        if centered {
-                            let mean = lerp(average[i], g, weight: oneMinusAlpha)
-                            average[i] = mean
-                            denominator = (v + -1 * mean * mean).squareRoot()
-                        } else {
-                            denominator = v.squareRoot()
-                        }
-                        denominator = denominator + eps
-                        if useMomentum {
-                            let b = buffer[i] * momentum + g / denominator
-                            buffer[i] = b
-                            parameter[i] = parameter[i] + negativeRate * b
-                        } else {
-                            parameter[i] = parameter[i] + negativeRate * (g / denominator)
-                        }
+                    forEachChunk(count) { range in
+                        // Local copies: the loop then keeps the pointers in registers instead of reloading
+                        // them from the closure context after every store, which blocks vectorization.
+                        let (parameter, gradient, square, buffer, average) = (parameter, gradient, square, buffer, average)
+                        branch(options.weightDecay != 0) { decayed in
+                        branch(centered) { centered in
+                        branch(hasMomentum) { hasMomentum in
+                        branch(abs(oneMinusAlpha) < 0.5) { smallWeight in
+                            for i in range {
+                                var g = sign * gradient[i]
+                                if decayed { g = g + decay * parameter[i] }
+                                let v = square[i] * alpha + oneMinusAlpha * g * g
+                                square[i] = v
+                                var denominator: Scalar
+                                if centered {
+                                    let mean = lerp(average[i], g, weight: oneMinusAlpha, small: smallWeight)
+                                    average[i] = mean
+                                    denominator = (v + -1 * mean * mean).squareRoot()
+                                } else {
+                                    denominator = v.squareRoot()
+                                }
+                                denominator = denominator + eps
+                                if hasMomentum {
+                                    let b = buffer[i] * momentum + g / denominator
+                                    buffer[i] = b
+                                    parameter[i] = parameter[i] + negativeRate * b
+                                } else {
+                                    parameter[i] = parameter[i] + negativeRate * (g / denominator)
+                                }
+                            }
+                        }}}}
                     }
                 }
             }
         }
-        if useMomentum { state.momentumBuffer = momentumBuffer }
+        if hasMomentum { state.momentumBuffer = momentumBuffer }
         if centered { state.gradientAverage = gradientAverage }
     }
 
@@ -185,11 +196,4 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
 
     public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws { try core.loadStateDict(dict) }
-}
-
-/// PyTorch's `lerp(start, end, weight)` on CPU: `start + w·(end − start)` for `|w| < 0.5`,
-/// `end − (end − start)·(1 − w)` otherwise (the two forms keep the endpoints exact).
-@inline(__always)
-func lerp<Scalar: TensorScalar>(_ start: Scalar, _ end: Scalar, weight: Scalar) -> Scalar {
-    abs(weight) < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
 }

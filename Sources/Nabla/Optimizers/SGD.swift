@@ -81,35 +81,43 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_sgd` for one tensor).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func update(
         _ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
         state: inout State, options: Options
     ) {
         let count = parameter.count
-        let lr = Scalar(options.learningRate), decay = Scalar(options.weightDecay)
-        let sign: Scalar = options.maximize ? -1 : 1
-        guard options.momentum != 0 else {
-            for i in 0..<count {
-                var g = sign * gradient[i]
-                if decay != 0 { g = g + decay * parameter[i] }
-                parameter[i] = parameter[i] + -lr * g
-            }
-            return
-        }
+        let negativeRate = -Scalar(options.learningRate), decay = Scalar(options.weightDecay)
         let momentum = Scalar(options.momentum), keep = Scalar(1 - options.dampening)
-        let nesterov = options.nesterov
-        let first = state.momentumBuffer == nil
-        if first { state.momentumBuffer = [Scalar](repeating: 0, count: count) }
-        state.momentumBuffer!.withUnsafeMutableBufferPointer { buffer in
-            for i in 0..<count {
-                var g = sign * gradient[i]
-                if decay != 0 { g = g + decay * parameter[i] }
-                let b = first ? g : buffer[i] * momentum + keep * g
-                buffer[i] = b
-                g = nesterov ? g + momentum * b : b
-                parameter[i] = parameter[i] + -lr * g
+        let sign: Scalar = options.maximize ? -1 : 1
+        let hasMomentum = options.momentum != 0
+        let isFirst = hasMomentum && state.momentumBuffer == nil
+        var buffer = state.momentumBuffer ?? (isFirst ? [Scalar](repeating: 0, count: count) : [])
+        state.momentumBuffer = nil   // moved out, so writing through the buffer does not copy it
+        buffer.withUnsafeMutableBufferPointer { buffer in
+            forEachChunk(count) { range in
+                // Local copies: the loop then keeps the pointers in registers instead of reloading
+                // them from the closure context after every store, which blocks vectorization.
+                let (parameter, gradient, buffer) = (parameter, gradient, buffer)
+                branch(options.weightDecay != 0) { decayed in
+                branch(hasMomentum) { hasMomentum in
+                branch(isFirst) { isFirst in
+                branch(options.nesterov) { nesterov in
+                    for i in range {
+                        var g = sign * gradient[i]
+                        if decayed { g = g + decay * parameter[i] }
+                        if hasMomentum {
+                            let b = isFirst ? g : buffer[i] * momentum + keep * g
+                            buffer[i] = b
+                            g = nesterov ? g + momentum * b : b
+                        }
+                        parameter[i] = parameter[i] + negativeRate * g
+                    }
+                }}}}
             }
         }
+        if hasMomentum { state.momentumBuffer = buffer }
     }
 
     /// The PyTorch `param_groups` keys of this optimizer.
