@@ -27,7 +27,7 @@ let package = Package(
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "Yams", package: "Yams"),
             ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"], .when(configuration: .release))],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
         ),
         .executableTarget(
