@@ -6,10 +6,15 @@ import Foundation
 enum ArrayFileDatasets {
     /// Loads an `.npz` archive (stored or deflated entries).
     static func loadNPZ(_ url: URL, name: String) throws -> (train: Dataset, test: Dataset?) {
-        let archive = try ZipArchive.read(from: url)
-        return try ArrayDataset.make(file: url.path, name: name) { key in
+        try parseNPZ(try FileBytes.read(url), file: url.path, name: name)
+    }
+
+    /// Parses the bytes of an `.npz` archive; `file` names it in errors.
+    static func parseNPZ(_ bytes: [UInt8], file: String, name: String) throws -> (train: Dataset, test: Dataset?) {
+        let archive = try ZipArchive(bytes, name: file)
+        return try ArrayDataset.make(file: file, name: name) { key in
             guard let entry = archive.entry(named: key + ".npy") else { return nil }
-            let array = try NumPyArray.parse(try archive.contents(of: entry), name: "\(url.path): \(key).npy")
+            let array = try NumPyArray.parse(try archive.contents(of: entry), name: "\(file): \(key).npy")
             if let integers = array.integers() { return .integers(shape: array.shape, values: integers) }
             return .floats(shape: array.shape, values: array.floats())
         }

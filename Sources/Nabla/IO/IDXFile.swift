@@ -34,7 +34,7 @@ public struct IDXFile: Sendable, Equatable {
 
     private static func parse(from source: some IDXByteSource, name: String, expectedRank: Int) throws -> IDXFile {
         func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(name): not a valid IDX file: \(why)") }
-        let expectedMagic = String(format: "0x%08X", 0x800 | expectedRank)
+        let expectedMagic = String(format: "0x%08X", UInt32(0x800 | expectedRank))
         guard source.available(atLeast: 4) else {
             throw fail(source.isEmpty ? "the file is empty" : "truncated inside the 4-byte magic number")
         }
@@ -44,11 +44,11 @@ public struct IDXFile: Sendable, Equatable {
             throw fail(String(format: "wrong magic 0x%08X, expected \(expectedMagic)", magicValue))
         }
         guard magic[2] == unsignedByte else {
-            throw fail(String(format: "magic 0x%08X declares element type 0x%02X; only unsigned bytes (0x08) are supported", magicValue, magic[2]))
+            throw fail(String(format: "magic 0x%08X declares element type 0x%02X; only unsigned bytes (0x08) are supported", magicValue, UInt32(magic[2])))
         }
         guard Int(magic[3]) == expectedRank else {
             let kind = expectedRank == 1 ? "a label file" : "an image file"
-            throw fail(String(format: "magic 0x%08X declares rank %d, expected \(expectedMagic) (\(kind))", magicValue, magic[3]))
+            throw fail(String(format: "magic 0x%08X declares rank %d, expected \(expectedMagic) (\(kind))", magicValue, Int32(magic[3])))
         }
         guard source.available(atLeast: 4 * expectedRank) else {
             throw fail("truncated inside the \(expectedRank) dimension sizes")

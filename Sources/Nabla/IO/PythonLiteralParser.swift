@@ -84,6 +84,7 @@ struct PythonLiteralParser {
             var items: [Int] = []
             while true {
                 skipWhitespace()
+                guard peek != nil else { throw failure("ends inside a tuple") }
                 if peek == ")" { position += 1; return .tuple(items) }
                 items.append(try parseInt())
                 skipWhitespace()
