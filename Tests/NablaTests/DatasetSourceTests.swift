@@ -132,6 +132,10 @@ final class DatasetSourceTests: XCTestCase {
         XCTAssertEqual(renormalized.mean[0], 0, accuracy: 1e-6)
         XCTAssertEqual(renormalized.std[0], 1, accuracy: 1e-6)
         XCTAssertEqual(normalized.targets, dataset.targets)
+        var inPlace = dataset
+        inPlace.normalize(mean: stats.mean, std: stats.std)
+        XCTAssertEqual(inPlace.inputs, normalized.inputs)
+        XCTAssertEqual(dataset.inputs, inputs)  // the original is untouched (value semantics)
     }
 
     func testTabularStatisticsArePerFeature() throws {

@@ -63,6 +63,15 @@ final class IDXTests: XCTestCase {
         XCTAssertNil(try MNIST.load(directory: dir).test)
     }
 
+    func testTestSplitErrorsAndShapeMismatch() throws {
+        let dir = try mnistDirectory(gzip: false)
+        let testImages = dir.appendingPathComponent("t10k-images-idx3-ubyte")
+        try DataTestSupport.write(Array(images(3)[..<20]), to: testImages)
+        assertNablaError(try MNIST.load(directory: dir), "t10k-images-idx3-ubyte: not a valid IDX file")
+        try DataTestSupport.write(images(3, 4, 4), to: testImages)
+        assertNablaError(try MNIST.load(directory: dir), "test images are [1, 4, 4], training images [1, 4, 3]")
+    }
+
     func testMissingDirectoryAndFiles() throws {
         assertNablaError(try DatasetSource.parse("mnist:/nonexistent/dir").load(), "/nonexistent/dir: no such directory")
         let empty = try DataTestSupport.temporaryDirectory(self)

@@ -91,7 +91,13 @@ extension Dataset {
     /// `std[c]` leaves the channel only centred. Pass the *training* statistics for every split.
     public func normalized(mean: [Float], std: [Float]) -> Dataset {
         var copy = self
-        ChannelNormalization(mean: mean, std: std).apply(to: &copy.inputs)
+        copy.normalize(mean: mean, std: std)
         return copy
+    }
+
+    /// Standardizes the inputs in place, like ``normalized(mean:std:)`` without copying them when
+    /// they are not shared.
+    public mutating func normalize(mean: [Float], std: [Float]) {
+        ChannelNormalization(mean: mean, std: std).apply(to: &inputs)
     }
 }

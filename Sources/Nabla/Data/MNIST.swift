@@ -24,21 +24,30 @@ public enum MNIST {
             throw NablaError(.io, "\(directory.path): missing train-images-idx3-ubyte[.gz] or train-labels-idx1-ubyte[.gz] "
                              + "(the MNIST family's original file names)")
         }
-        let train = try loadSplit(images: trainImages, labels: trainLabels, classCount: classCount, name: "\(name)/train")
         let testImages = find("t10k-images-idx3-ubyte", in: directory)
         let testLabels = find("t10k-labels-idx1-ubyte", in: directory)
+        var splits = [(trainImages, trainLabels, "train")]
         switch (testImages, testLabels) {
-        case (nil, nil):
-            return (train, nil)
-        case let (images?, labels?):
-            let test = try loadSplit(images: images, labels: labels, classCount: classCount, name: "\(name)/test")
-            guard test.sampleShape == train.sampleShape else {
-                throw NablaError(.invalidFile, "\(images.path): test images are \(test.sampleShape), training images \(train.sampleShape)")
-            }
-            return (train, test)
+        case (nil, nil): break
+        case let (images?, labels?): splits.append((images, labels, "test"))
         default:
             throw NablaError(.io, "\(directory.path): has only one of t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]")
         }
+        // The two splits inflate concurrently (one per core); the first failing split's error wins.
+        var results = [Result<Dataset, Error>?](repeating: nil, count: splits.count)
+        results.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: splits.count) { i in
+                let (images, labels, part) = splits[i]
+                out[i] = Result { try loadSplit(images: images, labels: labels, classCount: classCount, name: "\(name)/\(part)") }
+            }
+        }
+        let train = try results[0]!.get()
+        guard let testResult = results.count > 1 ? results[1] : nil else { return (train, nil) }
+        let test = try testResult.get()
+        guard test.sampleShape == train.sampleShape else {
+            throw NablaError(.invalidFile, "\(splits[1].0.path): test images are \(test.sampleShape), training images \(train.sampleShape)")
+        }
+        return (train, test)
     }
 
     /// Loads one split from an image file and a label file.
