@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Target graph (one-way): CBLAS <- Nabla <- nabla (CLI).
+// Target graph (one-way): CBLAS, CZlib <- Nabla <- nabla (CLI).
 // Inside Nabla the folders follow the layering Tensor <- Autograd <- Ops <- Layers <- Optimizers,
 // with IO depending only on Tensor.
 let package = Package(
@@ -21,11 +21,16 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "Nabla",
             dependencies: [
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "Yams", package: "Yams"),
+                "CZlib",
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
