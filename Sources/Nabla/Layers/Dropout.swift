@@ -53,7 +53,7 @@ extension Module {
 public final class Dropout<Scalar: TensorScalar>: Module<Scalar>, StochasticModule {
     /// The probability of dropping an element.
     public let probability: Double
-    public let mode: DropoutMode
+    public var mode: DropoutMode
     /// The generator of the dropout masks; public so checkpoints can save and restore it.
     public var generator: RandomGenerator
 

@@ -56,6 +56,12 @@ public struct LayerArguments {
         }
     }
 
+    /// A number that may be written as `null` (PyTorch's `momentum=None`): absent → `value`, null → `nil`.
+    public mutating func nullableDouble(_ name: String, default value: Double?) throws -> Double? {
+        if case .null? = raw(name) { return nil }
+        return try optionalDouble(name) ?? value
+    }
+
     /// Whether the argument is present and not null.
     public func isPresent(_ name: String) -> Bool {
         if case .null? = values[name] { return false }

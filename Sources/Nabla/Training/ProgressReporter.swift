@@ -7,7 +7,7 @@ public final class ProgressReporter {
     private let total: Int
     private let isTerminal: Bool
     private let start = Date()
-    private var lastDraw = Date.distantPast
+    private var lastDraw: Date
     private let quiet: Bool
 
     /// - Parameters:
@@ -19,6 +19,8 @@ public final class ProgressReporter {
         self.total = max(total, 1)
         self.isTerminal = isatty(STDERR_FILENO) != 0
         self.quiet = quiet
+        // Plain-line mode reports every 10 s, starting 10 s in; the bar draws at once.
+        lastDraw = isTerminal ? .distantPast : Date()
     }
 
     /// Reports that `done` steps of `total` are finished, with the running mean loss.
