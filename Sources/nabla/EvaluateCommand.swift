@@ -19,7 +19,7 @@ struct EvaluateCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     func run() throws {
-        setBLASThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
         let (train, _, test) = try dataOptions.load(seed: seed)
         let dataset = test ?? train
         let lossFunction = try LossFunction(name: loss)
@@ -62,7 +62,7 @@ struct PredictCommand: ParsableCommand {
     var outputs: Int = 10
 
     func run() throws {
-        setBLASThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: input))
         guard let entry = file.tensors["x"] else {
             throw NablaError(.missingKey, "\(input): no tensor named 'x' (has \(file.tensors.keys.sorted().joined(separator: ", ")))")

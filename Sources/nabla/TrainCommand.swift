@@ -69,7 +69,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
         let (train, validation, test) = try dataOptions.load(seed: seed)
         let lossFunction = try LossFunction(name: loss, labelSmoothing: labelSmoothing)
         let built = try modelOptions.build(inputShape: train.sampleShape, outputCount: outputCount(of: train), seed: seed)

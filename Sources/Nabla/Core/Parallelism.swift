@@ -1,0 +1,38 @@
+import Dispatch
+import Foundation
+
+/// The one knob for how many threads Nabla's own kernels use (OpenBLAS has its own, set together by
+/// ``setThreadCount(_:)``).
+///
+/// Kernels split work into a number of parts that depends only on the problem size and
+/// ``threadCount`` — never on timing — and each part writes its own outputs, so results are the same
+/// from run to run for a given thread count.
+public enum Parallelism {
+    nonisolated(unsafe) private static var configured = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Threads for Nabla's kernels (default: the active processor count).
+    public static var threadCount: Int { configured }
+
+    /// Sets Nabla's kernel threads and OpenBLAS's threads to `count` (at least 1).
+    public static func setThreadCount(_ count: Int) {
+        configured = max(1, count)
+        setBLASThreadCount(configured)
+    }
+
+    /// Runs `body(part)` for `part` in `0..<parts`, on up to ``threadCount`` threads when `parts > 1`
+    /// and more than one thread is configured, inline otherwise.
+    public static func forEach(parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 || threadCount <= 1 {
+            for part in 0..<max(parts, 0) { body(part) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        }
+    }
+
+    /// How many parts to split `work` units into: one per thread once the work is worth it
+    /// (`work ≥ minimumWorkPerPart` per part), and never more parts than `items`.
+    public static func parts(forWork work: Int, items: Int, minimumWorkPerPart: Int = 1 << 15) -> Int {
+        guard threadCount > 1, items > 1 else { return 1 }
+        return max(1, min(threadCount, items, work / max(minimumWorkPerPart, 1)))
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Nabla
+
+/// `nabla bench`: training throughput of the reference models (SPEC "BENCHMARKS").
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training throughput of the reference models.",
+        discussion: """
+            One training step = forward, softmax cross-entropy, backward, SGD with momentum 0.9 and weight \
+            decay 5e-4, on random data. After --warmup steps, --steps steps are timed one by one; each model \
+            prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N, then peak resident memory.
+            Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32).
+            """)
+
+    @Argument(help: "Models to run (default: mlp lenet-bn convnet).")
+    var models: [String] = []
+
+    @Option(name: .long, help: "Timed steps per model.")
+    var steps: Int = 50
+
+    @Option(name: .long, help: "Untimed warm-up steps per model.")
+    var warmup: Int = 5
+
+    @Option(name: .long, help: "Threads for Nabla's kernels and OpenBLAS (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Override the batch size.")
+    var batchSize: Int?
+
+    static let reference: [String: (batch: Int, shape: [Int])] = [
+        "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
+    ]
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
+        for name in models where Self.reference[name] == nil {
+            throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
+        }
+    }
+
+    func run() throws {
+        Parallelism.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        for name in models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models {
+            let (defaultBatch, shape) = Self.reference[name]!
+            let batch = batchSize ?? defaultBatch
+            let description = try BuiltinModels.description(name, inputShape: shape, outputCount: 10)!
+            var generator = RandomGenerator(seed: 1)
+            let model = try description.build(inputShape: shape, using: &generator).model
+            let optimizer = try SGD(model.parameters, learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+            let x = Tensor<Float>(normal: [batch] + shape, using: &generator)
+            let labels = (0..<batch).map { _ in Int(generator.next(upperBound: 10 as UInt64)) }
+            var times: [Double] = []
+            for step in 0..<(warmup + steps) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                optimizer.zeroGrad()
+                let loss = crossEntropy(logits: model(Variable(x)), labels: labels)
+                loss.backward()
+                optimizer.step()
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                if step >= warmup { times.append(elapsed) }
+            }
+            times.sort()
+            let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+            print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))")
+        }
+        print("peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+    }
+}
+
+/// Peak resident set size of this process, in MiB (`getrusage`; Linux reports KiB).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1024 / 1024
+    #endif
+}
