@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Nabla vs PyTorch, side by side, on the SPEC's reference models (mlp, lenet-bn, convnet).
+
+Runs `nabla bench MODEL` and the same training step in PyTorch (when importable) alternately, in
+separate processes with the same thread count, for several rounds, and prints per model the median
+step time of each, the ratio PyTorch time / Nabla time (> 1 means Nabla is faster), and each
+process's peak resident memory.
+
+    python3 bench/compare.py [--threads 2] [--rounds 3] [--steps 50] [--nabla .build/release/nabla]
+
+One step = forward, softmax cross-entropy, backward, SGD(lr=0.01, momentum=0.9, weight_decay=5e-4).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+TORCH_STEP = r"""
+import json, resource, sys, time
+import torch, torch.nn as nn, torch.nn.functional as F
+name, steps, warmup, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+torch.manual_seed(1)
+def conv(i, o, k, p): return nn.Conv2d(i, o, k, padding=p)
+if name == "mlp":
+    batch, shape = 128, (1, 28, 28)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(512, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
+elif name == "lenet-bn":
+    batch, shape = 128, (1, 28, 28)
+    model = nn.Sequential(conv(1, 6, 5, 2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                          conv(6, 16, 5, 0), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+elif name == "convnet":
+    batch, shape = 64, (3, 32, 32)
+    def block(i, o): return [conv(i, o, 3, 1), nn.BatchNorm2d(o), nn.ReLU()]
+    model = nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4096, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+x = torch.randn(batch, *shape)
+y = torch.randint(0, 10, (batch,))
+times = []
+for i in range(warmup + steps):
+    t = time.perf_counter()
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+    if i >= warmup:
+        times.append((time.perf_counter() - t) * 1000)
+times.sort()
+median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+print(json.dumps({"median_ms": median, "batch": batch, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_nabla(binary, model, steps, warmup, threads):
+    out = subprocess.run([binary, "bench", model, "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads)],
+                         capture_output=True, text=True, check=True).stdout
+    fields = {}
+    for line in out.splitlines():
+        for part in line.split("\t"):
+            if "=" in part:
+                key, value = part.split("=", 1)
+                fields[key] = float(value)
+    return {"median_ms": fields["median_ms"], "batch": int(fields["batch"]), "peak_rss_mb": fields["peak_rss_mb"]}
+
+
+def run_torch(python, model, steps, warmup, threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([python, "-c", TORCH_STEP, model, str(steps), str(warmup), str(threads)],
+                         capture_output=True, text=True, check=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=["mlp", "lenet-bn", "convnet"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--nabla", default=".build/release/nabla")
+    parser.add_argument("--python", default=sys.executable, help="a Python with torch (default: this one)")
+    args = parser.parse_args()
+
+    has_torch = subprocess.run([args.python, "-c", "import torch"], capture_output=True).returncode == 0
+    if not has_torch:
+        print(f"NOTICE: {args.python} cannot import torch; showing Nabla only (pass --python)")
+    print(f"threads={args.threads} rounds={args.rounds} steps={args.steps} (medians over rounds of per-step medians)")
+    print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}")
+    for model in args.models:
+        nabla, torch_runs = [], []
+        for _ in range(args.rounds):  # interleaved, so drifting machine load hits both alike
+            nabla.append(run_nabla(args.nabla, model, args.steps, args.warmup, args.threads))
+            if has_torch:
+                torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads))
+        n_ms = statistics.median(r["median_ms"] for r in nabla)
+        n_mb = max(r["peak_rss_mb"] for r in nabla)
+        if torch_runs:
+            t_ms = statistics.median(r["median_ms"] for r in torch_runs)
+            t_mb = max(r["peak_rss_mb"] for r in torch_runs)
+            print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {t_ms:>9.2f} {t_ms / n_ms:>10.2f}x {n_mb:>9.1f} {t_mb:>9.1f}")
+        else:
+            print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {'-':>9} {'-':>11} {n_mb:>9.1f} {'-':>9}")
+
+
+if __name__ == "__main__":
+    main()
