@@ -232,3 +232,19 @@ func fixturePair(_ text: String?) -> (Int, Int) {
     precondition(parts.count == 2, "fixture metadata \(text ?? "nil") is not a pair")
     return (parts[0], parts[1])
 }
+
+extension ConvolutionTests {
+    func testGradientCheckSuiteCoversConvolutionAndPooling() {
+        let names = GradientCheckSuite.all.map(\.name)
+        for required in ["conv2d(stride 2, odd input)", "conv2d(dilation 2)", "conv2d(groups 2)", "conv2d(non-square, no bias)",
+                         "conv1d(stride 2, groups 2)", "Conv2d(3, 4, 3, padding 1)", "maxPool2d(3, stride 2, padding 1, ceil)",
+                         "avgPool2d(exclude padding, ceil)", "adaptiveAvgPool2d(7×9 → 3×4)", "AdaptiveAvgPool2d((2, 3))"] {
+            XCTAssertTrue(names.contains(required), "gradient check suite lacks \(required)")
+        }
+        for testCase in GradientCheckSuite.convolution {
+            let result = testCase.run()
+            XCTAssertLessThan(result.maxRelativeError, GradientCheckSuite.threshold,
+                              "\(testCase.name) \(testCase.shapes): relative error \(result.maxRelativeError)")
+        }
+    }
+}
