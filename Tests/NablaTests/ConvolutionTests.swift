@@ -9,6 +9,8 @@ final class ConvolutionTests: XCTestCase {
     override func tearDown() {
         ConvolutionTuning.columnBlockElements = 1 << 21
         ConvolutionTuning.perSampleProducts = true
+        ConvolutionTuning.splitBatchAcrossWorkers = true
+        ConvolutionTuning.parallelThreshold = 1 << 18
         super.tearDown()
     }
 
@@ -28,14 +30,19 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Small blocks force several blocks per batch; both GEMM shapes (per sample and per block) must agree.
+    /// Small blocks force several blocks per batch, a zero threshold splits even these small batches
+    /// over the cores; every combination of GEMM shape (per sample or per block) and threading must agree.
     func testEveryBlockingStrategyMatchesPyTorch() throws {
-        for (elements, perSample) in [(200, true), (200, false), (2000, false), (1 << 21, false)] {
-            ConvolutionTuning.columnBlockElements = elements
-            ConvolutionTuning.perSampleProducts = perSample
-            for name in Self.convolutionFixtures {
-                try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12,
-                                        "block \(elements), perSample \(perSample)")
+        ConvolutionTuning.parallelThreshold = 0
+        for split in [true, false] {
+            for (elements, perSample) in [(200, true), (200, false), (2000, false), (1 << 21, false), (1 << 21, true)] {
+                ConvolutionTuning.splitBatchAcrossWorkers = split
+                ConvolutionTuning.columnBlockElements = elements
+                ConvolutionTuning.perSampleProducts = perSample
+                for name in Self.convolutionFixtures {
+                    try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12,
+                                            "split \(split), block \(elements), perSample \(perSample)")
+                }
             }
         }
     }
@@ -159,19 +166,23 @@ final class ConvolutionTests: XCTestCase {
                     relative: 1e-10, absolute: 1e-12)
     }
 
+    /// A training-like loop over two layers of different sizes, split over both cores so that two
+    /// workers borrow buffers at once: after the first step the pool allocates nothing more.
     func testWorkspaceDoesNotGrowAcrossRepeatedCalls() {
+        ConvolutionTuning.parallelThreshold = 0
         var generator = RandomGenerator(seed: 5)
-        let layer = Conv2d<Float>(3, 8, kernelSize: 3, padding: 1, using: &generator)
+        let model = Sequential<Float>(Conv2d(3, 8, kernelSize: 3, padding: 1, using: &generator), ReLU(),
+                                      MaxPool2d(kernelSize: 2), Conv2d(8, 6, kernelSize: 3, groups: 2, using: &generator))
         let x = Variable(Tensor<Float>(normal: [4, 3, 12, 12], using: &generator), requiresGradient: true)
         let workspace = ConvolutionWorkspace.shared
         func step() {
-            let y = maxPool2d(layer(x).relu(), kernelSize: (2, 2))
-            y.sum().backward()
+            model.zeroGrad()
+            model(x).sum().backward()
         }
         step()
         let bytes = workspace.allocatedByteCount, buffers = workspace.allocatedBufferCount
         XCTAssertGreaterThan(bytes, 0)
-        for _ in 0..<5 { step() }
+        for _ in 0..<8 { step() }
         XCTAssertEqual(workspace.allocatedByteCount, bytes)
         XCTAssertEqual(workspace.allocatedBufferCount, buffers)
     }

@@ -88,9 +88,10 @@ private func convolution2D<Scalar>(
     return Variable(out, inputs: inputs) { g in
         let wantsInput = x.requiresGradient, wantsWeight = weight.requiresGradient
         let wantsBias = bias?.requiresGradient ?? false
-        var dx = Tensor<Scalar>(zeros: wantsInput ? xv.shape : [0])
-        var dw = Tensor<Scalar>(zeros: wantsWeight ? wv.shape : [0])
-        var db = Tensor<Scalar>(zeros: wantsBias ? [geometry.outChannels] : [0])
+        // The kernel overwrites every element of the gradients it is asked for.
+        var dx = Tensor<Scalar>(shape: wantsInput ? xv.shape : [0]) { _ in }
+        var dw = Tensor<Scalar>(shape: wantsWeight ? wv.shape : [0]) { _ in }
+        var db = Tensor<Scalar>(shape: wantsBias ? [geometry.outChannels] : [0]) { _ in }
         g.withUnsafeBufferPointer { pg in
             xv.withUnsafeBufferPointer { px in
                 wv.withUnsafeBufferPointer { pw in

@@ -110,12 +110,12 @@ public final class ConvolutionWorkspace: @unchecked Sendable {
 /// Splits `0..<count` into one contiguous range per worker and runs `body` on each on its own core
 /// (`DispatchQueue.concurrentPerform`), or runs it once on the whole range when the total work —
 /// `count · workPerItem` elementary operations — is below `threshold`, where threading would cost
-/// more than it saves.
+/// more than it saves, or when `enabled` is false (the caller already runs on a worker).
 @inlinable
-func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 << 15,
+func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 << 15, enabled: Bool = true,
                             _ body: (Range<Int>) -> Void) {
     let workers = ConvolutionParallelism.workerCount
-    if count < 2 || workers < 2 || count * workPerItem < threshold {
+    if !enabled || count < 2 || workers < 2 || count * workPerItem < threshold {
         if count > 0 { body(0..<count) }
         return
     }

@@ -116,11 +116,11 @@ public func maxPool2d<Scalar>(
         }
     }
     return Variable(out, inputs: [x]) { g in
-        var dx = Tensor<Scalar>(zeros: xv.shape)
+        var dx = Tensor<Scalar>(shape: xv.shape) { _ in }   // the kernel zeroes it
         dx.withUnsafeMutableBufferPointer { pdx in
             g.withUnsafeBufferPointer { pg in
                 indices.withUnsafeBufferPointer { pi in
-                    maxPool2DBackward(pg.baseAddress!, argmax: pi.baseAddress!, geometry, addingInto: pdx.baseAddress!)
+                    maxPool2DBackward(pg.baseAddress!, argmax: pi.baseAddress!, geometry, into: pdx.baseAddress!)
                 }
             }
         }
@@ -179,10 +179,10 @@ private func pooledAverage<Scalar>(_ x: Variable<Scalar>, geometry: Pooling2DGeo
         }
     }
     return Variable(out, inputs: [x]) { g in
-        var dx = Tensor<Scalar>(zeros: xv.shape)
+        var dx = Tensor<Scalar>(shape: xv.shape) { _ in }   // the kernel zeroes it
         dx.withUnsafeMutableBufferPointer { pdx in
             g.withUnsafeBufferPointer { pg in
-                averagePool2DBackward(pg.baseAddress!, geometry, windows, addingInto: pdx.baseAddress!)
+                averagePool2DBackward(pg.baseAddress!, geometry, windows, into: pdx.baseAddress!)
             }
         }
         x.accumulate(dx)

@@ -69,11 +69,11 @@ func averagePool2DForward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g:
     }}}}}}
 }
 
-/// Average pooling backward: `dx[window] += ∂y / divisor`, parallel over planes.
+/// Average pooling backward: `dx = 0`, then `dx[window] += ∂y / divisor`, parallel over planes.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func averagePool2DBackward<Scalar: TensorScalar>(_ gy: UnsafePointer<Scalar>, _ g: Pooling2DGeometry,
-                                                 _ windows: PoolingWindows, addingInto dx: UnsafeMutablePointer<Scalar>) {
+                                                 _ windows: PoolingWindows, into dx: UnsafeMutablePointer<Scalar>) {
     let window = Swift.max(1, g.inPlane / Swift.max(1, g.outPlane))
     windows.rowStart.withUnsafeBufferPointer { rs in windows.rowEnd.withUnsafeBufferPointer { re in
     windows.columnStart.withUnsafeBufferPointer { cs in windows.columnEnd.withUnsafeBufferPointer { ce in
@@ -81,6 +81,7 @@ func averagePool2DBackward<Scalar: TensorScalar>(_ gy: UnsafePointer<Scalar>, _ 
         convolutionParallelFor(g.planes, workPerItem: g.outPlane * window) { range in
             for plane in range {
                 let source = gy + plane * g.outPlane, destination = dx + plane * g.inPlane
+                destination.update(repeating: 0, count: g.inPlane)
                 for oh in 0..<g.outHeight {
                     for ow in 0..<g.outWidth {
                         let divisor = rd[oh] * cd[ow]
@@ -154,15 +155,16 @@ func maxPool2DForward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Poo
     }}}}
 }
 
-/// Max pooling backward: `dx[argmax] += ∂y`, parallel over planes.
+/// Max pooling backward: `dx = 0`, then `dx[argmax] += ∂y`, parallel over planes.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func maxPool2DBackward<Scalar: TensorScalar>(_ gy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>,
-                                             _ g: Pooling2DGeometry, addingInto dx: UnsafeMutablePointer<Scalar>) {
-    convolutionParallelFor(g.planes, workPerItem: g.outPlane) { range in
+                                             _ g: Pooling2DGeometry, into dx: UnsafeMutablePointer<Scalar>) {
+    convolutionParallelFor(g.planes, workPerItem: g.outPlane + g.inPlane) { range in
         for plane in range {
             let source = gy + plane * g.outPlane, index = argmax + plane * g.outPlane
             let destination = dx + plane * g.inPlane
+            destination.update(repeating: 0, count: g.inPlane)
             for o in 0..<g.outPlane where index[o] >= 0 {
                 destination[Int(index[o])] += source[o]
             }
