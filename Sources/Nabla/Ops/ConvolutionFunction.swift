@@ -13,10 +13,12 @@
 ///   - groups: divides both `C` and `O`.
 /// - Returns: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2pH − dH·(kH − 1) − 1) / sH⌋ + 1` (likewise `Wo`).
 ///
-/// Forward lowers blocks of samples with im2col into a reusable column buffer and multiplies each
-/// group's weight `[O/g, (C/g)·kH·kW]` by it with one GEMM (Chellapilla et al. 2006); the bias is
-/// added while the product is written out. Backward recomputes the columns instead of keeping them:
-/// `∂W_g = Σ_n ∂y[n]_g · col[n]_gᵀ`, `∂col_g = W_gᵀ · ∂y_g` folded back by col2im, `∂b = Σ_{n,h,w} ∂y`.
+/// The batch is split across the cores; each lowers its samples with im2col into a column buffer
+/// borrowed from ``ConvolutionWorkspace`` and multiplies each group's weight `[O/g, (C/g)·kH·kW]` by
+/// it with a GEMM (Chellapilla et al. 2006) that writes the NCHW output on top of the bias. Backward
+/// recomputes the columns instead of keeping them: `∂W_g = Σ_n ∂y[n]_g · col[n]_gᵀ`,
+/// `∂col_g = W_gᵀ · ∂y_g` folded back by col2im, `∂b = Σ_{n,h,w} ∂y`. A 1×1 kernel with unit stride
+/// and no padding skips im2col (the input is its own column matrix). See ``ConvolutionTuning``.
 /// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:)``).
 public func conv2d<Scalar>(
     _ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>? = nil,

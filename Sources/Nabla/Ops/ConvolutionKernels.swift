@@ -165,12 +165,7 @@ func convolution2DBackward<Scalar: TensorScalar>(
         for n in 0..<g.batch {
             let sample = gy + n * outSample
             for channel in 0..<g.outChannels {
-                let row = sample + channel * plane
-                var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
-                var p = 0
-                while p + 4 <= plane { s0 += row[p]; s1 += row[p + 1]; s2 += row[p + 2]; s3 += row[p + 3]; p += 4 }
-                while p < plane { s0 += row[p]; p += 1 }
-                db[channel] += (s0 + s1) + (s2 + s3)
+                db[channel] += contiguousSum(sample + channel * plane, plane)
             }
         }
     }

@@ -66,7 +66,7 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
             for j in 0..<g.kernelWidth {
                 let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
                 let offset = j * g.dilationWidth - g.paddingWidth
-                let (lower, upper) = validRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
+                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
                 for oh in 0..<outH {
                     let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
                     let destination = row + oh * outW
@@ -104,7 +104,7 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, 
             for j in 0..<g.kernelWidth {
                 let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
                 let offset = j * g.dilationWidth - g.paddingWidth
-                let (lower, upper) = validRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
+                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
                 if lower >= upper { continue }
                 for oh in 0..<outH {
                     let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
@@ -125,7 +125,7 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, 
 
 /// The output positions `lower..<upper` whose input column `ow·stride + offset` lies in `0..<input`.
 @inline(__always)
-private func validRange(offset: Int, stride: Int, input: Int, output: Int) -> (Int, Int) {
+func validOutputRange(offset: Int, stride: Int, input: Int, output: Int) -> (Int, Int) {
     // ow·s + offset ≥ 0  ⇔  ow ≥ ⌈−offset / s⌉;   ow·s + offset ≤ input − 1  ⇔  ow ≤ ⌊(input − 1 − offset) / s⌋.
     let lower = offset >= 0 ? 0 : Swift.min(output, (-offset + stride - 1) / stride)
     let last = input - 1 - offset
