@@ -148,6 +148,9 @@ final class ConvolutionTests: XCTestCase {
                        "Conv2d(3, 4, kernel_size=(3, 3)): input has 2 channels, expected 3 (weight [4, 3, 3, 3], groups=1)")
         XCTAssertEqual(message { try Conv2d<Float>.validate(inChannels: 3, outChannels: 4, kernelSize: 3, inputShape: [3, 8]) },
                        "Conv2d(3, 4, kernel_size=(3, 3)): input must be [N, C, H, W] or [C, H, W], got shape [3, 8]")
+        XCTAssertEqual(message { try Conv2d<Float>.validate(inChannels: 3, outChannels: 4, kernelSize: 1, padding: 1,
+                                                            inputShape: [2, 3, 0, 5]) },
+                       "Conv2d(3, 4, kernel_size=(1, 1)): input of shape [2, 3, 0, 5] has an empty plane")
         XCTAssertEqual(message { try Conv1d<Float>.validate(inChannels: 4, outChannels: 6, kernelSize: 3, groups: 3) },
                        "Conv1d(4, 6, kernel_size=(3,)): in_channels 4 is not divisible by groups 3")
         XCTAssertEqual(message { try Conv1d<Float>.validate(inChannels: 4, outChannels: 6, kernelSize: 3, dilation: 3,
@@ -185,6 +188,18 @@ final class ConvolutionTests: XCTestCase {
         for _ in 0..<8 { step() }
         XCTAssertEqual(workspace.allocatedByteCount, bytes)
         XCTAssertEqual(workspace.allocatedBufferCount, buffers)
+    }
+
+    func testEmptyBatch() {
+        let x = Variable(Tensor<Float>(zeros: [0, 3, 8, 8]), requiresGradient: true)
+        let conv = Conv2d<Float>(3, 4, kernelSize: 3, padding: 1)
+        let y = AvgPool2d<Float>(kernelSize: 2)(MaxPool2d<Float>(kernelSize: 2)(conv(x)))
+        XCTAssertEqual(y.shape, [0, 4, 2, 2])
+        y.sum().backward()
+        XCTAssertEqual(x.grad?.shape, [0, 3, 8, 8])
+        XCTAssertEqual(conv.weight.grad, Tensor(zeros: [4, 3, 3, 3]))
+        XCTAssertEqual(conv.bias?.grad, Tensor(zeros: [4]))
+        XCTAssertEqual(adaptiveAvgPool2d(Variable(Tensor<Float>(zeros: [0, 2, 5, 5])), outputSize: (2, 2)).shape, [0, 2, 2, 2])
     }
 
     func testWorkspaceReusesAndBoundsItsBuffers() {

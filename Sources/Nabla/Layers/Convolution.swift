@@ -50,7 +50,7 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
     public let bias: Variable<Scalar>?
 
     /// Creates the layer, drawing initial values from `generator`.
-    /// - Precondition: the configuration passes ``validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:)``.
+    /// - Precondition: the configuration passes ``validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: IntPair, stride: IntPair = 1, padding: IntPair = 0,
                 dilation: IntPair = 1, groups: Int = 1, bias: Bool = true, using generator: inout RandomGenerator) {
         do {
@@ -222,6 +222,9 @@ public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
         let channels = inputShape[inputShape.count - 2], length = inputShape[inputShape.count - 1]
         guard channels == inChannels else {
             throw NablaError(.invalidArgument, "\(name): input has \(channels) channels, expected \(inChannels)")
+        }
+        guard length > 0 else {
+            throw NablaError(.invalidArgument, "\(name): input of shape \(inputShape) has length 0")
         }
         guard length + 2 * padding - dilation * (kernelSize - 1) - 1 >= 0 else {
             throw NablaError(.invalidArgument, "\(name): kernel \(kernelSize) with dilation \(dilation) is larger than "

@@ -19,7 +19,7 @@
 /// recomputes the columns instead of keeping them: `∂W_g = Σ_n ∂y[n]_g · col[n]_gᵀ`,
 /// `∂col_g = W_gᵀ · ∂y_g` folded back by col2im, `∂b = Σ_{n,h,w} ∂y`. A 1×1 kernel with unit stride
 /// and no padding skips im2col (the input is its own column matrix). See ``ConvolutionTuning``.
-/// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:)``).
+/// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
 public func conv2d<Scalar>(
     _ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>? = nil,
     stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1
@@ -71,6 +71,13 @@ private func convolution2D<Scalar>(
     geometry: Convolution2DGeometry, outputShape: [Int]
 ) -> Variable<Scalar> {
     let xv = x.value, wv = weight.value
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    if geometry.batch == 0 {
+        // An empty batch: an empty output, and zero gradients for the parameters.
+        return Variable(Tensor(zeros: outputShape), inputs: inputs) { _ in
+            for input in inputs { input.accumulate(Tensor(zeros: input.shape)) }
+        }
+    }
     let out = Tensor<Scalar>(shape: outputShape) { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
@@ -86,7 +93,6 @@ private func convolution2D<Scalar>(
             }
         }
     }
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Variable(out, inputs: inputs) { g in
         let wantsInput = x.requiresGradient, wantsWeight = weight.requiresGradient
         let wantsBias = bias?.requiresGradient ?? false
@@ -135,6 +141,7 @@ extension Convolution2DGeometry {
         guard groups > 0 else { throw fail("groups \(groups) must be positive") }
         let sample = input.suffix(3)
         let channels = sample[sample.startIndex], height = sample[sample.startIndex + 1], width = sample[sample.startIndex + 2]
+        guard height > 0, width > 0 else { throw fail("input of shape \(input) has an empty plane") }
         guard weight[1] * groups == channels else {
             throw fail("input has \(channels) channels, expected \(weight[1] * groups) (weight \(weight), groups=\(groups))")
         }

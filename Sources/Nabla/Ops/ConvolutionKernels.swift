@@ -4,6 +4,12 @@ import CBLAS
 import Foundation
 
 /// Blocking and threading choices of the convolution kernels.
+///
+/// The defaults were measured on the `convnet` layer shapes (batch 64, 3×3, padding 1) on a
+/// 2-core machine: splitting the batch across the cores, each running im2col and single-threaded
+/// per-sample GEMMs on an L2-sized column block, beat both one GEMM per block of samples and
+/// multi-threaded BLAS over blocks lowered on both cores (whose idle BLAS threads spin while ours
+/// lower the next block) by 10–40 % per layer.
 public enum ConvolutionTuning {
     /// Target size, in elements, of one worker's column buffer (a block of samples lowered together).
     nonisolated(unsafe) public static var columnBlockElements = 1 << 18

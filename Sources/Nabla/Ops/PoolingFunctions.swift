@@ -57,6 +57,7 @@ extension Pooling2DGeometry {
             throw fail("input must be [N, C, H, W] or [C, H, W], got shape \(shape)")
         }
         let height = shape[shape.count - 2], width = shape[shape.count - 1]
+        guard height > 0, width > 0 else { throw fail("input of shape \(shape) has an empty plane") }
         let outHeight = Self.outputExtent(input: height, kernel: kernel.0, stride: stride.0, padding: padding.0,
                                           dilation: dilation.0, ceilMode: ceilMode)
         let outWidth = Self.outputExtent(input: width, kernel: kernel.1, stride: stride.1, padding: padding.1,
@@ -106,6 +107,7 @@ public func maxPool2d<Scalar>(
     dilation: (Int, Int) = (1, 1), ceilMode: Bool = false
 ) -> Variable<Scalar> {
     let geometry = poolingGeometry("max_pool2d", x.shape, kernelSize, stride ?? kernelSize, padding, dilation, ceilMode)
+    if geometry.planes == 0 { return emptyPooling(x, geometry: geometry) }
     let xv = x.value
     var indices = [Int32](repeating: 0, count: geometry.planes * geometry.outPlane)
     let out = Tensor<Scalar>(shape: geometry.outputShape(for: x.shape)) { o in
@@ -172,6 +174,7 @@ private func poolingGeometry(_ operation: String, _ shape: [Int], _ kernel: (Int
 /// The shared tape node of average and adaptive average pooling.
 private func pooledAverage<Scalar>(_ x: Variable<Scalar>, geometry: Pooling2DGeometry,
                                    windows: PoolingWindows) -> Variable<Scalar> {
+    if geometry.planes == 0 { return emptyPooling(x, geometry: geometry) }
     let xv = x.value
     let out = Tensor<Scalar>(shape: geometry.outputShape(for: x.shape)) { o in
         xv.withUnsafeBufferPointer { px in
@@ -187,4 +190,9 @@ private func pooledAverage<Scalar>(_ x: Variable<Scalar>, geometry: Pooling2DGeo
         }
         x.accumulate(dx)
     }
+}
+
+/// Pooling of an input with no planes (an empty batch): an empty output and a zero gradient.
+private func emptyPooling<Scalar>(_ x: Variable<Scalar>, geometry: Pooling2DGeometry) -> Variable<Scalar> {
+    Variable(Tensor(zeros: geometry.outputShape(for: x.shape)), inputs: [x]) { _ in x.accumulate(Tensor(zeros: x.shape)) }
 }
