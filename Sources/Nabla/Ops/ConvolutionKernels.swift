@@ -82,12 +82,10 @@ func convolution2DForward<Scalar: TensorScalar>(
         convolutionParallelFor(count, workPerItem: rows * plane, enabled: parallel) { range in
             for s in range {
                 if !g.isPointwise { im2col(x + (start + s) * inSample, g, into: col + s * plane, rowStride: ld) }
-                if perSample {
+                if perSample, let bias {
                     // The bias goes in first; the GEMM adds onto it (beta = 1).
                     let o = out + (start + s) * outSample
-                    for channel in 0..<g.outChannels {
-                        (o + channel * plane).update(repeating: bias?[channel] ?? 0, count: plane)
-                    }
+                    for channel in 0..<g.outChannels { (o + channel * plane).update(repeating: bias[channel], count: plane) }
                 }
             }
         }
@@ -98,8 +96,9 @@ func convolution2DForward<Scalar: TensorScalar>(
                 for group in 0..<g.groups {
                     Scalar.gemm(transposeA: false, transposeB: false, m: groupOut, n: plane, k: groupRows,
                                 alpha: 1, a: w + group * groupOut * groupRows, lda: groupRows,
-                                b: columns + group * groupRows * columnStride, ldb: columnStride, beta: 1,
-                                c: out + (start + s) * outSample + group * groupOut * plane, ldc: plane)
+                                b: columns + group * groupRows * columnStride, ldb: columnStride,
+                                beta: bias == nil ? 0 : 1, c: out + (start + s) * outSample + group * groupOut * plane,
+                                ldc: plane)
                 }
             }
             return
