@@ -56,6 +56,6 @@ public enum GradientCheckSuite {
 
     /// All cases, in table order.
     public static var all: [GradientCheckCase] {
-        tensorOperations + activations + losses + coreLayers + normalization + regularization
+        tensorOperations + activations + losses + coreLayers + convolution + normalization + regularization
     }
 }

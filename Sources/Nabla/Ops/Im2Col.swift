@@ -1,0 +1,134 @@
+/// The shape arithmetic of a 2-D convolution over NCHW tensors (PyTorch's `conv2d`).
+///
+/// Along each spatial axis, with input extent `I`, kernel `k`, stride `s`, padding `p` and dilation
+/// `d`, the output extent is `O = ⌊(I + 2p − d·(k − 1) − 1) / s⌋ + 1`; output position `o` reads the
+/// input at `o·s − p + j·d` for kernel tap `j`, where positions outside `0..<I` are zeros.
+struct Convolution2DGeometry: Equatable {
+    var batch: Int
+    var inChannels: Int
+    var inHeight: Int, inWidth: Int
+    var outChannels: Int
+    var kernelHeight: Int, kernelWidth: Int
+    var strideHeight: Int, strideWidth: Int
+    var paddingHeight: Int, paddingWidth: Int
+    var dilationHeight: Int, dilationWidth: Int
+    var groups: Int
+
+    /// `⌊(I + 2p − d·(k − 1) − 1) / s⌋ + 1`, or a value below 1 when the dilated kernel does not fit.
+    static func outputExtent(input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
+        let span = input + 2 * padding - dilation * (kernel - 1) - 1
+        return span < 0 ? 0 : span / stride + 1
+    }
+
+    var outHeight: Int {
+        Self.outputExtent(input: inHeight, kernel: kernelHeight, stride: strideHeight,
+                          padding: paddingHeight, dilation: dilationHeight)
+    }
+    var outWidth: Int {
+        Self.outputExtent(input: inWidth, kernel: kernelWidth, stride: strideWidth,
+                          padding: paddingWidth, dilation: dilationWidth)
+    }
+    /// Pixels per input plane.
+    var inPlane: Int { inHeight * inWidth }
+    /// Pixels per output plane.
+    var outPlane: Int { outHeight * outWidth }
+    /// Input channels per group.
+    var groupInChannels: Int { inChannels / groups }
+    /// Output channels per group.
+    var groupOutChannels: Int { outChannels / groups }
+    /// Rows of a group's column matrix: `(C/groups)·kH·kW`, the GEMM's inner dimension.
+    var groupColumnRows: Int { groupInChannels * kernelHeight * kernelWidth }
+    /// Rows of the whole column matrix, `C·kH·kW`.
+    var columnRows: Int { inChannels * kernelHeight * kernelWidth }
+    /// Multiply-adds of one forward pass: `N·O·Ho·Wo·(C/groups)·kH·kW`.
+    var multiplyAddCount: Int { batch * outChannels * outPlane * groupColumnRows }
+}
+
+/// Lowers one sample to its column matrix (im2col, Chellapilla et al. 2006, "High Performance
+/// Convolutional Neural Networks for Document Processing"):
+/// `col[(c·kH + i)·kW + j][oh·Wo + ow] = x[c][oh·sH − pH + i·dH][ow·sW − pW + j·dW]`, zero where
+/// the index falls into the padding.
+///
+/// - Parameters:
+///   - x: the sample, `C×H×W` contiguous.
+///   - col: the first element of the sample's block; row `r` starts at `col + r·rowStride`.
+/// Rows of the padded border are written as zeros, the interior as contiguous copies when the
+/// horizontal stride is 1, so the loop does no per-element bounds checks.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convolution2DGeometry,
+                                  into col: UnsafeMutablePointer<Scalar>, rowStride: Int) {
+    let g = geometry
+    let outH = g.outHeight, outW = g.outWidth
+    for c in 0..<g.inChannels {
+        let plane = x + c * g.inPlane
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
+                let offset = j * g.dilationWidth - g.paddingWidth
+                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
+                for oh in 0..<outH {
+                    let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
+                    let destination = row + oh * outW
+                    if ih < 0 || ih >= g.inHeight {
+                        destination.update(repeating: 0, count: outW)
+                        continue
+                    }
+                    let source = plane + ih * g.inWidth + offset
+                    if lower > 0 { destination.update(repeating: 0, count: lower) }
+                    if g.strideWidth == 1 {
+                        (destination + lower).update(from: source + lower, count: upper - lower)
+                    } else {
+                        let s = g.strideWidth
+                        for ow in lower..<upper { destination[ow] = source[ow * s] }
+                    }
+                    if upper < outW { (destination + upper).update(repeating: 0, count: outW - upper) }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of ``im2col(_:_:into:rowStride:)`` (col2im): adds every column entry back onto the
+/// input pixel it was copied from, `dx[c][ih][iw] += col[(c·kH + i)·kW + j][oh·Wo + ow]`; entries
+/// that came from the padding are dropped. `dx` must be initialized (usually to zeros).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, _ geometry: Convolution2DGeometry,
+                                  addingInto dx: UnsafeMutablePointer<Scalar>) {
+    let g = geometry
+    let outH = g.outHeight, outW = g.outWidth
+    for c in 0..<g.inChannels {
+        let plane = dx + c * g.inPlane
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
+                let offset = j * g.dilationWidth - g.paddingWidth
+                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
+                if lower >= upper { continue }
+                for oh in 0..<outH {
+                    let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
+                    if ih < 0 || ih >= g.inHeight { continue }
+                    let source = row + oh * outW
+                    let destination = plane + ih * g.inWidth + offset
+                    if g.strideWidth == 1 {
+                        for ow in lower..<upper { destination[ow] += source[ow] }
+                    } else {
+                        let s = g.strideWidth
+                        for ow in lower..<upper { destination[ow * s] += source[ow] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output positions `lower..<upper` whose input column `ow·stride + offset` lies in `0..<input`.
+@inline(__always)
+func validOutputRange(offset: Int, stride: Int, input: Int, output: Int) -> (Int, Int) {
+    // ow·s + offset ≥ 0  ⇔  ow ≥ ⌈−offset / s⌉;   ow·s + offset ≤ input − 1  ⇔  ow ≤ ⌊(input − 1 − offset) / s⌋.
+    let lower = offset >= 0 ? 0 : Swift.min(output, (-offset + stride - 1) / stride)
+    let last = input - 1 - offset
+    let upper = last < 0 ? 0 : Swift.min(output, last / stride + 1)
+    return (lower, Swift.max(lower, upper))
+}
