@@ -24,7 +24,7 @@ public enum LayerRegistry {
     /// All factories, keyed by lower-cased name.
     public static let factories: [String: LayerFactory] = {
         var table: [String: LayerFactory] = [:]
-        for factory in coreFactories + normalizationFactories + regularizationFactories {
+        for factory in coreFactories + convolutionFactories + normalizationFactories + regularizationFactories {
             table[factory.name.lowercased()] = factory
         }
         return table

@@ -1,0 +1,106 @@
+/// Model-description factories for convolution and pooling layers.
+extension LayerRegistry {
+    /// An `int` or `[int, int]` argument as an ``IntPair``.
+    static func intPair(_ args: inout LayerArguments, _ name: String, default value: (Int, Int)? = nil) throws -> IntPair {
+        IntPair(try args.pair(name, default: value))
+    }
+
+    /// The per-sample output shape of a validated layer, by running it once on a zero sample
+    /// (no graph is recorded). Only used for layers whose validator already checked `shape`.
+    static func probe(_ layer: Module<Float>, _ shape: [Int]) -> [Int] {
+        Array(layer(Tensor<Float>(zeros: [1] + shape)).shape.dropFirst())
+    }
+
+    static func requireImage(_ args: LayerArguments, _ shape: [Int], rank: Int = 3) throws {
+        guard shape.count == rank else {
+            let expected = rank == 3 ? "(N, C, H, W)" : "(N, C, L)"
+            throw args.fail("expects \(expected) inputs, receives per-sample shape \(shape)")
+        }
+    }
+
+    static func rejectPaddingMode(_ args: inout LayerArguments) throws {
+        let mode = try args.string("padding_mode", default: "zeros")
+        guard mode == "zeros" else { throw args.fail("padding_mode '\(mode)' is not supported (only 'zeros')") }
+    }
+
+    static var convolutionFactories: [LayerFactory] {
+        [
+            LayerFactory("Conv2d") { args, shape, g in
+                let (i, o) = (try args.int("in_channels"), try args.int("out_channels"))
+                let kernel = try intPair(&args, "kernel_size")
+                let stride = try intPair(&args, "stride", default: (1, 1))
+                let padding = try intPair(&args, "padding", default: (0, 0))
+                let dilation = try intPair(&args, "dilation", default: (1, 1))
+                let groups = try args.int("groups", default: 1)
+                let bias = try args.bool("bias", default: true)
+                try rejectPaddingMode(&args)
+                try requireImage(args, shape)
+                try check(args) {
+                    try Conv2d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
+                                               dilation: dilation, groups: groups, inputShape: [1] + shape)
+                }
+                let layer = Conv2d<Float>(i, o, kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
+                                          groups: groups, bias: bias, using: &g)
+                return (layer, probe(layer, shape))
+            },
+            LayerFactory("Conv1d") { args, shape, g in
+                let (i, o) = (try args.int("in_channels"), try args.int("out_channels"))
+                let kernel = try args.int("kernel_size")
+                let stride = try args.int("stride", default: 1)
+                let padding = try args.int("padding", default: 0)
+                let dilation = try args.int("dilation", default: 1)
+                let groups = try args.int("groups", default: 1)
+                let bias = try args.bool("bias", default: true)
+                try rejectPaddingMode(&args)
+                try requireImage(args, shape, rank: 2)
+                try check(args) {
+                    try Conv1d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
+                                               dilation: dilation, groups: groups, inputShape: [1] + shape)
+                }
+                let layer = Conv1d<Float>(i, o, kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
+                                          groups: groups, bias: bias, using: &g)
+                return (layer, probe(layer, shape))
+            },
+            LayerFactory("MaxPool2d") { args, shape, _ in
+                let kernel = try intPair(&args, "kernel_size")
+                let stride = args.isPresent("stride") ? try intPair(&args, "stride") : nil
+                _ = args.raw("stride")
+                let padding = try intPair(&args, "padding", default: (0, 0))
+                let dilation = try intPair(&args, "dilation", default: (1, 1))
+                let ceil = try args.bool("ceil_mode", default: false)
+                guard try !args.bool("return_indices", default: false) else { throw args.fail("return_indices=true is not supported") }
+                try requireImage(args, shape)
+                try check(args) {
+                    try MaxPool2d<Float>.validate(kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
+                                                  ceilMode: ceil, inputShape: [1] + shape)
+                }
+                let layer = MaxPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
+                return (layer, probe(layer, shape))
+            },
+            LayerFactory("AvgPool2d") { args, shape, _ in
+                let kernel = try intPair(&args, "kernel_size")
+                let stride = args.isPresent("stride") ? try intPair(&args, "stride") : nil
+                _ = args.raw("stride")
+                let padding = try intPair(&args, "padding", default: (0, 0))
+                let ceil = try args.bool("ceil_mode", default: false)
+                let includePad = try args.bool("count_include_pad", default: true)
+                if args.isPresent("divisor_override") { throw args.fail("divisor_override is not supported") }
+                _ = args.raw("divisor_override")
+                try requireImage(args, shape)
+                try check(args) {
+                    try AvgPool2d<Float>.validate(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil,
+                                                  inputShape: [1] + shape)
+                }
+                let layer = AvgPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil,
+                                             countIncludePad: includePad)
+                return (layer, probe(layer, shape))
+            },
+            LayerFactory("AdaptiveAvgPool2d") { args, shape, _ in
+                let size = try intPair(&args, "output_size")
+                try requireImage(args, shape)
+                try check(args) { try AdaptiveAvgPool2d<Float>.validate(outputSize: size, inputShape: [1] + shape) }
+                return (AdaptiveAvgPool2d<Float>(outputSize: size), [shape[0], size.height, size.width])
+            },
+        ]
+    }
+}
