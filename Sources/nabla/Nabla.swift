@@ -15,6 +15,7 @@ struct NablaCommand: ParsableCommand {
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, GradCheckCommand.self, BenchCommand.self])
 
     static func main() {
+        BLASKernelSelection.reexecWithAVX512KernelsIfUseful()
         do {
             var command = try parseAsRoot()
             try command.run()
