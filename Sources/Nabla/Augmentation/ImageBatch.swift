@@ -64,7 +64,7 @@ func reflectIndex(_ i: Int, _ extent: Int) -> Int {
 
 /// Runs `body(n)` for every sample `n`, on both cores when the batch holds enough work to pay for it.
 func forEachSample(_ count: Int, elementsPerSample: Int, _ body: (Int) -> Void) {
-    if count >= 2 && count * elementsPerSample >= 1 << 16 {
+    if count >= 2 && count * elementsPerSample >= 1 << 16 && Parallelism.threadCount > 1 {
         let half = (count + 1) / 2
         DispatchQueue.concurrentPerform(iterations: 2) { part in
             for n in (part == 0 ? 0..<half : half..<count) { body(n) }

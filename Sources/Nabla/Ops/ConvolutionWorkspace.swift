@@ -128,6 +128,10 @@ func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 <
 
 /// How many cores the convolution and pooling kernels split their batch loops over.
 public enum ConvolutionParallelism {
-    /// Defaults to the active processor count.
-    nonisolated(unsafe) public static var workerCount = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var override: Int?
+    /// ``Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
+    public static var workerCount: Int {
+        get { override ?? Parallelism.threadCount }
+        set { override = newValue }
+    }
 }

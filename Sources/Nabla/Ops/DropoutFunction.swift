@@ -172,7 +172,7 @@ func scaleGroups<Scalar: TensorScalar>(_ x: Tensor<Scalar>, by m: Tensor<Scalar>
                         }
                     }
                 }
-                if x.count >= 1 << 18 && groups >= 2 {
+                if x.count >= 1 << 18 && groups >= 2 && Parallelism.threadCount > 1 {
                     let half = groups / 2
                     DispatchQueue.concurrentPerform(iterations: 2) { part in
                         run(part == 0 ? 0..<half : half..<groups)

@@ -17,8 +17,8 @@ enum NormalizationKernels {
     /// The longest block reduced by the in-cache two-pass formula before a pairwise merge.
     static let blockLength = 2048
 
-    /// The number of cores work is split over.
-    static let coreCount = ProcessInfo.processInfo.activeProcessorCount
+    /// The number of threads work is split over (``Parallelism/threadCount``).
+    static var coreCount: Int { Parallelism.threadCount }
 
     /// Runs `body(i)` for `i` in `0..<iterations`, concurrently when `elementCount` is large enough.
     @inline(__always)

@@ -34,5 +34,5 @@ func forEachChunk(_ count: Int, _ body: (Range<Int>) -> Void) {
     }
 }
 
-/// The number of chunks a large update is split into: the number of cores, at most 8.
-let updateThreadCount = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+/// The number of chunks a large update is split into: ``Parallelism/threadCount``, at most 8.
+var updateThreadCount: Int { max(1, min(Parallelism.threadCount, 8)) }
