@@ -95,5 +95,5 @@ func outputCount(of dataset: Dataset) -> Int {
 
 /// Canonical JSON of a configuration, for checkpoint identity.
 func canonicalJSON(_ values: [String: String]) -> String {
-    "{" + values.keys.sorted().map { "\"\($0)\":\"\(values[$0]!.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ",") + "}"
+    "{" + values.keys.sorted().map { jsonStringLiteral($0) + ":" + jsonStringLiteral(values[$0]!) }.joined(separator: ",") + "}"
 }

@@ -193,13 +193,13 @@ public struct SafeTensorsFile: Sendable, Equatable {
         var offset = 0
         let keys = tensors.keys.sorted()
         if !metadata.isEmpty {
-            let body = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            let body = metadata.keys.sorted().map { "\(jsonStringLiteral($0)):\(jsonStringLiteral(metadata[$0]!))" }.joined(separator: ",")
             entries.append("\"__metadata__\":{\(body)}")
         }
         for key in keys {
             let t = tensors[key]!
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonString(key)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
+            entries.append("\(jsonStringLiteral(key)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
             offset += t.bytes.count
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)
@@ -216,21 +216,4 @@ public struct SafeTensorsFile: Sendable, Equatable {
     public func write(to url: URL) throws {
         try AtomicFile.write(Data(serialized()), to: url)
     }
-}
-
-/// A JSON string literal for `s`.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
 }
