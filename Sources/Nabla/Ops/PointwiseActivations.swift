@@ -23,7 +23,23 @@ extension Variable {
     /// `max(x, 0)`; derivative 0 at 0 (PyTorch's convention).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func relu() -> Variable { pointwise({ $0 > 0 ? $0 : 0 }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
+    public func relu() -> Variable {
+        // Dedicated loops (no per-element closure calls) so both directions vectorize; the backward
+        // reads the output, since y > 0 exactly where x > 0.
+        let x = value
+        let y = Tensor<Scalar>(shape: x.shape) { out in
+            x.withUnsafeBufferPointer { px in for i in 0..<out.count { out[i] = Swift.max(px[i], 0) } }
+        }
+        return Variable(y, inputs: [self]) { [self] g in
+            self.accumulate(Tensor<Scalar>(shape: y.shape) { out in
+                g.withUnsafeBufferPointer { pg in
+                    y.withUnsafeBufferPointer { py in
+                        for i in 0..<out.count { out[i] = py[i] > 0 ? pg[i] : 0 }
+                    }
+                }
+            })
+        }
+    }
 
     /// `x` for `x > 0`, else `negativeSlope·x` (PyTorch default slope 0.01).
     @_specialize(where Scalar == Float)

@@ -144,6 +144,12 @@ func averagePool2DBackward<Scalar: TensorScalar>(_ gy: UnsafePointer<Scalar>, _ 
 @_specialize(where Scalar == Double)
 func maxPool2DForward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Pooling2DGeometry,
                                             output: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>) {
+    if g.kernelHeight == 2 && g.kernelWidth == 2 && g.strideHeight == 2 && g.strideWidth == 2
+        && g.paddingHeight == 0 && g.paddingWidth == 0 && g.dilationHeight == 1 && g.dilationWidth == 1
+        && 2 * g.outHeight <= g.inHeight && 2 * g.outWidth <= g.inWidth {
+        maxPool2x2Forward(x, g, output: output, argmax: argmax)
+        return
+    }
     // First in-bounds tap and end of each window along each axis, as PyTorch's kernel computes them.
     func taps(input: Int, output: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> ([Int], [Int]) {
         var starts = [Int](), ends = [Int]()
@@ -258,4 +264,41 @@ where V.Scalar: BinaryFloatingPoint {
         i += 1
     }
     return total
+}
+
+
+/// The common 2×2, stride-2, unpadded max pooling with every window inside the input: the four taps
+/// unrolled, with the general kernel's semantics — the first maximum in row-major order wins ties,
+/// and a window holding NaN yields its last NaN.
+func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Pooling2DGeometry,
+                                             output: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>) {
+    let width = g.inWidth
+    convolutionParallelFor(g.planes, workPerItem: g.outPlane * 4) { range in
+        for plane in range {
+            let source = x + plane * g.inPlane
+            let destination = output + plane * g.outPlane, indices = argmax + plane * g.outPlane
+            for oh in 0..<g.outHeight {
+                let top = 2 * oh * width, bottom = top + width
+                for ow in 0..<g.outWidth {
+                    let t0 = top + 2 * ow, t1 = t0 + 1, t2 = bottom + 2 * ow, t3 = t2 + 1
+                    let a = source[t0], b = source[t1], c = source[t2], d = source[t3]
+                    // Selects rather than branches: on real data each comparison is a coin flip.
+                    var best = -Scalar.infinity, index = t0
+                    var greater = a > best
+                    best = greater ? a : best; index = greater ? t0 : index
+                    greater = b > best
+                    best = greater ? b : best; index = greater ? t1 : index
+                    greater = c > best
+                    best = greater ? c : best; index = greater ? t2 : index
+                    greater = d > best
+                    best = greater ? d : best; index = greater ? t3 : index
+                    if a.isNaN || b.isNaN || c.isNaN || d.isNaN {
+                        for (tap, value) in [(t0, a), (t1, b), (t2, c), (t3, d)] where value.isNaN { best = value; index = tap }
+                    }
+                    destination[oh * g.outWidth + ow] = best
+                    indices[oh * g.outWidth + ow] = Int32(truncatingIfNeeded: index)
+                }
+            }
+        }
+    }
 }
