@@ -157,3 +157,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(a, b, "resumed weights differ from the uninterrupted run")
     }
 }
+
+extension CLITests {
+    /// `--tta ten-crop` reports a test-time-augmented accuracy next to the plain one.
+    func testTenCropTestTimeAugmentation() throws {
+        // Ten-crop needs images: build a tiny image set as safetensors.
+        var g = RandomGenerator(seed: 1)
+        let x = Tensor<Float>(uniform: [40, 1, 16, 16], using: &g)
+        let y = (0..<40).map { Int64($0 % 2) }
+        var file = SafeTensorsFile()
+        file.tensors["x"] = SafeTensor(x)
+        file.tensors["y"] = SafeTensor(int64: y, shape: [40])
+        file.tensors["x_test"] = SafeTensor(x)
+        file.tensors["y_test"] = SafeTensor(int64: y, shape: [40])
+        try file.write(to: directory.appendingPathComponent("img.safetensors"))
+        let tta = try CLI.run(["train", "--model", "lenet", "--data", path("img.safetensors"), "--epochs", "1", "--quiet",
+                               "--tta", "ten-crop:1"])
+        XCTAssertEqual(tta.status, 0, tta.stderr)
+        XCTAssertTrue(tta.stdout.contains("\ttta_accuracy="), tta.stdout)
+        let bad = try CLI.run(["train", "--model", "lenet", "--data", path("img.safetensors"), "--tta", "five-crop"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--tta five-crop: expected ten-crop or ten-crop:PAD"), bad.stderr)
+    }
+}
