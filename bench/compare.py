@@ -55,6 +55,26 @@ print(json.dumps({"median_ms": median, "batch": batch, "peak_rss_mb": resource.g
 """
 
 
+TORCH_CONV = r"""
+import sys, time, torch, torch.nn.functional as F
+torch.set_num_threads(int(sys.argv[1])); reps = int(sys.argv[2])
+for cin, cout, size in [(3, 32, 32), (32, 32, 32), (32, 64, 16), (64, 64, 16)]:
+    x = torch.randn(64, cin, size, size, requires_grad=True)
+    w = torch.randn(cout, cin, 3, 3, requires_grad=True)
+    b = torch.zeros(cout, requires_grad=True)
+    g = torch.randn(64, cout, size, size)
+    times = []
+    for i in range(reps + 1):
+        t = time.perf_counter()
+        x.grad = w.grad = b.grad = None
+        F.conv2d(x, w, b, padding=1).backward(g)
+        if i: times.append(time.perf_counter() - t)
+    times.sort(); s = times[len(times) // 2]
+    flops = 3 * 2.0 * 64 * cout * size * size * cin * 9
+    print(f"torch conv2d {cin}->{cout} {size}x{size} batch 64\tms={s * 1000:.2f}\tgflops={flops / s / 1e9:.1f}")
+"""
+
+
 def run_nabla(binary, model, steps, warmup, threads):
     out = subprocess.run([binary, "bench", model, "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads)],
                          capture_output=True, text=True, check=True).stdout
@@ -83,6 +103,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--nabla", default=".build/release/nabla")
     parser.add_argument("--python", default=sys.executable, help="a Python with torch (default: this one)")
+    parser.add_argument("--kernels", action="store_true", help="also sgemm and conv2d kernel rates")
     args = parser.parse_args()
 
     has_torch = subprocess.run([args.python, "-c", "import torch"], capture_output=True).returncode == 0
@@ -104,6 +125,17 @@ def main():
             print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {t_ms:>9.2f} {t_ms / n_ms:>10.2f}x {n_mb:>9.1f} {t_mb:>9.1f}")
         else:
             print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {'-':>9} {'-':>11} {n_mb:>9.1f} {'-':>9}")
+    if args.kernels:
+        kernels(args, has_torch)
+
+
+def kernels(args, has_torch):
+    print(subprocess.run([args.nabla, "bench", "--kernels", "--steps", "10", "--threads", str(args.threads)],
+                         capture_output=True, text=True, check=True).stdout, end="")
+    if has_torch:
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+        print(subprocess.run([args.python, "-c", TORCH_CONV, str(args.threads), "10"], capture_output=True, text=True,
+                             check=True, env=env).stdout, end="")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
 
+    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, and conv2d forward+backward GFLOP/s on the convnet layers.")
+    var kernels = false
+
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
     ]
@@ -45,6 +48,11 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         Parallelism.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        if kernels {
+            KernelBenchmarks.gemm(repetitions: steps)
+            KernelBenchmarks.convolution(repetitions: steps)
+            return
+        }
         for name in models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models {
             let (defaultBatch, shape) = Self.reference[name]!
             let batch = batchSize ?? defaultBatch
