@@ -69,5 +69,16 @@ fuzz: fuzz-build
 	  [ $$status = 0 ] || { echo "fuzz: $$t found a crash, see $(FUZZ_BUILD)/findings/$$t.log"; exit 1; }; \
 	done
 
+## sanitize: the whole test suite under AddressSanitizer (+ LeakSanitizer) in .build-asan;
+## sanitize-thread: under ThreadSanitizer in .build-tsan. Not part of `make test` (each takes minutes).
+## FILTER=Regex limits the tests, e.g. make sanitize FILTER=FuzzRegressionTests.
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan $(if $(FILTER),--filter '$(FILTER)')
+
+sanitize-thread: deps
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan $(if $(FILTER),--filter '$(FILTER)')
+
 clean:
 	rm -rf .build
