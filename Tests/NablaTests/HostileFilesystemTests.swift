@@ -39,6 +39,8 @@ final class HostileFilesystemTests: XCTestCase {
     }
 
     func testAFailedCheckpointWriteKeepsThePreviousCheckpointAndStopsWithOneLine() throws {
+        // ThreadSanitizer's runtime itself dies with SIGBUS under a 4 KiB file-size limit.
+        try XCTSkipIf(ProcessInfo.processInfo.environment["NABLA_SANITIZER"] == "thread", "the file-size limit breaks ThreadSanitizer's runtime")
         let checkpointDirectory = directory.appendingPathComponent("run")
         let first = try CLI.run(training + ["--epochs", "1", "--checkpoint-dir", checkpointDirectory.path])
         XCTAssertEqual(first.status, 0, first.stderr)
