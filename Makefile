@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build sanitize sanitize-thread
 
 ## run: the main job (see README)
 run: deps release
@@ -50,6 +50,51 @@ release: deps
 ## fixtures: regenerates the PyTorch golden fixtures (needs torch + safetensors in $(PYTHON))
 fixtures:
 	for script in Scripts/fixtures/gen_*.py; do $(PYTHON) $$script || exit 1; done
+
+## fuzz: libFuzzer + AddressSanitizer on every parser of user input (Fuzz/README.md), FUZZ_SECONDS each.
+## Crashing inputs land in .build-fuzz/findings/<target>/; keep them in Tests/NablaTests/Fixtures/fuzz-regressions/.
+FUZZ_BUILD := .build-fuzz
+FUZZ_BIN := $(FUZZ_BUILD)/nabla-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= idx gzip cifar npy npz safetensors csv model checkpoint
+FUZZ_OPTIONS ?= -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=65536
+FUZZ_SWIFTPM := --build-path $(FUZZ_BUILD) --sanitize=address -Xswiftc -sanitize=fuzzer -Xswiftc -O -Xcc -fsanitize=fuzzer-no-link
+YAMS_DIR = $(FUZZ_BUILD)/checkouts/Yams/Sources
+
+fuzz-build: deps
+	$(SWIFT) build $(FUZZ_SWIFTPM) --target Nabla
+	swiftc -sanitize=fuzzer,address -O -parse-as-library Fuzz/Sources/*.swift -module-name NablaFuzz \
+	  -I $(FUZZ_BUILD)/debug/Modules \
+	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
+	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
+	  $(FUZZ_BUILD)/debug/Nabla.build/*.o $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
+	  -lopenblas -lz -o $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/findings/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  NABLA_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) $(FUZZ_BUILD)/corpus/$$t Fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTIONS) -artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ \
+	    -print_final_stats=1 2>$(FUZZ_BUILD)/findings/$$t.log; status=$$?; \
+	  grep -E "^stat::number_of_executed_units|^Done|ERROR" $(FUZZ_BUILD)/findings/$$t.log | tr '\n' ' '; echo; \
+	  [ $$status = 0 ] || { echo "fuzz: $$t found a crash, see $(FUZZ_BUILD)/findings/$$t.log"; exit 1; }; \
+	done
+
+## sanitize: the whole test suite under AddressSanitizer (+ LeakSanitizer) in .build-asan (the CLI children
+## run sanitized too, and their one-line-stderr tests fail on any report of theirs);
+## sanitize-thread: under ThreadSanitizer in .build-tsan. Not part of `make test` (each takes minutes).
+## FILTER=Regex limits the tests, e.g. make sanitize FILTER=FuzzRegressionTests.
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	set -o pipefail; LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/sanitizers/lsan-suppressions.txt:exitcode=0 SWIFT_BACKTRACE=enable=no \
+	  $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan $(if $(FILTER),--filter '$(FILTER)') 2>&1 | tee .build-asan/sanitize.log
+	@! grep -q "^Direct leak" .build-asan/sanitize.log || { echo "sanitize: unsuppressed direct leaks, see .build-asan/sanitize.log"; exit 1; }
+	@echo "sanitize: no ASan errors, no direct leaks ($$(grep -c '^Indirect leak' .build-asan/sanitize.log) indirect reports hang off XCTest's retained test cases; see Fuzz/sanitizers/)"
+
+sanitize-thread: deps
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
+	NABLA_SANITIZER=thread SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan $(if $(FILTER),--filter '$(FILTER)')
 
 clean:
 	rm -rf .build

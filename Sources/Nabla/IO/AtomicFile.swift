@@ -14,17 +14,26 @@ public enum AtomicFile {
             throw NablaError(.io, "\(url.path): cannot create directory \(directory.path)")
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        guard fm.createFile(atPath: temporary.path, contents: nil) else {
-            throw NablaError(.io, "\(url.path): cannot write in \(directory.path) (read-only or missing?)")
+        // POSIX calls rather than FileHandle, so a failure reports errno's reason ("File too large",
+        // "No space left on device") instead of Foundation's generic "error 512".
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard descriptor >= 0 else {
+            throw NablaError(.io, "\(url.path): cannot write in \(directory.path) (\(String(cString: strerror(errno))))")
         }
-        do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            defer { try? handle.close() }
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-        } catch {
+        let failure: String? = data.withUnsafeBytes { raw -> String? in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return String(cString: strerror(written < 0 ? errno : EIO)) }
+                offset += written
+            }
+            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
+        }
+        close(descriptor)
+        if let failure {
             try? fm.removeItem(at: temporary)
-            throw NablaError(.io, "\(url.path): write failed (\(error.localizedDescription)); the previous file is unchanged")
+            throw NablaError(.io, "\(url.path): write failed (\(failure)); the previous file is unchanged")
         }
         if rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))

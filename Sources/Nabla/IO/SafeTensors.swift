@@ -68,14 +68,16 @@ public struct SafeTensor: Sendable, Equatable {
         }
     }
 
-    /// The elements as integers (floating values are truncated toward zero).
+    /// The elements as integers (floating values are truncated toward zero and clamped to `Int`'s
+    /// range; NaN becomes 0).
     public var intValues: [Int] {
         if dtype == .i64 {
             return bytes.withUnsafeBytes { raw in
                 (0..<count).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             }
         }
-        return doubleValues.map { $0.isFinite ? Int($0) : 0 }
+        // ±9.2e18 is the largest Double magnitude below 2^63, so the conversion cannot trap.
+        return doubleValues.map { $0.isNaN ? 0 : Int(Swift.min(Swift.max($0, -9.2e18), 9.2e18)) }
     }
 
     /// The entry as a tensor of `Scalar`, converting from any stored dtype.

@@ -32,7 +32,9 @@ public enum BuiltinModels {
     public static func description(
         _ name: String, inputShape: [Int], outputCount: Int, options: BuiltinModelOptions = .init()
     ) throws -> ModelDescription? {
-        let features = inputShape.reduce(1, *)
+        guard let features = ModelLimits.count(inputShape) else {
+            throw NablaError(.invalidArgument, "model '\(name)': input shape \(inputShape) exceeds the limit of \(ModelLimits.maximumElementCount) elements")
+        }
         func layer(_ type: String, _ args: [String: LayerArgument] = [:]) -> LayerDescription { LayerDescription(type, args) }
         func linear(_ i: Int, _ o: Int) -> LayerDescription { layer("Linear", ["in_features": .int(i), "out_features": .int(o)]) }
         func conv(_ i: Int, _ o: Int, _ k: Int, padding: Int) -> LayerDescription {

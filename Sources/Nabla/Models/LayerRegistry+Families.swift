@@ -14,6 +14,7 @@ extension LayerRegistry {
                 let momentum = try args.nullableDouble("momentum", default: 0.1)
                 let affine = try args.bool("affine", default: true)
                 let track = try args.bool("track_running_stats", default: true)
+                try ModelLimits.check([features], "num_features", context: args.context)
                 try check(args) { try BatchNorm<Float>.validate(numFeatures: features, eps: eps, momentum: momentum) }
                 let layer = make(features, eps, momentum, affine, track)
                 try check(args) { try layer.checkInput([2] + shape) }
@@ -27,6 +28,7 @@ extension LayerRegistry {
                 let momentum = try args.nullableDouble("momentum", default: 0.1)
                 let affine = try args.bool("affine", default: false)
                 let track = try args.bool("track_running_stats", default: false)
+                try ModelLimits.check([features], "num_features", context: args.context)
                 try check(args) { try InstanceNorm<Float>.validate(numFeatures: features, eps: eps, momentum: momentum) }
                 let layer = make(features, eps, momentum, affine, track)
                 try check(args) { try layer.checkInput([2] + shape) }
@@ -46,6 +48,7 @@ extension LayerRegistry {
                 let affine = try args.bool("elementwise_affine", default: true)
                 let bias = try args.bool("bias", default: true)
                 try check(args) { try LayerNorm<Float>.validate(normalizedShape: normalized, eps: eps) }
+                try ModelLimits.check(normalized, "normalized_shape", context: args.context)
                 let layer = LayerNorm<Float>(normalized, eps: eps, elementwiseAffine: affine, bias: bias)
                 try check(args) { try layer.checkInput([2] + shape) }
                 return (layer, shape)
@@ -56,6 +59,7 @@ extension LayerRegistry {
                 let eps = try args.double("eps", default: 1e-5)
                 let affine = try args.bool("affine", default: true)
                 try check(args) { try GroupNorm<Float>.validate(numGroups: groups, numChannels: channels, eps: eps) }
+                try ModelLimits.check([channels], "num_channels", context: args.context)
                 let layer = GroupNorm<Float>(groups, channels, eps: eps, affine: affine)
                 try check(args) { try layer.checkInput([2] + shape) }
                 return (layer, shape)

@@ -49,6 +49,7 @@ public enum LayerRegistry {
                 let inFeatures = try args.positiveInt("in_features")
                 let outFeatures = try args.positiveInt("out_features")
                 let bias = try args.bool("bias", default: true)
+                try ModelLimits.check([inFeatures, outFeatures], "weight", context: args.context)
                 guard shape.last == inFeatures else {
                     throw args.fail("expects inputs whose last axis has \(inFeatures) features, but receives per-sample shape \(shape)")
                 }

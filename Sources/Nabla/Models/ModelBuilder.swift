@@ -33,6 +33,33 @@ public struct BuiltModel {
     }
 }
 
+/// Size limits that turn a hostile or mistyped model description (`out_features: 1000000000000`)
+/// into a one-line error instead of an allocation attempt.
+public enum ModelLimits {
+    /// The most elements a described model may ask for in one place — its parameter count, one
+    /// layer's weights or buffers, one sample's input or activation: 10⁸ (400 MB of `Float` before
+    /// gradients and optimizer state), far beyond the models a CPU trains.
+    nonisolated(unsafe) public static var maximumElementCount = 100_000_000
+
+    /// The product of `extents` if it is at most ``maximumElementCount`` (computed without overflow).
+    public static func count(_ extents: [Int]) -> Int? {
+        var product = 1
+        for extent in extents {
+            let (next, overflow) = product.multipliedReportingOverflow(by: Swift.max(extent, 0))
+            guard !overflow, next <= maximumElementCount else { return nil }
+            product = next
+        }
+        return product
+    }
+
+    /// Throws when the product of `extents` exceeds ``maximumElementCount``; `what` names it after `context`.
+    public static func check(_ extents: [Int], _ what: String, context: String) throws {
+        guard count(extents) == nil else { return }
+        let shown = extents.map(String.init).joined(separator: " × ")
+        throw NablaError(.invalidArgument, "\(context): \(what) \(shown) exceeds the limit of \(maximumElementCount) elements")
+    }
+}
+
 extension ModelDescription {
     /// Builds the model for per-sample inputs of `inputShape`, checking that every layer accepts the
     /// shape the previous one produces.
@@ -42,6 +69,8 @@ extension ModelDescription {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
             throw NablaError(.invalidArgument, "\(name): input shape \(inputShape) must be non-empty and positive")
         }
+        try ModelLimits.check(inputShape, "input shape", context: name)
+        var parameterCount = 0
         var shape = inputShape
         var modules: [Module<Float>] = []
         var rows: [BuiltModel.LayerSummary] = []
@@ -56,6 +85,9 @@ extension ModelDescription {
             guard outputShape.allSatisfy({ $0 > 0 }) else {
                 throw NablaError(.shapeMismatch, "\(context): output shape \(outputShape) is empty for input shape \(shape)")
             }
+            try ModelLimits.check(outputShape, "output shape", context: context)
+            parameterCount += module.parameterCount
+            try ModelLimits.check([parameterCount], "the model's parameter count so far", context: context)
             modules.append(module)
             let config = module.configurationDescription
             rows.append(.init(index: index, description: "\(factory.name)(\(config))", outputShape: outputShape,

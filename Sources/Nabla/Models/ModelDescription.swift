@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// A keyword argument of a layer in a model description: the YAML/JSON scalar or list as written.
 public enum LayerArgument: Equatable, Sendable, CustomStringConvertible {
@@ -67,33 +66,38 @@ public struct ModelDescription: Equatable, Sendable {
     /// Parses model-file text; `name` is used in messages.
     public static func parse(_ text: String, name: String, isJSON: Bool = false) throws -> ModelDescription {
         func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(name): \(why)") }
-        let root: Any?
+        let root: LayerArgument?
         if isJSON {
-            do { root = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) } catch {
+            let json: Any
+            do { json = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) } catch {
                 throw fail("not valid JSON")
             }
+            guard let converted = convert(json) else { throw fail("holds a number that is not finite or does not fit a 64-bit integer") }
+            root = converted
         } else {
-            do { root = try Yams.load(yaml: text) } catch {
-                let firstLine = String(describing: error).split(separator: "\n").first.map(String.init) ?? "syntax error"
-                throw fail("not valid YAML (\(firstLine))")
-            }
+            root = try YAMLModelReader.load(text, name: name)
         }
-        guard let top = root as? [String: Any] else { throw fail("expected a map with a 'layers' list at the top level") }
+        guard case .map(let top)? = root else { throw fail("expected a map with a 'layers' list at the top level") }
         if let unknown = top.keys.sorted().first(where: { !["layers", "input_shape", "name"].contains($0) }) {
             throw fail("unknown top-level key '\(unknown)' (expected layers, input_shape, name)")
         }
-        guard let list = top["layers"], let converted = convert(list) else { throw fail("'layers' must be a list of one-key maps") }
-        let layers = try layerList(converted, context: name)
+        guard let list = top["layers"] else { throw fail("'layers' must be a list of one-key maps") }
+        let layers = try layerList(list, context: name)
         var inputShape: [Int]?
         if let shape = top["input_shape"] {
-            guard let values = shape as? [Any], let ints = values.map({ convert($0) }) as? [LayerArgument],
-                  case let extents = ints.compactMap({ if case .int(let v) = $0 { return v } else { return nil } }),
-                  extents.count == ints.count, !extents.isEmpty, extents.allSatisfy({ $0 > 0 }) else {
+            guard case .list(let items) = shape,
+                  case let extents = items.compactMap({ if case .int(let v) = $0 { return v } else { return nil } }),
+                  extents.count == items.count, !extents.isEmpty, extents.allSatisfy({ $0 > 0 }) else {
                 throw fail("input_shape must be a list of positive integers, e.g. [1, 28, 28]")
             }
             inputShape = extents
         }
-        return ModelDescription(name: (top["name"] as? String) ?? name, layers: layers, inputShape: inputShape)
+        var modelName = name
+        if let declared = top["name"] {
+            guard case .string(let text) = declared else { throw fail("'name' must be a string") }
+            modelName = text
+        }
+        return ModelDescription(name: modelName, layers: layers, inputShape: inputShape)
     }
 
     /// Reads a list of one-key maps `- Type: {kwargs}` (the top-level `layers`, or a nested one such as
@@ -114,6 +118,7 @@ public struct ModelDescription: Equatable, Sendable {
         }
     }
 
+    /// A JSONSerialization value as a ``LayerArgument`` (`nil` for non-finite numbers).
     private static func convert(_ raw: Any) -> LayerArgument? {
         if raw is NSNull { return .null }
         if let s = raw as? String { return .string(s) }
@@ -130,16 +135,14 @@ public struct ModelDescription: Equatable, Sendable {
             }
             return .map(out)
         }
-        // Yams yields Swift Bool/Int/Double; JSONSerialization yields NSNumber.
-        if type(of: raw) == Bool.self { return .bool(raw as! Bool) }
-        if type(of: raw) == Int.self { return .int(raw as! Int) }
-        if type(of: raw) == Double.self { let d = raw as! Double; return d.isFinite ? .double(d) : nil }
         if let n = raw as? NSNumber {
             if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
             let d = n.doubleValue
             guard d.isFinite else { return nil }
             let typeCode = String(cString: n.objCType)
-            return ["d", "f"].contains(typeCode) ? .double(d) : .int(n.intValue)
+            if ["d", "f"].contains(typeCode) { return .double(d) }
+            if typeCode == "Q" && n.uint64Value > UInt64(Int.max) { return nil }
+            return .int(n.intValue)
         }
         return nil
     }

@@ -73,8 +73,17 @@ public struct Checkpoint: Equatable, Sendable {
     /// - Throws: ``NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
     ///   another format version.
     public static func read(from url: URL) throws -> Checkpoint {
-        let file = try SafeTensorsFile.read(from: url)
-        func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(url.path): \(why)") }
+        try parse(try SafeTensorsFile.read(from: url), name: url.path)
+    }
+
+    /// Parses the bytes of a checkpoint file; `name` prefixes error messages.
+    public static func parse(_ bytes: [UInt8], name: String) throws -> Checkpoint {
+        try parse(try SafeTensorsFile.parse(bytes, name: name), name: name)
+    }
+
+    /// Interprets a parsed safetensors file as a checkpoint.
+    static func parse(_ file: SafeTensorsFile, name: String) throws -> Checkpoint {
+        func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(name): \(why)") }
         guard let version = file.metadata["nabla.format"] else { throw fail("not a Nabla checkpoint (no nabla.format metadata)") }
         guard version == String(formatVersion) else { throw fail("checkpoint format \(version) is not supported (expected \(formatVersion))") }
         let decoder = JSONDecoder()
