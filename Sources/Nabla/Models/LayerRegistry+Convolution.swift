@@ -5,10 +5,14 @@ extension LayerRegistry {
         IntPair(try args.pair(name, default: value))
     }
 
-    /// The per-sample output shape of a validated layer, by running it once on a zero sample
-    /// (no graph is recorded). Only used for layers whose validator already checked `shape`.
-    static func probe(_ layer: Module<Float>, _ shape: [Int]) -> [Int] {
-        Array(layer(Tensor<Float>(zeros: [1] + shape)).shape.dropFirst())
+    /// PyTorch's output extent of a convolution along one axis.
+    static func convolutionExtent(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int) -> Int {
+        Convolution2DGeometry.outputExtent(input: input, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// PyTorch's output extent of a pooling window along one axis (with `ceil_mode`'s rule).
+    static func poolingExtent(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int, ceil: Bool) -> Int {
+        Pooling2DGeometry.outputExtent(input: input, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
     }
 
     static func requireImage(_ args: LayerArguments, _ shape: [Int], rank: Int = 3) throws {
@@ -39,9 +43,13 @@ extension LayerRegistry {
                     try Conv2d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
                                                dilation: dilation, groups: groups, inputShape: [1] + shape)
                 }
+                try ModelLimits.check([o, i / groups, kernel.height, kernel.width], "weight", context: args.context)
+                let output = [o, convolutionExtent(shape[1], kernel.height, stride.height, padding.height, dilation.height),
+                              convolutionExtent(shape[2], kernel.width, stride.width, padding.width, dilation.width)]
+                try ModelLimits.check(output, "output shape", context: args.context)
                 let layer = Conv2d<Float>(i, o, kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
                                           groups: groups, bias: bias, using: &g)
-                return (layer, probe(layer, shape))
+                return (layer, output)
             },
             LayerFactory("Conv1d") { args, shape, g in
                 let (i, o) = (try args.int("in_channels"), try args.int("out_channels"))
@@ -57,9 +65,12 @@ extension LayerRegistry {
                     try Conv1d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
                                                dilation: dilation, groups: groups, inputShape: [1] + shape)
                 }
+                try ModelLimits.check([o, i / groups, kernel], "weight", context: args.context)
+                let output = [o, convolutionExtent(shape[1], kernel, stride, padding, dilation)]
+                try ModelLimits.check(output, "output shape", context: args.context)
                 let layer = Conv1d<Float>(i, o, kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
                                           groups: groups, bias: bias, using: &g)
-                return (layer, probe(layer, shape))
+                return (layer, output)
             },
             LayerFactory("MaxPool2d") { args, shape, _ in
                 let kernel = try intPair(&args, "kernel_size")
@@ -74,8 +85,10 @@ extension LayerRegistry {
                     try MaxPool2d<Float>.validate(kernelSize: kernel, stride: stride, padding: padding, dilation: dilation,
                                                   ceilMode: ceil, inputShape: [1] + shape)
                 }
-                let layer = MaxPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
-                return (layer, probe(layer, shape))
+                let step = stride ?? kernel
+                let output = [shape[0], poolingExtent(shape[1], kernel.height, step.height, padding.height, dilation.height, ceil: ceil),
+                              poolingExtent(shape[2], kernel.width, step.width, padding.width, dilation.width, ceil: ceil)]
+                return (MaxPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil), output)
             },
             LayerFactory("AvgPool2d") { args, shape, _ in
                 let kernel = try intPair(&args, "kernel_size")
@@ -91,9 +104,10 @@ extension LayerRegistry {
                     try AvgPool2d<Float>.validate(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil,
                                                   inputShape: [1] + shape)
                 }
-                let layer = AvgPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil,
-                                             countIncludePad: includePad)
-                return (layer, probe(layer, shape))
+                let step = stride ?? kernel
+                let output = [shape[0], poolingExtent(shape[1], kernel.height, step.height, padding.height, 1, ceil: ceil),
+                              poolingExtent(shape[2], kernel.width, step.width, padding.width, 1, ceil: ceil)]
+                return (AvgPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil, countIncludePad: includePad), output)
             },
             LayerFactory("AdaptiveAvgPool2d") { args, shape, _ in
                 let size = try intPair(&args, "output_size")
