@@ -44,37 +44,18 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
         self.momentum = momentum
         self.affine = affine
         self.trackRunningStats = trackRunningStats
-        weight = affine ? Variable(Tensor(ones: [numFeatures]), requiresGradient: true) : nil
-        bias = affine ? Variable(Tensor(zeros: [numFeatures]), requiresGradient: true) : nil
-        runningMean = trackRunningStats ? Buffer(Tensor(zeros: [numFeatures])) : nil
-        runningVariance = trackRunningStats ? Buffer(Tensor(ones: [numFeatures])) : nil
-        batchesTracked = trackRunningStats ? Buffer(Tensor(zeros: []), isInteger: true) : nil
+        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, trackRunningStats: trackRunningStats)
+        (weight, bias) = (state.weight, state.bias)
+        (runningMean, runningVariance, batchesTracked) = (state.runningMean, state.runningVariance, state.batchesTracked)
         super.init()
-        if let weight, let bias {
-            registerParameter("weight", weight)
-            registerParameter("bias", bias)
-        }
-        if let runningMean, let runningVariance, let batchesTracked {
-            registerBuffer("running_mean", runningMean)
-            registerBuffer("running_var", runningVariance)
-            registerBuffer("num_batches_tracked", batchesTracked)
-        }
+        state.register(in: self)
     }
 
     /// Checks a configuration a user supplied.
     /// - Throws: ``NablaError`` for a non-positive feature count, a bad `eps`, or a `momentum`
     ///   outside `[0, 1]`.
     public static func validate(numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) throws {
-        let name = normalizationLayerName(self)
-        if numFeatures <= 0 {
-            throw NablaError(.invalidArgument, "\(name): num_features must be positive, got \(numFeatures)")
-        }
-        if !(eps >= 0 && eps.isFinite) {
-            throw NablaError(.invalidArgument, "\(name): eps must be a finite number ≥ 0, got \(eps)")
-        }
-        if let momentum, !(momentum >= 0 && momentum <= 1) {
-            throw NablaError(.invalidArgument, "\(name): momentum must be in [0, 1] or None, got \(momentum)")
-        }
+        try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)
     }
 
     /// Whether this forward pass normalizes with the input's own statistics.
