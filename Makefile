@@ -9,7 +9,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 ## run: the main job (see README)
 run: deps release
-	$(NABLA) demo
+	$(NABLA) study regularization
 
 ## test: the whole test suite (debug build) plus the CLI smoke checks
 test: deps

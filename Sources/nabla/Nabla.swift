@@ -12,7 +12,7 @@ struct NablaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and study neural networks — regularization and optimization made visible.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, GradCheckCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, GradCheckCommand.self, StudyCommand.self])
 
     static func main() {
         do {
