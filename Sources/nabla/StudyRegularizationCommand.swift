@@ -9,7 +9,7 @@ struct StudyRegularizationCommand: ParsableCommand {
         abstract: "Baseline vs L2, L1, elastic net, dropout, BatchNorm, augmentation, stochastic depth and all combined on a small Fashion-MNIST subset, plus seed 004's line, initialization and dropout-scale demos.",
         discussion: """
             Default: the first 2000 training images, the whole test set, 50 epochs (a few minutes on 2 cores). \
-            --quick: 1000 training and 2000 test images, 15 epochs, shorter demos (under two minutes). \
+            --quick: 1000 training and 2000 test images, 30 epochs, shorter demos (about a minute). \
             --full: the whole training set, 10 epochs.
             """)
 
@@ -105,10 +105,10 @@ struct StudyRegularizationCommand: ParsableCommand {
 
         var c = RegularizationStudyConfiguration()
         c.seed = options.seed
-        c.epochs = options.epochs ?? (options.quick ? 15 : options.full ? 10 : 50)
+        c.epochs = options.epochs ?? (options.quick ? 30 : options.full ? 10 : 50)
         c.batchSize = options.batchSize ?? c.batchSize
         c.variants = selectedVariants
-        c.lineEpochs = lineEpochs ?? (options.quick ? 500 : 2000)
+        c.lineEpochs = lineEpochs ?? (options.quick ? 1000 : 2000)
         c.initializationEpochs = initEpochs ?? (options.quick ? 6 : 15)
         c.includesLine = !noDemos
         c.includesInitialization = !noDemos

@@ -8,8 +8,8 @@ struct StudySearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Random search of learning rate and weight decay (log-uniform) on a validation split.",
         discussion: """
-            Default: 30 trials on the first 1000 training images (20% held out for validation), 20 epochs each. \
-            --quick: 10 trials of 8 epochs.
+            Default: 40 trials on the first 1000 training images (20% held out for validation), 50 epochs each. \
+            --quick: 12 trials of 15 epochs.
             """)
 
     @OptionGroup var options: StudyOptions
@@ -46,8 +46,8 @@ struct StudySearchCommand: ParsableCommand {
         let data = try options.loadData(sizes, directory: directory)
         var c = RandomSearch.Configuration()
         c.seed = options.seed
-        c.trials = trials ?? (options.quick ? 10 : 30)
-        c.epochs = options.epochs ?? (options.quick ? 8 : 20)
+        c.trials = trials ?? (options.quick ? 12 : 40)
+        c.epochs = options.epochs ?? (options.quick ? 15 : 50)
         c.batchSize = options.batchSize ?? c.batchSize
         c.learningRateRange = try range(lrRange, flag: "lr-range")
         c.weightDecayRange = try range(wdRange, flag: "wd-range")

@@ -38,7 +38,8 @@ final class StudyCLITests: XCTestCase {
                       "Training loss (evaluation mode)"]
         for title in charts { XCTAssertTrue(html.contains("<title>\(title)</title>"), "report lacks chart '\(title)'") }
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 17)  // 9 regularization, 6 line, 2 initialization
-        XCTAssertTrue(html.contains("nabla study regularization --seed 0 --data synthetic-images --train-subset 64 --test-subset 64 --epochs 2"))
+        XCTAssertTrue(html.replacingOccurrences(of: " \\\n  ", with: " ")
+            .contains("nabla study regularization --seed 0 --data synthetic-images --train-subset 64 --test-subset 64 --epochs 2"))
         XCTAssertTrue(html.contains("Dropout scale (seed 004)"))
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "the report must not fetch anything")
         _ = try XMLDocument(data: Data(html.utf8), options: [])  // well-formed
@@ -64,9 +65,11 @@ final class StudyCLITests: XCTestCase {
             // key,"name",epochs,train_loss,train_accuracy,test_loss,…: the fields after the quoted name.
             let line = csv.split(separator: "\n").first { $0.hasPrefix(key + ",") }!
             let row = line.components(separatedBy: "\",").last!.split(separator: ",").map(String.init)
-            let command = try XCTUnwrap(html.components(separatedBy: "\n").first { $0.contains("runs/\(key)/model.yaml") && $0.contains("nabla train") })
-            let words = command.replacingOccurrences(of: "<pre>", with: "").replacingOccurrences(of: "</pre>", with: "")
-                .split(separator: " ").map(String.init)
+            let model = try XCTUnwrap(html.range(of: "--model \(out.path)/runs/\(key)/model.yaml"), key)
+            let start = try XCTUnwrap(html.range(of: "<pre>", options: .backwards, range: html.startIndex..<model.lowerBound))
+            let end = try XCTUnwrap(html.range(of: "</pre>", range: model.upperBound..<html.endIndex))
+            let command = html[start.lowerBound..<end.lowerBound].dropFirst("<pre>".count).replacingOccurrences(of: " \\\n", with: " ")
+            let words = command.split(separator: " ").map(String.init)
             XCTAssertEqual(Array(words.prefix(2)), ["nabla", "train"])
             let again = try CLI.run(Array(words.dropFirst()) + ["--quiet"], timeout: 120)
             XCTAssertEqual(again.status, 0, again.stderr)
@@ -102,7 +105,7 @@ final class StudyCLITests: XCTestCase {
         let page = try String(contentsOf: search.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("<title>Validation accuracy of 4 random trials</title>"))
         XCTAssertTrue(page.contains("weight decay (log scale)"))
-        XCTAssertTrue(page.contains("--val-split 0.2"))
+        XCTAssertTrue(page.contains("--val-split 0.2 "))
         XCTAssertTrue(s.stdout.contains("rank"), s.stdout)
         XCTAssertTrue(s.stderr.contains("[4/4] trial 4"), s.stderr)
     }

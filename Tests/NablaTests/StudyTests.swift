@@ -172,4 +172,16 @@ final class StudyTests: XCTestCase {
         XCTAssertTrue(runner.trainCommand(for: plans.first { $0.key == "dropout-vanilla" }!).contains("--dropout-mode vanilla"))
         XCTAssertThrowsError(try RegularizationStudy.plans({ var d = c; d.variants = ["nope"]; return d }(), inputShape: [1, 28, 28], classCount: 10))
     }
+
+    func testWrappedCommandsStayShortAndPasteBack() {
+        let command = "nabla train --model out/runs/combined/model.yaml --data fashion-mnist --train-subset 2000 --normalize "
+            + "--epochs 50 --batch-size 64 --seed 0 --optimizer sgd --lr 0.03 --momentum 0.9 --augment crop:2,flip:0.5"
+        let wrapped = StudyReport.wrappedCommand(command, width: 60)
+        let lines = wrapped.split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 2)
+        XCTAssertTrue(lines.dropLast().allSatisfy { $0.hasSuffix(" \\") && $0.count <= 62 }, wrapped)
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.hasPrefix("  --") }, wrapped)
+        XCTAssertEqual(wrapped.replacingOccurrences(of: " \\\n  ", with: " "), command)
+        XCTAssertEqual(StudyReport.wrappedCommand("nabla study", width: 60), "nabla study")
+    }
 }

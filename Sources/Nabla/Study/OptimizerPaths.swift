@@ -87,10 +87,11 @@ public enum OptimizerPaths {
                            width: 900, height: 480)
     }
 
-    /// One small chart per optimizer (the book's 2×2 figure, extended), for a grid of figures.
+    /// One small chart per optimizer (the book's 2×2 figure, extended), for a grid of figures; the
+    /// title is the optimizer's name (its settings belong in a caption).
     public static func charts(_ entries: [Entry] = book, steps: Int = 30) throws -> [ContourPlot] {
         try entries.enumerated().map { i, e in
-            ContourPlot(title: "\(e.name) (\(StudyRunPlan.describe(e.optimizer)))", function: function, xRange: -10...10, yRange: -5...5,
+            ContourPlot(title: e.name, function: function, xRange: -10...10, yRange: -5...5,
                         paths: [.init(name: e.name, points: try path(e.optimizer, steps: steps), color: ChartPalette.color(forSeries: i))],
                         markers: [.init(x: 0, y: 0, label: "min")], resolution: 80, width: 440, height: 300)
         }

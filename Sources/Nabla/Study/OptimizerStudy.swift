@@ -84,7 +84,7 @@ extension OptimizerStudy.Result {
         page.paragraph("Seven optimizers (PyTorch's update rules) race on f(x, y) = x²/20 + y² from (−7, 2) with the learning rates of "
                        + "\"Deep Learning from Scratch\" §6.1, then train the same MLP from the same initial weights on \(dataDescription) "
                        + "for \(configuration.epochs) epochs (batch \(configuration.batchSize), seed \(configuration.seed)).")
-        page.preformatted(command, caption: "Reproduce the whole study")
+        page.preformatted(StudyReport.wrappedCommand(command), caption: "Reproduce the whole study")
         if let outputDirectory {
             page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)", caption: "TensorBoard logs of every run")
         }
@@ -93,7 +93,7 @@ extension OptimizerStudy.Result {
                    caption: "All paths over the contours of f; the large dot marks each start (all start at (−7, 2)).")
         let small = try OptimizerPaths.charts(OptimizerPaths.book, steps: configuration.pathSteps)
         for i in stride(from: 0, to: small.count, by: 2) {
-            page.charts(small[i..<min(i + 2, small.count)].map { ($0, nil) })
+            page.charts((i..<min(i + 2, small.count)).map { (small[$0], StudyRunPlan.describe(OptimizerPaths.book[$0].optimizer)) })
         }
         page.table(pathTable)
         if !runs.isEmpty {

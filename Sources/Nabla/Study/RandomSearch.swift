@@ -10,11 +10,11 @@ import Foundation
 /// decay on the weights — the book's `λ/2·Σw²` penalty, for SGD the same update.
 public enum RandomSearch {
     public struct Configuration: Sendable {
-        public var trials = 30
+        public var trials = 40
         public var learningRateRange: ClosedRange<Double> = 1e-4...1
         public var weightDecayRange: ClosedRange<Double> = 1e-8...1e-1
         public var hidden = [100, 100, 100, 100]
-        public var epochs = 20
+        public var epochs = 50
         public var batchSize = 100
         public var validationFraction = 0.2
         public var seed: UInt64 = 0
@@ -86,7 +86,7 @@ public enum RandomSearch {
                                  runsDirectory: outputDirectory?.appendingPathComponent("runs"), progress: progress)
         let plans = self.plans(c, inputShape: data.train.sampleShape, classCount: data.train.classCount ?? 1)
         progress.section("Random search: \(plans.count) trials of lr ∈ [\(c.learningRateRange.lowerBound), \(c.learningRateRange.upperBound)] × "
-                         + "weight decay ∈ [\(c.weightDecayRange.lowerBound), \(c.weightDecayRange.upperBound)] (log-uniform) on \(data.description)")
+                         + "weight decay ∈ [\(c.weightDecayRange.lowerBound), \(c.weightDecayRange.upperBound)] (log-uniform) on \(data.trainDescription)")
         var runs: [StudyRun] = []
         for (i, plan) in plans.enumerated() {
             do {
@@ -101,7 +101,7 @@ public enum RandomSearch {
         let trials = Dictionary(uniqueKeysWithValues: plans.map {
             ($0.key, Trial(learningRate: $0.optimizer.learningRate!, weightDecay: $0.optimizer.weightDecay!))
         })
-        return Result(configuration: c, dataDescription: data.description, runs: runs, trials: trials,
+        return Result(configuration: c, dataDescription: data.trainDescription, runs: runs, trials: trials,
                       seconds: Date().timeIntervalSince(start))
     }
 }

@@ -15,7 +15,7 @@ public struct RegularizationStudyConfiguration: Sendable {
     /// λ of coupled weight decay and of the equivalent L2 penalty `λ/2·Σw²`.
     public var weightDecay = 2e-2
     /// λ of the L1 penalty `λ·Σ|w|`.
-    public var l1 = 3e-4
+    public var l1 = 1e-3
     /// λ and β of the elastic net `λ·(β·Σw² + Σ|w|)`.
     public var elasticLambda = 2e-4
     public var elasticBeta = 50.0

@@ -11,6 +11,8 @@ public struct StudyData: Sendable {
     public var trainSubset: Int?
     /// One line on what the data is, for the report.
     public var description: String
+    /// One line on the training images only (for studies that never look at the test set).
+    public var trainDescription: String
     /// A one-line notice for the terminal, e.g. that Fashion-MNIST is missing and synthetic images
     /// are used instead.
     public var notice: String?
@@ -24,6 +26,7 @@ public struct StudyData: Sendable {
         self.dataSpec = dataSpec
         self.trainSubset = trainSubset
         self.description = description
+        self.trainDescription = description
         self.notice = notice
     }
 
@@ -61,9 +64,11 @@ public struct StudyData: Sendable {
                 try SyntheticImages.save(train: train, test: test, to: url)
                 dataSpec = url.path
             }
-            return StudyData(train: train, test: test, dataSpec: dataSpec, trainSubset: nil,
-                             description: "synthetic images: \(trainCount) training and \(testCount) test images of 10 pattern classes, 1×28×28",
-                             notice: notice)
+            var data = StudyData(train: train, test: test, dataSpec: dataSpec, trainSubset: nil,
+                                 description: "synthetic images: \(trainCount) training and \(testCount) test images of 10 pattern classes, 1×28×28",
+                                 notice: notice)
+            data.trainDescription = "synthetic images: \(trainCount) training images of 10 pattern classes, 1×28×28"
+            return data
         }
         let name = spec ?? "fashion-mnist"
         let (fullTrain, loadedTest) = try DatasetSource.parse(name).load(seed: seed)
@@ -85,8 +90,10 @@ public struct StudyData: Sendable {
         let sample = train.sampleShape.map(String.init).joined(separator: "×")
         let trainPart = train.count == fullTrain.count ? "all \(train.count)" : "the first \(train.count) of \(fullTrain.count)"
         let testPart = test.count == fullTest.count ? "all \(test.count)" : "the first \(test.count) of \(fullTest.count)"
-        return StudyData(train: train, test: test, dataSpec: name, trainSubset: train.count == fullTrain.count ? nil : train.count,
-                         description: "\(name): \(trainPart) training images, \(testPart) test images, \(sample), \(train.classCount!) classes")
+        var data = StudyData(train: train, test: test, dataSpec: name, trainSubset: train.count == fullTrain.count ? nil : train.count,
+                             description: "\(name): \(trainPart) training images, \(testPart) test images, \(sample), \(train.classCount!) classes")
+        data.trainDescription = "\(name): \(trainPart) training images, \(sample), \(train.classCount!) classes"
+        return data
     }
 }
 

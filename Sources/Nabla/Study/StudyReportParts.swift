@@ -72,9 +72,35 @@ public enum StudyReport {
             if let dir = run.logDirectory { items.append("logs: \(dir.relativePath) (TensorBoard events, metrics.csv, metrics.jsonl, model.yaml)") }
             if let note = run.note { items.append("note: \(note)") }
             report.list(items)
-            report.preformatted(run.command, caption: "Repeat this run alone")
+            report.preformatted(wrappedCommand(run.command), caption: "Repeat this run alone")
             report.preformatted(run.modelYAML, caption: "Model file (model.yaml)")
         }
+    }
+
+    /// A shell command broken before `--flag`s into lines of at most `width` characters, joined with
+    /// `\` continuations, so that it reads without scrolling and still pastes into a shell.
+    public static func wrappedCommand(_ command: String, width: Int = 100) -> String {
+        var lines: [String] = []
+        var current = ""
+        for part in command.components(separatedBy: " --") {
+            let piece = current.isEmpty && lines.isEmpty ? part : "--" + part
+            if !current.isEmpty && current.count + 1 + piece.count > width {
+                lines.append(current)
+                current = "  " + piece
+            } else {
+                current += current.isEmpty ? piece : " " + piece
+            }
+        }
+        lines.append(current)
+        return lines.joined(separator: " \\\n")
+    }
+
+    /// A symmetric histogram range that holds all but the most extreme 0.5% of `values`.
+    static func centralRange(_ values: [Double]) -> ClosedRange<Double> {
+        let magnitudes = values.filter(\.isFinite).map(abs).sorted()
+        guard !magnitudes.isEmpty else { return -1...1 }
+        let bound = magnitudes[min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.995))]
+        return bound > 0 ? -bound...bound : -1...1
     }
 
     /// The results as CSV, one row per run.
