@@ -51,9 +51,6 @@ struct StudyOptions: ParsableArguments {
         }
     }
 
-    /// The budget name for messages: quick, full or default.
-    var budget: String { quick ? "quick" : full ? "full" : "default" }
-
     /// The output directory of `study`.
     func outputDirectory(_ study: String) -> URL { URL(fileURLWithPath: output ?? "nabla-out/\(study)") }
 

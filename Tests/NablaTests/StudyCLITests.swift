@@ -31,13 +31,13 @@ final class StudyCLITests: XCTestCase {
                      "no regularization", "weight decay 1e-2", "dropout 0.5", "normal(0,1)", "Xavier normal", "Kaiming normal",
                      "normal(0,1) + BatchNorm"]
         for name in names { XCTAssertTrue(html.contains(">\(name)<"), "report lacks run '\(name)'") }
-        let charts = ["Generalization gap", "Test accuracy", "Penalties: test loss", "Penalties: accuracy gap",
+        let charts = ["Generalization gap", "Accuracy gap", "Test accuracy", "Penalties: test loss", "Penalties: accuracy gap",
                       "Dropout and BatchNorm: test loss", "Augmentation, stochastic depth, all combined: accuracy gap",
                       "Weight distribution (all Linear weights)", "Weight decay: fitted curves", "Dropout: fitted curves",
                       "Training MSE (evaluation mode)", "Weights: no decay vs weight decay", "Weights: dropout 0 vs 0.5",
                       "Training loss (evaluation mode)"]
         for title in charts { XCTAssertTrue(html.contains("<title>\(title)</title>"), "report lacks chart '\(title)'") }
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 17)  // 9 regularization, 6 line, 2 initialization
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 18)  // 10 regularization, 6 line, 2 initialization
         XCTAssertTrue(html.replacingOccurrences(of: " \\\n  ", with: " ")
             .contains("nabla study regularization --seed 0 --data synthetic-images --train-subset 64 --test-subset 64 --epochs 2"))
         XCTAssertTrue(html.contains("Dropout scale (seed 004)"))

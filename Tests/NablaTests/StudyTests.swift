@@ -184,4 +184,15 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(wrapped.replacingOccurrences(of: " \\\n  ", with: " "), command)
         XCTAssertEqual(StudyReport.wrappedCommand("nabla study", width: 60), "nabla study")
     }
+
+    func testFitChartDrawsCurvesAndEveryPoint() {
+        let chart = FitChart(title: "fit", curves: [.init(name: "model", x: [-1, 0, 1], y: [-1.5, 0, 1.5])],
+                             points: [.init(name: "training points", points: [(-1, -1.2), (0, 0.3), (1, 1.4)]),
+                                      .init(name: "outside", points: [(5, 5)])],
+                             xRange: -1...1)
+        let svg = chart.svg()
+        XCTAssertEqual(svg.components(separatedBy: "<title>training points: ").count - 1, 3)
+        XCTAssertFalse(svg.contains("<title>outside: "))  // outside the fixed x range: not drawn
+        XCTAssertTrue(svg.contains(">model<") && svg.contains(">training points<"))
+    }
 }

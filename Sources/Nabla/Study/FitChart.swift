@@ -38,11 +38,14 @@ public struct FitChart: Chart {
     public var yTitle: String?
     public var curves: [Curve]
     public var points: [Points]
+    /// A fixed x range (e.g. the prediction grid's); `nil` fits the data.
+    public var xRange: ClosedRange<Double>?
     public var width: Double
     public var height: Double
 
     public init(title: String? = nil, xTitle: String? = "x", yTitle: String? = "y", curves: [Curve], points: [Points],
-                width: Double = 560, height: Double = 380) {
+                xRange: ClosedRange<Double>? = nil, width: Double = 560, height: Double = 380) {
+        self.xRange = xRange
         self.title = title
         self.xTitle = xTitle
         self.yTitle = yTitle
@@ -61,7 +64,7 @@ public struct FitChart: Chart {
             + points.map { LegendEntry(name: $0.name, color: $0.color, symbol: .marker($0.shape)) }
         let frame = ChartFrame(
             width: width, height: height, title: title, xTitle: xTitle, yTitle: yTitle, legend: legend,
-            xAxis: { ChartAxis.numeric(covering: xs, scale: .linear, targetTickCount: $0) },
+            xAxis: { ChartAxis.numeric(covering: xs, scale: .linear, range: xRange, targetTickCount: $0) },
             yAxis: { ChartAxis.numeric(covering: ys, scale: .linear, targetTickCount: $0) })
         var svg = SVGDocument(width: width, height: height)
         frame.drawBackground(into: &svg)

@@ -112,13 +112,16 @@ extension RegularizationStudy.Result {
                            + "strongest combination can underfit.")
             let names = runs.map(\.name)
             page.charts([
-                (BarChart(title: "Generalization gap", yTitle: "train − test accuracy (points)", categories: names,
+                (BarChart(title: "Generalization gap", yTitle: "test loss − train loss", categories: names,
+                          series: [.init(name: "gap", values: runs.map { $0.lossGap ?? .nan })],
+                          valueLabel: { String(format: "%.2f", $0) }, width: 560, height: 380), "Test − train loss after the last epoch"),
+                (BarChart(title: "Accuracy gap", yTitle: "train − test accuracy (points)", categories: names,
                           series: [.init(name: "gap", values: runs.map { ($0.accuracyGap ?? .nan) * 100 })],
                           valueLabel: { String(format: "%.1f", $0) }, width: 560, height: 380), "Train − test accuracy after the last epoch"),
-                (BarChart(title: "Test accuracy", yTitle: "accuracy (%)", categories: names,
-                          series: [.init(name: "test", values: runs.map { ($0.final?.testAccuracy ?? .nan) * 100 })],
-                          valueLabel: { String(format: "%.1f", $0) }, width: 560, height: 380), "Test accuracy after the last epoch"),
             ])
+            page.chart(BarChart(title: "Test accuracy", yTitle: "accuracy (%)", categories: names,
+                                series: [.init(name: "test", values: runs.map { ($0.final?.testAccuracy ?? .nan) * 100 })],
+                                valueLabel: { String(format: "%.1f", $0) }, width: 560, height: 380), caption: "Test accuracy after the last epoch")
             let groups: [(String, [String])] = [
                 ("Penalties", ["baseline", "l2-decay", "l2-penalty", "l1", "elastic-net"]),
                 ("Dropout and BatchNorm", ["baseline", "dropout", "dropout-vanilla", "batchnorm", "batchnorm-dropout"]),
@@ -187,7 +190,7 @@ extension RegularizationStudy.Result {
                 guard let run = line.runs.first(where: { $0.key == key }), let y = line.predictions[key] else { return nil }
                 return FitChart.Curve(name: run.name, x: line.grid, y: y, color: ChartPalette.color(forSeries: i))
             }
-            return FitChart(title: title, curves: curves + [truth], points: data)
+            return FitChart(title: title, curves: curves + [truth], points: data, xRange: line.grid.first!...line.grid.last!)
         }
         page.charts([(fit(["line-plain", "line-weight-decay"], "Weight decay: fitted curves"), nil),
                      (fit(["line-plain", "line-dropout"], "Dropout: fitted curves"), nil)])
