@@ -10,7 +10,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 ## run: the main job (see README)
 run: deps release
-	$(NABLA) train --model lenet-bn --data fashion-mnist --epochs 2 --optimizer adam --lr 1e-3 --logdir nabla-out/train-lenet-bn
+	$(NABLA) study regularization
 
 # A private Python with the real `tensorboard` package, so the event-file test reads our files
 # back with TensorBoard itself. Optional: without PyPI the test prints a NOTICE and skips.

@@ -12,7 +12,8 @@ struct NablaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and study neural networks — regularization and optimization made visible.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, GradCheckCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, StudyCommand.self, SummaryCommand.self,
+                      GradCheckCommand.self, BenchCommand.self])
 
     static func main() {
         BLASKernelSelection.reexecWithAVX512KernelsIfUseful()

@@ -1,0 +1,122 @@
+import Foundation
+
+/// `nabla study optimizers`: SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam and AdamW training the
+/// same network on the same data from the same initial weights, and racing on `f(x, y) = x²/20 + y²`.
+public enum OptimizerStudy {
+    public struct Configuration: Sendable {
+        public var hidden = [256, 256, 256]
+        public var epochs = 20
+        public var batchSize = 64
+        public var seed: UInt64 = 0
+        /// Steps on `f(x, y)`.
+        public var pathSteps = 30
+        public init() {}
+    }
+
+    /// The network runs' optimizers: the book's chapter 6 MNIST comparison uses lr 0.01 for SGD,
+    /// Momentum and AdaGrad and 0.001 for Adam; RMSProp and AdamW take PyTorch's usual 0.001.
+    public static var networkOptimizers: [OptimizerPaths.Entry] {
+        func spec(_ name: String, _ lr: Double, configure: (inout OptimizerSpecification) -> Void = { _ in }) -> OptimizerSpecification {
+            var o = OptimizerSpecification(name: name)
+            o.learningRate = lr
+            configure(&o)
+            return o
+        }
+        return [
+            .init("SGD", spec("sgd", 0.01)),
+            .init("Momentum", spec("sgd", 0.01) { $0.momentum = 0.9 }),
+            .init("Nesterov", spec("sgd", 0.01) { $0.momentum = 0.9; $0.nesterov = true }),
+            .init("AdaGrad", spec("adagrad", 0.01)),
+            .init("RMSProp", spec("rmsprop", 0.001)),
+            .init("Adam", spec("adam", 0.001)),
+            .init("AdamW", spec("adamw", 0.001) { $0.weightDecay = 0.01 }),
+        ]
+    }
+
+    /// The network runs' plans.
+    public static func plans(_ c: Configuration, inputShape: [Int], classCount: Int) -> [StudyRunPlan] {
+        networkOptimizers.map { entry in
+            let key = entry.name.lowercased()
+            return StudyRunPlan(key: key, name: entry.name, summary: "The MLP trained with \(StudyRunPlan.describe(entry.optimizer)).",
+                                model: StudyModels.mlp(inputShape: inputShape, outputCount: classCount, hidden: c.hidden),
+                                optimizer: entry.optimizer, epochs: c.epochs, batchSize: c.batchSize, seed: c.seed)
+        }
+    }
+
+    public struct Result: Sendable {
+        public var configuration: Configuration
+        public var dataDescription: String
+        public var runs: [StudyRun]
+        /// Each optimizer's iterates on `f(x, y)`, by name, in ``OptimizerPaths/book`` order.
+        public var paths: [(name: String, settings: String, points: [(x: Double, y: Double)])]
+        public var seconds: Double
+    }
+
+    /// Runs the study, writing logs under `outputDirectory/runs` (nothing when `nil`).
+    public static func run(_ c: Configuration, data: StudyData, outputDirectory: URL?, progress: StudyProgress) throws -> Result {
+        let start = Date()
+        let paths = try OptimizerPaths.book.map { ($0.name, StudyRunPlan.describe($0.optimizer), try OptimizerPaths.path($0.optimizer, steps: c.pathSteps)) }
+        let runner = StudyRunner(data: data, runsDirectory: outputDirectory?.appendingPathComponent("runs"), progress: progress)
+        let plans = self.plans(c, inputShape: data.train.sampleShape, classCount: data.train.classCount ?? 1)
+        progress.section("Optimizers: \(plans.count) runs of \(plans.first?.model.name ?? "the MLP") on \(data.description)")
+        var runs: [StudyRun] = []
+        for (i, plan) in plans.enumerated() { runs.append(try runner.run(plan, index: i + 1, of: plans.count)) }
+        return Result(configuration: c, dataDescription: data.description, runs: runs, paths: paths, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+extension OptimizerStudy.Result {
+    /// The positions on `f(x, y)` after the last step.
+    public var pathTable: ReportTable {
+        var table = ReportTable(columns: ["optimizer", "settings", "final x", "final y", "f(x, y)"],
+                                caption: "After \(configuration.pathSteps) steps from (−7, 2); the minimum is f(0, 0) = 0")
+        for path in paths {
+            let last = path.points.last!
+            table.append([.text(path.name), .text(path.settings), .number(last.x, .fixed(4)), .number(last.y, .fixed(4)),
+                          .number(OptimizerPaths.function(last.x, last.y), .significant(3))])
+        }
+        return table
+    }
+
+    /// The self-contained HTML report.
+    public func report(command: String, outputDirectory: URL?) throws -> HTMLReport {
+        var page = HTMLReport(title: "Optimizer study", subtitle: StudyReport.subtitle(seconds: seconds))
+        page.paragraph("Seven optimizers (PyTorch's update rules) race on f(x, y) = x²/20 + y² from (−7, 2) with the learning rates of "
+                       + "\"Deep Learning from Scratch\" §6.1, then train the same MLP from the same initial weights on \(dataDescription) "
+                       + "for \(configuration.epochs) epochs (batch \(configuration.batchSize), seed \(configuration.seed)).")
+        page.preformatted(StudyReport.wrappedCommand(command), caption: "Reproduce the whole study")
+        if let outputDirectory {
+            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)", caption: "TensorBoard logs of every run")
+        }
+        page.heading("Paths on f(x, y) = x²/20 + y²")
+        page.chart(try OptimizerPaths.chart(OptimizerPaths.book, steps: configuration.pathSteps),
+                   caption: "All paths over the contours of f; the large dot marks each start (all start at (−7, 2)).")
+        let small = try OptimizerPaths.charts(OptimizerPaths.book, steps: configuration.pathSteps)
+        for i in stride(from: 0, to: small.count, by: 2) {
+            page.charts((i..<min(i + 2, small.count)).map { (small[$0], StudyRunPlan.describe(OptimizerPaths.book[$0].optimizer)) })
+        }
+        page.table(pathTable)
+        if !runs.isEmpty {
+            page.heading("Training the network")
+            page.table(StudyReport.resultsTable(runs, caption: "Final epoch"))
+            page.charts([
+                (StudyReport.curves(runs, title: "Training loss (evaluation mode)", yTitle: "train loss", logarithmic: true) { $0.trainLoss }, nil),
+                (StudyReport.curves(runs, title: "Running mini-batch loss (training mode)", yTitle: "loss", logarithmic: true) { $0.runningTrainLoss }, nil),
+            ])
+            page.charts([
+                (StudyReport.curves(runs, title: "Test loss", yTitle: "test loss") { $0.testLoss }, nil),
+                (StudyReport.curves(runs, title: "Test accuracy", yTitle: "test accuracy (%)") { $0.testAccuracy.map { $0 * 100 } }, nil),
+            ])
+            page.heading("Configuration of every run")
+            StudyReport.appendRunDetails(runs, to: &page)
+        }
+        return page
+    }
+
+    /// The terminal summary.
+    public var plainText: String {
+        var parts = ["Paths on f(x, y) = x²/20 + y²\n" + pathTable.plainText]
+        if !runs.isEmpty { parts.append("Optimizers (\(dataDescription))\n" + StudyReport.resultsTable(runs).plainText) }
+        return parts.joined(separator: "\n\n")
+    }
+}
