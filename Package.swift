@@ -25,12 +25,14 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "Nabla",
             dependencies: [
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "Yams", package: "Yams"),
                 "CZlib",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]

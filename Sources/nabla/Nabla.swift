@@ -17,6 +17,7 @@ struct NablaCommand: ParsableCommand {
 
     static func main() {
         BLASKernelSelection.reexecWithAVX512KernelsIfUseful()
+        AllocatorTuning.keepFreedMemoryForReuse()
         do {
             var command = try parseAsRoot()
             try command.run()

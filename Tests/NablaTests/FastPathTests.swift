@@ -44,3 +44,11 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(x.grad!.scalars, [0, 0, 0, 4, 5])
     }
 }
+
+extension FastPathTests {
+    func testAllocatorTuningAppliesOnLinux() {
+        #if os(Linux)
+        XCTAssertTrue(AllocatorTuning.keepFreedMemoryForReuse(), "mallopt refused the training allocator settings")
+        #endif
+    }
+}

@@ -1,0 +1,2 @@
+// glibc's allocator controls (mallopt), which the Glibc Swift module does not export.
+#include <malloc.h>
