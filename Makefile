@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build sanitize sanitize-thread
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread
 
 ## run: the main job (see README)
 run: deps release
@@ -20,6 +20,7 @@ TBENV := .build/tbenv
 test: deps tbenv
 	$(SWIFT) build --build-tests
 	set -o pipefail; NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	$(MAKE) --no-print-directory fuzz-brief
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
@@ -66,6 +67,7 @@ fuzz-build: deps
 	swiftc -sanitize=fuzzer,address -O -parse-as-library Fuzz/Sources/*.swift -module-name NablaFuzz \
 	  -I $(FUZZ_BUILD)/debug/Modules \
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(FUZZ_BUILD)/debug/Nabla.build/*.o $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
 	  -lopenblas -lz -o $(FUZZ_BIN)
@@ -79,6 +81,20 @@ fuzz: fuzz-build
 	    -print_final_stats=1 2>$(FUZZ_BUILD)/findings/$$t.log; status=$$?; \
 	  grep -E "^stat::number_of_executed_units|^Done|ERROR" $(FUZZ_BUILD)/findings/$$t.log | tr '\n' ' '; echo; \
 	  [ $$status = 0 ] || { echo "fuzz: $$t found a crash, see $(FUZZ_BUILD)/findings/$$t.log"; exit 1; }; \
+	done
+
+## fuzz-brief: part of `make test` — every fuzz target for a fixed number of inputs from a fixed seed,
+## starting from the committed corpus only, so the run is the same on every machine (it fails exactly
+## when it fails here). Long exploratory fuzzing is `make fuzz`.
+FUZZ_BRIEF_RUNS ?= 50000
+fuzz-brief: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  scratch=$$(mktemp -d); \
+	  NABLA_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) $$scratch Fuzz/corpus/$$t -seed=1 -runs=$(FUZZ_BRIEF_RUNS) \
+	    $(FUZZ_OPTIONS) -artifact_prefix=$$scratch/ >$$scratch.log 2>&1; status=$$?; \
+	  echo "fuzz-brief: $$t $$(grep -E '^Done' $$scratch.log)"; \
+	  if [ $$status != 0 ]; then tail -30 $$scratch.log; echo "fuzz-brief: $$t crashed; the input is in $$scratch"; exit 1; fi; \
+	  rm -rf $$scratch $$scratch.log; \
 	done
 
 ## sanitize: the whole test suite under AddressSanitizer (+ LeakSanitizer) in .build-asan (the CLI children
