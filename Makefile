@@ -21,6 +21,7 @@ test: deps tbenv
 	$(SWIFT) build --build-tests
 	set -o pipefail; NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) --no-print-directory fuzz-brief
+	@Scripts/test-summary.sh .build/test.log
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
