@@ -26,19 +26,7 @@ struct EvaluateCommand: ParsableCommand {
         let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: outputCount(of: dataset), seed: seed)
         try lossFunction.validate(targets: dataset.targets, outputShape: built.outputShape)
         try built.model.load(from: URL(fileURLWithPath: weights))
-        var configuration = TrainerConfiguration()
-        configuration.loss = lossFunction
-        var metrics = MetricAccumulator()
-        built.model.evaluating {
-            var start = 0
-            while start < dataset.count {
-                let end = min(start + configuration.evaluationBatchSize, dataset.count)
-                let targets = dataset.targets.gathering(Array(start..<end))
-                let output = built.model(Variable(dataset.inputs[start..<end]))
-                metrics.add(loss: Double(lossFunction(output, targets).value.scalar), output: output.value, targets: targets)
-                start = end
-            }
-        }
+        let metrics = evaluate(built.model, on: dataset, loss: lossFunction)
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         print(line)

@@ -136,7 +136,9 @@ struct RegularizationOptions: ParsableArguments {
             var start = 0
             while start < test.count {
                 let end = min(start + 500, test.count)
-                let padded = paddedImages(test.inputs[start..<end], padding: pad)
+                let batch = test.inputs[start..<end]
+                let padded = paddedCrop(batch, offsets: Array(repeating: (0, 0), count: end - start),
+                                        height: h + 2 * pad, width: w + 2 * pad, padding: pad)
                 let probabilities = tenCropPrediction(padded, height: h, width: w) { model($0) }
                 let predicted = probabilities.argmax(alongAxis: 1)
                 for (i, p) in predicted.enumerated() where p == labels[start + i] { correct += 1 }
@@ -150,24 +152,4 @@ struct RegularizationOptions: ParsableArguments {
     var identity: String {
         "l1=\(l1 ?? 0),l2=\(l2 ?? 0),elastic=\(elastic ?? ""),clip=\(clipNorm ?? 0)/\(clipValue ?? 0),max_norm=\(maxNorm ?? 0),augment=\(augment ?? "")"
     }
-}
-
-/// Zero-pads the spatial axes of an [N, C, H, W] batch.
-func paddedImages(_ x: Tensor<Float>, padding p: Int) -> Tensor<Float> {
-    guard p > 0 else { return x }
-    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    var out = Tensor<Float>(zeros: [n, c, h + 2 * p, w + 2 * p])
-    let (ph, pw) = (h + 2 * p, w + 2 * p)
-    out.withUnsafeMutableBufferPointer { o in
-        x.withUnsafeBufferPointer { src in
-            for plane in 0..<(n * c) {
-                for row in 0..<h {
-                    let from = src.baseAddress! + (plane * h + row) * w
-                    let to = o.baseAddress! + plane * ph * pw + (row + p) * pw + p
-                    to.update(from: from, count: w)
-                }
-            }
-        }
-    }
-    return out
 }

@@ -67,12 +67,7 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
         self.dilation = dilation
         self.groups = groups
         let shape = [outChannels, inChannels / groups, kernelSize.height, kernelSize.width]
-        weight = Variable(Tensor.kaimingUniform(shape, nonlinearity: .leakyRelu(negativeSlope: 5.0.squareRoot()),
-                                                using: &generator), requiresGradient: true)
-        let bound = Scalar(1 / Double(fans(of: shape).fanIn).squareRoot())
-        self.bias = bias
-            ? Variable(Tensor(uniform: [outChannels], lower: -bound, upper: bound, using: &generator), requiresGradient: true)
-            : nil
+        (weight, self.bias) = defaultConvolutionParameters(weightShape: shape, bias: bias, using: &generator)
         super.init()
         registerParameter("weight", weight)
         if let b = self.bias { registerParameter("bias", b) }
@@ -190,12 +185,7 @@ public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
         self.dilation = dilation
         self.groups = groups
         let shape = [outChannels, inChannels / groups, kernelSize]
-        weight = Variable(Tensor.kaimingUniform(shape, nonlinearity: .leakyRelu(negativeSlope: 5.0.squareRoot()),
-                                                using: &generator), requiresGradient: true)
-        let bound = Scalar(1 / Double(fans(of: shape).fanIn).squareRoot())
-        self.bias = bias
-            ? Variable(Tensor(uniform: [outChannels], lower: -bound, upper: bound, using: &generator), requiresGradient: true)
-            : nil
+        (weight, self.bias) = defaultConvolutionParameters(weightShape: shape, bias: bias, using: &generator)
         super.init()
         registerParameter("weight", weight)
         if let b = self.bias { registerParameter("bias", b) }
@@ -271,4 +261,16 @@ private func validateConvolution(_ name: String, inChannels: Int, outChannels: I
     guard groups > 0 else { throw fail("groups \(groups) must be positive") }
     guard inChannels % groups == 0 else { throw fail("in_channels \(inChannels) is not divisible by groups \(groups)") }
     guard outChannels % groups == 0 else { throw fail("out_channels \(outChannels) is not divisible by groups \(groups)") }
+}
+
+/// PyTorch's `_ConvNd.reset_parameters`: weight `kaiming_uniform(a = √5)`, which is `U(±1/√fan_in)`,
+/// then bias `U(±1/√fan_in)`, with `fan_in = (in/groups)·∏kernel`; drawn in that order from `generator`.
+func defaultConvolutionParameters<Scalar: TensorScalar>(
+    weightShape shape: [Int], bias: Bool, using generator: inout RandomGenerator
+) -> (weight: Variable<Scalar>, bias: Variable<Scalar>?) {
+    let weight = Variable(Tensor<Scalar>.kaimingUniform(shape, nonlinearity: .leakyRelu(negativeSlope: 5.0.squareRoot()),
+                                                        using: &generator), requiresGradient: true)
+    guard bias else { return (weight, nil) }
+    let bound = Scalar(1 / Double(fans(of: shape).fanIn).squareRoot())
+    return (weight, Variable(Tensor(uniform: [shape[0]], lower: -bound, upper: bound, using: &generator), requiresGradient: true))
 }

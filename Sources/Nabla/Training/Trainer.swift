@@ -124,20 +124,7 @@ public final class Trainer {
 
     /// Loss and accuracy of the model in evaluation mode on `dataset`, without recording gradients.
     public func evaluate(_ dataset: Dataset) -> MetricAccumulator {
-        var metrics = MetricAccumulator()
-        model.evaluating {
-            var start = 0
-            while start < dataset.count {
-                let end = min(start + configuration.evaluationBatchSize, dataset.count)
-                let indices = Array(start..<end)
-                let targets = dataset.targets.gathering(indices)
-                let output = model(Variable(dataset.inputs[start..<end]))
-                let loss = configuration.loss(output, targets)
-                metrics.add(loss: Double(loss.value.scalar), output: output.value, targets: targets)
-                start = end
-            }
-        }
-        return metrics
+        Nabla.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
     }
 
     // MARK: Training
