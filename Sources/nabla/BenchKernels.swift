@@ -25,7 +25,8 @@ enum KernelBenchmarks {
             let b = Tensor<Float>(normal: [k, n], using: &generator)
             var c = [Float](repeating: 0, count: m * n)
             let flops = 2.0 * Double(m * n * k)
-            let direct = median(repetitions) {
+            // OpenBLAS with its own thread pool at Nabla's thread count, against Nabla's split.
+            let direct = BLASThreading.withOpenBLASThreads(Parallelism.threadCount) { median(repetitions) {
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         c.withUnsafeMutableBufferPointer { pc in
@@ -34,7 +35,7 @@ enum KernelBenchmarks {
                         }
                     }
                 }
-            }
+            } }
             let nabla = median(repetitions) { _ = Tensor.matmul(a, b) }
             print("sgemm \(m)x\(n)x\(k)\topenblas_gflops=\(String(format: "%.1f", flops / direct / 1e9))\t"
                   + "nabla_gflops=\(String(format: "%.1f", flops / nabla / 1e9))\tratio=\(String(format: "%.2f", direct / nabla))")

@@ -24,12 +24,11 @@ import XCTest
 /// - `MNIST.load` inflates the train and test splits concurrently into separate results.
 /// - The `DataLoader`'s prefetch thread only moves the work of producing batch `b` earlier; batch
 ///   `b`'s order and augmentation depend on `(seed, epoch, b)` alone.
-/// - OpenBLAS (`Scalar.gemm`): its level-3 threading partitions the *output* matrix among threads; the
-///   `k`-sum of each output element is computed by one thread in a fixed blocked order, so results
-///   do not depend on scheduling. They can depend on the *number* of BLAS threads (and the CPU's
-///   kernel), which is why the CLI pins it with `setBLASThreadCount(activeProcessorCount)`: the same
-///   machine gives the same bits; a machine with another core count or CPU may differ in the last
-///   bits (PyTorch makes the same promise).
+/// - Matrix products (`matrixMultiply`): OpenBLAS runs single-threaded and Nabla splits the *output*
+///   matrix (whole 16-wide tiles of rows or columns) among its threads; the `k`-sum of each output
+///   element is computed by one BLAS call in a fixed blocked order, so results do not depend on
+///   scheduling. They can depend on the thread count (which fixes the partition) and the CPU's BLAS
+///   kernel: another core count or CPU may differ in the last bits (PyTorch makes the same promise).
 ///
 /// The in-process test below runs the same training twice — the second time while other threads
 /// keep both cores busy, to perturb the scheduling of every `concurrentPerform` — with sizes chosen

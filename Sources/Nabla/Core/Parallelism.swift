@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// The one knob for how many threads Nabla's own kernels use (OpenBLAS has its own, set together by
-/// ``setThreadCount(_:)``).
+/// The one knob for how many threads Nabla's kernels use, matrix products included: OpenBLAS itself
+/// stays single-threaded and Nabla splits large products over these threads (see ``BLASThreading``).
 ///
 /// Kernels split work into a number of parts that depends only on the problem size and
 /// ``threadCount`` — never on timing — and each part writes its own outputs, so results are the same
@@ -13,10 +13,10 @@ public enum Parallelism {
     /// Threads for Nabla's kernels (default: the active processor count).
     public static var threadCount: Int { configured }
 
-    /// Sets Nabla's kernel threads and OpenBLAS's threads to `count` (at least 1).
+    /// Sets the threads of Nabla's kernels and matrix products to `count` (at least 1).
     public static func setThreadCount(_ count: Int) {
         configured = max(1, count)
-        setBLASThreadCount(configured)
+        BLASThreading.useSingleThreadedBLAS()
     }
 
     /// Runs `body(part)` for `part` in `0..<parts`, on up to ``threadCount`` threads when `parts > 1`

@@ -1,6 +1,3 @@
-#if !canImport(Accelerate)
-import CBLAS
-#endif
 import Foundation
 
 /// Blocking and threading choices of the convolution kernels.
@@ -41,18 +38,14 @@ extension Convolution2DGeometry {
     }
 }
 
-/// Splits `0..<count` over `workers` cores and runs `body(range, worker)` on each, with BLAS made
-/// single-threaded meanwhile (each core runs its own GEMMs), restoring BLAS's thread count after.
+/// Splits `0..<count` over `workers` cores and runs `body(range, worker)` on each; each core runs
+/// its own single-threaded GEMMs (see ``BLASThreading``).
 func runOnWorkers(_ workers: Int, count: Int, _ body: (Range<Int>, Int) -> Void) {
     if workers <= 1 {
         body(0..<count, 0)
         return
     }
-    #if !canImport(Accelerate)
-    let previous = openblas_get_num_threads()
-    if previous != 1 { openblas_set_num_threads(1) }
-    defer { if previous != 1 { openblas_set_num_threads(previous) } }
-    #endif
+    BLASThreading.useSingleThreadedBLAS()
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
         body(count * worker / workers ..< count * (worker + 1) / workers, worker)
     }
@@ -94,7 +87,7 @@ func convolution2DForward<Scalar: TensorScalar>(
                 let columns = g.isPointwise ? UnsafePointer(x + (start + s) * inSample) : UnsafePointer(col + s * plane)
                 let columnStride = g.isPointwise ? plane : ld
                 for group in 0..<g.groups {
-                    Scalar.gemm(transposeA: false, transposeB: false, m: groupOut, n: plane, k: groupRows,
+                    convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: false, m: groupOut, n: plane, k: groupRows,
                                 alpha: 1, a: w + group * groupOut * groupRows, lda: groupRows,
                                 b: columns + group * groupRows * columnStride, ldb: columnStride,
                                 beta: bias == nil ? 0 : 1, c: out + (start + s) * outSample + group * groupOut * plane,
@@ -104,7 +97,7 @@ func convolution2DForward<Scalar: TensorScalar>(
             return
         }
         for group in 0..<g.groups {
-            Scalar.gemm(transposeA: false, transposeB: false, m: groupOut, n: ld, k: groupRows, alpha: 1,
+            convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: false, m: groupOut, n: ld, k: groupRows, alpha: 1,
                         a: w + group * groupOut * groupRows, lda: groupRows, b: col + group * groupRows * ld, ldb: ld,
                         beta: 0, c: product + group * groupOut * ld, ldc: ld)
         }
@@ -214,13 +207,13 @@ func convolution2DBackward<Scalar: TensorScalar>(
                 if perSample {
                     for s in 0..<count {
                         let sampleColumns = g.isPointwise ? columns + s * inSample : columns + s * plane
-                        Scalar.gemm(transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: plane,
+                        convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: plane,
                                     alpha: 1, a: gyGroup + s * gySample, lda: gyStride,
                                     b: sampleColumns + group * groupRows * columnStride, ldb: columnStride,
                                     beta: 1, c: dwTarget + group * groupOut * groupRows, ldc: groupRows)
                     }
                 } else {
-                    Scalar.gemm(transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: ld,
+                    convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: ld,
                                 alpha: 1, a: gyGroup, lda: gyStride, b: columns + group * groupRows * ld, ldb: ld,
                                 beta: 1, c: dwTarget + group * groupOut * groupRows, ldc: groupRows)
                 }
@@ -235,12 +228,12 @@ func convolution2DBackward<Scalar: TensorScalar>(
             if perSample {
                 for s in 0..<count {
                     let sampleTarget = g.isPointwise ? target + s * inSample : target + s * plane
-                    Scalar.gemm(transposeA: true, transposeB: false, m: groupRows, n: plane, k: groupOut,
+                    convolutionProduct(splitAcrossCores: parallel, transposeA: true, transposeB: false, m: groupRows, n: plane, k: groupOut,
                                 alpha: 1, a: wGroup, lda: groupRows, b: gyGroup + s * gySample, ldb: gyStride,
                                 beta: 0, c: sampleTarget + group * groupRows * columnStride, ldc: columnStride)
                 }
             } else {
-                Scalar.gemm(transposeA: true, transposeB: false, m: groupRows, n: ld, k: groupOut, alpha: 1,
+                convolutionProduct(splitAcrossCores: parallel, transposeA: true, transposeB: false, m: groupRows, n: ld, k: groupOut, alpha: 1,
                             a: wGroup, lda: groupRows, b: gyGroup, ldb: gyStride,
                             beta: 0, c: col + group * groupRows * ld, ldc: ld)
             }
@@ -293,6 +286,24 @@ func convolution2DBackward<Scalar: TensorScalar>(
                           parallel: true)
             }
         }
+    }
+}
+
+/// One GEMM of a convolution pass: split across the cores by ``matrixMultiply(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+/// when the caller runs on one thread (`splitAcrossCores`), a single BLAS call when it already runs on a worker.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+private func convolutionProduct<Scalar: TensorScalar>(
+    splitAcrossCores: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
+) {
+    if splitAcrossCores {
+        matrixMultiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    } else {
+        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 

@@ -30,7 +30,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     out.withUnsafeMutableBufferPointer { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
-                Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                matrixMultiply(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                             alpha: 1, a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
                             beta: 1, c: o.baseAddress!, ldc: outFeatures)
             }
@@ -43,7 +43,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
                 var dx = Tensor<Scalar>(shape: x.shape) { _ in }   // fully written by GEMM (beta = 0)
                 dx.withUnsafeMutableBufferPointer { pdx in
                     wv.withUnsafeBufferPointer { pw in
-                        Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                        matrixMultiply(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
                                     alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
                                     beta: 0, c: pdx.baseAddress!, ldc: inFeatures)
                     }
@@ -54,7 +54,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
                 var dw = Tensor<Scalar>(shape: wv.shape) { _ in }   // fully written by GEMM (beta = 0)
                 dw.withUnsafeMutableBufferPointer { pdw in
                     xv.withUnsafeBufferPointer { px in
-                        Scalar.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                        matrixMultiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                                     alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
                                     beta: 0, c: pdw.baseAddress!, ldc: inFeatures)
                     }

@@ -34,7 +34,12 @@ extension Variable {
             self.accumulate(Tensor<Scalar>(shape: y.shape) { out in
                 g.withUnsafeBufferPointer { pg in
                     y.withUnsafeBufferPointer { py in
-                        for i in 0..<out.count { out[i] = py[i] > 0 ? pg[i] : 0 }
+                        // Both loads are unconditional, so the select vectorizes (a conditional load of
+                        // `pg[i]` would not: the compiler cannot prove it in bounds).
+                        for i in 0..<out.count {
+                            let upstream = pg[i], output = py[i]
+                            out[i] = output > 0 ? upstream : 0
+                        }
                     }
                 }
             })

@@ -270,6 +270,8 @@ where V.Scalar: BinaryFloatingPoint {
 /// The common 2×2, stride-2, unpadded max pooling with every window inside the input: the four taps
 /// unrolled, with the general kernel's semantics — the first maximum in row-major order wins ties,
 /// and a window holding NaN yields its last NaN.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Pooling2DGeometry,
                                              output: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>) {
     let width = g.inWidth
@@ -282,19 +284,15 @@ func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Po
                 for ow in 0..<g.outWidth {
                     let t0 = top + 2 * ow, t1 = t0 + 1, t2 = bottom + 2 * ow, t3 = t2 + 1
                     let a = source[t0], b = source[t1], c = source[t2], d = source[t3]
-                    // Selects rather than branches: on real data each comparison is a coin flip.
-                    var best = -Scalar.infinity, index = t0
-                    var greater = a > best
-                    best = greater ? a : best; index = greater ? t0 : index
-                    greater = b > best
-                    best = greater ? b : best; index = greater ? t1 : index
-                    greater = c > best
-                    best = greater ? c : best; index = greater ? t2 : index
-                    greater = d > best
-                    best = greater ? d : best; index = greater ? t3 : index
-                    if a.isNaN || b.isNaN || c.isNaN || d.isNaN {
-                        for (tap, value) in [(t0, a), (t1, b), (t2, c), (t3, d)] where value.isNaN { best = value; index = tap }
-                    }
+                    // PyTorch's scan `if v > best || isnan(v) { best = v }`, started at best = a, as
+                    // selects rather than branches (on real data each comparison is a coin flip).
+                    var best = a, index = t0
+                    var take = b > best || b.isNaN
+                    best = take ? b : best; index = take ? t1 : index
+                    take = c > best || c.isNaN
+                    best = take ? c : best; index = take ? t2 : index
+                    take = d > best || d.isNaN
+                    best = take ? d : best; index = take ? t3 : index
                     destination[oh * g.outWidth + ow] = best
                     indices[oh * g.outWidth + ow] = Int32(truncatingIfNeeded: index)
                 }

@@ -19,7 +19,7 @@ extension Tensor {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     for i in 0..<batch {
-                        Scalar.gemm(
+                        matrixMultiply(
                             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                             alpha: 1, a: pa.baseAddress! + i * ar * ac, lda: ac,
                             b: pb.baseAddress! + i * br * bc, ldb: bc,

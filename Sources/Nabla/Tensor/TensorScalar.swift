@@ -76,10 +76,3 @@ extension Double: TensorScalar {
     @inlinable public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 }
-
-/// Sets the number of threads OpenBLAS uses for matrix products.
-public func setBLASThreadCount(_ count: Int) {
-    #if !canImport(Accelerate)
-    openblas_set_num_threads(Int32(max(1, count)))
-    #endif
-}
