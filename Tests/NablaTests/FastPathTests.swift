@@ -55,3 +55,52 @@ extension FastPathTests {
         #endif
     }
 }
+
+extension FastPathTests {
+    /// im2col and col2im against their definitions over geometries that take every path: "same"
+    /// padding (one long copy per tap), padding wider than the kernel reach, strides, dilations.
+    func testIm2ColAndCol2ImMatchTheirDefinitions() {
+        var generator = RandomGenerator(seed: 5)
+        let cases: [(c: Int, h: Int, w: Int, k: (Int, Int), s: (Int, Int), p: (Int, Int), d: (Int, Int))] = [
+            (2, 7, 9, (3, 3), (1, 1), (1, 1), (1, 1)),    // same width
+            (1, 6, 6, (5, 5), (1, 1), (2, 2), (1, 1)),    // same width, LeNet's first layer
+            (2, 5, 8, (3, 5), (1, 1), (1, 2), (1, 1)),    // same width, unequal kernel
+            (1, 9, 9, (3, 3), (1, 1), (2, 2), (2, 2)),    // same width through dilation
+            (3, 6, 5, (2, 3), (1, 1), (3, 4), (1, 1)),    // padding beyond the kernel's reach
+            (2, 9, 11, (3, 3), (2, 3), (1, 0), (1, 2)),   // strides and dilation
+            (1, 4, 40, (1, 3), (1, 1), (0, 1), (1, 1)),   // rows long enough for the library copy
+        ]
+        for t in cases {
+            let g = Convolution2DGeometry(batch: 1, inChannels: t.c, inHeight: t.h, inWidth: t.w, outChannels: 1,
+                                          kernelHeight: t.k.0, kernelWidth: t.k.1, strideHeight: t.s.0, strideWidth: t.s.1,
+                                          paddingHeight: t.p.0, paddingWidth: t.p.1, dilationHeight: t.d.0,
+                                          dilationWidth: t.d.1, groups: 1)
+            let x = (0..<(t.c * t.h * t.w)).map { _ in Float(generator.nextNormal()) }
+            let rows = g.columnRows, plane = g.outPlane, stride = plane + 3   // a row stride wider than the row
+            var columns = [Float](repeating: .nan, count: rows * stride)
+            columns.withUnsafeMutableBufferPointer { im2col(x, g, into: $0.baseAddress!, rowStride: stride) }
+            let upstream = (0..<(rows * stride)).map { _ in Float(generator.nextNormal()) }
+            var dx = [Float](repeating: 0, count: x.count)
+            dx.withUnsafeMutableBufferPointer { col2im(upstream, rowStride: stride, g, addingInto: $0.baseAddress!) }
+            var expectedDx = [Double](repeating: 0, count: x.count)
+            for c in 0..<t.c {
+                for i in 0..<t.k.0 {
+                    for j in 0..<t.k.1 {
+                        let r = (c * t.k.0 + i) * t.k.1 + j
+                        for oh in 0..<g.outHeight {
+                            for ow in 0..<g.outWidth {
+                                let ih = oh * t.s.0 - t.p.0 + i * t.d.0, iw = ow * t.s.1 - t.p.1 + j * t.d.1
+                                let inside = ih >= 0 && ih < t.h && iw >= 0 && iw < t.w
+                                let index = (c * t.h + ih) * t.w + iw
+                                let column = r * stride + oh * g.outWidth + ow
+                                XCTAssertEqual(columns[column], inside ? x[index] : 0, "\(t) row \(r) (\(oh), \(ow))")
+                                if inside { expectedDx[index] += Double(upstream[column]) }
+                            }
+                        }
+                    }
+                }
+            }
+            for i in 0..<x.count { XCTAssertEqual(Double(dx[i]), expectedDx[i], accuracy: 1e-5, "\(t) col2im at \(i)") }
+        }
+    }
+}

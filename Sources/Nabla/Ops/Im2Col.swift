@@ -52,37 +52,53 @@ struct Convolution2DGeometry: Equatable {
 /// - Parameters:
 ///   - x: the sample, `C×H×W` contiguous.
 ///   - col: the first element of the sample's block; row `r` starts at `col + r·rowStride`.
-/// Rows of the padded border are written as zeros, the interior as contiguous copies when the
-/// horizontal stride is 1, so the loop does no per-element bounds checks.
+/// The output rows that read padding above or below the input are zeroed in one span per kernel
+/// tap; every other output row is a zero margin, a copy (a strided gather when `sW > 1`) and a zero
+/// margin, moved by ``copySpan(_:_:count:)``/``zeroSpan(_:count:)`` without a library call per row.
+/// With unit strides and `Wo = W` ("same" padding) consecutive output rows read consecutive input
+/// rows, so a kernel tap is one long copy plus the margins.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convolution2DGeometry,
                                   into col: UnsafeMutablePointer<Scalar>, rowStride: Int) {
     let g = geometry
-    let outH = g.outHeight, outW = g.outWidth
+    let outH = g.outHeight, outW = g.outWidth, inW = g.inWidth, strideW = g.strideWidth, strideH = g.strideHeight
+    let sameWidth = strideW == 1 && strideH == 1 && inW == outW
     for c in 0..<g.inChannels {
-        let plane = x + c * g.inPlane
+        let plane = x + c &* g.inPlane
         for i in 0..<g.kernelHeight {
+            let rowOffset = i &* g.dilationHeight &- g.paddingHeight
+            let (top, bottom) = validOutputRange(offset: rowOffset, stride: strideH, input: g.inHeight, output: outH)
             for j in 0..<g.kernelWidth {
-                let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
-                let offset = j * g.dilationWidth - g.paddingWidth
-                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
-                for oh in 0..<outH {
-                    let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
-                    let destination = row + oh * outW
-                    if ih < 0 || ih >= g.inHeight {
-                        destination.update(repeating: 0, count: outW)
-                        continue
+                let row = col + ((c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j) &* rowStride
+                let offset = j &* g.dilationWidth &- g.paddingWidth
+                let (lower, upper) = validOutputRange(offset: offset, stride: strideW, input: inW, output: outW)
+                zeroSpan(row, count: top &* outW)
+                defer { zeroSpan(row + bottom &* outW, count: (outH &- bottom) &* outW) }
+                if sameWidth && top < bottom {
+                    // Output rows top..<bottom read input rows that follow each other with the same pitch:
+                    // one copy of the whole span (from the first valid to the last valid element, so it
+                    // stays inside the plane), then zero the margins, which picked up the neighbouring rows.
+                    let first = top &* outW &+ lower, end = (bottom &- 1) &* outW &+ upper
+                    let sourceStart: Int = (top &+ rowOffset) &* inW &+ offset &+ first &- top &* outW
+                    copySpan(row + first, plane + sourceStart, count: end &- first)
+                    for oh in top..<bottom {
+                        let rowStart: Int = oh &* outW
+                        zeroSpan(row + rowStart, count: lower)
+                        zeroSpan(row + (rowStart &+ upper), count: outW &- upper)
                     }
-                    let source = plane + ih * g.inWidth + offset
-                    if lower > 0 { destination.update(repeating: 0, count: lower) }
-                    if g.strideWidth == 1 {
-                        (destination + lower).update(from: source + lower, count: upper - lower)
+                    continue
+                }
+                for oh in top..<bottom {
+                    let destination = row + oh &* outW
+                    let source = plane + (oh &* strideH &+ rowOffset) &* inW + offset
+                    zeroSpan(destination, count: lower)
+                    if strideW == 1 {
+                        copySpan(destination + lower, source + lower, count: upper &- lower)
                     } else {
-                        let s = g.strideWidth
-                        for ow in lower..<upper { destination[ow] = source[ow * s] }
+                        for ow in lower..<upper { destination[ow] = source[ow &* strideW] }
                     }
-                    if upper < outW { (destination + upper).update(repeating: 0, count: outW - upper) }
+                    zeroSpan(destination + upper, count: outW &- upper)
                 }
             }
         }
@@ -97,25 +113,24 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
 func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, _ geometry: Convolution2DGeometry,
                                   addingInto dx: UnsafeMutablePointer<Scalar>) {
     let g = geometry
-    let outH = g.outHeight, outW = g.outWidth
+    let outH = g.outHeight, outW = g.outWidth, inW = g.inWidth, strideW = g.strideWidth, strideH = g.strideHeight
     for c in 0..<g.inChannels {
-        let plane = dx + c * g.inPlane
+        let plane = dx + c &* g.inPlane
         for i in 0..<g.kernelHeight {
+            let rowOffset = i &* g.dilationHeight &- g.paddingHeight
+            let (top, bottom) = validOutputRange(offset: rowOffset, stride: strideH, input: g.inHeight, output: outH)
             for j in 0..<g.kernelWidth {
-                let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
-                let offset = j * g.dilationWidth - g.paddingWidth
-                let (lower, upper) = validOutputRange(offset: offset, stride: g.strideWidth, input: g.inWidth, output: outW)
+                let row = col + ((c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j) &* rowStride
+                let offset = j &* g.dilationWidth &- g.paddingWidth
+                let (lower, upper) = validOutputRange(offset: offset, stride: strideW, input: inW, output: outW)
                 if lower >= upper { continue }
-                for oh in 0..<outH {
-                    let ih = oh * g.strideHeight - g.paddingHeight + i * g.dilationHeight
-                    if ih < 0 || ih >= g.inHeight { continue }
-                    let source = row + oh * outW
-                    let destination = plane + ih * g.inWidth + offset
-                    if g.strideWidth == 1 {
+                for oh in top..<bottom {
+                    let source = row + oh &* outW
+                    let destination = plane + (oh &* strideH &+ rowOffset) &* inW + offset
+                    if strideW == 1 {
                         for ow in lower..<upper { destination[ow] += source[ow] }
                     } else {
-                        let s = g.strideWidth
-                        for ow in lower..<upper { destination[ow * s] += source[ow] }
+                        for ow in lower..<upper { destination[ow &* strideW] += source[ow] }
                     }
                 }
             }
