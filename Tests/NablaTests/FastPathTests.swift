@@ -4,36 +4,46 @@ import XCTest
 /// Specialized kernels agree with the plain definitions, including ties and NaN.
 final class FastPathTests: XCTestCase {
     func testMaxPool2x2MatchesTheDefinitionWithTiesAndNaN() {
+        // Widths whose outputs take the 8-wide, 4-wide and one-window paths: 4, 11 = 8 + 3, 14 = 8 + 4 + 2, 5 = 4 + 1.
+        for (height, width) in [(6, 8), (4, 22), (4, 28), (10, 10)] {
+            assertMaxPool2x2MatchesTheDefinition(height: height, width: width)
+        }
+    }
+
+    func assertMaxPool2x2MatchesTheDefinition(height: Int, width: Int, file: StaticString = #filePath, line: UInt = #line) {
         var g = RandomGenerator(seed: 3)
-        // Small integers make ties common; a few NaNs exercise propagation.
-        var x = Tensor<Float>(shape: [2, 3, 6, 8]) { out in
+        let plane = height * width, outHeight = height / 2, outWidth = width / 2, outPlane = outHeight * outWidth
+        // Small integers make ties common; NaNs in some windows (two in one) exercise propagation.
+        var x = Tensor<Float>(shape: [2, 3, height, width]) { out in
             for i in 0..<out.count { out[i] = Float(g.next(upperBound: 4 as UInt64)) }
         }
-        x.scalars[5] = .nan
-        x.scalars[17] = .nan
-        x.scalars[16] = .nan
+        for i in [5, 16, 17, width + 9, plane + 2 * width + 3, 5 * plane - 1] { x.scalars[i] = .nan }
         let input = Variable(x, requiresGradient: true)
         let y = maxPool2d(input, kernelSize: (2, 2))
-        XCTAssertEqual(y.shape, [2, 3, 3, 4])
+        XCTAssertEqual(y.shape, [2, 3, outHeight, outWidth], file: file, line: line)
         var upstream = Tensor<Float>(zeros: y.shape)
         for i in 0..<upstream.count { upstream.scalars[i] = Float(i + 1) }
         y.backward(seed: upstream)
         var expectedGrad = [Float](repeating: 0, count: x.count)
-        for plane in 0..<6 {
-            for oh in 0..<3 {
-                for ow in 0..<4 {
+        for p in 0..<6 {
+            for oh in 0..<outHeight {
+                for ow in 0..<outWidth {
                     let taps = [(2 * oh, 2 * ow), (2 * oh, 2 * ow + 1), (2 * oh + 1, 2 * ow), (2 * oh + 1, 2 * ow + 1)]
-                        .map { plane * 48 + $0.0 * 8 + $0.1 }
+                        .map { p * plane + $0.0 * width + $0.1 }
                     var best = -Float.infinity, index = taps[0]
                     for t in taps where x.scalars[t] > best { best = x.scalars[t]; index = t }
                     for t in taps where x.scalars[t].isNaN { best = x.scalars[t]; index = t }   // last NaN wins
-                    let o = plane * 12 + oh * 4 + ow
-                    if best.isNaN { XCTAssertTrue(y.value.scalars[o].isNaN) } else { XCTAssertEqual(y.value.scalars[o], best) }
+                    let o = p * outPlane + oh * outWidth + ow
+                    if best.isNaN {
+                        XCTAssertTrue(y.value.scalars[o].isNaN, "\(height)×\(width) at \(o)", file: file, line: line)
+                    } else {
+                        XCTAssertEqual(y.value.scalars[o], best, "\(height)×\(width) at \(o)", file: file, line: line)
+                    }
                     expectedGrad[index] += upstream.scalars[o]
                 }
             }
         }
-        XCTAssertEqual(input.grad!.scalars, expectedGrad)
+        XCTAssertEqual(input.grad!.scalars, expectedGrad, "\(height)×\(width)", file: file, line: line)
     }
 
     func testReluBackwardRoutesExactlyWherePositive() {
