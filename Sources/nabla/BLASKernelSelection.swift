@@ -1,3 +1,4 @@
+import Nabla
 import Foundation
 
 /// OpenBLAS chooses its kernels when the library loads, from the CPU it recognizes. Debian's
@@ -10,16 +11,36 @@ enum BLASKernelSelection {
     static func reexecWithAVX512KernelsIfUseful() {
         #if os(Linux)
         let environment = ProcessInfo.processInfo.environment
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment["NABLA_NO_BLAS_CORETYPE"] == nil else { return }
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        guard ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy(flags.contains) else { return }
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["NABLA_NO_BLAS_CORETYPE"] == nil,
+              cpuHasAVX512Kernels else { return }
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
         var arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", &arguments)
         // execv returns only on failure: carry on with the default kernels.
         unsetenv("OPENBLAS_CORETYPE")
         #endif
+    }
+
+    /// Whether the CPU has every AVX-512 subset OpenBLAS's SkylakeX kernels use (F, DQ, BW, VL).
+    static var cpuHasAVX512Kernels: Bool {
+        #if os(Linux)
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy(flags.contains)
+        #else
+        return false
+        #endif
+    }
+
+    /// A one-line explanation when the environment pins OpenBLAS to kernels narrower than the CPU's
+    /// (an `OPENBLAS_CORETYPE` set before `nabla` started is the user's choice and is kept), else nil.
+    static var environmentPinNotice: String? {
+        guard let pinned = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+              pinned.lowercased() != "skylakex", pinned.lowercased() != "cooperlake", pinned.lowercased() != "sapphirerapids",
+              ProcessInfo.processInfo.environment["NABLA_NO_BLAS_CORETYPE"] == nil,
+              cpuHasAVX512Kernels else { return nil }
+        return "OPENBLAS_CORETYPE=\(pinned) in the environment selects OpenBLAS's \(BLASBackend.coreName) kernels although "
+            + "this CPU has AVX-512; unset it to let nabla use the SkylakeX kernels"
     }
 }

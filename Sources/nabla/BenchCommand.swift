@@ -10,7 +10,9 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             One training step = forward, softmax cross-entropy, backward, SGD with momentum 0.9 and weight \
             decay 5e-4, on random data. After --warmup steps, --steps steps are timed one by one; each model \
-            prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N, then peak resident memory.
+            prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N (and, when more than 100 steps run, \
+            its resident memory at step 100 and at the last step), then peak resident memory and the BLAS \
+            kernels in use.
             Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32).
             """)
 
@@ -63,7 +65,9 @@ struct BenchCommand: ParsableCommand {
             let x = Tensor<Float>(normal: [batch] + shape, using: &generator)
             let labels = (0..<batch).map { _ in Int(generator.next(upperBound: 10 as UInt64)) }
             var times: [Double] = []
+            var residentAtStep100: Double?
             for step in 0..<(warmup + steps) {
+                if step == 100 { residentAtStep100 = currentResidentMegabytes() }
                 let start = DispatchTime.now().uptimeNanoseconds
                 optimizer.zeroGrad()
                 let loss = crossEntropy(logits: model(Variable(x)), labels: labels)
@@ -75,12 +79,31 @@ struct BenchCommand: ParsableCommand {
             times.sort()
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
             print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))")
+            if let residentAtStep100, let last = currentResidentMegabytes() {
+                // Steady state: whatever a step allocates must be given back (or reused) by the next.
+                let total = warmup + steps
+                print("\(name)\trss_mb_step_100=\(String(format: "%.1f", residentAtStep100))\t"
+                      + "rss_mb_step_\(total)=\(String(format: "%.1f", last))\t"
+                      + "change=\(String(format: "%+.1f%%", (last / residentAtStep100 - 1) * 100))")
+            }
         }
         print("peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
+        print("blas_core=\(BLASBackend.coreName)")
+        if let notice = BLASKernelSelection.environmentPinNotice {
+            FileHandle.standardError.write(Data("nabla: note: \(notice)\n".utf8))
+        }
     }
 }
 
 /// Peak resident set size of this process, in MiB (`getrusage`; Linux reports KiB).
+/// The process's resident memory now (Linux `/proc/self/statm`), or nil where that is unavailable.
+func currentResidentMegabytes() -> Double? {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+    let fields = statm.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return nil }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / (1024 * 1024)
+}
+
 func peakResidentMegabytes() -> Double {
     var usage = rusage()
     #if os(Linux)
