@@ -108,12 +108,18 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
 /// The adjoint of ``im2col(_:_:into:rowStride:)`` (col2im): adds every column entry back onto the
 /// input pixel it was copied from, `dx[c][ih][iw] += col[(c·kH + i)·kW + j][oh·Wo + ow]`; entries
 /// that came from the padding are dropped. `dx` must be initialized (usually to zeros).
+///
+/// With unit strides and `Wo = W` a kernel tap adds one long contiguous span (which vectorizes)
+/// instead of a short run per output row: the entries that came from the left/right padding are
+/// first set to zero in `col` — they are scratch, and adding `+0` leaves every sum unchanged — so the
+/// span may pass over them onto the neighbouring row's pixels.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, _ geometry: Convolution2DGeometry,
+func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride: Int, _ geometry: Convolution2DGeometry,
                                   addingInto dx: UnsafeMutablePointer<Scalar>) {
     let g = geometry
     let outH = g.outHeight, outW = g.outWidth, inW = g.inWidth, strideW = g.strideWidth, strideH = g.strideHeight
+    let sameWidth = strideW == 1 && strideH == 1 && inW == outW
     for c in 0..<g.inChannels {
         let plane = dx + c &* g.inPlane
         for i in 0..<g.kernelHeight {
@@ -123,7 +129,19 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafePointer<Scalar>, rowStride: Int, 
                 let row = col + ((c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j) &* rowStride
                 let offset = j &* g.dilationWidth &- g.paddingWidth
                 let (lower, upper) = validOutputRange(offset: offset, stride: strideW, input: inW, output: outW)
-                if lower >= upper { continue }
+                if lower >= upper || top >= bottom { continue }
+                if sameWidth {
+                    for oh in top..<bottom {
+                        let rowStart: Int = oh &* outW
+                        zeroSpan(row + rowStart, count: lower)
+                        zeroSpan(row + (rowStart &+ upper), count: outW &- upper)
+                    }
+                    let first = top &* outW &+ lower, end = (bottom &- 1) &* outW &+ upper
+                    let destinationStart: Int = (top &+ rowOffset) &* inW &+ offset &+ first &- top &* outW
+                    let source = row + first, destination = plane + destinationStart
+                    for k in 0..<(end &- first) { destination[k] += source[k] }
+                    continue
+                }
                 for oh in top..<bottom {
                     let source = row + oh &* outW
                     let destination = plane + (oh &* strideH &+ rowOffset) &* inW + offset
