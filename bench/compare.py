@@ -8,6 +8,10 @@ process's peak resident memory.
 
     python3 bench/compare.py [--threads 2] [--rounds 3] [--steps 50] [--nabla .build/release/nabla]
 
+OpenBLAS's kernel family sets Nabla's GEMM rate; it is printed at the end. An `OPENBLAS_CORETYPE` in
+the environment pins it (the `nabla` tool otherwise picks the AVX-512 kernels on CPUs that have them):
+run `env -u OPENBLAS_CORETYPE python3 bench/compare.py` to measure without the pin.
+
 One step = forward, softmax cross-entropy, backward, SGD(lr=0.01, momentum=0.9, weight_decay=5e-4).
 """
 import argparse
@@ -83,8 +87,12 @@ def run_nabla(binary, model, steps, warmup, threads):
         for part in line.split("\t"):
             if "=" in part:
                 key, value = part.split("=", 1)
-                fields[key] = float(value)
-    return {"median_ms": fields["median_ms"], "batch": int(fields["batch"]), "peak_rss_mb": fields["peak_rss_mb"]}
+                try:
+                    fields[key] = float(value)
+                except ValueError:
+                    fields[key] = value  # blas_core=SkylakeX, change=+0.4%
+    return {"median_ms": fields["median_ms"], "batch": int(fields["batch"]), "peak_rss_mb": fields["peak_rss_mb"],
+            "blas_core": fields.get("blas_core", "?")}
 
 
 def run_torch(python, model, steps, warmup, threads):
@@ -111,6 +119,7 @@ def main():
         print(f"NOTICE: {args.python} cannot import torch; showing Nabla only (pass --python)")
     print(f"threads={args.threads} rounds={args.rounds} steps={args.steps} (medians over rounds of per-step medians)")
     print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}")
+    cores = set()
     for model in args.models:
         nabla, torch_runs = [], []
         for _ in range(args.rounds):  # interleaved, so drifting machine load hits both alike
@@ -119,12 +128,16 @@ def main():
                 torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads))
         n_ms = statistics.median(r["median_ms"] for r in nabla)
         n_mb = max(r["peak_rss_mb"] for r in nabla)
+        cores.add(nabla[0]["blas_core"])
         if torch_runs:
             t_ms = statistics.median(r["median_ms"] for r in torch_runs)
             t_mb = max(r["peak_rss_mb"] for r in torch_runs)
             print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {t_ms:>9.2f} {t_ms / n_ms:>10.2f}x {n_mb:>9.1f} {t_mb:>9.1f}")
         else:
             print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {'-':>9} {'-':>11} {n_mb:>9.1f} {'-':>9}")
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    print(f"Nabla's OpenBLAS kernels: {', '.join(sorted(cores))}"
+          + (f" (pinned by OPENBLAS_CORETYPE={pinned} in the environment)" if pinned else ""))
     if args.kernels:
         kernels(args, has_torch)
 
