@@ -158,12 +158,19 @@ func convolution2DBackward<Scalar: TensorScalar>(
     let weightCount = g.outChannels * groupRows
 
     if let db {
-        // ∂b[o] = Σ_n Σ_p ∂y[n, o, p].
-        db.update(repeating: 0, count: g.outChannels)
-        for n in 0..<g.batch {
-            let sample = gy + n * outSample
-            for channel in 0..<g.outChannels {
-                db[channel] += contiguousSum(sample + channel * plane, plane)
+        // ∂b[o] = Σ_n Σ_p ∂y[n, o, p]: the per-(sample, channel) plane sums in parallel, then added in
+        // sample order on this thread (the same bits for any number of cores).
+        workspace.withBuffer(of: Scalar.self, count: g.batch * g.outChannels) { sums in
+            convolutionParallelFor(g.batch, workPerItem: outSample) { range in
+                for n in range {
+                    for channel in 0..<g.outChannels {
+                        sums[n * g.outChannels + channel] = contiguousSum(gy + n * outSample + channel * plane, plane)
+                    }
+                }
+            }
+            db.update(repeating: 0, count: g.outChannels)
+            for n in 0..<g.batch {
+                for channel in 0..<g.outChannels { db[channel] += sums[n * g.outChannels + channel] }
             }
         }
     }
