@@ -27,6 +27,18 @@ extension GradientCheckSuite {
                 batchNorm($0[0], runningMean: Buffer(runningMean), runningVariance: Buffer(runningVariance),
                           weight: $0[1], bias: $0[2], training: false)
             },
+            .function("batchNorm + ReLU fused (training, [N, C, H, W])", shapes: [[2, 3, 2, 3], [3], [3]]) {
+                batchNorm($0[0], runningMean: nil, runningVariance: nil, weight: $0[1], bias: $0[2], training: true,
+                          fusingReLU: true)
+            },
+            .function("batchNorm + ReLU fused (training, [N, C])", shapes: [[5, 3], [3], [3]]) {
+                batchNorm($0[0], runningMean: nil, runningVariance: nil, weight: $0[1], bias: $0[2], training: true,
+                          fusingReLU: true)
+            },
+            .function("batchNorm + ReLU fused (evaluation)", shapes: [[2, 3, 2, 2], [3], [3]]) {
+                batchNorm($0[0], runningMean: Buffer(runningMean), runningVariance: Buffer(runningVariance),
+                          weight: $0[1], bias: $0[2], training: false, fusingReLU: true)
+            },
             .function("layerNorm ([5])", shapes: [[3, 5], [5], [5]]) {
                 layerNorm($0[0], normalizedShape: [5], weight: $0[1], bias: $0[2])
             },

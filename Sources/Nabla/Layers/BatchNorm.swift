@@ -85,7 +85,11 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         }
     }
 
-    public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
+    public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { forward(input, fusingReLU: false) }
+
+    /// ``forward(_:)`` followed by a ReLU, as one fused node (see ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``):
+    /// what ``Sequential`` runs for a `BatchNorm` directly followed by a ``ReLU``.
+    public func forward(_ input: Variable<Scalar>, fusingReLU: Bool) -> Variable<Scalar> {
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         var factor = momentum ?? 0
         if isTraining, let batchesTracked {
@@ -93,7 +97,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
             if momentum == nil { factor = 1 / Double(batchesTracked.value.scalars[0]) }
         }
         return batchNorm(input, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
-                         training: usesBatchStatistics, momentum: factor, eps: eps)
+                         training: usesBatchStatistics, momentum: factor, eps: eps, fusingReLU: fusingReLU)
     }
 
     public override var configurationDescription: String {

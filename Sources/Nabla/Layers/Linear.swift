@@ -65,6 +65,9 @@ public final class Flatten<Scalar: TensorScalar>: Module<Scalar> {
 }
 
 /// Applies its children in order (PyTorch `nn.Sequential`); child `i` is named `"i"`.
+///
+/// A ``BatchNorm`` directly followed by a ``ReLU`` runs as one fused node (the same values and
+/// gradients, one pass over the activations instead of two each way).
 public final class Sequential<Scalar: TensorScalar>: Module<Scalar> {
     /// The layers, in order.
     public let layers: [Module<Scalar>]
@@ -78,6 +81,16 @@ public final class Sequential<Scalar: TensorScalar>: Module<Scalar> {
     public convenience init(_ layers: Module<Scalar>...) { self.init(layers) }
 
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
-        layers.reduce(input) { $1($0) }
+        var x = input, i = 0
+        while i < layers.count {
+            if i + 1 < layers.count, let norm = layers[i] as? BatchNorm<Scalar>, layers[i + 1] is ReLU<Scalar> {
+                x = norm.forward(x, fusingReLU: true)
+                i += 2
+            } else {
+                x = layers[i](x)
+                i += 1
+            }
+        }
+        return x
     }
 }

@@ -29,6 +29,11 @@ import Foundation
 /// Channels are processed in parallel; the inner loops run over the contiguous `∏*` positions of one
 /// (sample, channel) pair.
 ///
+/// With `fusingReLU` the node is `relu(batchNorm(x))` in one pass each way — the same values and
+/// gradients bit for bit, without the intermediate tensor: the forward clamps as it normalizes, the
+/// backward reads `∂y` only where the output is positive (`Sequential` fuses a `BatchNorm` followed
+/// by a `ReLU` this way).
+///
 /// - Parameters:
 ///   - weight: `γ`, shape `[C]`, or `nil` for `γ = 1` (PyTorch `affine=False`).
 ///   - bias: `β`, shape `[C]`, or `nil` for `β = 0`.
@@ -38,7 +43,7 @@ public func batchNorm<Scalar: TensorScalar>(
     _ x: Variable<Scalar>,
     runningMean: Buffer<Scalar>?, runningVariance: Buffer<Scalar>?,
     weight: Variable<Scalar>?, bias: Variable<Scalar>?,
-    training: Bool, momentum: Double = 0.1, eps: Double = 1e-5
+    training: Bool, momentum: Double = 0.1, eps: Double = 1e-5, fusingReLU: Bool = false
 ) -> Variable<Scalar> {
     let shape = x.shape
     precondition(shape.count >= 2 && x.value.count > 0, "batchNorm: input must be a non-empty [N, C, *], got shape \(shape)")
@@ -62,7 +67,7 @@ public func batchNorm<Scalar: TensorScalar>(
             xv.withUnsafeBufferPointer { px in
                 BatchNormKernels.trainingForward(px.baseAddress!, into: out.baseAddress!, samples: samples,
                                                  channels: channels, spatial: spatial, gamma: gamma, beta: beta,
-                                                 eps: eps, mean: &mean, variance: &variance)
+                                                 eps: eps, mean: &mean, variance: &variance, clampingAtZero: fusingReLU)
             }
         }
         if let runningMean, let runningVariance {
@@ -82,7 +87,7 @@ public func batchNorm<Scalar: TensorScalar>(
             xv.withUnsafeBufferPointer { px in
                 NormalizationKernels.affine(px.baseAddress!, into: out.baseAddress!, samples: samples, channels: channels,
                                             spatial: spatial, center: center, scale: scale, shift: shift,
-                                            coefficientRowStride: 0)
+                                            coefficientRowStride: 0, clampingAtZero: fusingReLU)
             }
         }
     }
@@ -90,21 +95,27 @@ public func batchNorm<Scalar: TensorScalar>(
     let invstd = coefficients.map { $0.invstd }
 
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Variable(y, inputs: inputs) { g in
+    return Variable(y, inputs: inputs) { upstream in
         let needsInput = x.requiresGradient
         let needsWeight = weight?.requiresGradient ?? false, needsBias = bias?.requiresGradient ?? false
         var sumDy = [Double](repeating: 0, count: channels), sumDyCentered = sumDy
         var dx: Tensor<Scalar>? = nil
+        // A fused ReLU masks ∂y inside the training kernel; elsewhere (rare) in a pass of its own.
+        let masksInKernel = fusingReLU && training && spatial > 1
+        let g = fusingReLU && !masksInKernel ? reluBackward(upstream, output: y) : upstream
         g.withUnsafeBufferPointer { pg in
             xv.withUnsafeBufferPointer { px in
                 if training {
-                    func run(_ out: UnsafeMutablePointer<Scalar>?) {
-                        BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
-                                                          samples: samples, channels: channels, spatial: spatial,
-                                                          coefficients: coefficients, mean: mean, gamma: gamma,
-                                                          sumDy: &sumDy, sumDyCentered: &sumDyCentered)
+                    y.withUnsafeBufferPointer { py in
+                        func run(_ out: UnsafeMutablePointer<Scalar>?) {
+                            BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
+                                                              samples: samples, channels: channels, spatial: spatial,
+                                                              coefficients: coefficients, mean: mean, gamma: gamma,
+                                                              sumDy: &sumDy, sumDyCentered: &sumDyCentered,
+                                                              reluOutput: masksInKernel ? py.baseAddress! : nil)
+                        }
+                        if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
                     }
-                    if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
                     return
                 }
                 let center = coefficients.map { $0.center }, scale = coefficients.map { $0.scale }
@@ -192,7 +203,8 @@ func checkChannelTensor(_ name: String, _ shape: [Int]?, channels: Int, input: [
 /// The per-channel reductions of batch normalization over an `[N, C, S]` input.
 enum BatchNormKernels {
     /// Training-mode forward: the batch mean and biased variance of each channel (into `mean`,
-    /// `variance`) and `y = (x − center)·scale + shift` with ``BatchNormCoefficients``. With `S > 1`
+    /// `variance`) and `y = (x − center)·scale + shift` with ``BatchNormCoefficients`` (`max(0, …)`
+    /// with `clampingAtZero`, a fused ReLU). With `S > 1`
     /// each channel is one task that normalizes its runs right after reducing them, while they are
     /// still in cache; with `S = 1` the statistics come from ``channelMoments(_:samples:channels:spatial:mean:variance:)``.
     @_specialize(where S == Float)
@@ -200,14 +212,14 @@ enum BatchNormKernels {
     static func trainingForward<S: TensorScalar>(
         _ x: UnsafePointer<S>, into y: UnsafeMutablePointer<S>, samples: Int, channels: Int, spatial: Int,
         gamma: UnsafePointer<Double>, beta: UnsafePointer<Double>, eps: Double,
-        mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>
+        mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>, clampingAtZero: Bool = false
     ) {
         if spatial == 1 {
             channelMoments(x, samples: samples, channels: channels, spatial: 1, mean: mean, variance: variance)
             let k = (0..<channels).map { BatchNormCoefficients<S>(mean[$0], variance[$0], gamma[$0], beta[$0], eps) }
             NormalizationKernels.affine(x, into: y, samples: samples, channels: channels, spatial: 1,
                                         center: k.map { $0.center }, scale: k.map { $0.scale }, shift: k.map { $0.shift },
-                                        coefficientRowStride: 0)
+                                        coefficientRowStride: 0, clampingAtZero: clampingAtZero)
             return
         }
         NormalizationKernels.forEach(channels, elementCount: samples * channels * spatial) { c in
@@ -220,13 +232,18 @@ enum BatchNormKernels {
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
                 let xr = x + offset, yr = y + offset
-                for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
+                if clampingAtZero {
+                    for s in 0..<spatial { yr[s] = Swift.max((xr[s] - m) * a + b, 0) }
+                } else {
+                    for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
+                }
             }
         }
     }
 
     /// Training-mode backward: `Σ dy` and `Σ dy·(x − μ)` of each channel (into `sumDy`,
-    /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `S > 1` each
+    /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `reluOutput`
+    /// (the output of a fused ReLU, `S > 1` only) `dy` counts only where that output is positive. With `S > 1` each
     /// channel is one task that writes its gradient right after reducing its runs.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
@@ -234,10 +251,12 @@ enum BatchNormKernels {
         _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>, into dx: UnsafeMutablePointer<S>?,
         samples: Int, channels: Int, spatial: Int, coefficients: UnsafePointer<BatchNormCoefficients<S>>,
         mean: UnsafePointer<Double>, gamma: UnsafePointer<Double>,
-        sumDy: UnsafeMutablePointer<Double>, sumDyCentered: UnsafeMutablePointer<Double>
+        sumDy: UnsafeMutablePointer<Double>, sumDyCentered: UnsafeMutablePointer<Double>,
+        reluOutput: UnsafePointer<S>? = nil
     ) {
         let count = samples * spatial
         if spatial == 1 {
+            precondition(reluOutput == nil, "BatchNormKernels.trainingBackward: a fused ReLU needs spatial > 1")
             let center = (0..<channels).map { coefficients[$0].center }
             channelGradientSums(dy, x, samples: samples, channels: channels, spatial: 1, center: center,
                                 sumDy: sumDy, sumDyCentered: sumDyCentered)
@@ -256,11 +275,16 @@ enum BatchNormKernels {
         NormalizationKernels.forEach(channels, elementCount: samples * channels * spatial) { c in
             let k = coefficients[c]
             var a = 0.0, b = 0.0
-            for n in 0..<samples {
-                let offset = (n * channels + c) * spatial
-                let sums = NormalizationKernels.gradientSums(dy + offset, x + offset, spatial, center: k.center)
-                a += sums.sumDy
-                b += sums.sumDyCentered
+            withUnsafeTemporaryAllocation(of: S.self, capacity: reluOutput == nil ? 0 : spatial) { scratch in
+                for n in 0..<samples {
+                    let offset = (n * channels + c) * spatial
+                    let sums = reluOutput.map {
+                        NormalizationKernels.maskedGradientSums(dy + offset, x + offset, spatial, center: k.center,
+                                                                mask: $0 + offset, scratch: scratch.baseAddress!)
+                    } ?? NormalizationKernels.gradientSums(dy + offset, x + offset, spatial, center: k.center)
+                    a += sums.sumDy
+                    b += sums.sumDyCentered
+                }
             }
             // The runs were centred on the rounded mean: Σdy(x − μ) = Σdy(x − c) + (c − μ)·Σdy.
             b += (Double(k.center) - mean[c]) * a
@@ -272,7 +296,15 @@ enum BatchNormKernels {
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
                 let g = dy + offset, xr = x + offset, out = dx + offset
-                for s in 0..<spatial { out[s] = scale * g[s] + p * (xr[s] - m) + q }
+                if let reluOutput {
+                    let y = reluOutput + offset
+                    for s in 0..<spatial {
+                        let upstream = g[s], output = y[s]
+                        out[s] = scale * (output > 0 ? upstream : 0) + p * (xr[s] - m) + q
+                    }
+                } else {
+                    for s in 0..<spatial { out[s] = scale * g[s] + p * (xr[s] - m) + q }
+                }
             }
         }
     }

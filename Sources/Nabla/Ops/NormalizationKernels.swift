@@ -109,6 +109,21 @@ enum NormalizationKernels {
         return (a, b)
     }
 
+    /// ``gradientSums(_:_:_:center:)`` of `dy` masked by a fused ReLU: `dy` counts only where
+    /// `y > 0`. The masked run goes through `scratch` (`n` elements), so the sums are the unfused
+    /// ones bit for bit.
+    @inline(__always)
+    static func maskedGradientSums<S: TensorScalar>(
+        _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>, _ n: Int, center: S, mask y: UnsafePointer<S>,
+        scratch: UnsafeMutablePointer<S>
+    ) -> (sumDy: Double, sumDyCentered: Double) {
+        for i in 0..<n {
+            let g = dy[i], output = y[i]
+            scratch[i] = output > 0 ? g : 0
+        }
+        return gradientSums(UnsafePointer(scratch), x, n, center: center)
+    }
+
     // MARK: SIMD reductions (Float and Double)
 
     /// `p` viewed as the concrete type `T` that `S` is.
@@ -197,11 +212,13 @@ enum NormalizationKernels {
 
     /// `y = (x − center[i])·scale[i] + shift[i]` over an `[N, C, S]` input, where the coefficients of
     /// run `(n, c)` sit at `i = n·coefficientRowStride + c` (stride 0: per channel; `C`: per run).
+    /// With `clampingAtZero`, `y = max(0, …)` (a ReLU fused onto the map).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func affine<S: TensorScalar>(
         _ x: UnsafePointer<S>, into y: UnsafeMutablePointer<S>, samples: Int, channels: Int, spatial: Int,
-        center: UnsafePointer<S>, scale: UnsafePointer<S>, shift: UnsafePointer<S>, coefficientRowStride: Int
+        center: UnsafePointer<S>, scale: UnsafePointer<S>, shift: UnsafePointer<S>, coefficientRowStride: Int,
+        clampingAtZero: Bool = false
     ) {
         let runs = samples * channels, total = runs * spatial
         let chunks = chunkCount(items: runs, elementCount: total)
@@ -211,13 +228,18 @@ enum NormalizationKernels {
                 if spatial == 1 {
                     let xr = x + n * channels, yr = y + n * channels
                     for c in c0..<c1 { yr[c] = (xr[c] - center[k + c]) * scale[k + c] + shift[k + c] }
+                    if clampingAtZero { for c in c0..<c1 { yr[c] = Swift.max(yr[c], 0) } }
                     return
                 }
                 for c in c0..<c1 {
                     let base = (n * channels + c) * spatial
                     let xr = x + base, yr = y + base
                     let m = center[k + c], a = scale[k + c], b = shift[k + c]
-                    for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
+                    if clampingAtZero {
+                        for s in 0..<spatial { yr[s] = Swift.max((xr[s] - m) * a + b, 0) }
+                    } else {
+                        for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
+                    }
                 }
             }
         }

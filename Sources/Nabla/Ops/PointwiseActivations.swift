@@ -30,20 +30,7 @@ extension Variable {
         let y = Tensor<Scalar>(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in for i in 0..<out.count { out[i] = Swift.max(px[i], 0) } }
         }
-        return Variable(y, inputs: [self]) { [self] g in
-            self.accumulate(Tensor<Scalar>(shape: y.shape) { out in
-                g.withUnsafeBufferPointer { pg in
-                    y.withUnsafeBufferPointer { py in
-                        // Both loads are unconditional, so the select vectorizes (a conditional load of
-                        // `pg[i]` would not: the compiler cannot prove it in bounds).
-                        for i in 0..<out.count {
-                            let upstream = pg[i], output = py[i]
-                            out[i] = output > 0 ? upstream : 0
-                        }
-                    }
-                }
-            })
-        }
+        return Variable(y, inputs: [self]) { [self] g in self.accumulate(reluBackward(g, output: y)) }
     }
 
     /// `x` for `x > 0`, else `negativeSlope·x` (PyTorch default slope 0.01).
@@ -123,5 +110,23 @@ extension Tensor {
     public func softmax(alongAxis axis: Int = -1) -> Tensor {
         let e = (self - max(alongAxes: [axis], keepingDimensions: true)).exp()
         return e / e.sum(alongAxes: [axis], keepingDimensions: true)
+    }
+}
+
+/// The backward of ReLU from its output: `∂x = ∂y` where `y > 0`, else 0 (also at `x = 0`, as PyTorch).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func reluBackward<Scalar: TensorScalar>(_ upstream: Tensor<Scalar>, output y: Tensor<Scalar>) -> Tensor<Scalar> {
+    Tensor<Scalar>(shape: y.shape) { out in
+        upstream.withUnsafeBufferPointer { pg in
+            y.withUnsafeBufferPointer { py in
+                // Both loads are unconditional, so the select vectorizes (a conditional load of
+                // `pg[i]` would not: the compiler cannot prove it in bounds).
+                for i in 0..<out.count {
+                    let g = pg[i], output = py[i]
+                    out[i] = output > 0 ? g : 0
+                }
+            }
+        }
     }
 }
