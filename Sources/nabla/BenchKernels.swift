@@ -17,28 +17,40 @@ enum KernelBenchmarks {
     }
 
     /// sgemm GFLOP/s through `Tensor.matmul` (allocating its output) next to the same OpenBLAS call on
-    /// preallocated buffers, for a square size and the `mlp` benchmark's layer shapes.
+    /// preallocated buffers with OpenBLAS's own thread pool, for a square size and the `mlp` layer shapes.
+    ///
+    /// Nabla's products are all measured first: OpenBLAS's pool keeps spinning for a while after a
+    /// multi-threaded call and would take a core away from Nabla's split (the reason Nabla keeps
+    /// OpenBLAS single-threaded). After OpenBLAS's runs the pool is given a second to go back to sleep.
     static func gemm(repetitions: Int) {
         var generator = RandomGenerator(seed: 1)
-        for (m, n, k) in [(1024, 1024, 1024), (128, 512, 784), (128, 784, 512), (512, 784, 128)] {
-            let a = Tensor<Float>(normal: [m, k], using: &generator)
-            let b = Tensor<Float>(normal: [k, n], using: &generator)
-            var c = [Float](repeating: 0, count: m * n)
-            let flops = 2.0 * Double(m * n * k)
-            // OpenBLAS with its own thread pool at Nabla's thread count, against Nabla's split.
-            let direct = BLASThreading.withOpenBLASThreads(Parallelism.threadCount) { median(repetitions) {
-                a.withUnsafeBufferPointer { pa in
-                    b.withUnsafeBufferPointer { pb in
-                        c.withUnsafeMutableBufferPointer { pc in
-                            Float.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: k,
-                                       b: pb.baseAddress!, ldb: n, beta: 0, c: pc.baseAddress!, ldc: n)
+        let shapes = [(1024, 1024, 1024), (128, 512, 784), (128, 784, 512), (512, 784, 128)]
+        let operands = shapes.map { m, n, k in
+            (Tensor<Float>(normal: [m, k], using: &generator), Tensor<Float>(normal: [k, n], using: &generator))
+        }
+        let nabla = operands.map { a, b in median(repetitions) { _ = Tensor.matmul(a, b) } }
+        let direct = BLASThreading.withOpenBLASThreads(Parallelism.threadCount) {
+            zip(shapes, operands).map { shape, operands -> Double in
+                let (m, n, k) = shape, (a, b) = operands
+                var c = [Float](repeating: 0, count: m * n)
+                return median(repetitions) {
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                Float.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                                           a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, beta: 0,
+                                           c: pc.baseAddress!, ldc: n)
+                            }
                         }
                     }
                 }
-            } }
-            let nabla = median(repetitions) { _ = Tensor.matmul(a, b) }
-            print("sgemm \(m)x\(n)x\(k)\topenblas_gflops=\(String(format: "%.1f", flops / direct / 1e9))\t"
-                  + "nabla_gflops=\(String(format: "%.1f", flops / nabla / 1e9))\tratio=\(String(format: "%.2f", direct / nabla))")
+            }
+        }
+        Thread.sleep(forTimeInterval: 1)
+        for (i, (m, n, k)) in shapes.enumerated() {
+            let flops = 2.0 * Double(m * n * k)
+            print("sgemm \(m)x\(n)x\(k)\topenblas_gflops=\(String(format: "%.1f", flops / direct[i] / 1e9))\t"
+                  + "nabla_gflops=\(String(format: "%.1f", flops / nabla[i] / 1e9))\tratio=\(String(format: "%.2f", direct[i] / nabla[i]))")
         }
     }
 
