@@ -14,7 +14,7 @@ public enum ConvolutionTuning {
     /// group over the whole block followed by a scatter.
     nonisolated(unsafe) public static var perSampleProducts = true
     /// Whether each core takes its own share of the batch (im2col and single-threaded GEMMs), rather
-    /// than lowering blocks on both cores and handing each GEMM to multi-threaded BLAS.
+    /// than lowering blocks on both cores and splitting each GEMM over them (`matrixMultiply`).
     nonisolated(unsafe) public static var splitBatchAcrossWorkers = true
     /// Passes with fewer multiply-adds than this run on one core.
     nonisolated(unsafe) public static var parallelThreshold = 1 << 18
