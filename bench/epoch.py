@@ -29,10 +29,9 @@ ahead on a background prefetch thread (depth 2), as `nabla train` always does.
 Peak memory is each whole process's ru_maxrss (from wait4 for Nabla): the datasets in Float32 (about
 220 MiB on both sides) included, and for PyTorch its import (about 0.5 GiB with a CUDA build of torch).
 
-Threads: PyTorch gets torch.set_num_threads(--threads) (and OMP_NUM_THREADS). `nabla train` has no
-thread flag and always uses the active processor count; with --threads below the core count both
-processes are pinned to the first --threads cores with taskset (Nabla then still splits its work
-into as many parts as the machine has cores, which the pinned cores share).
+Threads: PyTorch gets torch.set_num_threads(--threads) (and OMP_NUM_THREADS), `nabla train` gets
+--threads; with --threads below the core count both processes are also pinned to the first --threads
+cores with taskset.
 """
 import argparse
 import json
@@ -118,7 +117,8 @@ def pinned(command, threads):
 
 def run_nabla(binary, threads, seed, batch):
     command = [binary, "train", "--model", "lenet-bn", "--data", "fashion-mnist", "--epochs", "1",
-               "--optimizer", "adam", "--lr", "1e-3", "--batch-size", str(batch), "--seed", str(seed), "--quiet"]
+               "--optimizer", "adam", "--lr", "1e-3", "--batch-size", str(batch), "--seed", str(seed), "--quiet",
+               "--threads", str(threads)]
     stdout, rss = run_child(pinned(command, threads))
     final = stdout.strip().splitlines()[-1].split("\t")
     if final[0] != "final":
@@ -153,7 +153,7 @@ def main():
     if not 1 <= args.threads <= cores:
         sys.exit(f"--threads {args.threads}: this machine has {cores} cores")
     if args.threads < cores:
-        print(f"NOTICE: both sides pinned to {args.threads} of {cores} cores; nabla train still splits work {cores} ways")
+        print(f"NOTICE: both sides pinned to {args.threads} of {cores} cores")
 
     print(f"lenet-bn, Fashion-MNIST, 1 epoch ({-(-60000 // args.batch_size)} steps of {args.batch_size}) + test eval, Adam lr 1e-3, "
           f"threads={args.threads} rounds={args.rounds}")

@@ -25,8 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Untimed warm-up steps per model.")
     var warmup: Int = 5
 
-    @Option(name: .long, help: "Threads for Nabla's kernels and OpenBLAS (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
@@ -41,7 +40,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
@@ -49,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        Parallelism.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        threadOptions.apply()
         if kernels {
             KernelBenchmarks.gemm(repetitions: steps)
             KernelBenchmarks.convolution(repetitions: steps)

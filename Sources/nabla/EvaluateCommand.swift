@@ -10,6 +10,7 @@ struct EvaluateCommand: ParsableCommand {
         discussion: "Prints one line: loss=… accuracy=… (accuracy for classification).")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
     @OptionGroup var dataOptions: DataOptions
@@ -19,7 +20,7 @@ struct EvaluateCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     func run() throws {
-        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        threadOptions.apply()
         let (train, _, test) = try dataOptions.load(seed: seed)
         let dataset = test ?? train
         let lossFunction = try LossFunction(name: loss)
@@ -40,6 +41,7 @@ struct PredictCommand: ParsableCommand {
         abstract: "Run a model in evaluation mode on tensor `x` of a .safetensors file and write tensor `y`.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
     @Option(name: .long, help: "Input .safetensors file with a float tensor `x` [N, …].")
@@ -50,7 +52,7 @@ struct PredictCommand: ParsableCommand {
     var outputs: Int = 10
 
     func run() throws {
-        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        threadOptions.apply()
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: input))
         guard let entry = file.tensors["x"] else {
             throw NablaError(.missingKey, "\(input): no tensor named 'x' (has \(file.tensors.keys.sorted().joined(separator: ", ")))")

@@ -97,7 +97,7 @@ struct StudyRegularizationCommand: ParsableCommand {
     }
 
     func run() throws {
-        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        Parallelism.setThreadCount(Parallelism.availableCoreCount)
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("regularization")
         let sizes = options.sizes(trainDefault: 2000, testDefault: nil, quickTrain: 1000, quickTest: 2000)

@@ -39,7 +39,7 @@ struct StudySearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        Parallelism.setThreadCount(Parallelism.availableCoreCount)
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("search")
         let sizes = options.sizes(trainDefault: 1000, testDefault: 1, quickTrain: 1000, quickTest: 1)

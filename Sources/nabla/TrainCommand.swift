@@ -42,6 +42,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
+    @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
     var earlyStop: Int?
@@ -69,7 +70,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        Parallelism.setThreadCount(ProcessInfo.processInfo.activeProcessorCount)
+        threadOptions.apply()
         let (train, validation, test) = try dataOptions.load(seed: seed)
         let lossFunction = try LossFunction(name: loss, labelSmoothing: labelSmoothing)
         let built = try modelOptions.build(inputShape: train.sampleShape, outputCount: outputCount(of: train), seed: seed)

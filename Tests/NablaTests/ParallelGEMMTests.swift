@@ -65,3 +65,12 @@ final class ParallelGEMMTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-5, context)
     }
 }
+
+extension ParallelGEMMTests {
+    /// The default thread count is the cores the process may run on: at least one, at most the machine's.
+    func testAvailableCoreCountIsWithinTheMachine() {
+        let available = Parallelism.availableCoreCount
+        XCTAssertGreaterThanOrEqual(available, 1)
+        XCTAssertLessThanOrEqual(available, ProcessInfo.processInfo.activeProcessorCount)
+    }
+}

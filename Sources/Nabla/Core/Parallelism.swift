@@ -8,10 +8,25 @@ import Foundation
 /// ``threadCount`` — never on timing — and each part writes its own outputs, so results are the same
 /// from run to run for a given thread count.
 public enum Parallelism {
-    nonisolated(unsafe) private static var configured = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var configured = availableCoreCount
 
-    /// Threads for Nabla's kernels (default: the active processor count).
+    /// Threads for Nabla's kernels (default: ``availableCoreCount``).
     public static var threadCount: Int { configured }
+
+    /// The cores this process may run on: on Linux the CPUs of its affinity mask (the `Cpus_allowed`
+    /// hex mask of `/proc/self/status`, so `taskset -c 0` or a container's cpuset gives 1), elsewhere
+    /// or when that cannot be read the active processor count.
+    public static var availableCoreCount: Int {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
+            let mask = line.dropFirst("Cpus_allowed:".count)
+            let count = mask.reduce(0) { $0 + ($1.hexDigitValue?.nonzeroBitCount ?? 0) }
+            if count > 0 { return count }
+        }
+        #endif
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
 
     /// Sets the threads of Nabla's kernels and matrix products to `count` (at least 1).
     public static func setThreadCount(_ count: Int) {
