@@ -37,7 +37,7 @@ enum BLASKernelSelection {
     /// (an `OPENBLAS_CORETYPE` set before `nabla` started is the user's choice and is kept), else nil.
     static var environmentPinNotice: String? {
         guard let pinned = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
-              pinned.lowercased() != "skylakex", pinned.lowercased() != "cooperlake", pinned.lowercased() != "sapphirerapids",
+              !["skylakex", "cooperlake", "sapphirerapids"].contains(pinned.lowercased()),
               ProcessInfo.processInfo.environment["NABLA_NO_BLAS_CORETYPE"] == nil,
               cpuHasAVX512Kernels else { return nil }
         return "OPENBLAS_CORETYPE=\(pinned) in the environment selects OpenBLAS's \(BLASBackend.coreName) kernels although "

@@ -228,23 +228,18 @@ enum BatchNormKernels {
             mean[c] = moments.mean
             variance[c] = moments.biasedVariance
             let k = BatchNormCoefficients<S>(mean[c], variance[c], gamma[c], beta[c], eps)
-            let m = k.center, a = k.scale, b = k.shift
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
-                let xr = x + offset, yr = y + offset
-                if clampingAtZero {
-                    for s in 0..<spatial { yr[s] = Swift.max((xr[s] - m) * a + b, 0) }
-                } else {
-                    for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
-                }
+                NormalizationKernels.affineRun(x + offset, into: y + offset, count: spatial, center: k.center,
+                                               scale: k.scale, shift: k.shift, clampingAtZero: clampingAtZero)
             }
         }
     }
 
     /// Training-mode backward: `Σ dy` and `Σ dy·(x − μ)` of each channel (into `sumDy`,
-    /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `reluOutput`
-    /// (the output of a fused ReLU, `S > 1` only) `dy` counts only where that output is positive. With `S > 1` each
-    /// channel is one task that writes its gradient right after reducing its runs.
+    /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `S > 1` each
+    /// channel is one task that writes its gradient right after reducing its runs. With `reluOutput`
+    /// (the output of a fused ReLU, `S > 1` only) `dy` counts only where that output is positive.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func trainingBackward<S: TensorScalar>(

@@ -82,11 +82,7 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
                     let first = top &* outW &+ lower, end = (bottom &- 1) &* outW &+ upper
                     let sourceStart: Int = (top &+ rowOffset) &* inW &+ offset &+ first &- top &* outW
                     copySpan(row + first, plane + sourceStart, count: end &- first)
-                    for oh in top..<bottom {
-                        let rowStart: Int = oh &* outW
-                        zeroSpan(row + rowStart, count: lower)
-                        zeroSpan(row + (rowStart &+ upper), count: outW &- upper)
-                    }
+                    zeroMargins(row, rows: top..<bottom, width: outW, valid: lower..<upper)
                     continue
                 }
                 for oh in top..<bottom {
@@ -131,11 +127,7 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride
                 let (lower, upper) = validOutputRange(offset: offset, stride: strideW, input: inW, output: outW)
                 if lower >= upper || top >= bottom { continue }
                 if sameWidth {
-                    for oh in top..<bottom {
-                        let rowStart: Int = oh &* outW
-                        zeroSpan(row + rowStart, count: lower)
-                        zeroSpan(row + (rowStart &+ upper), count: outW &- upper)
-                    }
+                    zeroMargins(row, rows: top..<bottom, width: outW, valid: lower..<upper)
                     let first = top &* outW &+ lower, end = (bottom &- 1) &* outW &+ upper
                     let destinationStart: Int = (top &+ rowOffset) &* inW &+ offset &+ first &- top &* outW
                     let source = row + first, destination = plane + destinationStart
@@ -153,6 +145,17 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride
                 }
             }
         }
+    }
+}
+
+/// Zeroes, in each of `rows` of a column row laid out `width` to a row, the positions outside `valid`
+/// (those that read the left and right padding).
+@inline(__always)
+private func zeroMargins<Scalar>(_ row: UnsafeMutablePointer<Scalar>, rows: Range<Int>, width: Int, valid: Range<Int>) {
+    for oh in rows {
+        let rowStart = oh &* width
+        zeroSpan(row + rowStart, count: valid.lowerBound)
+        zeroSpan(row + (rowStart &+ valid.upperBound), count: width &- valid.upperBound)
     }
 }
 

@@ -233,15 +233,21 @@ enum NormalizationKernels {
                 }
                 for c in c0..<c1 {
                     let base = (n * channels + c) * spatial
-                    let xr = x + base, yr = y + base
-                    let m = center[k + c], a = scale[k + c], b = shift[k + c]
-                    if clampingAtZero {
-                        for s in 0..<spatial { yr[s] = Swift.max((xr[s] - m) * a + b, 0) }
-                    } else {
-                        for s in 0..<spatial { yr[s] = (xr[s] - m) * a + b }
-                    }
+                    affineRun(x + base, into: y + base, count: spatial, center: center[k + c], scale: scale[k + c],
+                              shift: shift[k + c], clampingAtZero: clampingAtZero)
                 }
             }
+        }
+    }
+
+    /// `y = (x − center)·scale + shift` over `count` contiguous values (`max(0, …)` with `clampingAtZero`).
+    @inline(__always)
+    static func affineRun<S: TensorScalar>(_ x: UnsafePointer<S>, into y: UnsafeMutablePointer<S>, count: Int,
+                                           center m: S, scale a: S, shift b: S, clampingAtZero: Bool) {
+        if clampingAtZero {
+            for s in 0..<count { y[s] = Swift.max((x[s] - m) * a + b, 0) }
+        } else {
+            for s in 0..<count { y[s] = (x[s] - m) * a + b }
         }
     }
 
