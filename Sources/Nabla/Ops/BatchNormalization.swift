@@ -94,28 +94,28 @@ public func batchNorm<Scalar: TensorScalar>(
     let coefficients = (0..<channels).map { BatchNormCoefficients<Scalar>(mean[$0], variance[$0], gamma[$0], beta[$0], eps) }
     let invstd = coefficients.map { $0.invstd }
 
+    // A fused ReLU masks ∂y inside the training kernel, recomputing the mask from `x`; elsewhere
+    // (evaluation, or an `(N, C)` input) in a pass of its own over the kept output.
+    let masksInKernel = fusingReLU && training && spatial > 1
+    let keptOutput = fusingReLU && !masksInKernel ? y : nil
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Variable(y, inputs: inputs) { upstream in
         let needsInput = x.requiresGradient
         let needsWeight = weight?.requiresGradient ?? false, needsBias = bias?.requiresGradient ?? false
         var sumDy = [Double](repeating: 0, count: channels), sumDyCentered = sumDy
         var dx: Tensor<Scalar>? = nil
-        // A fused ReLU masks ∂y inside the training kernel; elsewhere (rare) in a pass of its own.
-        let masksInKernel = fusingReLU && training && spatial > 1
-        let g = fusingReLU && !masksInKernel ? reluBackward(upstream, output: y) : upstream
+        let g = keptOutput.map { reluBackward(upstream, output: $0) } ?? upstream
         g.withUnsafeBufferPointer { pg in
             xv.withUnsafeBufferPointer { px in
                 if training {
-                    y.withUnsafeBufferPointer { py in
-                        func run(_ out: UnsafeMutablePointer<Scalar>?) {
-                            BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
-                                                              samples: samples, channels: channels, spatial: spatial,
-                                                              coefficients: coefficients, mean: mean, gamma: gamma,
-                                                              sumDy: &sumDy, sumDyCentered: &sumDyCentered,
-                                                              reluOutput: masksInKernel ? py.baseAddress! : nil)
-                        }
-                        if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
+                    func run(_ out: UnsafeMutablePointer<Scalar>?) {
+                        BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
+                                                          samples: samples, channels: channels, spatial: spatial,
+                                                          coefficients: coefficients, mean: mean, gamma: gamma,
+                                                          sumDy: &sumDy, sumDyCentered: &sumDyCentered,
+                                                          maskingReLU: masksInKernel)
                     }
+                    if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
                     return
                 }
                 let center = coefficients.map { $0.center }, scale = coefficients.map { $0.scale }
@@ -238,8 +238,11 @@ enum BatchNormKernels {
 
     /// Training-mode backward: `Σ dy` and `Σ dy·(x − μ)` of each channel (into `sumDy`,
     /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `S > 1` each
-    /// channel is one task that writes its gradient right after reducing its runs. With `reluOutput`
-    /// (the output of a fused ReLU, `S > 1` only) `dy` counts only where that output is positive.
+    /// channel is one task that writes its gradient right after reducing its runs. With
+    /// `maskingReLU` (a fused ReLU, `S > 1` only) `dy` counts only where the forward output was
+    /// positive. That mask is recomputed from `x` as `(x − center)·scale + shift > 0` — the forward's
+    /// own arithmetic on the same coefficients, so the same bits — instead of reading the output back:
+    /// one array less through the memory system per pass.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func trainingBackward<S: TensorScalar>(
@@ -247,11 +250,11 @@ enum BatchNormKernels {
         samples: Int, channels: Int, spatial: Int, coefficients: UnsafePointer<BatchNormCoefficients<S>>,
         mean: UnsafePointer<Double>, gamma: UnsafePointer<Double>,
         sumDy: UnsafeMutablePointer<Double>, sumDyCentered: UnsafeMutablePointer<Double>,
-        reluOutput: UnsafePointer<S>? = nil
+        maskingReLU: Bool = false
     ) {
         let count = samples * spatial
         if spatial == 1 {
-            precondition(reluOutput == nil, "BatchNormKernels.trainingBackward: a fused ReLU needs spatial > 1")
+            precondition(!maskingReLU, "BatchNormKernels.trainingBackward: a fused ReLU needs spatial > 1")
             let center = (0..<channels).map { coefficients[$0].center }
             channelGradientSums(dy, x, samples: samples, channels: channels, spatial: 1, center: center,
                                 sumDy: sumDy, sumDyCentered: sumDyCentered)
@@ -270,13 +273,13 @@ enum BatchNormKernels {
         NormalizationKernels.forEach(channels, elementCount: samples * channels * spatial) { c in
             let k = coefficients[c]
             var a = 0.0, b = 0.0
-            withUnsafeTemporaryAllocation(of: S.self, capacity: reluOutput == nil ? 0 : spatial) { scratch in
+            withUnsafeTemporaryAllocation(of: S.self, capacity: maskingReLU ? spatial : 0) { scratch in
                 for n in 0..<samples {
                     let offset = (n * channels + c) * spatial
-                    let sums = reluOutput.map {
-                        NormalizationKernels.maskedGradientSums(dy + offset, x + offset, spatial, center: k.center,
-                                                                mask: $0 + offset, scratch: scratch.baseAddress!)
-                    } ?? NormalizationKernels.gradientSums(dy + offset, x + offset, spatial, center: k.center)
+                    let sums = maskingReLU
+                        ? NormalizationKernels.maskedGradientSums(dy + offset, x + offset, spatial, coefficients: k,
+                                                                  scratch: scratch.baseAddress!)
+                        : NormalizationKernels.gradientSums(dy + offset, x + offset, spatial, center: k.center)
                     a += sums.sumDy
                     b += sums.sumDyCentered
                 }
@@ -287,15 +290,14 @@ enum BatchNormKernels {
             sumDyCentered[c] = b
             guard let dx else { return }
             let (p, q) = k.inputGradientTerms(mean: mean[c], gamma: gamma[c], sumDy: a, sumDyCentered: b, count: count)
-            let m = k.center, scale = k.scale
+            let m = k.center, scale = k.scale, shift = k.shift
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
                 let g = dy + offset, xr = x + offset, out = dx + offset
-                if let reluOutput {
-                    let y = reluOutput + offset
+                if maskingReLU {
                     for s in 0..<spatial {
-                        let upstream = g[s], output = y[s]
-                        out[s] = scale * (output > 0 ? upstream : 0) + p * (xr[s] - m) + q
+                        let centered = xr[s] - m, upstream = g[s]
+                        out[s] = scale * (centered * scale + shift > 0 ? upstream : 0) + p * centered + q
                     }
                 } else {
                     for s in 0..<spatial { out[s] = scale * g[s] + p * (xr[s] - m) + q }
