@@ -10,7 +10,10 @@ process's peak resident memory.
 
 OpenBLAS's kernel family sets Nabla's GEMM rate; it is printed at the end. An `OPENBLAS_CORETYPE` in
 the environment pins it (the `nabla` tool otherwise picks the AVX-512 kernels on CPUs that have them):
-run `env -u OPENBLAS_CORETYPE python3 bench/compare.py` to measure without the pin.
+run `env -u OPENBLAS_CORETYPE python3 bench/compare.py` to measure without the pin. PyTorch's own
+kernels (oneDNN, ATen) ignore that variable and use AVX-512; `--torch-avx2` adds a second PyTorch run
+limited to AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`, `ATEN_CPU_CAPABILITY=avx2`), the instruction set of the
+Haswell kernels, for a comparison at equal vector width.
 
 One step = forward, softmax cross-entropy, backward, SGD(lr=0.01, momentum=0.9, weight_decay=5e-4).
 """
@@ -95,8 +98,12 @@ def run_nabla(binary, model, steps, warmup, threads):
             "blas_core": fields.get("blas_core", "?")}
 
 
-def run_torch(python, model, steps, warmup, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+# Environment that limits PyTorch's CPU kernels to AVX2 (oneDNN's and ATen's dispatch).
+TORCH_AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+
+
+def run_torch(python, model, steps, warmup, threads, extra_env=None):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **(extra_env or {}))
     out = subprocess.run([python, "-c", TORCH_STEP, model, str(steps), str(warmup), str(threads)],
                          capture_output=True, text=True, check=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -112,27 +119,37 @@ def main():
     parser.add_argument("--nabla", default=".build/release/nabla")
     parser.add_argument("--python", default=sys.executable, help="a Python with torch (default: this one)")
     parser.add_argument("--kernels", action="store_true", help="also sgemm and conv2d kernel rates")
+    parser.add_argument("--torch-avx2", action="store_true",
+                        help="also run PyTorch limited to AVX2 kernels (equal vector width to OpenBLAS's Haswell kernels)")
     args = parser.parse_args()
 
     has_torch = subprocess.run([args.python, "-c", "import torch"], capture_output=True).returncode == 0
     if not has_torch:
         print(f"NOTICE: {args.python} cannot import torch; showing Nabla only (pass --python)")
     print(f"threads={args.threads} rounds={args.rounds} steps={args.steps} (medians over rounds of per-step medians)")
-    print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}")
+    avx2 = has_torch and args.torch_avx2
+    print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}"
+          + (f" {'torch-avx2 ms':>13} {'ratio':>6}" if avx2 else ""))
     cores = set()
     for model in args.models:
-        nabla, torch_runs = [], []
+        nabla, torch_runs, avx2_runs = [], [], []
         for _ in range(args.rounds):  # interleaved, so drifting machine load hits both alike
             nabla.append(run_nabla(args.nabla, model, args.steps, args.warmup, args.threads))
             if has_torch:
                 torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads))
+            if avx2:
+                avx2_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads, TORCH_AVX2))
         n_ms = statistics.median(r["median_ms"] for r in nabla)
         n_mb = max(r["peak_rss_mb"] for r in nabla)
         cores.add(nabla[0]["blas_core"])
         if torch_runs:
             t_ms = statistics.median(r["median_ms"] for r in torch_runs)
             t_mb = max(r["peak_rss_mb"] for r in torch_runs)
-            print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {t_ms:>9.2f} {t_ms / n_ms:>10.2f}x {n_mb:>9.1f} {t_mb:>9.1f}")
+            line = f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {t_ms:>9.2f} {t_ms / n_ms:>10.2f}x {n_mb:>9.1f} {t_mb:>9.1f}"
+            if avx2_runs:
+                a_ms = statistics.median(r["median_ms"] for r in avx2_runs)
+                line += f" {a_ms:>13.2f} {a_ms / n_ms:>5.2f}x"
+            print(line)
         else:
             print(f"{model:10} {nabla[0]['batch']:>5} {n_ms:>9.2f} {'-':>9} {'-':>11} {n_mb:>9.1f} {'-':>9}")
     pinned = os.environ.get("OPENBLAS_CORETYPE")
