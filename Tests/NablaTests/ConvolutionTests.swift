@@ -11,6 +11,8 @@ final class ConvolutionTests: XCTestCase {
         ConvolutionTuning.perSampleProducts = true
         ConvolutionTuning.splitBatchAcrossWorkers = true
         ConvolutionTuning.parallelThreshold = 1 << 18
+        ConvolutionTuning.rowShiftedLowering = true
+        ConvolutionTuning.rowShiftedMinimumDepth = 16
         super.tearDown()
     }
 
@@ -45,6 +47,83 @@ final class ConvolutionTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// With no minimum depth every unit-stride "same-width" fixture (padding 1 or 2, dilation, odd and
+    /// non-square inputs) takes the row-shifted lowering, on one core and split over several; the
+    /// results must still be PyTorch's.
+    func testRowShiftedLoweringMatchesPyTorch() throws {
+        ConvolutionTuning.rowShiftedMinimumDepth = 1
+        var eligible: [String] = []
+        for name in Self.convolutionFixtures {
+            let file = try Fixtures.load("convolution", name)
+            let meta = file.metadata
+            guard meta["op"] != "conv1d" else { continue }
+            let geometry = try Convolution2DGeometry(
+                operation: "conv2d", input: file.tensor("input", as: Double.self).shape,
+                weight: file.tensor("weight", as: Double.self).shape, bias: nil, stride: fixturePair(meta["stride"]),
+                padding: fixturePair(meta["padding"]), dilation: fixturePair(meta["dilation"]), groups: Int(meta["groups"]!)!)
+            if geometry.usesRowShiftedLowering { eligible.append(name) }
+        }
+        XCTAssertGreaterThanOrEqual(eligible.count, 2, "fixtures on the row-shifted path: \(eligible)")
+        for threshold in [1 << 18, 0] {
+            ConvolutionTuning.parallelThreshold = threshold
+            for name in eligible {
+                try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12, "row-shifted")
+                try checkAgainstFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5, "row-shifted")
+            }
+        }
+    }
+
+    /// The row-shifted path against im2col on `convnet`-sized layers (more samples than workers, both
+    /// gradients, either one alone), and which geometries take it.
+    func testRowShiftedLoweringAgreesWithIm2Col() {
+        var generator = RandomGenerator(seed: 12)
+        // (channels in, out, input H, kernel, padding): "same" 3×3, 5×5 on an odd input, no padding in H.
+        for (cin, cout, size, kernel, padding) in [(32, 32, 16, 3, (1, 1)), (8, 6, 9, 5, (2, 2)), (16, 4, 7, 3, (0, 1))] {
+            let x = Tensor<Double>(normal: [5, cin, size, size + 1], using: &generator)
+            let w = Tensor<Double>(normal: [cout, cin, kernel, kernel], using: &generator)
+            let b = Tensor<Double>(normal: [cout], using: &generator)
+            let outShape = [5, cout, size + 2 * padding.0 - kernel + 1, size + 1 + 2 * padding.1 - kernel + 1]
+            let seed = Tensor<Double>(normal: outShape, using: &generator)
+            let label = "\(cin)→\(cout) \(kernel)×\(kernel) padding \(padding)"
+            ConvolutionTuning.rowShiftedLowering = true
+            XCTAssertTrue(try Convolution2DGeometry(operation: "conv2d", input: x.shape, weight: w.shape, bias: nil,
+                                                    stride: (1, 1), padding: padding, dilation: (1, 1), groups: 1)
+                .usesRowShiftedLowering, label)
+            for (inputGradient, weightGradient) in [(true, true), (true, false), (false, true)] {
+                var results: [[Tensor<Double>?]] = []
+                for shifted in [true, false] {
+                    ConvolutionTuning.rowShiftedLowering = shifted
+                    ConvolutionTuning.parallelThreshold = 0
+                    let xv = Variable(x, requiresGradient: inputGradient), wv = Variable(w, requiresGradient: weightGradient)
+                    let y = conv2d(xv, weight: wv, bias: Variable(b), padding: padding)
+                    y.backward(seed: seed)
+                    results.append([y.value, xv.grad, wv.grad])
+                }
+                for (part, (shifted, reference)) in ["output", "∂x", "∂W"].enumerated().map({ ($0.element, (results[0][$0.offset], results[1][$0.offset])) }) {
+                    XCTAssertEqual(shifted == nil, reference == nil, "\(label) \(part)")
+                    if let shifted, let reference {
+                        assertClose(shifted, reference, relative: 1e-11, absolute: 1e-11,
+                                    "\(label) \(part), ∂x \(inputGradient) ∂W \(weightGradient)")
+                    }
+                }
+                XCTAssertEqual(results[0][1] != nil, inputGradient, label)
+                XCTAssertEqual(results[0][2] != nil, weightGradient, label)
+            }
+        }
+        ConvolutionTuning.rowShiftedLowering = true
+        func geometry(_ input: [Int], _ weight: [Int], stride: Int = 1, padding: Int = 1, groups: Int = 1) throws -> Convolution2DGeometry {
+            try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (stride, stride),
+                                      padding: (padding, padding), dilation: (1, 1), groups: groups)
+        }
+        XCTAssertTrue(try geometry([64, 32, 32, 32], [32, 32, 3, 3]).usesRowShiftedLowering, "convnet 32→32")
+        XCTAssertTrue(try geometry([64, 64, 16, 16], [64, 64, 3, 3]).usesRowShiftedLowering, "convnet 64→64")
+        XCTAssertFalse(try geometry([64, 3, 32, 32], [32, 3, 3, 3]).usesRowShiftedLowering, "C·kW = 9 is too shallow")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).usesRowShiftedLowering, "stride 2")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 16, 3, 3], groups: 2).usesRowShiftedLowering, "groups")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 32, 3, 3], padding: 0).usesRowShiftedLowering, "Wo < W")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 32, 1, 3]).usesRowShiftedLowering, "kH = 1")
     }
 
     func testGradientOnlyForTheInputsThatNeedIt() throws {

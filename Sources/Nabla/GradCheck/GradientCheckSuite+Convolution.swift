@@ -28,6 +28,16 @@ extension GradientCheckSuite {
             .function("conv2d(mixed stride/padding/dilation)", shapes: [[1, 3, 7, 9], [6, 1, 3, 2], [6]]) {
                 conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 1), padding: (1, 0), dilation: (1, 2), groups: 3)
             },
+            // C·kW ≥ 16 with unit stride and Wo = W: the row-shifted lowering (RowShiftedConvolution.swift).
+            .function("conv2d(row-shifted, 6 channels, padding 1)", shapes: [[2, 6, 5, 4], [3, 6, 3, 3], [3]]) {
+                conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1))
+            },
+            .function("conv2d(row-shifted, 3×5 kernel, padding 2, no bias)", shapes: [[1, 4, 6, 7], [2, 4, 3, 5]]) {
+                conv2d($0[0], weight: $0[1], bias: nil, padding: (2, 2))
+            },
+            .function("conv2d(row-shifted, dilation (2, 1))", shapes: [[1, 8, 7, 5], [2, 8, 2, 3], [2]]) {
+                conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), dilation: (2, 1))
+            },
             .function("conv2d(1×1)", shapes: [[2, 4, 3, 3], [5, 4, 1, 1], [5]]) {
                 conv2d($0[0], weight: $0[1], bias: $0[2])
             },

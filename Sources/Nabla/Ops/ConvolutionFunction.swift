@@ -18,7 +18,10 @@
 /// it with a GEMM (Chellapilla et al. 2006) that writes the NCHW output on top of the bias. Backward
 /// recomputes the columns instead of keeping them: `∂W_g = Σ_n ∂y[n]_g · col[n]_gᵀ`,
 /// `∂col_g = W_gᵀ · ∂y_g` folded back by col2im, `∂b = Σ_{n,h,w} ∂y`. A 1×1 kernel with unit stride
-/// and no padding skips im2col (the input is its own column matrix). See ``ConvolutionTuning``.
+/// and no padding skips im2col (the input is its own column matrix). Unit-stride convolutions whose
+/// output is as wide as the input (the "same" 3×3 layers of most CNNs) use a compact im2col with one
+/// lowered row per (channel, kernel column) and one GEMM per kernel row (RowShiftedConvolution.swift).
+/// See ``ConvolutionTuning``.
 /// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
 public func conv2d<Scalar>(
     _ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>? = nil,

@@ -18,6 +18,12 @@ public enum ConvolutionTuning {
     nonisolated(unsafe) public static var splitBatchAcrossWorkers = true
     /// Passes with fewer multiply-adds than this run on one core.
     nonisolated(unsafe) public static var parallelThreshold = 1 << 18
+    /// Whether unit-stride "same-width" convolutions lower each sample with one row per (channel,
+    /// kernel column) and run one GEMM per kernel row (``Convolution2DGeometry/usesRowShiftedLowering``).
+    nonisolated(unsafe) public static var rowShiftedLowering = true
+    /// The smallest `C·kW` (inner dimension of each of those GEMMs) that takes the row-shifted path;
+    /// below it the GEMMs are too shallow (the 3-channel input layer of `convnet` has 9).
+    nonisolated(unsafe) public static var rowShiftedMinimumDepth = 16
 }
 
 extension Convolution2DGeometry {
@@ -60,6 +66,10 @@ func convolution2DForward<Scalar: TensorScalar>(
     output out: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry,
     workspace: ConvolutionWorkspace = .shared
 ) {
+    if g.usesRowShiftedLowering {
+        rowShiftedConvolutionForward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
+        return
+    }
     let plane = g.outPlane, rows = g.columnRows
     let groupOut = g.groupOutChannels, groupRows = g.groupColumnRows
     let inSample = g.inChannels * g.inPlane, outSample = g.outChannels * plane
@@ -175,6 +185,11 @@ func convolution2DBackward<Scalar: TensorScalar>(
         }
     }
     if dx == nil && dw == nil { return }
+    if g.usesRowShiftedLowering {
+        rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
+                                      geometry: g, workspace: workspace)
+        return
+    }
 
     let block = g.isPointwise ? 1 : g.samplesPerBlock
     let perSample = ConvolutionTuning.perSampleProducts || block == 1
@@ -317,4 +332,4 @@ private func convolutionProduct<Scalar: TensorScalar>(
 /// `count` rounded up to a whole number of 64-byte cache lines' worth of 4-byte elements, so that
 /// the workers' slices of a shared buffer start on separate cache lines.
 @inline(__always)
-private func paddedToCacheLine(_ count: Int) -> Int { (count + 15) & ~15 }
+func paddedToCacheLine(_ count: Int) -> Int { (count + 15) & ~15 }

@@ -151,7 +151,7 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride
 /// Zeroes, in each of `rows` of a column row laid out `width` to a row, the positions outside `valid`
 /// (those that read the left and right padding).
 @inline(__always)
-private func zeroMargins<Scalar>(_ row: UnsafeMutablePointer<Scalar>, rows: Range<Int>, width: Int, valid: Range<Int>) {
+func zeroMargins<Scalar>(_ row: UnsafeMutablePointer<Scalar>, rows: Range<Int>, width: Int, valid: Range<Int>) {
     for oh in rows {
         let rowStart = oh &* width
         zeroSpan(row + rowStart, count: valid.lowerBound)
