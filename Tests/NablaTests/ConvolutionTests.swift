@@ -79,6 +79,7 @@ final class ConvolutionTests: XCTestCase {
     /// gradients, either one alone), and which geometries take it.
     func testRowShiftedLoweringAgreesWithIm2Col() {
         var generator = RandomGenerator(seed: 12)
+        ConvolutionTuning.parallelThreshold = 0  // five samples split over the workers
         // (channels in, out, input H, kernel, padding): "same" 3×3, 5×5 on an odd input, no padding in H.
         for (cin, cout, size, kernel, padding) in [(32, 32, 16, 3, (1, 1)), (8, 6, 9, 5, (2, 2)), (16, 4, 7, 3, (0, 1))] {
             let x = Tensor<Double>(normal: [5, cin, size, size + 1], using: &generator)
@@ -95,7 +96,6 @@ final class ConvolutionTests: XCTestCase {
                 var results: [[Tensor<Double>?]] = []
                 for shifted in [true, false] {
                     ConvolutionTuning.rowShiftedLowering = shifted
-                    ConvolutionTuning.parallelThreshold = 0
                     let xv = Variable(x, requiresGradient: inputGradient), wv = Variable(w, requiresGradient: weightGradient)
                     let y = conv2d(xv, weight: wv, bias: Variable(b), padding: padding)
                     y.backward(seed: seed)

@@ -167,6 +167,11 @@ struct BatchNormCoefficients<S: TensorScalar> {
         shift = S(beta - gamma * invstd * residual)
     }
 
+    /// Whether a fused ReLU passes `x`: the batch-norm output `(x − center)·scale + shift` is
+    /// positive. The same arithmetic as the forward pass, so the mask has the forward's bits.
+    @inline(__always)
+    func passesReLU(_ x: S) -> Bool { (x - center) * scale + shift > 0 }
+
     /// The slope `p` and offset `q` of the training-mode input gradient
     /// `∂x = scale·dy + p·(x − center) + q`, from `A = Σdy` and `B = Σdy·(x − μ)` over `count` values:
     /// `p = −γσ⁻³·B/M`, `q = −γσ⁻¹·A/M + p·(center − μ)` (cs231n's “alt” backward).
@@ -240,9 +245,8 @@ enum BatchNormKernels {
     /// `sumDyCentered`) and, when `dx` is given, the closed-form input gradient. With `S > 1` each
     /// channel is one task that writes its gradient right after reducing its runs. With
     /// `maskingReLU` (a fused ReLU, `S > 1` only) `dy` counts only where the forward output was
-    /// positive. That mask is recomputed from `x` as `(x − center)·scale + shift > 0` — the forward's
-    /// own arithmetic on the same coefficients, so the same bits — instead of reading the output back:
-    /// one array less through the memory system per pass.
+    /// positive, recomputed from `x` by ``BatchNormCoefficients/passesReLU(_:)`` instead of reading the
+    /// output back: one array less through the memory system per pass.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func trainingBackward<S: TensorScalar>(
@@ -290,14 +294,14 @@ enum BatchNormKernels {
             sumDyCentered[c] = b
             guard let dx else { return }
             let (p, q) = k.inputGradientTerms(mean: mean[c], gamma: gamma[c], sumDy: a, sumDyCentered: b, count: count)
-            let m = k.center, scale = k.scale, shift = k.shift
+            let m = k.center, scale = k.scale
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
                 let g = dy + offset, xr = x + offset, out = dx + offset
                 if maskingReLU {
                     for s in 0..<spatial {
-                        let centered = xr[s] - m, upstream = g[s]
-                        out[s] = scale * (centered * scale + shift > 0 ? upstream : 0) + p * centered + q
+                        let value = xr[s], upstream = g[s]
+                        out[s] = scale * (k.passesReLU(value) ? upstream : 0) + p * (value - m) + q
                     }
                 } else {
                     for s in 0..<spatial { out[s] = scale * g[s] + p * (xr[s] - m) + q }

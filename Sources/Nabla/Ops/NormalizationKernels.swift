@@ -109,21 +109,19 @@ enum NormalizationKernels {
         return (a, b)
     }
 
-    /// ``gradientSums(_:_:_:center:)`` of `dy` masked by a fused ReLU: `dy` counts only where the
-    /// batch-norm output `(x − center)·scale + shift` (recomputed with the forward's arithmetic) is
-    /// positive. The masked run goes through `scratch` (`n` elements), so the sums are the unfused
-    /// ones bit for bit.
+    /// ``gradientSums(_:_:_:center:)`` of `dy` masked by a fused ReLU: `dy` counts only where
+    /// ``BatchNormCoefficients/passesReLU(_:)``. The masked run goes through `scratch` (`n`
+    /// elements), so the sums are the unfused ones bit for bit.
     @inline(__always)
     static func maskedGradientSums<S: TensorScalar>(
         _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>, _ n: Int, coefficients k: BatchNormCoefficients<S>,
         scratch: UnsafeMutablePointer<S>
     ) -> (sumDy: Double, sumDyCentered: Double) {
-        let m = k.center, scale = k.scale, shift = k.shift
         for i in 0..<n {
             let g = dy[i]
-            scratch[i] = (x[i] - m) * scale + shift > 0 ? g : 0
+            scratch[i] = k.passesReLU(x[i]) ? g : 0
         }
-        return gradientSums(UnsafePointer(scratch), x, n, center: m)
+        return gradientSums(UnsafePointer(scratch), x, n, center: k.center)
     }
 
     // MARK: SIMD reductions (Float and Double)

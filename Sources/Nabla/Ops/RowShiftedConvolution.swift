@@ -36,6 +36,27 @@ extension Convolution2DGeometry {
     var shiftedPlane: Int { shiftedRows * inWidth }
     /// Lowered planes per sample, `C·kW`: the inner dimension of each partial GEMM.
     var shiftedDepth: Int { inChannels * kernelWidth }
+
+    /// The rows of a lowered plane that hold input rows (row `r` holds input row `r − pH`); the
+    /// others read the padding.
+    var shiftedInputRows: Range<Int> {
+        let first = Swift.min(paddingHeight, shiftedRows)
+        return first..<Swift.max(first, Swift.min(shiftedRows, paddingHeight + inHeight))
+    }
+
+    /// Where a plane `Z[c, j]` of kernel column `j` meets its input channel: the output columns
+    /// `valid` that read inside the input, and one span over all ``shiftedInputRows`` — `count`
+    /// elements from offset `lowered` in the plane pair with `count` elements from offset `input` in
+    /// the channel. Inside the span, the entries outside `valid` pair with the neighbouring row's
+    /// pixels (the margins). `count` is 0 when the plane reads only padding.
+    func shiftedSpan(column j: Int) -> (valid: Range<Int>, lowered: Int, input: Int, count: Int) {
+        let offset = j * dilationWidth - paddingWidth
+        let (lower, upper) = validOutputRange(offset: offset, stride: 1, input: inWidth, output: inWidth)
+        let rows = shiftedInputRows
+        guard !rows.isEmpty && lower < upper else { return (lower..<upper, 0, 0, 0) }
+        let begin = rows.lowerBound * inWidth + lower, end = (rows.upperBound - 1) * inWidth + upper
+        return (lower..<upper, begin, begin - paddingHeight * inWidth + offset, end - begin)
+    }
 }
 
 /// Lowers one sample (`C×H×W`) into its `C·kW` planes `Z[c, j]`, ``Convolution2DGeometry/shiftedPlane``
@@ -44,25 +65,20 @@ extension Convolution2DGeometry {
 @_specialize(where Scalar == Double)
 func lowerShiftedRows<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Convolution2DGeometry,
                                             into z: UnsafeMutablePointer<Scalar>) {
-    let width = g.inWidth, rows = g.shiftedRows, segment = g.shiftedPlane
-    // Z rows first..<last hold input rows first − pH ..< last − pH; the others read the padding.
-    let first = Swift.min(g.paddingHeight, rows), last = Swift.max(first, Swift.min(rows, g.paddingHeight + g.inHeight))
+    let width = g.inWidth, segment = g.shiftedPlane, rows = g.shiftedInputRows
     for c in 0..<g.inChannels {
-        let plane = x + c &* g.inPlane
         for j in 0..<g.kernelWidth {
-            let row = z + (c &* g.kernelWidth &+ j) &* segment
-            let offset = j &* g.dilationWidth &- g.paddingWidth
-            let (lower, upper) = validOutputRange(offset: offset, stride: 1, input: width, output: width)
-            zeroSpan(row, count: first &* width)
-            zeroSpan(row + last &* width, count: (rows &- last) &* width)
-            if first < last && lower < upper {
-                // One copy from the first valid to the last valid element (inside the plane), then the
-                // margins, which picked up the neighbouring rows' pixels, are zeroed.
-                let begin = first &* width &+ lower, end = (last &- 1) &* width &+ upper
-                copySpan(row + begin, plane + (begin &- g.paddingHeight &* width &+ offset), count: end &- begin)
-                zeroMargins(row, rows: first..<last, width: width, valid: lower..<upper)
+            let lowered = z + (c &* g.kernelWidth &+ j) &* segment
+            let span = g.shiftedSpan(column: j)
+            zeroSpan(lowered, count: rows.lowerBound &* width)
+            zeroSpan(lowered + rows.upperBound &* width, count: (g.shiftedRows &- rows.upperBound) &* width)
+            if span.count > 0 {
+                // One copy over the whole span, then the margins, which picked up the neighbouring rows'
+                // pixels, are zeroed.
+                copySpan(lowered + span.lowered, x + (c &* g.inPlane &+ span.input), count: span.count)
+                zeroMargins(lowered, rows: rows, width: width, valid: span.valid)
             } else {
-                zeroSpan(row + first &* width, count: (last &- first) &* width)
+                zeroSpan(lowered + rows.lowerBound &* width, count: rows.count &* width)
             }
         }
     }
@@ -76,20 +92,16 @@ func lowerShiftedRows<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Con
 @_specialize(where Scalar == Double)
 func foldShiftedRows<Scalar: TensorScalar>(_ dz: UnsafeMutablePointer<Scalar>, _ g: Convolution2DGeometry,
                                            into dx: UnsafeMutablePointer<Scalar>) {
-    let width = g.inWidth, rows = g.shiftedRows, segment = g.shiftedPlane
-    let first = Swift.min(g.paddingHeight, rows), last = Swift.max(first, Swift.min(rows, g.paddingHeight + g.inHeight))
+    let width = g.inWidth, segment = g.shiftedPlane, rows = g.shiftedInputRows
     zeroSpan(dx, count: g.inChannels &* g.inPlane)
     for c in 0..<g.inChannels {
-        let plane = dx + c &* g.inPlane
         for j in 0..<g.kernelWidth {
-            let row = dz + (c &* g.kernelWidth &+ j) &* segment
-            let offset = j &* g.dilationWidth &- g.paddingWidth
-            let (lower, upper) = validOutputRange(offset: offset, stride: 1, input: width, output: width)
-            if first >= last || lower >= upper { continue }
-            zeroMargins(row, rows: first..<last, width: width, valid: lower..<upper)
-            let begin = first &* width &+ lower, end = (last &- 1) &* width &+ upper
-            let source = row + begin, destination = plane + (begin &- g.paddingHeight &* width &+ offset)
-            for k in 0..<(end &- begin) { destination[k] += source[k] }
+            let span = g.shiftedSpan(column: j)
+            if span.count == 0 { continue }
+            let lowered = dz + (c &* g.kernelWidth &+ j) &* segment
+            zeroMargins(lowered, rows: rows, width: width, valid: span.valid)
+            let source = lowered + span.lowered, destination = dx + (c &* g.inPlane &+ span.input)
+            for k in 0..<span.count { destination[k] += source[k] }
         }
     }
 }
