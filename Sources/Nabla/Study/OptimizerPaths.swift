@@ -26,26 +26,30 @@ public enum OptimizerPaths {
             self.name = name
             self.optimizer = optimizer
         }
+
+        /// The optimizer `optimizerName` (`sgd`, `adam`, …) at `learningRate`, with further options
+        /// set by `configure`.
+        init(_ name: String, _ optimizerName: String, learningRate: Double,
+             configure: (inout OptimizerSpecification) -> Void = { _ in }) {
+            var optimizer = OptimizerSpecification(name: optimizerName)
+            optimizer.learningRate = learningRate
+            configure(&optimizer)
+            self.init(name, optimizer)
+        }
     }
 
     /// The book's learning rates (SGD 0.95, Momentum 0.1, AdaGrad 1.5, Adam 0.3), and for the
     /// optimizers the book does not race here: Nesterov as Momentum, RMSProp 0.1, AdamW as Adam with
     /// decoupled weight decay 0.1 (a visible pull towards the origin).
     public static var book: [Entry] {
-        func spec(_ name: String, _ lr: Double, configure: (inout OptimizerSpecification) -> Void = { _ in }) -> OptimizerSpecification {
-            var o = OptimizerSpecification(name: name)
-            o.learningRate = lr
-            configure(&o)
-            return o
-        }
         return [
-            Entry("SGD", spec("sgd", 0.95)),
-            Entry("Momentum", spec("sgd", 0.1) { $0.momentum = 0.9 }),
-            Entry("Nesterov", spec("sgd", 0.1) { $0.momentum = 0.9; $0.nesterov = true }),
-            Entry("AdaGrad", spec("adagrad", 1.5)),
-            Entry("RMSProp", spec("rmsprop", 0.1)),
-            Entry("Adam", spec("adam", 0.3)),
-            Entry("AdamW", spec("adamw", 0.3) { $0.weightDecay = 0.1 }),
+            Entry("SGD", "sgd", learningRate: 0.95),
+            Entry("Momentum", "sgd", learningRate: 0.1) { $0.momentum = 0.9 },
+            Entry("Nesterov", "sgd", learningRate: 0.1) { $0.momentum = 0.9; $0.nesterov = true },
+            Entry("AdaGrad", "adagrad", learningRate: 1.5),
+            Entry("RMSProp", "rmsprop", learningRate: 0.1),
+            Entry("Adam", "adam", learningRate: 0.3),
+            Entry("AdamW", "adamw", learningRate: 0.3) { $0.weightDecay = 0.1 },
         ]
     }
 

@@ -16,20 +16,14 @@ public enum OptimizerStudy {
     /// The network runs' optimizers: the book's chapter 6 MNIST comparison uses lr 0.01 for SGD,
     /// Momentum and AdaGrad and 0.001 for Adam; RMSProp and AdamW take PyTorch's usual 0.001.
     public static var networkOptimizers: [OptimizerPaths.Entry] {
-        func spec(_ name: String, _ lr: Double, configure: (inout OptimizerSpecification) -> Void = { _ in }) -> OptimizerSpecification {
-            var o = OptimizerSpecification(name: name)
-            o.learningRate = lr
-            configure(&o)
-            return o
-        }
         return [
-            .init("SGD", spec("sgd", 0.01)),
-            .init("Momentum", spec("sgd", 0.01) { $0.momentum = 0.9 }),
-            .init("Nesterov", spec("sgd", 0.01) { $0.momentum = 0.9; $0.nesterov = true }),
-            .init("AdaGrad", spec("adagrad", 0.01)),
-            .init("RMSProp", spec("rmsprop", 0.001)),
-            .init("Adam", spec("adam", 0.001)),
-            .init("AdamW", spec("adamw", 0.001) { $0.weightDecay = 0.01 }),
+            .init("SGD", "sgd", learningRate: 0.01),
+            .init("Momentum", "sgd", learningRate: 0.01) { $0.momentum = 0.9 },
+            .init("Nesterov", "sgd", learningRate: 0.01) { $0.momentum = 0.9; $0.nesterov = true },
+            .init("AdaGrad", "adagrad", learningRate: 0.01),
+            .init("RMSProp", "rmsprop", learningRate: 0.001),
+            .init("Adam", "adam", learningRate: 0.001),
+            .init("AdamW", "adamw", learningRate: 0.001) { $0.weightDecay = 0.01 },
         ]
     }
 
@@ -84,10 +78,8 @@ extension OptimizerStudy.Result {
         page.paragraph("Seven optimizers (PyTorch's update rules) race on f(x, y) = x²/20 + y² from (−7, 2) with the learning rates of "
                        + "\"Deep Learning from Scratch\" §6.1, then train the same MLP from the same initial weights on \(dataDescription) "
                        + "for \(configuration.epochs) epochs (batch \(configuration.batchSize), seed \(configuration.seed)).")
-        page.preformatted(StudyReport.wrappedCommand(command), caption: "Reproduce the whole study")
-        if let outputDirectory {
-            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)", caption: "TensorBoard logs of every run")
-        }
+        StudyReport.addReproduction(to: &page, command: command, caption: "Reproduce the whole study",
+                                    outputDirectory: outputDirectory, logsCaption: "TensorBoard logs of every run")
         page.heading("Paths on f(x, y) = x²/20 + y²")
         page.chart(try OptimizerPaths.chart(OptimizerPaths.book, steps: configuration.pathSteps),
                    caption: "All paths over the contours of f; the large dot marks each start (all start at (−7, 2)).")

@@ -38,10 +38,8 @@ extension RandomSearch.Result {
                        + "with SGD for \(c.epochs) epochs (batch \(c.batchSize)) on \(dataDescription), "
                        + "\(Int(c.validationFraction * 100))% of it held out for validation. The test set is never looked at: "
                        + "choosing hyper-parameters on it would overfit them to the test set.")
-        page.preformatted(StudyReport.wrappedCommand(command), caption: "Reproduce the search")
-        if let outputDirectory {
-            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)", caption: "TensorBoard logs of every trial")
-        }
+        StudyReport.addReproduction(to: &page, command: command, caption: "Reproduce the search",
+                                    outputDirectory: outputDirectory, logsCaption: "TensorBoard logs of every trial")
         page.heading("Best configurations")
         page.table(bestTable())
         page.chart(scatter, caption: "Each point is one trial, colored by its final validation accuracy.")

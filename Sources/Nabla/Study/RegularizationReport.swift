@@ -98,11 +98,9 @@ extension RegularizationStudy.Result {
                        + "mode on the clean training set, like the test figures. The generalization gap is test − train loss (the "
                        + "difference between expected and empirical risk); the accuracy gap is train − test accuracy in percentage points. "
                        + "Sparsity is the fraction of weights with |w| < 10⁻³.")
-        page.preformatted(StudyReport.wrappedCommand(command), caption: "Reproduce the whole study")
-        if let outputDirectory {
-            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)",
-                              caption: "TensorBoard logs of every run (scalars per epoch, weight and gradient histograms)")
-        }
+        StudyReport.addReproduction(to: &page, command: command, caption: "Reproduce the whole study",
+                                    outputDirectory: outputDirectory,
+                                    logsCaption: "TensorBoard logs of every run (scalars per epoch, weight and gradient histograms)")
         if !runs.isEmpty {
             page.heading("Results")
             page.table(StudyReport.resultsTable(runs, caption: "Final epoch; bold: best test accuracy and smallest accuracy gap"))

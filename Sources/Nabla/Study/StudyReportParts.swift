@@ -95,6 +95,17 @@ public enum StudyReport {
         return lines.joined(separator: " \\\n")
     }
 
+    /// The command that reproduces a study, wrapped, and — when its runs were written under
+    /// `outputDirectory/runs` — the `tensorboard` command that shows their logs.
+    static func addReproduction(to page: inout HTMLReport, command: String, caption: String, outputDirectory: URL?,
+                                logsCaption: String) {
+        page.preformatted(wrappedCommand(command), caption: caption)
+        if let outputDirectory {
+            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)",
+                              caption: logsCaption)
+        }
+    }
+
     /// A symmetric histogram range that holds all but the most extreme 0.5% of `values`.
     static func centralRange(_ values: [Double]) -> ClosedRange<Double> {
         let magnitudes = values.filter(\.isFinite).map(abs).sorted()
