@@ -47,9 +47,9 @@ deps:
 	fi
 
 ## release: the optimized `nabla`, compiled for this machine's CPU (NABLA_CPU=native: AVX-512 here, so
-## Swift's SIMD types and vectorized loops use the full width). The bits computed are the same for any
-## NABLA_CPU (Swift never contracts a*b+c into an FMA or reorders a sum); set NABLA_CPU=x86-64 for a
-## binary that runs on any x86-64.
+## Swift's SIMD types and vectorized loops use the full width). Swift neither contracts a*b+c into an
+## FMA nor reorders sums, so results keep their bits (trained weights checked byte-identical to the
+## portable build's); set NABLA_CPU=x86-64 for a binary that runs on any x86-64.
 NABLA_CPU ?= native
 release: deps
 	$(SWIFT) build -c release --product nabla -Xswiftc -target-cpu -Xswiftc $(NABLA_CPU)
