@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports
 
 ## run: the main job (see README)
 run: deps release
@@ -17,11 +17,16 @@ run: deps release
 TBENV := .build/tbenv
 
 ## test: the whole test suite (debug build), including CLI and end-to-end tests
-test: deps tbenv
+test: deps tbenv check-imports
 	$(SWIFT) build --build-tests
 	set -o pipefail; NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) --no-print-directory fuzz-brief
 	@Scripts/test-summary.sh .build/test.log
+
+## check-imports: the target graph is one-way and every import follows Package.swift (Scripts/check-imports.py)
+check-imports:
+	@$(PYTHON) Scripts/check-imports.py --self-test
+	@$(PYTHON) Scripts/check-imports.py
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
@@ -59,8 +64,9 @@ fixtures:
 	for script in Scripts/fixtures/gen_*.py; do $(PYTHON) $$script || exit 1; done
 
 ## fuzz: libFuzzer + AddressSanitizer on every parser of user input (Fuzz/README.md), FUZZ_SECONDS each.
-## Crashing inputs land in .build-fuzz/findings/<target>/; keep them in Tests/NablaTests/Fixtures/fuzz-regressions/.
+## Crashing inputs land in .build-fuzz/findings/<target>/; keep them in Tests/NablaTestSupport/Fixtures/fuzz-regressions/.
 FUZZ_BUILD := .build-fuzz
+LIBRARY_TARGETS := NablaTensor NablaIO NablaNN NablaOptim NablaData NablaTraining NablaStudies
 FUZZ_BIN := $(FUZZ_BUILD)/nabla-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= idx gzip cifar npy npz safetensors csv model checkpoint
@@ -75,7 +81,8 @@ fuzz-build: deps
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
 	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
-	  $(FUZZ_BUILD)/debug/Nabla.build/*.o $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
+	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
+	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
 	  -lopenblas -lz -o $(FUZZ_BIN)
 
 fuzz: fuzz-build

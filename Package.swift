@@ -1,9 +1,31 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
-// Target graph (one-way): CBLAS, CZlib <- Nabla <- nabla (CLI).
-// Inside Nabla the folders follow the layering Tensor <- Autograd <- Ops <- Layers <- Optimizers,
-// with IO depending only on Tensor.
+// The target graph is one-way; each library target depends only on targets above it in this list
+// (checked by `make check-imports`, Scripts/check-imports.py):
+//
+//   NablaTensor    tensors, BLAS, the parallel-for, autograd            (CBLAS, CMalloc)
+//   NablaIO        safetensors, npy/npz, IDX, CSV, zip/inflate           (NablaTensor, CZlib)
+//   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, Yams)
+//   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
+//   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO)
+//   NablaTraining  trainer, checkpoints, metrics, logs, training plans   (all of the above)
+//   NablaStudies   studies, statistics, reports, charts                  (all of the above)
+//   Nabla          the umbrella: re-exports every library target
+//   nabla          the command-line tool
+let libraries: [(name: String, dependencies: [Target.Dependency])] = [
+    ("NablaTensor", [
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        .target(name: "CMalloc", condition: .when(platforms: [.linux])),
+    ]),
+    ("NablaIO", ["NablaTensor", "CZlib"]),
+    ("NablaNN", ["NablaTensor", "NablaIO", .product(name: "Yams", package: "Yams")]),
+    ("NablaOptim", ["NablaTensor", "NablaNN"]),
+    ("NablaData", ["NablaTensor", "NablaIO"]),
+    ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData"]),
+    ("NablaStudies", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaTraining"]),
+]
+
 let package = Package(
     name: "Nabla",
     platforms: [.macOS(.v13)],
@@ -16,40 +38,36 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
-        .systemLibrary(
-            name: "CZlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),
+    ] + libraries.map { library in
         .target(
-            name: "Nabla",
-            dependencies: [
-                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
-                .product(name: "Yams", package: "Yams"),
-                "CZlib",
-                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
-            linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]
-        ),
+            name: library.name,
+            dependencies: library.dependencies,
+            linkerSettings: library.name == "NablaTensor"
+                ? [.linkedFramework("Accelerate", .when(platforms: [.macOS]))] : []
+        )
+    } + [
+        .target(name: "Nabla", dependencies: libraries.map { .target(name: $0.name) }),
         .executableTarget(
             name: "nabla",
-            dependencies: [
-                "Nabla",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+            dependencies: ["Nabla", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(
-            name: "NablaTests",
-            dependencies: ["Nabla"],
+        // Shared test helpers and the committed PyTorch fixtures (Tests/NablaTestSupport/Fixtures).
+        .target(
+            name: "NablaTestSupport",
+            dependencies: ["NablaTensor", "NablaIO"],
+            path: "Tests/NablaTestSupport",
             resources: [.copy("Fixtures")]
         ),
+    ] + libraries.map { library in
+        // One test target per library target.
+        .testTarget(name: library.name + "Tests", dependencies: [.target(name: library.name), "NablaTestSupport"])
+    } + [
+        // The README's examples through the umbrella module, and the `nabla` executable end to end.
+        .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),
+        .testTarget(name: "NablaCLITests", dependencies: ["Nabla", "NablaTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,9 @@
 import Foundation
-@testable import Nabla
+@testable import NablaTensor
+@testable import NablaIO
+@testable import NablaNN
+@testable import NablaData
+@testable import NablaTraining
 
 /// The parsers of user input that the fuzzer drives, one per target name (`NABLA_FUZZ_TARGET`).
 ///
@@ -7,7 +11,7 @@ import Foundation
 /// the CLI does next with a successfully parsed value (element conversion, dataset assembly, model
 /// building, state-dict loading). A target may only ever *throw* ``NablaError`` (or succeed); a trap,
 /// an ASan report, a leak, an allocation beyond `-malloc_limit_mb` or a timeout is a finding.
-/// `Tests/NablaTests/FuzzRegressionTests.swift` replays the saved crashing inputs through the same
+/// `Tests/NablaTrainingTests/FuzzRegressionTests.swift` replays the saved crashing inputs through the same
 /// entry points under XCTest.
 enum FuzzTargets {
     static let all: [String: ([UInt8]) throws -> Void] = [

@@ -1,0 +1,70 @@
+import NablaTensor
+
+/// What a dataset's samples are trained to predict.
+public enum Targets: Equatable, Sendable {
+    /// Class indices in `0..<classCount`, one per sample.
+    case classes([Int], classCount: Int)
+    /// Real-valued targets, leading axis = samples (regression).
+    case values(Tensor<Float>)
+
+    /// The number of samples.
+    public var count: Int {
+        switch self {
+        case .classes(let labels, _): return labels.count
+        case .values(let t): return t.shape.first ?? 0
+        }
+    }
+
+    /// The targets of the samples `indices`, in that order.
+    public func gathering(_ indices: [Int]) -> Targets {
+        switch self {
+        case .classes(let labels, let classCount): return .classes(indices.map { labels[$0] }, classCount: classCount)
+        case .values(let t): return .values(t.gathering(rows: indices))
+        }
+    }
+}
+
+/// An in-memory dataset: inputs with samples on the leading axis (`[N, C, H, W]` for images,
+/// `[N, D]` for tabular data) and their targets.
+public struct Dataset: Sendable {
+    /// A short name for messages and reports, e.g. `"fashion-mnist/train"`.
+    public var name: String
+    public var inputs: Tensor<Float>
+    public var targets: Targets
+
+    /// - Precondition: inputs and targets have the same number of samples.
+    public init(name: String, inputs: Tensor<Float>, targets: Targets) {
+        precondition(inputs.shape.first == targets.count,
+                     "Dataset \(name): \(inputs.shape.first ?? 0) inputs but \(targets.count) targets")
+        self.name = name
+        self.inputs = inputs
+        self.targets = targets
+    }
+
+    /// The number of samples.
+    public var count: Int { inputs.shape[0] }
+
+    /// The shape of one sample.
+    public var sampleShape: [Int] { Array(inputs.shape.dropFirst()) }
+
+    /// The number of classes, or `nil` for regression targets.
+    public var classCount: Int? {
+        if case .classes(_, let c) = targets { return c }
+        return nil
+    }
+
+    /// The samples `indices`, in that order.
+    public func subset(_ indices: [Int], name: String? = nil) -> Dataset {
+        Dataset(name: name ?? self.name, inputs: inputs.gathering(rows: indices), targets: targets.gathering(indices))
+    }
+
+    /// A seeded random split into training and validation parts; `validationFraction ∈ [0, 1)`.
+    public func split(validationFraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
+        precondition(validationFraction >= 0 && validationFraction < 1, "validation fraction \(validationFraction) is out of range [0, 1)")
+        var generator = RandomGenerator(seed: seed)
+        let order = Array(0..<count).shuffled(using: &generator)
+        let validationCount = Int((Double(count) * validationFraction).rounded())
+        return (subset(Array(order[validationCount...]), name: name + "/train-split"),
+                subset(Array(order[..<validationCount]), name: name + "/validation"))
+    }
+}

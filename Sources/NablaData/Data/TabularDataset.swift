@@ -1,0 +1,107 @@
+import Foundation
+import NablaTensor
+import NablaIO
+
+/// How a table (a `.csv` file, or a 2-D `.npy` array) becomes a dataset: which column is the
+/// target, whether the first CSV line is a header, and whether the target is a class label.
+public struct TabularOptions: Equatable, Sendable {
+    /// How the target column is interpreted.
+    public enum Task: String, Sendable {
+        /// Classes when every target is a non-negative integer below 65536, regression otherwise.
+        case automatic = "auto"
+        case classification, regression
+    }
+
+    /// The target column: a header name, or a 0-based index (negative counts from the end, `-1` is
+    /// the last column). `nil` means the last column.
+    public var target: String?
+    public var header: CSVTable.HeaderMode
+    public var task: Task
+
+    public init(target: String? = nil, header: CSVTable.HeaderMode = .automatic, task: Task = .automatic) {
+        self.target = target
+        self.header = header
+        self.task = task
+    }
+}
+
+/// Builds datasets from numeric tables: every column but the target is an input feature
+/// (inputs `[N, D]`), the target column becomes class labels or regression values `[N, 1]`
+/// (see ``TabularOptions/Task``).
+enum TabularDataset {
+    /// Loads a CSV file.
+    static func loadCSV(_ url: URL, options: TabularOptions, name: String) throws -> Dataset {
+        let table = try CSVTable.read(from: url, header: options.header)
+        return try make(values: table.values, columnCount: table.columnCount, columnNames: table.columnNames,
+                        options: options, file: url.path, name: name, row: { "line \(table.lineNumbers[$0])" })
+    }
+
+    /// Loads a 2-D `.npy` array `[N, D + 1]` as a table (no header).
+    static func loadNPY(_ url: URL, options: TabularOptions, name: String) throws -> Dataset {
+        let array = try NumPyArray.read(from: url)
+        guard array.shape.count == 2, array.shape[0] > 0, array.shape[1] >= 2 else {
+            throw NablaError(.shapeMismatch, "\(url.path): a .npy dataset is a 2-D table [samples, features + target], "
+                             + "got shape \(array.shape) (for separate inputs and targets use np.savez(FILE.npz, x=X, y=Y))")
+        }
+        let values = array.integers()?.map(Double.init) ?? array.floats().map(Double.init)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw NablaError(.nonFinite, "\(url.path): element \(bad) is \(values[bad])")
+        }
+        return try make(values: values, columnCount: array.shape[1], columnNames: nil, options: options,
+                        file: url.path, name: name, row: { "row \($0)" })
+    }
+
+    /// The dataset of a row-major table; `row(i)` describes row `i` in messages.
+    static func make(values: [Double], columnCount: Int, columnNames: [String]?, options: TabularOptions,
+                     file: String, name: String, row: (Int) -> String) throws -> Dataset {
+        let rowCount = values.count / columnCount
+        guard columnCount >= 2 else {
+            throw NablaError(.shapeMismatch, "\(file): has \(columnCount) column; a dataset needs at least one feature and a target")
+        }
+        let target = try targetColumn(options.target, columnCount: columnCount, columnNames: columnNames, file: file)
+        let featureCount = columnCount - 1
+        var features = [Float](repeating: 0, count: rowCount * featureCount)
+        var targetValues = [Double](repeating: 0, count: rowCount)
+        for r in 0..<rowCount {
+            var f = r * featureCount
+            for c in 0..<columnCount {
+                let v = values[r * columnCount + c]
+                if c == target { targetValues[r] = v } else { features[f] = Float(v); f += 1 }
+            }
+        }
+        let inputs = Tensor(shape: [rowCount, featureCount], scalars: features)
+        let isLabel = { (v: Double) in v >= 0 && v < Double(ArrayDataset.maximumClassCount) && v == v.rounded() }
+        let columnName = columnNames.map { "column \"\($0[target])\"" } ?? "column \(target)"
+        switch options.task {
+        case .regression:
+            break
+        case .classification:
+            if let bad = targetValues.firstIndex(where: { !isLabel($0) }) {
+                throw NablaError(.invalidFile, "\(file): \(row(bad)): target \(columnName) value \(targetValues[bad]) is not a class label "
+                                 + "(an integer in 0..<\(ArrayDataset.maximumClassCount))")
+            }
+        case .automatic:
+            guard targetValues.allSatisfy(isLabel) else { break }
+        }
+        if options.task != .regression && targetValues.allSatisfy(isLabel) {
+            let labels = targetValues.map { Int($0) }
+            return Dataset(name: name, inputs: inputs, targets: .classes(labels, classCount: (labels.max() ?? 0) + 1))
+        }
+        return Dataset(name: name, inputs: inputs, targets: .values(Tensor(shape: [rowCount, 1], scalars: targetValues.map { Float($0) })))
+    }
+
+    /// The index of the target column.
+    static func targetColumn(_ spec: String?, columnCount: Int, columnNames: [String]?, file: String) throws -> Int {
+        guard let spec else { return columnCount - 1 }
+        if let names = columnNames, let index = names.firstIndex(of: spec) { return index }
+        if let index = Int(spec) {
+            let resolved = index < 0 ? columnCount + index : index
+            guard (0..<columnCount).contains(resolved) else {
+                throw NablaError(.invalidArgument, "\(file): target column index \(index) is out of range for \(columnCount) columns")
+            }
+            return resolved
+        }
+        let known = columnNames.map { ": columns are \($0.joined(separator: ", "))" } ?? " (the file has no header; give a 0-based index)"
+        throw NablaError(.invalidArgument, "\(file): no target column '\(spec)'\(known)")
+    }
+}

@@ -1,0 +1,98 @@
+import NablaTensor
+
+/// Builds one layer of a model description: reads its keyword arguments, checks that it accepts the
+/// incoming per-sample shape, and returns the module with its per-sample output shape.
+public struct LayerFactory {
+    /// The PyTorch class name, e.g. `"Conv2d"`.
+    public let name: String
+    public let build: (_ arguments: inout LayerArguments, _ inputShape: [Int], _ generator: inout RandomGenerator) throws
+        -> (module: Module<Float>, outputShape: [Int])
+
+    public init(_ name: String,
+                build: @escaping (inout LayerArguments, [Int], inout RandomGenerator) throws -> (module: Module<Float>, outputShape: [Int])) {
+        self.name = name
+        self.build = build
+    }
+
+    /// A layer that keeps the shape and takes no arguments.
+    static func shapePreserving(_ name: String, _ make: @escaping () -> Module<Float>) -> LayerFactory {
+        LayerFactory(name) { _, shape, _ in (make(), shape) }
+    }
+}
+
+/// Every layer type a model description may name, by lower-cased PyTorch class name. Each family
+/// contributes a list (`LayerRegistry+Family.swift`).
+public enum LayerRegistry {
+    /// All factories, keyed by lower-cased name.
+    public static let factories: [String: LayerFactory] = {
+        var table: [String: LayerFactory] = [:]
+        for factory in coreFactories + convolutionFactories + normalizationFactories + regularizationFactories {
+            table[factory.name.lowercased()] = factory
+        }
+        return table
+    }()
+
+    /// The canonical names, sorted, for messages and help.
+    public static var names: [String] { factories.values.map(\.name).sorted() }
+
+    /// Checks that a `dim` argument (which counts the batch axis, as in PyTorch) is valid for a
+    /// per-sample shape, returning it normalized to a non-negative axis of the batched tensor.
+    static func batchedAxis(_ dim: Int, sampleShape: [Int], arguments: LayerArguments, name: String = "dim") throws -> Int {
+        let rank = sampleShape.count + 1
+        guard dim >= -rank && dim < rank else {
+            throw arguments.fail("\(name)=\(dim) is out of range for inputs of shape [N, \(sampleShape.map(String.init).joined(separator: ", "))]")
+        }
+        return dim < 0 ? dim + rank : dim
+    }
+
+    static var coreFactories: [LayerFactory] {
+        [
+            LayerFactory("Linear") { args, shape, g in
+                let inFeatures = try args.positiveInt("in_features")
+                let outFeatures = try args.positiveInt("out_features")
+                let bias = try args.bool("bias", default: true)
+                try ModelLimits.check([inFeatures, outFeatures], "weight", context: args.context)
+                guard shape.last == inFeatures else {
+                    throw args.fail("expects inputs whose last axis has \(inFeatures) features, but receives per-sample shape \(shape)")
+                }
+                return (Linear<Float>(inFeatures, outFeatures, bias: bias, using: &g), Array(shape.dropLast()) + [outFeatures])
+            },
+            LayerFactory("Flatten") { args, shape, _ in
+                let (startDim, endDim) = (try args.int("start_dim", default: 1), try args.int("end_dim", default: -1))
+                let start = try batchedAxis(startDim, sampleShape: shape, arguments: args, name: "start_dim")
+                let end = try batchedAxis(endDim, sampleShape: shape, arguments: args, name: "end_dim")
+                guard start <= end else { throw args.fail("start_dim \(start) is after end_dim \(end)") }
+                guard start >= 1 else { throw args.fail("start_dim=0 would flatten the batch axis; Nabla models keep it") }
+                let full = [0] + shape   // batch placeholder
+                let merged = full[start...end].reduce(1, *)
+                let out = Array(full[1..<start]) + [merged] + Array(full[(end + 1)...])
+                return (Flatten<Float>(startAxis: startDim, endAxis: endDim), out)
+            },
+            .shapePreserving("ReLU") { ReLU<Float>() },
+            .shapePreserving("Sigmoid") { Sigmoid<Float>() },
+            .shapePreserving("Tanh") { Tanh<Float>() },
+            .shapePreserving("GELU") { GELU<Float>() },
+            .shapePreserving("Identity") { Identity<Float>() },
+            LayerFactory("LeakyReLU") { args, shape, _ in
+                let slope = try args.double("negative_slope", default: 0.01)
+                return (LeakyReLU<Float>(negativeSlope: Float(slope)), shape)
+            },
+            LayerFactory("Softmax") { args, shape, _ in
+                let axis = try batchedAxis(try args.int("dim", default: -1), sampleShape: shape, arguments: args)
+                guard axis >= 1 else { throw args.fail("dim=0 would normalize across the batch") }
+                return (Softmax<Float>(axis: axis), shape)
+            },
+            LayerFactory("LogSoftmax") { args, shape, _ in
+                let axis = try batchedAxis(try args.int("dim", default: -1), sampleShape: shape, arguments: args)
+                guard axis >= 1 else { throw args.fail("dim=0 would normalize across the batch") }
+                return (LogSoftmax<Float>(axis: axis), shape)
+            },
+        ]
+    }
+}
+
+/// The identity map (PyTorch `nn.Identity`).
+public final class Identity<Scalar: TensorScalar>: Module<Scalar> {
+    public override init() { super.init() }
+    public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import NablaTensor
+
+/// A model built from a ``ModelDescription``, with the per-layer summary of its shapes.
+public struct BuiltModel {
+    /// One row of the summary: what `nabla summary` prints.
+    public struct LayerSummary: Equatable, Sendable {
+        public let index: Int
+        public let description: String
+        public let outputShape: [Int]
+        public let parameterCount: Int
+    }
+
+    public let model: Sequential<Float>
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let layers: [LayerSummary]
+
+    /// One line per layer (index, layer with its arguments, output shape with batch `N`, parameters),
+    /// then the total.
+    public var summary: String {
+        func shape(_ s: [Int]) -> String { "[N, " + s.map(String.init).joined(separator: ", ") + "]" }
+        let width = max(24, layers.map { $0.description.count }.max() ?? 0)
+        var lines = ["#    " + "layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  output shape          parameters"]
+        lines.append("-    " + "input".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + shape(inputShape))
+        for l in layers {
+            lines.append(String(l.index).padding(toLength: 5, withPad: " ", startingAt: 0)
+                         + l.description.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                         + shape(l.outputShape).padding(toLength: 22, withPad: " ", startingAt: 0)
+                         + String(l.parameterCount))
+        }
+        lines.append("total parameters: \(model.parameterCount)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Size limits that turn a hostile or mistyped model description (`out_features: 1000000000000`)
+/// into a one-line error instead of an allocation attempt.
+public enum ModelLimits {
+    /// The most elements a described model may ask for in one place — its parameter count, one
+    /// layer's weights or buffers, one sample's input or activation: 10⁸ (400 MB of `Float` before
+    /// gradients and optimizer state), far beyond the models a CPU trains.
+    nonisolated(unsafe) public static var maximumElementCount = 100_000_000
+
+    /// The product of `extents` if it is at most ``maximumElementCount`` (computed without overflow).
+    public static func count(_ extents: [Int]) -> Int? {
+        var product = 1
+        for extent in extents {
+            let (next, overflow) = product.multipliedReportingOverflow(by: Swift.max(extent, 0))
+            guard !overflow, next <= maximumElementCount else { return nil }
+            product = next
+        }
+        return product
+    }
+
+    /// Throws when the product of `extents` exceeds ``maximumElementCount``; `what` names it after `context`.
+    public static func check(_ extents: [Int], _ what: String, context: String) throws {
+        guard count(extents) == nil else { return }
+        let shown = extents.map(String.init).joined(separator: " × ")
+        throw NablaError(.invalidArgument, "\(context): \(what) \(shown) exceeds the limit of \(maximumElementCount) elements")
+    }
+}
+
+extension ModelDescription {
+    /// Builds the model for per-sample inputs of `inputShape`, checking that every layer accepts the
+    /// shape the previous one produces.
+    /// - Throws: ``NablaError`` naming the layer index and type: unknown layer types, unknown or
+    ///   mistyped arguments, invalid values, shapes that do not chain.
+    public func build(inputShape: [Int], using generator: inout RandomGenerator) throws -> BuiltModel {
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw NablaError(.invalidArgument, "\(name): input shape \(inputShape) must be non-empty and positive")
+        }
+        try ModelLimits.check(inputShape, "input shape", context: name)
+        var parameterCount = 0
+        var shape = inputShape
+        var modules: [Module<Float>] = []
+        var rows: [BuiltModel.LayerSummary] = []
+        for (index, layer) in layers.enumerated() {
+            let context = "\(name): layer \(index) (\(layer.type))"
+            guard let factory = LayerRegistry.factories[layer.type.lowercased()] else {
+                throw NablaError(.invalidArgument, "\(context): unknown layer type; known types: \(LayerRegistry.names.joined(separator: ", "))")
+            }
+            var arguments = LayerArguments(layer.arguments, context: context)
+            let (module, outputShape) = try factory.build(&arguments, shape, &generator)
+            try arguments.rejectUnknown()
+            guard outputShape.allSatisfy({ $0 > 0 }) else {
+                throw NablaError(.shapeMismatch, "\(context): output shape \(outputShape) is empty for input shape \(shape)")
+            }
+            try ModelLimits.check(outputShape, "output shape", context: context)
+            parameterCount += module.parameterCount
+            try ModelLimits.check([parameterCount], "the model's parameter count so far", context: context)
+            modules.append(module)
+            let config = module.configurationDescription
+            rows.append(.init(index: index, description: "\(factory.name)(\(config))", outputShape: outputShape,
+                              parameterCount: module.parameterCount))
+            shape = outputShape
+        }
+        return BuiltModel(model: Sequential(modules), inputShape: inputShape, outputShape: shape, layers: rows)
+    }
+}

@@ -1,0 +1,73 @@
+import NablaTensor
+
+/// The affine map `y = x·Wᵀ + b` as one tape node, PyTorch's `F.linear`.
+///
+/// - Parameters:
+///   - x: input of shape `[*, in]` (leading axes are flattened into rows).
+///   - weight: `[out, in]`, PyTorch's layout.
+///   - bias: `[out]`, optional.
+/// - Returns: `[*, out]`.
+///
+/// Forward is one GEMM with the bias preloaded into the output (`beta = 1`); backward is
+/// `∂x = g·W`, `∂W = gᵀ·x`, `∂b = Σ_rows g` — two GEMMs and a column sum, no transposes materialized.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?) -> Variable<Scalar> {
+    let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+    precondition(x.value.rank >= 1 && x.shape.last == inFeatures,
+                 "linear: input of shape \(x.shape) does not end in \(inFeatures) features (weight \(weight.shape))")
+    let rows = x.value.count / inFeatures
+    var outShape = x.shape
+    outShape[outShape.count - 1] = outFeatures
+    let xv = x.value, wv = weight.value
+    var out = Tensor<Scalar>(shape: outShape) { o in
+        if let b = bias?.value {
+            b.withUnsafeBufferPointer { pb in
+                for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
+            }
+        } else {
+            o.initialize(repeating: 0)
+        }
+    }
+    out.withUnsafeMutableBufferPointer { o in
+        xv.withUnsafeBufferPointer { px in
+            wv.withUnsafeBufferPointer { pw in
+                matrixMultiply(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                            alpha: 1, a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                            beta: 1, c: o.baseAddress!, ldc: outFeatures)
+            }
+        }
+    }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return Variable(out, inputs: inputs) { g in
+        g.withUnsafeBufferPointer { pg in
+            if x.requiresGradient {
+                var dx = Tensor<Scalar>(shape: x.shape) { _ in }   // fully written by GEMM (beta = 0)
+                dx.withUnsafeMutableBufferPointer { pdx in
+                    wv.withUnsafeBufferPointer { pw in
+                        matrixMultiply(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                    alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                                    beta: 0, c: pdx.baseAddress!, ldc: inFeatures)
+                    }
+                }
+                x.accumulate(dx)
+            }
+            if weight.requiresGradient {
+                var dw = Tensor<Scalar>(shape: wv.shape) { _ in }   // fully written by GEMM (beta = 0)
+                dw.withUnsafeMutableBufferPointer { pdw in
+                    xv.withUnsafeBufferPointer { px in
+                        matrixMultiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                                    alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                    beta: 0, c: pdw.baseAddress!, ldc: inFeatures)
+                    }
+                }
+                weight.accumulate(dw)
+            }
+            if let bias, bias.requiresGradient {
+                var db = [Scalar](repeating: 0, count: outFeatures)
+                for r in 0..<rows { for j in 0..<outFeatures { db[j] += pg[r * outFeatures + j] } }
+                bias.accumulate(Tensor(shape: [outFeatures], scalars: db))
+            }
+        }
+    }
+}

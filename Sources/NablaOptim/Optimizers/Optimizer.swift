@@ -1,0 +1,70 @@
+import NablaTensor
+
+/// A gradient-based optimizer over parameter groups, with PyTorch's `torch.optim` semantics.
+///
+/// Every optimizer in Nabla is a thin final class around a pure per-parameter update function
+/// (`SGD.update`, `Adam.update`, …, PyTorch's `_single_tensor_*`) over a typed per-parameter state:
+///
+/// ```swift
+/// let optimizer = try SGD(model.parameters, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4)
+/// for batch in batches {
+///     optimizer.zeroGrad()
+///     crossEntropy(logits: model(batch.input), labels: batch.labels).backward()
+///     optimizer.step()
+/// }
+/// ```
+///
+/// `step()` skips every parameter whose `grad` is `nil` and leaves its state untouched, as PyTorch.
+/// The state dictionary flattens PyTorch's `Optimizer.state_dict()` into tensors:
+/// `state.<i>.<name>` (`momentum_buffer`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `sum`,
+/// `square_avg`, `grad_avg`, and `step` as a 0-d tensor), where `i` counts parameters across groups
+/// in order, and `param_groups.<g>.<option>` (`lr`, `weight_decay`, `betas` as `[2]`, flags as
+/// 0/1, `params` as the group's parameter indices, and `initial_lr` once a schedule set it).
+public protocol Optimizer<Scalar>: AnyObject {
+    associatedtype Scalar: TensorScalar
+
+    /// The parameter groups, with every option this optimizer uses resolved (no `nil`s among them).
+    var parameterGroups: [ParameterGroup<Scalar>] { get }
+
+    /// Group 0's learning rate; setting it sets every group's learning rate.
+    var learningRate: Double { get set }
+
+    /// Each group's learning rate (`param_groups[g]["lr"]`); schedules read and write these.
+    /// - Precondition (set): one finite, non-negative value per group.
+    var learningRates: [Double] { get set }
+
+    /// Each group's `initial_lr`, `nil` until the first schedule attached to this optimizer records
+    /// the learning rate it started from; later schedules take it as their base learning rate.
+    var initialLearningRates: [Double?] { get set }
+
+    /// Applies one update to every parameter that has a gradient.
+    func step()
+
+    /// Sets every parameter's gradient to `nil` (PyTorch's `zero_grad(set_to_none=True)`).
+    func zeroGrad()
+
+    /// The optimizer's state and hyper-parameters, as described above.
+    func stateDict() -> [String: Tensor<Double>]
+
+    /// Restores state and hyper-parameters written by ``stateDict()`` of an optimizer of the same
+    /// kind over parameters of the same shapes.
+    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    ///   invalid hyper-parameter. Nothing changes unless every check passes.
+    func loadStateDict(_ dict: [String: Tensor<Double>]) throws
+}
+
+extension Optimizer {
+    public var learningRate: Double {
+        get { learningRates[0] }
+        set { learningRates = Array(repeating: newValue, count: learningRates.count) }
+    }
+
+    public func zeroGrad() {
+        for group in parameterGroups {
+            for parameter in group.parameters { parameter.grad = nil }
+        }
+    }
+
+    /// Every parameter of every group, in state-dict index order.
+    public var parameters: [Variable<Scalar>] { parameterGroups.flatMap(\.parameters) }
+}

@@ -1,0 +1,109 @@
+import NablaNN
+
+/// A line chart of one or more series, e.g. training and test loss per epoch for several runs.
+///
+/// Non-finite points (a diverged run's NaN loss) and, on a logarithmic axis, points ≤ 0 break the
+/// line instead of distorting the axis; parts outside a fixed ``yRange`` are clipped at the plot edge.
+///
+/// ```swift
+/// let chart = LineChart(title: "Test loss", xTitle: "epoch", yTitle: "loss", series: [
+///     .init(name: "baseline", y: baselineLosses),
+///     .init(name: "L2 1e-4", y: l2Losses, dashed: true),
+/// ])
+/// let svg = chart.svg()
+/// ```
+public struct LineChart: Chart {
+    /// One line.
+    public struct Series {
+        public var name: String
+        public var x: [Double]
+        public var y: [Double]
+        /// `#rrggbb`; `nil` picks the palette color of the series' index.
+        public var color: String?
+        public var dashed: Bool
+        /// Draw a dot at every point; `nil` draws them when the series has at most 30 points.
+        public var showsMarkers: Bool?
+
+        /// A series of points (x[i], y[i]).
+        /// - Precondition: `x` and `y` have the same length.
+        public init(name: String, x: [Double], y: [Double], color: String? = nil, dashed: Bool = false,
+                    showsMarkers: Bool? = nil) {
+            precondition(x.count == y.count, "LineChart.Series '\(name)': \(x.count) x values but \(y.count) y values")
+            self.name = name
+            self.x = x
+            self.y = y
+            self.color = color
+            self.dashed = dashed
+            self.showsMarkers = showsMarkers
+        }
+
+        /// A series plotted against 1, 2, 3, … (epochs).
+        public init(name: String, y: [Double], color: String? = nil, dashed: Bool = false, showsMarkers: Bool? = nil) {
+            self.init(name: name, x: y.indices.map { Double($0 + 1) }, y: y, color: color, dashed: dashed,
+                      showsMarkers: showsMarkers)
+        }
+    }
+
+    public var title: String?
+    public var xTitle: String?
+    public var yTitle: String?
+    public var series: [Series]
+    public var xScale: AxisScale
+    public var yScale: AxisScale
+    /// Fixed axis ranges; `nil` fits the data.
+    public var xRange: ClosedRange<Double>?
+    public var yRange: ClosedRange<Double>?
+    /// Size in SVG user units (CSS pixels at 100%).
+    public var width: Double
+    public var height: Double
+
+    public init(title: String? = nil, xTitle: String? = nil, yTitle: String? = nil, series: [Series],
+                xScale: AxisScale = .linear, yScale: AxisScale = .linear,
+                xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil,
+                width: Double = 640, height: Double = 380) {
+        self.title = title
+        self.xTitle = xTitle
+        self.yTitle = yTitle
+        self.series = series
+        self.xScale = xScale
+        self.yScale = yScale
+        self.xRange = xRange
+        self.yRange = yRange
+        self.width = width
+        self.height = height
+    }
+
+    private func color(_ i: Int) -> String { series[i].color ?? ChartPalette.color(forSeries: i) }
+    private func dash(_ i: Int) -> String? { series[i].dashed ? "7 4" : ChartPalette.dash(forSeries: i) }
+    private func markers(_ i: Int) -> Bool { series[i].showsMarkers ?? (series[i].x.count <= 30) }
+
+    public func makeSVG() -> SVGDocument {
+        let xs = series.flatMap(\.x), ys = series.flatMap(\.y)
+        let legend = series.indices.map {
+            LegendEntry(name: series[$0].name, color: color($0),
+                        symbol: markers($0) ? .lineWithMarker(dash: dash($0)) : .line(dash: dash($0)))
+        }
+        let frame = ChartFrame(
+            width: width, height: height, title: title, xTitle: xTitle, yTitle: yTitle,
+            legend: series.count > 1 || !(series.first?.name.isEmpty ?? true) ? legend : [],
+            xAxis: { ChartAxis.numeric(covering: xs, scale: xScale, range: xRange, targetTickCount: $0) },
+            yAxis: { ChartAxis.numeric(covering: ys, scale: yScale, range: yRange, targetTickCount: $0) })
+        var svg = SVGDocument(width: width, height: height)
+        frame.drawBackground(into: &svg)
+        for (i, line) in series.enumerated() {
+            let points = zip(line.x, line.y).map { frame.point($0, $1) }
+            for run in Clipping.polylines(points, in: frame.plot) {
+                svg.polyline(run.map { ($0.x, $0.y) }, stroke: color(i), width: 2, dash: dash(i))
+            }
+            if markers(i) {
+                for case let p? in points where frame.contains(p) {
+                    svg.circle(cx: p.x, cy: p.y, r: 2.8, fill: color(i), stroke: "#ffffff", strokeWidth: 0.8)
+                }
+            } else if points.count == 1, let p = points[0], frame.contains(p) {
+                svg.circle(cx: p.x, cy: p.y, r: 2.8, fill: color(i))
+            }
+        }
+        frame.drawForeground(into: &svg)
+        return svg
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import NablaNN
+
+/// A textbook effect a study expects, and whether this run of the study shows it.
+public struct StudyCheck: Sendable, Equatable {
+    public var statement: String
+    public var holds: Bool
+    /// The numbers behind the verdict.
+    public var detail: String
+    public init(_ statement: String, holds: Bool, detail: String) {
+        self.statement = statement
+        self.holds = holds
+        self.detail = detail
+    }
+
+    /// `✓ statement — detail` (or `✗`).
+    public var line: String { (holds ? "✓ " : "✗ ") + statement + " — " + detail }
+}
+
+/// Pieces shared by the study reports: results tables, curves, per-run configuration sections.
+public enum StudyReport {
+    /// One row per run: final train/test accuracy and loss (evaluation mode), both gaps, the best test
+    /// accuracy, weight sparsity and time. The smallest gap and best test accuracy are in bold.
+    public static func resultsTable(_ runs: [StudyRun], heldOut: String = "test", caption: String? = nil) -> ReportTable {
+        let classification = runs.contains { $0.final?.testAccuracy != nil }
+        var columns = ["run"]
+        if classification { columns += ["train acc", "\(heldOut) acc", "gap (acc)"] }
+        columns += ["train loss", "\(heldOut) loss", "gap (loss)"]
+        if classification { columns.append("best \(heldOut) acc") }
+        columns += ["sparsity", "time"]
+        var table = ReportTable(columns: columns, caption: caption)
+        let smallestGap = runs.compactMap(\.accuracyGap).min()
+        let bestTest = runs.compactMap { $0.final?.testAccuracy }.max()
+        for run in runs {
+            guard let last = run.final else { continue }
+            var row: [ReportTable.Cell] = [.text(run.name)]
+            if classification {
+                let test = ReportTable.Cell.percent(last.testAccuracy ?? .nan)
+                let gap = ReportTable.Cell.number((run.accuracyGap ?? .nan) * 100, .fixed(1))
+                row += [.percent(last.trainAccuracy ?? .nan), last.testAccuracy == bestTest ? test.emphasized() : test,
+                        run.accuracyGap == smallestGap ? gap.emphasized() : gap]
+            }
+            row += [.number(last.trainLoss, .significant(3)), .number(last.testLoss, .significant(3)),
+                    .number(run.lossGap ?? .nan, .significant(3))]
+            if classification { row.append(.percent(run.bestTestAccuracy ?? .nan)) }
+            row += [.percent(run.sparsity), .number(run.seconds, .fixed(1))]
+            table.append(row.map { $0 })
+        }
+        return table
+    }
+
+    /// A line chart of one per-epoch metric for several runs; runs in `dashed` (by key) are drawn
+    /// dashed, so that one expected to coincide with another stays visible on top of it.
+    public static func curves(_ runs: [StudyRun], title: String, yTitle: String, logarithmic: Bool = false,
+                              dashed: Set<String> = [], width: Double = 560, height: Double = 360,
+                              metric: (StudyEpoch) -> Double?) -> LineChart {
+        let series = runs.enumerated().map { i, run in
+            let points = run.epochs.compactMap { e in metric(e).map { (Double(e.epoch), $0) } }
+            return LineChart.Series(name: run.name, x: points.map(\.0), y: points.map(\.1),
+                                    color: ChartPalette.color(forSeries: i), dashed: dashed.contains(run.key), showsMarkers: false)
+        }
+        return LineChart(title: title, xTitle: "epoch", yTitle: yTitle, series: series,
+                         yScale: logarithmic ? .logarithmic : .linear, width: width, height: height)
+    }
+
+    /// For each run, a subsection with what it changes, its exact settings, the `nabla train`
+    /// command that repeats it, its model file and where its logs are.
+    public static func appendRunDetails(_ runs: [StudyRun], to report: inout HTMLReport) {
+        for run in runs {
+            report.heading("\(run.name) (\(run.key))", level: 3)
+            report.paragraph(run.summary)
+            var items = run.settings.map { "\($0.name): \($0.value)" }
+            if let dir = run.logDirectory { items.append("logs: \(dir.relativePath) (TensorBoard events, metrics.csv, metrics.jsonl, model.yaml)") }
+            if let note = run.note { items.append("note: \(note)") }
+            report.list(items)
+            report.preformatted(wrappedCommand(run.command), caption: "Repeat this run alone")
+            report.preformatted(run.modelYAML, caption: "Model file (model.yaml)")
+        }
+    }
+
+    /// A shell command broken before `--flag`s into lines of at most `width` characters, joined with
+    /// `\` continuations, so that it reads without scrolling and still pastes into a shell.
+    public static func wrappedCommand(_ command: String, width: Int = 100) -> String {
+        var lines: [String] = []
+        var current = ""
+        for part in command.components(separatedBy: " --") {
+            let piece = current.isEmpty && lines.isEmpty ? part : "--" + part
+            if !current.isEmpty && current.count + 1 + piece.count > width {
+                lines.append(current)
+                current = "  " + piece
+            } else {
+                current += current.isEmpty ? piece : " " + piece
+            }
+        }
+        lines.append(current)
+        return lines.joined(separator: " \\\n")
+    }
+
+    /// The command that reproduces a study, wrapped, and — when its runs were written under
+    /// `outputDirectory/runs` — the `tensorboard` command that shows their logs.
+    static func addReproduction(to page: inout HTMLReport, command: String, caption: String, outputDirectory: URL?,
+                                logsCaption: String) {
+        page.preformatted(wrappedCommand(command), caption: caption)
+        if let outputDirectory {
+            page.preformatted("tensorboard --logdir \(outputDirectory.appendingPathComponent("runs").relativePath)",
+                              caption: logsCaption)
+        }
+    }
+
+    /// A symmetric histogram range that holds all but the most extreme 0.5% of `values`.
+    static func centralRange(_ values: [Double]) -> ClosedRange<Double> {
+        let magnitudes = values.filter(\.isFinite).map(abs).sorted()
+        guard !magnitudes.isEmpty else { return -1...1 }
+        let bound = magnitudes[min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.995))]
+        return bound > 0 ? -bound...bound : -1...1
+    }
+
+    /// The results as CSV, one row per run.
+    public static func csv(_ runs: [StudyRun]) -> String {
+        var lines = ["key,name,epochs,train_loss,train_accuracy,test_loss,test_accuracy,accuracy_gap,loss_gap,sparsity,seconds"]
+        func v(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
+        for run in runs {
+            let last = run.final
+            lines.append([run.key, "\"\(run.name)\"", String(run.epochs.count), v(last?.trainLoss), v(last?.trainAccuracy),
+                          v(last?.testLoss), v(last?.testAccuracy), v(run.accuracyGap), v(run.lossGap), v(run.sparsity),
+                          v(run.seconds)].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The checks as a table.
+    public static func checksTable(_ checks: [StudyCheck]) -> ReportTable {
+        ReportTable(columns: ["", "expected effect", "observed"],
+                    rows: checks.map { [.text($0.holds ? "✓" : "✗"), .text($0.statement), .text($0.detail)] })
+    }
+
+    /// The machine and time line of a report.
+    public static func subtitle(seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        let host = ProcessInfo.processInfo.hostName
+        return "Generated by Nabla on \(formatter.string(from: Date())) · \(host) · \(ProcessInfo.processInfo.activeProcessorCount) cores · "
+            + String(format: "%.0f s", seconds)
+    }
+}

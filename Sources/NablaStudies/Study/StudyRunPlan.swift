@@ -1,0 +1,139 @@
+import Foundation
+import NablaTensor
+import NablaNN
+import NablaData
+import NablaTraining
+
+/// How the weights of every `Linear` layer are set before training — seed 004's initialization
+/// study (`nn.init.normal_(m.weight, 0, 1)` against careful initialization and BatchNorm).
+/// Biases are zeroed by every choice but ``pytorchDefault``, as the seed's `initialize_weights` does.
+public enum WeightInitialization: String, Sendable, CaseIterable {
+    /// PyTorch's `nn.Linear` default: `kaiming_uniform(a = √5)` weights (`U(±1/√fan_in)`) and biases.
+    case pytorchDefault = "default"
+    /// `N(0, 1)` — far too large for a layer with hundreds of inputs: activations grow by `≈√fan_in`
+    /// per layer.
+    case standardNormal = "normal(0,1)"
+    /// Xavier/Glorot normal (Glorot & Bengio, 2010): `σ = √(2/(fan_in + fan_out))`.
+    case xavierNormal = "xavier-normal"
+    /// Kaiming/He normal for ReLU (He et al., 2015): `σ = √2/√fan_in`.
+    case kaimingNormal = "kaiming-normal"
+
+    /// Re-initializes every `Linear` of `model` (in ``Module/namedModules(prefix:)`` order).
+    public func apply(to model: Module<Float>, using generator: inout RandomGenerator) {
+        guard self != .pytorchDefault else { return }
+        for (_, module) in model.namedModules() {
+            guard let linear = module as? Linear<Float> else { continue }
+            let shape = linear.weight.shape
+            switch self {
+            case .pytorchDefault: break
+            case .standardNormal: linear.weight.value = Tensor(normal: shape, mean: 0, standardDeviation: 1, using: &generator)
+            case .xavierNormal: linear.weight.value = .xavierNormal(shape, using: &generator)
+            case .kaimingNormal: linear.weight.value = .kaimingNormal(shape, nonlinearity: .relu, using: &generator)
+            }
+            linear.bias?.value = Tensor(zeros: [linear.outFeatures])
+        }
+    }
+}
+
+/// One training run of a study, specified completely: model, initialization, optimizer, penalty,
+/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``Trainer`` and the
+/// same seeding as `nabla train`, so ``StudyRunner/trainCommand(for:)`` repeats it exactly.
+public struct StudyRunPlan: Sendable {
+    /// A short identifier: the run's directory name (`l2-decay`).
+    public var key: String
+    /// The name in tables and legends.
+    public var name: String
+    /// One sentence on what the run changes.
+    public var summary: String
+    public var model: ModelDescription
+    public var initialization = WeightInitialization.pytorchDefault
+    /// The variant of every `Dropout` layer.
+    public var dropoutMode = DropoutMode.inverted
+    public var optimizer: OptimizerSpecification
+    /// A learning-rate schedule stepped once per epoch (`nabla train --schedule`).
+    public var schedule: ScheduleSpecification?
+    /// A penalty added to the loss for the weights (not biases or normalization parameters).
+    public var penalty = ParameterPenalty.none
+    /// Augmentation of every training batch.
+    public var augmentation: AugmentationPipeline?
+    public var loss = LossFunction.crossEntropy(labelSmoothing: 0)
+    public var epochs: Int
+    public var batchSize: Int
+    /// Seed of initialization, shuffling, dropout and augmentation.
+    public var seed: UInt64
+    /// Gradient clipping by global norm.
+    public var clipNorm: Double?
+    /// Hold out this fraction of the training data for validation (`nabla train --val-split`); the run
+    /// is then measured on the validation part instead of the test set.
+    public var validationFraction = 0.0
+    /// Histograms of every parameter and gradient in TensorBoard each epoch (the Trainer's); otherwise
+    /// only the weights, about ten times per run.
+    public var logsHistogramsEveryEpoch = true
+
+    public init(key: String, name: String, summary: String, model: ModelDescription, optimizer: OptimizerSpecification,
+                epochs: Int, batchSize: Int, seed: UInt64) {
+        self.key = key
+        self.name = name
+        self.summary = summary
+        self.model = model
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    /// The exact configuration, for the report.
+    public var settings: [StudySetting] {
+        var s = [StudySetting("model", model.name), StudySetting("optimizer", Self.describe(optimizer))]
+        if let schedule { s.append(StudySetting("learning-rate schedule", schedule.spec + " (stepped per epoch)")) }
+        if initialization != .pytorchDefault { s.append(StudySetting("initialization", initialization.rawValue + " weights, zero biases")) }
+        if penalty != .none { s.append(StudySetting("penalty", "\(penalty) on the weights (not biases or normalization parameters)")) }
+        if let augmentation { s.append(StudySetting("augmentation", augmentation.description)) }
+        if model.layers.contains(where: { $0.type == "Dropout" }) || dropoutMode == .vanilla {
+            s.append(StudySetting("dropout mode", dropoutMode.rawValue))
+        }
+        if let clipNorm { s.append(StudySetting("gradient clipping", "global norm \(clipNorm)")) }
+        s.append(StudySetting("loss", loss.description))
+        s.append(StudySetting("epochs", String(epochs)))
+        s.append(StudySetting("batch size", String(batchSize)))
+        if validationFraction > 0 { s.append(StudySetting("validation split", String(validationFraction))) }
+        s.append(StudySetting("seed", String(seed)))
+        return s
+    }
+
+    /// `sgd(lr=0.05, momentum=0.9, weight_decay=0.005 on weights only)`.
+    static func describe(_ o: OptimizerSpecification) -> String {
+        var parts = ["lr=\(format(o.effectiveLearningRate))"]
+        if let m = o.momentum { parts.append("momentum=\(format(m))") }
+        if o.nesterov { parts.append("nesterov=True") }
+        if let b = o.betas { parts.append("betas=(\(format(b[0])), \(format(b[1])))") }
+        if let a = o.alpha { parts.append("alpha=\(format(a))") }
+        if let e = o.epsilon { parts.append("eps=\(format(e))") }
+        if let w = o.weightDecay { parts.append("weight_decay=\(format(w))" + (o.decayWeightsOnly ? " on weights only" : "")) }
+        return "\(o.name)(\(parts.joined(separator: ", ")))"
+    }
+
+    /// A number as short as it reads exactly (`0.05`, `1e-05`).
+    static func format(_ x: Double) -> String {
+        let text = "\(x)"
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
+}
+
+extension ModelDescription {
+    /// The description as a model file (YAML, one flow-style map per layer) that
+    /// ``ModelDescription/parse(_:name:isJSON:)`` reads back to the same description.
+    public var yaml: String {
+        func argument(_ a: LayerArgument) -> String {
+            switch a {
+            case .list(let items): return "[" + items.map(argument).joined(separator: ", ") + "]"
+            case .map(let m): return "{" + m.keys.sorted().map { "\($0): \(argument(m[$0]!))" }.joined(separator: ", ") + "}"
+            default: return a.description
+            }
+        }
+        let lines = layers.map { layer in
+            "  - \(layer.type): " + argument(.map(layer.arguments))
+        }
+        return "# \(name)\nlayers:\n" + lines.joined(separator: "\n") + "\n"
+    }
+}

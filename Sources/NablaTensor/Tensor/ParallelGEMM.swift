@@ -1,0 +1,82 @@
+#if !canImport(Accelerate)
+import CBLAS
+#endif
+import Dispatch
+
+/// Matrix products split over Nabla's own threads, with OpenBLAS kept single-threaded.
+///
+/// OpenBLAS's thread pool busy-waits (`sched_yield`) for a while after every multi-threaded call.
+/// Nabla's other kernels (convolution, normalization, pooling, optimizers) run on Dispatch workers
+/// in between, so on a machine with as many busy threads as cores those spinning BLAS threads take
+/// CPU time away from the real work; measured on the `convnet` step (2 cores) they were ~15 % of all
+/// samples. Nabla therefore sets OpenBLAS to one thread and splits each large product itself.
+///
+/// The split partitions the *output* — rows of `C` or columns of `C`, in whole 16-wide tiles — into
+/// parts that depend only on the shape and the thread count, and every output element's `k`-sum is
+/// computed by one single-threaded BLAS call in its fixed blocked order: for a given thread count the
+/// result is the same on every run. (Another thread count can change the last bits, since BLAS
+/// handles a part's edge rows with other micro-kernels.)
+public enum BLASThreading {
+    /// Products with fewer multiply-adds than this run as one BLAS call (a thread hop costs about as
+    /// much as 2¹⁹ multiply-adds on one core here).
+    nonisolated(unsafe) public static var parallelThreshold = 1 << 19
+
+    /// Makes OpenBLAS single-threaded, once per process (idempotent).
+    package static func useSingleThreadedBLAS() { _ = singleThreaded }
+
+    /// Runs `body` with OpenBLAS's own thread pool set to `count` threads, then makes it
+    /// single-threaded again: for measuring OpenBLAS's threading against Nabla's (`nabla bench --kernels`).
+    public static func withOpenBLASThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        useSingleThreadedBLAS()
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(Int32(Swift.max(1, count)))
+        defer { openblas_set_num_threads(1) }
+        #endif
+        return try body()
+    }
+
+    private static let singleThreaded: Void = {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(1)
+        #endif
+    }()
+}
+
+/// `C = α·op(A)·op(B) + β·C` in row-major storage (CBLAS's `gemm` with `CblasRowMajor`), split into
+/// up to ``Parallelism/threadCount`` parts along the larger of `m` and `n` when the product has at
+/// least ``BLASThreading/parallelThreshold`` multiply-adds. `op(X)` is `Xᵀ` when the flag is set;
+/// `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+package func matrixMultiply<Scalar: TensorScalar>(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
+) {
+    BLASThreading.useSingleThreadedBLAS()
+    let splitRows = m >= n
+    let extent = splitRows ? m : n
+    let tiles = (extent + 15) / 16
+    let parts = m * n * k < BLASThreading.parallelThreshold ? 1 : Swift.min(Parallelism.threadCount, tiles)
+    if parts <= 1 {
+        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let lower = Swift.min(extent, tiles * part / parts * 16)
+        let upper = Swift.min(extent, tiles * (part + 1) / parts * 16)
+        if lower >= upper { return }
+        if splitRows {
+            // Rows lower..<upper of op(A) and C: op(A) = A stores them as rows, Aᵀ as columns.
+            Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: upper - lower, n: n, k: k, alpha: alpha,
+                        a: a + (transposeA ? lower : lower * lda), lda: lda, b: b, ldb: ldb,
+                        beta: beta, c: c + lower * ldc, ldc: ldc)
+        } else {
+            // Columns lower..<upper of op(B) and C: op(B) = B stores them as columns, Bᵀ as rows.
+            Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: upper - lower, k: k, alpha: alpha,
+                        a: a, lda: lda, b: b + (transposeB ? lower * ldb : lower), ldb: ldb,
+                        beta: beta, c: c + lower, ldc: ldc)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import NablaTensor
+import NablaIO
+
+/// Where a training run stands: enough to continue it exactly.
+public struct TrainingProgress: Codable, Equatable, Sendable {
+    /// Epochs completed.
+    public var epoch = 0
+    /// Optimizer steps taken in the current (incomplete) epoch.
+    public var stepInEpoch = 0
+    /// Optimizer steps taken in total.
+    public var globalStep = 0
+    /// Per-epoch metrics so far (`train_loss`, `test_accuracy`, …), oldest first.
+    public var history: [[String: Double]] = []
+    /// Early-stopping bookkeeping: best metric value, its epoch, and epochs without improvement.
+    public var bestMetric: Double?
+    public var bestEpoch: Int?
+    public var epochsWithoutImprovement = 0
+    public init() {}
+}
+
+/// A complete training checkpoint in one `.safetensors` file: model weights (`model.<key>`, PyTorch's
+/// state-dict keys behind the prefix), optimizer state (`optimizer.<key>`), schedule state
+/// (`schedule.<key>`), the states of every random generator, the progress, and the run configuration
+/// (metadata, JSON). Written atomically, so a run killed at any moment leaves the previous checkpoint
+/// intact.
+public struct Checkpoint: Equatable, Sendable {
+    /// Bumped when the layout changes incompatibly.
+    public static let formatVersion = 1
+
+    public var model: [String: Tensor<Float>]
+    /// Model keys saved as int64 (`num_batches_tracked`).
+    public var integerModelKeys: Set<String>
+    public var optimizer: [String: Tensor<Double>]
+    public var schedule: [String: Tensor<Double>]
+    /// Generator states by owner (`"data"`, `"layer.3"`), each the four xoshiro words.
+    public var generators: [String: [UInt64]]
+    public var progress: TrainingProgress
+    /// The run's configuration as canonical JSON, compared on resume.
+    public var configuration: String
+
+    public init(model: [String: Tensor<Float>], integerModelKeys: Set<String> = [], optimizer: [String: Tensor<Double>] = [:],
+                schedule: [String: Tensor<Double>] = [:], generators: [String: [UInt64]] = [:],
+                progress: TrainingProgress = .init(), configuration: String = "{}") {
+        self.model = model
+        self.integerModelKeys = integerModelKeys
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.generators = generators
+        self.progress = progress
+        self.configuration = configuration
+    }
+
+    /// The checkpoint as a safetensors file.
+    public func file() -> SafeTensorsFile {
+        var file = SafeTensorsFile()
+        for (k, t) in model {
+            file.tensors["model.\(k)"] = integerModelKeys.contains(k) ? SafeTensor(int64: t.scalars.map { Int64($0) }, shape: t.shape) : SafeTensor(t)
+        }
+        for (k, t) in optimizer { file.tensors["optimizer.\(k)"] = SafeTensor(t) }
+        for (k, t) in schedule { file.tensors["schedule.\(k)"] = SafeTensor(t) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        file.metadata["nabla.format"] = String(Checkpoint.formatVersion)
+        file.metadata["nabla.progress"] = String(decoding: try! encoder.encode(progress), as: UTF8.self)
+        file.metadata["nabla.generators"] = String(decoding: try! encoder.encode(generators.mapValues { $0.map { String($0, radix: 16) } }), as: UTF8.self)
+        file.metadata["nabla.configuration"] = configuration
+        return file
+    }
+
+    /// Writes the checkpoint atomically.
+    public func write(to url: URL) throws { try file().write(to: url) }
+
+    /// Reads a checkpoint written by ``write(to:)``.
+    /// - Throws: ``NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
+    ///   another format version.
+    public static func read(from url: URL) throws -> Checkpoint {
+        try parse(try SafeTensorsFile.read(from: url), name: url.path)
+    }
+
+    /// Parses the bytes of a checkpoint file; `name` prefixes error messages.
+    public static func parse(_ bytes: [UInt8], name: String) throws -> Checkpoint {
+        try parse(try SafeTensorsFile.parse(bytes, name: name), name: name)
+    }
+
+    /// Interprets a parsed safetensors file as a checkpoint.
+    static func parse(_ file: SafeTensorsFile, name: String) throws -> Checkpoint {
+        func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(name): \(why)") }
+        guard let version = file.metadata["nabla.format"] else { throw fail("not a Nabla checkpoint (no nabla.format metadata)") }
+        guard version == String(formatVersion) else { throw fail("checkpoint format \(version) is not supported (expected \(formatVersion))") }
+        let decoder = JSONDecoder()
+        guard let progressJSON = file.metadata["nabla.progress"],
+              let progress = try? decoder.decode(TrainingProgress.self, from: Data(progressJSON.utf8)) else {
+            throw fail("checkpoint progress metadata is missing or malformed")
+        }
+        guard let generatorJSON = file.metadata["nabla.generators"],
+              let hex = try? decoder.decode([String: [String]].self, from: Data(generatorJSON.utf8)) else {
+            throw fail("checkpoint generator metadata is missing or malformed")
+        }
+        var generators: [String: [UInt64]] = [:]
+        for (owner, words) in hex {
+            let values = words.compactMap { UInt64($0, radix: 16) }
+            guard values.count == 4, words.count == 4 else { throw fail("generator state of '\(owner)' is malformed") }
+            generators[owner] = values
+        }
+        var model: [String: Tensor<Float>] = [:], optimizer: [String: Tensor<Double>] = [:], schedule: [String: Tensor<Double>] = [:]
+        var integerKeys = Set<String>()
+        for (key, entry) in file.tensors {
+            if key.hasPrefix("model.") {
+                let k = String(key.dropFirst(6))
+                model[k] = entry.tensor(as: Float.self)
+                if entry.dtype == .i64 { integerKeys.insert(k) }
+            } else if key.hasPrefix("optimizer.") {
+                optimizer[String(key.dropFirst(10))] = entry.tensor(as: Double.self)
+            } else if key.hasPrefix("schedule.") {
+                schedule[String(key.dropFirst(9))] = entry.tensor(as: Double.self)
+            } else {
+                throw fail("unexpected tensor '\(key)' in checkpoint")
+            }
+        }
+        return Checkpoint(model: model, integerModelKeys: integerKeys, optimizer: optimizer, schedule: schedule,
+                          generators: generators, progress: progress, configuration: file.metadata["nabla.configuration"] ?? "{}")
+    }
+}
+
+extension RandomGenerator {
+    /// The state as four words, for checkpoints.
+    public var words: [UInt64] { [state.0, state.1, state.2, state.3] }
+
+    /// A generator continuing from saved words.
+    public init(words: [UInt64]) {
+        precondition(words.count == 4, "a generator state has 4 words, got \(words.count)")
+        self.init(seed: 0)
+        state = (words[0], words[1], words[2], words[3])
+    }
+}

@@ -1,0 +1,53 @@
+import NablaTensor
+import NablaData
+
+/// Running sums of a metric over batches of different sizes, for epoch averages.
+public struct MetricAccumulator: Sendable {
+    public private(set) var lossSum = 0.0
+    public private(set) var correct = 0
+    public private(set) var correctTop5 = 0
+    public private(set) var count = 0
+    public private(set) var hasClasses = false
+
+    public init() {}
+
+    /// Adds a batch: its mean loss and, for class targets, the top-1 and top-5 hits of `output` ([N, C]).
+    public mutating func add(loss: Double, output: Tensor<Float>, targets: Targets) {
+        let n = targets.count
+        lossSum += loss * Double(n)
+        count += n
+        if case .classes(let labels, _) = targets, output.rank == 2 {
+            hasClasses = true
+            let hits = topKHits(output, labels: labels, k: 5)
+            correct += hits.top1
+            correctTop5 += hits.topK
+        }
+    }
+
+    /// The mean loss per sample.
+    public var loss: Double { count == 0 ? .nan : lossSum / Double(count) }
+    /// Top-1 accuracy in [0, 1], or `nil` for regression.
+    public var accuracy: Double? { hasClasses && count > 0 ? Double(correct) / Double(count) : nil }
+    /// Top-5 accuracy in [0, 1], or `nil` for regression.
+    public var top5Accuracy: Double? { hasClasses && count > 0 ? Double(correctTop5) / Double(count) : nil }
+}
+
+/// Counts rows whose label is the arg-max (`top1`) and rows whose label is among the `k` largest
+/// scores (`topK`; ties broken toward lower indices, as `torch.topk` on CPU does in practice).
+public func topKHits(_ scores: Tensor<Float>, labels: [Int], k: Int) -> (top1: Int, topK: Int) {
+    precondition(scores.rank == 2 && scores.shape[0] == labels.count, "topKHits: scores \(scores.shape) for \(labels.count) labels")
+    let c = scores.shape[1]
+    var top1 = 0, topK = 0
+    scores.withUnsafeBufferPointer { s in
+        for (i, y) in labels.enumerated() {
+            let row = s.baseAddress! + i * c
+            let target = row[y]
+            // Rank of the target: classes scoring higher, or equal with a lower index.
+            var rank = 0
+            for j in 0..<c where row[j] > target || (row[j] == target && j < y) { rank += 1 }
+            if rank == 0 { top1 += 1 }
+            if rank < k { topK += 1 }
+        }
+    }
+    return (top1, topK)
+}

@@ -1,0 +1,246 @@
+import Foundation
+import NablaTensor
+import NablaIO
+import NablaNN
+import NablaOptim
+import NablaData
+
+/// The training loop: epochs (or a step budget) of mini-batch gradient descent, evaluation after each
+/// epoch, parameter penalties, clipping and constraints, learning-rate schedules, early stopping,
+/// divergence detection, checkpoints, and logs.
+///
+/// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
+/// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
+/// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
+/// else the test loss, else the training loss).
+///
+/// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
+/// optimizer and schedule state, every dropout generator, progress, configuration) and
+/// `model.safetensors` (the PyTorch-readable state dict) are written atomically after every epoch
+/// (and every ``TrainerConfiguration/checkpointEverySteps``). ``resume(from:)`` restores all of it;
+/// since the data order and augmentation of batch `b` of epoch `e` depend only on `(seed, e, b)`, the
+/// resumed run takes exactly the steps the uninterrupted run would have taken.
+///
+/// **Divergence.** A non-finite loss or gradient stops training with an error naming the step and the
+/// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
+/// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
+public final class Trainer {
+    public let model: Module<Float>
+    public let optimizer: any Optimizer<Float>
+    public let schedule: (any LearningRateSchedule)?
+    public let trainLoader: DataLoader
+    public let validation: Dataset?
+    public let test: Dataset?
+    public let configuration: TrainerConfiguration
+    /// Identifies the run for resume (canonical JSON of what must not change between the halves).
+    public let runIdentity: String
+    /// Called after every epoch with its report.
+    public var onEpochEnd: [(EpochReport) -> Void] = []
+    /// Where the run stands.
+    public private(set) var progress = TrainingProgress()
+    /// Steps skipped because their loss or gradients were not finite.
+    public private(set) var skippedSteps = 0
+
+    private let decayable: [Variable<Float>]
+    private let earlyStopping: EarlyStopping<Float>?
+    private var logger: TrainingLogger?
+
+    public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
+                trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
+                configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
+        self.model = model
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.trainLoader = trainLoader
+        self.validation = validation
+        self.test = test
+        self.configuration = configuration
+        self.runIdentity = runIdentity
+        decayable = model.decayableParameters()
+        if let patience = configuration.earlyStoppingPatience {
+            try EarlyStopping<Float>.validate(patience: patience, minDelta: 0)
+            earlyStopping = EarlyStopping(mode: .min, patience: patience)
+        } else {
+            earlyStopping = nil
+        }
+        if let steps = configuration.steps, steps < 1 {
+            throw NablaError(.invalidArgument, "--steps \(steps): must be at least 1")
+        }
+        if configuration.steps == nil && configuration.epochs < 1 {
+            throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// `checkpoint.safetensors` in the checkpoint directory, if one is configured.
+    public var checkpointURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("checkpoint.safetensors") }
+    var bestWeightsURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("best.safetensors") }
+
+    /// The complete state of the run.
+    public func checkpoint() -> Checkpoint {
+        var progress = self.progress
+        if let state = earlyStopping?.state {
+            progress.bestMetric = state.bestMetric
+            progress.bestEpoch = state.bestEpoch
+            progress.epochsWithoutImprovement = state.epochsWithoutImprovement
+        }
+        return Checkpoint(model: model.stateDict(), integerModelKeys: model.integerStateKeys, optimizer: optimizer.stateDict(),
+                          schedule: schedule?.stateDict() ?? [:],
+                          generators: model.randomGeneratorStates().mapValues(\.words), progress: progress,
+                          configuration: runIdentity)
+    }
+
+    /// Writes `checkpoint.safetensors` and `model.safetensors` (atomically) if a directory is configured.
+    public func saveCheckpoint() throws {
+        guard let url = checkpointURL, let directory = configuration.checkpointDirectory else { return }
+        try checkpoint().write(to: url)
+        try model.save(to: directory.appendingPathComponent("model.safetensors"))
+    }
+
+    /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
+    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
+    ///   different configuration (model, data, optimizer, …), naming the file.
+    public func resume(from url: URL) throws {
+        let saved = try Checkpoint.read(from: url)
+        guard saved.configuration == runIdentity else {
+            throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
+        }
+        do {
+            try model.loadStateDict(saved.model)
+            try optimizer.loadStateDict(saved.optimizer)
+            if let schedule { try schedule.loadStateDict(saved.schedule) }
+            try model.restoreRandomGenerators(saved.generators.mapValues { RandomGenerator(words: $0) })
+        } catch let error as NablaError {
+            throw NablaError(error.kind, "\(url.path): \(error.message)")
+        }
+        progress = saved.progress
+        if let earlyStopping {
+            earlyStopping.state = .init(bestMetric: saved.progress.bestMetric, bestEpoch: saved.progress.bestEpoch,
+                                        epochsWithoutImprovement: saved.progress.epochsWithoutImprovement, stopped: false)
+            if let bestURL = bestWeightsURL, FileManager.default.fileExists(atPath: bestURL.path) {
+                let best = try SafeTensorsFile.read(from: bestURL)
+                earlyStopping.setBestStateDict(best.tensors.mapValues { $0.tensor(as: Float.self) })
+            }
+        }
+    }
+
+    // MARK: Evaluation
+
+    /// Loss and accuracy of the model in evaluation mode on `dataset`, without recording gradients.
+    public func evaluate(_ dataset: Dataset) -> MetricAccumulator {
+        NablaTraining.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
+    }
+
+    // MARK: Training
+
+    /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
+    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
+    ///   finite (unless skipping), or an I/O error from checkpoints and logs.
+    public func fit() throws -> TrainingResult {
+        let start = Date()
+        if let directory = configuration.logDirectory, logger == nil {
+            logger = try TrainingLogger(directory: directory, resuming: progress.globalStep > 0)
+        }
+        defer { logger?.close() }
+        var reports: [EpochReport] = []
+        var stopReason: String?
+        let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
+        let parameters = model.parameters
+
+        while stopReason == nil && !budgetSpent {
+            let epoch = progress.epoch
+            let epochStart = Date()
+            model.train()
+            var metrics = MetricAccumulator()
+            let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
+            let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
+            let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
+            let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
+            var done = 0
+            for batch in batches {
+                if let steps = configuration.steps, progress.globalStep >= steps { break }
+                optimizer.zeroGrad()
+                let output = model(Variable(batch.inputs))
+                let dataLoss = configuration.loss(output, batch.targets)
+                let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
+                let lossValue = loss.value.scalar
+                var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
+                if problem == nil {
+                    loss.backward()
+                    if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
+                        problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
+                    }
+                }
+                if let problem {
+                    guard configuration.skipNonFinite else {
+                        let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
+                        throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(problem)\(kept)")
+                    }
+                    optimizer.zeroGrad()
+                    skippedSteps += 1
+                    progress.stepInEpoch += 1
+                    progress.globalStep += 1
+                    continue
+                }
+                if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
+                if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
+                optimizer.step()
+                if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
+                progress.stepInEpoch += 1
+                progress.globalStep += 1
+                metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                done += 1
+                reporter.update(done: done, runningLoss: metrics.loss)
+                if let every = configuration.checkpointEverySteps, progress.globalStep % every == 0 { try saveCheckpoint() }
+            }
+            let epochFinished = progress.stepInEpoch >= trainLoader.batchCount
+            guard epochFinished || budgetSpent else { continue }
+
+            var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
+                                     trainLoss: metrics.loss, trainAccuracy: metrics.accuracy,
+                                     seconds: Date().timeIntervalSince(epochStart))
+            if let validation {
+                let m = evaluate(validation)
+                report.validationLoss = m.loss
+                report.validationAccuracy = m.accuracy
+            }
+            if let test {
+                let m = evaluate(test)
+                report.testLoss = m.loss
+                report.testAccuracy = m.accuracy
+                report.testTop5Accuracy = m.top5Accuracy
+            }
+            report.seconds = Date().timeIntervalSince(epochStart)
+            let monitored = report.validationLoss ?? report.testLoss ?? report.trainLoss
+            if epochFinished {
+                // A step budget that ends mid-epoch leaves the epoch open, so a resumed run with a
+                // larger budget continues it instead of skipping its remaining batches.
+                if let schedule { schedule.requiresMetric ? schedule.step(metric: monitored) : schedule.step() }
+                progress.epoch += 1
+                progress.stepInEpoch = 0
+            }
+            progress.history.append(report.values)
+            if let earlyStopping {
+                let improved = earlyStopping.isImprovement(monitored)
+                if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
+                    stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
+                    try earlyStopping.restoreBest(into: model)
+                } else if improved, let url = bestWeightsURL {
+                    try model.save(to: url)
+                }
+            }
+            try logger?.log(report, model: model, histograms: configuration.logHistograms)
+            try saveCheckpoint()
+            reports.append(report)
+            for callback in onEpochEnd { callback(report) }
+        }
+        return TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+    }
+
+    /// Whether the epoch or step budget is used up.
+    var budgetSpent: Bool {
+        if let steps = configuration.steps { return progress.globalStep >= steps }
+        return progress.epoch >= configuration.epochs
+    }
+}

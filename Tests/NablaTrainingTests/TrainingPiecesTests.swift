@@ -1,0 +1,81 @@
+import XCTest
+@testable import NablaTensor
+@testable import NablaIO
+@testable import NablaNN
+@testable import NablaOptim
+@testable import NablaData
+@testable import NablaTraining
+import NablaTestSupport
+
+final class TrainingPiecesTests: XCTestCase {
+    func testTopKCountsTiesTowardLowerIndices() {
+        let scores = Tensor<Float>(shape: [3, 6], scalars: [
+            0, 9, 1, 2, 3, 4,     // label 1 is top-1
+            5, 5, 0, 0, 0, 0,     // label 1 ties with class 0 → rank 1
+            6, 5, 4, 3, 2, 1,     // label 5 is last → rank 5
+        ])
+        let hits = topKHits(scores, labels: [1, 1, 5], k: 5)
+        XCTAssertEqual(hits.top1, 1)
+        XCTAssertEqual(hits.topK, 2)
+    }
+
+    func testMetricAccumulatorWeightsBatchesBySize() {
+        var m = MetricAccumulator()
+        m.add(loss: 1, output: Tensor(shape: [1, 2], scalars: [1, 0]), targets: .classes([0], classCount: 2))
+        m.add(loss: 4, output: Tensor(shape: [3, 2], scalars: [1, 0, 1, 0, 0, 1]), targets: .classes([1, 0, 1], classCount: 2))
+        XCTAssertEqual(m.loss, 13.0 / 4)
+        XCTAssertEqual(m.accuracy, 3.0 / 4)
+        var r = MetricAccumulator()
+        r.add(loss: 2, output: Tensor(zeros: [2, 1]), targets: .values(Tensor(zeros: [2, 1])))
+        XCTAssertNil(r.accuracy)
+    }
+
+    func testLossFunctionParsingAndValidation() throws {
+        XCTAssertEqual(try LossFunction(name: "cross-entropy", labelSmoothing: 0.1), .crossEntropy(labelSmoothing: 0.1))
+        XCTAssertThrowsError(try LossFunction(name: "nll")) { XCTAssertTrue("\($0)".contains("expected one of cross-entropy, mse")) }
+        XCTAssertThrowsError(try LossFunction(name: "mse", labelSmoothing: 0.1))
+        let classes = Targets.classes([0, 1], classCount: 3)
+        XCTAssertNoThrow(try LossFunction.crossEntropy(labelSmoothing: 0).validate(targets: classes, outputShape: [3]))
+        XCTAssertThrowsError(try LossFunction.crossEntropy(labelSmoothing: 0).validate(targets: classes, outputShape: [4])) {
+            XCTAssertTrue("\($0)".contains("the last layer needs 3 outputs"))
+        }
+        XCTAssertThrowsError(try LossFunction.meanSquaredError.validate(targets: classes, outputShape: [3]))
+        XCTAssertThrowsError(try LossFunction.hinge(margin: 1).validate(targets: .values(Tensor(zeros: [2, 1])), outputShape: [1]))
+        // BCE with class labels trains against one-hot targets.
+        let loss = LossFunction.binaryCrossEntropy(Variable(Tensor<Float>(zeros: [2, 3])), classes)
+        XCTAssertEqual(loss.value.scalar, Float(Foundation.log(2.0)), accuracy: 1e-6)
+    }
+
+    func testCheckpointRoundTrip() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nabla-ckpt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var progress = TrainingProgress()
+        progress.epoch = 3
+        progress.globalStep = 120
+        progress.history = [["train_loss": 0.5, "test_accuracy": 0.8]]
+        progress.bestMetric = 0.8
+        var g = RandomGenerator(seed: 5)
+        _ = g.next()
+        let checkpoint = Checkpoint(
+            model: ["0.weight": Tensor(shape: [2], scalars: [1.5, -2]), "1.num_batches_tracked": Tensor([7])],
+            integerModelKeys: ["1.num_batches_tracked"],
+            optimizer: ["state.0.momentum_buffer": Tensor([0.25, 1e-300])],
+            schedule: ["last_epoch": Tensor(3)],
+            generators: ["data": g.words], progress: progress, configuration: #"{"lr":0.1}"#)
+        let url = dir.appendingPathComponent("checkpoint.safetensors")
+        try checkpoint.write(to: url)
+        let back = try Checkpoint.read(from: url)
+        XCTAssertEqual(back, checkpoint)
+        var restored = RandomGenerator(words: back.generators["data"]!)
+        XCTAssertEqual(restored.next(), g.next())
+        XCTAssertEqual(SafeTensorsFile(tensors: try SafeTensorsFile.read(from: url).tensors).tensors["model.1.num_batches_tracked"]?.dtype, .i64)
+    }
+
+    func testPlainWeightsFileIsNotACheckpoint() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nabla-ckpt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("w.safetensors")
+        try SafeTensorsFile(tensors: ["w": SafeTensor(Tensor<Float>([1]))]).write(to: url)
+        XCTAssertThrowsError(try Checkpoint.read(from: url)) { XCTAssertTrue("\($0)".contains("not a Nabla checkpoint")) }
+    }
+}
