@@ -86,3 +86,36 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(x.grad?.scalars, [2, 0, 2])
     }
 }
+
+extension AutogradTests {
+    /// Gradient mode is task-local (thread-local outside tasks), as PyTorch's is thread-local: a
+    /// thread inside `withoutGradient` does not switch off recording on another thread.
+    func testGradientModeIsLocalToItsThread() {
+        let inside = DispatchSemaphore(value: 0), checked = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            withoutGradient {
+                inside.signal()
+                checked.wait()
+            }
+        }
+        thread.start()
+        inside.wait()
+        let x = Variable(Tensor<Double>([2]), requiresGradient: true)
+        let y = x * x
+        XCTAssertTrue(GradientMode.isEnabled, "another thread's withoutGradient leaked into this one")
+        XCTAssertTrue(y.requiresGradient)
+        checked.signal()
+        withoutGradient {
+            XCTAssertFalse(GradientMode.isEnabled)
+            XCTAssertFalse((x * x).requiresGradient)
+        }
+        XCTAssertTrue(GradientMode.isEnabled, "the mode is restored after withoutGradient")
+    }
+
+    /// The mode is restored when the body throws.
+    func testGradientModeIsRestoredAfterAThrow() {
+        struct Failure: Error {}
+        XCTAssertThrowsError(try withoutGradient { throw Failure() })
+        XCTAssertTrue(GradientMode.isEnabled)
+    }
+}

@@ -63,15 +63,12 @@ func reflectIndex(_ i: Int, _ extent: Int) -> Int {
     return j
 }
 
-/// Runs `body(n)` for every sample `n`, on both cores when the batch holds enough work to pay for it.
+/// Runs `body(n)` for every sample `n`, split over the threads when the batch holds enough work
+/// to pay for it (each sample's output is its own, so the split does not change results).
 func forEachSample(_ count: Int, elementsPerSample: Int, _ body: (Int) -> Void) {
-    if count >= 2 && count * elementsPerSample >= 1 << 16 && Parallelism.threadCount > 1 {
-        let half = (count + 1) / 2
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            for n in (part == 0 ? 0..<half : half..<count) { body(n) }
-        }
-    } else {
-        for n in 0..<count { body(n) }
+    let parts = Parallelism.parts(forWork: count * elementsPerSample, items: count)
+    Parallelism.forEachRange(of: count, parts: parts) { samples, _ in
+        for n in samples { body(n) }
     }
 }
 

@@ -38,7 +38,7 @@ public enum MNIST {
         // The two splits inflate concurrently (one per core); the first failing split's error wins.
         var results = [Result<Dataset, Error>?](repeating: nil, count: splits.count)
         results.withUnsafeMutableBufferPointer { out in
-            DispatchQueue.concurrentPerform(iterations: splits.count) { i in
+            Parallelism.forEach(parts: splits.count) { i in
                 let (images, labels, part) = splits[i]
                 out[i] = Result { try loadSplit(images: images, labels: labels, classCount: classCount, name: "\(name)/\(part)") }
             }

@@ -53,7 +53,7 @@ func runOnWorkers(_ workers: Int, count: Int, _ body: (Range<Int>, Int) -> Void)
         return
     }
     BLASThreading.useSingleThreadedBLAS()
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    Parallelism.forEach(parts: workers) { worker in
         body(count * worker / workers ..< count * (worker + 1) / workers, worker)
     }
 }

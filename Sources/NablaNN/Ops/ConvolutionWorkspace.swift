@@ -109,7 +109,7 @@ public final class ConvolutionWorkspace: @unchecked Sendable {
 }
 
 /// Splits `0..<count` into one contiguous range per worker and runs `body` on each on its own core
-/// (`DispatchQueue.concurrentPerform`), or runs it once on the whole range when the total work —
+/// (``Parallelism/forEachRange(of:parts:_:)``), or runs it once on the whole range when the total work —
 /// `count · workPerItem` elementary operations — is below `threshold`, where threading would cost
 /// more than it saves, or when `enabled` is false (the caller already runs on a worker).
 @inlinable
@@ -120,11 +120,7 @@ func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 <
         if count > 0 { body(0..<count) }
         return
     }
-    let parts = Swift.min(workers, count)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let lower = count * part / parts, upper = count * (part + 1) / parts
-        body(lower..<upper)
-    }
+    Parallelism.forEachRange(of: count, parts: workers) { range, _ in body(range) }
 }
 
 /// How many cores the convolution and pooling kernels split their batch loops over.

@@ -173,14 +173,8 @@ func scaleGroups<Scalar: TensorScalar>(_ x: Tensor<Scalar>, by m: Tensor<Scalar>
                         }
                     }
                 }
-                if x.count >= 1 << 18 && groups >= 2 && Parallelism.threadCount > 1 {
-                    let half = groups / 2
-                    DispatchQueue.concurrentPerform(iterations: 2) { part in
-                        run(part == 0 ? 0..<half : half..<groups)
-                    }
-                } else {
-                    run(0..<groups)
-                }
+                let parts = x.count >= 1 << 18 ? Parallelism.threadCount : 1
+                Parallelism.forEachRange(of: groups, parts: parts) { range, _ in run(range) }
             }
         }
     }

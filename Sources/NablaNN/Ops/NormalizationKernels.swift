@@ -11,7 +11,7 @@ import NablaTensor
 /// (“Algorithms for computing the sample variance”, 1983). `E[x²] − E[x]²` is never formed.
 ///
 /// The elementwise passes apply per-run coefficients with contiguous inner loops, and every kernel
-/// splits its work over the cores with `DispatchQueue.concurrentPerform` once it is large enough.
+/// splits its work over the cores with ``Parallelism/forEach(parts:_:)`` once it is large enough.
 enum NormalizationKernels {
     /// Below this many elements a kernel runs on the calling thread.
     static let parallelThreshold = 1 << 15
@@ -25,7 +25,7 @@ enum NormalizationKernels {
     @inline(__always)
     static func forEach(_ iterations: Int, elementCount: Int, _ body: (Int) -> Void) {
         if iterations > 1 && coreCount > 1 && elementCount >= parallelThreshold {
-            DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+            Parallelism.forEach(parts: iterations, body)
         } else {
             for i in 0..<iterations { body(i) }
         }

@@ -29,10 +29,7 @@ func forEachChunk(_ count: Int, _ body: (Range<Int>) -> Void) {
         body(0..<count)
         return
     }
-    let size = (count + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        body(c * size..<min(count, (c + 1) * size))
-    }
+    Parallelism.forEachRange(of: count, parts: chunks) { range, _ in body(range) }
 }
 
 /// The number of chunks a large update is split into: ``Parallelism/threadCount``, at most 8.

@@ -47,20 +47,23 @@ extension Variable {
     }
 }
 
-/// Whether operations record themselves for differentiation.
+/// Whether operations record themselves for differentiation — PyTorch's grad mode.
+///
+/// The mode is task-local (Swift's `@TaskLocal`; on a thread outside any task it is thread-local), as
+/// PyTorch's `torch.no_grad()` is thread-local: turning recording off inside one task or thread
+/// never affects another, so a data-loading thread or a concurrent evaluation cannot switch off
+/// the training thread's gradients. It is scoped: only ``withoutGradient(_:)`` changes it, for the
+/// duration of its body.
 public enum GradientMode {
-    nonisolated(unsafe) static var enabledFlag = true
-
-    /// Whether recording is on (it is unless inside ``withoutGradient(_:)``).
-    public static var isEnabled: Bool { enabledFlag }
+    /// Whether recording is on in the current task or thread (it is unless inside
+    /// ``withoutGradient(_:)``).
+    @TaskLocal public static var isEnabled = true
 }
 
-/// Runs `body` with gradient recording off (evaluation, optimizer updates): operations inside build no
-/// graph and keep no saved tensors.
+/// Runs `body` with gradient recording off in the current task or thread (evaluation, optimizer
+/// updates): operations inside build no graph and keep no saved tensors. The previous mode is
+/// restored when `body` returns or throws.
 @discardableResult
 public func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
-    let previous = GradientMode.enabledFlag
-    GradientMode.enabledFlag = false
-    defer { GradientMode.enabledFlag = previous }
-    return try body()
+    try GradientMode.$isEnabled.withValue(false, operation: body)
 }

@@ -34,13 +34,31 @@ public enum Parallelism {
         BLASThreading.useSingleThreadedBLAS()
     }
 
-    /// Runs `body(part)` for `part` in `0..<parts`, on up to ``threadCount`` threads when `parts > 1`
-    /// and more than one thread is configured, inline otherwise.
+    /// Runs `body(part)` for `part` in `0..<parts`, concurrently on up to ``threadCount`` threads
+    /// when `parts > 1` and more than one thread is configured, else in order on the calling thread.
+    ///
+    /// This is the one place where Nabla's kernels hand work to threads (Dispatch's
+    /// `concurrentPerform`). Each part must write only its own outputs; then the result does not
+    /// depend on whether, or in which order, the parts ran concurrently.
     public static func forEach(parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || threadCount <= 1 {
             for part in 0..<max(parts, 0) { body(part) }
         } else {
             DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        }
+    }
+
+    /// Splits `0..<count` into `parts` contiguous ranges, part `p` covering
+    /// `count·p/parts ..< count·(p+1)/parts`, and runs `body(range, p)` for each through
+    /// ``forEach(parts:_:)``. Empty ranges are skipped.
+    public static func forEachRange(of count: Int, parts: Int, _ body: (Range<Int>, Int) -> Void) {
+        let parts = max(1, min(parts, count))
+        if parts == 1 {
+            if count > 0 { body(0..<count, 0) }
+            return
+        }
+        forEach(parts: parts) { part in
+            body(count * part / parts ..< count * (part + 1) / parts, part)
         }
     }
 

@@ -63,7 +63,7 @@ package func matrixMultiply<Scalar: TensorScalar>(
                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    Parallelism.forEach(parts: parts) { part in
         let lower = Swift.min(extent, tiles * part / parts * 16)
         let upper = Swift.min(extent, tiles * (part + 1) / parts * 16)
         if lower >= upper { return }
