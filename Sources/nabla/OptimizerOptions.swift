@@ -33,7 +33,7 @@ struct OptimizerOptions: ParsableArguments {
     @Option(name: .long, help: "Learning-rate decay (\(readers("lr_decay"))).")
     var lrDecay: Double?
     @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch.",
-        discussion: "step:SIZE[:GAMMA], multistep:M1,M2[:GAMMA], exp:GAMMA, cosine:T_MAX[:ETA_MIN], warmup:EPOCHS[:START_FACTOR], plateau[:FACTOR[:PATIENCE]], or A+B (e.g. warmup:5+cosine:45)."))
+        discussion: ScheduleRegistry.grammar + ", or A+B (A, then B from A's length on; e.g. warmup:5+cosine:45)."))
     var schedule: String?
 
     /// The value each hyper-parameter flag was given, by flag name (`nil`: not given) — the

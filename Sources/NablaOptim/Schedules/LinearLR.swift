@@ -34,7 +34,7 @@ public final class LinearLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    public override func nextLearningRates() -> [Double] {
         if lastEpoch == 0 { return currentLearningRates.map { $0 * startFactor } }
         if isInitial || lastEpoch > totalSteps { return currentLearningRates }
         let change = endFactor - startFactor
@@ -42,7 +42,7 @@ public final class LinearLR: EpochSchedule {
         return currentLearningRates.map { $0 * factor }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    public override func closedFormLearningRates() -> [Double] {
         let progress = (endFactor - startFactor) * Double(min(totalSteps, lastEpoch)) / Double(totalSteps)
         return baseLearningRates.map { $0 * (startFactor + progress) }
     }
