@@ -48,6 +48,7 @@ public struct DatasetForm: Sendable {
     /// Reads the spec; ``SpecParameters`` and `NablaError` report bad values in one line.
     public let parse: @Sendable (inout DatasetSpec) throws -> DatasetSource
 
+    /// A form matching `pattern`, described by `grammar` and `summary`, whose specs `parse` reads.
     public init(_ pattern: DatasetPattern, grammar: String, summary: String, acceptsTarget: Bool = false,
                 parse: @escaping @Sendable (inout DatasetSpec) throws -> DatasetSource) {
         self.pattern = pattern

@@ -105,7 +105,9 @@ public struct CustomDataset: Equatable, Sendable, CustomStringConvertible {
     /// The training split and, when there is one, the test split.
     public func load(seed: UInt64) throws -> (train: Dataset, test: Dataset?) { try loader(seed) }
 
+    /// The spec.
     public var description: String { spec }
 
+    /// Whether both come from the same spec.
     public static func == (lhs: CustomDataset, rhs: CustomDataset) -> Bool { lhs.spec == rhs.spec }
 }

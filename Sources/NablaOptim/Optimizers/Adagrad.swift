@@ -21,8 +21,11 @@ import NablaTensor
 /// Reference: Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
 /// Optimization" (JMLR 2011).
 public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
     public static var name: String { "adagrad" }
+    /// The name in messages, PyTorch's class name.
     public static var displayName: String { "Adagrad" }
+    /// One line for `--help`, with the paper.
     public static var summary: String {
         "per-coordinate learning rates shrinking with the accumulated squared gradients (Duchi, Hazan, Singer, JMLR 2011)"
     }
@@ -78,11 +81,13 @@ public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
         /// `sum`: the accumulated squared gradients (plus the initial value).
         public var sum: [Scalar]
 
+        /// The state from its parts.
         public init(step: Int, sum: [Scalar]) {
             self.step = step
             self.sum = sum
         }
 
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
         public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             [("step", Tensor(Double(step))), ("sum", Tensor(shape: shape, scalars: sum.map(Double.init)))]
         }
@@ -93,6 +98,7 @@ public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
         State(step: 0, sum: [Scalar](repeating: Scalar(options.initialAccumulatorValue), count: count))
     }
 
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         State(step: try reader.step(), sum: try reader.buffer("sum"))
     }
@@ -127,6 +133,7 @@ public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
         }
     }
 
+    /// The groups, their resolved options and the per-parameter states.
     public let core: OptimizerCore<Options, State>
 
     /// Adagrad over parameter groups, whose hyper-parameters override `options`; every

@@ -25,8 +25,11 @@ import NablaTensor
 /// References: Kingma, Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015); Reddi, Kale,
 /// Kumar, "On the Convergence of Adam and Beyond" (ICLR 2018) for AMSGrad.
 public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
     public static var name: String { "adam" }
+    /// The name in messages, PyTorch's class name.
     public static var displayName: String { "Adam" }
+    /// One line for `--help`, with the paper.
     public static var summary: String {
         "bias-corrected first and second moment estimates, optionally AMSGrad (Kingma, Ba, ICLR 2015; Reddi et al., ICLR 2018)"
     }
@@ -110,6 +113,7 @@ public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
             maxExponentialSquareAverage = amsgrad ? try reader.buffer("max_exp_avg_sq") : nil
         }
 
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
         public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             var entries: [(name: String, value: Tensor<Double>)] = [
                 ("step", Tensor(Double(step))),
@@ -123,8 +127,10 @@ public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
         }
     }
 
+    /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State(count: count, amsgrad: options.amsgrad) }
 
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         try State(reading: &reader, amsgrad: options.amsgrad)
     }
@@ -185,6 +191,7 @@ public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
         if amsgrad { state.maxExponentialSquareAverage = maxima }
     }
 
+    /// The groups, their resolved options and the per-parameter states.
     public let core: OptimizerCore<Options, State>
 
     /// Adam over parameter groups, whose hyper-parameters override `options`.

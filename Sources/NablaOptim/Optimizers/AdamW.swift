@@ -20,8 +20,11 @@ import NablaTensor
 ///
 /// Reference: Loshchilov, Hutter, "Decoupled Weight Decay Regularization" (ICLR 2019).
 public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
     public static var name: String { "adamw" }
+    /// The name in messages, PyTorch's class name.
     public static var displayName: String { "AdamW" }
+    /// One line for `--help`, with the paper.
     public static var summary: String {
         "Adam with decoupled weight decay θ ← θ·(1 − lr·λ), λ = 0.01 by default (Loshchilov, Hutter, ICLR 2019)"
     }
@@ -70,10 +73,13 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
         public func validate(group: Int) throws { try adam.validate(group: group) }
     }
 
+    /// Adam's state: AdamW keeps the same moments.
     public typealias State = Adam<Scalar>.State
 
+    /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State(count: count, amsgrad: options.amsgrad) }
 
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         try State(reading: &reader, amsgrad: options.amsgrad)
     }
@@ -86,6 +92,7 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
         Adam.update(parameter, gradient: gradient, state: &state, options: options.adam)
     }
 
+    /// The groups, their resolved options and the per-parameter states.
     public let core: OptimizerCore<Options, State>
 
     /// AdamW over parameter groups, whose hyper-parameters override `options`.

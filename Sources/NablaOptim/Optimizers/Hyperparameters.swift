@@ -31,8 +31,11 @@ public struct Hyperparameters: Equatable, Sendable, ExpressibleByDictionaryLiter
         case flag(Bool)
         case pair(Double, Double)
 
+        /// `0.9` is a number.
         public init(floatLiteral value: Double) { self = .number(value) }
+        /// `0` is a number.
         public init(integerLiteral value: Int) { self = .number(Double(value)) }
+        /// `true` is a flag.
         public init(booleanLiteral value: Bool) { self = .flag(value) }
 
         /// Whether this is a number, a flag or a pair.
@@ -88,7 +91,9 @@ public struct Hyperparameters: Equatable, Sendable, ExpressibleByDictionaryLiter
     /// The key–value pairs, in order.
     public var entries: [(key: String, value: Value)] { keys.map { ($0, values[$0]!) } }
 
+    /// Whether there are no keys.
     public var isEmpty: Bool { keys.isEmpty }
+    /// The number of keys.
     public var count: Int { keys.count }
 
     /// These values with `overrides` applied: existing keys keep their position, new keys follow.
@@ -101,6 +106,7 @@ public struct Hyperparameters: Equatable, Sendable, ExpressibleByDictionaryLiter
     /// `lr=0.1, momentum=0.9, nesterov=True` (PyTorch's keyword arguments).
     public var description: String { entries.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") }
 
+    /// The same keys with the same values, in any order.
     public static func == (lhs: Hyperparameters, rhs: Hyperparameters) -> Bool { lhs.values == rhs.values }
 }
 
@@ -144,6 +150,7 @@ extension Hyperparameters.Value {
 // MARK: - Codable: a JSON/YAML object of numbers, Booleans and two-element lists
 
 extension Hyperparameters.Value: Codable {
+    /// Reads `true`/`false` as a flag, a number as a number, `[a, b]` as a pair.
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let flag = try? container.decode(Bool.self) {
@@ -157,6 +164,7 @@ extension Hyperparameters.Value: Codable {
         }
     }
 
+    /// Writes a flag as a Boolean, a number as a number, a pair as a two-element list.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -184,6 +192,7 @@ extension Hyperparameters: Codable {
         }
     }
 
+    /// Writes an object of keys to values, in order.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: Name.self)
         for (key, value) in entries { try container.encode(value, forKey: Name(stringValue: key)) }
@@ -193,14 +202,18 @@ extension Hyperparameters: Codable {
 /// Two numbers held by one hyper-parameter, like PyTorch's `betas=(0.9, 0.999)`: a two-element
 /// list when encoded, a `[2]` tensor in a state dictionary.
 public struct HyperparameterPair: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// The first number (β₁ of `betas`).
     public var first: Double
+    /// The second number (β₂ of `betas`).
     public var second: Double
 
+    /// `(first, second)`.
     public init(_ first: Double, _ second: Double) {
         self.first = first
         self.second = second
     }
 
+    /// Reads a list of exactly two numbers.
     public init(from decoder: Decoder) throws {
         var container = try decoder.unkeyedContainer()
         first = try container.decode(Double.self)
@@ -210,6 +223,7 @@ public struct HyperparameterPair: Codable, Equatable, Sendable, CustomStringConv
         }
     }
 
+    /// Writes `[first, second]`.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.unkeyedContainer()
         try container.encode(first)

@@ -50,6 +50,7 @@ public struct StateReader<Scalar: TensorScalar> {
 /// options, per-parameter state indexed like PyTorch's state dict, the step loop, and the state
 /// dictionary. The optimizer itself keeps only its update rule.
 public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerState> {
+    /// The parameters' element type.
     public typealias Scalar = State.Scalar
 
     /// The optimizer's name in messages (`"SGD"`).

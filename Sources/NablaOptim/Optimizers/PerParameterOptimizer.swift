@@ -44,13 +44,16 @@ public protocol PerParameterOptimizer<Scalar>: RegistrableOptimizer {
 }
 
 extension PerParameterOptimizer {
+    /// The groups with every key the optimizer reads resolved.
     public var parameterGroups: [ParameterGroup<Scalar>] { core.groups }
 
+    /// Each group's `lr`; schedules read and write these.
     public var learningRates: [Double] {
         get { core.learningRates }
         set { core.learningRates = newValue }
     }
 
+    /// Each group's `initial_lr`, once a schedule recorded it.
     public var initialLearningRates: [Double?] {
         get { core.initialLearningRates }
         set { core.initialLearningRates = newValue }
@@ -62,13 +65,16 @@ extension PerParameterOptimizer {
     /// The state of the `index`-th parameter across groups (`nil` before its first update).
     public func state(ofParameter index: Int) -> State? { core.states[index] }
 
+    /// Applies ``update(_:gradient:state:options:)`` to every parameter that has a gradient.
     public func step() {
         core.step(makeState: { Self.makeState(count: $0, options: $1) },
                   update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
     }
 
+    /// `state.<i>.<name>` and `param_groups.<g>.<key>`, PyTorch's layout (``OptimizerCore/stateDict()``).
     public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
 
+    /// Restores ``stateDict()``'s entries; nothing changes unless every check passes.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         try core.loadStateDict(dict) { try Self.readState(&$0, options: $1) }
     }

@@ -22,8 +22,11 @@ import NablaTensor
 /// References: Hinton, Srivastava, Swersky, "Neural Networks for Machine Learning", lecture 6e
 /// (2012); Graves, "Generating Sequences With Recurrent Neural Networks" (2013) for the centered form.
 public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
     public static var name: String { "rmsprop" }
+    /// The name in messages, PyTorch's class name.
     public static var displayName: String { "RMSprop" }
+    /// One line for `--help`, with the paper.
     public static var summary: String {
         "gradients divided by a running root-mean-square, optionally centered and with momentum (Hinton, lecture 6e 2012; Graves 2013)"
     }
@@ -101,6 +104,7 @@ public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
             self.gradientAverage = gradientAverage
         }
 
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
         public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             var entries: [(name: String, value: Tensor<Double>)] = [
                 ("step", Tensor(Double(step))), ("square_avg", Tensor(shape: shape, scalars: squareAverage.map(Double.init))),
@@ -111,8 +115,10 @@ public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
         }
     }
 
+    /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State(count: count, options: options) }
 
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         State(step: try reader.step(), squareAverage: try reader.buffer("square_avg"),
               momentumBuffer: options.momentum > 0 ? try reader.buffer("momentum_buffer") : nil,
@@ -179,6 +185,7 @@ public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
         if centered { state.gradientAverage = gradientAverage }
     }
 
+    /// The groups, their resolved options and the per-parameter states.
     public let core: OptimizerCore<Options, State>
 
     /// RMSprop over parameter groups, whose hyper-parameters override `options`.

@@ -26,8 +26,11 @@ import NablaTensor
 /// Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum in deep
 /// learning" (ICML 2013).
 public final class SGD<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
     public static var name: String { "sgd" }
+    /// The name in messages, PyTorch's class name.
     public static var displayName: String { "SGD" }
+    /// One line for `--help`, with the paper.
     public static var summary: String {
         "stochastic gradient descent with optional momentum, Nesterov momentum and coupled weight decay (Polyak 1964; Sutskever et al., ICML 2013)"
     }
@@ -86,15 +89,19 @@ public final class SGD<Scalar: TensorScalar>: PerParameterOptimizer {
         /// `momentum_buffer`; `nil` until the first step with momentum.
         public var momentumBuffer: [Scalar]?
 
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
         public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             momentumBuffer.map { [("momentum_buffer", Tensor(shape: shape, scalars: $0.map(Double.init)))] } ?? []
         }
 
+        /// The state from its buffer.
         public init(momentumBuffer: [Scalar]? = nil) { self.momentumBuffer = momentumBuffer }
     }
 
+    /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State() }
 
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         State(momentumBuffer: options.momentum != 0 ? try reader.buffer("momentum_buffer") : nil)
     }
@@ -139,6 +146,7 @@ public final class SGD<Scalar: TensorScalar>: PerParameterOptimizer {
         if hasMomentum { state.momentumBuffer = buffer }
     }
 
+    /// The groups, their resolved options and the per-parameter states.
     public let core: OptimizerCore<Options, State>
 
     /// SGD over parameter groups, whose hyper-parameters override `options`.

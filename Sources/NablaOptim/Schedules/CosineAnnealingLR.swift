@@ -35,6 +35,7 @@ public final class CosineAnnealingLR: EpochSchedule {
         super.init(optimizer)
     }
 
+    /// PyTorch's recursive `get_lr`, as described above.
     public override func nextLearningRates() -> [Double] {
         let tMax = Double(maximumSteps), etaMin = minimumLearningRate, epoch = Double(lastEpoch)
         if isInitial { return currentLearningRates }
@@ -51,6 +52,7 @@ public final class CosineAnnealingLR: EpochSchedule {
         }
     }
 
+    /// PyTorch's `_get_closed_form_lr`, as described above.
     public override func closedFormLearningRates() -> [Double] {
         let tMax = Double(maximumSteps), etaMin = minimumLearningRate
         return baseLearningRates.map { etaMin + ($0 - etaMin) * (1 + cos(Double.pi * Double(lastEpoch) / tMax)) / 2 }

@@ -34,6 +34,7 @@ public final class LinearLR: EpochSchedule {
         super.init(optimizer)
     }
 
+    /// PyTorch's recursive `get_lr`, as described above.
     public override func nextLearningRates() -> [Double] {
         if lastEpoch == 0 { return currentLearningRates.map { $0 * startFactor } }
         if isInitial || lastEpoch > totalSteps { return currentLearningRates }
@@ -42,6 +43,7 @@ public final class LinearLR: EpochSchedule {
         return currentLearningRates.map { $0 * factor }
     }
 
+    /// PyTorch's `_get_closed_form_lr`, as described above.
     public override func closedFormLearningRates() -> [Double] {
         let progress = (endFactor - startFactor) * Double(min(totalSteps, lastEpoch)) / Double(totalSteps)
         return baseLearningRates.map { $0 * (startFactor + progress) }

@@ -16,6 +16,7 @@ public struct ParsedSchedule {
     /// Attaches the schedule to an optimizer (setting its learning rates for interval 0).
     public var make: (any Optimizer) throws -> any LearningRateSchedule
 
+    /// A schedule made by `make`, leading `A+B` for `length` intervals when that is not `nil`.
     public init(length: Int? = nil, make: @escaping (any Optimizer) throws -> any LearningRateSchedule) {
         self.length = length
         self.make = make
@@ -38,6 +39,8 @@ public struct ScheduleKind: Sendable {
     /// errors for bad values.
     public let parse: @Sendable (ScheduleFields) throws -> ParsedSchedule
 
+    /// A kind named `name` (and `aliases`), described by `grammar` and `summary`, stepped every
+    /// `interval`, whose specs `parse` reads.
     public init(_ name: String, aliases: [String] = [], grammar: String, summary: String,
                 interval: SchedulingInterval = .epoch, parse: @escaping @Sendable (ScheduleFields) throws -> ParsedSchedule) {
         self.name = name.lowercased()

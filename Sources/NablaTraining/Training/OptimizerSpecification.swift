@@ -23,6 +23,7 @@ public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomString
     /// (``Module/parameterGroups(weightDecay:)``).
     public var decayWeightsOnly: Bool
 
+    /// The optimizer `name` with `hyperparameters` over its defaults.
     public init(name: String = "sgd", hyperparameters: Hyperparameters = [:], decayWeightsOnly: Bool = false) {
         self.name = name
         self.hyperparameters = hyperparameters

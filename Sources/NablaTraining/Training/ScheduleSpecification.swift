@@ -15,6 +15,7 @@ import NablaOptim
 /// or two joined as `A+B`: `A` first, then `B` (SequentialLR with the milestone at A's length),
 /// e.g. `warmup:5+cosine:45`. Every built-in schedule steps once per epoch (``interval``).
 public struct ScheduleSpecification: Equatable, Sendable, Codable {
+    /// The spec as written (`warmup:5+cosine:45`).
     public var spec: String
 
     /// Parses `spec`, checking its grammar and values by attaching it to a throwaway optimizer.
