@@ -85,6 +85,8 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
     }
 
     /// ``Adam``'s update with decoupled weight decay.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func update(
         _ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
         state: inout State, options: Options
