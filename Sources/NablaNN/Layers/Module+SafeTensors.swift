@@ -11,7 +11,7 @@ extension Module {
         var file = SafeTensorsFile()
         for (key, tensor) in stateDict() {
             file.tensors[key] = integers.contains(key)
-                ? SafeTensor(int64: tensor.scalars.map { Int64($0) }, shape: tensor.shape)
+                ? SafeTensor(int64: tensor.scalars.map { Int64(saturating: Double($0)) }, shape: tensor.shape)
                 : SafeTensor(tensor)
         }
         return file
@@ -29,6 +29,23 @@ extension Module {
             try loadStateDict(file.tensors.mapValues { $0.tensor(as: Scalar.self) }, strict: strict)
         } catch let error as NablaError {
             throw NablaError(error.kind, "\(url.path): \(error.message)")
+        }
+    }
+}
+
+extension Int64 {
+    /// `value` rounded toward zero and clamped to `Int64`'s range, NaN as 0: an integer buffer kept
+    /// as floating point (a float `num_batches_tracked` near 2⁶³ rounds past `Int64.max`) is saved
+    /// without trapping.
+    package init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9_223_372_036_854_775_807.0 {
+            self = .max
+        } else if value <= -9_223_372_036_854_775_808.0 {
+            self = .min
+        } else {
+            self = Int64(value)
         }
     }
 }

@@ -48,6 +48,11 @@ extension Module {
                                  "state dict key '\(key)' has shape \(tensor.shape), the model expects \(shape)")
             }
         }
+        for (name, b) in buffers where b.isInteger {
+            if let t = dict[name], let bad = t.scalars.first(where: { !$0.isFinite }) {
+                throw NablaError(.invalidArgument, "state dict key '\(name)' is an integer counter but holds \(bad)")
+            }
+        }
         for (name, p) in params { if let t = dict[name] { p.value = t.reshaped(to: p.value.shape) } }
         for (name, b) in buffers { if let t = dict[name] { b.value = t.reshaped(to: b.value.shape) } }
     }

@@ -1,8 +1,9 @@
 import NablaTensor
 import NablaData
 
-/// Running sums of a metric over batches of different sizes, for epoch averages.
-public struct MetricAccumulator: Sendable {
+/// Running sums of a metric over batches of different sizes, for epoch averages. Codable, so a
+/// checkpoint taken in the middle of an epoch carries the sums of its steps so far.
+public struct MetricAccumulator: Sendable, Equatable, Codable {
     public private(set) var lossSum = 0.0
     public private(set) var correct = 0
     public private(set) var correctTop5 = 0
@@ -10,6 +11,10 @@ public struct MetricAccumulator: Sendable {
     public private(set) var hasClasses = false
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case lossSum = "loss_sum", correct, correctTop5 = "correct_top5", count, hasClasses = "has_classes"
+    }
 
     /// Adds a batch: its mean loss and, for class targets, the top-1 and top-5 hits of `output` ([N, C]).
     public mutating func add(loss: Double, output: Tensor<Float>, targets: Targets) {

@@ -12,18 +12,27 @@ import NablaData
 /// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
 /// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
-/// else the test loss, else the training loss).
+/// else the training loss).
+///
+/// **The test set is reported, never selected on.** Early stopping, its best-weights selection and
+/// `ReduceLROnPlateau` monitor the validation loss, or the training loss when there is no
+/// validation set (``TrainingPlan`` carves one from the training data when they are requested).
 ///
 /// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
-/// optimizer and schedule state, every dropout generator, progress, configuration) and
-/// `model.safetensors` (the PyTorch-readable state dict) are written atomically after every epoch
-/// (and every ``TrainerConfiguration/checkpointEverySteps``). ``resume(from:)`` restores all of it;
-/// since the data order and augmentation of batch `b` of epoch `e` depend only on `(seed, e, b)`, the
-/// resumed run takes exactly the steps the uninterrupted run would have taken.
+/// optimizer and schedule state, every dropout generator, progress with the partial epoch's metrics,
+/// early stopping's best weights, callback state, configuration) and `model.safetensors` (the
+/// PyTorch-readable state dict) are written atomically after every epoch (and every
+/// ``TrainerConfiguration/checkpointEverySteps``). ``resume(from:)`` validates and restores all of
+/// it; since the data order and augmentation of batch `b` of epoch `e` depend only on `(seed, e, b)`,
+/// the resumed run takes exactly the steps the uninterrupted run would have taken, and a run killed at
+/// any instant resumes to bitwise-identical weights. The checkpoint and log directories are locked
+/// (``DirectoryLock``) while the trainer uses them, and the logs are rebuilt to match the checkpoint.
 ///
-/// **Divergence.** A non-finite loss or gradient stops training with an error naming the step and the
-/// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
-/// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
+/// **Divergence.** A non-finite loss or gradient, or a loss above
+/// ``TrainerConfiguration/divergenceFactor`` × max(1, the first step's loss), stops training with an
+/// error naming the step, with advice, before the optimizer touches the weights, leaving the last
+/// checkpoint as it was (with ``TrainerConfiguration/skipNonFinite`` a non-finite step is skipped
+/// instead; a `nil` factor turns the growth check off).
 public final class Trainer {
     public let model: Module<Float>
     public let optimizer: any Optimizer<Float>
@@ -47,13 +56,16 @@ public final class Trainer {
     /// Set by ``requestStop(reason:)``: training ends after the current step.
     public private(set) var stopRequest: String?
     /// Where the run stands.
-    public private(set) var progress = TrainingProgress()
+    public internal(set) var progress = TrainingProgress()
     /// Steps skipped because their loss or gradients were not finite.
     public private(set) var skippedSteps = 0
 
     private let decayable: [Variable<Float>]
-    private let earlyStopping: EarlyStopping<Float>?
+    let earlyStopping: EarlyStopping<Float>?
     private var logger: TrainingLogger?
+    /// The locks on the checkpoint and log directories, held from ``resume(from:)`` or the start
+    /// of ``fit()`` to the end of ``fit()``.
+    var locks: [DirectoryLock] = []
 
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
@@ -79,68 +91,8 @@ public final class Trainer {
         if configuration.steps == nil && configuration.epochs < 1 {
             throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
         }
-    }
-
-    // MARK: Checkpoints
-
-    /// `checkpoint.safetensors` in the checkpoint directory, if one is configured.
-    public var checkpointURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("checkpoint.safetensors") }
-    var bestWeightsURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("best.safetensors") }
-
-    /// The complete state of the run.
-    public func checkpoint() -> Checkpoint {
-        var progress = self.progress
-        if let state = earlyStopping?.state {
-            progress.bestMetric = state.bestMetric
-            progress.bestEpoch = state.bestEpoch
-            progress.epochsWithoutImprovement = state.epochsWithoutImprovement
-        }
-        var checkpoint = Checkpoint(model: model.stateDict(), integerModelKeys: model.integerStateKeys,
-                                    optimizer: optimizer.stateDict(), schedule: schedule?.stateDict() ?? [:],
-                                    generators: model.randomGeneratorStates().mapValues(\.words), progress: progress,
-                                    configuration: runIdentity)
-        for callback in callbacks {
-            let state = callback.checkpointState()
-            if !state.isEmpty { checkpoint.callbacks[callback.name] = state }
-        }
-        return checkpoint
-    }
-
-    /// Writes `checkpoint.safetensors` and `model.safetensors` (atomically) if a directory is configured.
-    public func saveCheckpoint() throws {
-        guard let url = checkpointURL, let directory = configuration.checkpointDirectory else { return }
-        try checkpoint().write(to: url)
-        try model.save(to: directory.appendingPathComponent("model.safetensors"))
-    }
-
-    /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
-    ///   different configuration (model, data, optimizer, …), naming the file.
-    public func resume(from url: URL) throws {
-        let saved = try Checkpoint.read(from: url)
-        guard saved.configuration == runIdentity else {
-            throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
-        }
-        do {
-            try model.loadStateDict(saved.model)
-            try optimizer.loadStateDict(saved.optimizer)
-            if let schedule { try schedule.loadStateDict(saved.schedule) }
-            try model.restoreRandomGenerators(saved.generators.mapValues { RandomGenerator(words: $0) })
-            for callback in callbacks { try callback.restore(checkpointState: saved.callbacks[callback.name] ?? [:]) }
-            if let unknown = Set(saved.callbacks.keys).subtracting(callbacks.map(\.name)).sorted().first {
-                throw NablaError(.unexpectedKey, "checkpoint holds the state of '\(unknown)', which this run does not have")
-            }
-        } catch let error as NablaError {
-            throw NablaError(error.kind, "\(url.path): \(error.message)")
-        }
-        progress = saved.progress
-        if let earlyStopping {
-            earlyStopping.state = .init(bestMetric: saved.progress.bestMetric, bestEpoch: saved.progress.bestEpoch,
-                                        epochsWithoutImprovement: saved.progress.epochsWithoutImprovement, stopped: false)
-            if let bestURL = bestWeightsURL, FileManager.default.fileExists(atPath: bestURL.path) {
-                let best = try SafeTensorsFile.read(from: bestURL)
-                earlyStopping.setBestStateDict(best.tensors.mapValues { $0.tensor(as: Float.self) })
-            }
+        if let factor = configuration.divergenceFactor, !(factor > 1 && factor.isFinite) {
+            throw NablaError(.invalidArgument, "divergence factor \(factor) must be a finite number above 1")
         }
     }
 
@@ -161,16 +113,25 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
-    ///   finite (unless skipping), or an I/O error from checkpoints and logs.
+    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when training diverges (unless
+    ///   skipping), `.io` when a directory is locked by another run or a checkpoint or log cannot be
+    ///   written (the previous checkpoint then stays intact).
     public func fit() throws -> TrainingResult {
         let start = Date()
+        try lockDirectories()
+        defer { releaseLocks() }
         if let directory = configuration.logDirectory, logger == nil {
-            logger = try TrainingLogger(directory: directory, resuming: progress.globalStep > 0)
+            logger = try TrainingLogger(directory: directory, progress: progress)
         }
-        defer { logger?.close() }
+        defer {
+            logger?.close()
+            logger = nil
+        }
         var reports: [EpochReport] = []
         var stopReason: String?
+        if progress.earlyStopped == true {
+            stopReason = "early stopping already ended this run after epoch \(progress.epoch); nothing left to train"
+        }
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
@@ -179,7 +140,7 @@ public final class Trainer {
             let epoch = progress.epoch
             let epochStart = Date()
             model.train()
-            var metrics = MetricAccumulator()
+            var metrics = progress.epochMetrics ?? MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
             let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
             let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
@@ -194,22 +155,22 @@ public final class Trainer {
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
                 let lossValue = loss.value.scalar
-                var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
+                if lossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = Double(lossValue) }
+                var problem = lossValue.isFinite ? divergence(of: Double(lossValue)) : Problem.nonFinite("the loss is \(lossValue)")
                 if problem == nil {
                     loss.backward()
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
-                        problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
+                        problem = .nonFinite("the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite")
                     }
                 }
+                KillPoint.reach("step")
                 if let problem {
-                    guard configuration.skipNonFinite else {
-                        let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
-                        throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(problem)\(kept)")
-                    }
+                    guard configuration.skipNonFinite, case .nonFinite = problem else { throw diverged(problem, epoch: epoch) }
                     optimizer.zeroGrad()
                     skippedSteps += 1
                     progress.stepInEpoch += 1
                     progress.globalStep += 1
+                    progress.epochMetrics = metrics
                     continue
                 }
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
@@ -220,6 +181,7 @@ public final class Trainer {
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
                 metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                progress.epochMetrics = metrics
                 for callback in callbacks { try callback.stepDidEnd(self, loss: Double(dataLoss.value.scalar)) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
@@ -233,6 +195,8 @@ public final class Trainer {
                 break
             }
             guard epochFinished || budgetSpent else { continue }
+            // The window between the last step (and its step checkpoint) and the end-of-epoch work.
+            KillPoint.reach("epoch-end")
 
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
                                      trainLoss: metrics.loss, trainAccuracy: metrics.accuracy,
@@ -249,27 +213,31 @@ public final class Trainer {
                 report.testTop5Accuracy = m.top5Accuracy
             }
             report.seconds = Date().timeIntervalSince(epochStart)
-            let monitored = report.validationLoss ?? report.testLoss ?? report.trainLoss
+            // Never the test set: it is reported, not selected on.
+            let monitored = report.validationLoss ?? report.trainLoss
+            // An epoch a step budget ended inside stays open, so a resumed run with a larger budget
+            // continues it; its history entry is replaced when it ends.
+            if progress.history.count > epoch { progress.history.removeLast(progress.history.count - epoch) }
+            progress.history.append(report.values)
+            var improved = false
             if epochFinished {
-                // A step budget that ends mid-epoch leaves the epoch open, so a resumed run with a
-                // larger budget continues it instead of skipping its remaining batches.
                 if let schedule { schedule.requiresMetric ? schedule.step(metric: monitored) : schedule.step() }
                 progress.epoch += 1
                 progress.stepInEpoch = 0
-            }
-            progress.history.append(report.values)
-            if let earlyStopping {
-                let improved = earlyStopping.isImprovement(monitored)
-                if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
-                    stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
-                    try earlyStopping.restoreBest(into: model)
-                } else if improved, let url = bestWeightsURL {
-                    try model.save(to: url)
+                progress.epochMetrics = nil
+                if let earlyStopping {
+                    improved = earlyStopping.isImprovement(monitored)
+                    if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
+                        stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
+                        try earlyStopping.restoreBest(into: model)
+                        progress.earlyStopped = true
+                    }
                 }
             }
             for callback in callbacks { try callback.epochDidEnd(self, report: report) }
             try logger?.log(report, model: model, histograms: configuration.logHistograms)
             try saveCheckpoint()
+            if improved, stopReason == nil, let url = bestWeightsURL { try model.save(to: url) }
             reports.append(report)
             for callback in onEpochEnd { callback(report) }
             if let request = stopRequest, stopReason == nil { stopReason = request }
@@ -283,5 +251,34 @@ public final class Trainer {
     var budgetSpent: Bool {
         if let steps = configuration.steps { return progress.globalStep >= steps }
         return progress.epoch >= configuration.epochs
+    }
+
+    // MARK: Divergence
+
+    /// Why a step cannot be taken.
+    enum Problem {
+        /// A non-finite loss or gradient.
+        case nonFinite(String)
+        /// A loss far above the first step's.
+        case growth(String)
+    }
+
+    /// A ``Problem/growth`` when `loss` exceeds ``TrainerConfiguration/divergenceFactor`` ×
+    /// max(1, ``TrainingProgress/firstLoss``).
+    func divergence(of loss: Double) -> Problem? {
+        guard let factor = configuration.divergenceFactor, let first = progress.firstLoss else { return nil }
+        let limit = factor * max(1, first)
+        guard loss > limit else { return nil }
+        return .growth(String(format: "the loss %.4g is above %g × max(1, the first step's loss %.4g)", loss, factor, first))
+    }
+
+    /// The error that stops a diverged run: the step, the problem, advice, the checkpoint kept.
+    func diverged(_ problem: Problem, epoch: Int) -> NablaError {
+        let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
+        let (what, way) = switch problem {
+        case .nonFinite(let what): (what, "or skip such steps with --skip-nonfinite")
+        case .growth(let what): (what, "or keep training with --allow-divergence")
+        }
+        return NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(what); lower the learning rate (--lr) or clip gradients (--clip-norm 1), \(way)\(kept)")
     }
 }

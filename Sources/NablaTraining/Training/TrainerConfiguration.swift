@@ -22,6 +22,12 @@ public struct TrainerConfiguration: Sendable {
     public var earlyStoppingPatience: Int?
     /// Skip a step whose loss or gradients are not finite instead of stopping.
     public var skipNonFinite = false
+    /// A step whose loss exceeds this factor × max(1, the first step's loss) stops training as
+    /// diverged (before the parameters are updated); `nil` keeps training whatever the loss. The
+    /// default, 1000, is far above the noise of mini-batch losses — a cross-entropy starting at
+    /// ln 10 ≈ 2.3 must pass 2300 — while a run whose learning rate is too high gets there within a
+    /// few steps (or reaches infinity, which is caught as non-finite).
+    public var divergenceFactor: Double? = 1000
     /// Where to write `checkpoint.safetensors` (every epoch) and `model.safetensors`.
     public var checkpointDirectory: URL?
     /// Also checkpoint every this many steps within an epoch.
