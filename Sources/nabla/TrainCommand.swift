@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .long, help: "Skip steps whose loss or gradients are not finite instead of stopping.")
     var skipNonfinite = false
-    @Flag(name: .long, help: "Keep training when the loss grows above 1000 × max(1, the first step's loss) instead of stopping as diverged.")
+    @Flag(name: .long, help: "Keep training when a step's loss exceeds 1000 × max(1, the first step's loss), or an epoch's mean training loss 5 × that, instead of stopping as diverged.")
     var allowDivergence = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false

@@ -31,10 +31,8 @@ public final class DirectoryLock {
     /// - Throws: ``NablaError`` (`.io`) naming the directory: it cannot be created, or another process
     ///   holds the lock (naming its process id when the lock file records it).
     public static func acquire(_ directory: URL, purpose: String) throws -> DirectoryLock {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw NablaError(.io, "\(directory.path): cannot create the \(purpose) (\(reason(of: error)))")
+        if let failure = makeDirectories(directory) {
+            throw NablaError(.io, "\(directory.path): cannot create the \(purpose) (\(failure))")
         }
         let path = directory.appendingPathComponent(fileName).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -76,9 +74,22 @@ public final class DirectoryLock {
         return Int32(String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    private static func reason(of error: Error) -> String {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        if let code = underlying?.code, underlying?.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(code))) }
-        return (error as NSError).localizedDescription
+    /// `mkdir -p`: creates `directory` and its missing parents; returns `strerror` of a failure
+    /// ("Not a directory" when a file is in the way, "Read-only file system", …).
+    static func makeDirectories(_ directory: URL) -> String? {
+        var path = ""
+        for component in directory.standardizedFileURL.path.split(separator: "/", omittingEmptySubsequences: true) {
+            path += "/" + component
+            if mkdir(path, 0o755) == 0 { continue }
+            let code = errno
+            var status = stat()
+            if code == EEXIST || stat(path, &status) == 0 {
+                guard stat(path, &status) == 0 else { return String(cString: strerror(errno)) }
+                if status.st_mode & S_IFMT != S_IFDIR { return String(cString: strerror(ENOTDIR)) }
+                continue
+            }
+            return String(cString: strerror(code))
+        }
+        return nil
     }
 }

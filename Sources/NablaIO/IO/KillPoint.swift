@@ -17,6 +17,9 @@ import Foundation
 /// A point also matches a file name that continues it after a dot: `append:events` is any
 /// `events.out.tfevents.…` file, `write:checkpoint` is `checkpoint.safetensors`.
 ///
+/// `NABLA_KILL_SIGNAL=INT` (or `TERM`, `STOP`) raises that signal there instead of `SIGKILL`: the
+/// interrupt handling is then tested at a known step, and `STOP` freezes a run that holds its locks.
+///
 /// Without the variable, ``reach(_:)`` costs one load of a constant.
 package enum KillPoint {
     /// `(point, occurrence)` from `NABLA_KILL_AT`, parsed once.
@@ -28,20 +31,31 @@ package enum KillPoint {
         return (spec, 1)
     }()
 
+    /// The signal `NABLA_KILL_SIGNAL` names, else `SIGKILL`.
+    private static let signal: Int32 = {
+        switch ProcessInfo.processInfo.environment["NABLA_KILL_SIGNAL"]?.uppercased() {
+        case "INT", "SIGINT": return SIGINT
+        case "TERM", "SIGTERM": return SIGTERM
+        case "STOP", "SIGSTOP": return SIGSTOP
+        default: return SIGKILL
+        }
+    }()
+
     private static let lock = NSLock()
     nonisolated(unsafe) private static var reached = 0
 
     /// Whether `NABLA_KILL_AT` names a point (for callers that must prepare before reaching it).
     package static var isArmed: Bool { target != nil }
 
-    /// Kills the process with `SIGKILL` if this is the occurrence of `point` that `NABLA_KILL_AT` names.
+    /// Kills the process with `SIGKILL` (or `NABLA_KILL_SIGNAL`) if this is the occurrence of `point`
+    /// that `NABLA_KILL_AT` names.
     package static func reach(_ point: String) {
         guard let target, point == target.name || point.hasPrefix(target.name + ".") else { return }
         lock.lock()
         reached += 1
         let hit = reached == target.occurrence
         lock.unlock()
-        if hit { kill(getpid(), SIGKILL) }
+        if hit { kill(getpid(), signal) }
     }
 
     /// Writes `bytes` to `descriptor` completely (retrying after `EINTR`), reaching `point` after

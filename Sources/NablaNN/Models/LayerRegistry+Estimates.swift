@@ -3,7 +3,8 @@ import NablaTensor
 /// The ``LayerFactory/estimate`` of every built-in layer whose size grows with its arguments: the
 /// output shape and parameter count from the arguments alone, so a hostile `out_channels: 100000`
 /// is measured before any tensor exists. They read the arguments as the factories do and return
-/// `nil` for anything invalid, which the factory's build then reports. Layers without parameters
+/// `nil` for anything invalid, which the factory's build then reports; they read every argument
+/// the factory reads, so an argument neither knows is reported (by the build) too. Layers without parameters
 /// (activations, pooling, flattening, dropout) are not here: building them allocates nothing large.
 extension LayerRegistry {
     static var builtinEstimates: [String: (inout LayerArguments, [Int]) throws -> LayerEstimate?] {
@@ -41,6 +42,7 @@ extension LayerRegistry {
         let dilation = try intPair(&args, "dilation", default: (1, 1))
         let groups = try args.int("groups", default: 1)
         let bias = try args.bool("bias", default: true)
+        _ = try args.string("padding_mode", default: "zeros")
         guard shape.count == 3 else { return nil }
         try Conv2d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
                                    dilation: dilation, groups: groups, inputShape: [1] + shape)
@@ -64,6 +66,7 @@ extension LayerRegistry {
         let dilation = try args.int("dilation", default: 1)
         let groups = try args.int("groups", default: 1)
         let bias = try args.bool("bias", default: true)
+        _ = try args.string("padding_mode", default: "zeros")
         guard shape.count == 2 else { return nil }
         try Conv1d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
                                    dilation: dilation, groups: groups, inputShape: [1] + shape)
@@ -82,6 +85,7 @@ extension LayerRegistry {
     static func perChannelNormalizationEstimate(_ args: inout LayerArguments, _ shape: [Int], ranks: [Int],
                                                 affine defaultAffine: Bool, track defaultTrack: Bool) throws -> LayerEstimate? {
         let features = try args.int("num_features")
+        _ = (try args.double("eps", default: 1e-5), try args.nullableDouble("momentum", default: 0.1))
         let affine = try args.bool("affine", default: defaultAffine)
         let track = try args.bool("track_running_stats", default: defaultTrack)
         guard features > 0, ranks.contains(shape.count), shape.first == features, ModelLimits.count([features]) != nil else { return nil }
@@ -93,6 +97,7 @@ extension LayerRegistry {
 
     static func layerNormEstimate(_ args: inout LayerArguments, _ shape: [Int]) throws -> LayerEstimate? {
         let normalized = try args.intList("normalized_shape")
+        _ = try args.double("eps", default: 1e-5)
         let affine = try args.bool("elementwise_affine", default: true)
         let bias = try args.bool("bias", default: true)
         guard !normalized.isEmpty, normalized.allSatisfy({ $0 > 0 }), let count = ModelLimits.count(normalized),
@@ -105,6 +110,7 @@ extension LayerRegistry {
     static func groupNormEstimate(_ args: inout LayerArguments, _ shape: [Int]) throws -> LayerEstimate? {
         let groups = try args.int("num_groups")
         let channels = try args.int("num_channels")
+        _ = try args.double("eps", default: 1e-5)
         let affine = try args.bool("affine", default: true)
         guard groups > 0, channels > 0, channels % groups == 0, shape.count >= 2, shape.first == channels,
               ModelLimits.count([channels]) != nil else { return nil }

@@ -75,7 +75,7 @@ public struct ModelMemoryEstimate: Sendable {
         let inputs = m.product(inputShape)
         let largest = layers.map { m.product($0.estimate.outputShape) }.max() ?? inputs
         var parts: [(String, Int)] = []
-        parts.append(("parameters, gradients and optimizer state", m.product([parameterCount, 2 + Swift.max(optimizerSlots, 0)])))
+        parts.append(("parameters, gradients and optimizer state", m.product([parameterCount, m.sum([2, optimizerSlots])])))
         parts.append(("buffers", bufferCount))
         let activations = m.product([batchSize, m.sum(layers.map(\.estimate.savedPerSample))])
         parts.append(("activations", activations))
@@ -191,7 +191,8 @@ extension ModelDescription {
             if let estimator = factory.estimate {
                 var arguments = LayerArguments(layers[index].arguments, context: layerContext(index))
                 estimate = try? estimator(&arguments, shape)
-                if let e = estimate, !(e.outputShape.allSatisfy { $0 > 0 } && ModelLimits.count(e.outputShape) != nil) {
+                if let e = estimate, !(e.outputShape.allSatisfy { $0 > 0 } && ModelLimits.count(e.outputShape) != nil)
+                    || (try? arguments.rejectUnknown()) == nil {
                     estimate = nil
                 }
             }

@@ -152,7 +152,7 @@ extension TrainingPlan {
         configuration.maxNorm = maxNorm
         configuration.earlyStoppingPatience = earlyStoppingPatience
         configuration.skipNonFinite = skipNonFinite
-        configuration.divergenceFactor = allowDivergence ? nil : configuration.divergenceFactor
+        if allowDivergence { (configuration.divergenceFactor, configuration.epochDivergenceFactor) = (nil, nil) }
         configuration.checkpointDirectory = output.checkpointDirectory.map { URL(fileURLWithPath: $0) }
         configuration.checkpointEverySteps = output.checkpointEvery
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }

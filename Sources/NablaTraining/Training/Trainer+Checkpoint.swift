@@ -98,7 +98,7 @@ extension Trainer {
                 throw NablaError(.invalidArgument, "optimizer state '\(key)' is \(bad), outside 0...\(saved.progress.globalStep) (the steps taken)")
             }
         }
-        for key in saved.integerModelKeys {
+        for key in model.integerStateKeys {
             if let bad = saved.model[key]?.scalars.first(where: { !($0 >= 0 && $0 == $0.rounded()) }) {
                 throw NablaError(.invalidArgument, "model counter '\(key)' is \(bad), not a non-negative whole number")
             }

@@ -28,11 +28,13 @@ import NablaData
 /// any instant resumes to bitwise-identical weights. The checkpoint and log directories are locked
 /// (``DirectoryLock``) while the trainer uses them, and the logs are rebuilt to match the checkpoint.
 ///
-/// **Divergence.** A non-finite loss or gradient, or a loss above
-/// ``TrainerConfiguration/divergenceFactor`` × max(1, the first step's loss), stops training with an
-/// error naming the step, with advice, before the optimizer touches the weights, leaving the last
-/// checkpoint as it was (with ``TrainerConfiguration/skipNonFinite`` a non-finite step is skipped
-/// instead; a `nil` factor turns the growth check off).
+/// **Divergence.** A non-finite loss or gradient, or a step's loss above
+/// ``TrainerConfiguration/divergenceFactor`` (1000) × max(1, the first step's loss), stops training
+/// with an error naming the step, with advice, before the optimizer touches the weights; an epoch
+/// whose mean training loss ends above ``TrainerConfiguration/epochDivergenceFactor`` (5) ×
+/// max(1, the first step's loss) stops it before that epoch's evaluation and checkpoint. Either way
+/// the last checkpoint stays as it was. With ``TrainerConfiguration/skipNonFinite`` a non-finite step
+/// is skipped instead; `nil` factors turn the growth checks off (`--allow-divergence`).
 public final class Trainer {
     public let model: Module<Float>
     public let optimizer: any Optimizer<Float>
@@ -91,7 +93,7 @@ public final class Trainer {
         if configuration.steps == nil && configuration.epochs < 1 {
             throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
         }
-        if let factor = configuration.divergenceFactor, !(factor > 1 && factor.isFinite) {
+        for factor in [configuration.divergenceFactor, configuration.epochDivergenceFactor].compactMap({ $0 }) where !(factor > 1 && factor.isFinite) {
             throw NablaError(.invalidArgument, "divergence factor \(factor) must be a finite number above 1")
         }
     }
@@ -154,9 +156,9 @@ public final class Trainer {
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
-                let lossValue = loss.value.scalar
-                if lossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = Double(lossValue) }
-                var problem = lossValue.isFinite ? divergence(of: Double(lossValue)) : Problem.nonFinite("the loss is \(lossValue)")
+                let lossValue = loss.value.scalar, dataLossValue = Double(dataLoss.value.scalar)
+                if dataLossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = dataLossValue }
+                var problem = lossValue.isFinite ? divergence(of: dataLossValue) : Problem.nonFinite("the loss is \(lossValue)")
                 if problem == nil {
                     loss.backward()
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
@@ -165,7 +167,9 @@ public final class Trainer {
                 }
                 KillPoint.reach("step")
                 if let problem {
-                    guard configuration.skipNonFinite, case .nonFinite = problem else { throw diverged(problem, epoch: epoch) }
+                    guard configuration.skipNonFinite, case .nonFinite = problem else {
+                        throw diverged(problem, at: "epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1))")
+                    }
                     optimizer.zeroGrad()
                     skippedSteps += 1
                     progress.stepInEpoch += 1
@@ -197,6 +201,7 @@ public final class Trainer {
             guard epochFinished || budgetSpent else { continue }
             // The window between the last step (and its step checkpoint) and the end-of-epoch work.
             KillPoint.reach("epoch-end")
+            if let problem = divergence(ofEpochMean: metrics.loss) { throw diverged(problem, at: "epoch \(epoch + 1)") }
 
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
                                      trainLoss: metrics.loss, trainAccuracy: metrics.accuracy,
@@ -263,22 +268,28 @@ public final class Trainer {
         case growth(String)
     }
 
-    /// A ``Problem/growth`` when `loss` exceeds ``TrainerConfiguration/divergenceFactor`` ×
-    /// max(1, ``TrainingProgress/firstLoss``).
+    /// A ``Problem/growth`` when a step's data loss exceeds ``TrainerConfiguration/divergenceFactor``
+    /// × max(1, ``TrainingProgress/firstLoss``).
     func divergence(of loss: Double) -> Problem? {
         guard let factor = configuration.divergenceFactor, let first = progress.firstLoss else { return nil }
-        let limit = factor * max(1, first)
-        guard loss > limit else { return nil }
+        guard loss > factor * max(1, first) else { return nil }
         return .growth(String(format: "the loss %.4g is above %g × max(1, the first step's loss %.4g)", loss, factor, first))
     }
 
-    /// The error that stops a diverged run: the step, the problem, advice, the checkpoint kept.
-    func diverged(_ problem: Problem, epoch: Int) -> NablaError {
+    /// A ``Problem/growth`` when an epoch's mean training loss exceeds
+    /// ``TrainerConfiguration/epochDivergenceFactor`` × max(1, ``TrainingProgress/firstLoss``).
+    func divergence(ofEpochMean loss: Double) -> Problem? {
+        guard let factor = configuration.epochDivergenceFactor, let first = progress.firstLoss, loss > factor * max(1, first) else { return nil }
+        return .growth(String(format: "its mean training loss %.4g is above %g × max(1, the first step's loss %.4g)", loss, factor, first))
+    }
+
+    /// The error that stops a diverged run: where, the problem, advice, the checkpoint kept.
+    func diverged(_ problem: Problem, at location: String) -> NablaError {
         let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
         let (what, way) = switch problem {
         case .nonFinite(let what): (what, "or skip such steps with --skip-nonfinite")
         case .growth(let what): (what, "or keep training with --allow-divergence")
         }
-        return NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(what); lower the learning rate (--lr) or clip gradients (--clip-norm 1), \(way)\(kept)")
+        return NablaError(.nonFinite, "training diverged at \(location): \(what); lower the learning rate (--lr) or clip gradients (--clip-norm 1), \(way)\(kept)")
     }
 }
