@@ -64,6 +64,30 @@ final class KillAndResumeTests: XCTestCase {
         try assertSameRun("repeated", as: "reference", "five kills")
     }
 
+    /// `checkpoint.safetensors` and `model.safetensors` are replaced one after the other: a kill
+    /// between the two renames of the last epoch leaves a finished checkpoint beside the previous
+    /// epoch's weights. `--resume` has nothing left to train and rewrites the weights from the
+    /// checkpoint; a resume of an agreeing pair leaves the file alone.
+    func testAKillBetweenThePairOfFilesIsRepairedByResume() throws {
+        let simple = ["train", "--model", "fcnet:16", "--data", "synthetic:spirals?n=48", "--batch-size", "16", "--epochs", "2",
+                      "--seed", "1", "--quiet", "--checkpoint-dir"]
+        let reference = directory.appendingPathComponent("pair-reference"), run = directory.appendingPathComponent("pair")
+        XCTAssertEqual(try CLI.run(simple + [reference.path]).status, 0)
+        let killed = try CLI.run(simple + [run.path], environment: ["NABLA_KILL_AT": "write:model.safetensors:2"])
+        XCTAssertTrue(killed.signaled, killed.stderr)
+        let weights = run.appendingPathComponent("model.safetensors"), expected = try Data(contentsOf: reference.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(try Checkpoint.read(from: run.appendingPathComponent("checkpoint.safetensors")).progress.epoch, 2)
+        XCTAssertNotEqual(try Data(contentsOf: weights), expected, "the kill left epoch 1's weights")
+        let resumed = try CLI.run(simple + [run.path, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try Data(contentsOf: weights), expected)
+        let written = try FileManager.default.attributesOfItem(atPath: weights.path)[.modificationDate] as? Date
+        usleep(20_000)
+        XCTAssertEqual(try CLI.run(simple + [run.path, "--resume"]).status, 0)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: weights.path)[.modificationDate] as? Date, written, "rewritten needlessly")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.contains(".tmp-") }, [])
+    }
+
     func assertSameRun(_ name: String, as referenceName: String, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let run = directory.appendingPathComponent(name), reference = directory.appendingPathComponent(referenceName)
         XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent("model.safetensors")),

@@ -30,7 +30,8 @@ public struct TestTimeAugmentationSpec: Equatable, Sendable {
     }
 
     /// The ten-crop accuracy of `model` on `test` (image classification data `[N, C, H, W]`), in
-    /// evaluation mode and batches of ``batchSize``; `nil` for data that is not labelled images.
+    /// evaluation mode and batches of ``batchSize``; `nil` for data that is not labelled images. A
+    /// sample whose averaged probabilities hold a NaN is a miss (as in ``topKHits(_:labels:k:)``).
     public func accuracy(of model: Module<Float>, on test: Dataset) -> Double? {
         guard case .classes(let labels, _) = test.targets, test.inputs.rank == 4, test.count > 0 else { return nil }
         let (h, w) = (test.inputs.shape[2], test.inputs.shape[3])
@@ -44,7 +45,7 @@ public struct TestTimeAugmentationSpec: Equatable, Sendable {
                                         height: h + 2 * padding, width: w + 2 * padding, padding: padding)
                 let probabilities = tenCropPrediction(padded, height: h, width: w) { model($0) }
                 let predicted = probabilities.argmax(alongAxis: 1)
-                for (i, p) in predicted.enumerated() where p == labels[start + i] { correct += 1 }
+                for (i, p) in predicted.enumerated() where p == labels[start + i] && !rowHasNaN(probabilities, i) { correct += 1 }
                 start = end
             }
         }

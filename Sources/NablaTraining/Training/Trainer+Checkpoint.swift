@@ -35,19 +35,36 @@ extension Trainer {
         return checkpoint
     }
 
+    /// `model.safetensors` in the checkpoint directory, if one is configured.
+    var modelFileURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("model.safetensors") }
+
     /// Writes `checkpoint.safetensors` and `model.safetensors` (atomically) if a directory is configured.
+    ///
+    /// Each file is replaced atomically, but not the pair: the checkpoint is written first and is the
+    /// commit point, so a kill between the two renames leaves the previous weights in
+    /// `model.safetensors` beside the newer checkpoint, and ``resume(from:)`` rewrites them from it.
     /// - Throws: ``NablaError`` (`.io`) naming the file when a write fails (a full disk, a read-only
     ///   directory); the previous checkpoint is then intact, and a later run resumes from it.
     public func saveCheckpoint() throws {
-        guard let url = checkpointURL, let directory = configuration.checkpointDirectory else { return }
+        guard let url = checkpointURL, let modelURL = modelFileURL else { return }
         try checkpoint().write(to: url)
-        try model.save(to: directory.appendingPathComponent("model.safetensors"))
+        try model.save(to: modelURL)
+    }
+
+    /// Rewrites `model.safetensors` unless it already holds exactly the model's state (restored
+    /// from the checkpoint), so the pair agrees again after a kill between their writes.
+    func synchronizeModelFile() throws {
+        guard let url = modelFileURL else { return }
+        let bytes = model.stateDictFile().serialized()
+        if let existing = try? Data(contentsOf: url), existing.elementsEqual(bytes) { return }
+        try AtomicFile.write(Data(bytes), to: url)
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``, after checking it against
     /// this run: its configuration, every progress field (``TrainingProgress/validate(against:source:)``),
     /// the schedule's epoch counter, the optimizer's step counters and early stopping's best weights.
-    /// Locks the checkpoint and log directories first (until the end of ``fit()``).
+    /// Locks the checkpoint and log directories first (until the end of ``fit()``), and makes
+    /// `model.safetensors` hold the checkpoint's weights (see ``saveCheckpoint()``).
     /// - Throws: ``NablaError`` naming the file and the field when the file is unreadable or
     ///   malformed, was written by a run with a different configuration (model, data, optimizer, …),
     ///   or holds values this run cannot have reached; `.io` when another run holds a directory.
@@ -88,6 +105,7 @@ extension Trainer {
             throw NablaError(error.kind, "\(url.path): \(error.message)")
         }
         progress = saved.progress
+        try synchronizeModelFile()
     }
 
     /// Checks the optimizer's per-parameter step counters (`state.<i>.step`) against the run's steps,
