@@ -106,6 +106,12 @@ final class TrainingPiecesTests: XCTestCase {
         var restored = RandomGenerator(words: back.generators["data"]!)
         XCTAssertEqual(restored.next(), g.next())
         XCTAssertEqual(SafeTensorsFile(tensors: try SafeTensorsFile.read(from: url).tensors).tensors["model.1.num_batches_tracked"]?.dtype, .i64)
+        // A counter past 2²⁴ (beyond Float) goes through the checkpoint exactly.
+        var large = checkpoint
+        large.modelCounters["1.num_batches_tracked"] = [16_777_217]
+        large.model["1.num_batches_tracked"] = Tensor([Float(16_777_217)])  // 16,777,216 as a Float
+        try large.write(to: url)
+        XCTAssertEqual(try Checkpoint.read(from: url).modelCounters["1.num_batches_tracked"], [16_777_217])
     }
 
     func testPlainWeightsFileIsNotACheckpoint() throws {

@@ -95,8 +95,11 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         var factor = momentum ?? 0
         if isTraining, let batchesTracked {
-            batchesTracked.value.scalars[0] += 1
-            if momentum == nil { factor = 1 / Double(batchesTracked.value.scalars[0]) }
+            // Counted in int64 as PyTorch does (a Float stops counting at 2²⁴); a loaded
+            // counter at Int64.max stays there rather than trapping.
+            let count = batchesTracked.integerValues[0]
+            batchesTracked.integerValues[0] = count == .max ? count : count + 1
+            if momentum == nil { factor = 1 / Double(batchesTracked.integerValues[0]) }
         }
         return batchNorm(input, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
                          training: usesBatchStatistics, momentum: factor, eps: eps, fusingReLU: fusingReLU)

@@ -45,6 +45,11 @@ public struct Checkpoint: Equatable, Sendable {
     public var model: [String: Tensor<Float>]
     /// Model keys saved as int64 (`num_batches_tracked`).
     public var integerModelKeys: Set<String>
+    /// The exact int64 values of integer model keys (``model`` holds them as `Float`, exact only up
+    /// to 2²⁴); written in their place when they round to ``model``'s values (so an edit of
+    /// ``model`` is not overridden), and read back from the file's int64 entries. The initializer
+    /// fills them from ``model``; set them from ``Module/integerState()`` for exactness.
+    public var modelCounters: [String: [Int64]] = [:]
     public var optimizer: [String: Tensor<Double>]
     public var schedule: [String: Tensor<Double>]
     /// Generator states by owner (`"data"`, `"layer.3"`), each the four xoshiro words.
@@ -72,6 +77,7 @@ public struct Checkpoint: Equatable, Sendable {
         self.generators = generators
         self.progress = progress
         self.configuration = configuration
+        for key in integerModelKeys { if let t = model[key] { modelCounters[key] = t.scalars.map { Int64(saturating: Double($0)) } } }
     }
 
     /// The checkpoint as a safetensors file.
@@ -79,8 +85,13 @@ public struct Checkpoint: Equatable, Sendable {
         var file = SafeTensorsFile()
         for (prefix, dict) in [("model.", model), ("best.", bestModel), ("grad.", gradients)] {
             for (k, t) in dict {
-                file.tensors[prefix + k] = integerModelKeys.contains(k)
-                    ? SafeTensor(int64: t.scalars.map { Int64(saturating: Double($0)) }, shape: t.shape) : SafeTensor(t)
+                if !integerModelKeys.contains(k) {
+                    file.tensors[prefix + k] = SafeTensor(t)
+                } else if prefix == "model.", let exact = modelCounters[k], exact.map({ Float(Double($0)) }) == t.scalars {
+                    file.tensors[prefix + k] = SafeTensor(int64: exact, shape: t.shape)
+                } else {
+                    file.tensors[prefix + k] = SafeTensor(int64: t.scalars.map { Int64(saturating: Double($0)) }, shape: t.shape)
+                }
             }
         }
         for (k, t) in optimizer { file.tensors["optimizer.\(k)"] = SafeTensor(t) }
@@ -161,13 +172,16 @@ public struct Checkpoint: Equatable, Sendable {
             generators[owner] = values
         }
         var model: [String: Tensor<Float>] = [:], best: [String: Tensor<Float>] = [:], gradients: [String: Tensor<Float>] = [:], optimizer: [String: Tensor<Double>] = [:], schedule: [String: Tensor<Double>] = [:]
-        var integerKeys = Set<String>()
+        var integerKeys = Set<String>(), counters: [String: [Int64]] = [:]
         var callbacks: [String: [String: Tensor<Double>]] = [:]
         for (key, entry) in file.tensors {
             if key.hasPrefix("model.") {
                 let k = String(key.dropFirst(6))
                 model[k] = entry.tensor(as: Float.self)
-                if entry.dtype == .i64 { integerKeys.insert(k) }
+                if entry.dtype == .i64 {
+                    integerKeys.insert(k)
+                    counters[k] = entry.intValues.map(Int64.init)
+                }
             } else if key.hasPrefix("best.") {
                 best[String(key.dropFirst(5))] = entry.tensor(as: Float.self)
             } else if key.hasPrefix("grad.") {
@@ -186,6 +200,7 @@ public struct Checkpoint: Equatable, Sendable {
         }
         var checkpoint = Checkpoint(model: model, integerModelKeys: integerKeys, optimizer: optimizer, schedule: schedule,
                                     generators: generators, progress: progress, configuration: file.metadata["nabla.configuration"] ?? "{}")
+        checkpoint.modelCounters = counters
         checkpoint.callbacks = callbacks
         checkpoint.bestModel = best
         checkpoint.gradients = gradients

@@ -27,6 +27,7 @@ extension Trainer {
             let state = callback.checkpointState()
             if !state.isEmpty { checkpoint.callbacks[callback.name] = state }
         }
+        checkpoint.modelCounters = model.integerState()
         checkpoint.bestModel = earlyStopping?.bestStateDict ?? [:]
         if progress.stepInEpoch == trainLoader.batchCount {
             // The end-of-epoch work still to come logs the last step's gradients.
@@ -80,6 +81,7 @@ extension Trainer {
         do {
             try validateCounters(of: saved)
             try model.loadStateDict(saved.model)
+            try model.loadIntegerState(saved.modelCounters)
             try restoreGradients(saved.gradients)
             try optimizer.loadStateDict(saved.optimizer)
             if let schedule {
@@ -118,6 +120,9 @@ extension Trainer {
         }
         for key in model.integerStateKeys {
             if let bad = saved.model[key]?.scalars.first(where: { !($0 >= 0 && $0 == $0.rounded()) }) {
+                throw NablaError(.invalidArgument, "model counter '\(key)' is \(bad), not a non-negative whole number")
+            }
+            if let bad = saved.modelCounters[key]?.first(where: { $0 < 0 }) {
                 throw NablaError(.invalidArgument, "model counter '\(key)' is \(bad), not a non-negative whole number")
             }
         }
