@@ -106,6 +106,48 @@ final class TrainingSafeguardTests: XCTestCase {
         XCTAssertEqual(trainLosses.min(), trainLosses[best - 1])
     }
 
+    /// A batch-normalization layer cannot train on one value per channel (PyTorch raises at that
+    /// step; the layer would trap): a last batch of one sample is refused before the first step,
+    /// naming the layer, unless the layer sees spatial positions too; `--drop-last` trains.
+    func testABatchOfOneSampleIsRefusedBeforeTrainingWhereBatchNormCannotTakeIt() throws {
+        let normalized = { (p: inout TrainingPlan) in p.model = .init(name: "fcnet:8"); p.model.normalization = "batchnorm" }
+        let session = try plan { normalized(&$0); $0.batchSize = 17 }.prepare()
+        XCTAssertEqual(session.data.train.count % 17, 1, "120 spiral samples leave one for the last batch")
+        assertNablaError(try session.trainer.fit(),
+                         "--batch-size 17: the last batch of each epoch holds 1 of the 120 training samples, and BatchNorm1d layer '2' needs more than 1 value per channel when training (it would get [1, 8]); use --drop-last or another batch size (PyTorch refuses such a batch too)",
+                         kind: .invalidArgument)
+        XCTAssertEqual(session.trainer.progress.globalStep, 0)
+        assertNablaError(try plan { normalized(&$0); $0.batchSize = 1 }.prepare().trainer.fit(),
+                         "--batch-size 1: BatchNorm1d layer '2' needs more than 1 value per channel when training, and gets [1, 8]; use a batch size of at least 2 (PyTorch refuses such a batch too)",
+                         kind: .invalidArgument)
+        XCTAssertEqual(try plan { normalized(&$0); $0.batchSize = 17; $0.dropLast = true; $0.epochs = 1 }.prepare().trainer.fit().epochs.count, 1)
+        XCTAssertEqual(try plan { normalized(&$0); $0.batchSize = 16; $0.epochs = 1 }.prepare().trainer.fit().epochs.count, 1)
+
+        // BatchNorm2d on 3×3 feature maps has 9 values per channel in a one-sample batch: it trains,
+        // and the shape-finding pass leaves the model and its random state as they were.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let images = directory.appendingPathComponent("images.safetensors"), model = directory.appendingPathComponent("bn2d.yaml")
+        try SafeTensorsFile(tensors: ["x": SafeTensor(Tensor<Float>(shape: [9, 1, 3, 3], scalars: (0..<81).map { Float($0 % 7) })),
+                                      "y": SafeTensor(int64: (0..<9).map { Int64($0 % 2) }, shape: [9])]).write(to: images)
+        try """
+            layers:
+              - Conv2d: {in_channels: 1, out_channels: 2, kernel_size: 3, padding: 1}
+              - BatchNorm2d: {num_features: 2}
+              - Dropout: {p: 0.5}
+              - Flatten: {}
+              - Linear: {in_features: 18, out_features: 2}
+            """.write(to: model, atomically: true, encoding: .utf8)
+        var spatialPlan = TrainingPlan(model: .init(name: model.path), data: .init(spec: images.path))
+        (spatialPlan.batchSize, spatialPlan.epochs, spatialPlan.output.quiet) = (4, 1, true)
+        let spatial = try spatialPlan.prepare()
+        let state = spatial.model.stateDict(), generators = spatial.model.randomGeneratorStates().mapValues(\.words)
+        XCTAssertNoThrow(try spatial.trainer.checkBatchNormalizationBatches())
+        XCTAssertEqual(spatial.model.stateDict(), state)
+        XCTAssertEqual(spatial.model.randomGeneratorStates().mapValues(\.words), generators)
+        XCTAssertTrue(spatial.model.isTraining)
+        XCTAssertEqual(try spatial.trainer.fit().epochs.count, 1)
+    }
+
     /// On start, the logs are cut back to the checkpoint: rows and events logged after it, a record
     /// cut short by a kill, and a fresh run's predecessors are gone; the rest stays byte for byte.
     func testLogsAreRebuiltToMatchTheCheckpoint() throws {

@@ -116,10 +116,12 @@ public final class Trainer {
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
     /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when training diverges (unless
-    ///   skipping), `.io` when a directory is locked by another run or a checkpoint or log cannot be
+    ///   skipping), `.invalidArgument` before any step when a batch-normalization layer would get a
+    ///   single value per channel (``checkBatchNormalizationBatches()``), `.io` when a directory is locked by another run or a checkpoint or log cannot be
     ///   written (the previous checkpoint then stays intact).
     public func fit() throws -> TrainingResult {
         let start = Date()
+        try checkBatchNormalizationBatches()
         try lockDirectories()
         defer { releaseLocks() }
         if let directory = configuration.logDirectory, logger == nil {
