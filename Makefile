@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports docs check-docs
 
 ## run: the main job (see README)
 run: deps release
@@ -27,6 +27,25 @@ test: deps tbenv check-imports
 check-imports:
 	@$(PYTHON) Scripts/check-imports.py --self-test
 	@$(PYTHON) Scripts/check-imports.py
+
+## docs: the DocC documentation of every library target and the articles of Sources/Nabla/Nabla.docc,
+## combined into one archive in .build/docs (open .build/docs/index.html through a web server, or
+## `swift package --disable-sandbox preview-documentation --target Nabla`); any DocC warning (a link
+## that does not resolve, an undocumented parameter) fails it, and so does check-docs.
+DOC_TARGETS = $(LIBRARY_TARGETS) Nabla
+docs: deps check-docs
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation \
+	  $(foreach t,$(DOC_TARGETS),--target $(t)) --enable-experimental-combined-documentation \
+	  --warnings-as-errors --output-path .build/docs >.build/docs.log 2>&1 \
+	  || { grep -E -A6 "^(warning|error)" .build/docs.log; echo "docs: DocC failed, see .build/docs.log"; exit 1; }
+	@echo "docs: .build/docs ($$(grep -c '^Finished building documentation' .build/docs.log) targets, no warnings)"
+
+## check-docs: every public declaration of the library targets (Sources/Nabla*/) has a `///` doc
+## comment of its own (Scripts/check-docs.py reads the symbol graphs; part of `make docs`)
+check-docs:
+	@$(PYTHON) Scripts/check-docs.py --self-test
+	@$(SWIFT) package dump-symbol-graph --skip-synthesized-members --skip-inherited-docs >/dev/null
+	@$(PYTHON) Scripts/check-docs.py $$($(SWIFT) build --show-bin-path)/../symbolgraph
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
