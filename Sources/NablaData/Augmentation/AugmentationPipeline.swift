@@ -76,8 +76,10 @@ public enum Augmentation: Equatable, Sendable {
 /// non-negative, standard deviations positive; `jitter` must come before `normalize` (it clamps to
 /// `[0, 1]`). Anything else throws a one-line ``NablaError`` naming the step.
 public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible {
+    /// The steps, applied in order.
     public var steps: [Augmentation]
 
+    /// A pipeline of `steps` (empty: the identity); ``parse(_:)`` builds one from a spec string.
     public init(_ steps: [Augmentation]) { self.steps = steps }
 
     /// Applies every step in order to a batch `[N, C, H, W]`.

@@ -5,7 +5,15 @@ import NablaTensor
 
 /// A crop window `[top, top + height) × [left, left + width)` in pixels.
 public struct CropBox: Equatable, Sendable {
-    public var top: Int, left: Int, height: Int, width: Int
+    /// The first row of the window.
+    public var top: Int
+    /// The first column of the window.
+    public var left: Int
+    /// The number of rows.
+    public var height: Int
+    /// The number of columns.
+    public var width: Int
+    /// The window `[top, top + height) × [left, left + width)`.
     public init(top: Int, left: Int, height: Int, width: Int) {
         (self.top, self.left, self.height, self.width) = (top, left, height, width)
     }

@@ -27,6 +27,7 @@ public struct HTMLReport {
         case html(String)
     }
 
+    /// The page title (`<title>` and the level-1 heading).
     public var title: String
     /// A line under the title (e.g. the date and machine); `nil` for none.
     public var subtitle: String?
@@ -35,6 +36,7 @@ public struct HTMLReport {
     private(set) var blocks: [Block] = []
     private var usedIDs: Set<String> = []
 
+    /// An empty report titled `title`.
     public init(title: String, subtitle: String? = nil) {
         self.title = title
         self.subtitle = subtitle

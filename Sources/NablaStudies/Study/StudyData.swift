@@ -6,7 +6,9 @@ import NablaData
 /// The image classification data of a study: a (deliberately small) training set, a test set, and
 /// the `--data` spec with which `nabla train` reads the same data again.
 public struct StudyData: Sendable {
+    /// The training images (possibly a subset), raw.
     public var train: Dataset
+    /// The test images, raw.
     public var test: Dataset
     /// The `--data` value that loads this data in `nabla train` (with ``trainSubset``).
     public var dataSpec: String
@@ -23,6 +25,7 @@ public struct StudyData: Sendable {
     /// deviation (`nabla train --normalize`). ``train`` and ``test`` hold the raw inputs.
     public var normalizes = true
 
+    /// Data with its `--data` spec and descriptions; ``trainDescription`` defaults to `description`.
     public init(train: Dataset, test: Dataset, dataSpec: String, trainSubset: Int?, description: String, notice: String? = nil) {
         self.train = train
         self.test = test

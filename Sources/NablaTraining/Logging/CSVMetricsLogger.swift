@@ -49,6 +49,10 @@ public final class CSVMetricsLogger: MetricsLogger {
         }
     }
 
+    /// Appends one row; a key not seen before adds a column (rewriting the file with the new header
+    /// and the earlier rows padded with empty cells) unless the columns were fixed at creation.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for a new key when the columns are
+    ///   fixed, (`.io`) when the file cannot be written.
     public func log(_ row: [(key: String, value: MetricValue)]) throws {
         var added = false
         for (key, _) in row where columnIndex[key] == nil {
@@ -72,6 +76,7 @@ public final class CSVMetricsLogger: MetricsLogger {
         rows.append(cells)
     }
 
+    /// Closes the file; further rows are a programming error.
     public func close() throws { try file.close() }
 
     private static func line(_ cells: [String]) -> String { cells.joined(separator: ",") + "\n" }

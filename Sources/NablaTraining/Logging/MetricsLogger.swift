@@ -78,6 +78,7 @@ final class MetricsFile {
 /// Writes metrics as JSON lines: one object per row, `{"epoch": 1, "train_loss": 0.25}`, keys in the
 /// given order; NaN and infinities become `null` (JSON has no such numbers).
 public final class JSONLinesMetricsLogger: MetricsLogger {
+    /// The file the rows go to.
     public var url: URL { file.url }
     private let file: MetricsFile
 
@@ -87,10 +88,12 @@ public final class JSONLinesMetricsLogger: MetricsLogger {
         file = try MetricsFile(url: url, append: append)
     }
 
+    /// Appends the row as one JSON object on its own line.
     public func log(_ row: [(key: String, value: MetricValue)]) throws {
         let fields = row.map { MetricValue.jsonString($0.key) + ": " + $0.value.jsonToken }
         try file.append("{" + fields.joined(separator: ", ") + "}\n")
     }
 
+    /// Closes the file; further rows are a programming error.
     public func close() throws { try file.close() }
 }

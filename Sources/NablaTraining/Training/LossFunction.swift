@@ -84,6 +84,8 @@ public enum LossFunction: Equatable, Sendable {
 }
 
 extension LossFunction: CustomStringConvertible {
+    /// The loss as the CLI spells it in messages: `cross-entropy`, `cross-entropy(label_smoothing=0.1)`,
+    /// `mse`, `l1`, `smooth-l1(beta=1.0)`, `bce`, `hinge(margin=1.0)`.
     public var description: String {
         switch self {
         case .crossEntropy(let eps): return eps == 0 ? "cross-entropy" : "cross-entropy(label_smoothing=\(eps))"
