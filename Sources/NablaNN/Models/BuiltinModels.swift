@@ -7,6 +7,7 @@ public struct BuiltinModelOptions: Sendable {
     public var normalization: String?
     /// Dropout probability after each hidden block of `fcnet` (0 = none).
     public var dropout: Double
+    /// Options for `fcnet`: no normalization and no dropout by default.
     public init(normalization: String? = nil, dropout: Double = 0) {
         self.normalization = normalization
         self.dropout = dropout

@@ -32,6 +32,8 @@ public final class ConvolutionWorkspace: @unchecked Sendable {
     /// Buffers are aligned to this many bytes (a cache line, and enough for AVX-512 loads).
     private static let alignment = 64
 
+    /// A workspace that keeps at most `maximumCachedBufferCount` idle buffers for reuse (default 8).
+    /// - Precondition: `maximumCachedBufferCount > 0`.
     public init(maximumCachedBufferCount: Int = 8) {
         precondition(maximumCachedBufferCount > 0,
                      "ConvolutionWorkspace: maximumCachedBufferCount \(maximumCachedBufferCount) must be positive")

@@ -9,7 +9,10 @@ import NablaTensor
 /// - `vanilla` (Srivastava et al., 2014, "Dropout: A Simple Way to Prevent Neural Networks from
 ///   Overfitting", JMLR 15): no scaling in training, multiply by `q` in evaluation.
 public enum DropoutMode: String, Sendable, CaseIterable {
-    case inverted, vanilla
+    /// Scale kept units by `1/(1 − p)` in training; identity in evaluation (PyTorch's `nn.Dropout`).
+    case inverted
+    /// No scaling in training; multiply by `1 − p` in evaluation (the original paper's formulation).
+    case vanilla
 }
 
 /// Checks a drop probability a user supplied (a CLI flag, a model file).
