@@ -39,7 +39,8 @@ public struct Checkpoint: Equatable, Sendable {
     public var optimizer: [String: Tensor<Double>]
     /// The schedule's state dict (e.g. `last_epoch`), stored as `schedule.<key>` in `F64`; empty without a schedule.
     public var schedule: [String: Tensor<Double>]
-    /// Generator states by owner (`"data"`, `"layer.3"`), each the four xoshiro words.
+    /// The state of every dropout-like layer's generator by dotted module name (`"3"`,
+    /// `"2.drop_path"`; see ``/NablaNN/Module/randomGeneratorStates()``), each as its four xoshiro256 words.
     public var generators: [String: [UInt64]]
     /// Where the run stands, stored as JSON in the `nabla.progress` metadata.
     public var progress: TrainingProgress

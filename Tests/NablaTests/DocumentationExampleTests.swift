@@ -1,0 +1,165 @@
+import Foundation
+import XCTest
+import Nabla
+import NablaTestSupport
+
+// The Swift samples of the DocC articles in Sources/Nabla/Nabla.docc, verbatim between the
+// `// Article:` markers (plus the assertions the articles leave out), so the documentation cannot
+// drift from the API. Keep each sample and its article in step.
+
+// Article: WritingALayer.md, "The operation: one tape node".
+
+/// PReLU with one learned slope: `y = x` for `x > 0`, else `a·x` (PyTorch `F.prelu`).
+/// Backward: `∂x = ∂y` for `x > 0`, else `a·∂y`; `∂a = Σ_{x ≤ 0} x·∂y`.
+/// - Precondition: `slope` has shape `[1]`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func prelu<Scalar: TensorScalar>(_ x: Variable<Scalar>, slope: Variable<Scalar>) -> Variable<Scalar> {
+    precondition(slope.shape == [1], "prelu: slope of shape \(slope.shape), expected [1]")
+    let input = x.value, a = slope.value.scalars[0]
+    let output = input.map { $0 > 0 ? $0 : a * $0 }
+    return Variable(output, inputs: [x, slope]) { g in
+        if x.requiresGradient { x.accumulate(input.zipWith(g) { $0 > 0 ? $1 : a * $1 }) }
+        if slope.requiresGradient { slope.accumulate(Tensor([input.zipWith(g) { $0 > 0 ? 0 : $0 * $1 }.sum()])) }
+    }
+}
+
+// Article: WritingALayer.md, "The layer: a module that owns the parameters".
+
+/// PReLU with one learned slope (PyTorch `nn.PReLU()`): state `weight`, shape `[1]`, initially 0.25.
+public final class PReLU<Scalar: TensorScalar>: Module<Scalar> {
+    /// The slope `a` of the negative part, shape `[1]`.
+    public let weight: Variable<Scalar>
+
+    /// A PReLU whose slope starts at `initial` (PyTorch's `init`, default 0.25).
+    public init(initial: Scalar = 0.25) {
+        weight = Variable(Tensor([initial]), requiresGradient: true)
+        super.init()
+        registerParameter("weight", weight)
+    }
+
+    /// `y = x` for `x > 0`, else `a·x`; see `prelu(_:slope:)`.
+    public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { prelu(input, slope: weight) }
+
+    /// PyTorch's `PReLU.extra_repr`.
+    public override var configurationDescription: String { "num_parameters=1" }
+}
+
+final class DocumentationExampleTests: XCTestCase {
+    func testUsingNablaAsALibrary() throws {
+        // Article: UsingNablaAsALibrary.md, "A minimal training loop".
+        let (train, test) = try DatasetSource.parse("synthetic:spirals").load(seed: 0)
+        var generator = RandomGenerator(seed: 0)
+        let hidden = Linear<Float>(2, 64, using: &generator)
+        let output = Linear<Float>(64, 3, using: &generator)
+        let model = Sequential<Float>(hidden, ReLU(), output)
+        let optimizer = try SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
+        let loader = DataLoader(dataset: train, batchSize: 32, seed: 0)
+
+        for epoch in 0..<20 {
+            model.train()
+            for batch in loader.epoch(epoch) {
+                guard case .classes(let labels, _) = batch.targets else { continue }
+                optimizer.zeroGrad()
+                let loss = crossEntropy(logits: model(Variable(batch.inputs)), labels: labels)
+                loss.backward()
+                optimizer.step()
+            }
+        }
+
+        model.eval()
+        var measured: Double?
+        if let test, case .classes(let truth, _) = test.targets {
+            let predicted = model(test.inputs).argmax(alongAxis: 1)
+            let accuracy = Double(zip(predicted, truth).filter { $0 == $1 }.count) / Double(truth.count)
+            print("test accuracy:", accuracy)
+            measured = accuracy
+        }
+        // The article stops here; the test checks that the loop really learns.
+        XCTAssertGreaterThan(try XCTUnwrap(measured), 0.8)
+    }
+
+    func testWritingALayerRegistryFactory() throws {
+        // Article: WritingALayer.md, "The layer registry: model files".
+        let factory = LayerFactory("PReLU") { arguments, shape, _ in
+            let initial = try arguments.double("init", default: 0.25)
+            return (PReLU<Float>(initial: Float(initial)), shape)
+        }
+        var arguments = LayerArguments(["init": .double(0.1)], context: "layer 0 (PReLU)")
+        var generator = RandomGenerator(seed: 0)
+        let (module, outputShape) = try factory.build(&arguments, [5], &generator)
+        try arguments.rejectUnknown()
+        XCTAssertEqual(outputShape, [5])
+        XCTAssertEqual(module.stateDict()["weight"]?.scalars, [0.1])
+        XCTAssertEqual(module.configurationDescription, "num_parameters=1")
+    }
+
+    func testWritingALayerGradientCheck() {
+        // Article: WritingALayer.md, "A gradient check in Double".
+        let check = GradientCheckCase.module("PReLU", input: [4, 5], kinkMargin: 0.05) { _ in PReLU<Double>() }
+        let result = check.run()
+        assert(result.maxRelativeError < GradientCheckSuite.threshold)
+
+        var generator = RandomGenerator(seed: 1)
+        let x = Tensor<Double>(normal: [3, 4], using: &generator)
+        let opResult = checkGradients(at: [x, Tensor([0.25])]) { prelu($0[0], slope: $0[1]) }
+        assert(opResult.maxRelativeError < GradientCheckSuite.threshold)
+        // `assert` is compiled out of release test builds; the test asserts again.
+        XCTAssertLessThan(result.maxRelativeError, GradientCheckSuite.threshold)
+        XCTAssertLessThan(opResult.maxRelativeError, GradientCheckSuite.threshold)
+    }
+
+    func testWritingALayerGoldenValues() throws {
+        // Article: WritingALayer.md, "Golden values from PyTorch".
+        let fixture = try Fixtures.load("foundation", "leaky_relu")
+        let x = Variable(fixture.tensor("x", as: Double.self), requiresGradient: true)
+        let y = prelu(x, slope: Variable(Tensor([0.2])))
+        assertClose(y.value, fixture.tensor("y"), relative: 1e-10, absolute: 1e-12)
+        y.backward(seed: fixture.tensor("g"))
+        assertClose(x.grad!, fixture.tensor("grad_x"), relative: 1e-10, absolute: 1e-12)
+    }
+
+    func testTheCheckpointFormat() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("nabla-doc-checkpoint-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (train, _) = try DatasetSource.parse("synthetic:spirals?n=20").load(seed: 0)
+        var generator = RandomGenerator(seed: 0)
+        let model = Sequential<Float>(Linear(2, 8, using: &generator), BatchNorm1d(8), ReLU(),
+                                      Dropout(0.1, using: &generator), Linear(8, 3, using: &generator))
+        let optimizer = try Adam(model.parameters, learningRate: 0.01)
+        var configuration = TrainerConfiguration()
+        configuration.epochs = 2
+        configuration.quiet = true
+        configuration.checkpointDirectory = directory
+        let trainer = try Trainer(model: model, optimizer: optimizer,
+                                  trainLoader: DataLoader(dataset: train, batchSize: 16, seed: 0, prefetchDepth: 0),
+                                  configuration: configuration)
+        _ = try trainer.fit()
+
+        // Article: TheCheckpointFormat.md, "Reading a checkpoint".
+        let checkpoint = try Checkpoint.read(from: directory.appendingPathComponent("checkpoint.safetensors"))
+        print("epochs completed:", checkpoint.progress.epoch, "steps:", checkpoint.progress.globalStep)
+        for key in checkpoint.model.keys.sorted() { print("model.\(key)", checkpoint.model[key]!.shape) }
+        for key in checkpoint.optimizer.keys.sorted() { print("optimizer.\(key)", checkpoint.optimizer[key]!.shape) }
+
+        // What the article's tables say the file holds.
+        XCTAssertEqual(checkpoint.progress.epoch, 2)
+        let file = try SafeTensorsFile.read(from: directory.appendingPathComponent("checkpoint.safetensors"))
+        XCTAssertEqual(file.metadata["nabla.format"], "1")
+        XCTAssertEqual(Set(file.metadata.keys), ["nabla.format", "nabla.progress", "nabla.generators", "nabla.configuration"])
+        XCTAssertEqual(file.tensors["model.1.num_batches_tracked"]?.dtype, .i64)
+        XCTAssertEqual(file.tensors["model.0.weight"]?.dtype, .f32)
+        XCTAssertEqual(file.tensors["optimizer.param_groups.0.params"]?.doubleValues, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(file.tensors["optimizer.state.0.exp_avg"]?.shape, [8, 2])
+        XCTAssertEqual(file.tensors["optimizer.state.0.step"]?.shape, [])
+        XCTAssertEqual(file.tensors["optimizer.param_groups.0.betas"]?.shape, [2])
+        XCTAssertTrue(file.tensors.keys.allSatisfy { $0.hasPrefix("model.") || $0.hasPrefix("optimizer.") })
+        let generators = try JSONSerialization.jsonObject(with: Data(file.metadata["nabla.generators"]!.utf8)) as? [String: [String]]
+        XCTAssertEqual(generators?.keys.sorted(), ["3"])
+        XCTAssertEqual(generators?["3"]?.count, 4)
+        let progress = try JSONSerialization.jsonObject(with: Data(file.metadata["nabla.progress"]!.utf8)) as? [String: Any]
+        XCTAssertEqual(Set(progress?.keys.map { $0 } ?? []), ["epoch", "stepInEpoch", "globalStep", "history", "epochsWithoutImprovement"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path))
+    }
+}
