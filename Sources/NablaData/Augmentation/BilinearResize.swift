@@ -43,7 +43,7 @@ struct LinearTaps<Scalar: TensorScalar> {
 
 /// Resizes every image to `height × width` by bilinear interpolation, exactly as PyTorch's
 /// `F.interpolate(mode="bilinear", align_corners=False)` without antialiasing: each output pixel
-/// blends the 2×2 input pixels around its half-pixel-centred source position (see ``LinearTaps``).
+/// blends the 2×2 input pixels around its half-pixel-centred source position (see `LinearTaps`).
 /// Works for up- and down-sampling and non-square sizes; downsampling by large factors aliases, as
 /// PyTorch's does with `antialias=False`.
 public func resizeBilinear<Scalar>(_ x: Tensor<Scalar>, height: Int, width: Int) -> Tensor<Scalar> {

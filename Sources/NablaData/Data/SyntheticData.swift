@@ -1,7 +1,7 @@
 import Foundation
 import NablaTensor
 
-/// Small generated datasets, deterministic under a seed (streams of ``RandomGenerator/init(seed:stream:_:)``:
+/// Small generated datasets, deterministic under a seed (streams of ``/NablaData/NablaTensor/RandomGenerator/init(seed:stream:_:)``:
 /// 1 = training noise, 2 = test noise, 3 = shared structure such as blob centers).
 ///
 /// Spec grammar: `synthetic:NAME[?key=value[&key=value…]]`, e.g. `synthetic:line?n=200&sigma=0.1`.

@@ -111,7 +111,7 @@ public struct SafeTensor: Sendable, Equatable {
 ///
 /// Reading validates everything a hostile file could get wrong — header length beyond the file, JSON
 /// that is not an object, unknown dtypes, negative or overflowing shapes, offsets outside the buffer
-/// or disagreeing with the shape — and throws a one-line ``NablaError`` naming the file. Writing is
+/// or disagreeing with the shape — and throws a one-line ``/NablaTensor/NablaError`` naming the file. Writing is
 /// atomic: a temporary file in the same directory, then a rename.
 public struct SafeTensorsFile: Sendable, Equatable {
     /// The tensors by name (a PyTorch `state_dict` key such as `0.weight`).

@@ -6,7 +6,7 @@ import NablaTensor
 public final class ReLU<Scalar: TensorScalar>: Module<Scalar> {
     /// A ReLU layer (it has no configuration).
     public override init() { super.init() }
-    /// `y = max(x, 0)` elementwise; `∂x = ∂y` where `x > 0`, else 0 (see ``/NablaTensor/Variable/relu()``).
+    /// `y = max(x, 0)` elementwise; `∂x = ∂y` where `x > 0`, else 0 (see ``/NablaNN/NablaTensor/Variable/relu()``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.relu() }
 }
 
@@ -16,7 +16,7 @@ public final class LeakyReLU<Scalar: TensorScalar>: Module<Scalar> {
     public let negativeSlope: Scalar
     /// A leaky ReLU with slope `negativeSlope` for `x ≤ 0` (default 0.01).
     public init(negativeSlope: Scalar = 0.01) { self.negativeSlope = negativeSlope; super.init() }
-    /// `y = x` for `x > 0`, else `a·x`; `∂x = ∂y` or `a·∂y` (see ``/NablaTensor/Variable/leakyRelu(negativeSlope:)``).
+    /// `y = x` for `x > 0`, else `a·x`; `∂x = ∂y` or `a·∂y` (see ``/NablaNN/NablaTensor/Variable/leakyRelu(negativeSlope:)``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.leakyRelu(negativeSlope: negativeSlope) }
     /// `negative_slope=0.01`, as PyTorch prints it.
     public override var configurationDescription: String { "negative_slope=\(negativeSlope)" }
@@ -26,7 +26,7 @@ public final class LeakyReLU<Scalar: TensorScalar>: Module<Scalar> {
 public final class Sigmoid<Scalar: TensorScalar>: Module<Scalar> {
     /// A sigmoid layer (it has no configuration).
     public override init() { super.init() }
-    /// `y = σ(x) = 1/(1 + e^{−x})` elementwise; `∂x = ∂y·y(1 − y)` (see ``/NablaTensor/Variable/sigmoid()``).
+    /// `y = σ(x) = 1/(1 + e^{−x})` elementwise; `∂x = ∂y·y(1 − y)` (see ``/NablaNN/NablaTensor/Variable/sigmoid()``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.sigmoid() }
 }
 
@@ -34,7 +34,7 @@ public final class Sigmoid<Scalar: TensorScalar>: Module<Scalar> {
 public final class Tanh<Scalar: TensorScalar>: Module<Scalar> {
     /// A tanh layer (it has no configuration).
     public override init() { super.init() }
-    /// `y = tanh(x)` elementwise; `∂x = ∂y·(1 − y²)` (see ``/NablaTensor/Variable/tanh()``).
+    /// `y = tanh(x)` elementwise; `∂x = ∂y·(1 − y²)` (see ``/NablaNN/NablaTensor/Variable/tanh()``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.tanh() }
 }
 
@@ -42,7 +42,7 @@ public final class Tanh<Scalar: TensorScalar>: Module<Scalar> {
 public final class GELU<Scalar: TensorScalar>: Module<Scalar> {
     /// An exact (erf) GELU layer; PyTorch's `approximate='tanh'` variant is not provided.
     public override init() { super.init() }
-    /// `y = x·Φ(x) = x/2·(1 + erf(x/√2))`; `∂x = ∂y·(Φ(x) + x·φ(x))` (see ``/NablaTensor/Variable/gelu()``).
+    /// `y = x·Φ(x) = x/2·(1 + erf(x/√2))`; `∂x = ∂y·(Φ(x) + x·φ(x))` (see ``/NablaNN/NablaTensor/Variable/gelu()``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.gelu() }
 }
 
@@ -52,7 +52,7 @@ public final class Softmax<Scalar: TensorScalar>: Module<Scalar> {
     public let axis: Int
     /// A softmax over `axis` (default: the last).
     public init(axis: Int = -1) { self.axis = axis; super.init() }
-    /// `y_i = e^{x_i − max} / Σ_j e^{x_j − max}` along ``axis``; `∂x = y ⊙ (∂y − Σ(∂y ⊙ y))` (see ``/NablaTensor/Variable/softmax(alongAxis:)``).
+    /// `y_i = e^{x_i − max} / Σ_j e^{x_j − max}` along ``axis``; `∂x = y ⊙ (∂y − Σ(∂y ⊙ y))` (see ``/NablaNN/NablaTensor/Variable/softmax(alongAxis:)``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.softmax(alongAxis: axis) }
     /// `dim=-1`, as PyTorch prints it.
     public override var configurationDescription: String { "dim=\(axis)" }
@@ -64,7 +64,7 @@ public final class LogSoftmax<Scalar: TensorScalar>: Module<Scalar> {
     public let axis: Int
     /// A log-softmax over `axis` (default: the last).
     public init(axis: Int = -1) { self.axis = axis; super.init() }
-    /// `y = x − max − log Σ e^{x − max}` along ``axis``; `∂x = ∂y − softmax(x)·Σ∂y` (see ``/NablaTensor/Variable/logSoftmax(alongAxis:)``).
+    /// `y = x − max − log Σ e^{x − max}` along ``axis``; `∂x = ∂y − softmax(x)·Σ∂y` (see ``/NablaNN/NablaTensor/Variable/logSoftmax(alongAxis:)``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input.logSoftmax(alongAxis: axis) }
     /// `dim=-1`, as PyTorch prints it.
     public override var configurationDescription: String { "dim=\(axis)" }

@@ -7,7 +7,7 @@ import NablaTensor
 /// Training mode normalizes with the batch statistics of each channel and updates the running
 /// statistics; evaluation mode normalizes with the running statistics (or with batch statistics when
 /// `trackRunningStats` is false). The mathematics, the update rule and the backward pass are those
-/// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:)``.
+/// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``.
 ///
 /// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine`; `running_mean`
 /// (zeros), `running_var` (ones) and the integer `num_batches_tracked` (0) when `trackRunningStats`.
@@ -65,7 +65,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     }
 
     /// Checks a configuration a user supplied (a model file, CLI flags).
-    /// - Throws: ``NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
+    /// - Throws: ``/NablaTensor/NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
     ///   `momentum` outside `[0, 1]`.
     public static func validate(numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) throws {
         try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)

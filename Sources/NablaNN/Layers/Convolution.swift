@@ -131,7 +131,7 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
     /// Checks a configuration before constructing the layer, for configurations read from user input
     /// (a CLI flag, a model file). With `inputShape` (`[N, C, H, W]` or `[C, H, W]`) it also checks that
     /// the channels match and the dilated kernel fits the padded input.
-    /// - Throws: ``NablaError`` `.invalidArgument` naming the layer and the offending numbers.
+    /// - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the offending numbers.
     public static func validate(inChannels: Int, outChannels: Int, kernelSize: IntPair, stride: IntPair = 1,
                                 padding: IntPair = 0, dilation: IntPair = 1, groups: Int = 1,
                                 inputShape: [Int]? = nil) throws {
@@ -230,7 +230,7 @@ public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
     }
 
     /// Checks a configuration (and optionally an input shape `[N, C, L]` or `[C, L]`) before
-    /// construction. - Throws: ``NablaError`` `.invalidArgument` naming the layer and the numbers.
+    /// construction. - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the numbers.
     public static func validate(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                                 dilation: Int = 1, groups: Int = 1, inputShape: [Int]? = nil) throws {
         let name = "Conv1d(\(inChannels), \(outChannels), kernel_size=(\(kernelSize),))"

@@ -28,7 +28,7 @@ extension Module {
     }
 
     /// Restores generators saved by ``randomGeneratorStates()``.
-    /// - Throws: ``NablaError`` naming a stochastic module with no saved state, or a saved name that
+    /// - Throws: ``/NablaTensor/NablaError`` naming a stochastic module with no saved state, or a saved name that
     ///   is not a stochastic module of this tree. Nothing is modified unless every name matches.
     public func restoreRandomGenerators(_ states: [String: RandomGenerator]) throws {
         let stochastic = namedModules().compactMap { entry in
@@ -61,7 +61,7 @@ public final class Dropout<Scalar: TensorScalar>: Module<Scalar>, StochasticModu
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"Dropout: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"Dropout: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "Dropout") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).
@@ -102,7 +102,7 @@ public final class Dropout2d<Scalar: TensorScalar>: Module<Scalar>, StochasticMo
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"Dropout2d: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"Dropout2d: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "Dropout2d") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).

@@ -48,7 +48,7 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` when a count is not positive, `numChannels` is not divisible by
+    /// - Throws: ``/NablaTensor/NablaError`` when a count is not positive, `numChannels` is not divisible by
     ///   `numGroups`, or `eps` is negative or not finite.
     public static func validate(numGroups: Int, numChannels: Int, eps: Double = 1e-5) throws {
         if numGroups <= 0 || numChannels <= 0 {

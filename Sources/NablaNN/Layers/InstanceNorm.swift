@@ -65,7 +65,7 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` for a non-positive feature count, a bad `eps`, or a `momentum`
+    /// - Throws: ``/NablaTensor/NablaError`` for a non-positive feature count, a bad `eps`, or a `momentum`
     ///   outside `[0, 1]`.
     public static func validate(numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) throws {
         try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)

@@ -45,7 +45,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` for an empty or non-positive `normalizedShape` or a bad `eps`.
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty or non-positive `normalizedShape` or a bad `eps`.
     public static func validate(normalizedShape: [Int], eps: Double = 1e-5) throws {
         if normalizedShape.isEmpty || normalizedShape.contains(where: { $0 <= 0 }) {
             throw NablaError(.invalidArgument,

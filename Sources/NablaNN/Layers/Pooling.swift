@@ -48,7 +48,7 @@ public final class MaxPool2d<Scalar: TensorScalar>: Module<Scalar> {
 
     /// Checks a configuration (and optionally an input shape `[N, C, H, W]` or `[C, H, W]`, whose
     /// padded planes must hold at least one window) before construction.
-    /// - Throws: ``NablaError`` `.invalidArgument` naming the layer and the numbers.
+    /// - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the numbers.
     public static func validate(kernelSize: IntPair, stride: IntPair? = nil, padding: IntPair = 0, dilation: IntPair = 1,
                                 ceilMode: Bool = false, inputShape: [Int]? = nil) throws {
         let name = "MaxPool2d(kernel_size=\(kernelSize.compactDescription))"
@@ -124,7 +124,7 @@ public final class AvgPool2d<Scalar: TensorScalar>: Module<Scalar> {
     }
 
     /// Checks a configuration (and optionally an input shape) before construction.
-    /// - Throws: ``NablaError`` `.invalidArgument` naming the layer and the numbers.
+    /// - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the numbers.
     public static func validate(kernelSize: IntPair, stride: IntPair? = nil, padding: IntPair = 0,
                                 ceilMode: Bool = false, inputShape: [Int]? = nil) throws {
         let name = "AvgPool2d(kernel_size=\(kernelSize.compactDescription))"
@@ -176,7 +176,7 @@ public final class AdaptiveAvgPool2d<Scalar: TensorScalar>: Module<Scalar> {
     public convenience init(outputSize: (Int, Int)) { self.init(outputSize: IntPair(outputSize)) }
 
     /// Checks a configuration (and optionally an input shape) before construction.
-    /// - Throws: ``NablaError`` `.invalidArgument` naming the layer and the numbers.
+    /// - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the numbers.
     public static func validate(outputSize: IntPair, inputShape: [Int]? = nil) throws {
         let name = "AdaptiveAvgPool2d(output_size=\(outputSize.compactDescription))"
         guard outputSize.height > 0, outputSize.width > 0 else {

@@ -13,7 +13,7 @@ public final class DropPath<Scalar: TensorScalar>: Module<Scalar>, StochasticMod
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"DropPath: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"DropPath: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "DropPath") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).

@@ -30,7 +30,7 @@ public enum BuiltinModels {
 
     /// The description of built-in model `name` for samples of `inputShape` and `outputCount` outputs
     /// (classes, or regression targets), or `nil` when `name` is not a built-in model.
-    /// - Throws: ``NablaError`` for a malformed `fcnet:` width list or an input too small for the model.
+    /// - Throws: ``/NablaTensor/NablaError`` for a malformed `fcnet:` width list or an input too small for the model.
     public static func description(
         _ name: String, inputShape: [Int], outputCount: Int, options: BuiltinModelOptions = .init()
     ) throws -> ModelDescription? {

@@ -72,7 +72,7 @@ public enum ModelLimits {
 extension ModelDescription {
     /// Builds the model for per-sample inputs of `inputShape`, checking that every layer accepts the
     /// shape the previous one produces.
-    /// - Throws: ``NablaError`` naming the layer index and type: unknown layer types, unknown or
+    /// - Throws: ``/NablaTensor/NablaError`` naming the layer index and type: unknown layer types, unknown or
     ///   mistyped arguments, invalid values, shapes that do not chain.
     public func build(inputShape: [Int], using generator: inout RandomGenerator) throws -> BuiltModel {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {

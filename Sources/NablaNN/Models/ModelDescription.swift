@@ -74,7 +74,7 @@ public struct ModelDescription: Equatable, Sendable {
     }
 
     /// Reads a `.yaml`/`.yml` or `.json` model file.
-    /// - Throws: ``NablaError`` naming the file and, for a bad entry, the layer index.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the file and, for a bad entry, the layer index.
     public static func read(from url: URL) throws -> ModelDescription {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {

@@ -1,7 +1,7 @@
 import NablaTensor
 
 /// Differentiable elementwise arithmetic with broadcasting. The gradient of a broadcast operand is the
-/// upstream gradient summed over the stretched axes (``Tensor/unbroadcast(to:)``).
+/// upstream gradient summed over the stretched axes (``/NablaTensor/Tensor/unbroadcast(to:)``).
 extension Variable {
     /// `lhs + rhs` with broadcasting; `∂lhs = unbroadcast(g)`, `∂rhs = unbroadcast(g)`.
     @_specialize(where Scalar == Float)

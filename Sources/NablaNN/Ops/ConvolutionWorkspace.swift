@@ -128,7 +128,7 @@ func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 <
 /// How many cores the convolution and pooling kernels split their batch loops over.
 public enum ConvolutionParallelism {
     nonisolated(unsafe) private static var override: Int?
-    /// ``Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
+    /// ``/NablaTensor/Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
     public static var workerCount: Int {
         get { override ?? Parallelism.threadCount }
         set { override = newValue }

@@ -16,7 +16,7 @@ public enum DropoutMode: String, Sendable, CaseIterable {
 }
 
 /// Checks a drop probability a user supplied (a CLI flag, a model file).
-/// - Throws: ``NablaError`` `"<layer>: p=1.5 is out of range [0, 1]"` for `p ∉ [0, 1]` or NaN.
+/// - Throws: ``/NablaTensor/NablaError`` `"<layer>: p=1.5 is out of range [0, 1]"` for `p ∉ [0, 1]` or NaN.
 public func validateDropProbability(_ p: Double, layer: String) throws {
     guard p >= 0 && p <= 1 else {
         throw NablaError(.invalidArgument, "\(layer): p=\(p) is out of range [0, 1]")

@@ -85,7 +85,7 @@ public enum ParameterPenalty: Equatable, Sendable, CustomStringConvertible {
     case elasticNet(lambda: Double, beta: Double)
 
     /// Parses a spec such as `"l2:5e-4"` or `"elastic:1e-4:0.5"`.
-    /// - Throws: ``NablaError`` naming the spec for an unknown name, a missing or malformed number,
+    /// - Throws: ``/NablaTensor/NablaError`` naming the spec for an unknown name, a missing or malformed number,
     ///   or a negative `λ`/`β`.
     public init(parsing spec: String) throws {
         let parts = spec.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false).map(String.init)

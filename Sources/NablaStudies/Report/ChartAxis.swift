@@ -53,7 +53,10 @@ public struct ChartAxis: Sendable {
 
     /// A numeric axis covering `values` (non-finite values, and values ≤ 0 on a log axis, are ignored).
     /// - Parameters:
+    ///   - values: the data the axis must cover.
+    ///   - scale: linear or logarithmic.
     ///   - range: a fixed domain instead of one derived from the data.
+    ///   - targetTickCount: about how many labelled ticks to aim for (at least 2; default 6).
     ///   - includeZero: widen a linear domain to include 0 (bar charts, counts).
     public static func numeric(covering values: [Double], scale: AxisScale, range: ClosedRange<Double>? = nil,
                                targetTickCount: Int = 6, includeZero: Bool = false) -> ChartAxis {

@@ -177,7 +177,7 @@ public struct HTMLReport {
     }
 
     /// Writes the page atomically (temporary file, then rename), creating the directory if needed.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when it cannot be written.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when it cannot be written.
     public func write(to url: URL) throws {
         try AtomicFile.write(Data(render().utf8), to: url)
     }

@@ -51,7 +51,7 @@ public struct ScatterPlot: Chart {
     public var xTitle: String?
     /// The y-axis title; `nil` for none.
     public var yTitle: String?
-    /// The series: with a ``colorTitle`` each has its own marker shape (``MarkerShape/allCases`` in
+    /// The series: with a ``colorTitle`` each has its own marker shape (`MarkerShape.allCases` in
     /// order), otherwise its own color and circles.
     public var series: [Series]
     /// Linear or logarithmic x axis.

@@ -33,7 +33,7 @@ public enum DropoutScaleDemo {
         public var probability: Double
         /// The number of training-mode passes averaged.
         public var passes: Int
-        /// One row per dropout variant, in ``/NablaNN/DropoutMode/allCases`` order.
+        /// One row per dropout variant, in `DropoutMode.allCases` order.
         public var rows: [Row]
     }
 

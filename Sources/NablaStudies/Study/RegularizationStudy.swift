@@ -85,7 +85,7 @@ public enum RegularizationStudy {
                                      "batchnorm", "batchnorm-dropout", "augmentation", "residual", "stochastic-depth", "combined"]
 
     /// The training plans of the image variants for samples of `inputShape` and `classCount` classes.
-    /// - Throws: ``NablaError`` for an unknown variant key or augmentation spec.
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown variant key or augmentation spec.
     public static func plans(_ c: RegularizationStudyConfiguration, inputShape: [Int], classCount: Int) throws -> [StudyRunPlan] {
         if let unknown = c.variants?.first(where: { !variantKeys.contains($0) }) {
             throw NablaError(.invalidArgument, "--variants \(unknown): unknown variant; expected some of \(variantKeys.joined(separator: ","))")

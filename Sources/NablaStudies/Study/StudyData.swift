@@ -42,7 +42,7 @@ public struct StudyData: Sendable {
     /// Loads the study data.
     ///
     /// - Parameters:
-    ///   - spec: a `--data` spec (``DatasetSource``) of a classification set with a test split,
+    ///   - spec: a `--data` spec (``/NablaData/DatasetSource``) of a classification set with a test split,
     ///     ``syntheticSpec``, or `nil` for Fashion-MNIST — falling back to synthetic images, with a
     ///     ``notice``, when Fashion-MNIST is not installed.
     ///   - trainSubset: keep the first N training samples (`nil`: all), as `nabla train --train-subset`.
@@ -51,7 +51,7 @@ public struct StudyData: Sendable {
     ///   - syntheticFile: where to save generated images (`.safetensors`, tensors `x`, `y`, `x_test`,
     ///     `y_test`) so that `nabla train --data FILE` can repeat a run; `nil` saves nothing.
     ///   - fashionDirectory: where Fashion-MNIST is looked for (tests point it elsewhere).
-    /// - Throws: ``NablaError`` for an unreadable spec, a dataset without test split or class labels,
+    /// - Throws: ``/NablaTensor/NablaError`` for an unreadable spec, a dataset without test split or class labels,
     ///   or a subset larger than the data.
     public static func load(spec: String?, trainSubset: Int?, testSubset: Int?, seed: UInt64,
                             syntheticFile: URL? = nil, fashionDirectory: String = MNIST.fashionMNISTDirectory) throws -> StudyData {

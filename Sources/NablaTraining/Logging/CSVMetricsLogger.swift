@@ -21,10 +21,11 @@ public final class CSVMetricsLogger: MetricsLogger {
 
     /// Opens `url` for writing.
     /// - Parameters:
+    ///   - url: the CSV file, created with its parent directory if needed.
     ///   - columns: the fixed header; `nil` for the union of keys in first-seen order.
     ///   - append: keep the rows already in the file (e.g. when resuming a run) and continue after
     ///     them; its header is kept and, with fixed `columns`, must equal them.
-    /// - Throws: ``NablaError`` — `.io` when the file cannot be created, `.invalidFile` when `append`
+    /// - Throws: ``/NablaTensor/NablaError`` — `.io` when the file cannot be created, `.invalidFile` when `append`
     ///   finds a file that is not CSV with a header or whose header differs from `columns`.
     public init(url: URL, columns: [String]? = nil, append: Bool = false) throws {
         self.columns = columns ?? []
@@ -90,7 +91,7 @@ public final class CSVMetricsLogger: MetricsLogger {
     }
 
     /// Parses RFC 4180 CSV text into records of unescaped fields.
-    /// - Throws: ``NablaError`` (`.invalidFile`) naming `source` on an unterminated quoted field.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidFile`) naming `source` on an unterminated quoted field.
     public static func parse(_ text: String, source: String = "CSV text") throws -> [[String]] {
         var records: [[String]] = [], record: [String] = [], field = ""
         var inQuotes = false, afterQuote = false, fieldStarted = false

@@ -42,6 +42,6 @@ public enum MetricValue: Equatable, Sendable, ExpressibleByFloatLiteral, Express
         }
     }
 
-    /// `s` as a JSON string literal (RFC 8259 §7); see ``jsonStringLiteral(_:)``.
+    /// `s` as a JSON string literal (RFC 8259 §7); see ``/NablaTensor/jsonStringLiteral(_:)``.
     public static func jsonString(_ s: String) -> String { jsonStringLiteral(s) }
 }

@@ -83,7 +83,7 @@ public final class JSONLinesMetricsLogger: MetricsLogger {
     private let file: MetricsFile
 
     /// Opens `url`; with `append` the rows of an earlier run (e.g. before `--resume`) are kept.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the file cannot be created.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when the file cannot be created.
     public init(url: URL, append: Bool = false) throws {
         file = try MetricsFile(url: url, append: append)
     }

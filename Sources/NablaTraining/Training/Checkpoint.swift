@@ -82,7 +82,7 @@ public struct Checkpoint: Equatable, Sendable {
     public func write(to url: URL) throws { try file().write(to: url) }
 
     /// Reads a checkpoint written by ``write(to:)``.
-    /// - Throws: ``NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
+    /// - Throws: ``/NablaTensor/NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
     ///   another format version.
     public static func read(from url: URL) throws -> Checkpoint {
         try parse(try SafeTensorsFile.read(from: url), name: url.path)

@@ -21,7 +21,7 @@ public enum LossFunction: Equatable, Sendable {
     public static let names = ["cross-entropy", "mse", "l1", "smooth-l1", "bce", "hinge"]
 
     /// Parses a CLI name.
-    /// - Throws: ``NablaError`` listing the accepted names.
+    /// - Throws: ``/NablaTensor/NablaError`` listing the accepted names.
     public init(name: String, labelSmoothing: Double = 0) throws {
         switch name.lowercased() {
         case "cross-entropy", "crossentropy", "ce": self = .crossEntropy(labelSmoothing: labelSmoothing)

@@ -121,7 +121,7 @@ public final class Trainer {
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
+    /// - Throws: ``/NablaTensor/NablaError`` if the file is unreadable or malformed, or was written by a run with a
     ///   different configuration (model, data, optimizer, …), naming the file.
     public func resume(from url: URL) throws {
         let saved = try Checkpoint.read(from: url)
@@ -157,7 +157,7 @@ public final class Trainer {
     // MARK: Training
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
     ///   finite (unless skipping), or an I/O error from checkpoints and logs.
     public func fit() throws -> TrainingResult {
         let start = Date()
