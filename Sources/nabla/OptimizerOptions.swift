@@ -2,68 +2,122 @@ import ArgumentParser
 import Foundation
 import Nabla
 
-/// Optimizer and schedule flags (PyTorch's `torch.optim` names and defaults).
+/// Optimizer and schedule flags (PyTorch's `torch.optim` names and defaults). Each hyper-parameter
+/// flag sets one PyTorch key (``OptimizerFlag``); which optimizers read it, and `--help`'s list of
+/// optimizers and schedules, come from the registries.
 struct OptimizerOptions: ParsableArguments {
-    @Option(name: .long, help: "sgd, adagrad, rmsprop, adam or adamw.")
+    @Option(name: .long, help: ArgumentHelp("The optimizer, by name.", discussion: Self.optimizerList))
     var optimizer: String = "sgd"
-    @Option(name: .long, help: "Learning rate (default: PyTorch's for the optimizer: 1e-3, or 1e-2 for adagrad/rmsprop).")
+    @Option(name: .long, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
     var lr: Double?
-    @Option(name: .long, help: "Momentum (sgd, rmsprop).")
+    @Option(name: .long, help: "Momentum (\(readers("momentum"))).")
     var momentum: Double?
-    @Option(name: .long, help: "Dampening of SGD momentum.")
+    @Option(name: .long, help: "Dampening of the momentum (\(readers("dampening"))).")
     var dampening: Double?
-    @Flag(name: .long, help: "Nesterov momentum (sgd).")
+    @Flag(name: .long, help: "Nesterov momentum (\(readers("nesterov"))).")
     var nesterov = false
     @Option(name: .long, help: "Weight decay λ: coupled L2 (g += λw), decoupled for adamw (default 0.01 there).")
     var weightDecay: Double?
     @Flag(name: .long, help: "Decay only weights, not biases or normalization parameters.")
     var decayWeightsOnly = false
-    @Option(name: .long, help: "Adam betas B1,B2.")
+    @Option(name: .long, help: "Betas B1,B2 (\(readers("betas"))).")
     var betas: String?
-    @Option(name: .long, help: "Epsilon of adagrad/rmsprop/adam.")
+    @Option(name: .long, help: "Epsilon (\(readers("eps"))).")
     var eps: Double?
-    @Option(name: .long, help: "Smoothing constant of rmsprop.")
+    @Option(name: .long, help: "Smoothing constant (\(readers("alpha"))).")
     var alpha: Double?
-    @Flag(name: .long, help: "Centered rmsprop.")
+    @Flag(name: .long, help: "Centered variant (\(readers("centered"))).")
     var centered = false
-    @Flag(name: .long, help: "AMSGrad variant of adam/adamw.")
+    @Flag(name: .long, help: "AMSGrad variant (\(readers("amsgrad"))).")
     var amsgrad = false
-    @Option(name: .long, help: "Learning-rate decay of adagrad.")
+    @Option(name: .long, help: "Learning-rate decay (\(readers("lr_decay"))).")
     var lrDecay: Double?
     @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch.",
-        discussion: "step:SIZE[:GAMMA], multistep:M1,M2[:GAMMA], exp:GAMMA, cosine:T_MAX[:ETA_MIN], warmup:EPOCHS[:START_FACTOR], plateau[:FACTOR[:PATIENCE]], or A+B (e.g. warmup:5+cosine:45)."))
+        discussion: ScheduleRegistry.grammar + ", or A+B (A, then B from A's length on; e.g. warmup:5+cosine:45)."))
     var schedule: String?
 
+    /// The value each hyper-parameter flag was given, by flag name (`nil`: not given) — the
+    /// command line's half of ``OptimizerFlag/all``, which maps the flags to PyTorch keys.
+    private var givenValues: [String: Hyperparameters.Value?] {
+        let values: [String: Hyperparameters.Value?] = [
+            "lr": lr.map { .number($0) },
+            "momentum": momentum.map { .number($0) },
+            "dampening": dampening.map { .number($0) },
+            "nesterov": nesterov ? .flag(true) : nil,
+            "weight-decay": weightDecay.map { .number($0) },
+            "betas": betaPair.map { .pair($0.0, $0.1) },
+            "eps": eps.map { .number($0) },
+            "alpha": alpha.map { .number($0) },
+            "centered": centered ? .flag(true) : nil,
+            "amsgrad": amsgrad ? .flag(true) : nil,
+            "lr-decay": lrDecay.map { .number($0) },
+        ]
+        assert(Set(values.keys) == Set(OptimizerFlag.all.map(\.flag)), "OptimizerOptions and OptimizerFlag.all list different flags")
+        return values
+    }
+
+    /// `--betas B1,B2` as two numbers, or `nil` when absent or malformed.
+    private var betaPair: (Double, Double)? {
+        guard let values = betas?.split(separator: ",", omittingEmptySubsequences: false).map({ Double($0) }),
+              values.count == 2, let b1 = values[0], let b2 = values[1] else { return nil }
+        return (b1, b2)
+    }
+
+    /// The flags that were given, in table order, with their values.
+    private var givenFlags: [(flag: OptimizerFlag, value: Hyperparameters.Value)] {
+        let values = givenValues
+        return OptimizerFlag.all.compactMap { flag in values[flag.flag]!.map { (flag, $0) } }
+    }
+
     func validate() throws {
-        guard OptimizerSpecification.names.contains(optimizer.lowercased()) else {
-            throw ValidationError("--optimizer \(optimizer): expected one of \(OptimizerSpecification.names.joined(separator: ", "))")
+        guard let registration = try? OptimizerRegistry.registration(named: optimizer) else {
+            throw ValidationError("--optimizer \(optimizer): expected one of \(OptimizerRegistry.names.joined(separator: ", "))")
         }
-        for (flag, value) in [("lr", lr), ("momentum", momentum), ("dampening", dampening), ("weight-decay", weightDecay),
-                              ("eps", eps), ("alpha", alpha), ("lr-decay", lrDecay)] {
-            if let value, !value.isFinite { throw ValidationError("--\(flag) \(value) is not a finite number") }
-        }
-        if let betas {
-            let values = betas.split(separator: ",").map { Double($0) }
-            guard values.count == 2, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--betas \(betas): expected two numbers B1,B2") }
+        if betas != nil && betaPair == nil { throw ValidationError("--betas \(betas!): expected two numbers B1,B2") }
+        for (flag, value) in givenFlags {
+            switch value {
+            case .number(let x) where !x.isFinite, .pair(let x, _) where !x.isFinite, .pair(_, let x) where !x.isFinite:
+                throw ValidationError("--\(flag.flag) \(flag.kind == .pair ? betas! : "\(x)") is not a finite number")
+            default: break
+            }
+            guard registration.defaults[flag.key] != nil else {
+                let reads = OptimizerFlag.flags(of: registration).map { "--\($0.flag)" }.joined(separator: ", ")
+                throw ValidationError("--\(flag.flag) does not apply to --optimizer \(registration.name) (\(registration.name) reads \(reads))")
+            }
         }
         if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
     }
 
+    /// The optimizer the flags select.
     var specification: OptimizerSpecification {
-        var s = OptimizerSpecification(name: optimizer.lowercased())
-        s.learningRate = lr
-        s.momentum = momentum
-        s.dampening = dampening
-        s.nesterov = nesterov
-        s.weightDecay = weightDecay
-        s.decayWeightsOnly = decayWeightsOnly
-        s.betas = betas?.split(separator: ",").compactMap { Double($0) }
-        s.epsilon = eps
-        s.alpha = alpha
-        s.centered = centered
-        s.amsgrad = amsgrad
-        s.learningRateDecay = lrDecay
-        return s
+        var hyperparameters = Hyperparameters()
+        for (flag, value) in givenFlags { hyperparameters[flag.key] = value }
+        return OptimizerSpecification(name: optimizer.lowercased(), hyperparameters: hyperparameters, decayWeightsOnly: decayWeightsOnly)
+    }
+
+    /// The optimizer's part of a run's identity, which a checkpoint must match to be resumed: the
+    /// text earlier versions wrote (Swift's description of their flag-by-flag
+    /// `OptimizerSpecification`), kept byte for byte so that their checkpoints still resume.
+    var identity: String {
+        func number(_ x: Double?) -> String { x.map { "Optional(\($0))" } ?? "nil" }
+        let betaList = betas.map { "Optional(\($0.split(separator: ",").compactMap { Double($0) }))" } ?? "nil"
+        return "OptimizerSpecification(name: \"\(optimizer.lowercased())\", learningRate: \(number(lr)), momentum: \(number(momentum)), "
+            + "dampening: \(number(dampening)), nesterov: \(nesterov), weightDecay: \(number(weightDecay)), betas: \(betaList), "
+            + "epsilon: \(number(eps)), alpha: \(number(alpha)), centered: \(centered), amsgrad: \(amsgrad), "
+            + "learningRateDecay: \(number(lrDecay)), decayWeightsOnly: \(decayWeightsOnly))"
+    }
+
+    /// `--help`'s list of optimizers: name, summary, default learning rate, and the flags each reads.
+    static var optimizerList: String {
+        OptimizerRegistry.registrations.map { r in
+            let flags = OptimizerFlag.flags(of: r).map { "--\($0.flag)" }.joined(separator: " ")
+            return "\(r.name) (\(r.displayName)): \(r.summary). Default lr \(r.defaultLearningRate); reads \(flags)."
+        }.joined(separator: "\n")
+    }
+
+    /// The optimizers that read `key`, for a flag's help (`sgd, rmsprop`).
+    static func readers(_ key: String) -> String {
+        OptimizerRegistry.registrations.filter { $0.defaults[key] != nil }.map(\.name).joined(separator: ", ")
     }
 }
 

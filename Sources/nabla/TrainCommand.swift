@@ -105,7 +105,7 @@ struct TrainCommand: ParsableCommand {
 
         let identity = canonicalJSON([
             "model": modelOptions.model, "data": dataOptions.data, "seed": String(seed), "batch_size": String(batchSize),
-            "shuffle": String(!noShuffle), "loss": lossFunction.description, "optimizer": "\(optimizerOptions.specification)",
+            "shuffle": String(!noShuffle), "loss": lossFunction.description, "optimizer": optimizerOptions.identity,
             "schedule": optimizerOptions.schedule ?? "", "regularization": regularization.identity,
             "val_split": String(dataOptions.valSplit), "train_subset": String(dataOptions.trainSubset ?? 0),
             "normalize": String(dataOptions.normalize), "dropout_mode": modelOptions.dropoutMode,

@@ -4,7 +4,7 @@ import Nabla
 
 /// The data flags shared by train, evaluate and the studies.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The dataset.", discussion: "One of: \(DatasetSource.acceptedForms)"))
+    @Option(name: .long, help: ArgumentHelp("The dataset.", discussion: DatasetRegistry.forms.map { "\($0.grammar): \($0.summary)." }.joined(separator: "\n")))
     var data: String
 
     @Option(name: .long, help: "For CSV data: the label column, by header name or 0-based index (default: the last column).")

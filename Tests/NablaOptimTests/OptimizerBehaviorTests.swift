@@ -57,14 +57,14 @@ final class OptimizerBehaviorTests: XCTestCase {
     func testParameterGroupsUseTheirOwnOptions() throws {
         let (a, b) = makeParameters()
         let (a1, b1) = makeParameters()
-        let grouped = try SGD([ParameterGroup([a], learningRate: 0.2, weightDecay: 0.1), ParameterGroup([b], momentum: 0)],
+        let grouped = try SGD([ParameterGroup([a], learningRate: 0.2, weightDecay: 0.1), ParameterGroup([b], ["momentum": 0])],
                               learningRate: 0.05, momentum: 0.9)
         let alone = [try SGD([a1], learningRate: 0.2, momentum: 0.9, weightDecay: 0.1), try SGD([b1], learningRate: 0.05)]
         XCTAssertEqual(grouped.learningRates, [0.2, 0.05])
         XCTAssertEqual(grouped.parameterGroups[1].weightDecay, 0)
-        XCTAssertEqual(grouped.parameterGroups[1].momentum, 0)
-        XCTAssertEqual(grouped.parameterGroups[0].momentum, 0.9)
-        XCTAssertNil(grouped.parameterGroups[0].betas)
+        XCTAssertEqual(grouped.groupOptions[1].momentum, 0)
+        XCTAssertEqual(grouped.groupOptions[0].momentum, 0.9)
+        XCTAssertNil(grouped.parameterGroups[0].hyperparameters["betas"])
         for step in 0..<5 {
             let ga = Tensor([0.3, -0.1, Double(step)]), gb = Tensor([1.0, -1.0])
             a.grad = ga; a1.grad = ga; b.grad = gb; b1.grad = gb

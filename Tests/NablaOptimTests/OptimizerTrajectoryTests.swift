@@ -141,8 +141,8 @@ func makeTrajectoryOptimizer<Scalar: TensorScalar>(
         var second = ParameterGroup([parameters[1]])
         second.learningRate = meta["group1.lr"].flatMap(Double.init)
         second.weightDecay = meta["group1.weight_decay"].flatMap(Double.init)
-        second.momentum = meta["group1.momentum"].flatMap(Double.init)
-        second.amsgrad = meta["group1.amsgrad"].map { $0 == "True" }
+        second.hyperparameters["momentum"] = meta["group1.momentum"].flatMap(Double.init).map { .number($0) }
+        second.hyperparameters["amsgrad"] = meta["group1.amsgrad"].map { .flag($0 == "True") }
         groups = [ParameterGroup([parameters[0]]), second]
     }
     return (try makeOptimizer(meta, groups), parameters)

@@ -66,13 +66,13 @@ final class OptimizerValidationTests: XCTestCase {
             try SGD([ParameterGroup([p]), ParameterGroup([q], learningRate: -0.5)], learningRate: 0.1)
         }
         assertThrows("Invalid beta parameter at index 0: 2.0 (parameter group 1)") {
-            try Adam([ParameterGroup([p]), ParameterGroup([q], betas: (2, 0.9))])
+            try Adam([ParameterGroup([p]), ParameterGroup([q], ["betas": .pair(2, 0.9)])])
         }
-        assertThrows("SGD has no option 'betas'") { try SGD([ParameterGroup([p], betas: (0.9, 0.99))]) }
+        assertThrows("SGD has no option 'betas'") { try SGD([ParameterGroup([p], ["betas": .pair(0.9, 0.99)])]) }
         assertThrows("AdamW has no option 'decoupled_weight_decay' (parameter group 1)") {
-            try AdamW([ParameterGroup([p]), ParameterGroup([q], decoupledWeightDecay: false)])
+            try AdamW([ParameterGroup([p]), ParameterGroup([q], ["decoupled_weight_decay": false])])
         }
-        assertThrows("Adagrad has no option 'momentum'") { try Adagrad([ParameterGroup([p], momentum: 0.9)]) }
+        assertThrows("Adagrad has no option 'momentum'") { try Adagrad([ParameterGroup([p], ["momentum": 0.9])]) }
         assertThrows("some parameters appear in more than one parameter group") {
             try RMSprop([ParameterGroup([p]), ParameterGroup([q, p])])
         }

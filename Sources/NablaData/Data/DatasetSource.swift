@@ -4,7 +4,8 @@ import NablaTensor
 /// A dataset named by `nabla train --data SPEC`, parsed without touching the disk and loaded with
 /// ``load(seed:)``.
 ///
-/// Grammar (`[?key=value&…]` parameters where listed; an unknown key is an error):
+/// The forms a spec can take live in the ``DatasetRegistry`` (`[?key=value&…]` parameters where
+/// listed; an unknown key is an error):
 ///
 /// | spec | dataset |
 /// |---|---|
@@ -19,7 +20,8 @@ import NablaTensor
 ///
 /// `T` is `auto` (classes when every target is a non-negative integer, else regression),
 /// `classification` or `regression`. A lone `.npy` holds one array, so it must carry its targets as a
-/// column; inputs and targets kept apart belong in an `.npz` (`np.savez(FILE, x=X, y=Y)`).
+/// column; inputs and targets kept apart belong in an `.npz` (`np.savez(FILE, x=X, y=Y)`). A form
+/// registered outside Nabla yields a ``custom(_:)`` source that loads itself.
 public enum DatasetSource: Equatable, Sendable {
     case mnist(directory: String, classCount: Int, name: String)
     case cifar(CIFAR.Variant, directory: String)
@@ -28,86 +30,29 @@ public enum DatasetSource: Equatable, Sendable {
     case npy(path: String, options: TabularOptions)
     case csv(path: String, options: TabularOptions)
     case synthetic(SyntheticDataset)
+    /// A dataset of a registered form that loads itself.
+    case custom(CustomDataset)
 
-    /// The accepted forms, for messages and `--help`.
-    public static let acceptedForms = "fashion-mnist, mnist:DIR, cifar10:DIR, cifar100:DIR, FILE.safetensors, FILE.npz, "
-        + "FILE.npy, FILE.csv, synthetic:line|spirals|blobs[?key=value&...]"
+    /// The accepted forms, for messages and `--help` (every registered form's grammar).
+    public static var acceptedForms: String { DatasetRegistry.acceptedForms }
 
-    /// Parses a `--data` spec. `target` (the CLI's `--target COL`) selects the target column of
-    /// `.csv` and `.npy` tables and is an error for any other form.
+    /// Parses a `--data` spec through the ``DatasetRegistry``. `target` (the CLI's `--target COL`)
+    /// selects the target column of `.csv` and `.npy` tables and is an error for any other form.
+    /// - Throws: ``NablaError`` naming the spec: an unknown form (listing the known ones), a bad or
+    ///   unknown parameter, or a `--target` the form does not take.
     public static func parse(_ spec: String, target: String? = nil) throws -> DatasetSource {
-        func prefixed(_ prefix: String) -> (String, String)? {
-            guard spec.hasPrefix(prefix) else { return nil }
-            let rest = spec.dropFirst(prefix.count)
-            guard let mark = rest.lastIndex(of: "?") else { return (String(rest), "") }
-            return (String(rest[..<mark]), String(rest[rest.index(after: mark)...]))
-        }
-        func directory(_ form: String, _ path: String) throws -> String {
-            guard !path.isEmpty else { throw NablaError(.invalidArgument, "--data \(spec): \(form) needs a directory: \(form):DIR") }
-            return path
-        }
-        var source: DatasetSource
-        var tabular: TabularOptions?
-        if spec == "fashion-mnist" {
-            source = .mnist(directory: MNIST.fashionMNISTDirectory, classCount: 10, name: "fashion-mnist")
-        } else if case let (path, query)? = prefixed("mnist:") {
-            var parameters = try SpecParameters(query, spec: spec)
-            let classes = try parameters.int("classes", default: 10, in: 1...256)
-            try parameters.finish()
-            source = .mnist(directory: try directory("mnist", path), classCount: classes, name: "mnist")
-        } else if case let (path, query)? = prefixed("cifar10:") ?? prefixed("cifar100:") {
-            let variant: CIFAR.Variant = spec.hasPrefix("cifar10:") ? .cifar10 : .cifar100
-            try SpecParameters(query, spec: spec).finish()
-            source = .cifar(variant, directory: try directory(variant.rawValue, path))
-        } else if case let (name, query)? = prefixed("synthetic:") {
-            var parameters = try SpecParameters(query, spec: spec)
-            source = .synthetic(try SyntheticDataset.parse(name: name, parameters: &parameters, spec: spec))
-        } else if case let (path, query, fileExtension)? = splitFile(spec) {
-            var parameters = try SpecParameters(query, spec: spec)
-            switch fileExtension {
-            case "safetensors": source = .safetensors(path: path)
-            case "npz": source = .npz(path: path)
-            case "npy", "csv":
-                var options = TabularOptions(target: parameters.string("target"))
-                if fileExtension == "csv" {
-                    options.header = try parameters.choice("header", default: .automatic, [.automatic, .present, .absent])
-                }
-                options.task = try parameters.choice("task", default: .automatic, [.automatic, .classification, .regression])
-                tabular = options
-                source = fileExtension == "csv" ? .csv(path: path, options: options) : .npy(path: path, options: options)
-            default: preconditionFailure("splitFile returned extension \(fileExtension)")
-            }
-            try parameters.finish()
-        } else {
+        guard let (form, body, query) = DatasetRegistry.match(spec) else {
             throw NablaError(.invalidArgument, "--data '\(spec)': unknown dataset; expected one of \(acceptedForms)")
         }
-        if let target {
-            guard var options = tabular else {
-                throw NablaError(.invalidArgument, "--target \(target): only .csv and .npy datasets have a target column")
-            }
-            guard options.target == nil || options.target == target else {
-                throw NablaError(.invalidArgument, "--target \(target) conflicts with target=\(options.target!) in --data \(spec)")
-            }
-            options.target = target
-            if case .csv(let path, _) = source { source = .csv(path: path, options: options) }
-            if case .npy(let path, _) = source { source = .npy(path: path, options: options) }
+        var parsed = DatasetSpec(spec: spec, body: body, parameters: try SpecParameters(query, spec: spec),
+                                 target: form.acceptsTarget ? target : nil)
+        let source = try form.parse(&parsed)
+        try parsed.parameters.finish()
+        if let target, !form.acceptsTarget {
+            let tables = DatasetRegistry.forms.filter(\.acceptsTarget).map(\.pattern.description).sorted()
+            throw NablaError(.invalidArgument, "--target \(target): only \(tables.joined(separator: " and ")) datasets have a target column")
         }
         return source
-    }
-
-    /// `PATH[?QUERY]` with a known file extension, or `nil`.
-    private static func splitFile(_ spec: String) -> (path: String, query: String, fileExtension: String)? {
-        let known = ["safetensors", "npz", "npy", "csv"]
-        func fileExtension(_ path: Substring) -> String? {
-            guard let dot = path.lastIndex(of: "."), !path[..<dot].hasSuffix("/"), dot != path.startIndex else { return nil }
-            let ext = path[path.index(after: dot)...].lowercased()
-            return known.contains(ext) ? ext : nil
-        }
-        if let ext = fileExtension(spec[...]) { return (spec, "", ext) }
-        if let mark = spec.lastIndex(of: "?"), let ext = fileExtension(spec[..<mark]) {
-            return (String(spec[..<mark]), String(spec[spec.index(after: mark)...]), ext)
-        }
-        return nil
     }
 
     /// Loads the training split and, when the source has one, the test split. `seed` drives the
@@ -133,6 +78,8 @@ public enum DatasetSource: Equatable, Sendable {
             return (try TabularDataset.loadCSV(URL(fileURLWithPath: path), options: options, name: Self.stem(path)), nil)
         case .synthetic(let generator):
             return generator.generate(seed: seed)
+        case .custom(let dataset):
+            return try dataset.load(seed: seed)
         }
     }
 
@@ -140,4 +87,27 @@ public enum DatasetSource: Equatable, Sendable {
     private static func stem(_ path: String) -> String {
         URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     }
+}
+
+/// A dataset of a form registered outside Nabla (``DatasetRegistry``): the spec it was parsed from
+/// and how to load it. Two are equal when their specs are.
+public struct CustomDataset: Equatable, Sendable, CustomStringConvertible {
+    /// The `--data` spec.
+    public let spec: String
+    private let loader: @Sendable (_ seed: UInt64) throws -> (train: Dataset, test: Dataset?)
+
+    /// A dataset that `load` produces for a seed (which generated data should honour).
+    public init(spec: String, load: @escaping @Sendable (_ seed: UInt64) throws -> (train: Dataset, test: Dataset?)) {
+        self.spec = spec
+        loader = load
+    }
+
+    /// The training split and, when there is one, the test split.
+    public func load(seed: UInt64) throws -> (train: Dataset, test: Dataset?) { try loader(seed) }
+
+    /// The spec.
+    public var description: String { spec }
+
+    /// Whether both come from the same spec.
+    public static func == (lhs: CustomDataset, rhs: CustomDataset) -> Bool { lhs.spec == rhs.spec }
 }

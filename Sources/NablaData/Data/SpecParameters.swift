@@ -4,7 +4,7 @@ import NablaTensor
 ///
 /// Each accessor removes the key it reads; ``finish()`` then rejects any key nobody read, listing
 /// the accepted ones, so a typo (`sigam=0.1`) is an error rather than silently ignored.
-struct SpecParameters {
+public struct SpecParameters {
     private var values: [String: String]
     private var accepted: [String] = []
     private let spec: String
@@ -26,7 +26,7 @@ struct SpecParameters {
     }
 
     /// The integer `key` in `range`, or `defaultValue` when absent.
-    mutating func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
+    public mutating func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
         accepted.append(key)
         guard let text = values.removeValue(forKey: key) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
@@ -36,7 +36,7 @@ struct SpecParameters {
     }
 
     /// The finite number `key` in `range`, or `defaultValue` when absent.
-    mutating func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
+    public mutating func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
         accepted.append(key)
         guard let text = values.removeValue(forKey: key) else { return defaultValue }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
@@ -46,7 +46,7 @@ struct SpecParameters {
     }
 
     /// The value of `key`, one of `choices` (their raw values), or `defaultValue` when absent.
-    mutating func choice<T: RawRepresentable>(_ key: String, default defaultValue: T, _ choices: [T]) throws -> T where T.RawValue == String {
+    public mutating func choice<T: RawRepresentable>(_ key: String, default defaultValue: T, _ choices: [T]) throws -> T where T.RawValue == String {
         accepted.append(key)
         guard let text = values.removeValue(forKey: key) else { return defaultValue }
         guard let value = choices.first(where: { $0.rawValue == text }) else {
@@ -56,13 +56,13 @@ struct SpecParameters {
     }
 
     /// The string `key`, or `nil` when absent.
-    mutating func string(_ key: String) -> String? {
+    public mutating func string(_ key: String) -> String? {
         accepted.append(key)
         return values.removeValue(forKey: key)
     }
 
     /// Fails if a parameter was given that no accessor read.
-    func finish() throws {
+    public func finish() throws {
         guard let unknown = values.keys.sorted().first else { return }
         let list = accepted.isEmpty ? "it takes no parameters" : "accepted: \(accepted.joined(separator: ", "))"
         throw NablaError(.invalidArgument, "--data \(spec): unknown parameter '\(unknown)' (\(list))")

@@ -44,6 +44,14 @@ struct Convolution2DGeometry: Equatable {
     var columnRows: Int { inChannels * kernelHeight * kernelWidth }
     /// Multiply-adds of one forward pass: `N·O·Ho·Wo·(C/groups)·kH·kW`.
     var multiplyAddCount: Int { batch * outChannels * outPlane * groupColumnRows }
+
+    /// Whether strides and dilations are positive and paddings non-negative — the invariant under
+    /// which the kernels' index arithmetic (wrapping, unchecked) stays inside the buffers. The layers
+    /// and `conv2d` validate user input before a geometry reaches a kernel.
+    var hasValidSteps: Bool {
+        strideHeight >= 1 && strideWidth >= 1 && dilationHeight >= 1 && dilationWidth >= 1
+            && paddingHeight >= 0 && paddingWidth >= 0
+    }
 }
 
 /// Lowers one sample to its column matrix (im2col, Chellapilla et al. 2006, "High Performance
@@ -64,6 +72,7 @@ struct Convolution2DGeometry: Equatable {
 func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convolution2DGeometry,
                                   into col: UnsafeMutablePointer<Scalar>, rowStride: Int) {
     let g = geometry
+    precondition(g.hasValidSteps, "im2col/col2im: strides and dilations must be positive, paddings non-negative (\(g))")
     let outH = g.outHeight, outW = g.outWidth, inW = g.inWidth, strideW = g.strideWidth, strideH = g.strideHeight
     let sameWidth = strideW == 1 && strideH == 1 && inW == outW
     for c in 0..<g.inChannels {
@@ -89,7 +98,7 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
                 }
                 for oh in top..<bottom {
                     let destination = row + oh &* outW
-                    let source = plane + (oh &* strideH &+ rowOffset) &* inW + offset
+                    let source = plane + ((oh &* strideH &+ rowOffset) &* inW &+ offset)
                     zeroSpan(destination, count: lower)
                     if strideW == 1 {
                         copySpan(destination + lower, source + lower, count: upper &- lower)
@@ -116,6 +125,7 @@ func im2col<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ geometry: Convol
 func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride: Int, _ geometry: Convolution2DGeometry,
                                   addingInto dx: UnsafeMutablePointer<Scalar>) {
     let g = geometry
+    precondition(g.hasValidSteps, "im2col/col2im: strides and dilations must be positive, paddings non-negative (\(g))")
     let outH = g.outHeight, outW = g.outWidth, inW = g.inWidth, strideW = g.strideWidth, strideH = g.strideHeight
     let sameWidth = strideW == 1 && strideH == 1 && inW == outW
     for c in 0..<g.inChannels {
@@ -138,7 +148,7 @@ func col2im<Scalar: TensorScalar>(_ col: UnsafeMutablePointer<Scalar>, rowStride
                 }
                 for oh in top..<bottom {
                     let source = row + oh &* outW
-                    let destination = plane + (oh &* strideH &+ rowOffset) &* inW + offset
+                    let destination = plane + ((oh &* strideH &+ rowOffset) &* inW &+ offset)
                     if strideW == 1 {
                         for ow in lower..<upper { destination[ow] += source[ow] }
                     } else {
@@ -162,11 +172,14 @@ func zeroMargins<Scalar>(_ row: UnsafeMutablePointer<Scalar>, rows: Range<Int>, 
 }
 
 /// The output positions `lower..<upper` whose input column `ow·stride + offset` lies in `0..<input`.
+/// Needs `stride ≥ 1` (``Convolution2DGeometry/hasValidSteps``); the arithmetic wraps, since the
+/// operands are extents and offsets of an allocated tensor.
 @inline(__always)
 func validOutputRange(offset: Int, stride: Int, input: Int, output: Int) -> (Int, Int) {
     // ow·s + offset ≥ 0  ⇔  ow ≥ ⌈−offset / s⌉;   ow·s + offset ≤ input − 1  ⇔  ow ≤ ⌊(input − 1 − offset) / s⌋.
-    let lower = offset >= 0 ? 0 : Swift.min(output, (-offset + stride - 1) / stride)
-    let last = input - 1 - offset
-    let upper = last < 0 ? 0 : Swift.min(output, last / stride + 1)
+    let s = UInt(bitPattern: stride)
+    let lower = offset >= 0 ? 0 : Swift.min(output, Int(bitPattern: (UInt(bitPattern: 0 &- offset) &+ s &- 1) / s))
+    let last = input &- 1 &- offset
+    let upper = last < 0 ? 0 : Swift.min(output, Int(bitPattern: UInt(bitPattern: last) / s) &+ 1)
     return (lower, Swift.max(lower, upper))
 }

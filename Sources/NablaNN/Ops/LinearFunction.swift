@@ -64,9 +64,18 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
                 weight.accumulate(dw)
             }
             if let bias, bias.requiresGradient {
-                var db = [Scalar](repeating: 0, count: outFeatures)
-                for r in 0..<rows { for j in 0..<outFeatures { db[j] += pg[r * outFeatures + j] } }
-                bias.accumulate(Tensor(shape: [outFeatures], scalars: db))
+                // ∂b[j] = Σ_r g[r, j], summed in row order; the row loop is outer so each row is one
+                // contiguous (vectorizable) add. `pg` holds rows·outFeatures elements (g has out's shape).
+                precondition(pg.count == rows * outFeatures, "linear: upstream gradient of \(pg.count) elements for \(rows)×\(outFeatures)")
+                let db = Tensor<Scalar>(shape: [outFeatures]) { sums in
+                    sums.initialize(repeating: 0)
+                    let sum = sums.baseAddress!, gradient = pg.baseAddress!
+                    for r in 0..<rows {
+                        let row = gradient + r &* outFeatures
+                        for j in 0..<outFeatures { sum[j] += row[j] }
+                    }
+                }
+                bias.accumulate(db)
             }
         }
     }

@@ -276,22 +276,26 @@ where V.Scalar: BinaryFloatingPoint {
 @_specialize(where Scalar == Double)
 func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Pooling2DGeometry,
                                              output: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>) {
+    // Every window lies inside the input (2·outHeight ≤ inHeight, 2·outWidth ≤ inWidth), so every
+    // index below is inside the plane; index arithmetic wraps instead of checking.
+    precondition(2 * g.outHeight <= g.inHeight && 2 * g.outWidth <= g.inWidth && g.inPlane <= Int(Int32.max),
+                 "maxPool2x2Forward: windows outside the input (\(g))")
     let width = g.inWidth, outWidth = g.outWidth
-    convolutionParallelFor(g.planes, workPerItem: g.outPlane * 4) { range in
+    convolutionParallelFor(g.planes, workPerItem: g.outPlane &* 4) { range in
         for plane in range {
-            let source = x + plane * g.inPlane
-            let destination = output + plane * g.outPlane, indices = argmax + plane * g.outPlane
+            let source = x + plane &* g.inPlane
+            let destination = output + plane &* g.outPlane, indices = argmax + plane &* g.outPlane
             for oh in 0..<g.outHeight {
-                let top = 2 * oh * width, bottom = top + width
+                let top = 2 &* oh &* width, bottom = top &+ width
                 var ow = 0
                 if Scalar.self == Float.self {
                     let row = UnsafeRawPointer(source)
-                    let out = UnsafeMutableRawPointer(destination + oh * outWidth), outIndices = indices + oh * outWidth
+                    let out = UnsafeMutableRawPointer(destination + oh &* outWidth), outIndices = indices + oh &* outWidth
                     let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
-                    while ow + 8 <= outWidth {
-                        let upper = row.loadUnaligned(fromByteOffset: (top + 2 * ow) * 4, as: SIMD16<Float>.self)
-                        let lower = row.loadUnaligned(fromByteOffset: (bottom + 2 * ow) * 4, as: SIMD16<Float>.self)
-                        let t0 = lanes &+ Int32(truncatingIfNeeded: top + 2 * ow)
+                    while ow &+ 8 <= outWidth {
+                        let upper = row.loadUnaligned(fromByteOffset: (top &+ 2 &* ow) &* 4, as: SIMD16<Float>.self)
+                        let lower = row.loadUnaligned(fromByteOffset: (bottom &+ 2 &* ow) &* 4, as: SIMD16<Float>.self)
+                        let t0 = lanes &+ Int32(truncatingIfNeeded: top &+ 2 &* ow)
                         var best = upper.evenHalf, index = t0
                         @inline(__always) func scan(_ value: SIMD8<Float>, _ tap: SIMD8<Int32>) {
                             let take = (value .> best) .| (value .!= value)
@@ -299,19 +303,19 @@ func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Po
                             index.replace(with: tap, where: take)
                         }
                         scan(upper.oddHalf, t0 &+ 1)
-                        scan(lower.evenHalf, t0 &+ Int32(width))
-                        scan(lower.oddHalf, t0 &+ Int32(width + 1))
-                        out.storeBytes(of: best, toByteOffset: ow * 4, as: SIMD8<Float>.self)
+                        scan(lower.evenHalf, t0 &+ Int32(truncatingIfNeeded: width))
+                        scan(lower.oddHalf, t0 &+ Int32(truncatingIfNeeded: width &+ 1))
+                        out.storeBytes(of: best, toByteOffset: ow &* 4, as: SIMD8<Float>.self)
                         UnsafeMutableRawPointer(outIndices + ow).storeBytes(of: index, as: SIMD8<Int32>.self)
-                        ow += 8
+                        ow &+= 8
                     }
                     // The same, four windows at a time (LeNet's 14- and 5-wide outputs). Kept as a concrete
                     // copy: a helper generic over the vector width was left unspecialized by the compiler
                     // (10% of a convnet step).
-                    while ow + 4 <= outWidth {
-                        let upper = row.loadUnaligned(fromByteOffset: (top + 2 * ow) * 4, as: SIMD8<Float>.self)
-                        let lower = row.loadUnaligned(fromByteOffset: (bottom + 2 * ow) * 4, as: SIMD8<Float>.self)
-                        let t0 = lanes.lowHalf &+ Int32(truncatingIfNeeded: top + 2 * ow)
+                    while ow &+ 4 <= outWidth {
+                        let upper = row.loadUnaligned(fromByteOffset: (top &+ 2 &* ow) &* 4, as: SIMD8<Float>.self)
+                        let lower = row.loadUnaligned(fromByteOffset: (bottom &+ 2 &* ow) &* 4, as: SIMD8<Float>.self)
+                        let t0 = lanes.lowHalf &+ Int32(truncatingIfNeeded: top &+ 2 &* ow)
                         var best = upper.evenHalf, index = t0
                         @inline(__always) func scan(_ value: SIMD4<Float>, _ tap: SIMD4<Int32>) {
                             let take = (value .> best) .| (value .!= value)
@@ -319,15 +323,15 @@ func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Po
                             index.replace(with: tap, where: take)
                         }
                         scan(upper.oddHalf, t0 &+ 1)
-                        scan(lower.evenHalf, t0 &+ Int32(width))
-                        scan(lower.oddHalf, t0 &+ Int32(width + 1))
-                        out.storeBytes(of: best, toByteOffset: ow * 4, as: SIMD4<Float>.self)
+                        scan(lower.evenHalf, t0 &+ Int32(truncatingIfNeeded: width))
+                        scan(lower.oddHalf, t0 &+ Int32(truncatingIfNeeded: width &+ 1))
+                        out.storeBytes(of: best, toByteOffset: ow &* 4, as: SIMD4<Float>.self)
                         UnsafeMutableRawPointer(outIndices + ow).storeBytes(of: index, as: SIMD4<Int32>.self)
-                        ow += 4
+                        ow &+= 4
                     }
                 }
                 while ow < outWidth {
-                    let t0 = top + 2 * ow, t1 = t0 + 1, t2 = bottom + 2 * ow, t3 = t2 + 1
+                    let t0 = top &+ 2 &* ow, t1 = t0 &+ 1, t2 = bottom &+ 2 &* ow, t3 = t2 &+ 1
                     let a = source[t0], b = source[t1], c = source[t2], d = source[t3]
                     // PyTorch's scan `if v > best || isnan(v) { best = v }`, started at best = a, as
                     // selects rather than branches (on real data each comparison is a coin flip).
@@ -338,9 +342,9 @@ func maxPool2x2Forward<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ g: Po
                     best = take ? c : best; index = take ? t2 : index
                     take = d > best || d.isNaN
                     best = take ? d : best; index = take ? t3 : index
-                    destination[oh * outWidth + ow] = best
-                    indices[oh * outWidth + ow] = Int32(truncatingIfNeeded: index)
-                    ow += 1
+                    destination[oh &* outWidth &+ ow] = best
+                    indices[oh &* outWidth &+ ow] = Int32(truncatingIfNeeded: index)
+                    ow &+= 1
                 }
             }
         }

@@ -20,17 +20,40 @@ import NablaTensor
 ///
 /// Reference: Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
 /// Optimization" (JMLR 2011).
-public final class Adagrad<Scalar: TensorScalar>: Optimizer {
-    /// One group's hyper-parameters.
+public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
+    public static var name: String { "adagrad" }
+    /// The name in messages, PyTorch's class name.
+    public static var displayName: String { "Adagrad" }
+    /// One line for `--help`, with the paper.
+    public static var summary: String {
+        "per-coordinate learning rates shrinking with the accumulated squared gradients (Duchi, Hazan, Singer, JMLR 2011)"
+    }
+
+    /// One group's hyper-parameters, under PyTorch's `param_groups` keys.
     public struct Options: OptimizerOptions {
+        /// `lr`, γ.
         public var learningRate: Double
+        /// `lr_decay`, η.
         public var learningRateDecay: Double
+        /// `weight_decay`, λ (coupled).
         public var weightDecay: Double
+        /// `initial_accumulator_value`: where the sum `s` starts.
         public var initialAccumulatorValue: Double
+        /// `eps`, ε.
         public var epsilon: Double
+        /// `maximize`: ascend instead of descend.
         public var maximize: Bool
 
-        /// Options as given, not validated (the optimizer's initializers validate).
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "lr", learningRateDecay = "lr_decay", weightDecay = "weight_decay"
+            case initialAccumulatorValue = "initial_accumulator_value", epsilon = "eps", maximize
+        }
+
+        /// PyTorch's defaults.
+        public init() { self.init(learningRate: 1e-2) }
+
+        /// Options as given, not validated (the optimizer validates).
         public init(learningRate: Double = 1e-2, learningRateDecay: Double = 0, weightDecay: Double = 0,
                     initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10, maximize: Bool = false) {
             self.learningRate = learningRate
@@ -41,15 +64,13 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
             self.maximize = maximize
         }
 
-        init<S>(_ group: ParameterGroup<S>, index: Int) throws {
-            self.init(learningRate: group.learningRate!, learningRateDecay: group.learningRateDecay!,
-                      weightDecay: group.weightDecay!, initialAccumulatorValue: group.initialAccumulatorValue!,
-                      epsilon: group.epsilon!, maximize: group.maximize!)
-            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: index)
-            try HyperparameterCheck.nonNegative(learningRateDecay, "Invalid lr_decay value", group: index)
-            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: index)
-            try HyperparameterCheck.nonNegative(initialAccumulatorValue, "Invalid initial_accumulator_value value", group: index)
-            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: index)
+        /// PyTorch's checks: every value non-negative.
+        public func validate(group: Int) throws {
+            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: group)
+            try HyperparameterCheck.nonNegative(learningRateDecay, "Invalid lr_decay value", group: group)
+            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: group)
+            try HyperparameterCheck.nonNegative(initialAccumulatorValue, "Invalid initial_accumulator_value value", group: group)
+            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: group)
         }
     }
 
@@ -60,19 +81,26 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         /// `sum`: the accumulated squared gradients (plus the initial value).
         public var sum: [Scalar]
 
+        /// The state from its parts.
         public init(step: Int, sum: [Scalar]) {
             self.step = step
             self.sum = sum
         }
 
-        func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
+        public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             [("step", Tensor(Double(step))), ("sum", Tensor(shape: shape, scalars: sum.map(Double.init)))]
         }
+    }
 
-        init(reading reader: inout StateReader<Scalar>, options: Options) throws {
-            step = try reader.step()
-            sum = try reader.buffer("sum")
-        }
+    /// Step 0 with the sum at `initial_accumulator_value`.
+    public static func makeState(count: Int, options: Options) -> State {
+        State(step: 0, sum: [Scalar](repeating: Scalar(options.initialAccumulatorValue), count: count))
+    }
+
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
+        State(step: try reader.step(), sum: try reader.buffer("sum"))
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_adagrad` for one tensor).
@@ -105,25 +133,26 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         }
     }
 
-    /// The PyTorch `param_groups` keys of this optimizer.
-    static var optionKeys: Set<String> { ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"] }
+    /// The groups, their resolved options and the per-parameter states.
+    public let core: OptimizerCore<Options, State>
 
-    var core: OptimizerCore<State>
-
-    /// Adagrad over parameter groups; options a group leaves `nil` take these defaults.
+    /// Adagrad over parameter groups, whose hyper-parameters override `options`; every
+    /// parameter's state is created now, as PyTorch does.
     /// - Throws: ``NablaError`` for a negative learning rate, learning-rate decay, weight decay,
     ///   initial accumulator value or epsilon, an empty parameter list, or an option Adagrad does not use.
-    public init(
+    public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
+        core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)
+        core.initializeStates { Self.makeState(count: $0, options: $1) }
+    }
+
+    /// Adagrad over parameter groups; options a group does not set take these values.
+    public convenience init(
         _ groups: [ParameterGroup<Scalar>], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
         weightDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10, maximize: Bool = false
     ) throws {
-        let defaults = ParameterGroup<Scalar>(
-            [], learningRate: learningRate, weightDecay: weightDecay, maximize: maximize, epsilon: epsilon,
-            learningRateDecay: learningRateDecay, initialAccumulatorValue: initialAccumulatorValue)
-        core = try OptimizerCore(name: "Adagrad", keys: Self.optionKeys, groups: groups, defaults: defaults)
-        core.initializeStates { options, count in
-            State(step: 0, sum: [Scalar](repeating: Scalar(options.initialAccumulatorValue), count: count))
-        }
+        try self.init(groups, options: Options(learningRate: learningRate, learningRateDecay: learningRateDecay,
+                                               weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue,
+                                               epsilon: epsilon, maximize: maximize))
     }
 
     /// Adagrad over one group of `parameters` (for example `model.parameters`).
@@ -135,25 +164,4 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
                       weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue, epsilon: epsilon,
                       maximize: maximize)
     }
-
-    public var parameterGroups: [ParameterGroup<Scalar>] { core.groups }
-    public var learningRates: [Double] {
-        get { core.learningRates }
-        set { core.learningRates = newValue }
-    }
-    public var initialLearningRates: [Double?] {
-        get { core.initialLearningRates }
-        set { core.initialLearningRates = newValue }
-    }
-    /// The state of the `index`-th parameter across groups.
-    public func state(ofParameter index: Int) -> State? { core.states[index] }
-
-    public func step() {
-        core.step(makeState: { options, count in
-            State(step: 0, sum: [Scalar](repeating: Scalar(options.initialAccumulatorValue), count: count))
-        }, update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
-    }
-
-    public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
-    public func loadStateDict(_ dict: [String: Tensor<Double>]) throws { try core.loadStateDict(dict) }
 }

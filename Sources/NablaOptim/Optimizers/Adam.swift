@@ -24,23 +24,48 @@ import NablaTensor
 ///
 /// References: Kingma, Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015); Reddi, Kale,
 /// Kumar, "On the Convergence of Adam and Beyond" (ICLR 2018) for AMSGrad.
-public final class Adam<Scalar: TensorScalar>: Optimizer {
-    /// One group's hyper-parameters (shared with ``AdamW``).
+public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
+    public static var name: String { "adam" }
+    /// The name in messages, PyTorch's class name.
+    public static var displayName: String { "Adam" }
+    /// One line for `--help`, with the paper.
+    public static var summary: String {
+        "bias-corrected first and second moment estimates, optionally AMSGrad (Kingma, Ba, ICLR 2015; Reddi et al., ICLR 2018)"
+    }
+
+    /// One group's hyper-parameters, under PyTorch's `param_groups` keys.
     public struct Options: OptimizerOptions {
+        /// `lr`, γ.
         public var learningRate: Double
-        public var betas: (Double, Double)
+        /// `betas`, (β₁, β₂).
+        public var betas: HyperparameterPair
+        /// `eps`, ε.
         public var epsilon: Double
+        /// `weight_decay`, λ.
         public var weightDecay: Double
+        /// `amsgrad`: use the running maximum of `v`.
         public var amsgrad: Bool
+        /// `maximize`: ascend instead of descend.
         public var maximize: Bool
+        /// `decoupled_weight_decay`: decay the weights directly (`θ ← θ·(1 − γλ)`, AdamW) rather
+        /// than adding `λ·θ` to the gradient.
         public var decoupledWeightDecay: Bool
 
-        /// Options as given, not validated (the optimizer's initializers validate).
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "lr", betas, epsilon = "eps", weightDecay = "weight_decay", amsgrad, maximize
+            case decoupledWeightDecay = "decoupled_weight_decay"
+        }
+
+        /// PyTorch's defaults.
+        public init() { self.init(learningRate: 1e-3) }
+
+        /// Options as given, not validated (the optimizer validates).
         public init(learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), epsilon: Double = 1e-8,
                     weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
                     decoupledWeightDecay: Bool = false) {
             self.learningRate = learningRate
-            self.betas = betas
+            self.betas = HyperparameterPair(betas.0, betas.1)
             self.epsilon = epsilon
             self.weightDecay = weightDecay
             self.amsgrad = amsgrad
@@ -48,20 +73,17 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
             self.decoupledWeightDecay = decoupledWeightDecay
         }
 
-        /// Reads a resolved group; a group without `decoupled_weight_decay` (AdamW's) decouples.
-        init<S>(_ group: ParameterGroup<S>, index: Int) throws {
-            self.init(learningRate: group.learningRate!, betas: group.betas!, epsilon: group.epsilon!,
-                      weightDecay: group.weightDecay!, amsgrad: group.amsgrad!, maximize: group.maximize!,
-                      decoupledWeightDecay: group.decoupledWeightDecay ?? true)
-            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: index)
-            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: index)
-            try HyperparameterCheck.beta(betas.0, index: 0, group: index)
-            try HyperparameterCheck.beta(betas.1, index: 1, group: index)
-            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: index)
+        /// PyTorch's checks: non-negative `lr`, `eps`, `weight_decay`; betas in `[0, 1)`.
+        public func validate(group: Int) throws {
+            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: group)
+            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: group)
+            try HyperparameterCheck.beta(betas.first, index: 0, group: group)
+            try HyperparameterCheck.beta(betas.second, index: 1, group: group)
+            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: group)
         }
     }
 
-    /// One parameter's state.
+    /// One parameter's state (shared with ``AdamW``).
     public struct State: OptimizerState {
         /// `step`: the number of updates applied to this parameter (`t`).
         public var step: Int
@@ -73,14 +95,26 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         public var maxExponentialSquareAverage: [Scalar]?
 
         /// Zeroed state for `count` elements, as PyTorch creates it on first use.
-        public init(count: Int, options: Options) {
+        public init(count: Int, amsgrad: Bool) {
             step = 0
             exponentialAverage = [Scalar](repeating: 0, count: count)
             exponentialSquareAverage = [Scalar](repeating: 0, count: count)
-            maxExponentialSquareAverage = options.amsgrad ? [Scalar](repeating: 0, count: count) : nil
+            maxExponentialSquareAverage = amsgrad ? [Scalar](repeating: 0, count: count) : nil
         }
 
-        func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
+        /// Zeroed state for `count` elements under `options`.
+        public init(count: Int, options: Options) { self.init(count: count, amsgrad: options.amsgrad) }
+
+        /// The state an optimizer with or without `amsgrad` wrote.
+        init(reading reader: inout StateReader<Scalar>, amsgrad: Bool) throws {
+            step = try reader.step()
+            exponentialAverage = try reader.buffer("exp_avg")
+            exponentialSquareAverage = try reader.buffer("exp_avg_sq")
+            maxExponentialSquareAverage = amsgrad ? try reader.buffer("max_exp_avg_sq") : nil
+        }
+
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
+        public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             var entries: [(name: String, value: Tensor<Double>)] = [
                 ("step", Tensor(Double(step))),
                 ("exp_avg", Tensor(shape: shape, scalars: exponentialAverage.map(Double.init))),
@@ -91,13 +125,14 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
             }
             return entries
         }
+    }
 
-        init(reading reader: inout StateReader<Scalar>, options: Options) throws {
-            step = try reader.step()
-            exponentialAverage = try reader.buffer("exp_avg")
-            exponentialSquareAverage = try reader.buffer("exp_avg_sq")
-            maxExponentialSquareAverage = options.amsgrad ? try reader.buffer("max_exp_avg_sq") : nil
-        }
+    /// A parameter's state before its first update, as PyTorch creates it.
+    public static func makeState(count: Int, options: Options) -> State { State(count: count, amsgrad: options.amsgrad) }
+
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
+        try State(reading: &reader, amsgrad: options.amsgrad)
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_adam` for one tensor).
@@ -110,7 +145,7 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         let count = parameter.count
         state.step += 1
         let amsgrad = options.amsgrad
-        let (beta1, beta2) = options.betas
+        let (beta1, beta2) = (options.betas.first, options.betas.second)
         let t = Double(state.step)
         let biasCorrection1 = 1 - Foundation.pow(beta1, t), biasCorrection2 = 1 - Foundation.pow(beta2, t)
         let negativeStepSize = Scalar(-(options.learningRate / biasCorrection1))
@@ -156,23 +191,25 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         if amsgrad { state.maxExponentialSquareAverage = maxima }
     }
 
-    /// The PyTorch `param_groups` keys of this optimizer.
-    static var optionKeys: Set<String> { ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"] }
+    /// The groups, their resolved options and the per-parameter states.
+    public let core: OptimizerCore<Options, State>
 
-    var core: OptimizerCore<State>
-
-    /// Adam over parameter groups; options a group leaves `nil` take these defaults.
+    /// Adam over parameter groups, whose hyper-parameters override `options`.
     /// - Throws: ``NablaError`` for a negative learning rate, epsilon or weight decay, betas outside
     ///   `[0, 1)`, an empty parameter list, or an option Adam does not use.
-    public init(
+    public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
+        core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)
+    }
+
+    /// Adam over parameter groups; options a group does not set take these values.
+    public convenience init(
         _ groups: [ParameterGroup<Scalar>], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
         epsilon: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
         decoupledWeightDecay: Bool = false
     ) throws {
-        let defaults = ParameterGroup<Scalar>(
-            [], learningRate: learningRate, weightDecay: weightDecay, maximize: maximize, epsilon: epsilon,
-            betas: betas, amsgrad: amsgrad, decoupledWeightDecay: decoupledWeightDecay)
-        core = try OptimizerCore(name: "Adam", keys: Self.optionKeys, groups: groups, defaults: defaults)
+        try self.init(groups, options: Options(learningRate: learningRate, betas: betas, epsilon: epsilon,
+                                               weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
+                                               decoupledWeightDecay: decoupledWeightDecay))
     }
 
     /// Adam over one group of `parameters` (for example `model.parameters`).
@@ -185,24 +222,4 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
                       weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
                       decoupledWeightDecay: decoupledWeightDecay)
     }
-
-    public var parameterGroups: [ParameterGroup<Scalar>] { core.groups }
-    public var learningRates: [Double] {
-        get { core.learningRates }
-        set { core.learningRates = newValue }
-    }
-    public var initialLearningRates: [Double?] {
-        get { core.initialLearningRates }
-        set { core.initialLearningRates = newValue }
-    }
-    /// The state of the `index`-th parameter across groups (`nil` before its first update).
-    public func state(ofParameter index: Int) -> State? { core.states[index] }
-
-    public func step() {
-        core.step(makeState: { State(count: $1, options: $0) },
-                  update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
-    }
-
-    public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
-    public func loadStateDict(_ dict: [String: Tensor<Double>]) throws { try core.loadStateDict(dict) }
 }

@@ -68,3 +68,29 @@ extension Optimizer {
     /// Every parameter of every group, in state-dict index order.
     public var parameters: [Variable<Scalar>] { parameterGroups.flatMap(\.parameters) }
 }
+
+/// An optimizer that can be built by name — from `nabla train --optimizer NAME`, a configuration
+/// file or a study — through the ``OptimizerRegistry``: a name, a summary for help, typed options
+/// whose `CodingKeys` are PyTorch's keys, and an initializer from parameter groups and options.
+///
+/// Adding an optimizer is one file with the type (see ``PerParameterOptimizer`` for the usual
+/// shape: options, state, a pure update function) and one line registering it:
+/// `OptimizerRegistry.register(Lion<Float>.self)` for a type outside Nabla, or an entry in
+/// ``OptimizerRegistry``'s built-in table.
+public protocol RegistrableOptimizer<Scalar>: Optimizer {
+    /// One group's hyper-parameters.
+    associatedtype Options: OptimizerOptions
+
+    /// The name to select it by, lower-case (`"sgd"`); lookups ignore case.
+    static var name: String { get }
+    /// The name in messages, PyTorch's class name (`"SGD"`).
+    static var displayName: String { get }
+    /// One line for `--help`: what it does, and the paper it comes from.
+    static var summary: String { get }
+
+    /// The optimizer over `groups`, whose hyper-parameters override `options` (PyTorch's defaults
+    /// when built by name with none given).
+    /// - Throws: ``NablaError`` for an empty parameter list, an option a group sets that this
+    ///   optimizer does not have, or an invalid value.
+    init(_ groups: [ParameterGroup<Scalar>], options: Options) throws
+}

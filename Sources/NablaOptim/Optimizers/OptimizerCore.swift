@@ -1,31 +1,29 @@
 import NablaTensor
 
-/// The typed hyper-parameters of one parameter group, read from a resolved ``ParameterGroup``.
-protocol OptimizerOptions {
-    /// Reads and validates a group whose options are all set; `index` locates it in messages.
-    init<S>(_ group: ParameterGroup<S>, index: Int) throws
-    var learningRate: Double { get set }
-}
-
-/// The typed state an optimizer keeps for one parameter.
-protocol OptimizerState {
+/// The typed state an optimizer keeps for one parameter (`SGD.State`, `Adam.State`, …).
+public protocol OptimizerState {
     associatedtype Scalar: TensorScalar
-    associatedtype Options: OptimizerOptions
-    /// The state as PyTorch-named tensors of the parameter's `shape` (`step` 0-d).
+    /// The state as PyTorch-named tensors of the parameter's `shape` (`step` 0-d), the entries
+    /// `state.<i>.<name>` of the optimizer's state dictionary.
     func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)]
-    /// Reads the state the optimizer would have written under `options`.
-    init(reading reader: inout StateReader<Scalar>, options: Options) throws
 }
 
 /// Reads one parameter's `state.<i>.*` entries, checking shapes and recording what was used.
-struct StateReader<Scalar: TensorScalar> {
+public struct StateReader<Scalar: TensorScalar> {
     let dict: [String: Tensor<Double>]
     let prefix: String
     let shape: [Int]
     var used: Set<String> = []
 
+    init(dict: [String: Tensor<Double>], prefix: String, shape: [Int]) {
+        self.dict = dict
+        self.prefix = prefix
+        self.shape = shape
+    }
+
     /// The buffer `name` with the parameter's shape.
-    mutating func buffer(_ name: String) throws -> [Scalar] {
+    /// - Throws: ``NablaError`` when it is missing or has another shape.
+    public mutating func buffer(_ name: String) throws -> [Scalar] {
         let key = prefix + name
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
         guard tensor.shape == shape else {
@@ -36,7 +34,8 @@ struct StateReader<Scalar: TensorScalar> {
     }
 
     /// The step counter `step`, a non-negative whole number.
-    mutating func step() throws -> Int {
+    /// - Throws: ``NablaError`` when it is missing or not such a number.
+    public mutating func step() throws -> Int {
         let key = prefix + "step"
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
         guard tensor.count == 1, let value = tensor.scalars.first, value >= 0, value == value.rounded(), value < 1e15 else {
@@ -47,33 +46,36 @@ struct StateReader<Scalar: TensorScalar> {
     }
 }
 
-/// The bookkeeping every optimizer shares: resolved parameter groups and their typed options,
-/// per-parameter state indexed like PyTorch's state dict, the step loop, and the state dictionary.
-struct OptimizerCore<State: OptimizerState> {
-    typealias Scalar = State.Scalar
-    typealias Options = State.Options
+/// The bookkeeping every ``PerParameterOptimizer`` shares: resolved parameter groups and their typed
+/// options, per-parameter state indexed like PyTorch's state dict, the step loop, and the state
+/// dictionary. The optimizer itself keeps only its update rule.
+public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerState> {
+    /// The parameters' element type.
+    public typealias Scalar = State.Scalar
 
     /// The optimizer's name in messages (`"SGD"`).
-    let name: String
-    /// The PyTorch `param_groups` keys this optimizer uses.
-    let keys: Set<String>
-    private(set) var groups: [ParameterGroup<Scalar>]
-    /// `options[g]` is `groups[g]` read into the optimizer's typed options.
-    private(set) var options: [Options]
+    public let name: String
+    /// The groups, their ``ParameterGroup/hyperparameters`` resolved (every key the optimizer reads).
+    public private(set) var groups: [ParameterGroup<Scalar>]
+    /// `options[g]` is `groups[g]` decoded into the optimizer's typed options.
+    public private(set) var options: [Options]
     /// `states[i]` belongs to the `i`-th parameter across groups; `nil` until its first update.
-    var states: [State?]
+    public private(set) var states: [State?]
 
-    /// Resolves each group against `defaults` (the constructor's hyper-parameters) and validates it.
-    init(name: String, keys: Set<String>, groups: [ParameterGroup<Scalar>], defaults: ParameterGroup<Scalar>) throws {
+    /// Resolves each group — `defaults` (the constructor's options) overridden by the group's
+    /// hyper-parameters — and validates it.
+    /// - Throws: ``NablaError`` for an empty parameter list, a parameter that does not require a
+    ///   gradient or appears in two groups, an option the optimizer does not have, or an invalid value.
+    public init(name: String, groups: [ParameterGroup<Scalar>], defaults: Options) throws {
         self.name = name
-        self.keys = keys
         guard !groups.isEmpty, groups.contains(where: { !$0.parameters.isEmpty }) else {
             throw NablaError(.invalidArgument, "\(name) got an empty parameter list")
         }
         var seen = Set<ObjectIdentifier>()
         var resolved: [ParameterGroup<Scalar>] = []
+        var options: [Options] = []
         for (index, group) in groups.enumerated() {
-            try HyperparameterCheck.onlyOptions(keys, in: group, index: index, optimizer: name)
+            let groupOptions = try defaults.applying(group.hyperparameters, optimizer: name, group: index)
             for parameter in group.parameters {
                 guard parameter.requiresGradient else {
                     throw NablaError(.invalidArgument, "\(name) can only optimize parameters that require a gradient\(HyperparameterCheck.location(index))")
@@ -83,18 +85,18 @@ struct OptimizerCore<State: OptimizerState> {
                 }
             }
             var group = group
-            let present = Set(group.optionEntries.map(\.key))
-            for (key, value) in defaults.optionEntries where keys.contains(key) && !present.contains(key) {
-                try group.setOption(key, from: value, entry: key)
-            }
+            group.hyperparameters = groupOptions.hyperparameters
             resolved.append(group)
+            options.append(groupOptions)
         }
         self.groups = resolved
-        self.options = try resolved.enumerated().map { try Options($1, index: $0) }
+        self.options = options
         self.states = Array(repeating: nil, count: resolved.reduce(0) { $0 + $1.parameters.count })
     }
 
-    var learningRates: [Double] {
+    /// Each group's `lr`.
+    /// - Precondition (set): one finite, non-negative value per group.
+    public var learningRates: [Double] {
         get { options.map(\.learningRate) }
         set {
             precondition(newValue.count == groups.count,
@@ -107,7 +109,9 @@ struct OptimizerCore<State: OptimizerState> {
         }
     }
 
-    var initialLearningRates: [Double?] {
+    /// Each group's `initial_lr`.
+    /// - Precondition (set): one value per group.
+    public var initialLearningRates: [Double?] {
         get { groups.map(\.initialLearningRate) }
         set {
             precondition(newValue.count == groups.count,
@@ -117,20 +121,20 @@ struct OptimizerCore<State: OptimizerState> {
     }
 
     /// Creates the state of every parameter now (Adagrad initializes its sums at construction).
-    mutating func initializeStates(_ make: (Options, Int) -> State) {
+    public func initializeStates(_ make: (_ elementCount: Int, _ options: Options) -> State) {
         var index = 0
         for (g, group) in groups.enumerated() {
             for parameter in group.parameters {
-                states[index] = make(options[g], parameter.value.count)
+                states[index] = make(parameter.value.count, options[g])
                 index += 1
             }
         }
     }
 
     /// Runs `update` on every parameter that has a gradient, in place, creating its state with
-    /// `makeState(options, elementCount)` on first use. `update` must not touch the optimizer.
-    mutating func step(
-        makeState: (Options, Int) -> State,
+    /// `makeState(elementCount, options)` on first use. `update` must not touch the optimizer.
+    public func step(
+        makeState: (_ elementCount: Int, _ options: Options) -> State,
         update: (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>, inout State, Options) -> Void
     ) {
         var index = 0
@@ -141,7 +145,7 @@ struct OptimizerCore<State: OptimizerState> {
                 guard let gradient = parameter.grad else { continue }
                 precondition(gradient.shape == parameter.value.shape,
                              "\(name): gradient of shape \(gradient.shape) for a parameter of shape \(parameter.value.shape)")
-                if states[index] == nil { states[index] = makeState(groupOptions, parameter.value.count) }
+                if states[index] == nil { states[index] = makeState(parameter.value.count, groupOptions) }
                 gradient.withUnsafeBufferPointer { g in
                     parameter.value.withUnsafeMutableBufferPointer { p in
                         update(p, g, &states[index]!, groupOptions)
@@ -151,11 +155,14 @@ struct OptimizerCore<State: OptimizerState> {
         }
     }
 
-    func stateDict() -> [String: Tensor<Double>] {
+    /// `state.<i>.<name>` for every parameter with state and `param_groups.<g>.<key>` for every
+    /// group: its resolved hyper-parameters, `params` (the indices of its parameters) and
+    /// `initial_lr` once a schedule set it.
+    public func stateDict() -> [String: Tensor<Double>] {
         var dict: [String: Tensor<Double>] = [:]
         var index = 0
         for (g, group) in groups.enumerated() {
-            for (key, value) in group.optionEntries { dict["param_groups.\(g).\(key)"] = value }
+            for (key, value) in group.hyperparameters.entries { dict["param_groups.\(g).\(key)"] = value.tensor }
             if let initial = group.initialLearningRate { dict["param_groups.\(g).initial_lr"] = Tensor(initial) }
             dict["param_groups.\(g).params"] = Tensor((index..<index + group.parameters.count).map(Double.init))
             for parameter in group.parameters {
@@ -168,7 +175,15 @@ struct OptimizerCore<State: OptimizerState> {
         return dict
     }
 
-    mutating func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
+    /// Restores what ``stateDict()`` wrote; `readState` reads one parameter's state as the
+    /// optimizer would have written it under the group's options. Nothing changes unless every
+    /// check passes.
+    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    ///   invalid hyper-parameter.
+    public func loadStateDict(
+        _ dict: [String: Tensor<Double>],
+        readState: (inout StateReader<Scalar>, Options) throws -> State
+    ) throws {
         var used = Set<String>()
         var newGroups = groups
         var newOptions: [Options] = []
@@ -185,22 +200,31 @@ struct OptimizerCore<State: OptimizerState> {
                 throw NablaError(.shapeMismatch, "optimizer state dict group \(g) holds parameters \(params.scalars.map { Int($0) }), this optimizer's group \(g) holds \(expected.map { Int($0) })")
             }
             used.insert(prefix + "params")
-            for key in keys.sorted() {
-                guard let value = dict[prefix + key] else {
+            var hyperparameters = Hyperparameters()
+            for (key, value) in groups[g].hyperparameters.entries.sorted(by: { $0.key < $1.key }) {
+                guard let tensor = dict[prefix + key] else {
                     throw NablaError(.missingKey, "optimizer state dict is missing '\(prefix)\(key)'")
                 }
-                try newGroups[g].setOption(key, from: value, entry: prefix + key)
+                hyperparameters[key] = try Hyperparameters.Value(tensor, as: value.kind, entry: prefix + key)
                 used.insert(prefix + key)
             }
-            newGroups[g].initialLearningRate = dict[prefix + "initial_lr"].map { $0.scalars[0] }
-            if dict[prefix + "initial_lr"] != nil { used.insert(prefix + "initial_lr") }
-            let groupOptions = try Options(newGroups[g], index: g)
+            let groupOptions = try hyperparameters.decode(Options.self, context: name)
+            try groupOptions.validate(group: g)
+            newGroups[g].hyperparameters = groupOptions.hyperparameters
+            newGroups[g].initialLearningRate = nil
+            if let initial = dict[prefix + "initial_lr"] {
+                guard initial.count == 1 else {
+                    throw NablaError(.shapeMismatch, "optimizer state entry '\(prefix)initial_lr' has shape \(initial.shape), expected []")
+                }
+                newGroups[g].initialLearningRate = initial.scalars[0]
+                used.insert(prefix + "initial_lr")
+            }
             newOptions.append(groupOptions)
             for parameter in groups[g].parameters {
                 let statePrefix = "state.\(index)."
                 if dict.keys.contains(where: { $0.hasPrefix(statePrefix) }) {
                     var reader = StateReader<Scalar>(dict: dict, prefix: statePrefix, shape: parameter.value.shape)
-                    newStates.append(try State(reading: &reader, options: groupOptions))
+                    newStates.append(try readState(&reader, groupOptions))
                     used.formUnion(reader.used)
                 } else {
                     newStates.append(nil)

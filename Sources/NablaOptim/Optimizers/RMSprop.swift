@@ -21,18 +21,41 @@ import NablaTensor
 ///
 /// References: Hinton, Srivastava, Swersky, "Neural Networks for Machine Learning", lecture 6e
 /// (2012); Graves, "Generating Sequences With Recurrent Neural Networks" (2013) for the centered form.
-public final class RMSprop<Scalar: TensorScalar>: Optimizer {
-    /// One group's hyper-parameters.
+public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
+    public static var name: String { "rmsprop" }
+    /// The name in messages, PyTorch's class name.
+    public static var displayName: String { "RMSprop" }
+    /// One line for `--help`, with the paper.
+    public static var summary: String {
+        "gradients divided by a running root-mean-square, optionally centered and with momentum (Hinton, lecture 6e 2012; Graves 2013)"
+    }
+
+    /// One group's hyper-parameters, under PyTorch's `param_groups` keys.
     public struct Options: OptimizerOptions {
+        /// `lr`, γ.
         public var learningRate: Double
+        /// `alpha`, the smoothing constant α.
         public var alpha: Double
+        /// `eps`, ε.
         public var epsilon: Double
+        /// `weight_decay`, λ (coupled).
         public var weightDecay: Double
+        /// `momentum`, μ.
         public var momentum: Double
+        /// `centered`: divide by the running standard deviation instead of the root-mean-square.
         public var centered: Bool
+        /// `maximize`: ascend instead of descend.
         public var maximize: Bool
 
-        /// Options as given, not validated (the optimizer's initializers validate).
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "lr", alpha, epsilon = "eps", weightDecay = "weight_decay", momentum, centered, maximize
+        }
+
+        /// PyTorch's defaults.
+        public init() { self.init(learningRate: 1e-2) }
+
+        /// Options as given, not validated (the optimizer validates).
         public init(learningRate: Double = 1e-2, alpha: Double = 0.99, epsilon: Double = 1e-8, weightDecay: Double = 0,
                     momentum: Double = 0, centered: Bool = false, maximize: Bool = false) {
             self.learningRate = learningRate
@@ -44,15 +67,13 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
             self.maximize = maximize
         }
 
-        init<S>(_ group: ParameterGroup<S>, index: Int) throws {
-            self.init(learningRate: group.learningRate!, alpha: group.alpha!, epsilon: group.epsilon!,
-                      weightDecay: group.weightDecay!, momentum: group.momentum!, centered: group.centered!,
-                      maximize: group.maximize!)
-            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: index)
-            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: index)
-            try HyperparameterCheck.nonNegative(momentum, "Invalid momentum value", group: index)
-            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: index)
-            try HyperparameterCheck.nonNegative(alpha, "Invalid alpha value", group: index)
+        /// PyTorch's checks: every number non-negative.
+        public func validate(group: Int) throws {
+            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: group)
+            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: group)
+            try HyperparameterCheck.nonNegative(momentum, "Invalid momentum value", group: group)
+            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: group)
+            try HyperparameterCheck.nonNegative(alpha, "Invalid alpha value", group: group)
         }
     }
 
@@ -75,7 +96,16 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
             gradientAverage = options.centered ? [Scalar](repeating: 0, count: count) : nil
         }
 
-        func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
+        /// The state from its parts.
+        public init(step: Int, squareAverage: [Scalar], momentumBuffer: [Scalar]?, gradientAverage: [Scalar]?) {
+            self.step = step
+            self.squareAverage = squareAverage
+            self.momentumBuffer = momentumBuffer
+            self.gradientAverage = gradientAverage
+        }
+
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
+        public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             var entries: [(name: String, value: Tensor<Double>)] = [
                 ("step", Tensor(Double(step))), ("square_avg", Tensor(shape: shape, scalars: squareAverage.map(Double.init))),
             ]
@@ -83,13 +113,16 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
             if let gradientAverage { entries.append(("grad_avg", Tensor(shape: shape, scalars: gradientAverage.map(Double.init)))) }
             return entries
         }
+    }
 
-        init(reading reader: inout StateReader<Scalar>, options: Options) throws {
-            step = try reader.step()
-            squareAverage = try reader.buffer("square_avg")
-            momentumBuffer = options.momentum > 0 ? try reader.buffer("momentum_buffer") : nil
-            gradientAverage = options.centered ? try reader.buffer("grad_avg") : nil
-        }
+    /// A parameter's state before its first update, as PyTorch creates it.
+    public static func makeState(count: Int, options: Options) -> State { State(count: count, options: options) }
+
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
+        State(step: try reader.step(), squareAverage: try reader.buffer("square_avg"),
+              momentumBuffer: options.momentum > 0 ? try reader.buffer("momentum_buffer") : nil,
+              gradientAverage: options.centered ? try reader.buffer("grad_avg") : nil)
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_rmsprop` for one tensor).
@@ -152,22 +185,24 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         if centered { state.gradientAverage = gradientAverage }
     }
 
-    /// The PyTorch `param_groups` keys of this optimizer.
-    static var optionKeys: Set<String> { ["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"] }
+    /// The groups, their resolved options and the per-parameter states.
+    public let core: OptimizerCore<Options, State>
 
-    var core: OptimizerCore<State>
-
-    /// RMSprop over parameter groups; options a group leaves `nil` take these defaults.
+    /// RMSprop over parameter groups, whose hyper-parameters override `options`.
     /// - Throws: ``NablaError`` for a negative learning rate, alpha, epsilon, momentum or weight
     ///   decay, an empty parameter list, or an option RMSprop does not use.
-    public init(
+    public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
+        core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)
+    }
+
+    /// RMSprop over parameter groups; options a group does not set take these values.
+    public convenience init(
         _ groups: [ParameterGroup<Scalar>], learningRate: Double = 1e-2, alpha: Double = 0.99, epsilon: Double = 1e-8,
         weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false, maximize: Bool = false
     ) throws {
-        let defaults = ParameterGroup<Scalar>(
-            [], learningRate: learningRate, weightDecay: weightDecay, momentum: momentum, maximize: maximize,
-            epsilon: epsilon, alpha: alpha, centered: centered)
-        core = try OptimizerCore(name: "RMSprop", keys: Self.optionKeys, groups: groups, defaults: defaults)
+        try self.init(groups, options: Options(learningRate: learningRate, alpha: alpha, epsilon: epsilon,
+                                               weightDecay: weightDecay, momentum: momentum, centered: centered,
+                                               maximize: maximize))
     }
 
     /// RMSprop over one group of `parameters` (for example `model.parameters`).
@@ -178,24 +213,4 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         try self.init([ParameterGroup(parameters)], learningRate: learningRate, alpha: alpha, epsilon: epsilon,
                       weightDecay: weightDecay, momentum: momentum, centered: centered, maximize: maximize)
     }
-
-    public var parameterGroups: [ParameterGroup<Scalar>] { core.groups }
-    public var learningRates: [Double] {
-        get { core.learningRates }
-        set { core.learningRates = newValue }
-    }
-    public var initialLearningRates: [Double?] {
-        get { core.initialLearningRates }
-        set { core.initialLearningRates = newValue }
-    }
-    /// The state of the `index`-th parameter across groups (`nil` before its first update).
-    public func state(ofParameter index: Int) -> State? { core.states[index] }
-
-    public func step() {
-        core.step(makeState: { State(count: $1, options: $0) },
-                  update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
-    }
-
-    public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
-    public func loadStateDict(_ dict: [String: Tensor<Double>]) throws { try core.loadStateDict(dict) }
 }

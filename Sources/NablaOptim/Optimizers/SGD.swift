@@ -25,17 +25,39 @@ import NablaTensor
 /// References: Polyak, "Some methods of speeding up the convergence of iteration methods" (1964);
 /// Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum in deep
 /// learning" (ICML 2013).
-public final class SGD<Scalar: TensorScalar>: Optimizer {
-    /// One group's hyper-parameters.
+public final class SGD<Scalar: TensorScalar>: PerParameterOptimizer {
+    /// The name the registry knows it by.
+    public static var name: String { "sgd" }
+    /// The name in messages, PyTorch's class name.
+    public static var displayName: String { "SGD" }
+    /// One line for `--help`, with the paper.
+    public static var summary: String {
+        "stochastic gradient descent with optional momentum, Nesterov momentum and coupled weight decay (Polyak 1964; Sutskever et al., ICML 2013)"
+    }
+
+    /// One group's hyper-parameters, under PyTorch's `param_groups` keys.
     public struct Options: OptimizerOptions {
+        /// `lr`, γ.
         public var learningRate: Double
+        /// `momentum`, μ.
         public var momentum: Double
+        /// `dampening`, τ.
         public var dampening: Double
+        /// `weight_decay`, λ (coupled: `g ← g + λ·θ`).
         public var weightDecay: Double
+        /// `nesterov`.
         public var nesterov: Bool
+        /// `maximize`: ascend instead of descend.
         public var maximize: Bool
 
-        /// Options as given, not validated (the optimizer's initializers validate).
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "lr", momentum, dampening, weightDecay = "weight_decay", nesterov, maximize
+        }
+
+        /// PyTorch's defaults.
+        public init() { self.init(learningRate: 1e-3) }
+
+        /// Options as given, not validated (the optimizer validates).
         public init(learningRate: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
                     weightDecay: Double = 0, nesterov: Bool = false, maximize: Bool = false) {
             self.learningRate = learningRate
@@ -46,22 +68,18 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
             self.maximize = maximize
         }
 
-        init<S>(_ group: ParameterGroup<S>, index: Int) throws {
-            learningRate = group.learningRate!
-            momentum = group.momentum!
-            dampening = group.dampening!
-            weightDecay = group.weightDecay!
-            nesterov = group.nesterov!
-            maximize = group.maximize!
-            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: index)
-            try HyperparameterCheck.nonNegative(momentum, "Invalid momentum value", group: index)
-            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: index)
+        /// PyTorch's checks: non-negative `lr`, `momentum`, `weight_decay`; finite `dampening`;
+        /// Nesterov only with momentum and without dampening.
+        public func validate(group: Int) throws {
+            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: group)
+            try HyperparameterCheck.nonNegative(momentum, "Invalid momentum value", group: group)
+            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: group)
             guard dampening.isFinite else {
-                throw NablaError(.invalidArgument, "Invalid dampening value: \(dampening)\(HyperparameterCheck.location(index))")
+                throw NablaError(.invalidArgument, "Invalid dampening value: \(dampening)\(HyperparameterCheck.location(group))")
             }
             if nesterov && (momentum <= 0 || dampening != 0) {
                 throw NablaError(.invalidArgument, "Nesterov momentum requires a momentum and zero dampening, "
-                                 + "got momentum \(momentum) and dampening \(dampening)\(HyperparameterCheck.location(index))")
+                                 + "got momentum \(momentum) and dampening \(dampening)\(HyperparameterCheck.location(group))")
             }
         }
     }
@@ -71,15 +89,21 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         /// `momentum_buffer`; `nil` until the first step with momentum.
         public var momentumBuffer: [Scalar]?
 
-        func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
+        /// The state under PyTorch's names, as `state.<i>.<name>` entries.
+        public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
             momentumBuffer.map { [("momentum_buffer", Tensor(shape: shape, scalars: $0.map(Double.init)))] } ?? []
         }
 
+        /// The state from its buffer.
         public init(momentumBuffer: [Scalar]? = nil) { self.momentumBuffer = momentumBuffer }
+    }
 
-        init(reading reader: inout StateReader<Scalar>, options: Options) throws {
-            momentumBuffer = options.momentum != 0 ? try reader.buffer("momentum_buffer") : nil
-        }
+    /// A parameter's state before its first update, as PyTorch creates it.
+    public static func makeState(count: Int, options: Options) -> State { State() }
+
+    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
+        State(momentumBuffer: options.momentum != 0 ? try reader.buffer("momentum_buffer") : nil)
     }
 
     /// The update of one parameter, in place (PyTorch's `_single_tensor_sgd` for one tensor).
@@ -122,22 +146,23 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         if hasMomentum { state.momentumBuffer = buffer }
     }
 
-    /// The PyTorch `param_groups` keys of this optimizer.
-    static var optionKeys: Set<String> { ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"] }
+    /// The groups, their resolved options and the per-parameter states.
+    public let core: OptimizerCore<Options, State>
 
-    var core: OptimizerCore<State>
-
-    /// SGD over parameter groups; options a group leaves `nil` take these defaults.
+    /// SGD over parameter groups, whose hyper-parameters override `options`.
     /// - Throws: ``NablaError`` for a negative learning rate, momentum or weight decay, Nesterov
     ///   without momentum or with dampening, an empty parameter list, or an option SGD does not use.
-    public init(
+    public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
+        core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)
+    }
+
+    /// SGD over parameter groups; options a group does not set take these values.
+    public convenience init(
         _ groups: [ParameterGroup<Scalar>], learningRate: Double = 1e-3, momentum: Double = 0,
         dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false, maximize: Bool = false
     ) throws {
-        let defaults = ParameterGroup<Scalar>(
-            [], learningRate: learningRate, weightDecay: weightDecay, momentum: momentum, dampening: dampening,
-            nesterov: nesterov, maximize: maximize)
-        core = try OptimizerCore(name: "SGD", keys: Self.optionKeys, groups: groups, defaults: defaults)
+        try self.init(groups, options: Options(learningRate: learningRate, momentum: momentum, dampening: dampening,
+                                               weightDecay: weightDecay, nesterov: nesterov, maximize: maximize))
     }
 
     /// SGD over one group of `parameters` (for example `model.parameters`).
@@ -148,23 +173,4 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         try self.init([ParameterGroup(parameters)], learningRate: learningRate, momentum: momentum,
                       dampening: dampening, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize)
     }
-
-    public var parameterGroups: [ParameterGroup<Scalar>] { core.groups }
-    public var learningRates: [Double] {
-        get { core.learningRates }
-        set { core.learningRates = newValue }
-    }
-    public var initialLearningRates: [Double?] {
-        get { core.initialLearningRates }
-        set { core.initialLearningRates = newValue }
-    }
-    /// The state of the `index`-th parameter across groups (`nil` before its first update).
-    public func state(ofParameter index: Int) -> State? { core.states[index] }
-
-    public func step() {
-        core.step(makeState: { _, _ in State() }, update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
-    }
-
-    public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
-    public func loadStateDict(_ dict: [String: Tensor<Double>]) throws { try core.loadStateDict(dict) }
 }

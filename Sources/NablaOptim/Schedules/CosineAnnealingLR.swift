@@ -35,7 +35,8 @@ public final class CosineAnnealingLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    /// PyTorch's recursive `get_lr`, as described above.
+    public override func nextLearningRates() -> [Double] {
         let tMax = Double(maximumSteps), etaMin = minimumLearningRate, epoch = Double(lastEpoch)
         if isInitial { return currentLearningRates }
         if stepCount == 1 && lastEpoch > 0 {
@@ -51,7 +52,8 @@ public final class CosineAnnealingLR: EpochSchedule {
         }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    /// PyTorch's `_get_closed_form_lr`, as described above.
+    public override func closedFormLearningRates() -> [Double] {
         let tMax = Double(maximumSteps), etaMin = minimumLearningRate
         return baseLearningRates.map { etaMin + ($0 - etaMin) * (1 + cos(Double.pi * Double(lastEpoch) / tMax)) / 2 }
     }

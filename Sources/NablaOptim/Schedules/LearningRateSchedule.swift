@@ -57,8 +57,10 @@ extension LearningRateSchedule {
 /// Subclasses implement PyTorch's two formulas: ``nextLearningRates()`` (`get_lr`, usually
 /// recursive — the new rate is computed from the optimizer's current one, which is what PyTorch
 /// does and what makes chained schedules compose) and ``closedFormLearningRates()``
-/// (`_get_closed_form_lr`, used by ``SequentialLR`` when it switches to a schedule).
-public class EpochSchedule: LearningRateSchedule {
+/// (`_get_closed_form_lr`, used by ``SequentialLR`` when it switches to a schedule). A subclass
+/// outside Nabla works like the built-ins (checkpoints, `A+B` specs) once its kind is registered
+/// with the ``ScheduleRegistry``.
+open class EpochSchedule: LearningRateSchedule {
     /// The optimizer whose learning rates this schedule sets.
     public let optimizer: any Optimizer
     /// Each group's learning rate at epoch 0: its `initial_lr`, which the first schedule attached to
@@ -67,11 +69,13 @@ public class EpochSchedule: LearningRateSchedule {
     public internal(set) var lastEpoch: Int
     public internal(set) var lastLearningRates: [Double]
     /// The number of ``step()`` calls including the one made at construction (`_step_count`).
-    var stepCount = 0
+    public internal(set) var stepCount = 0
     /// True during the step made at construction (`_is_initial`).
-    var isInitial = false
+    public internal(set) var isInitial = false
 
-    init(_ optimizer: any Optimizer) {
+    /// Attaches to `optimizer`: records each group's `initial_lr` if no schedule has, and makes the
+    /// step of epoch 0 (so a subclass sets every stored property it reads before calling this).
+    public init(_ optimizer: any Optimizer) {
         self.optimizer = optimizer
         var initial = optimizer.initialLearningRates
         let current = optimizer.learningRates
@@ -84,10 +88,10 @@ public class EpochSchedule: LearningRateSchedule {
     }
 
     /// The learning rates of epoch ``lastEpoch`` from the optimizer's current ones (`get_lr`).
-    func nextLearningRates() -> [Double] { preconditionFailure("\(type(of: self)) does not override nextLearningRates()") }
+    open func nextLearningRates() -> [Double] { preconditionFailure("\(type(of: self)) does not override nextLearningRates()") }
 
     /// The learning rates of epoch ``lastEpoch`` from ``baseLearningRates`` alone (`_get_closed_form_lr`).
-    func closedFormLearningRates() -> [Double] { preconditionFailure("\(type(of: self)) does not override closedFormLearningRates()") }
+    open func closedFormLearningRates() -> [Double] { preconditionFailure("\(type(of: self)) does not override closedFormLearningRates()") }
 
     /// PyTorch's `_initial_step`: resets the step count and makes the step of epoch 0.
     func initialStep() {
@@ -118,7 +122,7 @@ public class EpochSchedule: LearningRateSchedule {
     }
 
     /// The optimizer's current learning rates (`group["lr"]` for every group).
-    var currentLearningRates: [Double] { optimizer.learningRates }
+    public var currentLearningRates: [Double] { optimizer.learningRates }
 
     public func stateDict() -> [String: Tensor<Double>] {
         ["last_epoch": Tensor(Double(lastEpoch)), "_step_count": Tensor(Double(stepCount)),

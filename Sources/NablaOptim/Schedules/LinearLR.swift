@@ -34,7 +34,8 @@ public final class LinearLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    /// PyTorch's recursive `get_lr`, as described above.
+    public override func nextLearningRates() -> [Double] {
         if lastEpoch == 0 { return currentLearningRates.map { $0 * startFactor } }
         if isInitial || lastEpoch > totalSteps { return currentLearningRates }
         let change = endFactor - startFactor
@@ -42,7 +43,8 @@ public final class LinearLR: EpochSchedule {
         return currentLearningRates.map { $0 * factor }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    /// PyTorch's `_get_closed_form_lr`, as described above.
+    public override func closedFormLearningRates() -> [Double] {
         let progress = (endFactor - startFactor) * Double(min(totalSteps, lastEpoch)) / Double(totalSteps)
         return baseLearningRates.map { $0 * (startFactor + progress) }
     }

@@ -18,12 +18,14 @@ public final class StepLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    /// PyTorch's recursive `get_lr`, as described above.
+    public override func nextLearningRates() -> [Double] {
         if lastEpoch == 0 || pythonModulo(lastEpoch, stepSize) != 0 { return currentLearningRates }
         return currentLearningRates.map { $0 * gamma }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    /// PyTorch's `_get_closed_form_lr`, as described above.
+    public override func closedFormLearningRates() -> [Double] {
         baseLearningRates.map { $0 * power(gamma, (lastEpoch - pythonModulo(lastEpoch, stepSize)) / stepSize) }
     }
 }
@@ -49,13 +51,15 @@ public final class MultiStepLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    /// PyTorch's recursive `get_lr`, as described above.
+    public override func nextLearningRates() -> [Double] {
         let hits = milestones.filter { $0 == lastEpoch }.count
         if hits == 0 { return currentLearningRates }
         return currentLearningRates.map { $0 * power(gamma, hits) }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    /// PyTorch's `_get_closed_form_lr`, as described above.
+    public override func closedFormLearningRates() -> [Double] {
         baseLearningRates.map { $0 * power(gamma, bisectRight(milestones, lastEpoch)) }
     }
 }
@@ -75,11 +79,13 @@ public final class ExponentialLR: EpochSchedule {
         super.init(optimizer)
     }
 
-    override func nextLearningRates() -> [Double] {
+    /// PyTorch's recursive `get_lr`, as described above.
+    public override func nextLearningRates() -> [Double] {
         isInitial ? currentLearningRates : currentLearningRates.map { $0 * gamma }
     }
 
-    override func closedFormLearningRates() -> [Double] {
+    /// PyTorch's `_get_closed_form_lr`, as described above.
+    public override func closedFormLearningRates() -> [Double] {
         baseLearningRates.map { $0 * power(gamma, lastEpoch) }
     }
 }

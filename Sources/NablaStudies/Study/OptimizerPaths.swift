@@ -48,8 +48,8 @@ public enum OptimizerPaths {
     public static var book: [Entry] {
         return [
             Entry("SGD", "sgd", learningRate: 0.95),
-            Entry("Momentum", "sgd", learningRate: 0.1) { $0.momentum = 0.9 },
-            Entry("Nesterov", "sgd", learningRate: 0.1) { $0.momentum = 0.9; $0.nesterov = true },
+            Entry("Momentum", "sgd", learningRate: 0.1) { $0.hyperparameters["momentum"] = 0.9 },
+            Entry("Nesterov", "sgd", learningRate: 0.1) { $0.hyperparameters["momentum"] = 0.9; $0.hyperparameters["nesterov"] = true },
             Entry("AdaGrad", "adagrad", learningRate: 1.5),
             Entry("RMSProp", "rmsprop", learningRate: 0.1),
             Entry("Adam", "adam", learningRate: 0.3),

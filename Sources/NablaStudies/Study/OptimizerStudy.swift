@@ -18,8 +18,8 @@ public enum OptimizerStudy {
     public static var networkOptimizers: [OptimizerPaths.Entry] {
         return [
             .init("SGD", "sgd", learningRate: 0.01),
-            .init("Momentum", "sgd", learningRate: 0.01) { $0.momentum = 0.9 },
-            .init("Nesterov", "sgd", learningRate: 0.01) { $0.momentum = 0.9; $0.nesterov = true },
+            .init("Momentum", "sgd", learningRate: 0.01) { $0.hyperparameters["momentum"] = 0.9 },
+            .init("Nesterov", "sgd", learningRate: 0.01) { $0.hyperparameters["momentum"] = 0.9; $0.hyperparameters["nesterov"] = true },
             .init("AdaGrad", "adagrad", learningRate: 0.01),
             .init("RMSProp", "rmsprop", learningRate: 0.001),
             .init("Adam", "adam", learningRate: 0.001),

@@ -69,7 +69,7 @@ public struct RegularizationStudyConfiguration: Sendable {
     func sgd(weightDecay: Double? = nil) -> OptimizerSpecification {
         var o = OptimizerSpecification(name: "sgd")
         o.learningRate = learningRate
-        o.momentum = momentum
+        o.hyperparameters["momentum"] = .number(momentum)
         if let weightDecay {
             o.weightDecay = weightDecay
             o.decayWeightsOnly = true

@@ -37,7 +37,7 @@ public enum SeedLineStudy {
         func sgd(_ decay: Double?) -> OptimizerSpecification {
             var o = OptimizerSpecification(name: "sgd")
             o.learningRate = learningRate
-            o.momentum = momentum
+            o.hyperparameters["momentum"] = .number(momentum)
             o.weightDecay = decay
             return o
         }

@@ -102,16 +102,7 @@ public struct StudyRunPlan: Sendable {
     }
 
     /// `sgd(lr=0.05, momentum=0.9, weight_decay=0.005 on weights only)`.
-    static func describe(_ o: OptimizerSpecification) -> String {
-        var parts = ["lr=\(format(o.effectiveLearningRate))"]
-        if let m = o.momentum { parts.append("momentum=\(format(m))") }
-        if o.nesterov { parts.append("nesterov=True") }
-        if let b = o.betas { parts.append("betas=(\(format(b[0])), \(format(b[1])))") }
-        if let a = o.alpha { parts.append("alpha=\(format(a))") }
-        if let e = o.epsilon { parts.append("eps=\(format(e))") }
-        if let w = o.weightDecay { parts.append("weight_decay=\(format(w))" + (o.decayWeightsOnly ? " on weights only" : "")) }
-        return "\(o.name)(\(parts.joined(separator: ", ")))"
-    }
+    static func describe(_ o: OptimizerSpecification) -> String { o.description }
 
     /// A number as short as it reads exactly (`0.05`, `1e-05`).
     static func format(_ x: Double) -> String {

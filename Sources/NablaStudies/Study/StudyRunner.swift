@@ -157,15 +157,8 @@ public struct StudyRunner {
         if plan.dropoutMode != .inverted { words += ["--dropout-mode", plan.dropoutMode.rawValue] }
         if plan.loss != .crossEntropy(labelSmoothing: 0) { words += ["--loss", plan.loss.description] }
         words += ["--epochs", String(plan.epochs), "--batch-size", String(plan.batchSize), "--seed", String(plan.seed)]
-        let o = plan.optimizer, f = StudyRunPlan.format
-        words += ["--optimizer", o.name, "--lr", f(o.effectiveLearningRate)]
-        if let m = o.momentum { words += ["--momentum", f(m)] }
-        if o.nesterov { words.append("--nesterov") }
-        if let b = o.betas { words += ["--betas", "\(f(b[0])),\(f(b[1]))"] }
-        if let a = o.alpha { words += ["--alpha", f(a)] }
-        if let e = o.epsilon { words += ["--eps", f(e)] }
-        if let w = o.weightDecay { words += ["--weight-decay", f(w)] }
-        if o.decayWeightsOnly { words.append("--decay-weights-only") }
+        let f = StudyRunPlan.format
+        words += plan.optimizer.commandLineArguments
         if let schedule = plan.schedule { words += ["--schedule", schedule.spec] }
         switch plan.penalty {
         case .none: break

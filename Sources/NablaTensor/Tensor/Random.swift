@@ -9,7 +9,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         get { (s0, s1, s2, s3) }
         set { (s0, s1, s2, s3) = newValue }
     }
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// Creates a generator from a seed.
     public init(seed: UInt64) {
@@ -27,6 +27,9 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
     @inlinable
     static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// The next 64 random bits (xoshiro256**). Inlinable: dropout masks and augmentation draw one
+    /// per element, from other modules.
+    @inlinable
     public mutating func next() -> UInt64 {
         let result = RandomGenerator.rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
@@ -37,9 +40,11 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
     }
 
     /// A uniform `Double` in `[0, 1)` with 53 random bits.
+    @inlinable
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A standard normal variate (Box–Muller, using both uniforms freshly each call for reproducibility).
+    @inlinable
     public mutating func nextNormal() -> Double {
         var u1 = nextUnit()
         while u1 <= 0 { u1 = nextUnit() }

@@ -2,166 +2,99 @@ import NablaTensor
 import NablaNN
 import NablaOptim
 
-/// An optimizer chosen by name with its hyper-parameters — what `nabla train --optimizer …` and the
-/// studies configure. `nil` options take PyTorch's defaults for the chosen optimizer.
-public struct OptimizerSpecification: Equatable, Sendable, Codable {
-    /// `sgd`, `adagrad`, `rmsprop`, `adam` or `adamw`.
-    public var name = "sgd"
-    public var learningRate: Double?
-    public var momentum: Double?
-    public var dampening: Double?
-    public var nesterov = false
-    public var weightDecay: Double?
-    public var betas: [Double]?
-    public var epsilon: Double?
-    public var alpha: Double?
-    public var centered = false
-    public var amsgrad = false
-    public var learningRateDecay: Double?
-    /// Apply weight decay only to weights (not biases or normalization parameters).
-    public var decayWeightsOnly = false
+/// An optimizer chosen by name with its hyper-parameters under PyTorch's keys — what
+/// `nabla train --optimizer …`, the studies and configuration files configure:
+///
+/// ```swift
+/// let spec = OptimizerSpecification(name: "sgd", hyperparameters: ["lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4],
+///                                   decayWeightsOnly: true)
+/// let optimizer = try spec.make(for: model)
+/// ```
+///
+/// The optimizer is found in the ``OptimizerRegistry``; keys left out take its PyTorch defaults
+/// (AdamW's `weight_decay` is 0.01, every other optimizer's 0). Encoded as
+/// `{"name": "sgd", "hyperparameters": {"lr": 0.1, "betas": [0.9, 0.999]}, "decay_weights_only": true}`.
+public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomStringConvertible {
+    /// The registered name (`sgd`, `adagrad`, `rmsprop`, `adam`, `adamw`, or one registered later).
+    public var name: String
+    /// The hyper-parameters that differ from the optimizer's defaults.
+    public var hyperparameters: Hyperparameters
+    /// Apply weight decay only to weights, not to biases or normalization parameters
+    /// (``Module/parameterGroups(weightDecay:)``).
+    public var decayWeightsOnly: Bool
 
-    public static let names = ["sgd", "adagrad", "rmsprop", "adam", "adamw"]
+    /// The optimizer `name` with `hyperparameters` over its defaults.
+    public init(name: String = "sgd", hyperparameters: Hyperparameters = [:], decayWeightsOnly: Bool = false) {
+        self.name = name
+        self.hyperparameters = hyperparameters
+        self.decayWeightsOnly = decayWeightsOnly
+    }
 
-    public init(name: String = "sgd") { self.name = name }
+    /// The registered optimizer names.
+    public static var names: [String] { OptimizerRegistry.names }
 
-    /// The learning rate that will be used (the option, or the optimizer's PyTorch default).
+    /// `lr`, when set.
+    public var learningRate: Double? {
+        get { hyperparameters["lr"]?.number }
+        set { hyperparameters["lr"] = newValue.map(Hyperparameters.Value.number) }
+    }
+
+    /// `weight_decay`, when set.
+    public var weightDecay: Double? {
+        get { hyperparameters["weight_decay"]?.number }
+        set { hyperparameters["weight_decay"] = newValue.map(Hyperparameters.Value.number) }
+    }
+
+    /// The learning rate that will be used: `lr`, or the optimizer's PyTorch default (1e-3, 1e-2
+    /// for Adagrad and RMSprop); NaN for a name that is not registered.
     public var effectiveLearningRate: Double {
-        if let learningRate { return learningRate }
-        switch name.lowercased() {
-        case "adagrad", "rmsprop": return 1e-2
-        default: return 1e-3
-        }
+        learningRate ?? (try? OptimizerRegistry.registration(named: name))?.defaultLearningRate ?? .nan
     }
 
-    /// Builds the optimizer over `model`'s parameters.
-    /// - Throws: ``NablaError`` for an unknown name, an option the optimizer does not take, or an
-    ///   invalid value (the optimizers validate as PyTorch does, naming the value).
+    /// Builds the optimizer over `model`'s parameters: one group, or with ``decayWeightsOnly`` a
+    /// decayed group and a group of biases and normalization parameters with `weight_decay` 0.
+    /// - Throws: ``NablaError`` for an unknown name, a key the optimizer does not read (naming the
+    ///   keys it reads), or an invalid value (the optimizers validate as PyTorch does, echoing it).
     public func make(for model: Module<Float>) throws -> any Optimizer<Float> {
-        let lower = name.lowercased()
-        func reject(_ flag: String, _ isSet: Bool) throws {
-            if isSet { throw NablaError(.invalidArgument, "--\(flag) does not apply to --optimizer \(lower)") }
-        }
-        let groups: [ParameterGroup<Float>] = decayWeightsOnly ? model.parameterGroups(weightDecay: weightDecay) : [ParameterGroup(model.parameters)]
-        let decay = weightDecay
-        if let betas, betas.count != 2 { throw NablaError(.invalidArgument, "--betas needs two values B1,B2, got \(betas.count)") }
-        switch lower {
-        case "sgd":
-            try reject("betas", betas != nil); try reject("eps", epsilon != nil); try reject("alpha", alpha != nil)
-            try reject("centered", centered); try reject("amsgrad", amsgrad); try reject("lr-decay", learningRateDecay != nil)
-            return try SGD(groups, learningRate: effectiveLearningRate, momentum: momentum ?? 0, dampening: dampening ?? 0,
-                           weightDecay: decay ?? 0, nesterov: nesterov)
-        case "adagrad":
-            try reject("momentum", momentum != nil); try reject("nesterov", nesterov); try reject("betas", betas != nil)
-            try reject("alpha", alpha != nil); try reject("centered", centered); try reject("amsgrad", amsgrad)
-            try reject("dampening", dampening != nil)
-            return try Adagrad(groups, learningRate: effectiveLearningRate, learningRateDecay: learningRateDecay ?? 0,
-                               weightDecay: decay ?? 0, epsilon: epsilon ?? 1e-10)
-        case "rmsprop":
-            try reject("nesterov", nesterov); try reject("betas", betas != nil); try reject("amsgrad", amsgrad)
-            try reject("lr-decay", learningRateDecay != nil); try reject("dampening", dampening != nil)
-            return try RMSprop(groups, learningRate: effectiveLearningRate, alpha: alpha ?? 0.99, epsilon: epsilon ?? 1e-8,
-                               weightDecay: decay ?? 0, momentum: momentum ?? 0, centered: centered)
-        case "adam", "adamw":
-            try reject("momentum", momentum != nil); try reject("nesterov", nesterov); try reject("alpha", alpha != nil)
-            try reject("centered", centered); try reject("lr-decay", learningRateDecay != nil); try reject("dampening", dampening != nil)
-            let b = betas.map { ($0[0], $0[1]) } ?? (0.9, 0.999)
-            if lower == "adam" {
-                return try Adam(groups, learningRate: effectiveLearningRate, betas: b, epsilon: epsilon ?? 1e-8,
-                                weightDecay: decay ?? 0, amsgrad: amsgrad)
+        let registration = try OptimizerRegistry.registration(named: name)
+        let groups: [ParameterGroup<Float>]
+        if decayWeightsOnly {
+            guard registration.defaults["weight_decay"] != nil else {
+                throw NablaError(.invalidArgument, "decay_weights_only: optimizer \(registration.name) has no weight_decay")
             }
-            return try AdamW(groups, learningRate: effectiveLearningRate, betas: b, epsilon: epsilon ?? 1e-8,
-                             weightDecay: decay ?? 1e-2, amsgrad: amsgrad)
-        default:
-            throw NablaError(.invalidArgument, "--optimizer \(name): expected one of \(Self.names.joined(separator: ", "))")
+            groups = model.parameterGroups(weightDecay: weightDecay)
+        } else {
+            groups = [ParameterGroup(model.parameters)]
         }
-    }
-}
-
-/// A learning-rate schedule by spec string (`--schedule`):
-///
-/// - `step:STEP_SIZE[:GAMMA]` — StepLR (γ = 0.1)
-/// - `multistep:M1,M2,…[:GAMMA]` — MultiStepLR
-/// - `exp:GAMMA` — ExponentialLR
-/// - `cosine:T_MAX[:ETA_MIN]` — CosineAnnealingLR
-/// - `warmup:EPOCHS[:START_FACTOR]` — LinearLR from `START_FACTOR·lr` (default 0.1) to `lr`
-/// - `plateau[:FACTOR[:PATIENCE]]` — ReduceLROnPlateau on the validation loss (0.1, 10)
-/// - `A+B` — warm-up `A`, then `B` (SequentialLR with the milestone at A's length), e.g. `warmup:5+cosine:45`
-///
-/// Schedules step once per epoch.
-public struct ScheduleSpecification: Equatable, Sendable, Codable {
-    public var spec: String
-
-    public init(parsing spec: String) throws {
-        self.spec = spec
-        // Validate the grammar eagerly with a throwaway optimizer.
-        _ = try make(for: try SGD([Variable(Tensor<Float>([0]), requiresGradient: true)], learningRate: 0.1))
+        return try registration.make(groups, hyperparameters: hyperparameters)
     }
 
-    func fail(_ why: String) -> NablaError { NablaError(.invalidArgument, "--schedule \(spec): \(why)") }
-
-    /// Attaches the schedule to `optimizer`.
-    public func make(for optimizer: any Optimizer) throws -> any LearningRateSchedule {
-        let parts = spec.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 2 {
-            let first = try single(parts[0], optimizer)
-            let second = try single(parts[1], optimizer)
-            guard let a = first as? EpochSchedule, let b = second as? EpochSchedule else {
-                throw fail("plateau cannot be combined with '+'")
+    /// `sgd(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.005 on weights only)`: the
+    /// effective learning rate first, then the other hyper-parameters in order, as Python spells
+    /// them (` on weights only` marks ``decayWeightsOnly``).
+    public var description: String {
+        var parts = ["lr=\(shortestDecimal(effectiveLearningRate))"]
+        for (key, value) in hyperparameters.entries where key != "lr" {
+            let text: String
+            switch value {
+            case .number(let x): text = shortestDecimal(x)
+            case .flag(let b): text = b ? "True" : "False"
+            case .pair(let a, let b): text = "(\(shortestDecimal(a)), \(shortestDecimal(b)))"
             }
-            guard let length = warmupLength(parts[0]) else { throw fail("the first part of A+B must be warmup:EPOCHS or step-like with a length") }
-            return try SequentialLR(optimizer, schedules: [a, b], milestones: [length])
+            parts.append("\(key)=\(text)" + (key == "weight_decay" && decayWeightsOnly ? " on weights only" : ""))
         }
-        guard parts.count == 1 else { throw fail("at most two schedules can be joined with '+'") }
-        return try single(spec, optimizer)
+        return "\(name)(\(parts.joined(separator: ", ")))"
     }
 
-    private func warmupLength(_ part: String) -> Int? {
-        let fields = part.split(separator: ":").map(String.init)
-        guard fields.count >= 2, ["warmup", "linear", "cosine", "step"].contains(fields[0].lowercased()) else { return nil }
-        return Int(fields[1])
+    private enum CodingKeys: String, CodingKey {
+        case name, hyperparameters, decayWeightsOnly = "decay_weights_only"
     }
 
-    private func single(_ part: String, _ optimizer: any Optimizer) throws -> any LearningRateSchedule {
-        let fields = part.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        func number(_ i: Int, _ what: String, default value: Double? = nil) throws -> Double {
-            guard i < fields.count else {
-                if let value { return value }
-                throw fail("missing \(what)")
-            }
-            guard let v = Double(fields[i]), v.isFinite else { throw fail("\(what) '\(fields[i])' is not a number") }
-            return v
-        }
-        func integer(_ i: Int, _ what: String) throws -> Int {
-            guard i < fields.count, let v = Int(fields[i]), v > 0 else { throw fail("\(what) must be a positive integer") }
-            return v
-        }
-        func arity(_ n: Int) throws { if fields.count > n { throw fail("too many values for \(fields[0])") } }
-        switch fields[0].lowercased() {
-        case "step":
-            try arity(3)
-            return try StepLR(optimizer, stepSize: try integer(1, "step size"), gamma: try number(2, "gamma", default: 0.1))
-        case "multistep":
-            try arity(3)
-            guard fields.count >= 2 else { throw fail("missing milestones") }
-            let milestones = fields[1].split(separator: ",").map { Int($0) }
-            guard !milestones.isEmpty, milestones.allSatisfy({ ($0 ?? 0) > 0 }) else { throw fail("milestones must be positive integers like 30,60") }
-            return try MultiStepLR(optimizer, milestones: milestones.map { $0! }, gamma: try number(2, "gamma", default: 0.1))
-        case "exp", "exponential":
-            try arity(2)
-            return try ExponentialLR(optimizer, gamma: try number(1, "gamma"))
-        case "cosine":
-            try arity(3)
-            return try CosineAnnealingLR(optimizer, maximumSteps: try integer(1, "T_max"), minimumLearningRate: try number(2, "eta_min", default: 0))
-        case "warmup", "linear":
-            try arity(3)
-            return try LinearLR(optimizer, startFactor: try number(2, "start factor", default: 0.1), endFactor: 1, totalSteps: try integer(1, "warm-up length"))
-        case "plateau":
-            try arity(3)
-            let patience = fields.count > 2 ? try integer(2, "patience") : 10
-            return try ReduceLROnPlateau(optimizer, factor: try number(1, "factor", default: 0.1), patience: patience)
-        default:
-            throw fail("unknown schedule '\(fields[0])' (expected step, multistep, exp, cosine, warmup, plateau)")
-        }
+    /// Reads `name`, and `hyperparameters` and `decay_weights_only` when present.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        hyperparameters = try container.decodeIfPresent(Hyperparameters.self, forKey: .hyperparameters) ?? [:]
+        decayWeightsOnly = try container.decodeIfPresent(Bool.self, forKey: .decayWeightsOnly) ?? false
     }
 }

@@ -1,0 +1,131 @@
+import NablaTensor
+
+/// When a learning-rate schedule steps: after every epoch (all of PyTorch's classic schedules) or
+/// after every optimizer step (one-cycle and cyclic schedules). The trainer reads it to decide
+/// where to call ``LearningRateSchedule/step()``.
+public enum SchedulingInterval: String, Sendable, Codable {
+    case epoch
+    case step
+}
+
+/// One schedule parsed from its fields, ready to be attached to an optimizer.
+public struct ParsedSchedule {
+    /// How many intervals this schedule runs before the next one takes over when it leads an
+    /// `A+B` spec (`warmup:5` → 5); `nil` when it cannot lead.
+    public var length: Int?
+    /// Attaches the schedule to an optimizer (setting its learning rates for interval 0).
+    public var make: (any Optimizer) throws -> any LearningRateSchedule
+
+    /// A schedule made by `make`, leading `A+B` for `length` intervals when that is not `nil`.
+    public init(length: Int? = nil, make: @escaping (any Optimizer) throws -> any LearningRateSchedule) {
+        self.length = length
+        self.make = make
+    }
+}
+
+/// A kind of schedule a `--schedule` spec can name by its first field: `cosine:T_MAX[:ETA_MIN]`.
+public struct ScheduleKind: Sendable {
+    /// The name of the first field, lower-case (`"cosine"`).
+    public let name: String
+    /// Other names for it (`"exponential"` for `exp`).
+    public let aliases: [String]
+    /// The grammar, for help and messages (`"cosine:T_MAX[:ETA_MIN]"`).
+    public let grammar: String
+    /// One line for help: the schedule and its reference.
+    public let summary: String
+    /// Whether it steps per epoch or per optimizer step.
+    public let interval: SchedulingInterval
+    /// Reads the fields (the name is field 0) into a schedule; throws ``ScheduleFields/fail(_:)``
+    /// errors for bad values.
+    public let parse: @Sendable (ScheduleFields) throws -> ParsedSchedule
+
+    /// A kind named `name` (and `aliases`), described by `grammar` and `summary`, stepped every
+    /// `interval`, whose specs `parse` reads.
+    public init(_ name: String, aliases: [String] = [], grammar: String, summary: String,
+                interval: SchedulingInterval = .epoch, parse: @escaping @Sendable (ScheduleFields) throws -> ParsedSchedule) {
+        self.name = name.lowercased()
+        self.aliases = aliases.map { $0.lowercased() }
+        self.grammar = grammar
+        self.summary = summary
+        self.interval = interval
+        self.parse = parse
+    }
+}
+
+extension ScheduleKind: RegistryEntry {
+    var lookupNames: [String] { [name] + aliases }
+    var identity: String { grammar }
+}
+
+/// Every schedule kind a `--schedule` spec can name, found by the spec's first field (any case);
+/// ``ScheduleSpecification`` parses specs through it, `--help` lists it. A kind defined elsewhere
+/// is registered once, before a spec names it:
+///
+/// ```swift
+/// ScheduleRegistry.register(ScheduleKind("halve", grammar: "halve:EVERY", summary: "…") { fields in
+///     try fields.allow(atMost: 2)
+///     let every = try fields.positiveInteger(1, "EVERY")
+///     return ParsedSchedule(length: every) { try StepLR($0, stepSize: every, gamma: 0.5) }
+/// })
+/// ```
+///
+/// The registry is safe to use from several threads.
+public enum ScheduleRegistry {
+    /// The schedules Nabla ships, in the order help lists them.
+    static var builtIns: [ScheduleKind] {
+        [
+            ScheduleKind("step", grammar: "step:STEP_SIZE[:GAMMA]",
+                         summary: "StepLR: lr × GAMMA (0.1) every STEP_SIZE epochs") { f in
+                try f.allow(atMost: 3)
+                let size = try f.positiveInteger(1, "step size"), gamma = try f.number(2, "gamma", default: 0.1)
+                return ParsedSchedule(length: size) { try StepLR($0, stepSize: size, gamma: gamma) }
+            },
+            ScheduleKind("multistep", grammar: "multistep:M1,M2,…[:GAMMA]",
+                         summary: "MultiStepLR: lr × GAMMA (0.1) at each milestone epoch") { f in
+                try f.allow(atMost: 3)
+                let milestones = try f.positiveIntegers(1, "milestones"), gamma = try f.number(2, "gamma", default: 0.1)
+                return ParsedSchedule { try MultiStepLR($0, milestones: milestones, gamma: gamma) }
+            },
+            ScheduleKind("exp", aliases: ["exponential"], grammar: "exp:GAMMA",
+                         summary: "ExponentialLR: lr × GAMMA every epoch") { f in
+                try f.allow(atMost: 2)
+                let gamma = try f.number(1, "gamma")
+                return ParsedSchedule { try ExponentialLR($0, gamma: gamma) }
+            },
+            ScheduleKind("cosine", grammar: "cosine:T_MAX[:ETA_MIN]",
+                         summary: "CosineAnnealingLR: cosine from lr to ETA_MIN (0) over T_MAX epochs (Loshchilov, Hutter, ICLR 2017)") { f in
+                try f.allow(atMost: 3)
+                let tMax = try f.positiveInteger(1, "T_max"), etaMin = try f.number(2, "eta_min", default: 0)
+                return ParsedSchedule(length: tMax) { try CosineAnnealingLR($0, maximumSteps: tMax, minimumLearningRate: etaMin) }
+            },
+            ScheduleKind("warmup", aliases: ["linear"], grammar: "warmup:EPOCHS[:START_FACTOR]",
+                         summary: "LinearLR: linear warm-up from START_FACTOR (0.1) × lr to lr over EPOCHS (Goyal et al. 2017)") { f in
+                try f.allow(atMost: 3)
+                let epochs = try f.positiveInteger(1, "warm-up length"), start = try f.number(2, "start factor", default: 0.1)
+                return ParsedSchedule(length: epochs) { try LinearLR($0, startFactor: start, endFactor: 1, totalSteps: epochs) }
+            },
+            ScheduleKind("plateau", grammar: "plateau[:FACTOR[:PATIENCE]]",
+                         summary: "ReduceLROnPlateau: lr × FACTOR (0.1) after PATIENCE (10) epochs without a lower validation loss") { f in
+                try f.allow(atMost: 3)
+                let patience = try f.positiveInteger(2, "patience", default: 10), factor = try f.number(1, "factor", default: 0.1)
+                return ParsedSchedule { try ReduceLROnPlateau($0, factor: factor, patience: patience) }
+            },
+        ]
+    }
+
+    private static let table = RegistryTable("schedule", builtIns: builtIns)
+
+    /// Registers `kind` under its name and aliases; registering the same kind (same names and
+    /// grammar) again does nothing.
+    /// - Precondition: no other kind has one of its names.
+    public static func register(_ kind: ScheduleKind) { table.register(kind) }
+
+    /// Every registered kind, built-ins first, in registration order.
+    public static var kinds: [ScheduleKind] { table.all }
+
+    /// The kind named `name` (any case, aliases included), or `nil`.
+    public static func kind(named name: String) -> ScheduleKind? { table.entry(named: name) }
+
+    /// Every kind's grammar, comma-separated (`step:STEP_SIZE[:GAMMA], multistep:…`), for help.
+    public static var grammar: String { kinds.map(\.grammar).joined(separator: ", ") }
+}
