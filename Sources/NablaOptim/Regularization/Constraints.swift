@@ -17,7 +17,7 @@ public struct MaxNormConstraint: Sendable, Equatable {
     public let maxNorm: Double
 
     /// Checks a user-supplied bound.
-    /// - Throws: ``NablaError`` `"MaxNorm: max_norm=-1.0 must be positive"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"MaxNorm: max_norm=-1.0 must be positive"`.
     public static func validate(maxNorm: Double) throws {
         guard maxNorm > 0 && maxNorm.isFinite else {
             throw NablaError(.invalidArgument, "MaxNorm: max_norm=\(maxNorm) must be positive")

@@ -22,7 +22,7 @@ public final class CosineAnnealingLR: EpochSchedule {
     /// `eta_min`: the learning rate reached at epoch `T_max`.
     public let minimumLearningRate: Double
 
-    /// - Throws: ``NablaError`` when `maximumSteps < 1` or `minimumLearningRate` is negative.
+    /// - Throws: ``/NablaTensor/NablaError`` when `maximumSteps < 1` or `minimumLearningRate` is negative.
     public init(_ optimizer: any Optimizer, maximumSteps: Int, minimumLearningRate: Double = 0) throws {
         guard maximumSteps >= 1 else {
             throw NablaError(.invalidArgument, "CosineAnnealingLR maximum steps (T_max) must be at least 1, got \(maximumSteps)")

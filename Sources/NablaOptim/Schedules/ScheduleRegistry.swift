@@ -4,7 +4,9 @@ import NablaTensor
 /// after every optimizer step (one-cycle and cyclic schedules). The trainer reads it to decide
 /// where to call ``LearningRateSchedule/step()``.
 public enum SchedulingInterval: String, Sendable, Codable {
+    /// Once per epoch, after evaluation (every classic `torch.optim.lr_scheduler` schedule).
     case epoch
+    /// Once per optimizer step (one-cycle and cyclic schedules).
     case step
 }
 

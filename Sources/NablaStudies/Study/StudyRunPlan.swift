@@ -45,10 +45,13 @@ public struct StudyRunPlan: Sendable {
     public var name: String
     /// One sentence on what the run changes.
     public var summary: String
+    /// The network, as a model description.
     public var model: ModelDescription
+    /// How the `Linear` weights are initialized (default: PyTorch's).
     public var initialization = WeightInitialization.pytorchDefault
     /// The variant of every `Dropout` layer.
     public var dropoutMode = DropoutMode.inverted
+    /// The optimizer and its hyper-parameters.
     public var optimizer: OptimizerSpecification
     /// A learning-rate schedule stepped once per epoch (`nabla train --schedule`).
     public var schedule: ScheduleSpecification?
@@ -56,8 +59,11 @@ public struct StudyRunPlan: Sendable {
     public var penalty = ParameterPenalty.none
     /// Augmentation of every training batch.
     public var augmentation: AugmentationPipeline?
+    /// The data loss (default: cross-entropy).
     public var loss = LossFunction.crossEntropy(labelSmoothing: 0)
+    /// Epochs of training.
     public var epochs: Int
+    /// Mini-batch size.
     public var batchSize: Int
     /// Seed of initialization, shuffling, dropout and augmentation.
     public var seed: UInt64
@@ -70,6 +76,7 @@ public struct StudyRunPlan: Sendable {
     /// only the weights, about ten times per run.
     public var logsHistogramsEveryEpoch = true
 
+    /// A plan with PyTorch's initialization, no schedule, penalty, augmentation or clipping, and cross-entropy.
     public init(key: String, name: String, summary: String, model: ModelDescription, optimizer: OptimizerSpecification,
                 epochs: Int, batchSize: Int, seed: UInt64) {
         self.key = key

@@ -27,8 +27,11 @@ public struct StudyRunner {
     /// starts) with TensorBoard events, `metrics.csv`, `metrics.jsonl` and `model.yaml`. `nil`
     /// keeps everything in memory.
     public var runsDirectory: URL?
+    /// Where each run's progress line goes.
     public var progress: StudyProgress
 
+    /// A runner over `train` and `test` (`nil` only when every plan holds out a validation split); `dataSpec` and
+    /// `trainSubset` are what `nabla train` needs to load the same data.
     public init(train: Dataset, test: Dataset?, dataSpec: String, trainSubset: Int? = nil, runsDirectory: URL?,
                 progress: StudyProgress) {
         self.train = train
@@ -50,8 +53,12 @@ public struct StudyRunner {
     public func directory(of plan: StudyRunPlan) -> URL? { runsDirectory?.appendingPathComponent(plan.key) }
 
     /// Trains `plan` (run `index` of `total`, for the progress line).
-    /// - Parameter onEpoch: called after each epoch with the model (e.g. to record predictions).
-    /// - Throws: ``NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
+    /// - Parameters:
+    ///   - plan: the run.
+    ///   - index: the run's position among `total`, for the progress line.
+    ///   - total: the number of runs of the study.
+    ///   - onEpoch: called after each epoch with the model (e.g. to record predictions).
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
     ///   a diverged run, or logs that cannot be written.
     public func run(_ plan: StudyRunPlan, index: Int = 1, of total: Int = 1,
                     onEpoch: ((Int, Module<Float>) -> Void)? = nil) throws -> StudyRun {

@@ -53,7 +53,7 @@ public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomString
 
     /// Builds the optimizer over `model`'s parameters: one group, or with ``decayWeightsOnly`` a
     /// decayed group and a group of biases and normalization parameters with `weight_decay` 0.
-    /// - Throws: ``NablaError`` for an unknown name, a key the optimizer does not read (naming the
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown name, a key the optimizer does not read (naming the
     ///   keys it reads), or an invalid value (the optimizers validate as PyTorch does, echoing it).
     public func make(for model: Module<Float>) throws -> any Optimizer<Float> {
         let registration = try OptimizerRegistry.registration(named: name)
