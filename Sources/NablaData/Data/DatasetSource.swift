@@ -12,7 +12,7 @@ import NablaTensor
 /// | `fashion-mnist` | Fashion-MNIST from `/usr/share/datasets/fashion-mnist` (Debian `dataset-fashion-mnist`) |
 /// | `mnist:DIR[?classes=N]` | MNIST-family IDX files in DIR (see ``MNIST``), N classes (10) |
 /// | `cifar10:DIR`, `cifar100:DIR` | CIFAR binary batches (see ``CIFAR``) |
-/// | `FILE.safetensors` | tensors `x`, `y` [, `x_test`, `y_test`] (see ``ArrayDataset``) |
+/// | `FILE.safetensors` | tensors `x`, `y` [, `x_test`, `y_test`] (`ArrayDataset`) |
 /// | `FILE.npz` | arrays `x.npy`, `y.npy` [, `x_test.npy`, `y_test.npy`] |
 /// | `FILE.npy[?target=COL&task=T]` | a 2-D table `[N, D + 1]`, target the last column or COL (0-based, negative from the end) |
 /// | `FILE.csv[?target=COL&header=auto\|yes\|no&task=T]` | a CSV table, target the last column or COL (name or index) |

@@ -79,7 +79,7 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
     /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State(count: count, amsgrad: options.amsgrad) }
 
-    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    /// The state `State.entries(shape:)` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         try State(reading: &reader, amsgrad: options.amsgrad)
     }

@@ -45,6 +45,7 @@ extension OptimizerOptions {
 
     /// These options with `overrides` applied, validated.
     /// - Parameters:
+    ///   - overrides: values by PyTorch key that replace these options' values.
     ///   - optimizer: the optimizer's name in messages (`"SGD"`).
     ///   - group: the index of the group the options are for, in messages.
     /// - Throws: ``/NablaTensor/NablaError`` `"SGD has no option 'betas'"` for a key these options do not have,

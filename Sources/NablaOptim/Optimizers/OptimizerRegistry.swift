@@ -58,9 +58,9 @@ extension OptimizerRegistration: RegistryEntry {
 }
 
 /// Every optimizer that can be selected by name — by `nabla train --optimizer`, an
-/// ``OptimizerSpecification`` in a study or configuration file, and `--help`, which lists them.
+/// `OptimizerSpecification` (NablaTraining) in a study or configuration file, and `--help`, which lists them.
 ///
-/// The built-ins are registered in ``builtIns``, one line each; an optimizer defined elsewhere is
+/// The built-ins are registered in `builtIns`, one line each; an optimizer defined elsewhere is
 /// registered once, before it is looked up:
 ///
 /// ```swift

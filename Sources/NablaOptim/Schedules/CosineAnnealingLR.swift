@@ -6,7 +6,7 @@ import NablaTensor
 ///
 ///     lr(epoch) = η_min + (base_lr − η_min) · (1 + cos(π · epoch / T_max)) / 2
 ///
-/// Like PyTorch, each ``step()`` applies the *recursive* form, which equals the closed form above
+/// Like PyTorch, each ``EpochSchedule/step()`` applies the *recursive* form, which equals the closed form above
 /// when nothing else changes the learning rate and composes with other schedules when something does:
 ///
 ///     lr ← η_min + (lr − η_min) · (1 + cos(π·e/T_max)) / (1 + cos(π·(e−1)/T_max))

@@ -5,7 +5,7 @@ import NablaTensor
 ///
 ///     lr(epoch) = base_lr · (s + (e − s) · min(epoch, N) / N)
 ///
-/// with `s = startFactor`, `e = endFactor`, `N = totalSteps`. Each ``step()`` applies PyTorch's
+/// with `s = startFactor`, `e = endFactor`, `N = totalSteps`. Each ``EpochSchedule/step()`` applies PyTorch's
 /// recursive form, `lr ← lr · (1 + (e − s) / (N·s + (epoch − 1)·(e − s)))` for `0 < epoch ≤ N`,
 /// which composes with other schedules acting on the same optimizer.
 ///

@@ -60,7 +60,7 @@ extension ScheduleKind: RegistryEntry {
 }
 
 /// Every schedule kind a `--schedule` spec can name, found by the spec's first field (any case);
-/// ``ScheduleSpecification`` parses specs through it, `--help` lists it. A kind defined elsewhere
+/// `ScheduleSpecification` (NablaTraining) parses specs through it, `--help` lists it. A kind defined elsewhere
 /// is registered once, before a spec names it:
 ///
 /// ```swift

@@ -11,7 +11,7 @@ import NablaTraining
 /// (`x ← 0.905·x`); momentum accumulates speed along x, AdaGrad and RMSProp scale each coordinate's
 /// step by its gradient history, Adam does both.
 ///
-/// Every path is produced by the real optimizer class (built by ``OptimizerSpecification``) on a
+/// Every path is produced by the real optimizer class (built by ``/NablaTraining/OptimizerSpecification``) on a
 /// two-element parameter whose gradient is set analytically before each `step()`.
 public enum OptimizerPaths {
     /// `f(x, y) = x²/20 + y²`.

@@ -18,7 +18,7 @@ public enum WeightInitialization: String, Sendable, CaseIterable {
     /// Kaiming/He normal for ReLU (He et al., 2015): `σ = √2/√fan_in`.
     case kaimingNormal = "kaiming-normal"
 
-    /// Re-initializes every `Linear` of `model` (in ``Module/namedModules(prefix:)`` order).
+    /// Re-initializes every `Linear` of `model` (in ``/NablaNN/Module/namedModules(prefix:)`` order).
     public func apply(to model: Module<Float>, using generator: inout RandomGenerator) {
         guard self != .pytorchDefault else { return }
         for (_, module) in model.namedModules() {
@@ -36,7 +36,7 @@ public enum WeightInitialization: String, Sendable, CaseIterable {
 }
 
 /// One training run of a study, specified completely: model, initialization, optimizer, penalty,
-/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``Trainer`` and the
+/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``/NablaTraining/Trainer`` and the
 /// same seeding as `nabla train`, so ``StudyRunner/trainCommand(for:)`` repeats it exactly.
 public struct StudyRunPlan: Sendable {
     /// A short identifier: the run's directory name (`l2-decay`).
@@ -120,7 +120,7 @@ public struct StudyRunPlan: Sendable {
 
 extension ModelDescription {
     /// The description as a model file (YAML, one flow-style map per layer) that
-    /// ``ModelDescription/parse(_:name:isJSON:)`` reads back to the same description.
+    /// ``/NablaNN/ModelDescription/parse(_:name:isJSON:)`` reads back to the same description.
     public var yaml: String {
         func argument(_ a: LayerArgument) -> String {
             switch a {

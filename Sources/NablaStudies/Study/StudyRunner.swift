@@ -5,7 +5,7 @@ import NablaNN
 import NablaData
 import NablaTraining
 
-/// Trains the runs of a study with the library's ``Trainer`` — no second training loop — and records
+/// Trains the runs of a study with the library's ``/NablaTraining/Trainer`` — no second training loop — and records
 /// them as ``StudyRun``s: per-epoch train and test metrics in evaluation mode, weight sparsity,
 /// time, TensorBoard logs, the model file, and the `nabla train` command that repeats the run.
 ///
@@ -42,7 +42,7 @@ public struct StudyRunner {
         self.progress = progress
     }
 
-    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:)``.
+    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:fashionDirectory:)``.
     public init(data: StudyData, runsDirectory: URL?, progress: StudyProgress) {
         self.init(train: data.train, test: data.test, dataSpec: data.dataSpec, trainSubset: data.trainSubset,
                   runsDirectory: runsDirectory, progress: progress)

@@ -3,7 +3,7 @@ import NablaNN
 import NablaOptim
 
 /// A learning-rate schedule by spec string (`--schedule`): one schedule named by its first field,
-/// from the ``ScheduleRegistry`` —
+/// from the ``/NablaOptim/ScheduleRegistry`` —
 ///
 /// - `step:STEP_SIZE[:GAMMA]` — StepLR (γ = 0.1)
 /// - `multistep:M1,M2,…[:GAMMA]` — MultiStepLR
