@@ -45,6 +45,86 @@ public final class PReLU<Scalar: TensorScalar>: Module<Scalar> {
     public override var configurationDescription: String { "num_parameters=1" }
 }
 
+// Article: WritingAnOptimizer.md, "State and update".
+
+/// Adadelta (Zeiler, 2012), PyTorch's `torch.optim.Adadelta` (`_single_tensor_adadelta`):
+/// `v ← ρv + (1 − ρ)g²`, `Δ = √(u + ε)/√(v + ε)·g`, `u ← ρu + (1 − ρ)Δ²`, `θ ← θ − γΔ`, with coupled
+/// weight decay `g ← g + λθ`. Defaults: `lr` 1, `rho` 0.9, `eps` 1e-6, `weight_decay` 0.
+/// State: `step`, `square_avg` (v), `acc_delta` (u).
+public final class Adadelta<Scalar: TensorScalar>: PerParameterOptimizer {
+    public static var name: String { "adadelta" }
+    public static var displayName: String { "Adadelta" }
+    public static var summary: String { "a per-coordinate step from the ratio of two running RMS (Zeiler, 2012)" }
+
+    public struct Options: OptimizerOptions {
+        public var learningRate = 1.0
+        public var rho = 0.9
+        public var epsilon = 1e-6
+        public var weightDecay = 0.0
+        public var maximize = false
+
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "lr", rho, epsilon = "eps", weightDecay = "weight_decay", maximize
+        }
+
+        public init() {}
+
+        public func validate(group: Int) throws {
+            try HyperparameterCheck.nonNegative(learningRate, "Invalid learning rate", group: group)
+            guard rho >= 0 && rho <= 1 else {
+                throw NablaError(.invalidArgument, "Invalid rho value: \(rho)\(HyperparameterCheck.location(group))")
+            }
+            try HyperparameterCheck.nonNegative(epsilon, "Invalid epsilon value", group: group)
+            try HyperparameterCheck.nonNegative(weightDecay, "Invalid weight_decay value", group: group)
+        }
+    }
+
+    public struct State: OptimizerState {
+        var step = 0
+        var squareAverage: [Scalar]
+        var accumulatedDelta: [Scalar]
+
+        public func entries(shape: [Int]) -> [(name: String, value: Tensor<Double>)] {
+            [("step", Tensor(Double(step))),
+             ("square_avg", Tensor(shape: shape, scalars: squareAverage.map(Double.init))),
+             ("acc_delta", Tensor(shape: shape, scalars: accumulatedDelta.map(Double.init)))]
+        }
+    }
+
+    public let core: OptimizerCore<Options, State>
+
+    public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
+        core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)
+    }
+
+    public static func makeState(count: Int, options: Options) -> State {
+        State(squareAverage: Array(repeating: 0, count: count), accumulatedDelta: Array(repeating: 0, count: count))
+    }
+
+    public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
+        State(step: try reader.step(), squareAverage: try reader.buffer("square_avg"),
+              accumulatedDelta: try reader.buffer("acc_delta"))
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func update(_ parameter: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              state: inout State, options: Options) {
+        state.step += 1
+        let rate = Scalar(options.learningRate), rho = Scalar(options.rho), eps = Scalar(options.epsilon)
+        let decay = Scalar(options.weightDecay), sign: Scalar = options.maximize ? -1 : 1
+        for i in 0..<parameter.count {
+            var g = sign * gradient[i]
+            if decay != 0 { g += decay * parameter[i] }
+            let v = rho * state.squareAverage[i] + (1 - rho) * g * g
+            let delta = (state.accumulatedDelta[i] + eps).squareRoot() / (v + eps).squareRoot() * g
+            state.squareAverage[i] = v
+            state.accumulatedDelta[i] = rho * state.accumulatedDelta[i] + (1 - rho) * delta * delta
+            parameter[i] -= rate * delta
+        }
+    }
+}
+
 final class DocumentationExampleTests: XCTestCase {
     func testUsingNablaAsALibrary() throws {
         // Article: UsingNablaAsALibrary.md, "A minimal training loop".
@@ -161,5 +241,59 @@ final class DocumentationExampleTests: XCTestCase {
         let progress = try JSONSerialization.jsonObject(with: Data(file.metadata["nabla.progress"]!.utf8)) as? [String: Any]
         XCTAssertEqual(Set(progress?.keys.map { $0 } ?? []), ["epoch", "stepInEpoch", "globalStep", "history", "epochsWithoutImprovement"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path))
+    }
+    func testWritingAnOptimizerUse() throws {
+        var generator = RandomGenerator(seed: 0)
+        let model = Sequential<Float>(Linear(3, 2, using: &generator))
+
+        // Article: WritingAnOptimizer.md, "Use it".
+        let adadelta = try Adadelta<Float>([ParameterGroup(model.parameters)], options: .init())
+
+        OptimizerRegistry.register(Adadelta<Float>.self)
+        let byName = try OptimizerSpecification(name: "adadelta", hyperparameters: ["lr": 0.5]).make(for: model)
+
+        XCTAssertEqual(adadelta.learningRate, 1)
+        XCTAssertEqual(byName.learningRate, 0.5)
+        XCTAssertEqual(try OptimizerRegistry.registration(named: "Adadelta").keys, ["lr", "rho", "eps", "weight_decay", "maximize"])
+        for parameter in model.parameters { parameter.grad = Tensor(ones: parameter.shape) }
+        byName.step()
+        let keys = Set(byName.stateDict().keys)
+        XCTAssertEqual(keys, ["state.0.step", "state.0.square_avg", "state.0.acc_delta",
+                              "state.1.step", "state.1.square_avg", "state.1.acc_delta",
+                              "param_groups.0.lr", "param_groups.0.rho", "param_groups.0.eps",
+                              "param_groups.0.weight_decay", "param_groups.0.maximize", "param_groups.0.params"])
+        XCTAssertThrowsError(try Adadelta<Float>([ParameterGroup(model.parameters)], options: { var o = Adadelta<Float>.Options(); o.rho = 1.5; return o }())) {
+            XCTAssertEqual(($0 as? NablaError)?.message, "Invalid rho value: 1.5")
+        }
+    }
+
+    func testWritingAnOptimizerUpdateRuleAndCheckpoint() throws {
+        // The article's update rule, step by step, on f(θ) = θ² from θ = 1 (g = 2θ), in Double.
+        let theta = Variable(Tensor<Double>([1]), requiresGradient: true)
+        var options = Adadelta<Double>.Options()
+        options.weightDecay = 0.1
+        let optimizer = try Adadelta<Double>([ParameterGroup([theta])], options: options)
+        var (expected, v, u) = (1.0, 0.0, 0.0)
+        let (rho, eps, lambda) = (0.9, 1e-6, 0.1)
+        for _ in 0..<3 {
+            theta.grad = Tensor([2 * theta.value.scalars[0]])
+            optimizer.step()
+            let g = 2 * expected + lambda * expected
+            v = rho * v + (1 - rho) * g * g
+            let delta = (u + eps).squareRoot() / (v + eps).squareRoot() * g
+            u = rho * u + (1 - rho) * delta * delta
+            expected -= delta
+            XCTAssertEqual(theta.value.scalars[0], expected, accuracy: 1e-15)
+        }
+        // A checkpoint round trip: the restored optimizer takes the same next step.
+        let twin = Variable(theta.value, requiresGradient: true)
+        let restored = try Adadelta<Double>([ParameterGroup([twin])], options: options)
+        try restored.loadStateDict(optimizer.stateDict())
+        theta.grad = Tensor([0.3])
+        twin.grad = Tensor([0.3])
+        optimizer.step()
+        restored.step()
+        XCTAssertEqual(twin.value.scalars, theta.value.scalars)
+        XCTAssertEqual(restored.stateDict(), optimizer.stateDict())
     }
 }
