@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports docs check-docs
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs
 
 ## run: the main job (see README)
 run: deps release
@@ -20,6 +20,7 @@ TBENV := .build/tbenv
 test: deps tbenv check-imports
 	$(SWIFT) build --build-tests
 	set -o pipefail; NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	$(MAKE) --no-print-directory example
 	$(MAKE) --no-print-directory fuzz-brief
 	@Scripts/test-summary.sh .build/test.log
 
@@ -27,6 +28,19 @@ test: deps tbenv check-imports
 check-imports:
 	@$(PYTHON) Scripts/check-imports.py --self-test
 	@$(PYTHON) Scripts/check-imports.py
+
+## example: Examples/CustomModel, a separate package that depends on Nabla as a user's package does
+## (by path here, by URL and version elsewhere), built into its own Examples/CustomModel/.build and run:
+## it adds a layer, checks its gradient and trains a model file that uses it, and fails on a bad
+## gradient or a low accuracy. Debug by default, as the rest of `make test`;
+## EXAMPLE_CONFIGURATION=release for the optimized build (several times faster to run, slower to build).
+## SwiftPM refuses unsafeFlags in a package used by version, so the manifest must have none.
+EXAMPLE := Examples/CustomModel
+EXAMPLE_CONFIGURATION ?= debug
+example: deps
+	@! grep -n unsafeFlags Package.swift || { echo "example: Package.swift uses unsafeFlags, which SwiftPM refuses in a versioned dependency"; exit 1; }
+	$(SWIFT) build --package-path $(EXAMPLE) -c $(EXAMPLE_CONFIGURATION)
+	$(EXAMPLE)/.build/$(EXAMPLE_CONFIGURATION)/CustomModel
 
 ## docs: the DocC documentation of every library target and the articles of Sources/Nabla/Nabla.docc,
 ## combined into one archive in .build/docs (open .build/docs/index.html through a web server, or
@@ -145,4 +159,4 @@ sanitize-thread: deps
 	NABLA_SANITIZER=thread SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan $(if $(FILTER),--filter '$(FILTER)')
 
 clean:
-	rm -rf .build
+	rm -rf .build $(EXAMPLE)/.build

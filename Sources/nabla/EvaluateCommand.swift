@@ -19,12 +19,17 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Seed (for the validation split and synthetic data).")
     var seed: UInt64 = 0
 
+    func validate() throws {
+        try modelOptions.require()
+        try dataOptions.require()
+    }
+
     func run() throws {
         threadOptions.apply()
         let (train, _, test) = try dataOptions.load(seed: seed)
         let dataset = test ?? train
         let lossFunction = try LossFunction(name: loss)
-        let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: outputCount(of: dataset), seed: seed)
+        let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: dataset.outputCount, seed: seed)
         try lossFunction.validate(targets: dataset.targets, outputShape: built.outputShape)
         try built.model.load(from: URL(fileURLWithPath: weights))
         let metrics = evaluate(built.model, on: dataset, loss: lossFunction)
@@ -50,6 +55,8 @@ struct PredictCommand: ParsableCommand {
     var output: String
     @Option(name: .long, help: "Outputs (classes) of a built-in model.")
     var outputs: Int = 10
+
+    func validate() throws { try modelOptions.require() }
 
     func run() throws {
         threadOptions.apply()

@@ -95,18 +95,6 @@ struct OptimizerOptions: ParsableArguments {
         return OptimizerSpecification(name: optimizer.lowercased(), hyperparameters: hyperparameters, decayWeightsOnly: decayWeightsOnly)
     }
 
-    /// The optimizer's part of a run's identity, which a checkpoint must match to be resumed: the
-    /// text earlier versions wrote (Swift's description of their flag-by-flag
-    /// `OptimizerSpecification`), kept byte for byte so that their checkpoints still resume.
-    var identity: String {
-        func number(_ x: Double?) -> String { x.map { "Optional(\($0))" } ?? "nil" }
-        let betaList = betas.map { "Optional(\($0.split(separator: ",").compactMap { Double($0) }))" } ?? "nil"
-        return "OptimizerSpecification(name: \"\(optimizer.lowercased())\", learningRate: \(number(lr)), momentum: \(number(momentum)), "
-            + "dampening: \(number(dampening)), nesterov: \(nesterov), weightDecay: \(number(weightDecay)), betas: \(betaList), "
-            + "epsilon: \(number(eps)), alpha: \(number(alpha)), centered: \(centered), amsgrad: \(amsgrad), "
-            + "learningRateDecay: \(number(lrDecay)), decayWeightsOnly: \(decayWeightsOnly))"
-    }
-
     /// `--help`'s list of optimizers: name, summary, default learning rate, and the flags each reads.
     static var optimizerList: String {
         OptimizerRegistry.registrations.map { r in
@@ -151,7 +139,7 @@ struct RegularizationOptions: ParsableArguments {
         if let maxNorm, maxNorm == 0 { throw ValidationError("--max-norm must be positive") }
         _ = try penalty()
         if let augment { _ = try AugmentationPipeline(parsing: augment) }
-        if let tta { _ = try tenCropPadding(tta) }
+        if let tta { _ = try TestTimeAugmentationSpec(parsing: tta) }
     }
 
     func penalty() throws -> ParameterPenalty {
@@ -161,49 +149,14 @@ struct RegularizationOptions: ParsableArguments {
         return .none
     }
 
-    /// The augmentation pipeline, validated against the image shape.
-    func augmentationPipeline(imageShape: [Int]) throws -> AugmentationPipeline? {
-        guard let augment else { return nil }
-        let pipeline = try AugmentationPipeline(parsing: augment)
-        try pipeline.validate(imageShape: imageShape)
-        return pipeline
-    }
-
-    func tenCropPadding(_ spec: String) throws -> Int {
-        let parts = spec.split(separator: ":").map(String.init)
-        guard parts.first?.lowercased() == "ten-crop", parts.count <= 2 else {
-            throw NablaError(.invalidArgument, "--tta \(spec): expected ten-crop or ten-crop:PAD")
-        }
-        guard parts.count == 2 else { return 2 }
-        guard let pad = Int(parts[1]), pad >= 0 else { throw NablaError(.invalidArgument, "--tta \(spec): PAD must be a non-negative integer") }
-        return pad
-    }
-
-    /// Test accuracy with ten-crop test-time augmentation: each test image is padded by PAD (zeros)
-    /// and the model's softmax outputs on the ten crops of the original size are averaged.
-    func testTimeAccuracy(model: Module<Float>, test: Dataset) throws -> Double? {
-        guard let tta, case .classes(let labels, _) = test.targets, test.inputs.rank == 4 else { return nil }
-        let pad = try tenCropPadding(tta)
-        let (h, w) = (test.inputs.shape[2], test.inputs.shape[3])
-        var correct = 0
-        model.evaluating {
-            var start = 0
-            while start < test.count {
-                let end = min(start + 500, test.count)
-                let batch = test.inputs[start..<end]
-                let padded = paddedCrop(batch, offsets: Array(repeating: (0, 0), count: end - start),
-                                        height: h + 2 * pad, width: w + 2 * pad, padding: pad)
-                let probabilities = tenCropPrediction(padded, height: h, width: w) { model($0) }
-                let predicted = probabilities.argmax(alongAxis: 1)
-                for (i, p) in predicted.enumerated() where p == labels[start + i] { correct += 1 }
-                start = end
-            }
-        }
-        return Double(correct) / Double(test.count)
-    }
-
-    /// A canonical description for checkpoint identity.
-    var identity: String {
-        "l1=\(l1 ?? 0),l2=\(l2 ?? 0),elastic=\(elastic ?? ""),clip=\(clipNorm ?? 0)/\(clipValue ?? 0),max_norm=\(maxNorm ?? 0),augment=\(augment ?? "")"
+    /// Sets the plan's penalty, clipping, constraint and augmentation from these flags.
+    func apply(to plan: inout TrainingPlan) throws {
+        let penalty = try self.penalty()
+        plan.penalty = penalty == .none ? nil : penalty.description
+        plan.clipNorm = clipNorm
+        plan.clipValue = clipValue
+        plan.maxNorm = maxNorm
+        plan.augmentation = augment
+        plan.testTimeAugmentation = tta
     }
 }

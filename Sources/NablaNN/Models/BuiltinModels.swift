@@ -124,3 +124,21 @@ public enum BuiltinModels {
         return ModelDescription(name: name, layers: layers, inputShape: inputShape)
     }
 }
+
+extension BuiltinModels {
+    /// A built-in model by name (``description(_:inputShape:outputCount:options:)``), else a
+    /// `.yaml`/`.yml`/`.json` model file at path `spec` — what `--model` accepts.
+    /// - Throws: ``NablaError`` for a name that is neither, or an unreadable or malformed file.
+    public static func resolve(_ spec: String, inputShape: [Int], outputCount: Int,
+                               options: BuiltinModelOptions = .init()) throws -> ModelDescription {
+        if let builtin = try description(spec, inputShape: inputShape, outputCount: outputCount, options: options) {
+            return builtin
+        }
+        let url = URL(fileURLWithPath: spec)
+        guard ["yaml", "yml", "json"].contains(url.pathExtension.lowercased()) else {
+            let names = catalog.map(\.name).joined(separator: ", ")
+            throw NablaError(.invalidArgument, "--model \(spec): not a built-in model (\(names)) nor a .yaml/.json model file")
+        }
+        return try ModelDescription.read(from: url)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import NablaTensor
 
 /// Builds one layer of a model description: reads its keyword arguments, checks that it accepts the
@@ -25,16 +26,45 @@ public struct LayerFactory {
 }
 
 /// Every layer type a model description may name, by lower-cased PyTorch class name. Each family
-/// contributes a list (`LayerRegistry+Family.swift`).
+/// contributes a list (`LayerRegistry+Family.swift`); a layer defined outside Nabla is added with
+/// ``register(_:)``.
 public enum LayerRegistry {
-    /// All factories, keyed by lower-cased name.
-    public static let factories: [String: LayerFactory] = {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registered: [String: LayerFactory] = {
         var table: [String: LayerFactory] = [:]
         for factory in coreFactories + convolutionFactories + normalizationFactories + regularizationFactories {
             table[factory.name.lowercased()] = factory
         }
         return table
     }()
+
+    /// All factories, keyed by lower-cased name: the built-in layers and every registered one.
+    public static var factories: [String: LayerFactory] {
+        lock.lock()
+        defer { lock.unlock() }
+        return registered
+    }
+
+    /// Adds a layer type defined outside Nabla, so that every model description built afterwards —
+    /// a model file, a nested `Residual` branch — can name it (case-insensitively):
+    ///
+    /// ```swift
+    /// LayerRegistry.register(LayerFactory("Swish") { arguments, shape, _ in
+    ///     (Swish<Float>(beta: Float(try arguments.double("beta", default: 1))), shape)
+    /// })
+    /// ```
+    ///
+    /// The factory reads its keyword arguments from ``LayerArguments`` (an argument it does not read
+    /// is reported as unknown) and returns the module with its per-sample output shape. The registry
+    /// is safe to use from several threads.
+    /// - Precondition: no layer type of the same name, ignoring case, is registered.
+    public static func register(_ factory: LayerFactory) {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = factory.name.lowercased()
+        precondition(registered[key] == nil, "layer type '\(factory.name)' is already registered")
+        registered[key] = factory
+    }
 
     /// The canonical names, sorted, for messages and help.
     public static var names: [String] { factories.values.map(\.name).sorted() }

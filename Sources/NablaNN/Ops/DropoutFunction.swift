@@ -8,7 +8,7 @@ import NablaTensor
 ///   evaluation.
 /// - `vanilla` (Srivastava et al., 2014, "Dropout: A Simple Way to Prevent Neural Networks from
 ///   Overfitting", JMLR 15): no scaling in training, multiply by `q` in evaluation.
-public enum DropoutMode: String, Sendable, CaseIterable {
+public enum DropoutMode: String, Sendable, CaseIterable, Codable {
     /// Scale kept units by `1/(1 − p)` in training; identity in evaluation (PyTorch's `nn.Dropout`).
     case inverted
     /// No scaling in training; multiply by `1 − p` in evaluation (the original paper's formulation).

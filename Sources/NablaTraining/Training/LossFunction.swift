@@ -37,6 +37,26 @@ public enum LossFunction: Equatable, Sendable {
         }
     }
 
+    /// The name ``init(name:labelSmoothing:)`` reads (`--loss`): `cross-entropy`, `mse`, `l1`,
+    /// `smooth-l1`, `bce` or `hinge`. (Smooth L1's β and the hinge margin other than PyTorch's and
+    /// cs231n's defaults of 1 have no command-line spelling.)
+    public var name: String {
+        switch self {
+        case .crossEntropy: return "cross-entropy"
+        case .meanSquaredError: return "mse"
+        case .l1: return "l1"
+        case .smoothL1: return "smooth-l1"
+        case .binaryCrossEntropy: return "bce"
+        case .hinge: return "hinge"
+        }
+    }
+
+    /// The label smoothing ε of the cross-entropy loss (0 for every other loss).
+    public var labelSmoothing: Double {
+        if case .crossEntropy(let eps) = self { return eps }
+        return 0
+    }
+
     /// Whether the loss needs class-index targets.
     public var needsClasses: Bool {
         switch self {

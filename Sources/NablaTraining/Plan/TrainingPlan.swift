@@ -1,0 +1,177 @@
+import Foundation
+import NablaTensor
+import NablaNN
+import NablaOptim
+import NablaData
+
+/// One training run, described completely as a value: the model, the data, the objective, the
+/// optimizer and its schedule, regularization, the budget, the seed, and where results go.
+///
+/// It is the one description every front end shares. `nabla train` parses its flags into a plan
+/// (and `--plan FILE.json` reads one, `--print-plan` writes one); the studies construct plans
+/// directly; ``prepare(data:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
+/// renders the `nabla train` command that repeats it; ``fingerprint`` names it in result caches.
+///
+/// Specifications that have a command-line grammar (the loss, penalty, schedule, augmentation)
+/// are kept as their spec strings and validated by ``validate()``, so a plan file reads like the
+/// command line it came from. JSON keys are snake_case.
+public struct TrainingPlan: Codable, Equatable, Sendable {
+    /// What is trained.
+    public struct Model: Codable, Equatable, Sendable {
+        /// A built-in model name (`lenet-bn`, `fcnet:100,100`) or a `.yaml`/`.json` model file
+        /// (`--model`). Ignored when ``description`` is set.
+        public var name: String
+        /// A model given inline, as studies build them; it takes precedence over ``name``.
+        public var description: ModelDescription?
+        /// Normalization in `fcnet` blocks: `batchnorm`, `layernorm` or `nil` (`--norm`).
+        public var normalization: String?
+        /// Dropout probability in `fcnet`/`line-mlp` blocks (`--dropout`); `nil` when not given.
+        public var dropout: Double?
+        /// The variant of every `Dropout` layer (`--dropout-mode`).
+        public var dropoutMode: DropoutMode = .inverted
+        /// How `Linear` weights are re-initialized after the model is built (`--weight-init`).
+        public var initialization: WeightInitialization = .pytorchDefault
+        /// Initial weights: a `.safetensors` state dict with PyTorch keys (`--init`).
+        public var initialWeights: String?
+
+        /// A model by built-in name or file path, with every option at its default.
+        public init(name: String) { self.name = name }
+
+        /// An inline model description.
+        public init(description: ModelDescription) {
+            self.name = description.name
+            self.description = description
+        }
+    }
+
+    /// Where the examples come from and how they are split.
+    public struct DataSelection: Codable, Equatable, Sendable {
+        /// The dataset spec (`--data`, see ``DatasetSource``).
+        public var spec: String
+        /// For tables: the target column by header name or index (`--target`).
+        public var target: String?
+        /// The fraction of the training data held out for validation (`--val-split`, 0 = none).
+        public var validationFraction: Double = 0
+        /// Keep only the first N training samples (`--train-subset`).
+        public var trainSubset: Int?
+        /// Standardize each input channel with the training part's statistics (`--normalize`).
+        public var normalize = false
+
+        /// A dataset by spec with no split, subset or normalization.
+        public init(spec: String) { self.spec = spec }
+    }
+
+    /// Where results go. None of it changes what is trained, so it is not part of
+    /// ``checkpointIdentity`` or ``fingerprint``.
+    public struct Output: Codable, Equatable, Sendable {
+        /// `checkpoint.safetensors` and `model.safetensors` after every epoch (`--checkpoint-dir`).
+        public var checkpointDirectory: String?
+        /// Also checkpoint every this many optimizer steps (`--checkpoint-every`).
+        public var checkpointEvery: Int?
+        /// Continue the run saved in ``checkpointDirectory`` (`--resume`).
+        public var resume = false
+        /// TensorBoard events and `metrics.csv`/`metrics.jsonl` (`--logdir`).
+        public var logDirectory: String?
+        /// Histograms of every parameter and gradient each epoch in TensorBoard.
+        public var logHistograms = true
+        /// The final weights as a `.safetensors` state dict (`--save`).
+        public var save: String?
+        /// No progress output (`--quiet`).
+        public var quiet = false
+
+        /// No outputs.
+        public init() {}
+    }
+
+    public var model: Model
+    public var data: DataSelection
+    /// The loss by name (`--loss`: cross-entropy, mse, l1, smooth-l1, bce, hinge).
+    public var loss = "cross-entropy"
+    /// Label smoothing ε of the cross-entropy loss (`--label-smoothing`).
+    public var labelSmoothing = 0.0
+    /// The optimizer by name with its hyper-parameters (`--optimizer`, `--lr`, …).
+    public var optimizer = OptimizerSpecification()
+    /// A learning-rate schedule spec (`--schedule`, see ``ScheduleSpecification``).
+    public var schedule: String?
+    /// A parameter penalty spec on the weights: `l2:λ`, `l1:λ`, `elastic:λ:β` (`--l2`, `--l1`, `--elastic`).
+    public var penalty: String?
+    /// Gradient clipping by global L2 norm (`--clip-norm`).
+    public var clipNorm: Double?
+    /// Gradient clipping by value (`--clip-value`).
+    public var clipValue: Double?
+    /// Max-norm constraint on weight rows and filters (`--max-norm`).
+    public var maxNorm: Double?
+    /// The augmentation pipeline spec of training batches (`--augment`, see ``AugmentationPipeline``).
+    public var augmentation: String?
+    /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
+    public var testTimeAugmentation: String?
+    /// Full passes over the training data (`--epochs`; ignored when ``steps`` is set).
+    public var epochs = 10
+    /// A budget of optimizer steps instead of epochs (`--steps`).
+    public var steps: Int?
+    /// The mini-batch size (`--batch-size`).
+    public var batchSize = 128
+    /// Shuffle the training data every epoch (`--no-shuffle` turns it off).
+    public var shuffle = true
+    /// Drop the last partial batch of each epoch (`--drop-last`).
+    public var dropLast = false
+    /// The seed of initialization, shuffling, dropout and augmentation (`--seed`).
+    public var seed: UInt64 = 0
+    /// Stop when the monitored loss has not improved for this many epochs (`--early-stop`).
+    public var earlyStoppingPatience: Int?
+    /// Skip steps whose loss or gradients are not finite instead of stopping (`--skip-nonfinite`).
+    public var skipNonFinite = false
+    /// Where results go.
+    public var output = Output()
+
+    /// A plan for `model` on `data` with every other setting at its default (SGD, cross-entropy,
+    /// 10 epochs of batches of 128, seed 0).
+    public init(model: Model, data: DataSelection) {
+        self.model = model
+        self.data = data
+    }
+}
+
+extension TrainingPlan {
+    /// Checks every value the way the command line does, so a plan read from a file or built by
+    /// code fails with the same one-line messages as the equivalent flags.
+    /// - Throws: ``NablaError`` naming the flag and the bad value.
+    public func validate() throws {
+        func fail(_ message: String) -> NablaError { NablaError(.invalidArgument, message) }
+        guard epochs >= 1 else { throw fail("--epochs \(epochs) must be at least 1") }
+        if let steps, steps < 1 { throw fail("--steps \(steps) must be at least 1") }
+        guard batchSize >= 1 else { throw fail("--batch-size \(batchSize) must be at least 1") }
+        guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
+            throw fail("--label-smoothing \(labelSmoothing) is out of range [0, 1]")
+        }
+        if let earlyStoppingPatience, earlyStoppingPatience < 1 { throw fail("--early-stop \(earlyStoppingPatience) must be at least 1") }
+        if let every = output.checkpointEvery, every < 1 { throw fail("--checkpoint-every \(every) must be at least 1") }
+        if output.resume && output.checkpointDirectory == nil { throw fail("--resume needs --checkpoint-dir") }
+        guard data.validationFraction >= 0 && data.validationFraction < 1 else {
+            throw fail("--val-split \(data.validationFraction) is out of range [0, 1)")
+        }
+        if let subset = data.trainSubset, subset < 1 { throw fail("--train-subset \(subset) must be at least 1") }
+        if let dropout = model.dropout, !(dropout >= 0 && dropout <= 1) { throw fail("--dropout \(dropout) is out of range [0, 1]") }
+        if let norm = model.normalization, !["batchnorm", "layernorm", "none"].contains(norm.lowercased()) {
+            throw fail("--norm \(norm): expected batchnorm, layernorm or none")
+        }
+        for (flag, value) in [("clip-norm", clipNorm), ("clip-value", clipValue), ("max-norm", maxNorm)] {
+            if let value, !(value > 0 && value.isFinite) { throw fail("--\(flag) \(value) must be a positive number") }
+        }
+        _ = try lossFunction()
+        _ = try parameterPenalty()
+        if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let augmentation { _ = try AugmentationPipeline(parsing: augmentation) }
+        if let testTimeAugmentation { _ = try TestTimeAugmentationSpec(parsing: testTimeAugmentation) }
+        try optimizer.validate()
+    }
+
+    /// The loss function ``loss`` and ``labelSmoothing`` name.
+    public func lossFunction() throws -> LossFunction { try LossFunction(name: loss, labelSmoothing: labelSmoothing) }
+
+    /// The penalty ``penalty`` names (``ParameterPenalty/none`` when unset).
+    public func parameterPenalty() throws -> ParameterPenalty {
+        guard let penalty else { return .none }
+        return try ParameterPenalty(parsing: penalty)
+    }
+}
