@@ -159,19 +159,30 @@ final class DocumentationExampleTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(measured), 0.8)
     }
 
-    func testWritingALayerRegistryFactory() throws {
-        // Article: WritingALayer.md, "The layer registry: model files".
-        let factory = LayerFactory("PReLU") { arguments, shape, _ in
-            let initial = try arguments.double("init", default: 0.25)
-            return (PReLU<Float>(initial: Float(initial)), shape)
+    func testWritingALayerRegistry() throws {
+        if LayerRegistry.factories["prelu"] == nil {  // once per process: a second registration traps
+            // Article: WritingALayer.md, "The layer registry: model files".
+            LayerRegistry.register(LayerFactory("PReLU") { arguments, shape, _ in
+                let initial = try arguments.double("init", default: 0.25)
+                return (PReLU<Float>(initial: Float(initial)), shape)
+            })
         }
-        var arguments = LayerArguments(["init": .double(0.1)], context: "layer 0 (PReLU)")
+
+        let description = try ModelDescription.parse("""
+            layers:
+              - Linear: {in_features: 2, out_features: 16}
+              - PReLU: {init: 0.1}
+              - Linear: {in_features: 16, out_features: 3}
+            """, name: "prelu-net")
         var generator = RandomGenerator(seed: 0)
-        let (module, outputShape) = try factory.build(&arguments, [5], &generator)
-        try arguments.rejectUnknown()
-        XCTAssertEqual(outputShape, [5])
-        XCTAssertEqual(module.stateDict()["weight"]?.scalars, [0.1])
-        XCTAssertEqual(module.configurationDescription, "num_parameters=1")
+        let built = try description.build(inputShape: [2], using: &generator)
+        print(built.summary)
+
+        XCTAssertEqual(built.outputShape, [3])
+        XCTAssertEqual(built.model.stateDict()["1.weight"]?.scalars, [0.1])
+        XCTAssertEqual(built.layers[1].description, "PReLU(num_parameters=1)")
+        XCTAssertThrowsError(try ModelDescription.parse("layers:\n  - PReLU: {int: 0.1}\n", name: "typo")
+            .build(inputShape: [2], using: &generator))
     }
 
     func testWritingALayerGradientCheck() {

@@ -83,7 +83,9 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
         public init() {}
     }
 
+    /// The network: a built-in name, a model file or an inline description (`--model`).
     public var model: Model
+    /// The dataset and how it is split, subset and normalized (`--data`).
     public var data: DataSelection
     /// The loss by name (`--loss`: cross-entropy, mse, l1, smooth-l1, bce, hinge).
     public var loss = "cross-entropy"
