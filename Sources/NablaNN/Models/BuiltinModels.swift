@@ -128,7 +128,7 @@ public enum BuiltinModels {
 extension BuiltinModels {
     /// A built-in model by name (``description(_:inputShape:outputCount:options:)``), else a
     /// `.yaml`/`.yml`/`.json` model file at path `spec` — what `--model` accepts.
-    /// - Throws: ``NablaError`` for a name that is neither, or an unreadable or malformed file.
+    /// - Throws: ``/NablaTensor/NablaError`` for a name that is neither, or an unreadable or malformed file.
     public static func resolve(_ spec: String, inputShape: [Int], outputCount: Int,
                                options: BuiltinModelOptions = .init()) throws -> ModelDescription {
         if let builtin = try description(spec, inputShape: inputShape, outputCount: outputCount, options: options) {
