@@ -46,6 +46,9 @@ public struct Checkpoint: Equatable, Sendable {
     public var progress: TrainingProgress
     /// The run's configuration as canonical JSON, compared on resume.
     public var configuration: String
+    /// The state of each ``TrainingCallback`` by its ``TrainingCallback/name`` (`callback.<name>.<key>`
+    /// in the file): weight averages, per-step schedules and the like.
+    public var callbacks: [String: [String: Tensor<Double>]] = [:]
 
     /// A checkpoint of the given parts; the defaults are an empty optimizer and schedule state, no
     /// generators, a run that has not started, and the configuration `{}`.
@@ -69,6 +72,9 @@ public struct Checkpoint: Equatable, Sendable {
         }
         for (k, t) in optimizer { file.tensors["optimizer.\(k)"] = SafeTensor(t) }
         for (k, t) in schedule { file.tensors["schedule.\(k)"] = SafeTensor(t) }
+        for (owner, state) in callbacks {
+            for (k, t) in state { file.tensors["callback.\(owner).\(k)"] = SafeTensor(t) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         file.metadata["nabla.format"] = String(Checkpoint.formatVersion)
@@ -115,6 +121,7 @@ public struct Checkpoint: Equatable, Sendable {
         }
         var model: [String: Tensor<Float>] = [:], optimizer: [String: Tensor<Double>] = [:], schedule: [String: Tensor<Double>] = [:]
         var integerKeys = Set<String>()
+        var callbacks: [String: [String: Tensor<Double>]] = [:]
         for (key, entry) in file.tensors {
             if key.hasPrefix("model.") {
                 let k = String(key.dropFirst(6))
@@ -124,12 +131,18 @@ public struct Checkpoint: Equatable, Sendable {
                 optimizer[String(key.dropFirst(10))] = entry.tensor(as: Double.self)
             } else if key.hasPrefix("schedule.") {
                 schedule[String(key.dropFirst(9))] = entry.tensor(as: Double.self)
+            } else if key.hasPrefix("callback."), let dot = key.dropFirst(9).firstIndex(of: "."),
+                      dot > key.index(key.startIndex, offsetBy: 9), key.index(after: dot) < key.endIndex {
+                let owner = String(key[key.index(key.startIndex, offsetBy: 9)..<dot])
+                callbacks[owner, default: [:]][String(key[key.index(after: dot)...])] = entry.tensor(as: Double.self)
             } else {
                 throw fail("unexpected tensor '\(key)' in checkpoint")
             }
         }
-        return Checkpoint(model: model, integerModelKeys: integerKeys, optimizer: optimizer, schedule: schedule,
-                          generators: generators, progress: progress, configuration: file.metadata["nabla.configuration"] ?? "{}")
+        var checkpoint = Checkpoint(model: model, integerModelKeys: integerKeys, optimizer: optimizer, schedule: schedule,
+                                    generators: generators, progress: progress, configuration: file.metadata["nabla.configuration"] ?? "{}")
+        checkpoint.callbacks = callbacks
+        return checkpoint
     }
 }
 

@@ -44,6 +44,16 @@ public final class Trainer {
     public let runIdentity: String
     /// Called after every epoch with its report.
     public var onEpochEnd: [(EpochReport) -> Void] = []
+    /// Code that runs at fixed points of every step and epoch (``TrainingCallback``), in order.
+    /// Add callbacks before ``fit()`` and before ``resume(from:)``, which restores their state.
+    public var callbacks: [any TrainingCallback] = [] {
+        didSet {
+            let names = callbacks.map(\.name)
+            precondition(Set(names).count == names.count, "Trainer: callback names must be unique, got \(names)")
+        }
+    }
+    /// Set by ``requestStop(reason:)``: training ends after the current step.
+    public private(set) var stopRequest: String?
     /// Where the run stands.
     public private(set) var progress = TrainingProgress()
     /// Steps skipped because their loss or gradients were not finite.
@@ -107,10 +117,15 @@ public final class Trainer {
             progress.bestEpoch = state.bestEpoch
             progress.epochsWithoutImprovement = state.epochsWithoutImprovement
         }
-        return Checkpoint(model: model.stateDict(), integerModelKeys: model.integerStateKeys, optimizer: optimizer.stateDict(),
-                          schedule: schedule?.stateDict() ?? [:],
-                          generators: model.randomGeneratorStates().mapValues(\.words), progress: progress,
-                          configuration: runIdentity)
+        var checkpoint = Checkpoint(model: model.stateDict(), integerModelKeys: model.integerStateKeys,
+                                    optimizer: optimizer.stateDict(), schedule: schedule?.stateDict() ?? [:],
+                                    generators: model.randomGeneratorStates().mapValues(\.words), progress: progress,
+                                    configuration: runIdentity)
+        for callback in callbacks {
+            let state = callback.checkpointState()
+            if !state.isEmpty { checkpoint.callbacks[callback.name] = state }
+        }
+        return checkpoint
     }
 
     /// Writes `checkpoint.safetensors` and `model.safetensors` (atomically) if a directory is configured.
@@ -133,6 +148,10 @@ public final class Trainer {
             try optimizer.loadStateDict(saved.optimizer)
             if let schedule { try schedule.loadStateDict(saved.schedule) }
             try model.restoreRandomGenerators(saved.generators.mapValues { RandomGenerator(words: $0) })
+            for callback in callbacks { try callback.restore(checkpointState: saved.callbacks[callback.name] ?? [:]) }
+            if let unknown = Set(saved.callbacks.keys).subtracting(callbacks.map(\.name)).sorted().first {
+                throw NablaError(.unexpectedKey, "checkpoint holds the state of '\(unknown)', which this run does not have")
+            }
         } catch let error as NablaError {
             throw NablaError(error.kind, "\(url.path): \(error.message)")
         }
@@ -156,6 +175,13 @@ public final class Trainer {
 
     // MARK: Training
 
+    /// Ends training after the current step: ``fit()`` finishes the step, writes the checkpoint (when
+    /// a directory is configured), and returns with `reason` as its stop reason. Callable from a
+    /// callback or a signal handler's polling code (not thread-safe: call it on the training thread).
+    public func requestStop(reason: String) {
+        if stopRequest == nil { stopRequest = reason }
+    }
+
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
     /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
     ///   finite (unless skipping), or an I/O error from checkpoints and logs.
@@ -167,6 +193,7 @@ public final class Trainer {
         defer { logger?.close() }
         var reports: [EpochReport] = []
         var stopReason: String?
+        for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
 
@@ -182,6 +209,8 @@ public final class Trainer {
             var done = 0
             for batch in batches {
                 if let steps = configuration.steps, progress.globalStep >= steps { break }
+                if stopRequest != nil { break }
+                for callback in callbacks { try callback.batchWillBegin(self, batch: batch) }
                 optimizer.zeroGrad()
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
@@ -205,6 +234,7 @@ public final class Trainer {
                     progress.globalStep += 1
                     continue
                 }
+                for callback in callbacks { try callback.gradientsDidCompute(self) }
                 if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
                 if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
                 optimizer.step()
@@ -212,11 +242,18 @@ public final class Trainer {
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
                 metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                for callback in callbacks { try callback.stepDidEnd(self, loss: Double(dataLoss.value.scalar)) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
                 if let every = configuration.checkpointEverySteps, progress.globalStep % every == 0 { try saveCheckpoint() }
             }
             let epochFinished = progress.stepInEpoch >= trainLoader.batchCount
+            if let request = stopRequest, !epochFinished {
+                // Stopped inside an epoch: the checkpoint continues it where it stopped.
+                try saveCheckpoint()
+                stopReason = request
+                break
+            }
             guard epochFinished || budgetSpent else { continue }
 
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
@@ -252,12 +289,16 @@ public final class Trainer {
                     try model.save(to: url)
                 }
             }
+            for callback in callbacks { try callback.epochDidEnd(self, report: report) }
             try logger?.log(report, model: model, histograms: configuration.logHistograms)
             try saveCheckpoint()
             reports.append(report)
             for callback in onEpochEnd { callback(report) }
+            if let request = stopRequest, stopReason == nil { stopReason = request }
         }
-        return TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+        for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
+        return result
     }
 
     /// Whether the epoch or step budget is used up.
