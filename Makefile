@@ -45,21 +45,25 @@ example: deps
 ## docs: the DocC documentation of every library target and the articles of Sources/Nabla/Nabla.docc,
 ## combined into one archive in .build/docs (open .build/docs/index.html through a web server, or
 ## `swift package --disable-sandbox preview-documentation --target Nabla`); any DocC warning (a link
-## that does not resolve, an undocumented parameter) fails it, and so does check-docs.
+## that does not resolve, an undocumented parameter) fails it, and so does check-docs. It builds in its
+## own scratch directory, $(DOCS_BUILD), so it never touches the incremental state of `make test`'s
+## .build (an interleaved symbol-graph build there was followed by test binaries with stale layouts).
 DOC_TARGETS = $(LIBRARY_TARGETS) Nabla
+DOCS_BUILD := .build-docs
 docs: deps check-docs
-	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation \
+	$(SWIFT) package --scratch-path $(DOCS_BUILD) --allow-writing-to-directory .build/docs generate-documentation \
 	  $(foreach t,$(DOC_TARGETS),--target $(t)) --enable-experimental-combined-documentation \
-	  --warnings-as-errors --output-path .build/docs >.build/docs.log 2>&1 \
-	  || { grep -E -A6 "^(warning|error)" .build/docs.log; echo "docs: DocC failed, see .build/docs.log"; exit 1; }
-	@echo "docs: .build/docs ($$(grep -c '^Finished building documentation' .build/docs.log) targets, no warnings)"
+	  --warnings-as-errors --output-path .build/docs >$(DOCS_BUILD)/docs.log 2>&1 \
+	  || { grep -E -A6 "^(warning|error)" $(DOCS_BUILD)/docs.log; echo "docs: DocC failed, see $(DOCS_BUILD)/docs.log"; exit 1; }
+	@echo "docs: .build/docs ($$(grep -c '^Finished building documentation' $(DOCS_BUILD)/docs.log) targets, no warnings)"
 
 ## check-docs: every public declaration of the library targets (Sources/Nabla*/) has a `///` doc
 ## comment of its own (Scripts/check-docs.py reads the symbol graphs; part of `make docs`)
 check-docs:
 	@$(PYTHON) Scripts/check-docs.py --self-test
-	@$(SWIFT) package dump-symbol-graph --skip-synthesized-members --skip-inherited-docs >/dev/null
-	@$(PYTHON) Scripts/check-docs.py $$($(SWIFT) build --show-bin-path)/../symbolgraph
+	@mkdir -p .build/docs
+	@$(SWIFT) package --scratch-path $(DOCS_BUILD) dump-symbol-graph --skip-synthesized-members --skip-inherited-docs >/dev/null
+	@$(PYTHON) Scripts/check-docs.py $$($(SWIFT) build --scratch-path $(DOCS_BUILD) --show-bin-path)/../symbolgraph
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
