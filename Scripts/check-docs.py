@@ -81,6 +81,11 @@ def main(arguments) -> int:
     if not any(directory.glob("*.symbols.json")):
         print(f"check-docs: no *.symbols.json in {directory}", file=sys.stderr)
         return 2
+    expected = sorted(d.name for d in Path.cwd().glob("Sources/Nabla*") if d.is_dir() and d.name != "Nabla")
+    absent = [t for t in expected if not (directory / f"{t}.symbols.json").exists()]
+    if absent:
+        print(f"check-docs: no symbol graph for {', '.join(absent)} in {directory} (did the build fail?)", file=sys.stderr)
+        return 2
     missing, total = collect(directory, Path.cwd())
     for _, path, line, name in missing:
         print(f"{path}:{line}: undocumented public symbol {name}")
