@@ -35,7 +35,7 @@ final class OptimizerFlagTests: XCTestCase {
              "nabla: --momentum does not apply to --optimizer adagrad (adagrad reads --lr, --weight-decay, --eps, --lr-decay)"),
             (["--optimizer", "rmsprop", "--eps", "inf"], "nabla: --eps inf is not a finite number"),
             (["--optimizer", "adam", "--betas", "0.9,x"], "nabla: --betas 0.9,x: expected two numbers B1,B2"),
-            (["--optimizer", "lion"], "nabla: --optimizer lion: expected one of sgd, adagrad, rmsprop, adam, adamw"),
+            (["--optimizer", "lion2"], "nabla: --optimizer lion2: expected one of sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax, nadam, radam, lion, lamb"),
         ]
         for (arguments, expected) in cases {
             let r = try CLI.run(common + arguments)
