@@ -98,9 +98,13 @@ struct OptimizerOptions: ParsableArguments {
                 throw ValidationError("--\(flag.flag) does not apply to --optimizer \(registration.name) (\(registration.name) reads \(reads))")
             }
         }
-        if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let schedule {
+            do { _ = try ScheduleSpecification(parsing: schedule) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
         if let sam, !(sam >= 0 && sam.isFinite) { throw ValidationError("--sam \(sam) must be a non-negative number") }
-        if let lookahead { _ = try LookaheadSetting(parsing: lookahead) }
+        if let lookahead {
+            do { _ = try LookaheadSetting(parsing: lookahead) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
     }
 
     /// The wrappers `--sam` and `--lookahead` put around the optimizer.

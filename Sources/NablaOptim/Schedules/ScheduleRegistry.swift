@@ -125,6 +125,12 @@ public enum ScheduleRegistry {
                 let epochs = try f.positiveInteger(1, "warm-up length"), start = try f.number(2, "start factor", default: 0.1)
                 return ParsedSchedule(length: epochs) { try LinearLR($0, startFactor: start, endFactor: 1, totalSteps: epochs) }
             },
+            ScheduleKind("plateau", grammar: "plateau[:FACTOR[:PATIENCE]]",
+                         summary: "ReduceLROnPlateau: lr × FACTOR (0.1) after PATIENCE (10) epochs without a lower validation loss") { f in
+                try f.allow(atMost: 3)
+                let patience = try f.positiveInteger(2, "patience", default: 10), factor = try f.number(1, "factor", default: 0.1)
+                return ParsedSchedule { try ReduceLROnPlateau($0, factor: factor, patience: patience) }
+            },
             ScheduleKind("onecycle", grammar: "onecycle:MAX_LR[:PCT_START]",
                          summary: "OneCycleLR per optimizer step over the whole run: lr MAX_LR/25 → MAX_LR (first PCT_START, 0.3) → MAX_LR/25e4 by cosine, momentum or β1 0.95 → 0.85 → 0.95 (Smith, Topin 2019)",
                          interval: .step) { f in
@@ -161,12 +167,6 @@ public enum ScheduleRegistry {
                     try CyclicLR(optimizer, baseLearningRates: [base], maximumLearningRates: [maximum], stepSizeUp: up,
                                  cycleMomentum: MomentumCycling(optimizer) != nil)
                 }
-            },
-            ScheduleKind("plateau", grammar: "plateau[:FACTOR[:PATIENCE]]",
-                         summary: "ReduceLROnPlateau: lr × FACTOR (0.1) after PATIENCE (10) epochs without a lower validation loss") { f in
-                try f.allow(atMost: 3)
-                let patience = try f.positiveInteger(2, "patience", default: 10), factor = try f.number(1, "factor", default: 0.1)
-                return ParsedSchedule { try ReduceLROnPlateau($0, factor: factor, patience: patience) }
             },
         ]
     }
