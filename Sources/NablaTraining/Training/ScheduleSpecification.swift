@@ -3,7 +3,7 @@ import NablaNN
 import NablaOptim
 
 /// A learning-rate schedule by spec string (`--schedule`): one schedule named by its first field,
-/// from the ``ScheduleRegistry`` —
+/// from the ``/NablaOptim/ScheduleRegistry`` —
 ///
 /// - `step:STEP_SIZE[:GAMMA]` — StepLR (γ = 0.1)
 /// - `multistep:M1,M2,…[:GAMMA]` — MultiStepLR
@@ -26,8 +26,9 @@ public struct ScheduleSpecification: Equatable, Sendable, Codable {
     public var spec: String
 
     /// Parses `spec`, checking its grammar and values by attaching it to a throwaway optimizer in a
-    /// run of ``ScheduleContext/nominal`` length.
-    /// - Throws: ``NablaError`` `--schedule SPEC: …` naming the problem.
+    /// run of ``/NablaOptim/ScheduleContext/nominal`` length.
+    /// - Parameter spec: the spec as written.
+    /// - Throws: ``/NablaTensor/NablaError`` `--schedule SPEC: …` naming the problem.
     public init(parsing spec: String) throws {
         self.spec = spec
         _ = try make(for: try SGD([Variable(Tensor<Float>([0]), requiresGradient: true)], learningRate: 0.1))
@@ -53,7 +54,10 @@ public struct ScheduleSpecification: Equatable, Sendable, Codable {
 
     /// Attaches the schedule to `optimizer` in a run described by `context` (one-cycle spans its
     /// optimizer steps).
-    /// - Throws: ``NablaError`` for a bad spec or value.
+    /// - Parameters:
+    ///   - optimizer: the optimizer whose learning rates the schedule sets.
+    ///   - context: the run (its number of optimizer steps).
+    /// - Throws: ``/NablaTensor/NablaError`` for a bad spec or value.
     public func make(for optimizer: any Optimizer, context: ScheduleContext = .nominal) throws -> any LearningRateSchedule {
         let parts = try parts()
         guard parts.count == 2 else { return try parts[0].schedule.build(optimizer, context) }
