@@ -29,6 +29,10 @@ public final class Lookahead<Scalar: TensorScalar>: Optimizer {
     public private(set) var slowWeights: [[Scalar]]
 
     /// Lookahead around `base`, whose current weights become the slow weights.
+    /// - Parameters:
+    ///   - base: the optimizer taking the fast steps.
+    ///   - k: the number of fast steps between syncs.
+    ///   - alpha: the slow weights' step towards the fast ones.
     /// - Throws: ``NablaError`` `Invalid lookahead steps: k` unless `k ≥ 1`, `Invalid slow update
     ///   rate: α` unless `0 ≤ α ≤ 1` (timm's messages).
     public init(_ base: any Optimizer<Scalar>, syncPeriod k: Int = 5, alpha: Double = 0.5) throws {
@@ -44,16 +48,25 @@ public final class Lookahead<Scalar: TensorScalar>: Optimizer {
         guard k >= 1 else { throw NablaError(.invalidArgument, "Invalid lookahead steps: \(k)") }
     }
 
+    /// The base optimizer's parameter groups.
     public var parameterGroups: [ParameterGroup<Scalar>] { base.parameterGroups }
+    /// The base optimizer's learning rates (schedules set these).
     public var learningRates: [Double] {
         get { base.learningRates }
         set { base.learningRates = newValue }
     }
+    /// The base optimizer's `initial_lr`s.
     public var initialLearningRates: [Double?] {
         get { base.initialLearningRates }
         set { base.initialLearningRates = newValue }
     }
 
+    /// Sets a hyper-parameter of the base optimizer (a schedule cycling its momentum).
+    /// - Parameters:
+    ///   - key: the PyTorch `param_groups` key.
+    ///   - value: its new value.
+    ///   - group: the parameter group.
+    /// - Throws: the base optimizer's error for a key it does not read or an invalid value.
     public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
         try base.setHyperparameter(key, to: value, group: group)
     }
@@ -76,6 +89,7 @@ public final class Lookahead<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// The base optimizer's state dictionary plus this wrapper's entries (described above).
     public func stateDict() -> [String: Tensor<Double>] {
         var dict = base.stateDict()
         for (index, parameter) in base.parameters.enumerated() {
@@ -89,6 +103,9 @@ public final class Lookahead<Scalar: TensorScalar>: Optimizer {
         return dict
     }
 
+    /// Restores ``stateDict()``: this wrapper's entries, and the rest through the base optimizer.
+    /// - Parameter dict: a state dictionary written by ``stateDict()``.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, malformed or invalid entry of either.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         var rest = dict
         func take(_ key: String) throws -> Tensor<Double> {

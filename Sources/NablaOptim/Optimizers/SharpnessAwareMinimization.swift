@@ -27,6 +27,9 @@ public final class SharpnessAwareMinimization<Scalar: TensorScalar>: ClosureOpti
     public private(set) var lastGradientNorm = 0.0
 
     /// SAM around `base`.
+    /// - Parameters:
+    ///   - base: the optimizer stepping with the perturbed gradient.
+    ///   - rho: the radius ρ of the neighbourhood.
     /// - Throws: ``NablaError`` `Invalid rho, should be non-negative: ρ` for a negative or NaN ρ.
     public init(_ base: any Optimizer<Scalar>, rho: Double = 0.05) throws {
         try Self.validate(rho: rho)
@@ -38,16 +41,25 @@ public final class SharpnessAwareMinimization<Scalar: TensorScalar>: ClosureOpti
         guard rho >= 0 && rho.isFinite else { throw NablaError(.invalidArgument, "Invalid rho, should be non-negative: \(rho)") }
     }
 
+    /// The base optimizer's parameter groups.
     public var parameterGroups: [ParameterGroup<Scalar>] { base.parameterGroups }
+    /// The base optimizer's learning rates (schedules set these).
     public var learningRates: [Double] {
         get { base.learningRates }
         set { base.learningRates = newValue }
     }
+    /// The base optimizer's `initial_lr`s.
     public var initialLearningRates: [Double?] {
         get { base.initialLearningRates }
         set { base.initialLearningRates = newValue }
     }
 
+    /// Sets a hyper-parameter of the base optimizer (a schedule cycling its momentum).
+    /// - Parameters:
+    ///   - key: the PyTorch `param_groups` key.
+    ///   - value: its new value.
+    ///   - group: the parameter group.
+    /// - Throws: the base optimizer's error for a key it does not read or an invalid value.
     public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
         try base.setHyperparameter(key, to: value, group: group)
     }
@@ -58,7 +70,10 @@ public final class SharpnessAwareMinimization<Scalar: TensorScalar>: ClosureOpti
         preconditionFailure("SharpnessAwareMinimization needs a second gradient evaluation: call step(reevaluating:)")
     }
 
-    /// The SAM step described above; `reevaluate` computes the gradients at the perturbed weights.
+    /// The SAM step described above.
+    /// - Parameter reevaluate: computes every parameter's gradient at the weights as they are when
+    ///   it is called (the perturbed ones).
+    /// - Throws: what `reevaluate` throws; the weights are restored first.
     public func step(reevaluating reevaluate: () throws -> Void) throws {
         let parameters = base.parameters
         let active = parameters.map { $0.grad != nil }
@@ -92,12 +107,16 @@ public final class SharpnessAwareMinimization<Scalar: TensorScalar>: ClosureOpti
         base.step()
     }
 
+    /// The base optimizer's state dictionary plus this wrapper's entries (described above).
     public func stateDict() -> [String: Tensor<Double>] {
         var dict = base.stateDict()
         for g in base.parameterGroups.indices { dict["param_groups.\(g).rho"] = Tensor(rho) }
         return dict
     }
 
+    /// Restores ``stateDict()``: this wrapper's entries, and the rest through the base optimizer.
+    /// - Parameter dict: a state dictionary written by ``stateDict()``.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, malformed or invalid entry of either.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         var rest = dict
         var restored: Double?
