@@ -51,8 +51,8 @@ public final class PReLU<Scalar: TensorScalar>: Module<Scalar> {
 /// `v ← ρv + (1 − ρ)g²`, `Δ = √(u + ε)/√(v + ε)·g`, `u ← ρu + (1 − ρ)Δ²`, `θ ← θ − γΔ`, with coupled
 /// weight decay `g ← g + λθ`. Defaults: `lr` 1, `rho` 0.9, `eps` 1e-6, `weight_decay` 0.
 /// State: `step`, `square_avg` (v), `acc_delta` (u).
-public final class Adadelta<Scalar: TensorScalar>: PerParameterOptimizer {
-    public static var name: String { "adadelta" }
+public final class MyAdadelta<Scalar: TensorScalar>: PerParameterOptimizer {
+    public static var name: String { "my-adadelta" }
     public static var displayName: String { "Adadelta" }
     public static var summary: String { "a per-coordinate step from the ratio of two running RMS (Zeiler, 2012)" }
 
@@ -258,14 +258,14 @@ final class DocumentationExampleTests: XCTestCase {
         let model = Sequential<Float>(Linear(3, 2, using: &generator))
 
         // Article: WritingAnOptimizer.md, "Use it".
-        let adadelta = try Adadelta<Float>([ParameterGroup(model.parameters)], options: .init())
+        let adadelta = try MyAdadelta<Float>([ParameterGroup(model.parameters)], options: .init())
 
-        OptimizerRegistry.register(Adadelta<Float>.self)
-        let byName = try OptimizerSpecification(name: "adadelta", hyperparameters: ["lr": 0.5]).make(for: model)
+        OptimizerRegistry.register(MyAdadelta<Float>.self)
+        let byName = try OptimizerSpecification(name: "my-adadelta", hyperparameters: ["lr": 0.5]).make(for: model)
 
         XCTAssertEqual(adadelta.learningRate, 1)
         XCTAssertEqual(byName.learningRate, 0.5)
-        XCTAssertEqual(try OptimizerRegistry.registration(named: "Adadelta").keys, ["lr", "rho", "eps", "weight_decay", "maximize"])
+        XCTAssertEqual(try OptimizerRegistry.registration(named: "my-adadelta").keys, ["lr", "rho", "eps", "weight_decay", "maximize"])
         for parameter in model.parameters { parameter.grad = Tensor(ones: parameter.shape) }
         byName.step()
         let keys = Set(byName.stateDict().keys)
@@ -273,7 +273,7 @@ final class DocumentationExampleTests: XCTestCase {
                               "state.1.step", "state.1.square_avg", "state.1.acc_delta",
                               "param_groups.0.lr", "param_groups.0.rho", "param_groups.0.eps",
                               "param_groups.0.weight_decay", "param_groups.0.maximize", "param_groups.0.params"])
-        XCTAssertThrowsError(try Adadelta<Float>([ParameterGroup(model.parameters)], options: { var o = Adadelta<Float>.Options(); o.rho = 1.5; return o }())) {
+        XCTAssertThrowsError(try MyAdadelta<Float>([ParameterGroup(model.parameters)], options: { var o = MyAdadelta<Float>.Options(); o.rho = 1.5; return o }())) {
             XCTAssertEqual(($0 as? NablaError)?.message, "Invalid rho value: 1.5")
         }
     }
@@ -281,9 +281,9 @@ final class DocumentationExampleTests: XCTestCase {
     func testWritingAnOptimizerUpdateRuleAndCheckpoint() throws {
         // The article's update rule, step by step, on f(θ) = θ² from θ = 1 (g = 2θ), in Double.
         let theta = Variable(Tensor<Double>([1]), requiresGradient: true)
-        var options = Adadelta<Double>.Options()
+        var options = MyAdadelta<Double>.Options()
         options.weightDecay = 0.1
-        let optimizer = try Adadelta<Double>([ParameterGroup([theta])], options: options)
+        let optimizer = try MyAdadelta<Double>([ParameterGroup([theta])], options: options)
         var (expected, v, u) = (1.0, 0.0, 0.0)
         let (rho, eps, lambda) = (0.9, 1e-6, 0.1)
         for _ in 0..<3 {
@@ -298,7 +298,7 @@ final class DocumentationExampleTests: XCTestCase {
         }
         // A checkpoint round trip: the restored optimizer takes the same next step.
         let twin = Variable(theta.value, requiresGradient: true)
-        let restored = try Adadelta<Double>([ParameterGroup([twin])], options: options)
+        let restored = try MyAdadelta<Double>([ParameterGroup([twin])], options: options)
         try restored.loadStateDict(optimizer.stateDict())
         theta.grad = Tensor([0.3])
         twin.grad = Tensor([0.3])

@@ -34,6 +34,18 @@ public struct StateReader<Scalar: TensorScalar> {
         return tensor.scalars.map { Scalar($0) }
     }
 
+    /// The 0-d entry `name` (a scalar state such as NAdam's `mu_product`).
+    /// - Throws: ``NablaError`` when it is missing or holds more than one number.
+    public mutating func scalar(_ name: String) throws -> Double {
+        let key = prefix + name
+        guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
+        guard tensor.count == 1 else {
+            throw NablaError(.shapeMismatch, "optimizer state entry '\(key)' has shape \(tensor.shape), expected []")
+        }
+        used.insert(key)
+        return tensor.scalars[0]
+    }
+
     /// The step counter `step`, a non-negative whole number.
     /// - Throws: ``/NablaTensor/NablaError`` when it is missing or not such a number.
     public mutating func step() throws -> Int {
@@ -96,14 +108,14 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
     }
 
     /// Each group's `lr`.
-    /// - Precondition (set): one finite, non-negative value per group.
+    /// - Precondition (set): one finite value per group (see ``Optimizer/learningRates``).
     public var learningRates: [Double] {
         get { options.map(\.learningRate) }
         set {
             precondition(newValue.count == groups.count,
                          "\(name): \(newValue.count) learning rates for \(groups.count) parameter groups")
             for (g, lr) in newValue.enumerated() {
-                precondition(lr >= 0 && lr.isFinite, "\(name): invalid learning rate \(lr) for group \(g)")
+                precondition(lr.isFinite, "\(name): invalid learning rate \(lr) for group \(g)")
                 groups[g].learningRate = lr
                 options[g].learningRate = lr
             }
@@ -119,6 +131,19 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
                          "\(name): \(newValue.count) initial learning rates for \(groups.count) parameter groups")
             for g in groups.indices { groups[g].initialLearningRate = newValue[g] }
         }
+    }
+
+    /// Sets `key` of group `group` to `value`, decoded into the typed options and validated.
+    /// - Precondition: `group` is a valid group index.
+    /// - Throws: ``NablaError`` for a key these options do not have, a value of the wrong kind, or an
+    ///   invalid value; nothing changes then.
+    public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
+        precondition(groups.indices.contains(group), "\(name): no parameter group \(group)")
+        var overrides = Hyperparameters()
+        overrides[key] = value
+        let updated = try options[group].applying(overrides, optimizer: name, group: group)
+        options[group] = updated
+        groups[group].hyperparameters = updated.hyperparameters
     }
 
     /// Creates the state of every parameter now (Adagrad initializes its sums at construction).

@@ -64,8 +64,8 @@ extension OptimizerRegistration: RegistryEntry {
 /// registered once, before it is looked up:
 ///
 /// ```swift
-/// OptimizerRegistry.register(Lion<Float>.self)
-/// let optimizer = try OptimizerSpecification(name: "lion", hyperparameters: ["lr": 1e-4]).make(for: model)
+/// OptimizerRegistry.register(Signum<Float>.self)
+/// let optimizer = try OptimizerSpecification(name: "signum", hyperparameters: ["lr": 1e-4]).make(for: model)
 /// ```
 ///
 /// Lookups ignore case. The registry is safe to use from several threads.
@@ -78,6 +78,12 @@ public enum OptimizerRegistry {
             OptimizerRegistration(RMSprop<Float>.self),
             OptimizerRegistration(Adam<Float>.self),
             OptimizerRegistration(AdamW<Float>.self),
+            OptimizerRegistration(Adadelta<Float>.self),
+            OptimizerRegistration(Adamax<Float>.self),
+            OptimizerRegistration(NAdam<Float>.self),
+            OptimizerRegistration(RAdam<Float>.self),
+            OptimizerRegistration(Lion<Float>.self),
+            OptimizerRegistration(LAMB<Float>.self),
         ]
     }
 

@@ -48,7 +48,10 @@ public enum OptimizerPaths {
 
     /// The book's learning rates (SGD 0.95, Momentum 0.1, AdaGrad 1.5, Adam 0.3), and for the
     /// optimizers the book does not race here: Nesterov as Momentum, RMSProp 0.1, AdamW as Adam with
-    /// decoupled weight decay 0.1 (a visible pull towards the origin).
+    /// decoupled weight decay 0.1 (a visible pull towards the origin), Adamax and NAdam as Adam,
+    /// Adadelta 100 (its steps start near lr·√ε), RAdam 1 (its first five steps are un-adapted
+    /// momentum steps), Lion 0.2 (sign steps of exactly lr), LAMB 0.1 without decay (steps of
+    /// lr·‖θ‖).
     public static var book: [Entry] {
         return [
             Entry("SGD", "sgd", learningRate: 0.95),
@@ -58,6 +61,12 @@ public enum OptimizerPaths {
             Entry("RMSProp", "rmsprop", learningRate: 0.1),
             Entry("Adam", "adam", learningRate: 0.3),
             Entry("AdamW", "adamw", learningRate: 0.3) { $0.weightDecay = 0.1 },
+            Entry("Adadelta", "adadelta", learningRate: 100),
+            Entry("Adamax", "adamax", learningRate: 0.3),
+            Entry("NAdam", "nadam", learningRate: 0.3),
+            Entry("RAdam", "radam", learningRate: 1),
+            Entry("Lion", "lion", learningRate: 0.2),
+            Entry("LAMB", "lamb", learningRate: 0.1) { $0.weightDecay = 0 },
         ]
     }
 

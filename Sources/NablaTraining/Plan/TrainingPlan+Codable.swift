@@ -16,7 +16,7 @@ private extension KeyedDecodingContainer {
 
 extension TrainingPlan {
     enum CodingKeys: String, CodingKey {
-        case model, data, loss, optimizer, schedule, penalty, epochs, steps, seed, shuffle, augmentation, output
+        case model, data, loss, optimizer, schedule, sam, lookahead, penalty, epochs, steps, seed, shuffle, augmentation, output
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
@@ -31,6 +31,8 @@ extension TrainingPlan {
         labelSmoothing = try c.value(.labelSmoothing, or: labelSmoothing)
         optimizer = try c.value(.optimizer, or: optimizer)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        sam = try c.decodeIfPresent(Double.self, forKey: .sam)
+        lookahead = try c.decodeIfPresent(LookaheadSetting.self, forKey: .lookahead)
         penalty = try c.decodeIfPresent(String.self, forKey: .penalty)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clipValue = try c.decodeIfPresent(Double.self, forKey: .clipValue)

@@ -40,6 +40,8 @@ extension TrainingPlan {
         add("label-smoothing", labelSmoothing == 0 ? nil : f(labelSmoothing))
         words += optimizer.commandLineArguments
         add("schedule", schedule)
+        add("sam", sam.map(f))
+        add("lookahead", lookahead?.description)
         if let penalty = try? parameterPenalty() {
             switch penalty {
             case .none: break

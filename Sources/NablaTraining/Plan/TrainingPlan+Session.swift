@@ -113,6 +113,17 @@ extension TrainingPlan.Model {
 }
 
 extension TrainingPlan {
+    /// The optimizer over `model`: ``optimizer``, inside ``Lookahead`` when ``lookahead`` is set,
+    /// inside ``SharpnessAwareMinimization`` when ``sam`` is set (SAM outermost, so its second
+    /// gradient feeds the Lookahead step).
+    /// - Throws: ``NablaError`` for an invalid optimizer or wrapper setting.
+    public func makeOptimizer(for model: Module<Float>) throws -> any Optimizer<Float> {
+        var optimizer = try self.optimizer.make(for: model)
+        if let lookahead { optimizer = try Lookahead(optimizer, syncPeriod: lookahead.syncPeriod, alpha: lookahead.alpha) }
+        if let sam { optimizer = try SharpnessAwareMinimization(optimizer, rho: sam) }
+        return optimizer
+    }
+
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
@@ -124,8 +135,7 @@ extension TrainingPlan {
         let loss = try lossFunction()
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
-        let optimizer = try self.optimizer.make(for: built.model)
-        let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
+        let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
@@ -150,9 +160,16 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
-        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
-                                  validation: data.validation, test: data.test, configuration: configuration,
-                                  runIdentity: checkpointIdentity)
+        // A per-epoch schedule is the trainer's; a per-step one (onecycle, cyclic) is stepped after
+        // every optimizer step by a callback, which also keeps its state in the checkpoints.
+        let specification = try self.schedule.map { try ScheduleSpecification(parsing: $0) }
+        let context = ScheduleContext(optimizerSteps: steps ?? epochs * loader.batchCount)
+        let schedule = try specification?.make(for: optimizer, context: context)
+        let perStep = specification?.interval == .step
+        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: perStep ? nil : schedule,
+                                  trainLoader: loader, validation: data.validation, test: data.test,
+                                  configuration: configuration, runIdentity: checkpointIdentity)
+        if perStep, let schedule { trainer.callbacks.append(StepScheduleCallback(schedule)) }
         return TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
     }
 }

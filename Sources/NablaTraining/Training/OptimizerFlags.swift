@@ -31,6 +31,9 @@ public struct OptimizerFlag: Sendable {
         OptimizerFlag("centered", "centered", .flag),
         OptimizerFlag("amsgrad", "amsgrad", .flag),
         OptimizerFlag("lr-decay", "lr_decay", .number),
+        OptimizerFlag("rho", "rho", .number),
+        OptimizerFlag("momentum-decay", "momentum_decay", .number),
+        OptimizerFlag("decoupled-weight-decay", "decoupled_weight_decay", .flag),
     ]
 
     /// The flags that set keys `registration` reads, in table order (`--lr`, `--momentum`, …).

@@ -10,7 +10,8 @@ import NablaData
 /// divergence detection, checkpoints, and logs.
 ///
 /// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
-/// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
+/// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
+/// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
 /// else the test loss, else the training loss).
 ///
@@ -237,7 +238,11 @@ public final class Trainer {
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
                 if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
                 if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
-                optimizer.step()
+                if let closureOptimizer = optimizer as? any ClosureOptimizer<Float> {
+                    try closureOptimizer.step { try recomputeGradients(batch, epoch: epoch) }
+                } else {
+                    optimizer.step()
+                }
                 if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
@@ -299,6 +304,27 @@ public final class Trainer {
         let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
+    }
+
+    /// The gradients of `batch`'s loss at the current weights, clipped as the first pass was — the
+    /// second pass of a ``ClosureOptimizer`` (SAM).
+    /// - Throws: ``NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
+    private func recomputeGradients(_ batch: Batch, epoch: Int) throws {
+        optimizer.zeroGrad()
+        let output = model(Variable(batch.inputs))
+        let dataLoss = configuration.loss(output, batch.targets)
+        let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
+        let value = loss.value.scalar
+        let parameters = model.parameters
+        guard value.isFinite else {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): the loss at the perturbed weights is \(value)")
+        }
+        loss.backward()
+        if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): a gradient at the perturbed weights is not finite")
+        }
+        if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
+        if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
     }
 
     /// Whether the epoch or step budget is used up.
