@@ -9,8 +9,9 @@ import NablaTensor
 /// `trackRunningStats` is false). The mathematics, the update rule and the backward pass are those
 /// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:)``.
 ///
-/// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine`; `running_mean`
-/// (zeros), `running_var` (ones) and the integer `num_batches_tracked` (0) when `trackRunningStats`.
+/// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine` (no `bias` with
+/// `bias: false`, PyTorch's `bias=False`); `running_mean` (zeros), `running_var` (ones) and the
+/// integer `num_batches_tracked` (0) when `trackRunningStats`.
 ///
 /// - Parameters:
 ///   - numFeatures: `C`, the channel count of the input.
@@ -19,10 +20,17 @@ import NablaTensor
 ///     `nil` for a cumulative average `m = 1/num_batches_tracked`.
 ///   - affine: whether to learn `γ` and `β`.
 ///   - trackRunningStats: whether to keep running statistics for evaluation.
+///   - bias: whether an affine layer also learns `β` (PyTorch's keyword-only `bias`, default true).
 public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
     public let featureCount: Int
     public let eps: Double
-    public let momentum: Double?
+    /// The running-average factor; `nil` for a cumulative average. Settable, as PyTorch's attribute
+    /// is (``updateBatchNormStatistics(of:inputs:)`` sets it to `nil` for its pass).
+    public var momentum: Double? {
+        didSet {
+            if let momentum { precondition(momentum >= 0 && momentum <= 1, "BatchNorm: momentum \(momentum) is out of range [0, 1]") }
+        }
+    }
     public let affine: Bool
     public let trackRunningStats: Bool
     /// `γ`, shape `[C]` (when `affine`).
@@ -42,7 +50,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     class var inputDescription: String { "[N, C, *]" }
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
-                trackRunningStats: Bool = true) {
+                trackRunningStats: Bool = true, bias: Bool = true) {
         do {
             try Self.validate(numFeatures: numFeatures, eps: eps, momentum: momentum)
         } catch { preconditionFailure("\(error)") }
@@ -51,11 +59,20 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         self.momentum = momentum
         self.affine = affine
         self.trackRunningStats = trackRunningStats
-        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, trackRunningStats: trackRunningStats)
-        (weight, bias) = (state.weight, state.bias)
+        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, bias: bias,
+                                                         trackRunningStats: trackRunningStats)
+        (weight, self.bias) = (state.weight, state.bias)
         (runningMean, runningVariance, batchesTracked) = (state.runningMean, state.runningVariance, state.batchesTracked)
         super.init()
         state.register(in: self)
+    }
+
+    /// PyTorch's `reset_running_stats()`: running mean 0, running variance 1, `num_batches_tracked`
+    /// 0 (no effect without running statistics).
+    public func resetRunningStatistics() {
+        runningMean?.value = Tensor(zeros: [featureCount])
+        runningVariance?.value = Tensor(ones: [featureCount])
+        batchesTracked?.value = Tensor(zeros: [])
     }
 
     /// Checks a configuration a user supplied (a model file, CLI flags).
@@ -105,6 +122,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     public override var configurationDescription: String {
         "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), "
             + "affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"
+            + (affine && bias == nil ? ", bias=False" : "")
     }
 }
 

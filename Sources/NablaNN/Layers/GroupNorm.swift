@@ -8,7 +8,8 @@ import NablaTensor
 /// `numGroups = 1` is a layer norm over `(C, *)` with a per-channel affine; `numGroups = C` is an
 /// instance norm (seed 004 has these reversed).
 ///
-/// State (PyTorch keys): `weight` (γ, ones, `[C]`) and `bias` (β, zeros, `[C]`) when `affine`.
+/// State (PyTorch keys): `weight` (γ, ones, `[C]`) and `bias` (β, zeros, `[C]`) when `affine` (no
+/// `bias` with `bias: false`, PyTorch's keyword-only `bias=False`).
 ///
 /// - Parameters:
 ///   - numGroups: `G`, which must divide `numChannels`.
@@ -25,7 +26,7 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     /// `β`, shape `[C]` (when `affine`).
     public let bias: Variable<Scalar>?
 
-    public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true) {
+    public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, bias: Bool = true) {
         do {
             try Self.validate(numGroups: numGroups, numChannels: numChannels, eps: eps)
         } catch { preconditionFailure("\(error)") }
@@ -34,12 +35,10 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
         self.eps = eps
         self.affine = affine
         weight = affine ? Variable(Tensor(ones: [numChannels]), requiresGradient: true) : nil
-        bias = affine ? Variable(Tensor(zeros: [numChannels]), requiresGradient: true) : nil
+        self.bias = affine && bias ? Variable(Tensor(zeros: [numChannels]), requiresGradient: true) : nil
         super.init()
-        if let weight, let bias {
-            registerParameter("weight", weight)
-            registerParameter("bias", bias)
-        }
+        if let weight { registerParameter("weight", weight) }
+        if let bias = self.bias { registerParameter("bias", bias) }
     }
 
     /// Checks a configuration a user supplied.
@@ -77,6 +76,6 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     }
 
     public override var configurationDescription: String {
-        "\(groupCount), \(channelCount), eps=\(eps), affine=\(affine ? "True" : "False")"
+        "\(groupCount), \(channelCount), eps=\(eps), affine=\(affine ? "True" : "False")" + (affine && bias == nil ? ", bias=False" : "")
     }
 }
