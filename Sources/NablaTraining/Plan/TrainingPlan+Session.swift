@@ -42,6 +42,7 @@ extension Dataset {
         switch targets {
         case .classes(_, let classes): return classes
         case .values(let t): return t.shape.dropFirst().reduce(1, *)
+        case .probabilities(let t): return t.shape.last ?? 0
         }
     }
 }
