@@ -126,8 +126,10 @@ extension TrainingPlan {
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
         let optimizer = try self.optimizer.make(for: built.model)
-        let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
+        let schedule = try averagingSchedule(try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) },
+                                             optimizer: optimizer)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        loader.mixing = try batchMixing(for: data.train)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
             try pipeline.validate(imageShape: data.train.sampleShape)
@@ -151,9 +153,11 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
+        configuration.accumulationSteps = accumulationSteps
         let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
                                   validation: data.validation, test: data.test, configuration: configuration,
                                   runIdentity: checkpointIdentity)
+        trainer.callbacks += try toolboxCallbacks(model: built.model)
         return TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
     }
 }
