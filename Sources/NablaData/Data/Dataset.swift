@@ -33,9 +33,13 @@ public enum Targets: Equatable, Sendable {
 public struct Dataset: Sendable {
     /// A short name for messages and reports, e.g. `"fashion-mnist/train"`.
     public var name: String
+    /// The inputs, samples on the leading axis.
     public var inputs: Tensor<Float>
+    /// What each sample is trained to predict, in sample order.
     public var targets: Targets
 
+    /// A dataset of `inputs` and `targets`.
+    ///
     /// - Precondition: inputs and targets have the same number of samples.
     public init(name: String, inputs: Tensor<Float>, targets: Targets) {
         precondition(inputs.shape.first == targets.count,

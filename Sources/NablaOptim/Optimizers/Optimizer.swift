@@ -21,6 +21,7 @@ import NablaTensor
 /// in order, and `param_groups.<g>.<option>` (`lr`, `weight_decay`, `betas` as `[2]`, flags as
 /// 0/1, `params` as the group's parameter indices, and `initial_lr` once a schedule set it).
 public protocol Optimizer<Scalar>: AnyObject {
+    /// The element type of the parameters (`Float` for training, `Double` for checks).
     associatedtype Scalar: TensorScalar
 
     /// The parameter groups, with every option this optimizer uses resolved (no `nil`s among them).
@@ -48,17 +49,19 @@ public protocol Optimizer<Scalar>: AnyObject {
 
     /// Restores state and hyper-parameters written by ``stateDict()`` of an optimizer of the same
     /// kind over parameters of the same shapes.
-    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing, unexpected or mismatched entry, or an
     ///   invalid hyper-parameter. Nothing changes unless every check passes.
     func loadStateDict(_ dict: [String: Tensor<Double>]) throws
 }
 
 extension Optimizer {
+    /// `learningRates[0]`; setting it sets every group's learning rate to the value.
     public var learningRate: Double {
         get { learningRates[0] }
         set { learningRates = Array(repeating: newValue, count: learningRates.count) }
     }
 
+    /// Sets every parameter's `grad` to `nil`, so the next `backward()` starts from zero.
     public func zeroGrad() {
         for group in parameterGroups {
             for parameter in group.parameters { parameter.grad = nil }
@@ -90,7 +93,7 @@ public protocol RegistrableOptimizer<Scalar>: Optimizer {
 
     /// The optimizer over `groups`, whose hyper-parameters override `options` (PyTorch's defaults
     /// when built by name with none given).
-    /// - Throws: ``NablaError`` for an empty parameter list, an option a group sets that this
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty parameter list, an option a group sets that this
     ///   optimizer does not have, or an invalid value.
     init(_ groups: [ParameterGroup<Scalar>], options: Options) throws
 }

@@ -2,6 +2,7 @@ import NablaTensor
 
 /// The typed state an optimizer keeps for one parameter (`SGD.State`, `Adam.State`, …).
 public protocol OptimizerState {
+    /// The element type of the parameter the state belongs to.
     associatedtype Scalar: TensorScalar
     /// The state as PyTorch-named tensors of the parameter's `shape` (`step` 0-d), the entries
     /// `state.<i>.<name>` of the optimizer's state dictionary.
@@ -22,7 +23,7 @@ public struct StateReader<Scalar: TensorScalar> {
     }
 
     /// The buffer `name` with the parameter's shape.
-    /// - Throws: ``NablaError`` when it is missing or has another shape.
+    /// - Throws: ``/NablaTensor/NablaError`` when it is missing or has another shape.
     public mutating func buffer(_ name: String) throws -> [Scalar] {
         let key = prefix + name
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
@@ -34,7 +35,7 @@ public struct StateReader<Scalar: TensorScalar> {
     }
 
     /// The step counter `step`, a non-negative whole number.
-    /// - Throws: ``NablaError`` when it is missing or not such a number.
+    /// - Throws: ``/NablaTensor/NablaError`` when it is missing or not such a number.
     public mutating func step() throws -> Int {
         let key = prefix + "step"
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
@@ -64,7 +65,7 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
 
     /// Resolves each group — `defaults` (the constructor's options) overridden by the group's
     /// hyper-parameters — and validates it.
-    /// - Throws: ``NablaError`` for an empty parameter list, a parameter that does not require a
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty parameter list, a parameter that does not require a
     ///   gradient or appears in two groups, an option the optimizer does not have, or an invalid value.
     public init(name: String, groups: [ParameterGroup<Scalar>], defaults: Options) throws {
         self.name = name
@@ -178,7 +179,7 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
     /// Restores what ``stateDict()`` wrote; `readState` reads one parameter's state as the
     /// optimizer would have written it under the group's options. Nothing changes unless every
     /// check passes.
-    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing, unexpected or mismatched entry, or an
     ///   invalid hyper-parameter.
     public func loadStateDict(
         _ dict: [String: Tensor<Double>],

@@ -42,7 +42,7 @@ public struct OptimizerRegistration: Sendable {
 
     /// The optimizer over `groups` with `hyperparameters` overriding its defaults (what a group
     /// sets overrides both).
-    /// - Throws: ``NablaError`` for a key the optimizer does not read — naming the optimizer and
+    /// - Throws: ``/NablaTensor/NablaError`` for a key the optimizer does not read — naming the optimizer and
     ///   the keys it reads — a value of the wrong kind, an invalid value, or an empty parameter list.
     public func make(_ groups: [ParameterGroup<Float>], hyperparameters: Hyperparameters) throws -> any Optimizer<Float> {
         if let unknown = hyperparameters.keys.first(where: { defaults[$0] == nil }) {
@@ -58,9 +58,9 @@ extension OptimizerRegistration: RegistryEntry {
 }
 
 /// Every optimizer that can be selected by name — by `nabla train --optimizer`, an
-/// ``OptimizerSpecification`` in a study or configuration file, and `--help`, which lists them.
+/// `OptimizerSpecification` (NablaTraining) in a study or configuration file, and `--help`, which lists them.
 ///
-/// The built-ins are registered in ``builtIns``, one line each; an optimizer defined elsewhere is
+/// The built-ins are registered in `builtIns`, one line each; an optimizer defined elsewhere is
 /// registered once, before it is looked up:
 ///
 /// ```swift
@@ -96,7 +96,7 @@ public enum OptimizerRegistry {
     public static var names: [String] { registrations.map(\.name) }
 
     /// The optimizer registered as `name` (any case).
-    /// - Throws: ``NablaError`` listing the known names when there is none.
+    /// - Throws: ``/NablaTensor/NablaError`` listing the known names when there is none.
     public static func registration(named name: String) throws -> OptimizerRegistration {
         guard let registration = table.entry(named: name) else {
             throw NablaError(.invalidArgument, "unknown optimizer '\(name)' (known: \(names.joined(separator: ", ")))")

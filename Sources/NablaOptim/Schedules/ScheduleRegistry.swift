@@ -4,7 +4,9 @@ import NablaTensor
 /// after every optimizer step (one-cycle and cyclic schedules). The trainer reads it to decide
 /// where to call ``LearningRateSchedule/step()``.
 public enum SchedulingInterval: String, Sendable, Codable {
+    /// Once per epoch, after evaluation (every classic `torch.optim.lr_scheduler` schedule).
     case epoch
+    /// Once per optimizer step (one-cycle and cyclic schedules).
     case step
 }
 
@@ -58,7 +60,7 @@ extension ScheduleKind: RegistryEntry {
 }
 
 /// Every schedule kind a `--schedule` spec can name, found by the spec's first field (any case);
-/// ``ScheduleSpecification`` parses specs through it, `--help` lists it. A kind defined elsewhere
+/// `ScheduleSpecification` (NablaTraining) parses specs through it, `--help` lists it. A kind defined elsewhere
 /// is registered once, before a spec names it:
 ///
 /// ```swift

@@ -3,13 +3,19 @@ import Foundation
 /// `nabla study optimizers`: SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam and AdamW training the
 /// same network on the same data from the same initial weights, and racing on `f(x, y) = x²/20 + y²`.
 public enum OptimizerStudy {
+    /// The settings of `nabla study optimizers`.
     public struct Configuration: Sendable {
+        /// Hidden widths of the MLP every optimizer trains.
         public var hidden = [256, 256, 256]
+        /// Epochs of every network run.
         public var epochs = 20
+        /// Mini-batch size of every network run.
         public var batchSize = 64
+        /// The seed of the initial weights (the same for every optimizer), data order and dropout.
         public var seed: UInt64 = 0
         /// Steps on `f(x, y)`.
         public var pathSteps = 30
+        /// The defaults of `nabla study optimizers`.
         public init() {}
     }
 
@@ -37,12 +43,17 @@ public enum OptimizerStudy {
         }
     }
 
+    /// Everything one `nabla study optimizers` produced.
     public struct Result: Sendable {
+        /// The settings the study ran with.
         public var configuration: Configuration
+        /// One line on the data, for the report.
         public var dataDescription: String
+        /// One network run per optimizer, in ``networkOptimizers`` order.
         public var runs: [StudyRun]
         /// Each optimizer's iterates on `f(x, y)`, by name, in ``OptimizerPaths/book`` order.
         public var paths: [(name: String, settings: String, points: [(x: Double, y: Double)])]
+        /// Wall-clock seconds of the whole study.
         public var seconds: Double
     }
 

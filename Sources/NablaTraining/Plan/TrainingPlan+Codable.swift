@@ -24,6 +24,8 @@ extension TrainingPlan {
         case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
     }
 
+    /// Decodes a plan from its snake_case keys; `model` and `data` are required, every other key
+    /// falls back to its default when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(model: try c.decode(Model.self, forKey: .model), data: try c.decode(DataSelection.self, forKey: .data))
@@ -63,6 +65,8 @@ extension TrainingPlan.Model {
         case dropoutMode = "dropout_mode", initialWeights = "initial_weights"
     }
 
+    /// Decodes a model: an inline `description` (its `name` optional) or a built-in or file `name`,
+    /// plus the optional `normalization`, `dropout`, `dropout_mode`, `initialization`, `initial_weights`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let description = try c.decodeIfPresent(ModelDescription.self, forKey: .description) {
@@ -85,6 +89,8 @@ extension TrainingPlan.DataSelection {
         case validationFraction = "validation_fraction", trainSubset = "train_subset"
     }
 
+    /// Decodes a data selection: `spec` is required; `target`, `validation_fraction`, `train_subset`
+    /// and `normalize` fall back to their defaults.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(spec: try c.decode(String.self, forKey: .spec))
@@ -102,6 +108,7 @@ extension TrainingPlan.Output {
         case logDirectory = "log_directory", logHistograms = "log_histograms"
     }
 
+    /// Decodes the outputs; every key falls back to its default (no outputs) when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()

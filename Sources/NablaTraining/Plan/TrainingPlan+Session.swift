@@ -51,7 +51,7 @@ extension TrainingPlan.DataSelection {
     /// The splits of ``spec`` (or of `loaded`, data the caller read already from the same spec),
     /// then the first ``trainSubset`` training samples, the seeded validation split, and per-channel
     /// normalization with the training part's statistics.
-    /// - Throws: ``NablaError`` for unreadable data, a subset larger than the data, or a split that
+    /// - Throws: ``/NablaTensor/NablaError`` for unreadable data, a subset larger than the data, or a split that
     ///   leaves an empty part.
     public func load(seed: UInt64, loaded: (train: Dataset, test: Dataset?)? = nil) throws -> PlanData {
         var (train, test) = try loaded ?? DatasetSource.parse(spec, target: target).load(seed: seed)
@@ -93,7 +93,7 @@ extension TrainingPlan.Model {
     /// Builds the model for samples of `inputShape` with `outputCount` outputs: initialized from
     /// `RandomGenerator(seed:)`, every `Dropout` set to ``dropoutMode``, `Linear` weights re-drawn by
     /// ``initialization`` (from stream `0x1417` of the seed), then ``initialWeights`` loaded.
-    /// - Throws: ``NablaError`` for a model that does not fit the data or unreadable weights.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data or unreadable weights.
     public func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
         let description = try resolvedDescription(inputShape: inputShape, outputCount: outputCount)
         if let declared = description.inputShape, declared != inputShape {
@@ -117,7 +117,7 @@ extension TrainingPlan {
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
-    /// - Throws: ``NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
+    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
     ///   model that does not fit the data, or a loss that does not fit the targets.
     public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
         try validate()

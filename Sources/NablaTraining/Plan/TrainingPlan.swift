@@ -9,7 +9,7 @@ import NablaData
 ///
 /// It is the one description every front end shares. `nabla train` parses its flags into a plan
 /// (and `--plan FILE.json` reads one, `--print-plan` writes one); the studies construct plans
-/// directly; ``prepare(data:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
+/// directly; ``prepare(loaded:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
 /// renders the `nabla train` command that repeats it; ``fingerprint`` names it in result caches.
 ///
 /// Specifications that have a command-line grammar (the loss, penalty, schedule, augmentation)
@@ -46,7 +46,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
 
     /// Where the examples come from and how they are split.
     public struct DataSelection: Codable, Equatable, Sendable {
-        /// The dataset spec (`--data`, see ``DatasetSource``).
+        /// The dataset spec (`--data`, see ``/NablaData/DatasetSource``).
         public var spec: String
         /// For tables: the target column by header name or index (`--target`).
         public var target: String?
@@ -83,7 +83,9 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
         public init() {}
     }
 
+    /// The network: a built-in name, a model file or an inline description (`--model`).
     public var model: Model
+    /// The dataset and how it is split, subset and normalized (`--data`).
     public var data: DataSelection
     /// The loss by name (`--loss`: cross-entropy, nll, mse, l1, smooth-l1, bce, hinge).
     public var loss = "cross-entropy"
@@ -103,7 +105,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var clipValue: Double?
     /// Max-norm constraint on weight rows and filters (`--max-norm`).
     public var maxNorm: Double?
-    /// The augmentation pipeline spec of training batches (`--augment`, see ``AugmentationPipeline``).
+    /// The augmentation pipeline spec of training batches (`--augment`, see ``/NablaData/AugmentationPipeline``).
     public var augmentation: String?
     /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
     public var testTimeAugmentation: String?
@@ -154,7 +156,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
 extension TrainingPlan {
     /// Checks every value the way the command line does, so a plan read from a file or built by
     /// code fails with the same one-line messages as the equivalent flags.
-    /// - Throws: ``NablaError`` naming the flag and the bad value.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the flag and the bad value.
     public func validate() throws {
         func fail(_ message: String) -> NablaError { NablaError(.invalidArgument, message) }
         guard epochs >= 1 else { throw fail("--epochs \(epochs) must be at least 1") }
@@ -191,7 +193,7 @@ extension TrainingPlan {
         try LossFunction(name: loss, labelSmoothing: labelSmoothing, classWeights: classWeights)
     }
 
-    /// The penalty ``penalty`` names (``ParameterPenalty/none`` when unset).
+    /// The penalty ``penalty`` names (``/NablaNN/ParameterPenalty/none`` when unset).
     public func parameterPenalty() throws -> ParameterPenalty {
         guard let penalty else { return .none }
         return try ParameterPenalty(parsing: penalty)

@@ -26,7 +26,7 @@ public enum LossFunction: Equatable, Sendable {
     public static let names = ["cross-entropy", "nll", "mse", "l1", "smooth-l1", "bce", "hinge"]
 
     /// Parses a CLI name.
-    /// - Throws: ``NablaError`` listing the accepted names, or when label smoothing or class weights
+    /// - Throws: ``/NablaTensor/NablaError`` listing the accepted names, or when label smoothing or class weights
     ///   are given for a loss that does not take them, or a weight is not finite.
     public init(name: String, labelSmoothing: Double = 0, classWeights: [Double]? = nil) throws {
         switch name.lowercased() {
@@ -156,6 +156,8 @@ public enum LossFunction: Equatable, Sendable {
 }
 
 extension LossFunction: CustomStringConvertible {
+    /// The loss as the CLI spells it in messages: `cross-entropy`, `cross-entropy(label_smoothing=0.1)`,
+    /// `mse`, `l1`, `smooth-l1(beta=1.0)`, `bce`, `hinge(margin=1.0)`.
     public var description: String {
         func weights(_ w: [Double]?) -> String? { w.map { "weight=[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" } }
         switch self {

@@ -1,7 +1,7 @@
 import NablaOptim
 
 /// A `nabla train` flag that sets one optimizer hyper-parameter, and the PyTorch key it sets —
-/// the one table between the command line and ``Hyperparameters``, read by the CLI (flags to keys,
+/// the one table between the command line and ``/NablaOptim/Hyperparameters``, read by the CLI (flags to keys,
 /// the "does not apply" check, `--help`) and by the studies (the `nabla train` command of a run).
 public struct OptimizerFlag: Sendable {
     /// The flag without its dashes (`weight-decay`).

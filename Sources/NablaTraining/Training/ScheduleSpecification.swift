@@ -3,7 +3,7 @@ import NablaNN
 import NablaOptim
 
 /// A learning-rate schedule by spec string (`--schedule`): one schedule named by its first field,
-/// from the ``ScheduleRegistry`` —
+/// from the ``/NablaOptim/ScheduleRegistry`` —
 ///
 /// - `step:STEP_SIZE[:GAMMA]` — StepLR (γ = 0.1)
 /// - `multistep:M1,M2,…[:GAMMA]` — MultiStepLR
@@ -19,7 +19,7 @@ public struct ScheduleSpecification: Equatable, Sendable, Codable {
     public var spec: String
 
     /// Parses `spec`, checking its grammar and values by attaching it to a throwaway optimizer.
-    /// - Throws: ``NablaError`` `--schedule SPEC: …` naming the problem.
+    /// - Throws: ``/NablaTensor/NablaError`` `--schedule SPEC: …` naming the problem.
     public init(parsing spec: String) throws {
         self.spec = spec
         _ = try make(for: try SGD([Variable(Tensor<Float>([0]), requiresGradient: true)], learningRate: 0.1))
@@ -44,7 +44,7 @@ public struct ScheduleSpecification: Equatable, Sendable, Codable {
     }
 
     /// Attaches the schedule to `optimizer`.
-    /// - Throws: ``NablaError`` for a bad spec or value.
+    /// - Throws: ``/NablaTensor/NablaError`` for a bad spec or value.
     public func make(for optimizer: any Optimizer) throws -> any LearningRateSchedule {
         let parts = try parts()
         guard parts.count == 2 else { return try parts[0].schedule.make(optimizer) }

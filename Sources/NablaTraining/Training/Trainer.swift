@@ -27,12 +27,20 @@ import NablaData
 /// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
 /// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
 public final class Trainer {
+    /// The model being trained (in place).
     public let model: Module<Float>
+    /// The optimizer over the model's parameters.
     public let optimizer: any Optimizer<Float>
+    /// The learning-rate schedule, stepped once per finished epoch; `nil` keeps the learning rate fixed.
     public let schedule: (any LearningRateSchedule)?
+    /// The training batches (order, batch size and augmentation).
     public let trainLoader: DataLoader
+    /// Evaluated after every epoch when given: `val_loss`, `val_accuracy`; early stopping and
+    /// `ReduceLROnPlateau` monitor its loss.
     public let validation: Dataset?
+    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`.
     public let test: Dataset?
+    /// Budget, loss, penalty, clipping, checkpoints and logs.
     public let configuration: TrainerConfiguration
     /// Identifies the run for resume (canonical JSON of what must not change between the halves).
     public let runIdentity: String
@@ -57,6 +65,20 @@ public final class Trainer {
     private let earlyStopping: EarlyStopping<Float>?
     private var logger: TrainingLogger?
 
+    /// A trainer of `model` with `optimizer` on `trainLoader`'s batches.
+    /// - Parameters:
+    ///   - model: The model; ``fit()`` updates its parameters and buffers in place.
+    ///   - optimizer: An optimizer over `model.parameters`.
+    ///   - schedule: Stepped after each finished epoch (with the monitored loss if it requires a metric).
+    ///   - trainLoader: The training batches.
+    ///   - validation: Evaluated each epoch; its loss is the monitored metric when present.
+    ///   - test: Evaluated each epoch; its loss is monitored when there is no validation set.
+    ///   - configuration: Everything else; ``TrainerConfiguration/steps`` or
+    ///     ``TrainerConfiguration/epochs`` must be at least 1.
+    ///   - runIdentity: Canonical JSON of what must not change across a resume; ``resume(from:)``
+    ///     rejects a checkpoint written with another one.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1 or
+    ///   an invalid early-stopping patience.
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
                 configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
@@ -119,7 +141,7 @@ public final class Trainer {
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
+    /// - Throws: ``/NablaTensor/NablaError`` if the file is unreadable or malformed, or was written by a run with a
     ///   different configuration (model, data, optimizer, …), naming the file.
     public func resume(from url: URL) throws {
         let saved = try Checkpoint.read(from: url)
@@ -166,7 +188,7 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
     ///   finite (unless skipping), or an I/O error from checkpoints and logs.
     public func fit() throws -> TrainingResult {
         let start = Date()
