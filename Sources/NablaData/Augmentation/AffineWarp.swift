@@ -11,12 +11,19 @@ import NablaTensor
 /// `(tx, ty)`, `scale`, `shear` in degrees `(sx, sy)`, about `center` in pixels from the top-left
 /// corner (`nil`: the image centre).
 public struct AffineTransform: Equatable, Sendable {
+    /// The rotation in degrees (counter-clockwise for positive values, as `F.affine`).
     public var angle: Double
+    /// The translation in pixels, right and down positive.
     public var translation: (x: Double, y: Double)
+    /// The scale factor (> 0).
     public var scale: Double
+    /// The shear angles in degrees along x and y.
     public var shear: (x: Double, y: Double)
+    /// The centre in pixels from the top-left corner, or `nil` for the image centre.
     public var center: (x: Double, y: Double)?
 
+    /// A transform with the given parameters (the identity by default).
+    /// - Precondition: `scale > 0`.
     public init(angle: Double = 0, translation: (x: Double, y: Double) = (0, 0), scale: Double = 1,
                 shear: (x: Double, y: Double) = (0, 0), center: (x: Double, y: Double)? = nil) {
         precondition(scale > 0, "AffineTransform: scale \(scale) must be positive")
@@ -27,6 +34,7 @@ public struct AffineTransform: Equatable, Sendable {
         self.center = center
     }
 
+    /// Whether two transforms have the same parameters.
     public static func == (a: AffineTransform, b: AffineTransform) -> Bool {
         a.angle == b.angle && a.translation == b.translation && a.scale == b.scale && a.shear == b.shear
             && a.center?.x == b.center?.x && a.center?.y == b.center?.y

@@ -11,8 +11,8 @@ import NablaTensor
 /// - sample `i` is mixed with sample `i − 1` (`x.roll(1, 0)`; sample 0 with the last), so the batch
 ///   must be shuffled, as the loader does;
 /// - class labels become one-hot rows and then soft targets `t = λ·onehot(y_i) + (1 − λ)·onehot(y_{i−1})`
-///   (`Targets/probabilities(_:)`, float32 as torchvision's `.float()`), which a soft-target loss
-///   (``crossEntropy(logits:probabilities:classWeights:labelSmoothing:)`` in NablaNN) trains on.
+///   (``Targets/probabilities(_:)``, float32 as torchvision's `.float()`), which a soft-target loss
+///   (NablaNN's `crossEntropy(logits:probabilities:classWeights:labelSmoothing:)`) trains on.
 
 extension RandomGenerator {
     /// A draw from `Gamma(shape, 1)` (Marsaglia & Tsang, 2000, "A Simple Method for Generating Gamma
@@ -136,7 +136,7 @@ public struct BatchMixing: Equatable, Sendable {
     }
 
     /// Checks a user's `α` (torchvision: "Alpha should be greater than 0").
-    /// - Throws: ``NablaError`` naming `flag` for `α ≤ 0` or a non-finite value.
+    /// - Throws: ``/NablaTensor/NablaError`` naming `flag` for `α ≤ 0` or a non-finite value.
     public static func validate(alpha: Double, flag: String) throws {
         guard alpha > 0 && alpha.isFinite else { throw NablaError(.invalidArgument, "--\(flag) \(alpha): α must be a positive number") }
     }

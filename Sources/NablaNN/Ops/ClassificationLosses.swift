@@ -111,8 +111,9 @@ func weightedCrossEntropy<Scalar: TensorScalar>(logits: Variable<Scalar>, labels
 ///   - labelSmoothing: `ε ∈ [0, 1]`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func crossEntropy<Scalar>(logits: Variable<Scalar>, probabilities targets: Tensor<Scalar>,
+public func crossEntropy<Scalar>(logits: Variable<Scalar>, probabilities: Tensor<Scalar>,
                                  classWeights: [Scalar]? = nil, labelSmoothing: Scalar = 0) -> Variable<Scalar> {
+    let targets = probabilities
     precondition(logits.value.rank == 2, "crossEntropy expects logits [N, C], got \(logits.shape)")
     precondition(targets.shape == logits.shape, "crossEntropy: probability targets \(targets.shape) for logits \(logits.shape)")
     precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "label smoothing \(labelSmoothing) is out of range [0, 1]")
@@ -163,7 +164,8 @@ public func crossEntropy<Scalar>(logits: Variable<Scalar>, probabilities targets
 ///   - classWeights: `C` weights, or `nil` for all ones (then `W = N`).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func nllLoss<Scalar>(logProbabilities input: Variable<Scalar>, labels: [Int], classWeights: [Scalar]? = nil) -> Variable<Scalar> {
+public func nllLoss<Scalar>(logProbabilities: Variable<Scalar>, labels: [Int], classWeights: [Scalar]? = nil) -> Variable<Scalar> {
+    let input = logProbabilities
     precondition(input.value.rank == 2, "nllLoss expects log-probabilities [N, C], got \(input.shape)")
     let n = input.shape[0], c = input.shape[1]
     precondition(labels.count == n, "nllLoss: \(labels.count) labels for \(n) rows")

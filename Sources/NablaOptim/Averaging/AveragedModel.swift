@@ -47,7 +47,7 @@ public final class AveragedModel<Scalar: TensorScalar> {
     public private(set) var buffers: [(name: String, value: Tensor<Scalar>, isInteger: Bool)]
 
     /// A copy of `model`'s current parameters and buffers, with nothing averaged yet.
-    /// - Throws: ``NablaError`` for an exponential decay outside [0, 1] (PyTorch's message).
+    /// - Throws: ``/NablaTensor/NablaError`` for an exponential decay outside [0, 1] (PyTorch's message).
     public init(_ model: Module<Scalar>, rule: Rule, includesBuffers: Bool = false) throws {
         if case .exponential(let decay) = rule, !(decay >= 0 && decay <= 1) {
             throw NablaError(.invalidArgument, "Invalid decay value \(decay) provided. Please provide a value in [0,1] range.")
@@ -116,7 +116,7 @@ public final class AveragedModel<Scalar: TensorScalar> {
     public var integerKeys: Set<String> { Set(buffers.filter(\.isInteger).map(\.name)) }
 
     /// Loads the averaged weights into `model` (the model must have the same keys).
-    /// - Throws: ``NablaError`` for a model with other keys or shapes.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model with other keys or shapes.
     public func copy(into model: Module<Scalar>) throws { try model.loadStateDict(modelStateDict) }
 
     /// PyTorch's `AveragedModel.state_dict()`: `n_averaged` and `module.<key>` for every key.
@@ -127,7 +127,7 @@ public final class AveragedModel<Scalar: TensorScalar> {
     }
 
     /// Restores what ``stateDict()`` returned.
-    /// - Throws: ``NablaError`` for a missing, unexpected or wrongly shaped entry, or a count that is
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or wrongly shaped entry, or a count that is
     ///   not a non-negative whole number; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
         guard let count = dict["n_averaged"], count.count == 1 else {

@@ -15,22 +15,27 @@ import NablaTensor
 /// not at the start of training; its first ``step()`` comes at the end of epoch `start`, and the
 /// regular schedule is never stepped again. Checkpoints hold both children's state.
 public final class AveragingPhaseSchedule: LearningRateSchedule {
+    /// The optimizer whose learning rates the schedule sets.
     public let optimizer: any Optimizer
     /// The schedule of the first `start − 1` epochs (`nil`: the optimizer's rate stays constant).
     public let regular: (any LearningRateSchedule)?
     /// The first epoch (1-based) whose end steps ``SWALR`` instead of the regular schedule.
     public let startEpoch: Int
-    /// `swa_lr` per group, `anneal_epochs`, `anneal_strategy` of the ``SWALR``.
+    /// `swa_lr` of the ``SWALR``: one rate for all groups, or one per group.
     public let swaLearningRates: [Double]
+    /// `anneal_epochs` of the ``SWALR``.
     public let annealingEpochs: Int
+    /// `anneal_strategy` of the ``SWALR``.
     public let annealing: SWALR.Annealing
     /// The SWA schedule, once the averaging phase has begun.
     public private(set) var averagingSchedule: SWALR?
     /// The number of ``step()`` calls (epochs ended).
     public private(set) var lastEpoch = 0
+    /// The learning rate of each parameter group after the last step.
     public private(set) var lastLearningRates: [Double]
 
-    /// - Throws: ``NablaError`` for `startEpoch < 1` or invalid ``SWALR`` arguments.
+    /// The regular schedule until epoch `startEpoch`, then a ``SWALR`` with these arguments.
+    /// - Throws: ``/NablaTensor/NablaError`` for `startEpoch < 1` or invalid ``SWALR`` arguments.
     public init(_ optimizer: any Optimizer, regular: (any LearningRateSchedule)?, startEpoch: Int, swaLearningRates: [Double],
                 annealingEpochs: Int = 10, annealing: SWALR.Annealing = .cosine) throws {
         guard startEpoch >= 1 else { throw NablaError(.invalidArgument, "the averaging phase must start at epoch 1 or later, got \(startEpoch)") }
@@ -53,8 +58,11 @@ public final class AveragingPhaseSchedule: LearningRateSchedule {
     /// The regular schedule's: a ``ReduceLROnPlateau`` needs the epoch's metric in its phase.
     public var requiresMetric: Bool { regular?.requiresMetric ?? false }
 
+    /// Ends an epoch: steps the regular schedule (constructing the ``SWALR`` after the regular
+    /// phase's last epoch) or, in the averaging phase, the ``SWALR``.
     public func step() { advance(metric: nil) }
 
+    /// ``step()`` with the epoch's metric, which a metric-driven regular schedule reads.
     public func step(metric: Double) { advance(metric: metric) }
 
     private func advance(metric: Double?) {
@@ -81,6 +89,10 @@ public final class AveragingPhaseSchedule: LearningRateSchedule {
         return dict
     }
 
+    /// Restores what ``stateDict()`` returned — constructing the ``SWALR`` when the saved run was in
+    /// its averaging phase — and sets the optimizer's learning rates to the saved ones.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or malformed entry, or a phase
+    ///   that does not fit the saved epoch.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         let reader = ScheduleStateReader(dict: dict, prefix: "", owner: "AveragingPhaseSchedule")
         let epoch = try reader.integer("last_epoch")

@@ -35,10 +35,11 @@ public final class SWALR: EpochSchedule {
     public let annealing: Annealing
 
     /// - Parameters:
+    ///   - optimizer: the optimizer whose learning rates the schedule sets.
     ///   - swaLearningRates: one rate for every group, or one per group.
     ///   - annealingEpochs: PyTorch's default is 10.
     ///   - annealing: PyTorch's default is cosine.
-    /// - Throws: ``NablaError`` when the rates do not fit the groups, a rate is negative or not
+    /// - Throws: ``/NablaTensor/NablaError`` when the rates do not fit the groups, a rate is negative or not
     ///   finite, or `annealingEpochs` is negative (PyTorch's messages).
     public init(_ optimizer: any Optimizer, swaLearningRates: [Double], annealingEpochs: Int = 10,
                 annealing: Annealing = .cosine) throws {
@@ -51,8 +52,8 @@ public final class SWALR: EpochSchedule {
     }
 
     /// Checks the arguments of ``init(_:swaLearningRates:annealingEpochs:annealing:)`` for an
-    /// optimizer with `groupCount` parameter groups.
-    /// - Throws: ``NablaError`` with PyTorch's messages.
+    /// optimizer with `groupCount` parameter groups (the same arguments, the same messages).
+    /// - Throws: ``/NablaTensor/NablaError`` with PyTorch's messages.
     public static func validate(swaLearningRates: [Double], groupCount: Int, annealingEpochs: Int) throws {
         guard swaLearningRates.count == 1 || swaLearningRates.count == groupCount else {
             throw NablaError(.invalidArgument, "swa_lr must have the same length as optimizer.param_groups. swa_lr has \(swaLearningRates.count) values, param_groups has \(groupCount).")

@@ -1,7 +1,7 @@
 import Foundation
 import NablaTraining
 
-/// A ``ClassificationReport`` as report tables — for the terminal (`ReportTable/plainText`) and for
+/// A ``/NablaTraining/ClassificationReport`` as report tables — for the terminal (`ReportTable/plainText`) and for
 /// HTML reports (``HTMLReport/classificationSections(_:names:title:)``).
 extension ClassificationReport {
     /// Samples, the top-k accuracies, the macro and weighted F1 and the expected calibration error.

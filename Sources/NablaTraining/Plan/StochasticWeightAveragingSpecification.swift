@@ -16,6 +16,7 @@ public struct StochasticWeightAveragingSpecification: Equatable, Sendable, Custo
     /// `anneal_strategy` of the SWALR.
     public var annealing: SWALR.Annealing
 
+    /// A specification from its parts (PyTorch's SWALR defaults: 10 annealing epochs, cosine).
     public init(startEpoch: Int, learningRate: Double? = nil, annealingEpochs: Int = 10, annealing: SWALR.Annealing = .cosine) {
         self.startEpoch = startEpoch
         self.learningRate = learningRate
@@ -24,7 +25,7 @@ public struct StochasticWeightAveragingSpecification: Equatable, Sendable, Custo
     }
 
     /// Parses the spec (grammar above).
-    /// - Throws: ``NablaError`` naming `--swa` and the problem.
+    /// - Throws: ``/NablaTensor/NablaError`` naming `--swa` and the problem.
     public init(parsing spec: String) throws {
         func fail(_ problem: String) -> NablaError { NablaError(.invalidArgument, "--swa \(spec): \(problem)") }
         let parts = spec.split(whereSeparator: { $0 == "," || $0 == ":" }).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -9,7 +9,7 @@ import NablaData
 /// builds.
 extension TrainingPlan {
     /// Checks the toolbox settings on their own and against the rest of the plan (what needs no data).
-    /// - Throws: ``NablaError`` naming the flag and the bad value.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the flag and the bad value.
     func validateToolbox() throws {
         func fail(_ message: String) -> NablaError { NablaError(.invalidArgument, message) }
         for (flag, alpha) in [("mixup", mixupAlpha), ("cutmix", cutMixAlpha)] {
@@ -42,7 +42,7 @@ extension TrainingPlan {
     }
 
     /// The batch mixing of ``mixupAlpha`` and ``cutMixAlpha`` for training data of `sampleShape`.
-    /// - Throws: ``NablaError`` when the data has no class labels or CutMix gets non-image samples.
+    /// - Throws: ``/NablaTensor/NablaError`` when the data has no class labels or CutMix gets non-image samples.
     func batchMixing(for train: Dataset) throws -> BatchMixing? {
         guard mixupAlpha != nil || cutMixAlpha != nil else { return nil }
         let flag = mixupAlpha != nil ? "--mixup" : "--cutmix"

@@ -109,7 +109,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var augmentation: String?
     /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
     public var testTimeAugmentation: String?
-    /// `α` of mixup's `Beta(α, α)` for every training batch (`--mixup`, see ``BatchMixing``).
+    /// `α` of mixup's `Beta(α, α)` for every training batch (`--mixup`, see ``/NablaData/BatchMixing``).
     public var mixupAlpha: Double?
     /// `α` of CutMix's `Beta(α, α)` (`--cutmix`; with `--mixup`, one of the two per batch).
     public var cutMixAlpha: Double?

@@ -33,7 +33,7 @@ public final class BestCheckpointCallback: TrainingCallback {
         }
 
         /// Parses a metric name (`val_loss`, `val_accuracy`; `val_acc` and dashes accepted).
-        /// - Throws: ``NablaError`` naming the accepted metrics; test metrics are refused with the reason.
+        /// - Throws: ``/NablaTensor/NablaError`` naming the accepted metrics; test metrics are refused with the reason.
         public init(parsing text: String) throws {
             let name = text.lowercased().replacingOccurrences(of: "-", with: "_")
             if let metric = Metric(rawValue: name == "val_acc" ? "val_accuracy" : name) { self = metric; return }
@@ -44,6 +44,7 @@ public final class BestCheckpointCallback: TrainingCallback {
         }
     }
 
+    /// The metric epochs are ranked by.
     public let metric: Metric
     /// How many epochs to keep (`K`).
     public let count: Int
@@ -52,9 +53,11 @@ public final class BestCheckpointCallback: TrainingCallback {
     /// The kept epochs (1-based) and their values, best first.
     public private(set) var kept: [(epoch: Int, value: Double)] = []
 
+    /// `"keep-best"`, the checkpoint prefix of the kept epochs.
     public var name: String { "keep-best" }
 
-    /// - Throws: ``NablaError`` when `count < 1`.
+    /// A callback keeping the `count` best epochs by `metric` in `directory`.
+    /// - Throws: ``/NablaTensor/NablaError`` when `count < 1`.
     public init(metric: Metric, count: Int = 1, directory: URL) throws {
         guard count >= 1 else { throw NablaError(.invalidArgument, "--keep-top-k \(count): must be at least 1") }
         self.metric = metric
@@ -73,6 +76,7 @@ public final class BestCheckpointCallback: TrainingCallback {
     /// Whether `a` ranks before `b` (strictly better).
     private func isBetter(_ a: Double, than b: Double) -> Bool { metric.maximizes ? a > b : a < b }
 
+    /// Ranks a finished epoch's metric among the kept ones and writes its weights if it enters.
     public func epochDidEnd(_ trainer: Trainer, report: EpochReport) throws {
         guard trainer.progress.stepInEpoch == 0, let value = metric.value(in: report), !value.isNaN else { return }
         let position = kept.firstIndex { isBetter(value, than: $0.value) } ?? kept.count
@@ -90,10 +94,13 @@ public final class BestCheckpointCallback: TrainingCallback {
         kept = Array(kept.prefix(count))
     }
 
+    /// The kept epochs and values, best first (`epochs`, `values`).
     public func checkpointState() -> [String: Tensor<Double>] {
         ["epochs": Tensor(kept.map { Double($0.epoch) }), "values": Tensor(kept.map(\.value))]
     }
 
+    /// Restores what ``checkpointState()`` returned.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing or malformed entry.
     public func restore(checkpointState: [String: Tensor<Double>]) throws {
         guard let epochs = checkpointState["epochs"], let values = checkpointState["values"], epochs.count == values.count,
               epochs.count <= count, epochs.scalars.allSatisfy({ $0 >= 1 && $0 == $0.rounded() }) else {

@@ -23,6 +23,7 @@ public struct ClassificationReport: Equatable, Sendable {
     /// The number of equal-width confidence bins of ``expectedCalibrationError`` (Guo et al.'s 15).
     public static let calibrationBinCount = 15
 
+    /// The number of classes `C`.
     public let classCount: Int
     /// The `k` of the top-k accuracies kept: `1...maximumK`.
     public let maximumK: Int
@@ -32,9 +33,11 @@ public struct ClassificationReport: Equatable, Sendable {
     public private(set) var topKCorrect: [Int]
     /// Row-major `[classCount × classCount]`, rows the true class, columns the predicted one.
     public private(set) var confusion: [Int]
-    /// Per confidence bin: samples, the sum of their confidences, and how many were correct.
+    /// The samples in each confidence bin.
     public private(set) var binCounts: [Int]
+    /// The sum of the confidences in each bin.
     public private(set) var binConfidence: [Double]
+    /// The correctly predicted samples in each bin.
     public private(set) var binCorrect: [Int]
 
     /// An empty report for `classCount` classes, keeping top-1 … top-`maximumK` accuracies

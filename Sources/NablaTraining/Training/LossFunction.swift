@@ -90,7 +90,7 @@ public enum LossFunction: Equatable, Sendable {
         }
     }
 
-    /// Whether the loss trains on the soft targets of mixup and CutMix (``Targets/probabilities(_:)``):
+    /// Whether the loss trains on the soft targets of mixup and CutMix (``/NablaData/Targets/probabilities(_:)``):
     /// cross-entropy and binary cross-entropy (PyTorch's `nll_loss` and the hinge loss take class
     /// indices only).
     public var acceptsProbabilities: Bool {

@@ -6,7 +6,7 @@ import NablaOptim
 import NablaData
 
 /// Weight averaging during training (`--ema DECAY`, `--swa START[,SWA_LR]`): a ``TrainingCallback``
-/// that keeps an ``AveragedModel`` of the model being trained, in PyTorch's recipes.
+/// that keeps an ``/NablaOptim/AveragedModel`` of the model being trained, in PyTorch's recipes.
 ///
 /// - **EMA** (``Method/exponential(decay:)``): after every optimizer step,
 ///   `ema ← lerp(ema, w, 1 − decay)` (`AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay),
@@ -14,10 +14,10 @@ import NablaData
 ///   the EMA weights are ready to evaluate without another pass).
 /// - **SWA** (``Method/stochastic(startEpoch:)``): after each finished epoch `e ≥ start` (1-based),
 ///   the equal average `swa ← swa + (w − swa)/(n + 1)` (`AveragedModel(model)`; running statistics are
-///   copied, not averaged), and when training ends ``updateBatchNormStatistics(of:inputs:)``
+///   copied, not averaged), and when training ends ``/NablaOptim/updateBatchNormStatistics(of:inputs:)``
 ///   (PyTorch's `update_bn`) recomputes them for the averaged weights with one pass over the
 ///   training loader (its batches of the next epoch, augmentation included). The learning rate of
-///   the averaging phase is the plan's business (``AveragingPhaseSchedule``).
+///   the averaging phase is the plan's business (``/NablaOptim/AveragingPhaseSchedule``).
 ///
 /// **Which weights are which.** The trainer always trains, checkpoints and evaluates per epoch the
 /// live weights (`model.safetensors`, the epoch lines); this callback keeps the average beside them
@@ -35,6 +35,7 @@ public final class WeightAveragingCallback: TrainingCallback {
         case stochastic(startEpoch: Int)
     }
 
+    /// How and when this callback averages.
     public let method: Method
     /// The running average.
     public let average: AveragedModel<Float>
@@ -42,6 +43,7 @@ public final class WeightAveragingCallback: TrainingCallback {
     public private(set) var batchNormUpdated = false
     private let integerKeys: Set<String>
 
+    /// `"ema"` or `"swa"`: the checkpoint prefix and the name of the averaged weights file.
     public var name: String {
         switch method {
         case .exponential: return "ema"
@@ -50,7 +52,7 @@ public final class WeightAveragingCallback: TrainingCallback {
     }
 
     /// A callback averaging `model`'s weights.
-    /// - Throws: ``NablaError`` for a decay outside [0, 1] or a start epoch below 1.
+    /// - Throws: ``/NablaTensor/NablaError`` for a decay outside [0, 1] or a start epoch below 1.
     public init(method: Method, model: Module<Float>) throws {
         self.method = method
         switch method {
@@ -79,7 +81,7 @@ public final class WeightAveragingCallback: TrainingCallback {
     }
 
     /// Loads the averaged weights (parameters and buffers) into `model`.
-    /// - Throws: ``NablaError`` for a model with other keys or shapes.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model with other keys or shapes.
     public func apply(to model: Module<Float>) throws { try average.copy(into: model) }
 
     /// The averaged weights as a safetensors state dict of the model (integer buffers as int64).
@@ -92,12 +94,15 @@ public final class WeightAveragingCallback: TrainingCallback {
         return file
     }
 
+    /// EMA: adds the weights after this optimizer step to the average.
     public func stepDidEnd(_ trainer: Trainer, loss: Double) throws {
         guard case .exponential = method else { return }
         average.update(from: trainer.model)
         batchNormUpdated = false
     }
 
+    /// SWA: adds the weights of a finished epoch from the start epoch on; then writes the averaged
+    /// weights file (with a checkpoint directory).
     public func epochDidEnd(_ trainer: Trainer, report: EpochReport) throws {
         // Only a finished epoch (a step budget may end one part-way) enters the SWA average.
         if case .stochastic(let start) = method, trainer.progress.stepInEpoch == 0, report.epoch >= start {
@@ -107,6 +112,7 @@ public final class WeightAveragingCallback: TrainingCallback {
         try writeFile(trainer)
     }
 
+    /// SWA: recomputes the batch-norm statistics of the average (`update_bn`) and rewrites its file.
     public func trainingDidEnd(_ trainer: Trainer, result: TrainingResult) throws {
         guard case .stochastic = method, hasAverage, !batchNormUpdated else { return }
         // update_bn on a model holding the averaged weights; the live weights go back afterwards.
@@ -128,8 +134,11 @@ public final class WeightAveragingCallback: TrainingCallback {
         try stateDictFile().write(to: directory.appendingPathComponent("\(name).safetensors"))
     }
 
+    /// The average as PyTorch's `AveragedModel.state_dict()`: `n_averaged` and `module.<key>`.
     public func checkpointState() -> [String: Tensor<Double>] { average.stateDict().mapValues { Tensor<Double>($0) } }
 
+    /// Restores what ``checkpointState()`` returned.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or wrongly shaped entry.
     public func restore(checkpointState: [String: Tensor<Double>]) throws {
         do {
             try average.loadStateDict(checkpointState.mapValues { Tensor<Float>($0) })
