@@ -19,6 +19,7 @@ struct EvaluateCommand: ParsableCommand {
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Seed (for the validation split and synthetic data).")
     var seed: UInt64 = 0
+    @OptionGroup(title: "Classification metrics") var metricsOptions: MetricsOptions
 
     func validate() throws {
         try modelOptions.require()
@@ -44,6 +45,7 @@ struct EvaluateCommand: ParsableCommand {
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         try StandardStreams.writeResult(line + "\n")
+        try metricsOptions.report(model: built.model, on: dataset)
     }
 }
 

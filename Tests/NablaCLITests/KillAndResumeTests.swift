@@ -64,6 +64,26 @@ final class KillAndResumeTests: XCTestCase {
         try assertSameRun("repeated", as: "reference", "five kills")
     }
 
+    /// With `--accumulate 3` a step takes three batches and checkpoints fall between groups: kills
+    /// inside a group, at a step checkpoint and in the epoch-end window resume to the same weights
+    /// (the checkpoint's `globalStep` counts steps, `stepInEpoch` batches, and both are checked).
+    func testKillsUnderGradientAccumulationResumeExactly() throws {
+        let accumulated = ["train", "--model", "fcnet:16", "--dropout", "0.2", "--data", "synthetic:spirals?n=40", "--batch-size", "16",
+                           "--accumulate", "3", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05", "--epochs", "2", "--seed", "9",
+                           "--checkpoint-every", "2", "--quiet", "--checkpoint-dir"]
+        let reference = directory.appendingPathComponent("acc-reference")
+        XCTAssertEqual(try CLI.run(accumulated + [reference.path]).status, 0)
+        for point in ["step:2", "step:5", "write:checkpoint.safetensors:1", "epoch-end:1", "step:11"] {
+            let run = directory.appendingPathComponent("acc-" + point.replacingOccurrences(of: ":", with: "-"))
+            let killed = try CLI.run(accumulated + [run.path], environment: ["NABLA_KILL_AT": point])
+            XCTAssertTrue(killed.signaled, "\(point): \(killed.stderr)")
+            let resumed = try CLI.run(accumulated + [run.path, "--resume"])
+            XCTAssertEqual(resumed.status, 0, "\(point): \(resumed.stderr)")
+            XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent("model.safetensors")),
+                           try Data(contentsOf: reference.appendingPathComponent("model.safetensors")), point)
+        }
+    }
+
     /// `checkpoint.safetensors` and `model.safetensors` are replaced one after the other: a kill
     /// between the two renames of the last epoch leaves a finished checkpoint beside the previous
     /// epoch's weights. `--resume` has nothing left to train and rewrites the weights from the

@@ -127,6 +127,30 @@ final class CheckpointValidationTests: XCTestCase {
         }
     }
 
+    /// Under `--accumulate N`, `stepInEpoch` counts batches and `globalStep` optimizer steps: one
+    /// per group of N batches begun (the last group of an epoch may be short).
+    func testGlobalStepCountsAccumulatedSteps() throws {
+        let run = RunGeometry(batchesPerEpoch: 8, batchSize: 16, epochs: 5, steps: nil, accumulationSteps: 3)
+        XCTAssertEqual((0...8).map(run.steps(afterBatches:)), [0, 1, 1, 1, 2, 2, 2, 3, 3])
+        func progress(_ epoch: Int, _ stepInEpoch: Int, _ globalStep: Int) -> TrainingProgress {
+            var p = TrainingProgress()
+            (p.epoch, p.stepInEpoch, p.globalStep) = (epoch, stepInEpoch, globalStep)
+            for e in 0..<epoch {
+                let entry: [String: Double] = ["epoch": Double(e + 1), "step": Double(3 * (e + 1)), "train_loss": 1]
+                p.history.append(entry)
+            }
+            return p
+        }
+        for (epoch, step, global) in [(0, 0, 0), (0, 3, 1), (0, 6, 2), (1, 0, 3), (1, 6, 5), (2, 8, 9)] {
+            XCTAssertNoThrow(try progress(epoch, step, global).validate(against: run, source: "c"), "\(epoch) \(step) \(global)")
+        }
+        for (epoch, step, global) in [(0, 3, 3), (1, 0, 8), (1, 6, 9), (1, 3, 3)] {
+            XCTAssertThrowsError(try progress(epoch, step, global).validate(against: run, source: "c")) {
+                XCTAssertTrue("\($0)".contains("does not match epoch \(epoch) × 3 steps of 3 batches + stepInEpoch \(step)"), "\($0)")
+            }
+        }
+    }
+
     func testCountersAndStateEntriesAreChecked() throws {
         let (valid, _) = try validCheckpoint()
         let counter = try XCTUnwrap(valid.integerModelKeys.sorted().first)

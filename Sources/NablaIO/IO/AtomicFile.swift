@@ -15,7 +15,7 @@ import NablaTensor
 /// is followed, and the file it points to is replaced, as `open(2)` would write through it.
 public enum AtomicFile {
     /// Writes `data` to `url` atomically, creating the parent directory if needed.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the destination is not a regular file,
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when the destination is not a regular file,
     ///   the directory cannot be created, or the write or rename fails; the previous file, if any, is
     ///   then left intact.
     public static func write(_ data: Data, to url: URL) throws {
@@ -57,7 +57,7 @@ public enum AtomicFile {
 
     /// Checks, without writing, that `url` could be replaced by ``write(_:to:)``: nothing is there,
     /// or a regular file (or a link to one). Commands call it before long work whose result goes there.
-    /// - Throws: ``NablaError`` (`.io`) naming the path and what is there instead.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path and what is there instead.
     public static func checkReplaceable(_ url: URL) throws {
         _ = try resolvedDestination(url)
     }

@@ -28,7 +28,7 @@ public final class DirectoryLock {
 
     /// Creates `directory` if needed and locks it.
     /// - Parameter purpose: what the directory is, for messages (`"checkpoint directory"`).
-    /// - Throws: ``NablaError`` (`.io`) naming the directory: it cannot be created, or another process
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the directory: it cannot be created, or another process
     ///   holds the lock (naming its process id when the lock file records it).
     public static func acquire(_ directory: URL, purpose: String) throws -> DirectoryLock {
         if let failure = makeDirectories(directory) {

@@ -3,7 +3,7 @@ import NablaTensor
 
 /// Reading whole user-supplied files with one-line errors.
 package enum FileBytes {
-    /// The bytes of the file at `url`, or a ``NablaError`` (`.io`) naming the path: no such file,
+    /// The bytes of the file at `url`, or a ``/NablaTensor/NablaError`` (`.io`) naming the path: no such file,
     /// a directory, unreadable, or larger than ``MemoryBudget/current``. A pipe or device (`<(zcat …)`,
     /// `/dev/stdin`) is read to its end in chunks, and refused as soon as it exceeds the budget, so
     /// `/dev/zero` cannot exhaust memory.

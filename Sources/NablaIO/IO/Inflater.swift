@@ -15,7 +15,7 @@ import NablaTensor
 /// Output beyond the memory budget, or more than ``MemoryBudget/maximumDecompressionRatio`` times the
 /// compressed size (past ``MemoryBudget/ratioCheckFloor``), is refused before it is allocated.
 ///
-/// Every failure throws a one-line ``NablaError`` (`.invalidFile`) naming the file.
+/// Every failure throws a one-line ``/NablaTensor/NablaError`` (`.invalidFile`) naming the file.
 public final class Inflater {
     /// The container around the DEFLATE data.
     public enum Format: Sendable {

@@ -84,7 +84,7 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a `--max-memory` value: bytes (`1000000`), a size with a binary unit (`512M`, `1.5G`,
     /// `2GiB`, `64k`; K, M, G, T = 2¹⁰, 2²⁰, 2³⁰, 2⁴⁰), or a percentage of ``availableBytes`` (`50%`).
-    /// - Throws: ``NablaError`` (`.invalidArgument`) naming the flag for anything else, or a size that
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) naming the flag for anything else, or a size that
     ///   is not positive.
     public init(parsing spec: String, flag: String = "--max-memory") throws {
         let text = spec.trimmingCharacters(in: .whitespaces)

@@ -35,7 +35,7 @@ public enum StandardStreams {
     }
 
     /// Writes `text` to standard output completely.
-    /// - Throws: ``NablaError`` (`.io`) `"standard output: cannot write the result (<reason>)"`.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) `"standard output: cannot write the result (<reason>)"`.
     public static func writeResult(_ text: String) throws {
         fflush(stdout)  // keep the order of anything `print` buffered
         if closedAtStart.contains(1) {

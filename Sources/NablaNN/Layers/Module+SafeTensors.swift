@@ -20,7 +20,7 @@ extension Module {
 
     /// Loads a `.safetensors` state dictionary (any float or integer dtype is converted; integer
     /// entries of integer buffers are kept exactly).
-    /// - Throws: ``NablaError`` for an unreadable or malformed file, or a missing, unexpected or
+    /// - Throws: ``/NablaTensor/NablaError`` for an unreadable or malformed file, or a missing, unexpected or
     ///   wrongly shaped key (when `strict`), naming the file.
     public func load(from url: URL, strict: Bool = true) throws {
         let file = try SafeTensorsFile.read(from: url)

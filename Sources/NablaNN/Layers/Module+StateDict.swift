@@ -25,7 +25,7 @@ extension Module {
 
     /// Sets integer buffers to exact values (after ``loadStateDict(_:strict:)`` has set them as
     /// `Scalar`); keys that are not integer buffers of this module are ignored.
-    /// - Throws: ``NablaError`` naming a key whose element count does not match the buffer's.
+    /// - Throws: ``/NablaTensor/NablaError`` naming a key whose element count does not match the buffer's.
     public func loadIntegerState(_ values: [String: [Int64]]) throws {
         let buffers = namedBuffers().filter { $0.buffer.isInteger }
         for (name, buffer) in buffers {
@@ -41,9 +41,11 @@ extension Module {
 
     /// Replaces parameters and buffers with the values in `dict`.
     ///
-    /// - Parameter strict: require exactly this module's keys (PyTorch's default). When `false`,
-    ///   missing and unexpected keys are ignored, but a present key must still have the right shape.
-    /// - Throws: ``NablaError`` naming the first missing key, unexpected key, or shape mismatch (with
+    /// - Parameters:
+    ///   - dict: values by state-dict key, as ``stateDict()`` returns them.
+    ///   - strict: require exactly this module's keys (PyTorch's default). When `false`, missing and
+    ///     unexpected keys are ignored, but a present key must still have the right shape.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing key, unexpected key, or shape mismatch (with
     ///   both shapes). Nothing is modified unless every check passes.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>], strict: Bool = true) throws {
         let params = namedParameters(), buffers = namedBuffers()

@@ -13,6 +13,7 @@ public final class Buffer<Scalar: TensorScalar> {
     /// Saved as int64 (`num_batches_tracked`) rather than as `Scalar`.
     public let isInteger: Bool
 
+    /// A buffer holding `value`; `isInteger` saves it as int64 (counters).
     public init(_ value: Tensor<Scalar>, isInteger: Bool = false) {
         storage = value
         counts = isInteger ? value.scalars.map { Int64(saturating: Double($0)) } : []
@@ -54,6 +55,7 @@ open class Module<Scalar: TensorScalar> {
     private var ownBuffers: [(name: String, buffer: Buffer<Scalar>)] = []
     private var ownChildren: [(name: String, module: Module<Scalar>)] = []
 
+    /// An empty module in training mode.
     public init() {}
 
     /// Maps an input to an output. Subclasses override this.

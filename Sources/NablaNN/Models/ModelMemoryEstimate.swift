@@ -175,7 +175,7 @@ extension ModelDescription {
     /// parameters) allocate nothing; any other layer is built once on its own to learn its output
     /// shape and size (for the built-in ones without an estimate — activations, pooling, dropout —
     /// that allocates nothing large).
-    /// - Throws: the same ``NablaError`` ``build(inputShape:using:)`` would throw for an invalid
+    /// - Throws: the same ``/NablaTensor/NablaError`` ``build(inputShape:using:)`` would throw for an invalid
     ///   description, naming the layer.
     public func memoryEstimate(inputShape: [Int]) throws -> ModelMemoryEstimate {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {

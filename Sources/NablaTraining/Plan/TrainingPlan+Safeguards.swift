@@ -46,7 +46,7 @@ extension TrainingPlan {
     /// size is Nabla's choice rather than the user's, get the largest batch up to
     /// `evaluationBatchSize` that fits.
     /// - Returns: the evaluation batch size to use.
-    /// - Throws: ``NablaError`` naming the model, the heaviest layer, the estimate and the cap.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the model, the heaviest layer, the estimate and the cap.
     func checkMemory(data: PlanData, evaluationBatchSize: Int) throws -> Int {
         let budget = MemoryBudget.current
         let m = MemoryArithmetic.self
@@ -85,7 +85,7 @@ extension TrainingPlan {
 extension OptimizerSpecification {
     /// The state tensors the optimizer keeps per parameter (SGD with momentum 1, Adam 2, AMSGrad 3),
     /// found by taking one step on a two-element probe parameter.
-    /// - Throws: ``NablaError`` for an unknown optimizer or an invalid hyper-parameter.
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown optimizer or an invalid hyper-parameter.
     public func stateSlots() throws -> Int {
         let registration = try OptimizerRegistry.registration(named: name)
         let probe = Variable(Tensor<Float>([0.5, -0.5]), requiresGradient: true)

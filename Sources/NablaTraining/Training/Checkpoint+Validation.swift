@@ -3,7 +3,7 @@ import NablaTensor
 
 /// What a run is, for checking a checkpoint's progress against it before resuming.
 struct RunGeometry {
-    /// Optimizer steps in one epoch (the loader's batch count).
+    /// Batches in one epoch (the loader's batch count).
     var batchesPerEpoch: Int
     /// Samples per batch (bounds the metric counts of a partial epoch).
     var batchSize: Int
@@ -11,6 +11,12 @@ struct RunGeometry {
     var epochs: Int?
     /// The step budget.
     var steps: Int?
+    /// Batches per optimizer step (`--accumulate`).
+    var accumulationSteps = 1
+
+    /// Optimizer steps taken after `batches` batches of an epoch: one per group of
+    /// ``accumulationSteps`` batches begun (the epoch's last group may be short).
+    func steps(afterBatches batches: Int) -> Int { (batches + accumulationSteps - 1) / accumulationSteps }
 }
 
 extension TrainingProgress {
@@ -21,14 +27,15 @@ extension TrainingProgress {
     /// - `epoch` ≥ 0 and, under an epoch budget, at most `--epochs`;
     /// - `stepInEpoch` in `0...batchesPerEpoch` (equal: the epoch's steps are done, its end-of-epoch
     ///   work is not);
-    /// - `globalStep` = `epoch × batchesPerEpoch + stepInEpoch`, at most `--steps` under a step budget;
+    /// - `globalStep` = `epoch × steps per epoch + steps of stepInEpoch batches` (one per batch, or
+    ///   per group of `--accumulate` batches), at most `--steps` under a step budget;
     /// - `history`: one entry per completed epoch (plus the current one after a step budget ended
     ///   inside it), entry `i` for epoch `i + 1`, steps increasing up to `globalStep`;
     /// - early stopping's `bestEpoch` among the history's epochs, `epochsWithoutImprovement` at most
     ///   the history's length, `bestMetric` present exactly with `bestEpoch`;
     /// - `epochMetrics` counts at most the samples of `stepInEpoch` batches, hits at most the count;
     /// - `firstLoss` finite.
-    /// - Throws: ``NablaError`` (`.invalidFile`) `"<source>: checkpoint progress: <field> …"`.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidFile`) `"<source>: checkpoint progress: <field> …"`.
     func validate(against run: RunGeometry, source: String) throws {
         func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(source): checkpoint progress: \(why)") }
         let batches = run.batchesPerEpoch
@@ -37,9 +44,12 @@ extension TrainingProgress {
             throw fail("stepInEpoch \(stepInEpoch) is outside 0...\(batches) (the batches per epoch)")
         }
         guard globalStep >= 0 else { throw fail("globalStep \(globalStep) is negative") }
-        let (done, overflow) = epoch.multipliedReportingOverflow(by: batches)
-        guard !overflow, !done.addingReportingOverflow(stepInEpoch).overflow, done + stepInEpoch == globalStep else {
-            throw fail("globalStep \(globalStep) does not match epoch \(epoch) × \(batches) batches + stepInEpoch \(stepInEpoch)")
+        guard run.accumulationSteps >= 1 else { throw fail("accumulation of \(run.accumulationSteps) batches") }
+        let perEpoch = run.steps(afterBatches: batches), partial = run.steps(afterBatches: stepInEpoch)
+        let (done, overflow) = epoch.multipliedReportingOverflow(by: perEpoch)
+        guard !overflow, !done.addingReportingOverflow(partial).overflow, done + partial == globalStep else {
+            let per = run.accumulationSteps == 1 ? "\(batches) batches" : "\(perEpoch) steps of \(run.accumulationSteps) batches"
+            throw fail("globalStep \(globalStep) does not match epoch \(epoch) × \(per) + stepInEpoch \(stepInEpoch)")
         }
         if let steps = run.steps {
             guard globalStep <= steps else {

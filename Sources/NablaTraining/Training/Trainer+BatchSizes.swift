@@ -12,7 +12,7 @@ extension Trainer {
     ///
     /// The layers' input shapes come from one evaluation-mode pass over two training samples: no
     /// statistics are updated and no random numbers drawn, so the run is unchanged.
-    /// - Throws: ``NablaError`` (`.invalidArgument`) naming the batch size, the layer and its input,
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) naming the batch size, the layer and its input,
     ///   with the way out (`--drop-last`, or another batch size).
     func checkBatchNormalizationBatches() throws {
         let layers = model.namedModules().compactMap { entry in (entry.module as? BatchNorm<Float>).map { (entry.name, $0) } }

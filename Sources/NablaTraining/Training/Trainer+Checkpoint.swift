@@ -44,7 +44,7 @@ extension Trainer {
     /// Each file is replaced atomically, but not the pair: the checkpoint is written first and is the
     /// commit point, so a kill between the two renames leaves the previous weights in
     /// `model.safetensors` beside the newer checkpoint, and ``resume(from:)`` rewrites them from it.
-    /// - Throws: ``NablaError`` (`.io`) naming the file when a write fails (a full disk, a read-only
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the file when a write fails (a full disk, a read-only
     ///   directory); the previous checkpoint is then intact, and a later run resumes from it.
     public func saveCheckpoint() throws {
         guard let url = checkpointURL, let modelURL = modelFileURL else { return }
@@ -66,7 +66,7 @@ extension Trainer {
     /// the schedule's epoch counter, the optimizer's step counters and early stopping's best weights.
     /// Locks the checkpoint and log directories first (until the end of ``fit()``), and makes
     /// `model.safetensors` hold the checkpoint's weights (see ``saveCheckpoint()``).
-    /// - Throws: ``NablaError`` naming the file and the field when the file is unreadable or
+    /// - Throws: ``/NablaTensor/NablaError`` naming the file and the field when the file is unreadable or
     ///   malformed, was written by a run with a different configuration (model, data, optimizer, …),
     ///   or holds values this run cannot have reached; `.io` when another run holds a directory.
     public func resume(from url: URL) throws {
@@ -76,7 +76,8 @@ extension Trainer {
             throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
         }
         let geometry = RunGeometry(batchesPerEpoch: trainLoader.batchCount, batchSize: trainLoader.batchSize,
-                                   epochs: configuration.steps == nil ? configuration.epochs : nil, steps: configuration.steps)
+                                   epochs: configuration.steps == nil ? configuration.epochs : nil, steps: configuration.steps,
+                                   accumulationSteps: configuration.accumulationSteps)
         try saved.progress.validate(against: geometry, source: url.path)
         do {
             try validateCounters(of: saved)
@@ -160,7 +161,7 @@ extension Trainer {
 
     /// Locks the checkpoint and log directories (each once; creating them) unless already held, and
     /// removes temporary files that writers killed mid-write left in them.
-    /// - Throws: ``NablaError`` (`.io`) naming the directory and the process that holds it.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the directory and the process that holds it.
     func lockDirectories() throws {
         guard locks.isEmpty else { return }
         var acquired: [DirectoryLock] = []

@@ -10,9 +10,12 @@ import NablaData
 /// divergence detection, checkpoints, and logs.
 ///
 /// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
-/// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
+/// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
+/// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
-/// else the training loss).
+/// else the training loss). With ``TrainerConfiguration/accumulationSteps`` `N > 1`
+/// the gradients of `N` consecutive batches, each loss weighted by its share of the group's samples,
+/// add up before one step (`zero_grad` at the group's first batch, the step after its last).
 ///
 /// **The test set is reported, never selected on.** Early stopping, its best-weights selection and
 /// `ReduceLROnPlateau` monitor the validation loss, or the training loss when there is no
@@ -36,12 +39,21 @@ import NablaData
 /// the last checkpoint stays as it was. With ``TrainerConfiguration/skipNonFinite`` a non-finite step
 /// is skipped instead; `nil` factors turn the growth checks off (`--allow-divergence`).
 public final class Trainer {
+    /// The model being trained (in place).
     public let model: Module<Float>
+    /// The optimizer over the model's parameters.
     public let optimizer: any Optimizer<Float>
+    /// The learning-rate schedule, stepped once per finished epoch; `nil` keeps the learning rate fixed.
     public let schedule: (any LearningRateSchedule)?
+    /// The training batches (order, batch size and augmentation).
     public let trainLoader: DataLoader
+    /// Evaluated after every epoch when given: `val_loss`, `val_accuracy`; early stopping and
+    /// `ReduceLROnPlateau` monitor its loss.
     public let validation: Dataset?
+    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`;
+    /// reported, never monitored.
     public let test: Dataset?
+    /// Budget, loss, penalty, clipping, checkpoints and logs.
     public let configuration: TrainerConfiguration
     /// Identifies the run for resume (canonical JSON of what must not change between the halves).
     public let runIdentity: String
@@ -69,6 +81,21 @@ public final class Trainer {
     /// of ``fit()`` to the end of ``fit()``.
     var locks: [DirectoryLock] = []
 
+    /// A trainer of `model` with `optimizer` on `trainLoader`'s batches.
+    /// - Parameters:
+    ///   - model: The model; ``fit()`` updates its parameters and buffers in place.
+    ///   - optimizer: An optimizer over `model.parameters`.
+    ///   - schedule: Stepped after each finished epoch (with the monitored loss if it requires a metric).
+    ///   - trainLoader: The training batches.
+    ///   - validation: Evaluated each epoch; its loss is the monitored metric when present.
+    ///   - test: Evaluated each epoch and reported; never monitored (the training loss is, without
+    ///     a validation set).
+    ///   - configuration: Everything else; ``TrainerConfiguration/steps`` or
+    ///     ``TrainerConfiguration/epochs`` must be at least 1.
+    ///   - runIdentity: Canonical JSON of what must not change across a resume; ``resume(from:)``
+    ///     rejects a checkpoint written with another one.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1,
+    ///   an invalid early-stopping patience, accumulation or divergence factor.
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
                 configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
@@ -96,6 +123,9 @@ public final class Trainer {
         for factor in [configuration.divergenceFactor, configuration.epochDivergenceFactor].compactMap({ $0 }) where !(factor > 1 && factor.isFinite) {
             throw NablaError(.invalidArgument, "divergence factor \(factor) must be a finite number above 1")
         }
+        if configuration.accumulationSteps < 1 {
+            throw NablaError(.invalidArgument, "--accumulate \(configuration.accumulationSteps): must be at least 1")
+        }
     }
 
     // MARK: Evaluation
@@ -115,7 +145,7 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when training diverges (unless
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when training diverges (unless
     ///   skipping), `.invalidArgument` before any step when a batch-normalization layer would get a
     ///   single value per channel (``checkBatchNormalizationBatches()``), `.io` when a directory is locked by another run or a checkpoint or log cannot be
     ///   written (the previous checkpoint then stays intact).
@@ -139,6 +169,7 @@ public final class Trainer {
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
+        let accumulation = configuration.accumulationSteps
 
         while stopReason == nil && !budgetSpent {
             let epoch = progress.epoch
@@ -146,23 +177,35 @@ public final class Trainer {
             model.train()
             var metrics = progress.epochMetrics ?? MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
-            let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
+            let total = configuration.steps.map { min(batches.count, ($0 - progress.globalStep) * accumulation) } ?? batches.count
             let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
+            // Gradient accumulation: batches [k·N, (k+1)·N) of the epoch make one optimizer step.
+            // Checkpoints fall between groups (after a step, or on a stop at a group's start).
+            var groupLoss = 0.0, skippingGroup = false
             for batch in batches {
                 if let steps = configuration.steps, progress.globalStep >= steps { break }
-                if stopRequest != nil { break }
+                let startsGroup = batch.index % accumulation == 0
+                let endsGroup = (batch.index + 1) % accumulation == 0 || batch.index == trainLoader.batchCount - 1
+                if stopRequest != nil && startsGroup { break }
                 for callback in callbacks { try callback.batchWillBegin(self, batch: batch) }
-                optimizer.zeroGrad()
+                if startsGroup { optimizer.zeroGrad(); groupLoss = 0; skippingGroup = false }
+                if skippingGroup {
+                    // The rest of a group whose step is skipped.
+                    progress.stepInEpoch += 1
+                    if endsGroup { progress.globalStep += 1 }
+                    continue
+                }
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
                 let lossValue = loss.value.scalar, dataLossValue = Double(dataLoss.value.scalar)
+                let share = accumulation == 1 ? 1 : Double(batch.indices.count) / Double(groupSampleCount(containing: batch.index))
                 if dataLossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = dataLossValue }
                 var problem = lossValue.isFinite ? divergence(of: dataLossValue) : Problem.nonFinite("the loss is \(lossValue)")
                 if problem == nil {
-                    loss.backward()
+                    (accumulation == 1 ? loss : loss * Float(share)).backward()
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
                         problem = .nonFinite("the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite")
                     }
@@ -174,21 +217,35 @@ public final class Trainer {
                     }
                     optimizer.zeroGrad()
                     skippedSteps += 1
+                    skippingGroup = true
                     progress.stepInEpoch += 1
-                    progress.globalStep += 1
+                    if endsGroup { progress.globalStep += 1 }
                     progress.epochMetrics = metrics
+                    continue
+                }
+                groupLoss += share * dataLossValue
+                guard endsGroup else {
+                    metrics.add(loss: dataLossValue, output: output.value, targets: batch.targets)
+                    progress.stepInEpoch += 1
+                    progress.epochMetrics = metrics
+                    done += 1
+                    reporter.update(done: done, runningLoss: metrics.loss)
                     continue
                 }
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
                 if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
                 if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
-                optimizer.step()
+                if let closureOptimizer = optimizer as? any ClosureOptimizer<Float> {
+                    try closureOptimizer.step { try recomputeGradients(batch, epoch: epoch) }
+                } else {
+                    optimizer.step()
+                }
                 if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
-                metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                metrics.add(loss: dataLossValue, output: output.value, targets: batch.targets)
                 progress.epochMetrics = metrics
-                for callback in callbacks { try callback.stepDidEnd(self, loss: Double(dataLoss.value.scalar)) }
+                for callback in callbacks { try callback.stepDidEnd(self, loss: groupLoss) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
                 if let every = configuration.checkpointEverySteps, progress.globalStep % every == 0 { try saveCheckpoint() }
@@ -252,6 +309,34 @@ public final class Trainer {
         let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
+    }
+
+    /// The gradients of `batch`'s loss at the current weights, clipped as the first pass was — the
+    /// second pass of a ``ClosureOptimizer`` (SAM).
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
+    private func recomputeGradients(_ batch: Batch, epoch: Int) throws {
+        optimizer.zeroGrad()
+        let output = model(Variable(batch.inputs))
+        let dataLoss = configuration.loss(output, batch.targets)
+        let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
+        let value = loss.value.scalar
+        let parameters = model.parameters
+        let location = "epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1))"
+        guard value.isFinite else { throw diverged(.nonFinite("the loss at the perturbed weights is \(value)"), at: location) }
+        loss.backward()
+        if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
+            throw diverged(.nonFinite("a gradient at the perturbed weights is not finite"), at: location)
+        }
+        if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
+        if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
+    }
+
+    /// The number of samples in the accumulation group of batch `index` (batches `[k·N, (k+1)·N)` of
+    /// an epoch, `N` = ``TrainerConfiguration/accumulationSteps``; only the epoch's last batch may be short).
+    func groupSampleCount(containing index: Int) -> Int {
+        let n = configuration.accumulationSteps, size = trainLoader.batchSize, count = trainLoader.dataset.count
+        let first = index - index % n, last = min(first + n, trainLoader.batchCount) - 1
+        return (first...last).reduce(0) { $0 + min(size, count - $1 * size) }
     }
 
     /// Whether the epoch or step budget is used up.
