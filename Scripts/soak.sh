@@ -2,17 +2,19 @@
 # Soak test of kill-and-resume: SIGKILLs a training run N times at random instants, resumes it each
 # time with --resume, and checks that every run ends exactly like an uninterrupted one.
 #
-# Usage: Scripts/soak.sh N [WORKDIR]
+# Usage: Scripts/soak.sh N [WORKDIR]     (SOAK_KILLS_PER_TRIAL, default 3: the most kills of one trial)
 #
-# Two configurations alternate between trials, together holding every kind of state a resume must
+# Three configurations alternate between trials, together holding every kind of state a resume must
 # restore: shuffling, dropout masks, batch-norm statistics, Adam and momentum buffers, a step schedule,
 # early-stopping bookkeeping on a validation split, mid-epoch checkpoints every 3 steps, a plateau
-# schedule, augmentation of images (the second needs Fashion-MNIST, else it is skipped). A trial is
-# killed again and again (each kill after a random delay up to the length of an uninterrupted run)
-# until a resumed run completes on its own; N kills are spread over as many trials as that takes.
+# schedule, augmentation of images (B needs Fashion-MNIST, else it is skipped), gradient accumulation,
+# mixup, an exponential moving average of the weights and keep-best files (C). A trial is killed
+# again and again (each kill after a random delay up to the length of an uninterrupted run), at most
+# SOAK_KILLS_PER_TRIAL times, then left to complete; N kills are spread over as many trials as that takes.
 #
 # Each finished trial must have:
-#   - model.safetensors and checkpoint.safetensors's weights bitwise equal to the uninterrupted run's;
+#   - model.safetensors (and every other weights file: ema, best, keep-best) and checkpoint.safetensors's
+#     weights bitwise equal to the uninterrupted run's;
 #   - the same final line (apart from the seconds);
 #   - metrics.csv and metrics.jsonl with each epoch exactly once, equal to the reference (apart from
 #     the wall-clock seconds column);
@@ -42,10 +44,20 @@ CONFIG_A=(--model fcnet:32,32 --norm batchnorm --dropout 0.2 --data "synthetic:s
           --checkpoint-every 3)
 CONFIG_B=(--model lenet-bn --data fashion-mnist --train-subset 640 --batch-size 32 --optimizer sgd --lr 0.05
           --momentum 0.9 --augment crop:2,flip --schedule plateau:0.5:1 --epochs 3 --seed 7 --checkpoint-every 4)
-CONFIGS=(A)
+CONFIG_C=(--model fcnet:16,16 --dropout 0.2 --data "synthetic:spirals?n=200" --batch-size 16 --accumulate 2
+          --optimizer sgd --lr 0.05 --momentum 0.9 --mixup 0.4 --ema 0.9 --keep-best val_loss --val-split 0.2
+          --epochs 5 --seed 11 --checkpoint-every 2)
+CONFIGS=(A C)
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && CONFIGS+=(B)
+PER_TRIAL=${SOAK_KILLS_PER_TRIAL:-3}
 
-args_of() { if [ "$1" = A ]; then printf '%s\n' "${CONFIG_A[@]}"; else printf '%s\n' "${CONFIG_B[@]}"; fi; }
+args_of() {
+  case "$1" in
+    A) printf '%s\n' "${CONFIG_A[@]}" ;;
+    B) printf '%s\n' "${CONFIG_B[@]}" ;;
+    *) printf '%s\n' "${CONFIG_C[@]}" ;;
+  esac
+}
 without_seconds_csv() { python3 -c "
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
@@ -87,7 +99,7 @@ while [ $kills -lt "$N" ]; do
   while true; do
     "$NABLA" train "${ARGS[@]}" --quiet --checkpoint-dir "$dir" --logdir "$dir/log" --resume > "$dir.out" 2> "$dir.err" &
     pid=$!
-    if [ $kills -lt "$N" ]; then
+    if [ $kills -lt "$N" ] && [ $trial_kills -lt "$PER_TRIAL" ]; then
       delay=$(python3 -c "import random, sys; print(round(random.uniform(0.05, float(sys.argv[1])), 3))" "${SECONDS_OF[$c]}")
       sleep "$delay"
       if kill -9 "$pid" 2>/dev/null; then
@@ -101,7 +113,11 @@ while [ $kills -lt "$N" ]; do
   done
   problems=()
   [ $status -eq 0 ] || problems+=("exit status $status: $(head -c 300 "$dir.err")")
-  cmp -s "$dir/model.safetensors" "$WORK/ref$c/model.safetensors" || problems+=("model.safetensors differs")
+  for weights in "$WORK/ref$c"/*.safetensors; do
+    name=$(basename "$weights")
+    [ "$name" = checkpoint.safetensors ] && continue
+    cmp -s "$dir/$name" "$weights" || problems+=("$name differs")
+  done
   [ "$(checkpoint_weights "$dir/checkpoint.safetensors")" = "$(checkpoint_weights "$WORK/ref$c/checkpoint.safetensors")" ] \
     || problems+=("checkpoint weights differ")
   [ "$(final_line "$dir.out")" = "$(final_line "$WORK/ref$c.out")" ] || problems+=("final line differs")
