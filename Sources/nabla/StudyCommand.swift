@@ -16,7 +16,7 @@ struct StudyCommand: ParsableCommand {
             study resumes and a re-run with more seeds trains only the new ones.
             """,
         subcommands: [StudyRegularizationCommand.self, StudyOptimizersCommand.self, StudySearchCommand.self,
-                      StudyWorkerCommand.self],
+                      StudyReplicateCommand.self, StudyWorkerCommand.self],
         defaultSubcommand: StudyRegularizationCommand.self)
 }
 
@@ -146,6 +146,13 @@ struct StudyWorkerCommand: ParsableCommand {
 
     func run() throws {
         Parallelism.setThreadCount(threads)
+        // A worker outlives nothing: when the study that started it dies (Ctrl-C, kill), stop at once
+        // instead of finishing a run whose result nobody will read.
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            Foundation.exit(1)
+        }
         StudyWorkerProtocol.serve(readLine: { Swift.readLine(strippingNewline: true) }, write: { line in
             print(line)
             fflush(stdout)

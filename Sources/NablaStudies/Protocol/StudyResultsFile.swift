@@ -96,8 +96,42 @@ public struct StudyResultsFile: Encodable {
         var validationAccuracy: Double
     }
 
+    /// A replication card's outcome (`nabla study replicate`).
+    struct Replication: Encodable {
+        var key: String
+        var title: String
+        var source: String
+        var claim: String
+        var setup: String
+        var band: String
+        var measured: String
+        var status: String
+        var explanation: String
+    }
+
+    /// The record of `nabla study search`: every run with its split, the re-runs, the winner and
+    /// its final test runs.
+    struct Search: Encodable {
+        struct Entry: Encodable {
+            var lr: Double
+            var weightDecay: Double
+            var rung: Int
+            var epochs: Int
+            var seed: UInt64
+            var split = "validation"
+            var value: Double?
+        }
+        var trials: [Entry]
+        var reruns: [Entry]
+        var winner: [String: Double]
+        var chosenBy = "highest mean final validation accuracy over the re-run seeds (validation split)"
+        var final: [Run]
+    }
+
     var studies: [StudyEntry]
     var bestModels: [BestModel]
+    var replications: [Replication]?
+    var search: Search?
     var command: String
     var generated: String
 
