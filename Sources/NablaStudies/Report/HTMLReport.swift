@@ -30,6 +30,7 @@ public struct HTMLReport {
         case detailsEnd
     }
 
+    /// The page title (`<title>` and the level-1 heading).
     public var title: String
     /// A line under the title (e.g. the date and machine); `nil` for none.
     public var subtitle: String?
@@ -38,6 +39,7 @@ public struct HTMLReport {
     private(set) var blocks: [Block] = []
     private var usedIDs: Set<String> = []
 
+    /// An empty report titled `title`.
     public init(title: String, subtitle: String? = nil) {
         self.title = title
         self.subtitle = subtitle
@@ -203,7 +205,7 @@ public struct HTMLReport {
     }
 
     /// Writes the page atomically (temporary file, then rename), creating the directory if needed.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when it cannot be written.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when it cannot be written.
     public func write(to url: URL) throws {
         try AtomicFile.write(Data(render().utf8), to: url)
     }
