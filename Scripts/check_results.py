@@ -18,6 +18,10 @@ For every study (one family of variants compared with its baseline on one metric
     scored on "validation", the chosen setting must be the best trial by that score, and a variant
     whose test figures decide anything (a best model chosen by test) fails too.
 
+  * FAILS on a `search` record (nabla study search) whose trials or re-runs are scored on anything
+    but "validation", whose winner is not the best mean validation re-run, or whose final runs are
+    not on "test"; and on results that lack the documented keys (see README, "results.json").
+
 Exit status 0 when everything checks, 1 otherwise (each failure printed on its own line).
 """
 import json
@@ -143,17 +147,83 @@ def check_selection(study, failures):
     return checked
 
 
+REQUIRED_STUDY_KEYS = ("name", "metric", "higher_is_better", "baseline", "variants")
+
+
+def check_shape(data, failures):
+    """The documented shape (README, "results.json"): required keys and their types."""
+    if not isinstance(data.get("studies"), list):
+        failures.append("results.json lacks the 'studies' list")
+        return False
+    ok = True
+    for i, study in enumerate(data["studies"]):
+        missing = [k for k in REQUIRED_STUDY_KEYS if k not in study]
+        if missing:
+            failures.append(f"study {i}: lacks {', '.join(missing)}")
+            ok = False
+            continue
+        if not isinstance(study["higher_is_better"], bool):
+            failures.append(f"{study['name']}: higher_is_better is not a boolean")
+        for v in study["variants"]:
+            for key in ("name", "runs"):
+                if key not in v:
+                    failures.append(f"{study['name']}: a variant lacks '{key}'")
+                    ok = False
+            for run in v.get("runs", []):
+                if set(("seed", "split", "value")) - set(run):
+                    failures.append(f"{study['name']}: {v.get('name')}: a run lacks seed, split or value")
+                    ok = False
+            verdict = v.get("verdict")
+            if verdict is not None:
+                for key in ("label", "difference", "interval", "p_value", "test"):
+                    if key not in verdict:
+                        failures.append(f"{study['name']}: {v['name']}: the verdict lacks '{key}'")
+                        ok = False
+                if verdict.get("label") not in ("better", "worse", "no detectable difference"):
+                    failures.append(f"{study['name']}: {v['name']}: unknown verdict label {verdict.get('label')!r}")
+                if not (isinstance(verdict.get("interval"), list) and len(verdict["interval"]) == 2):
+                    failures.append(f"{study['name']}: {v['name']}: the interval is not [lo, hi]")
+                    ok = False
+    return ok
+
+
+def check_search(search, failures):
+    """`nabla study search`: every search and re-run figure is a validation figure, the winner is the
+    best mean validation accuracy over the re-run seeds, and only the winner's final runs are on test."""
+    for stage in ("trials", "reruns"):
+        for entry in search.get(stage, []):
+            if entry.get("split") != "validation":
+                failures.append(f"search {stage}: lr={entry.get('lr')} wd={entry.get('weight_decay')} seed {entry.get('seed')} "
+                                f"is scored on '{entry.get('split')}', not 'validation'")
+    groups = {}
+    for entry in search.get("reruns", []):
+        groups.setdefault((entry["lr"], entry["weight_decay"]), []).append(entry.get("value"))
+    means = {k: sum(v) / len(v) for k, v in groups.items() if v and all(x is not None for x in v)}
+    if means:
+        best = max(means, key=lambda k: means[k])
+        winner = (search["winner"].get("lr"), search["winner"].get("weight_decay"))
+        if winner != best and not close(means.get(winner), means[best], abs_=1e-12):
+            failures.append(f"search: the winner {winner} is not the best mean validation re-run {best} ({means[best]:.6g})")
+    for run in search.get("final", []):
+        if run.get("split") != "test":
+            failures.append(f"search: a final run of the winner reports split '{run.get('split')}', expected 'test'")
+    return len(search.get("trials", [])) + len(search.get("reruns", []))
+
+
 def main(path):
     with open(path) as f:
         data = json.load(f)
     failures = []
     verdicts = selections = 0
-    for study in data["studies"]:
-        for key in ("name", "metric", "higher_is_better", "baseline", "variants"):
-            if key not in study:
-                failures.append(f"a study lacks '{key}'")
-        verdicts += check_study(study, failures)
-        selections += check_selection(study, failures)
+    if check_shape(data, failures):
+        for study in data["studies"]:
+            verdicts += check_study(study, failures)
+            selections += check_selection(study, failures)
+    if data.get("search") is not None:
+        selections += check_search(data["search"], failures)
+    for card in data.get("replications") or []:
+        if card.get("status") not in ("replicated", "not replicated"):
+            failures.append(f"replication {card.get('key')}: unknown status {card.get('status')!r}")
     for best in data.get("best_models", []):
         if "validation" not in best.get("chosen_by", ""):
             failures.append(f"best model of {best.get('regime')}: chosen by '{best.get('chosen_by')}', not on the validation split")
