@@ -10,16 +10,20 @@ import NablaTraining
 /// A study calls ``run(_:stage:)`` once per stage whose jobs do not depend on each other — all tuning
 /// trials, then all final runs — so an executor always sees as much parallel work as there is.
 public final class StudyEngine {
+    /// Where the jobs that are not cached run.
     public let executor: StudyExecutor
     /// Where results are kept between invocations; `nil` keeps nothing (every run trains).
     public let cache: StudyResultCache?
+    /// Where stage lines, epochs and finished runs are reported.
     public let progress: StudyProgress
     /// Runs trained by this engine, and runs read from the cache, so far.
     public private(set) var trainedCount = 0
+    /// Runs read from the cache so far (see ``trainedCount``).
     public private(set) var cachedCount = 0
     /// Seconds spent training (wall clock of the executor's batches).
     public private(set) var trainingSeconds = 0.0
 
+    /// An engine that reads and stores results in `cache` and trains the rest with `executor`.
     public init(executor: StudyExecutor, cache: StudyResultCache?, progress: StudyProgress) {
         self.executor = executor
         self.cache = cache

@@ -45,14 +45,18 @@ public protocol StudyExecutor: AnyObject {
 /// Runs the jobs one after another in this process, with one ``StudyWorker`` (which keeps the data
 /// it has read). Deterministic and simple: the executor of `--jobs 1` and of the tests.
 public final class InProcessStudyExecutor: StudyExecutor {
+    /// The worker that trains every job (it keeps the data it has read between jobs).
     public let worker: StudyWorker
 
+    /// An executor that trains with `worker`.
     public init(worker: StudyWorker = StudyWorker()) {
         self.worker = worker
     }
 
+    /// `in this process`.
     public var summary: String { "in this process" }
 
+    /// Trains `jobs` in order, reporting each job's epochs and then its result.
     public func execute(_ jobs: [StudyJob], report: (Int, StudyJobEvent) throws -> Void) throws {
         try withoutActuallyEscaping(report) { report in
             for (index, job) in jobs.enumerated() {

@@ -49,12 +49,15 @@ public struct StudyJob: Codable, Equatable, Sendable {
     /// A readable identifier, unique within a study: `mlp/final/dropout/seed-3`. Also the run's
     /// directory under the study's `runs/`.
     public var id: String
+    /// The run: model, data, optimizer, schedule, epochs, seed and where its logs go.
     public var plan: TrainingPlan
+    /// What to measure besides training (per-epoch evaluations, the test split once, weight norms).
     public var measurement: StudyMeasurement
     /// What the plan's data spec refers to: the spec for an installed dataset, the SHA-256 of the file
     /// for a dataset file (so that regenerated data with different contents is a different run).
     public var dataIdentity: String
 
+    /// A job named `id` that trains `plan` and measures `measurement` on the data `dataIdentity` names.
     public init(id: String, plan: TrainingPlan, measurement: StudyMeasurement, dataIdentity: String) {
         self.id = id
         self.plan = plan

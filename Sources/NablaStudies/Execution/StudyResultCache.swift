@@ -18,6 +18,7 @@ public struct StudyResultCache: Sendable {
     /// The directory of the result files.
     public let directory: URL
 
+    /// A cache in `directory` (created on the first store).
     public init(directory: URL) {
         self.directory = directory
     }

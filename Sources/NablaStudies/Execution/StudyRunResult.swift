@@ -10,6 +10,7 @@ import NablaTensor
 public struct StudyRunResult: Codable, Equatable, Sendable {
     /// The figures of one finished epoch.
     public struct Epoch: Codable, Equatable, Sendable {
+        /// The epoch's index, from 0.
         public var epoch: Int
         /// Optimizer steps taken so far.
         public var step: Int
@@ -20,9 +21,11 @@ public struct StudyRunResult: Codable, Equatable, Sendable {
         public var runningLoss: Double
         /// Loss and accuracy on the clean training part in evaluation mode (`nil` when not measured).
         public var trainLoss: Double?
+        /// Top-1 accuracy on the clean training part in evaluation mode (`nil` when not measured).
         public var trainAccuracy: Double?
         /// Loss and accuracy on the validation split (`nil` without one).
         public var validationLoss: Double?
+        /// Top-1 accuracy on the validation split (`nil` without one).
         public var validationAccuracy: Double?
         /// The Frobenius norm ‖W‖ of every weight, in the order of ``StudyRunResult/weightNames``
         /// (`nil` when not measured).
@@ -30,6 +33,7 @@ public struct StudyRunResult: Codable, Equatable, Sendable {
         /// Wall-clock seconds of the epoch, evaluations included.
         public var seconds: Double
 
+        /// The figures of epoch `epoch` (see the properties).
         public init(epoch: Int, step: Int, learningRate: Double, runningLoss: Double, trainLoss: Double? = nil,
                     trainAccuracy: Double? = nil, validationLoss: Double? = nil, validationAccuracy: Double? = nil,
                     weightNorms: [Double]? = nil, seconds: Double = 0) {
@@ -52,6 +56,7 @@ public struct StudyRunResult: Codable, Equatable, Sendable {
         public var split: String
         /// Samples evaluated.
         public var count: Int
+        /// The mean loss over the split's samples.
         public var loss: Double
         /// Top-1 accuracy (`nil` for regression).
         public var accuracy: Double?
@@ -60,6 +65,7 @@ public struct StudyRunResult: Codable, Equatable, Sendable {
         /// `confusion[true class][predicted class]` counts (`nil` for regression).
         public var confusion: [[Int]]?
 
+        /// An evaluation of `count` samples of `split` (see the properties).
         public init(split: String, count: Int, loss: Double, accuracy: Double?, calibrationError: Double?, confusion: [[Int]]?) {
             self.split = split
             self.count = count
@@ -94,6 +100,7 @@ public struct StudyRunResult: Codable, Equatable, Sendable {
     /// figures are those of the last good weights.
     public var divergence: String?
 
+    /// A result with the given epochs, weights, test evaluation and measurements (see the properties).
     public init(epochs: [Epoch] = [], weightNames: [String] = [], test: Evaluation? = nil, sparsity: Double = 0,
                 parameterCount: Int = 0, seconds: Double = 0, divergence: String? = nil) {
         self.epochs = epochs

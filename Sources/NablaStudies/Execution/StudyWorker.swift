@@ -18,6 +18,7 @@ import NablaTraining
 public final class StudyWorker {
     private var loaded: [String: (train: Dataset, test: Dataset?)] = [:]
 
+    /// A worker that has read no data yet.
     public init() {}
 
     /// Makes `train` and `test` the data of `spec`, so jobs on it do not read it again (the study

@@ -17,8 +17,10 @@ public enum StudyWorkerProtocol {
         public var result: StudyRunResult?
         /// The current job failed: the one-line message and ``NablaError/Kind`` of its error.
         public var error: String?
+        /// The ``NablaError/Kind`` raw value of ``error`` (so the study rethrows the same kind).
         public var kind: String?
 
+        /// A message; exactly one of `epoch`, `result` and `error` is set.
         public init(epoch: StudyRunResult.Epoch? = nil, result: StudyRunResult? = nil, error: String? = nil, kind: String? = nil) {
             self.epoch = epoch
             self.result = result

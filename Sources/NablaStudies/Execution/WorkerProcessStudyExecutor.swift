@@ -24,6 +24,8 @@ public final class WorkerProcessStudyExecutor: StudyExecutor {
     /// Threads per worker (for ``summary``; the arguments set them).
     public let threadsPerWorker: Int
 
+    /// An executor that starts up to `workerCount` processes `executable arguments…`, each with `threadsPerWorker` threads.
+    /// - Precondition: `workerCount >= 1`.
     public init(executable: URL, arguments: [String], workerCount: Int, threadsPerWorker: Int) {
         precondition(workerCount >= 1, "WorkerProcessStudyExecutor: workerCount \(workerCount) must be at least 1")
         self.executable = executable
@@ -32,6 +34,7 @@ public final class WorkerProcessStudyExecutor: StudyExecutor {
         self.threadsPerWorker = threadsPerWorker
     }
 
+    /// `2 worker processes × 1 thread`.
     public var summary: String {
         "\(workerCount) worker process\(workerCount == 1 ? "" : "es") × \(threadsPerWorker) thread\(threadsPerWorker == 1 ? "" : "s")"
     }
@@ -43,6 +46,7 @@ public final class WorkerProcessStudyExecutor: StudyExecutor {
         return Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
     }
 
+    /// Hands each job to an idle worker (starting up to ``workerCount`` of them) and reports their messages as they arrive.
     public func execute(_ jobs: [StudyJob], report: (Int, StudyJobEvent) throws -> Void) throws {
         guard !jobs.isEmpty else { return }
         // A worker that dies leaves a broken pipe: writing to it must fail with an error, not end

@@ -33,7 +33,9 @@ public struct SeededStudy {
     public var title: String
     /// One paragraph on the data, model and training.
     public var description: String
+    /// The variants, the baseline among them, each with its textbook setting and tuning grid.
     public var variants: [StudyVariant]
+    /// The comparisons: each family's members against its baseline, Holm-corrected within the family.
     public var families: [ComparisonFamily]
     /// The seeds of the final runs (≥ 5 by default).
     public var seeds: [UInt64]
@@ -46,11 +48,14 @@ public struct SeededStudy {
     /// Where the runs' TensorBoard logs go: `<runsDirectory>/<name>/<variant>/<setting>/seed-<s>`
     /// (and `<name>-tuning/…` for tuning runs); `nil`: no logs.
     public var runsDirectory: URL?
+    /// What tuning runs measure (validation every epoch, never the test split).
     public var tuningMeasurement = StudyMeasurement.tuningTrial
+    /// What final runs measure (the test split once, after training).
     public var finalMeasurement = StudyMeasurement.finalRun
     /// Histograms of the weights and gradients each epoch in the final runs' TensorBoard logs.
     public var logsHistograms = true
 
+    /// A study of `variants` compared in `families`, on final `seeds` and `tuningSeeds` (see the properties).
     public init(name: String, title: String, description: String, variants: [StudyVariant], families: [ComparisonFamily],
                 seeds: [UInt64], tuningSeeds: [UInt64], dataIdentity: String, runsDirectory: URL?) {
         self.name = name

@@ -16,6 +16,7 @@ public struct StudyMetric: Sendable {
     public var title: String
     /// The split the value is measured on (`test`; `train and test` for a gap).
     public var split: String
+    /// Whether a larger value is better (accuracy) or worse (error, gap).
     public var higherIsBetter: Bool
     /// Multiply for display (100: fractions shown in percentage points).
     public var displayScale: Double
@@ -24,6 +25,7 @@ public struct StudyMetric: Sendable {
     /// The value of one run (`nil` when the run has no such figure).
     public var value: @Sendable (StudyRunResult) -> Double?
 
+    /// A metric (see the properties).
     public init(name: String, title: String, split: String, higherIsBetter: Bool, displayScale: Double = 1, unit: String = "",
                 value: @escaping @Sendable (StudyRunResult) -> Double?) {
         self.name = name
@@ -57,7 +59,9 @@ public struct StudyMetric: Sendable {
 public struct SeededStudyOutcome: Sendable {
     /// One grid point of a variant's tuning.
     public struct Trial: Sendable {
+        /// The grid point.
         public var setting: VariantSetting
+        /// The tuning seeds it ran on.
         public var seeds: [UInt64]
         /// The selection score per tuning seed: final validation accuracy, `nil` for a diverged run.
         public var scores: [Double?]
@@ -74,6 +78,7 @@ public struct SeededStudyOutcome: Sendable {
 
     /// A variant at one setting on every final seed.
     public struct Arm: Sendable {
+        /// The setting every seed ran at.
         public var setting: VariantSetting
         /// The plan of each seed's run (for reproduce commands).
         public var plans: [TrainingPlan]
@@ -81,15 +86,21 @@ public struct SeededStudyOutcome: Sendable {
         public var runs: [StudyRunResult]
     }
 
+    /// A variant's tuning trials and its final runs at the textbook and the tuned setting.
     public struct Variant: Sendable {
+        /// The variant's key (`l2-decay`).
         public var key: String
+        /// Its name on the page (`L2 weight decay`).
         public var name: String
+        /// One sentence on what it changes.
         public var summary: String
         /// The model (for its model file), when the plans carry it inline.
         public var model: ModelDescription?
+        /// The final runs at the textbook setting.
         public var textbook: Arm
         /// `nil` when the study did not tune.
         public var tuned: Arm?
+        /// The tuning grid's trials (empty without tuning).
         public var trials: [Trial]
 
         /// The arm of `kind` (the textbook arm when the study did not tune).
@@ -98,19 +109,26 @@ public struct SeededStudyOutcome: Sendable {
         public var tuningChangedTheSetting: Bool { tuned.map { $0.setting != textbook.setting } ?? false }
     }
 
+    /// The study's name (`mlp`).
     public var name: String
+    /// The study's heading.
     public var title: String
+    /// One paragraph on the data, model and training.
     public var description: String
+    /// The final seeds, paired across variants.
     public var seeds: [UInt64]
     /// Empty when the study did not tune.
     public var tuningSeeds: [UInt64]
+    /// The comparisons the study makes.
     public var families: [ComparisonFamily]
+    /// Every variant, the baselines among them.
     public var variants: [Variant]
     /// Grid points per variant (0 without tuning).
     public var budget: Int
     /// Where the runs' logs are (see ``SeededStudy/runDirectory(runs:study:tuning:variant:setting:seed:)``).
     public var runsDirectory: URL?
 
+    /// The variant with `key`, if any.
     public func variant(_ key: String) -> Variant? { variants.first { $0.key == key } }
 
     /// The setting kinds the outcome has: `[.tuned, .textbook]` after tuning, `[.textbook]` without.
@@ -144,8 +162,11 @@ public struct SeededStudyOutcome: Sendable {
 public struct StudyComparison: Sendable {
     /// A variant's per-seed values and, for members, its comparison with the baseline.
     public struct Row: Sendable {
+        /// The variant's key.
         public var key: String
+        /// The variant's name on the page.
         public var name: String
+        /// The setting its values were measured at.
         public var setting: VariantSetting
         /// One value per seed (`nil` where the run has no such figure).
         public var values: [Double?]
@@ -170,12 +191,19 @@ public struct StudyComparison: Sendable {
         }
     }
 
+    /// `<study>/<family>/<setting kind>/<metric>` (`mlp/regularizers/tuned/test_accuracy`).
     public var name: String
+    /// The family compared.
     public var family: ComparisonFamily
+    /// Textbook or tuned settings.
     public var setting: SettingKind
+    /// The metric compared.
     public var metric: StudyMetric
+    /// The seeds that pair the values.
     public var seeds: [UInt64]
+    /// The baseline's values.
     public var baseline: Row
+    /// The members' values, comparisons and verdicts.
     public var members: [Row]
     /// The family-wise significance level.
     public var alpha: Double

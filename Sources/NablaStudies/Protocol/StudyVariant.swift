@@ -6,8 +6,10 @@ import NablaTraining
 public struct HyperParameter: Codable, Equatable, Hashable, Sendable {
     /// A short name used in labels, file names and `results.json` (`lr`, `weight_decay`, `p`).
     public var name: String
+    /// The value used in the run.
     public var value: Double
 
+    /// `name = value`.
     public init(_ name: String, _ value: Double) {
         self.name = name
         self.value = value
@@ -16,8 +18,10 @@ public struct HyperParameter: Codable, Equatable, Hashable, Sendable {
 
 /// A point of a variant's grid: its hyper-parameters in a fixed order (`lr 0.05, weight_decay 5e-4`).
 public struct VariantSetting: Codable, Equatable, Hashable, Sendable {
+    /// The hyper-parameters, in the variant's order.
     public var values: [HyperParameter]
 
+    /// A setting of `values`.
     public init(_ values: [HyperParameter]) { self.values = values }
 
     /// `lr 0.05, p 0.5` (shortest decimal forms), or `default` for no hyper-parameters.
@@ -68,6 +72,7 @@ public struct StudyVariant {
     /// The training plan at a setting, without seed or outputs (the study sets those).
     public var plan: (VariantSetting) throws -> TrainingPlan
 
+    /// A variant (see the properties).
     public init(key: String, name: String, summary: String, textbook: VariantSetting, grid: [VariantSetting],
                 plan: @escaping (VariantSetting) throws -> TrainingPlan) {
         self.key = key
@@ -91,6 +96,7 @@ public struct ComparisonFamily: Sendable, Equatable {
     /// The keys of the variants compared with it.
     public var members: [String]
 
+    /// A family that compares `members` (variant keys) with `baseline` to answer `question`.
     public init(name: String, question: String, baseline: String, members: [String]) {
         self.name = name
         self.question = question

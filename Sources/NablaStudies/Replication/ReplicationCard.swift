@@ -10,11 +10,13 @@ public enum ReplicationStatus: String, Sendable, Codable {
     /// It does not.
     case notReplicated = "not replicated"
 
+    /// `replicated` or `not replicated`.
     public var text: String { rawValue }
 }
 
 /// What a card measured and how it is judged.
 public struct ReplicationOutcome {
+    /// Whether the measurement falls in the card's band.
     public var status: ReplicationStatus
     /// One line: the measured numbers (mean ± interval over seeds) that decide the status.
     public var measured: String
@@ -22,6 +24,7 @@ public struct ReplicationOutcome {
     public var explanation: String
     /// Tables and charts for the card.
     public var tables: [ReportTable]
+    /// Charts of the card, each with an optional caption.
     public var charts: [(any Chart, String?)]
     /// Paired comparisons of the card, for `results.json`.
     public var comparisons: [StudyComparison]
@@ -33,6 +36,7 @@ public struct ReplicationOutcome {
 public struct ReplicationCard {
     /// A short name for `nabla study replicate NAME` (`dropout`).
     public var key: String
+    /// The card's heading (`(a) Dropout lowers the test error of an MLP`).
     public var title: String
     /// The paper, cited by author and year.
     public var source: String
@@ -47,6 +51,7 @@ public struct ReplicationCard {
     /// Judges the results (by job id).
     public var judge: ([String: StudyRunResult]) throws -> ReplicationOutcome
 
+    /// A card (see the properties).
     public init(key: String, title: String, source: String, claim: String, setup: String, band: String, jobs: [StudyJob],
                 judge: @escaping ([String: StudyRunResult]) throws -> ReplicationOutcome) {
         self.key = key
@@ -62,10 +67,13 @@ public struct ReplicationCard {
 
 /// What the cards share: the data, where logs go, the seeds, and helpers to build plans and jobs.
 public struct ReplicationContext {
+    /// The data of most cards (a training subset and the test set).
     public var data: StudyData
     /// The data of cards that need the whole training set (the Fashion-MNIST baseline).
     public var fullData: StudyData?
+    /// The ``StudyJob/dataIdentity`` of ``data``.
     public var dataIdentity: String
+    /// Where the runs' TensorBoard logs go (`nil`: none).
     public var runsDirectory: URL?
     /// Seeds of every paired comparison.
     public var seeds: [UInt64]
@@ -74,6 +82,7 @@ public struct ReplicationContext {
     /// Every card's epochs, instead of its own (`--epochs`: a smoke test; the bands assume the cards' own).
     public var epochOverride: Int?
 
+    /// A context (see the properties).
     public init(data: StudyData, fullData: StudyData?, dataIdentity: String, runsDirectory: URL?, seeds: [UInt64]) {
         self.data = data
         self.fullData = fullData

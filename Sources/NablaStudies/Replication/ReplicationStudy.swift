@@ -7,16 +7,25 @@ import NablaTraining
 /// All cards' runs go to the engine as one batch (so the workers stay busy across cards) and are
 /// cached like any study run; then each card judges its runs against the band it fixed in advance.
 public enum ReplicationStudy {
+    /// A card with its judged outcome.
     public struct CardResult {
+        /// The card.
         public var card: ReplicationCard
+        /// What it measured and whether that replicates the claim.
         public var outcome: ReplicationOutcome
     }
 
+    /// Everything one `nabla study replicate` produced.
     public struct Result {
+        /// The cards in the order they were asked for.
         public var cards: [CardResult]
+        /// Wall-clock seconds of the whole run.
         public var seconds: Double
+        /// Runs trained by this invocation.
         public var trainedRuns: Int
+        /// Runs read from the cache.
         public var cachedRuns: Int
+        /// How runs were executed (``StudyExecutor/summary``).
         public var execution: String
     }
 

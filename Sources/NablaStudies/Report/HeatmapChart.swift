@@ -7,14 +7,21 @@ import Foundation
 /// default; pass the same range to two heatmaps that should be compared cell by cell). Missing
 /// values (`nil`, non-finite) are gray. A cell's text is black on light colors, white on dark.
 public struct HeatmapChart: Chart {
+    /// The heading above the chart.
     public var title: String?
+    /// The title under the columns.
     public var xTitle: String?
+    /// The title beside the rows.
     public var yTitle: String?
+    /// One label per row, top to bottom.
     public var rowLabels: [String]
+    /// One label per column, left to right.
     public var columnLabels: [String]
     /// `values[row][column]`.
     public var values: [[Double?]]
+    /// The title of the color scale (`val. error (%)`).
     public var colorTitle: String
+    /// The values mapped to the ends of the color scale; `nil`: the data's range.
     public var colorRange: ClosedRange<Double>?
     /// Reverse the scale so that low values are bright (errors: low is good).
     public var lowIsBright: Bool
@@ -22,7 +29,9 @@ public struct HeatmapChart: Chart {
     public var cellLabel: ((Double) -> String)?
     /// Cells to outline (row, column), e.g. the best one.
     public var highlighted: Set<[Int]>
+    /// The SVG's width in user units.
     public var width: Double
+    /// The SVG's height in user units.
     public var height: Double
 
     /// - Precondition: `values` has one row per row label, each with one value per column label.
@@ -47,6 +56,7 @@ public struct HeatmapChart: Chart {
         self.height = height
     }
 
+    /// The chart as SVG: the cells, their labels, the axes' labels and the color scale.
     public func makeSVG() -> SVGDocument {
         let finite = values.flatMap { $0.compactMap { $0 }.filter(\.isFinite) }
         let axis = ChartAxis.numeric(covering: finite, scale: .linear, range: colorRange, targetTickCount: 5)

@@ -8,15 +8,20 @@ import Foundation
 /// the data — every interval and the ``reference`` line — not a fixed range, so small differences
 /// are visible. A point's ``Point/color`` overrides its series color (e.g. by verdict).
 public struct IntervalPlot: Chart {
+    /// One estimate with its interval.
     public struct Point: Sendable {
+        /// The estimate (a marker).
         public var value: Double
+        /// The interval's lower end.
         public var lower: Double
+        /// The interval's upper end.
         public var upper: Double
         /// `#rrggbb`; `nil` uses the series color.
         public var color: String?
         /// Shown when hovering.
         public var tooltip: String?
 
+        /// An estimate `value` with the interval [`lower`, `upper`].
         public init(value: Double, lower: Double, upper: Double, color: String? = nil, tooltip: String? = nil) {
             self.value = value
             self.lower = lower
@@ -26,13 +31,18 @@ public struct IntervalPlot: Chart {
         }
     }
 
+    /// A set of estimates, one per row, with one marker and color.
     public struct Series: Sendable {
+        /// The legend's entry.
         public var name: String
         /// One point per row (`nil`: nothing in that row).
         public var points: [Point?]
+        /// `#rrggbb`; `nil` picks from ``ChartPalette``.
         public var color: String?
+        /// The marker's shape.
         public var shape: MarkerShape
 
+        /// A series named `name` of `points`, one per row.
         public init(name: String, points: [Point?], color: String? = nil, shape: MarkerShape = .circle) {
             self.name = name
             self.points = points
@@ -41,14 +51,19 @@ public struct IntervalPlot: Chart {
         }
     }
 
+    /// The heading above the chart.
     public var title: String?
+    /// The title under the x axis (`difference to the baseline (points)`).
     public var xTitle: String?
+    /// The row labels, top to bottom.
     public var rows: [String]
+    /// The estimates.
     public var series: [Series]
     /// A vertical reference line (0 for differences); `nil` for none.
     public var reference: Double?
     /// Extra legend entries (e.g. what the colors mean).
     public var extraLegend: [LegendEntry]
+    /// The SVG's width in user units.
     public var width: Double
     /// `nil`: 34 units per row plus margins.
     public var height: Double?
@@ -67,6 +82,7 @@ public struct IntervalPlot: Chart {
         self.height = height
     }
 
+    /// The chart as SVG: one row per category with each series' markers and interval whiskers, the reference line and a legend.
     public func makeSVG() -> SVGDocument {
         let chartHeight = height ?? Double(max(2, rows.count)) * 34 + 110
         let values = series.flatMap { $0.points.compactMap { $0 }.flatMap { [$0.lower, $0.upper, $0.value] } } + (reference.map { [$0] } ?? [])

@@ -31,6 +31,7 @@ public struct LineChart: Chart {
         public var showsMarkers: Bool?
         /// A band around the line: its lower and upper edge at every x (both or neither).
         public var lower: [Double]?
+        /// The band's upper edge at every x (see ``lower``).
         public var upper: [Double]?
 
         /// A series of points (x[i], y[i]).

@@ -20,6 +20,7 @@ public enum StatisticsError: Error, Equatable, Sendable, CustomStringConvertible
     /// A parameter is outside its documented range; the text says which and why.
     case invalidParameter(String)
 
+    /// The one-line message.
     public var description: String {
         switch self {
         case .nonFiniteValue(let sample, let index):

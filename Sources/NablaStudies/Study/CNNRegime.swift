@@ -16,6 +16,7 @@ import NablaTraining
 ///   gradient) against AdamW's decoupled decay (Loshchilov & Hutter, 2019), both tuned over the
 ///   learning rate and the decay.
 public enum CNNRegime {
+    /// The CNN variants, in report order (`--cnn-variants`).
     public static let variantKeys = ["cnn", "cnn-batchnorm", "cnn-dropout", "cnn-augmentation", "resnet", "resnet-stochastic-depth",
                                      "adam-l2", "adamw"]
 

@@ -30,12 +30,19 @@ public enum MLPRegime {
     /// stochastic depth 0.5 at the last block (Huang et al., 2016). L1 and elastic-net strengths have
     /// no textbook value; these are common starting points.
     public enum Textbook {
+        /// Coupled weight decay λ (Krizhevsky et al., 2012).
         public static let weightDecay = 5e-4
+        /// λ of the L1 penalty `λ·Σ|w|`.
         public static let l1 = 1e-5
+        /// λ of the elastic net `λ·(β·Σw² + Σ|w|)`.
         public static let elasticLambda = 1e-5
+        /// β of the elastic net.
         public static let elasticBeta = 50.0
+        /// Dropout's drop probability (Srivastava et al., 2014).
         public static let dropout = 0.5
+        /// The padding of random crops, in pixels (with horizontal flips).
         public static let cropPadding = 2.0
+        /// Stochastic depth's drop probability at the last block (Huang et al., 2016).
         public static let dropPath = 0.5
     }
 

@@ -19,27 +19,39 @@ import NablaTraining
 /// 3. *Final* — the winner is retrained on training + validation data on `reseeds` final seeds and
 ///    evaluated on the **test** split once per run.
 public enum RandomSearch {
+    /// The settings of `nabla study search`.
     public struct Configuration: Sendable {
+        /// The number of sampled configurations.
         public var trials = 24
+        /// The learning rates are drawn as `10^U(log10 a, log10 b)` from this range.
         public var learningRateRange: ClosedRange<Double> = 1e-4...1
+        /// The weight decays are drawn log-uniformly from this range.
         public var weightDecayRange: ClosedRange<Double> = 1e-8...1e-1
+        /// Hidden widths of the MLP (four layers of 100, the book's).
         public var hidden = [100, 100, 100, 100]
+        /// The full budget: epochs of every run of the last rung, the re-runs and the final runs.
         public var epochs = 20
+        /// Mini-batch size of every run.
         public var batchSize = 100
+        /// The fraction of the training data held out to judge the configurations.
         public var validationFraction = 0.2
+        /// The seed of the sampling and the first final seed (see ``searchSeeds`` and ``finalSeeds``).
         public var seed: UInt64 = 0
         /// Successive halving with factor ``eta``.
         public var halving = false
+        /// The factor of successive halving: each rung keeps the best 1/η for η times the epochs.
         public var eta = 3
         /// Configurations re-run on several seeds.
         public var topCount = 3
         /// Seeds of the re-runs and of the final runs (at least 2; 3 by default).
         public var reseeds = 3
+        /// The defaults of `nabla study search`.
         public init() {}
 
         /// The search seed (shared by every trial) and the re-run seeds; the final runs use
         /// ``finalSeeds``.
         public var searchSeeds: [UInt64] { (0..<UInt64(reseeds)).map { seed + 1000 + $0 } }
+        /// The seeds of the winner's final runs: `seed, seed + 1, …`.
         public var finalSeeds: [UInt64] { (0..<UInt64(reseeds)).map { seed + $0 } }
 
         /// The rungs of successive halving: (configurations, epochs) from the first rung to the last,
@@ -57,7 +69,9 @@ public enum RandomSearch {
 
     /// A sampled configuration.
     public struct Trial: Sendable, Equatable {
+        /// SGD's learning rate.
         public var learningRate: Double
+        /// SGD's coupled weight decay on the weights.
         public var weightDecay: Double
     }
 
@@ -116,18 +130,27 @@ public enum RandomSearch {
 
     /// One trained trial of the search or of the re-runs.
     public struct Run: Sendable {
+        /// The configuration.
         public var trial: Trial
+        /// The rung of successive halving (0 without halving; the re-runs carry the last).
         public var rung: Int
+        /// The epochs it trained.
         public var epochs: Int
+        /// The seed it trained on.
         public var seed: UInt64
+        /// What it measured (validation split only).
         public var result: StudyRunResult
         /// The final validation accuracy (`nil`: diverged).
         public var score: Double? { result.selectionScore }
     }
 
+    /// Everything one `nabla study search` produced.
     public struct Result: Sendable {
+        /// The settings the search ran with.
         public var configuration: Configuration
+        /// One line on the training data, for the report.
         public var dataDescription: String
+        /// The sampled configurations, in sampling order.
         public var trials: [Trial]
         /// Every search run, rung by rung.
         public var searchRuns: [Run]
@@ -139,6 +162,7 @@ public enum RandomSearch {
         public var finalRuns: [StudyRunResult]
         /// Runners-up against the winner on validation accuracy (paired over the re-run seeds).
         public var comparison: StudyComparison?
+        /// Wall-clock seconds of the whole search.
         public var seconds: Double
     }
 

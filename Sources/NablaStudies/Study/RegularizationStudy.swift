@@ -16,16 +16,21 @@ public struct RegularizationStudyConfiguration: Sendable {
         case mlp, cnn, both
     }
 
+    /// Which regimes run (default: the overfitting MLP).
     public var regime = Regime.mlp
+    /// The tuning grids' size.
     public var grid = Grid.small
     /// Hidden widths of the MLP (the residual MLP uses the first).
     public var hidden = [256, 256]
     /// Residual blocks of the residual MLP.
     public var residualBlocks = 2
+    /// Epochs of every MLP run.
     public var epochs = 20
+    /// Mini-batch size of every MLP run.
     public var batchSize = 64
     /// The learning rate of every textbook setting (SGD with momentum, cosine schedule to zero).
     public var learningRate = 0.05
+    /// SGD's momentum in every textbook setting.
     public var momentum = 0.9
     /// The fraction of the training images each run holds out for validation (per seed).
     public var validationFraction = 0.25
@@ -41,17 +46,24 @@ public struct RegularizationStudyConfiguration: Sendable {
     public var variants: [String]?
     /// The CNN regime's epochs, batch size, textbook learning rate, validation fraction and variants.
     public var cnnEpochs = 4
+    /// Mini-batch size of every CNN run.
     public var cnnBatchSize = 128
+    /// The CNN's textbook learning rate (SGD with momentum, cosine).
     public var cnnLearningRate = 0.05
+    /// The fraction of the training images the CNN runs hold out (5,000 of 60,000).
     public var cnnValidationFraction = 1.0 / 12
+    /// Run only these CNN variants (``CNNRegime/variantKeys``); `nil`: all.
     public var cnnVariants: [String]?
     /// Epochs of the seed-004 line runs (full batch, so one step each).
     public var lineEpochs = 2000
     /// Epochs of the initialization demo.
     public var initializationEpochs = 10
+    /// Whether to run seed 004's noisy-line demo.
     public var includesLine = true
+    /// Whether to run the initialization demo.
     public var includesInitialization = true
 
+    /// The defaults of `nabla study regularization` (`make run`).
     public init() {}
 
     /// The final seeds.
@@ -85,15 +97,21 @@ public struct RegularizationStudyConfiguration: Sendable {
 public enum RegularizationStudy {
     /// Everything one `nabla study regularization` produced.
     public struct Result: Sendable {
+        /// The settings the study ran with.
         public var configuration: RegularizationStudyConfiguration
         /// The MLP regime and/or the CNN regime.
         public var regimes: [SeededStudyOutcome]
+        /// The noisy-line demo, or `nil` when not run.
         public var line: SeedLineStudy.Result?
+        /// The initialization demo's runs (empty when not run).
         public var initialization: [StudyRun]
+        /// The dropout-scale demonstration.
         public var dropoutScale: DropoutScaleDemo.Result
+        /// Wall-clock seconds of the whole study.
         public var seconds: Double
         /// Runs trained now and runs read from the cache.
         public var trainedRuns: Int
+        /// Runs read from the cache.
         public var cachedRuns: Int
         /// How runs were executed ("2 worker processes × 1 thread").
         public var execution: String

@@ -56,13 +56,16 @@ public enum HParamValue: Equatable, Sendable, Codable {
 public struct HParamsExperiment: Equatable, Sendable {
     /// A hyper-parameter column.
     public struct HParam: Equatable, Sendable {
+        /// The hyper-parameter's name, as in the sessions' `hparams` maps.
         public var name: String
+        /// A description shown by the dashboard.
         public var description: String
         /// The values it takes, when they form a small set (shown as a filter); `nil`: any.
         public var values: [HParamValue]?
         /// Its type (the type of its values); `.number(0)` for numbers.
         public var example: HParamValue
 
+        /// A hyper-parameter column (see the properties).
         public init(name: String, description: String = "", example: HParamValue, values: [HParamValue]? = nil) {
             self.name = name
             self.description = description
@@ -73,13 +76,17 @@ public struct HParamsExperiment: Equatable, Sendable {
 
     /// A metric column: a scalar tag that every session logs.
     public struct Metric: Equatable, Sendable {
+        /// The scalar's tag (`final/test_accuracy`).
         public var tag: String
+        /// The column's title; empty: the tag.
         public var displayName: String
+        /// A description shown by the dashboard.
         public var description: String
         /// Whether the metric is measured on training (`DATASET_TRAINING = 1`) or held-out data
         /// (`DATASET_VALIDATION = 2`), or unspecified (0).
         public var datasetType: Int
 
+        /// A metric column (see the properties).
         public init(tag: String, displayName: String = "", description: String = "", datasetType: Int = 0) {
             self.tag = tag
             self.displayName = displayName
@@ -88,11 +95,16 @@ public struct HParamsExperiment: Equatable, Sendable {
         }
     }
 
+    /// The experiment's name.
     public var name: String
+    /// A description of the experiment.
     public var description: String
+    /// The hyper-parameter columns.
     public var hparams: [HParam]
+    /// The metric columns.
     public var metrics: [Metric]
 
+    /// An experiment of `hparams` and `metrics` columns.
     public init(name: String = "", description: String = "", hparams: [HParam], metrics: [Metric]) {
         self.name = name
         self.description = description
