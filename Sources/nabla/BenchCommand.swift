@@ -88,7 +88,7 @@ struct BenchCommand: ParsableCommand {
         print("peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
         print("blas_core=\(BLASBackend.coreName)")
         if let notice = BLASKernelSelection.environmentPinNotice {
-            FileHandle.standardError.write(Data("nabla: note: \(notice)\n".utf8))
+            StandardStreams.note("nabla: note: \(notice)\n")
         }
     }
 }
