@@ -30,8 +30,14 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
 
-    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, and conv2d forward+backward GFLOP/s on the convnet layers.")
+    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
     var kernels = false
+
+    @Flag(name: .long, help: "Time by the process's CPU time divided by the thread count instead of the wall clock (for a machine shared with other jobs; exact with --threads 1).")
+    var cpuTime = false
+
+    @Option(name: .long, help: "Convolution kernels: auto (default: direct where it applies), gemm (im2col + BLAS) or direct.")
+    var convAlgorithm: String = "auto"
 
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
@@ -41,18 +47,34 @@ struct BenchCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
+        _ = try parsedAlgorithm()
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
         }
     }
 
+    func parsedAlgorithm() throws -> ConvolutionAlgorithm {
+        do { return try ConvolutionAlgorithm(parsing: convAlgorithm) } catch let error as NablaError {
+            throw ValidationError("--conv-algorithm: \(error.message)")
+        }
+    }
+
     func run() throws {
         threadOptions.apply()
+        let algorithm = try parsedAlgorithm()
+        KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
-            KernelBenchmarks.gemm(repetitions: steps)
-            KernelBenchmarks.convolution(repetitions: steps)
+            let sgemm = KernelBenchmarks.gemm(repetitions: steps)
+            withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
+            KernelBenchmarks.convolutionProducts(repetitions: steps, models: models,
+                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm)
+            print("blas_core=\(BLASBackend.coreName)\tsimd_bits=\(DirectConvolutionSupport.vectorBits)\tthreads=\(Parallelism.threadCount)")
             return
         }
+        try withConvolutionAlgorithm(algorithm) { try runModels() }
+    }
+
+    func runModels() throws {
         for name in models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models {
             let (defaultBatch, shape) = Self.reference[name]!
             let batch = batchSize ?? defaultBatch
@@ -66,12 +88,12 @@ struct BenchCommand: ParsableCommand {
             var residentAtStep100: Double?
             for step in 0..<(warmup + steps) {
                 if step == 100 { residentAtStep100 = currentResidentMegabytes() }
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = KernelBenchmarks.now()
                 optimizer.zeroGrad()
                 let loss = crossEntropy(logits: model(Variable(x)), labels: labels)
                 loss.backward()
                 optimizer.step()
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                let elapsed = (KernelBenchmarks.now() - start) * 1000
                 if step >= warmup { times.append(elapsed) }
             }
             times.sort()

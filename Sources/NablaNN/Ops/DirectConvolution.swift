@@ -1,0 +1,440 @@
+import NablaTensor
+
+/// Direct convolution: the forward pass and both gradients of a unit-stride convolution with Nabla's
+/// own SIMD micro-kernels (`DirectConvolutionKernels.swift`), without a column matrix.
+///
+/// Each sample is copied once into a zero-padded buffer (``DirectConvolutionLayout``), `kH·kW` times
+/// smaller than im2col's column matrix; the kernels read shifted rows of it directly:
+///
+/// - forward, `y[o, p] = b[o] + Σ_k W[o, k]·x̂[tap(k) + p]`: an output-stationary register tile of
+///   `mr` output channels × `nv` vectors of pixels, one broadcast weight per channel and tap (the
+///   weights are packed `[⌈O/mr⌉][C·kH·kW][mr]` once per call);
+/// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
+///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic");
+/// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
+///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples.
+///
+/// Every output element's sum runs over its taps in a fixed order (`c`, then `i`, then `j`) with one
+/// fused multiply-add per tap, so the forward pass and the input gradient give the same bits for any
+/// thread count; the weight gradient adds per-lane partial sums, per-block lane totals and per-worker
+/// partial gradients in a fixed order, the same bits for a given thread count (as the BLAS path).
+/// The batch is split across the cores as in the BLAS path.
+enum DirectConvolution {
+    /// The register tiles of the build's target: (forward rows, forward vectors, gradient rows, gradient taps).
+    static var tiles: (mr: Int, nv: Int, gradientRows: Int, gradientTaps: Int) {
+        DirectConvolutionSupport.registerCount >= 32 ? (8, 3, 3, 9) : (4, 3, 2, 6)
+    }
+
+    /// Whether the weight gradient of `layout` runs on ``OuterKernel`` (3×3 kernels; 5×5 on 32-register
+    /// targets) rather than on the general ``DotKernel``.
+    static func hasOuterKernel(_ layout: DirectConvolutionLayout) -> Bool {
+        // Below 64 taps per output channel the per-sample transposition of the upstream gradient costs
+        // more than the better kernel saves (the 3-channel input layer of convnet: 22% against 77% of sgemm).
+        guard outerKernels && layout.depth >= 64 else { return false }
+        if layout.kernelHeight == 3 && layout.kernelWidth == 3 { return true }
+        return layout.kernelHeight == 5 && layout.kernelWidth == 5 && DirectConvolutionSupport.registerCount >= 32
+    }
+
+    /// Whether ``hasOuterKernel(_:)`` may choose the outer-product kernels (tests turn it off to run the
+    /// general kernel on the same shapes).
+    nonisolated(unsafe) static var outerKernels = true
+
+    /// Vectors of pixels a weight-gradient sweep should cover before its lanes are added (the lane sums
+    /// cost about one vector step each, so a sweep of this length keeps them below ~5%).
+    nonisolated(unsafe) static var minimumSweepVectors = 128
+
+    // MARK: Entry points (any TensorScalar; Float and Double run vectorized)
+
+    /// `output = W ⋆ input + bias` for `g` (``Convolution2DGeometry/supportsDirectConvolution``).
+    static func forward<Scalar: TensorScalar>(
+        input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
+        output: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+    ) {
+        let (xr, wr, br, outr) = (UnsafeRawPointer(x), UnsafeRawPointer(w), bias.map(UnsafeRawPointer.init), UnsafeMutableRawPointer(output))
+        // Concrete types at each call, so that every driver and kernel is specialized for its vector.
+        switch vectorKind(Scalar.self) {
+        case .float16: SIMD16<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .float8: SIMD8<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .float4: SIMD4<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double8: SIMD8<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double4: SIMD4<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double2: SIMD2<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        }
+    }
+
+    /// Overwrites the requested gradients (the bias gradient is the caller's).
+    static func backward<Scalar: TensorScalar>(
+        input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>,
+        inputGradient dx: UnsafeMutablePointer<Scalar>?, weightGradient dw: UnsafeMutablePointer<Scalar>?,
+        geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+    ) {
+        let (xr, wr, gr) = (UnsafeRawPointer(x), UnsafeRawPointer(w), UnsafeRawPointer(gy))
+        let (dxr, dwr) = (dx.map(UnsafeMutableRawPointer.init), dw.map(UnsafeMutableRawPointer.init))
+        switch vectorKind(Scalar.self) {
+        case .float16: SIMD16<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .float8: SIMD8<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .float4: SIMD4<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double8: SIMD8<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double4: SIMD4<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double2: SIMD2<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        }
+    }
+
+    enum VectorKind { case float16, float8, float4, double8, double4, double2 }
+
+    /// The vector type of `Scalar` at this build's SIMD width (``DirectConvolutionSupport/vectorBits``).
+    /// Tests set the vector width in bits (512, 256 or 128) to run every kernel family on any machine.
+    nonisolated(unsafe) static var vectorBitsOverride: Int?
+
+    static func vectorKind<Scalar>(_: Scalar.Type) -> VectorKind {
+        let bits = vectorBitsOverride ?? DirectConvolutionSupport.vectorBits
+        if Scalar.self == Float.self { return bits >= 512 ? .float16 : bits >= 256 ? .float8 : .float4 }
+        precondition(Scalar.self == Double.self, "direct convolution: Float or Double only")
+        return bits >= 512 ? .double8 : bits >= 256 ? .double4 : .double2
+    }
+}
+
+/// A SIMD vector type the direct kernels run on; the conformances below specialize every driver.
+protocol DirectVector: SIMD where Scalar: TensorScalar {}
+extension SIMD16: DirectVector where Scalar == Float {}
+extension SIMD8: DirectVector where Scalar: TensorScalar {}
+extension SIMD4: DirectVector where Scalar: TensorScalar {}
+extension SIMD2: DirectVector where Scalar == Double {}
+
+extension DirectVector {
+    static func forward(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                        output: UnsafeMutableRawPointer, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
+        let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
+        let mr = DirectConvolution.tiles.mr, blocks = (g.outChannels + mr - 1) / mr
+        workspace.withBuffer(of: Scalar.self, count: blocks * mr * (layout.depth + 1)) { packed in
+            let packedBias = packed + blocks * mr * layout.depth
+            packForwardWeights(w, outChannels: g.outChannels, depth: layout.depth, mr: mr, into: packed)
+            if let bias {
+                let b = bias.assumingMemoryBound(to: Scalar.self)
+                for o in 0..<blocks * mr { packedBias[o] = o < g.outChannels ? b[o] : 0 }
+            }
+            directCorrelation(layout, batch: g.batch, input: x, inputSample: g.inChannels * g.inPlane,
+                              packedWeights: packed, outChannels: g.outChannels, bias: bias == nil ? nil : UnsafePointer(packedBias),
+                              output: output.assumingMemoryBound(to: Scalar.self), workers: g.workerCount, workspace: workspace)
+        }
+    }
+
+    static func backward(input: UnsafeRawPointer, weight: UnsafeRawPointer, upstream: UnsafeRawPointer,
+                         inputGradient: UnsafeMutableRawPointer?, weightGradient: UnsafeMutableRawPointer?,
+                         geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
+        let gy = upstream.assumingMemoryBound(to: Scalar.self)
+        if let inputGradient {
+            let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
+            let mr = DirectConvolution.tiles.mr, blocks = (g.inChannels + mr - 1) / mr
+            workspace.withBuffer(of: Scalar.self, count: blocks * mr * layout.depth) { packed in
+                packInputGradientWeights(w, g, mr: mr, into: packed)
+                directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
+                                  packedWeights: packed, outChannels: g.inChannels, bias: nil,
+                                  output: inputGradient.assumingMemoryBound(to: Scalar.self), workers: g.workerCount,
+                                  workspace: workspace)
+            }
+        }
+        if let weightGradient {
+            let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
+            let target = weightGradient.assumingMemoryBound(to: Scalar.self)
+            if DirectConvolution.hasOuterKernel(layout) {
+                outerWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
+                                    weightGradient: target, workers: g.workerCount, workspace: workspace)
+            } else {
+                directWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
+                                     weightGradient: target, workers: g.workerCount, workspace: workspace)
+            }
+        }
+    }
+
+    /// `packed[b][k][m] = W[b·mr + m, k]` (zero for channels past `O`), `W` as `[O][depth]`.
+    static func packForwardWeights(_ w: UnsafePointer<Scalar>, outChannels: Int, depth: Int, mr: Int,
+                                   into packed: UnsafeMutablePointer<Scalar>) {
+        let blocks = (outChannels + mr - 1) / mr
+        for b in 0..<blocks {
+            for m in 0..<mr {
+                let o = b * mr + m
+                let destination = packed + b * depth * mr + m
+                if o < outChannels {
+                    for k in 0..<depth { destination[k &* mr] = w[o &* depth &+ k] }
+                } else {
+                    for k in 0..<depth { destination[k &* mr] = 0 }
+                }
+            }
+        }
+    }
+
+    /// The input gradient's panel: `packed[b][(o·kH + i)·kW + j][m] = W[o, b·mr + m, kH−1−i, kW−1−j]`.
+    static func packInputGradientWeights(_ w: UnsafePointer<Scalar>, _ g: Convolution2DGeometry, mr: Int,
+                                         into packed: UnsafeMutablePointer<Scalar>) {
+        let kH = g.kernelHeight, kW = g.kernelWidth, taps = kH * kW
+        let depth = g.outChannels * taps, blocks = (g.inChannels + mr - 1) / mr
+        for b in 0..<blocks {
+            for m in 0..<mr {
+                let c = b * mr + m
+                let destination = packed + b * depth * mr + m
+                for o in 0..<g.outChannels {
+                    for i in 0..<kH {
+                        for j in 0..<kW {
+                            let k = o * taps + i * kW + j
+                            destination[k &* mr] = c < g.inChannels
+                                ? w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample, with the
+    /// batch split over `workers` cores (each with its own padded buffer and staging).
+    static func directCorrelation(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>, inputSample: Int,
+        packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, bias: UnsafePointer<Scalar>?,
+        output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
+                     "direct convolution: invalid layout \(layout)")
+        let (mr, nv, _, _) = DirectConvolution.tiles
+        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane
+        let vectors = layout.vectorCount, rowMode = layout.isRowMode
+        let lanes = scalarCount
+        // Row mode writes whole blocks of channels straight to the output and a partial last block
+        // through a tile; flat mode stages every block on the padded grid.
+        let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+        let paddedCount = layout.paddedSampleCount
+        workspace.withBuffer(of: Int.self, count: depth) { taps in
+            layout.writeTapOffsets(taps)
+            workspace.withBuffer(of: Scalar.self, count: workers * (paddedCount + stagingCount)) { scratch in
+                runOnWorkers(workers, count: batch) { range, worker in
+                    let padded = scratch + worker * (paddedCount + stagingCount), staging = padded + paddedCount
+                    for n in range {
+                        layout.pad(input + n * inputSample, into: padded)
+                        let out = output + n * outSample
+                        for first in Swift.stride(from: 0, to: vectors, by: nv) {
+                            let v0 = first, v1 = Swift.min(first + 1, vectors - 1), v2 = Swift.min(first + 2, vectors - 1)
+                            let o0 = layout.vectorOffsets(v0), o1 = layout.vectorOffsets(v1), o2 = layout.vectorOffsets(v2)
+                            let b0 = UnsafePointer(padded + o0.input), b1 = UnsafePointer(padded + o1.input)
+                            let b2 = UnsafePointer(padded + o2.input)
+                            for block in 0..<blocks {
+                                let rows = Swift.min(mr, outChannels - block * mr)
+                                let weights = UnsafePointer(packedWeights + block * depth * mr)
+                                let initial = bias.map { $0 + block * mr }
+                                var c0: UnsafeMutablePointer<Scalar>, c1: UnsafeMutablePointer<Scalar>
+                                var c2: UnsafeMutablePointer<Scalar>, ldc: Int
+                                if !rowMode {
+                                    let base = staging + block * mr * layout.stagingPitch
+                                    c0 = base + o0.output; c1 = base + o1.output; c2 = base + o2.output
+                                    ldc = layout.stagingPitch
+                                } else if rows == mr {
+                                    let base = out + block * mr * outPlane
+                                    c0 = base + o0.output; c1 = base + o1.output; c2 = base + o2.output
+                                    ldc = outPlane
+                                } else {
+                                    c0 = staging; c1 = staging + lanes; c2 = staging + 2 * lanes
+                                    ldc = nv * lanes
+                                }
+                                if mr == 8 {
+                                    BroadcastKernel.tile8x3(depth: depth, weights: weights, taps: taps, b0, b1, b2,
+                                                            c0, c1, c2, ldc: ldc, initial: initial, Self.self)
+                                } else {
+                                    BroadcastKernel.tile4x3(depth: depth, weights: weights, taps: taps, b0, b1, b2,
+                                                            c0, c1, c2, ldc: ldc, initial: initial, Self.self)
+                                }
+                                if rowMode && rows < mr {
+                                    // The partial block's tile: copy its valid channels out.
+                                    let base = out + block * mr * outPlane
+                                    for m in 0..<rows {
+                                        let row = base + m * outPlane, tile = staging + m * ldc
+                                        copySpan(row + o0.output, tile, count: lanes)
+                                        copySpan(row + o1.output, tile + lanes, count: lanes)
+                                        copySpan(row + o2.output, tile + 2 * lanes, count: lanes)
+                                    }
+                                }
+                            }
+                        }
+                        if !rowMode {
+                            // Keep the columns ow < Wo of the padded grid.
+                            let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
+                            for o in 0..<outChannels {
+                                for oh in 0..<layout.outHeight {
+                                    copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `weightGradient[o][k] = Σ_n Σ_p upstream[n][o][p]·pad(input[n])[tap(k) + p]` (overwritten), the
+    /// batch split over `workers` cores, each summing blocks of samples into a private partial gradient.
+    static func directWeightGradient(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
+        upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
+        workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
+                     "direct convolution: invalid layout \(layout)")
+        let (_, _, mr, nt) = DirectConvolution.tiles
+        let depth = layout.depth, depthPadded = (depth + nt - 1) / nt * nt
+        let rowBlocks = (outChannels + mr - 1) / mr, partialCount = paddedToCacheLine(rowBlocks * mr * depthPadded)
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane
+        let vectors = layout.vectorCount, rowMode = layout.isRowMode, pitch = layout.stagingPitch
+        let perBlock = Swift.max(1, Swift.min(16, (DirectConvolution.minimumSweepVectors + vectors - 1) / vectors))
+        let paddedCount = layout.paddedSampleCount
+        let stagedCount = rowMode ? 0 : paddedToCacheLine(outChannels * pitch)
+        let workerCount = perBlock * (paddedCount + stagedCount) + partialCount
+        workspace.withBuffer(of: Int.self, count: depthPadded) { taps in
+            layout.writeTapOffsets(taps, padding: depthPadded - depth)
+            workspace.withBuffer(of: Scalar.self, count: workers * workerCount) { scratch in
+                runOnWorkers(workers, count: batch) { range, worker in
+                    let base = scratch + worker * workerCount
+                    let partial = base, padded = base + partialCount, staged = padded + perBlock * paddedCount
+                    partial.update(repeating: 0, count: partialCount)
+                    for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: perBlock) {
+                        let count = Swift.min(perBlock, range.upperBound - first)
+                        for s in 0..<count {
+                            layout.pad(input + (first + s) * layout.channels * layout.height * layout.width,
+                                       into: padded + s * paddedCount)
+                            if !rowMode {
+                                // The upstream gradient on the padded grid, zeros in the discarded lanes.
+                                let destination = staged + s * stagedCount, source = upstream + (first + s) * outSample
+                                destination.update(repeating: 0, count: stagedCount)
+                                for o in 0..<outChannels {
+                                    for oh in 0..<layout.outHeight {
+                                        copySpan(destination + o * pitch + oh * layout.paddedWidth,
+                                                 source + o * outPlane + oh * layout.outWidth, count: layout.outWidth)
+                                    }
+                                }
+                            }
+                        }
+                        let gradient = rowMode ? upstream + first * outSample : UnsafePointer(staged)
+                        let channelStride = rowMode ? outPlane : pitch
+                        let sweep = rowMode
+                            ? DotKernelSweep(samples: count, dSample: outSample, xSample: paddedCount, rows: layout.outHeight,
+                                             rowVectors: layout.outWidth / scalarCount, dPitch: layout.outWidth,
+                                             xPitch: layout.paddedWidth)
+                            : DotKernelSweep(samples: count, dSample: stagedCount, xSample: paddedCount, rows: 1,
+                                             rowVectors: vectors, dPitch: 0, xPitch: 0)
+                        for rowBlock in 0..<rowBlocks {
+                            // Channels past O repeat the last one; their rows of the partial sum are dropped.
+                            func channel(_ m: Int) -> UnsafePointer<Scalar> {
+                                gradient + Swift.min(rowBlock * mr + m, outChannels - 1) * channelStride
+                            }
+                            for tapBlock in Swift.stride(from: 0, to: depthPadded, by: nt) {
+                                let target = partial + rowBlock * mr * depthPadded + tapBlock
+                                if mr == 3 {
+                                    DotKernel.tile3x9(channel(0), channel(1), channel(2), input: UnsafePointer(padded),
+                                                      taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
+                                } else {
+                                    DotKernel.tile2x6(channel(0), channel(1), input: UnsafePointer(padded),
+                                                      taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
+                                }
+                            }
+                        }
+                    }
+                }
+                // ∂W = Σ over workers, in worker order.
+                for o in 0..<outChannels {
+                    for k in 0..<depth {
+                        var sum = scratch[o * depthPadded + k]
+                        for worker in 1..<Swift.max(1, workers) { sum += scratch[worker * workerCount + o * depthPadded + k] }
+                        weightGradient[o * depth + k] = sum
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight gradient with ``OuterKernel``: per sample, the padded input and the upstream gradient
+    /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and pair of
+    /// channel vectors, one sweep over the output pixels accumulates `∂Wᵀ[(c, i, j)][o]` in the worker's
+    /// partial sum. Overwrites `weightGradient` (`[O][C][kH][kW]`) with the sum of the partials in worker order.
+    static func outerWeightGradient(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
+        upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
+        workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && DirectConvolution.hasOuterKernel(layout),
+                     "direct convolution: invalid layout \(layout)")
+        let lanes = scalarCount, vectors = (outChannels + lanes - 1) / lanes, padded = vectors * lanes
+        let taps = layout.kernelHeight * layout.kernelWidth, depth = layout.depth
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane, inSample = layout.channels * layout.height * layout.width
+        let paddedCount = layout.paddedSampleCount, transposedCount = paddedToCacheLine(outPlane * padded)
+        let partialCount = paddedToCacheLine(depth * padded)
+        let workerCount = partialCount + paddedCount + transposedCount
+        let pairs = DirectConvolutionSupport.registerCount >= 32 && layout.kernelHeight == 3
+        let sweep = OuterKernel.Sweep(rows: layout.outHeight, columns: layout.outWidth, pitch: layout.paddedWidth,
+                                      rowStep: layout.dilationHeight * layout.paddedWidth, columnStep: layout.dilationWidth,
+                                      gradientStride: padded, outStride: padded)
+        workspace.withBuffer(of: Scalar.self, count: workers * workerCount) { scratch in
+            runOnWorkers(workers, count: batch) { range, worker in
+                let partial = scratch + worker * workerCount, xp = partial + partialCount, transposed = xp + paddedCount
+                partial.update(repeating: 0, count: partialCount)
+                for n in range {
+                    layout.pad(input + n * inSample, into: xp)
+                    let dy = upstream + n * outSample
+                    transposeChannels(dy, channels: outChannels, pixels: outPlane, into: transposed, stride: padded)
+                    for c in 0..<layout.channels {
+                        let plane = UnsafePointer(xp + c * layout.paddedPlane), target = partial + c * taps * padded
+                        var v = 0
+                        if layout.kernelHeight == 5 {
+                            for w in 0..<vectors {
+                                OuterKernel.taps5x5x1(input: plane, gradient: transposed + w * lanes, out: target + w * lanes,
+                                                      sweep: sweep, Self.self)
+                            }
+                            continue
+                        }
+                        if pairs {
+                            while v + 2 <= vectors {
+                                OuterKernel.taps3x3x2(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
+                                                      sweep: sweep, Self.self)
+                                v += 2
+                            }
+                        }
+                        while v < vectors {
+                            OuterKernel.taps3x3x1(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
+                                                  sweep: sweep, Self.self)
+                            v += 1
+                        }
+                    }
+                }
+            }
+            // ∂W[o][k] = Σ_workers ∂Wᵀ[k][o], in worker order.
+            for k in 0..<depth {
+                for o in 0..<outChannels {
+                    var sum = scratch[k * padded + o]
+                    for worker in 1..<Swift.max(1, workers) { sum += scratch[worker * workerCount + k * padded + o] }
+                    weightGradient[o * depth + k] = sum
+                }
+            }
+        }
+    }
+
+
+    /// `destination[p·stride + c] = source[c·pixels + p]` for `c < channels`, zeros for
+    /// `channels ≤ c < stride`: `[C][P]` to `[P][stride]`, in blocks of 16 pixels so that both sides stay
+    /// in the L1 cache.
+    static func transposeChannels(_ source: UnsafePointer<Scalar>, channels: Int, pixels: Int,
+                                  into destination: UnsafeMutablePointer<Scalar>, stride: Int) {
+        precondition(channels <= stride, "transposeChannels: \(channels) channels in rows of \(stride)")
+        var first = 0
+        while first < pixels {
+            let count = Swift.min(16, pixels &- first)
+            for c in 0..<channels {
+                let from = source + (c &* pixels &+ first), to = destination + (first &* stride &+ c)
+                for l in 0..<count { to[l &* stride] = from[l] }
+            }
+            if channels < stride {
+                for l in 0..<count { (destination + ((first &+ l) &* stride &+ channels)).update(repeating: 0, count: stride &- channels) }
+            }
+            first &+= 16
+        }
+    }
+
+}
