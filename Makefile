@@ -79,7 +79,7 @@ fuzz-build: deps
 	swiftc -sanitize=fuzzer,address -O -parse-as-library Fuzz/Sources/*.swift -module-name NablaFuzz \
 	  -I $(FUZZ_BUILD)/debug/Modules \
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
 	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \

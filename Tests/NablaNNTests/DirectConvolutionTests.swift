@@ -168,10 +168,45 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertTrue(rows.isRowMode)
         XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).input }, [0, 4, 10, 14])
         XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).output }, [0, 4, 8, 12])
+        // Kernel rows that reach the unpadded input: row 0 skips the top zero row, the last row the bottom one.
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 0)), 1..<3)
+        XCTAssertEqual(layout.kernelRows(reaching: (2, 2)), 0..<2)
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 2)), 0..<3)
+        XCTAssertEqual(rowsOf(layout, 0, 1), [0, 1], "lanes 0..<8 of pitch 7: rows 0 and 1")
+        XCTAssertEqual(rowsOf(layout, 0, 4), [0, 2])
         // The input gradient's layout: the upstream gradient padded by d·(k − 1) − p, an H × W output.
         let backward = DirectConvolutionLayout(inputGradient: geometry, lanes: 4)
         XCTAssertEqual([backward.channels, backward.paddingHeight, backward.paddingWidth, backward.outHeight, backward.outWidth],
                        [1, 1, 0, 3, 5])
+    }
+
+    private func rowsOf(_ layout: DirectConvolutionLayout, _ first: Int, _ last: Int) -> [Int] {
+        let rows = layout.outputRows(ofVectors: first, last)
+        return [rows.first, rows.last]
+    }
+
+    /// LeNet's second layer: its input gradient pads the 10×10 upstream gradient by 4, and its first and
+    /// last output rows reach one kernel row each.
+    func testKernelRowsSkipThePadding() {
+        let geometry = Convolution2DGeometry(batch: 1, inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16,
+                                             kernelHeight: 5, kernelWidth: 5, strideHeight: 1, strideWidth: 1,
+                                             paddingHeight: 0, paddingWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        let layout = DirectConvolutionLayout(inputGradient: geometry, lanes: 16)
+        XCTAssertEqual([layout.paddingHeight, layout.outHeight], [4, 14])
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 0)), 4..<5)
+        XCTAssertEqual(layout.kernelRows(reaching: (13, 13)), 0..<1)
+        XCTAssertEqual(layout.kernelRows(reaching: (5, 8)), 0..<5)
+        XCTAssertEqual((0..<14).map { layout.kernelRows(reaching: ($0, $0)).count }.reduce(0, +), 50, "of 70 row taps")
+        let forward = DirectConvolutionLayout(forward: geometry, lanes: 16)
+        XCTAssertEqual(forward.kernelRows(reaching: (0, 9)), 0..<5, "no padding: every row")
+    }
+
+    func testTileRowsFitTheChannelCount() {
+        DirectConvolutionSupport.registerCount = 32
+        let tiles = [32, 64, 16, 6, 3, 1, 9, 10, 17].map { DirectConvolution.forwardTile(channels: $0).mr }
+        XCTAssertEqual(tiles, [8, 8, 8, 6, 3, 3, 3, 6, 6])
+        DirectConvolutionSupport.registerCount = 16
+        XCTAssertEqual(DirectConvolution.forwardTile(channels: 6).mr, 4)
     }
 
     func testTransposeChannelsPadsWithZeros() {

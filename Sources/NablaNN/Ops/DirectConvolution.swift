@@ -20,9 +20,22 @@ import NablaTensor
 /// partial gradients in a fixed order, the same bits for a given thread count (as the BLAS path).
 /// The batch is split across the cores as in the BLAS path.
 enum DirectConvolution {
-    /// The register tiles of the build's target: (forward rows, forward vectors, gradient rows, gradient taps).
-    static var tiles: (mr: Int, nv: Int, gradientRows: Int, gradientTaps: Int) {
-        DirectConvolutionSupport.registerCount >= 32 ? (8, 3, 3, 9) : (4, 3, 2, 6)
+    /// The weight-gradient register tile of the build's target: (channels, taps) of ``DotKernel``.
+    static var gradientTile: (rows: Int, taps: Int) {
+        DirectConvolutionSupport.registerCount >= 32 ? (3, 9) : (2, 6)
+    }
+
+    /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
+    /// `nv` vectors. On 32-register targets the row count of 8, 6 or 3 that pads `channels` least
+    /// (ties to the larger); 4×3 on 16-register targets.
+    static func forwardTile(channels: Int) -> (mr: Int, nv: Int) {
+        guard DirectConvolutionSupport.registerCount >= 32 else { return (4, 3) }
+        var best = (mr: 8, nv: 3)
+        for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] {
+            let padded = (channels + candidate.mr - 1) / candidate.mr * candidate.mr
+            if padded < (channels + best.mr - 1) / best.mr * best.mr { best = candidate }
+        }
+        return best
     }
 
     /// Whether the weight gradient of `layout` runs on ``OuterKernel`` (3×3 kernels; 5×5 on 32-register
@@ -106,16 +119,20 @@ extension DirectVector {
                         output: UnsafeMutableRawPointer, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
         let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
-        let mr = DirectConvolution.tiles.mr, blocks = (g.outChannels + mr - 1) / mr
-        workspace.withBuffer(of: Scalar.self, count: blocks * mr * (layout.depth + 1)) { packed in
-            let packedBias = packed + blocks * mr * layout.depth
-            packForwardWeights(w, outChannels: g.outChannels, depth: layout.depth, mr: mr, into: packed)
+        let tile = DirectConvolution.forwardTile(channels: g.outChannels)
+        let rows = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
+        workspace.withBuffer(of: Scalar.self, count: rows * (layout.depth + 1)) { packed in
+            let packedBias = packed + rows * layout.depth
+            packWeights(outChannels: g.outChannels, layout: layout, mr: tile.mr, into: packed) { o, c, i, j in
+                w[((o * g.inChannels + c) * g.kernelHeight + i) * g.kernelWidth + j]
+            }
             if let bias {
                 let b = bias.assumingMemoryBound(to: Scalar.self)
-                for o in 0..<blocks * mr { packedBias[o] = o < g.outChannels ? b[o] : 0 }
+                for o in 0..<rows { packedBias[o] = o < g.outChannels ? b[o] : 0 }
             }
             directCorrelation(layout, batch: g.batch, input: x, inputSample: g.inChannels * g.inPlane,
-                              packedWeights: packed, outChannels: g.outChannels, bias: bias == nil ? nil : UnsafePointer(packedBias),
+                              packedWeights: packed, outChannels: g.outChannels, tile: tile,
+                              bias: bias == nil ? nil : UnsafePointer(packedBias),
                               output: output.assumingMemoryBound(to: Scalar.self), workers: g.workerCount, workspace: workspace)
         }
     }
@@ -126,12 +143,17 @@ extension DirectVector {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
         let gy = upstream.assumingMemoryBound(to: Scalar.self)
         if let inputGradient {
+            // ∂x = ∂ŷ ⋆ W̃ with W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j].
             let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
-            let mr = DirectConvolution.tiles.mr, blocks = (g.inChannels + mr - 1) / mr
-            workspace.withBuffer(of: Scalar.self, count: blocks * mr * layout.depth) { packed in
-                packInputGradientWeights(w, g, mr: mr, into: packed)
+            let tile = DirectConvolution.forwardTile(channels: g.inChannels)
+            let rows = (g.inChannels + tile.mr - 1) / tile.mr * tile.mr
+            let kH = g.kernelHeight, kW = g.kernelWidth
+            workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in
+                packWeights(outChannels: g.inChannels, layout: layout, mr: tile.mr, into: packed) { c, o, i, j in
+                    w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
+                }
                 directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
-                                  packedWeights: packed, outChannels: g.inChannels, bias: nil,
+                                  packedWeights: packed, outChannels: g.inChannels, tile: tile, bias: nil,
                                   output: inputGradient.assumingMemoryBound(to: Scalar.self), workers: g.workerCount,
                                   workspace: workspace)
             }
@@ -149,38 +171,22 @@ extension DirectVector {
         }
     }
 
-    /// `packed[b][k][m] = W[b·mr + m, k]` (zero for channels past `O`), `W` as `[O][depth]`.
-    static func packForwardWeights(_ w: UnsafePointer<Scalar>, outChannels: Int, depth: Int, mr: Int,
-                                   into packed: UnsafeMutablePointer<Scalar>) {
-        let blocks = (outChannels + mr - 1) / mr
+    /// Packs a correlation's weights `[⌈O/mr⌉][depth][mr]` in kernel-row-major tap order
+    /// (``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``):
+    /// `packed[b][(i·C + c)·kW + j][m] = weight(b·mr + m, c, i, j)`, zero for outputs past `outChannels`.
+    static func packWeights(outChannels: Int, layout: DirectConvolutionLayout, mr: Int, into packed: UnsafeMutablePointer<Scalar>,
+                            _ weight: (_ output: Int, _ channel: Int, _ row: Int, _ column: Int) -> Scalar) {
+        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
         for b in 0..<blocks {
             for m in 0..<mr {
                 let o = b * mr + m
-                let destination = packed + b * depth * mr + m
-                if o < outChannels {
-                    for k in 0..<depth { destination[k &* mr] = w[o &* depth &+ k] }
-                } else {
-                    for k in 0..<depth { destination[k &* mr] = 0 }
-                }
-            }
-        }
-    }
-
-    /// The input gradient's panel: `packed[b][(o·kH + i)·kW + j][m] = W[o, b·mr + m, kH−1−i, kW−1−j]`.
-    static func packInputGradientWeights(_ w: UnsafePointer<Scalar>, _ g: Convolution2DGeometry, mr: Int,
-                                         into packed: UnsafeMutablePointer<Scalar>) {
-        let kH = g.kernelHeight, kW = g.kernelWidth, taps = kH * kW
-        let depth = g.outChannels * taps, blocks = (g.inChannels + mr - 1) / mr
-        for b in 0..<blocks {
-            for m in 0..<mr {
-                let c = b * mr + m
-                let destination = packed + b * depth * mr + m
-                for o in 0..<g.outChannels {
-                    for i in 0..<kH {
+                var destination = packed + b * depth * mr + m
+                for i in 0..<kH {
+                    for c in 0..<channels {
                         for j in 0..<kW {
-                            let k = o * taps + i * kW + j
-                            destination[k &* mr] = c < g.inChannels
-                                ? w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)] : 0
+                            destination.pointee = o < outChannels ? weight(o, c, i, j) : 0
+                            destination += mr
                         }
                     }
                 }
@@ -189,16 +195,19 @@ extension DirectVector {
     }
 
     /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample, with the
-    /// batch split over `workers` cores (each with its own padded buffer and staging).
+    /// batch split over `workers` cores (each with its own padded buffer and staging). Each tile sums
+    /// only over the kernel rows that reach the unpadded input for its output rows
+    /// (``DirectConvolutionLayout/kernelRows(reaching:)``): the others multiply zeros.
     static func directCorrelation(
         _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>, inputSample: Int,
-        packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, bias: UnsafePointer<Scalar>?,
+        packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, tile: (mr: Int, nv: Int), bias: UnsafePointer<Scalar>?,
         output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace
     ) {
-        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && tile.nv <= 8,
                      "direct convolution: invalid layout \(layout)")
-        let (mr, nv, _, _) = DirectConvolution.tiles
+        let (mr, nv) = tile
         let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let tapsPerRow = layout.channels * layout.kernelWidth
         let outPlane = layout.outPlane, outSample = outChannels * outPlane
         let vectors = layout.vectorCount, rowMode = layout.isRowMode
         let lanes = scalarCount
@@ -207,61 +216,74 @@ extension DirectVector {
         let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let paddedCount = layout.paddedSampleCount
         workspace.withBuffer(of: Int.self, count: depth) { taps in
-            layout.writeTapOffsets(taps)
+            layout.writeTapOffsets(taps, kernelRowMajor: true)
             workspace.withBuffer(of: Scalar.self, count: workers * (paddedCount + stagingCount)) { scratch in
                 runOnWorkers(workers, count: batch) { range, worker in
                     let padded = scratch + worker * (paddedCount + stagingCount), staging = padded + paddedCount
-                    for n in range {
-                        layout.pad(input + n * inputSample, into: padded)
-                        let out = output + n * outSample
-                        for first in Swift.stride(from: 0, to: vectors, by: nv) {
-                            let v0 = first, v1 = Swift.min(first + 1, vectors - 1), v2 = Swift.min(first + 2, vectors - 1)
-                            let o0 = layout.vectorOffsets(v0), o1 = layout.vectorOffsets(v1), o2 = layout.vectorOffsets(v2)
-                            let b0 = UnsafePointer(padded + o0.input), b1 = UnsafePointer(padded + o1.input)
-                            let b2 = UnsafePointer(padded + o2.input)
-                            for block in 0..<blocks {
-                                let rows = Swift.min(mr, outChannels - block * mr)
-                                let weights = UnsafePointer(packedWeights + block * depth * mr)
-                                let initial = bias.map { $0 + block * mr }
-                                var c0: UnsafeMutablePointer<Scalar>, c1: UnsafeMutablePointer<Scalar>
-                                var c2: UnsafeMutablePointer<Scalar>, ldc: Int
-                                if !rowMode {
-                                    let base = staging + block * mr * layout.stagingPitch
-                                    c0 = base + o0.output; c1 = base + o1.output; c2 = base + o2.output
-                                    ldc = layout.stagingPitch
-                                } else if rows == mr {
-                                    let base = out + block * mr * outPlane
-                                    c0 = base + o0.output; c1 = base + o1.output; c2 = base + o2.output
-                                    ldc = outPlane
-                                } else {
-                                    c0 = staging; c1 = staging + lanes; c2 = staging + 2 * lanes
-                                    ldc = nv * lanes
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * 8) { offsets in
+                        let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
+                        for v in 0..<nv { tileOffsets[v] = v * lanes }
+                        for n in range {
+                            layout.pad(input + n * inputSample, into: padded)
+                            let out = output + n * outSample
+                            for first in Swift.stride(from: 0, to: vectors, by: nv) {
+                                let last = Swift.min(first + nv - 1, vectors - 1)
+                                for v in 0..<nv {
+                                    let (inputOffset, outputOffset) = layout.vectorOffsets(Swift.min(first + v, last))
+                                    inputOffsets[v] = inputOffset
+                                    outputOffsets[v] = outputOffset
                                 }
-                                if mr == 8 {
-                                    BroadcastKernel.tile8x3(depth: depth, weights: weights, taps: taps, b0, b1, b2,
-                                                            c0, c1, c2, ldc: ldc, initial: initial, Self.self)
-                                } else {
-                                    BroadcastKernel.tile4x3(depth: depth, weights: weights, taps: taps, b0, b1, b2,
-                                                            c0, c1, c2, ldc: ldc, initial: initial, Self.self)
-                                }
-                                if rowMode && rows < mr {
-                                    // The partial block's tile: copy its valid channels out.
-                                    let base = out + block * mr * outPlane
-                                    for m in 0..<rows {
-                                        let row = base + m * outPlane, tile = staging + m * ldc
-                                        copySpan(row + o0.output, tile, count: lanes)
-                                        copySpan(row + o1.output, tile + lanes, count: lanes)
-                                        copySpan(row + o2.output, tile + 2 * lanes, count: lanes)
+                                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
+                                let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
+                                for block in 0..<blocks {
+                                    let rows = Swift.min(mr, outChannels - block * mr)
+                                    let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
+                                    let initial = bias.map { $0 + block * mr }
+                                    var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
+                                    if !rowMode {
+                                        target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
+                                    } else if rows == mr {
+                                        target = out + block * mr * outPlane; ldc = outPlane
+                                    } else {
+                                        target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
+                                    }
+                                    let source = UnsafePointer(padded)
+                                    switch mr {
+                                    case 8:
+                                        BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    case 6:
+                                        BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    case 3:
+                                        BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    default:
+                                        BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    }
+                                    if rowMode && rows < mr {
+                                        // The partial block's tile: copy its valid channels out.
+                                        let base = out + block * mr * outPlane
+                                        for m in 0..<rows {
+                                            for v in 0..<nv {
+                                                copySpan(base + (m * outPlane + outputOffsets[v]), staging + (m * ldc + v * lanes), count: lanes)
+                                            }
+                                        }
                                     }
                                 }
                             }
-                        }
-                        if !rowMode {
-                            // Keep the columns ow < Wo of the padded grid.
-                            let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
-                            for o in 0..<outChannels {
-                                for oh in 0..<layout.outHeight {
-                                    copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
+                            if !rowMode {
+                                // Keep the columns ow < Wo of the padded grid.
+                                let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
+                                for o in 0..<outChannels {
+                                    for oh in 0..<layout.outHeight {
+                                        copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
+                                    }
                                 }
                             }
                         }
@@ -280,7 +302,7 @@ extension DirectVector {
     ) {
         precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
                      "direct convolution: invalid layout \(layout)")
-        let (_, _, mr, nt) = DirectConvolution.tiles
+        let (mr, nt) = DirectConvolution.gradientTile
         let depth = layout.depth, depthPadded = (depth + nt - 1) / nt * nt
         let rowBlocks = (outChannels + mr - 1) / mr, partialCount = paddedToCacheLine(rowBlocks * mr * depthPadded)
         let outPlane = layout.outPlane, outSample = outChannels * outPlane

@@ -36,27 +36,29 @@ func laneSum<V: SIMD>(_ v: V) -> V.Scalar where V.Scalar: BinaryFloatingPoint {
 
 /// The output-stationary kernel of the forward pass and of the input gradient: an `mr × nv`-vector
 /// tile `c_v[m·ldc] = init[m] + Σ_k a[k·mr + m] · b_v[taps[k]]` for `k < depth`, where `a` is a packed
-/// weight panel (`depth × mr`, one broadcast per row), `b_v` the input at vector `v`'s offset and
-/// `taps[k]` the offset of tap `k` (channel plane, kernel row and column). `initial` (length `mr`)
-/// is the bias, or nil for zeros.
+/// weight panel (`depth × mr`, one broadcast per row and tap), `b_v = input + inputOffsets[v]` the
+/// input at vector `v`'s pixels, `c_v = output + outputOffsets[v]`, and `taps[k]` the offset of tap
+/// `k` (channel plane, kernel row and column). `initial` (length `mr`) is the bias, or nil for zeros.
+/// The wide tiles (8×3, 6×4, 3×8) fill 32 vector registers, the narrow one (4×3) 16; the driver picks
+/// the row count that wastes the fewest rows of a layer's channels (``DirectConvolution/forwardTile(channels:)``).
 enum BroadcastKernel {
-    /// 8 rows × 3 vectors: 24 accumulators + 3 inputs + 1 broadcast of 32 registers.
+    /// 8 rows × 3 vectors: 24 accumulators (32-register targets).
     @inline(never)
     static func tile8x3<V: SIMD>(
         depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
-        _ b0: UnsafePointer<V.Scalar>, _ b1: UnsafePointer<V.Scalar>, _ b2: UnsafePointer<V.Scalar>,
-        _ c0: UnsafeMutablePointer<V.Scalar>, _ c1: UnsafeMutablePointer<V.Scalar>, _ c2: UnsafeMutablePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
+        output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
         ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
     ) where V.Scalar: BinaryFloatingPoint {
-        func start(_ m: Int) -> V { initial.map { V(repeating: $0[m]) } ?? V() }
-        var s00 = start(0), s01 = s00, s02 = s00
-        var s10 = start(1), s11 = s10, s12 = s10
-        var s20 = start(2), s21 = s20, s22 = s20
-        var s30 = start(3), s31 = s30, s32 = s30
-        var s40 = start(4), s41 = s40, s42 = s40
-        var s50 = start(5), s51 = s50, s52 = s50
-        var s60 = start(6), s61 = s60, s62 = s60
-        var s70 = start(7), s71 = s70, s72 = s70
+        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
+        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
+        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10
+        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20
+        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30
+        var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40, s42 = s40
+        var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50, s52 = s50
+        var s60 = initial.map { V(repeating: $0[6]) } ?? V(), s61 = s60, s62 = s60
+        var s70 = initial.map { V(repeating: $0[7]) } ?? V(), s71 = s70, s72 = s70
         var w = a
         for k in 0..<depth {
             let offset = taps[k]
@@ -79,6 +81,7 @@ enum BroadcastKernel {
             s70 = s70.addingProduct(r, x0); s71 = s71.addingProduct(r, x1); s72 = s72.addingProduct(r, x2)
             w += 8
         }
+        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
         storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2)
         storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc)
         storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc)
@@ -89,19 +92,101 @@ enum BroadcastKernel {
         storeVector(s70, c0 + 7 &* ldc); storeVector(s71, c1 + 7 &* ldc); storeVector(s72, c2 + 7 &* ldc)
     }
 
-    /// 4 rows × 3 vectors: 12 accumulators + 3 inputs + 1 broadcast of 16 registers.
+    /// 6 rows × 4 vectors: 24 accumulators (32-register targets).
+    @inline(never)
+    static func tile6x4<V: SIMD>(
+        depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
+        input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
+        output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
+        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2], b3 = input + inputOffsets[3]
+        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00, s03 = s00
+        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10, s13 = s10
+        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20, s23 = s20
+        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30, s33 = s30
+        var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40, s42 = s40, s43 = s40
+        var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50, s52 = s50, s53 = s50
+        var w = a
+        for k in 0..<depth {
+            let offset = taps[k]
+            let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset), x3: V = loadVector(b3 + offset)
+            var r = V(repeating: w[0])
+            s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2); s03 = s03.addingProduct(r, x3)
+            r = V(repeating: w[1])
+            s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2); s13 = s13.addingProduct(r, x3)
+            r = V(repeating: w[2])
+            s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2); s23 = s23.addingProduct(r, x3)
+            r = V(repeating: w[3])
+            s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2); s33 = s33.addingProduct(r, x3)
+            r = V(repeating: w[4])
+            s40 = s40.addingProduct(r, x0); s41 = s41.addingProduct(r, x1); s42 = s42.addingProduct(r, x2); s43 = s43.addingProduct(r, x3)
+            r = V(repeating: w[5])
+            s50 = s50.addingProduct(r, x0); s51 = s51.addingProduct(r, x1); s52 = s52.addingProduct(r, x2); s53 = s53.addingProduct(r, x3)
+            w += 6
+        }
+        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2], c3 = output + outputOffsets[3]
+        storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2); storeVector(s03, c3)
+        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc); storeVector(s13, c3 + ldc)
+        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc); storeVector(s23, c3 + 2 &* ldc)
+        storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc); storeVector(s33, c3 + 3 &* ldc)
+        storeVector(s40, c0 + 4 &* ldc); storeVector(s41, c1 + 4 &* ldc); storeVector(s42, c2 + 4 &* ldc); storeVector(s43, c3 + 4 &* ldc)
+        storeVector(s50, c0 + 5 &* ldc); storeVector(s51, c1 + 5 &* ldc); storeVector(s52, c2 + 5 &* ldc); storeVector(s53, c3 + 5 &* ldc)
+    }
+
+    /// 3 rows × 8 vectors: 24 accumulators (32-register targets).
+    @inline(never)
+    static func tile3x8<V: SIMD>(
+        depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
+        input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
+        output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
+        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2], b3 = input + inputOffsets[3], b4 = input + inputOffsets[4], b5 = input + inputOffsets[5], b6 = input + inputOffsets[6], b7 = input + inputOffsets[7]
+        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00, s03 = s00, s04 = s00, s05 = s00, s06 = s00, s07 = s00
+        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10, s13 = s10, s14 = s10, s15 = s10, s16 = s10, s17 = s10
+        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20, s23 = s20, s24 = s20, s25 = s20, s26 = s20, s27 = s20
+        var w = a
+        for k in 0..<depth {
+            let offset = taps[k]
+            let r0 = V(repeating: w[0]), r1 = V(repeating: w[1]), r2 = V(repeating: w[2])
+            var x: V = loadVector(b0 + offset)
+            s00 = s00.addingProduct(r0, x); s10 = s10.addingProduct(r1, x); s20 = s20.addingProduct(r2, x)
+            x = loadVector(b1 + offset)
+            s01 = s01.addingProduct(r0, x); s11 = s11.addingProduct(r1, x); s21 = s21.addingProduct(r2, x)
+            x = loadVector(b2 + offset)
+            s02 = s02.addingProduct(r0, x); s12 = s12.addingProduct(r1, x); s22 = s22.addingProduct(r2, x)
+            x = loadVector(b3 + offset)
+            s03 = s03.addingProduct(r0, x); s13 = s13.addingProduct(r1, x); s23 = s23.addingProduct(r2, x)
+            x = loadVector(b4 + offset)
+            s04 = s04.addingProduct(r0, x); s14 = s14.addingProduct(r1, x); s24 = s24.addingProduct(r2, x)
+            x = loadVector(b5 + offset)
+            s05 = s05.addingProduct(r0, x); s15 = s15.addingProduct(r1, x); s25 = s25.addingProduct(r2, x)
+            x = loadVector(b6 + offset)
+            s06 = s06.addingProduct(r0, x); s16 = s16.addingProduct(r1, x); s26 = s26.addingProduct(r2, x)
+            x = loadVector(b7 + offset)
+            s07 = s07.addingProduct(r0, x); s17 = s17.addingProduct(r1, x); s27 = s27.addingProduct(r2, x)
+            w += 3
+        }
+        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2], c3 = output + outputOffsets[3], c4 = output + outputOffsets[4], c5 = output + outputOffsets[5], c6 = output + outputOffsets[6], c7 = output + outputOffsets[7]
+        storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2); storeVector(s03, c3); storeVector(s04, c4); storeVector(s05, c5); storeVector(s06, c6); storeVector(s07, c7)
+        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc); storeVector(s13, c3 + ldc); storeVector(s14, c4 + ldc); storeVector(s15, c5 + ldc); storeVector(s16, c6 + ldc); storeVector(s17, c7 + ldc)
+        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc); storeVector(s23, c3 + 2 &* ldc); storeVector(s24, c4 + 2 &* ldc); storeVector(s25, c5 + 2 &* ldc); storeVector(s26, c6 + 2 &* ldc); storeVector(s27, c7 + 2 &* ldc)
+    }
+
+    /// 4 rows × 3 vectors: 12 accumulators (16-register targets).
     @inline(never)
     static func tile4x3<V: SIMD>(
         depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
-        _ b0: UnsafePointer<V.Scalar>, _ b1: UnsafePointer<V.Scalar>, _ b2: UnsafePointer<V.Scalar>,
-        _ c0: UnsafeMutablePointer<V.Scalar>, _ c1: UnsafeMutablePointer<V.Scalar>, _ c2: UnsafeMutablePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
+        output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
         ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
     ) where V.Scalar: BinaryFloatingPoint {
-        func start(_ m: Int) -> V { initial.map { V(repeating: $0[m]) } ?? V() }
-        var s00 = start(0), s01 = s00, s02 = s00
-        var s10 = start(1), s11 = s10, s12 = s10
-        var s20 = start(2), s21 = s20, s22 = s20
-        var s30 = start(3), s31 = s30, s32 = s30
+        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
+        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
+        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10
+        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20
+        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30
         var w = a
         for k in 0..<depth {
             let offset = taps[k]
@@ -116,6 +201,7 @@ enum BroadcastKernel {
             s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2)
             w += 4
         }
+        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
         storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2)
         storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc)
         storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc)

@@ -93,19 +93,46 @@ struct DirectConvolutionLayout: Equatable {
         return (v &* lanes, v &* lanes)
     }
 
-    /// Writes the offset of every tap `k = (c·kH + i)·kW + j` — `c·Hp·Wp + i·dH·Wp + j·dW` — to
-    /// `taps[0..<depth]`, then `padding` more zeros (harmless taps for a kernel's remainder tile).
-    func writeTapOffsets(_ taps: UnsafeMutablePointer<Int>, padding: Int = 0) {
+    /// Writes the offset of every tap — `c·Hp·Wp + i·dH·Wp + j·dW` — to `taps[0..<depth]`, then
+    /// `padding` more zeros (harmless taps for a kernel's remainder tile). Taps are numbered
+    /// `k = (c·kH + i)·kW + j` (the weight's own order), or with `kernelRowMajor`
+    /// `k = (i·C + c)·kW + j`, so that the taps of a range of kernel rows are one range of `k`.
+    func writeTapOffsets(_ taps: UnsafeMutablePointer<Int>, padding: Int = 0, kernelRowMajor: Bool = false) {
         var k = 0
-        for c in 0..<channels {
-            for i in 0..<kernelHeight {
-                for j in 0..<kernelWidth {
-                    taps[k] = c * paddedPlane + i * dilationHeight * paddedWidth + j * dilationWidth
-                    k += 1
-                }
+        func write(_ c: Int, _ i: Int) {
+            for j in 0..<kernelWidth {
+                taps[k] = c * paddedPlane + i * dilationHeight * paddedWidth + j * dilationWidth
+                k += 1
             }
         }
+        if kernelRowMajor {
+            for i in 0..<kernelHeight { for c in 0..<channels { write(c, i) } }
+        } else {
+            for c in 0..<channels { for i in 0..<kernelHeight { write(c, i) } }
+        }
         for extra in 0..<padding { taps[k + extra] = 0 }
+    }
+
+    /// The output rows that vectors `first...last` cover (their first and last lanes).
+    @inline(__always)
+    func outputRows(ofVectors first: Int, _ last: Int) -> (first: Int, last: Int) {
+        if isRowMode {
+            let perRow = outWidth / lanes
+            return (first / perRow, last / perRow)
+        }
+        return (first &* lanes / paddedWidth, Swift.min(outHeight &- 1, (last &* lanes &+ lanes &- 1) / paddedWidth))
+    }
+
+    /// The kernel rows `i` that read at least one unpadded input row for some output row in
+    /// `rows.first...rows.last` (the others read only zeros): `pH ≤ oh + i·dH < pH + H`. Empty when
+    /// none does.
+    @inline(__always)
+    func kernelRows(reaching rows: (first: Int, last: Int)) -> Range<Int> {
+        // i ≥ ⌈(pH − last)/dH⌉ and i ≤ ⌊(pH + H − 1 − first)/dH⌋ (numerators may be negative).
+        let low = paddingHeight &- rows.last, high = paddingHeight &+ height &- 1 &- rows.first
+        let lower = low <= 0 ? 0 : (low &+ dilationHeight &- 1) / dilationHeight
+        let upper = high < 0 ? -1 : Swift.min(kernelHeight &- 1, high / dilationHeight)
+        return lower <= upper ? lower..<(upper &+ 1) : 0..<0
     }
 
     /// Copies one sample (`channels × height × width`, contiguous) into its zero-padded buffer
