@@ -13,10 +13,13 @@ struct BenchCommand: ParsableCommand {
             prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N (and, when more than 100 steps run, \
             its resident memory at step 100 and at the last step), then peak resident memory and the BLAS \
             kernels in use.
-            Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32).
+            Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32), \
+            resnet20 (batch 128, 3×32×32; not in the default set). Each model also prints gflop_per_step (the \
+            multiply-adds ×2 of its convolutions and linear layers, forward and both backward products) and \
+            gflops (that ÷ the median step time).
             """)
 
-    @Argument(help: "Models to run (default: mlp lenet-bn convnet).")
+    @Argument(help: "Models to run: mlp, lenet-bn, convnet, resnet20 (default: mlp lenet-bn convnet).")
     var models: [String] = []
 
     @Option(name: .long, help: "Timed steps per model.")
@@ -41,6 +44,7 @@ struct BenchCommand: ParsableCommand {
 
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
+        "resnet20": (128, [3, 32, 32]),
     ]
 
     func validate() throws {
@@ -49,7 +53,7 @@ struct BenchCommand: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
         _ = try parsedAlgorithm()
         for name in models where Self.reference[name] == nil {
-            throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
+            throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
         }
     }
 
@@ -98,7 +102,9 @@ struct BenchCommand: ParsableCommand {
             }
             times.sort()
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-            print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))")
+            let flops = BenchFLOPs.perStep(description, batch: batch, shape: shape)
+            print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))"
+                  + "\tgflop_per_step=\(String(format: "%.3f", flops / 1e9))\tgflops=\(String(format: "%.1f", flops / median / 1e6))")
             if let residentAtStep100, let last = currentResidentMegabytes() {
                 // Steady state: whatever a step allocates must be given back (or reused) by the next.
                 let total = warmup + steps
