@@ -97,13 +97,18 @@ enum KernelBenchmarks {
             let name = "\(layer.model) \(cin)->\(cout) \(size)x\(size) k\(kernel)" + (stride > 1 ? " s\(stride)" : "") + " batch \(batch)"
             for product in ConvolutionProduct.allCases {
                 var result = Tensor<Float>(zeros: product == .forward ? gy.shape : product == .inputGradient ? x.shape : w.shape)
+                var timed: Set<ConvolutionAlgorithm> = []
                 for algorithm in algorithms {
+                    // Time each kernel family once: `auto` on a strided layer is the gemm path again.
+                    let kernels = try! algorithm.kernels(input: x.shape, weight: w.shape, stride: (stride, stride),
+                                                         padding: (padding, padding))
+                    guard timed.insert(kernels).inserted else { continue }
                     let seconds = median(repetitions) {
                         try! product.run(input: x, weight: w, upstream: gy, stride: (stride, stride), padding: (padding, padding),
                                          algorithm: algorithm, into: &result)
                     }
                     let rate = flops / seconds / 1e9
-                    print("conv2d \(name)\t\(product.rawValue)\talgorithm=\(algorithm)\tms=\(String(format: "%.3f", seconds * 1000))\t"
+                    print("conv2d \(name)\t\(product.rawValue)\talgorithm=\(algorithm)\tkernels=\(kernels)\tms=\(String(format: "%.3f", seconds * 1000))\t"
                           + "gflops=\(String(format: "%.1f", rate))\tof_sgemm=\(String(format: "%.0f%%", rate / sgemmRate * 100))")
                 }
             }

@@ -42,6 +42,17 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
     public static var directKernelsAvailable: Bool { DirectConvolutionSupport.vectorBits > 0 }
 }
 
+extension ConvolutionAlgorithm {
+    /// The kernels this choice runs for a `Float` 2-D convolution of `input` `[N, C, H, W]` and `weight`
+    /// `[O, C, kH, kW]` (one group, no dilation): `.direct` or `.gemm` (for benchmarks' labels).
+    /// - Throws: ``NablaError`` when the shapes do not fit.
+    package func kernels(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int)) throws -> ConvolutionAlgorithm {
+        let g = try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: stride,
+                                          padding: padding, dilation: (1, 1), groups: 1)
+        return g.path(self, for: Float.self) == .direct ? .direct : .gemm
+    }
+}
+
 /// Runs `body` with convolutions in the current task or thread using `algorithm`; the previous choice
 /// is restored when `body` returns or throws.
 @discardableResult
