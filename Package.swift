@@ -30,13 +30,16 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
 let package = Package(
     name: "Nabla",
     platforms: [.macOS(.v13)],
-    products: [
-        .library(name: "Nabla", targets: ["Nabla"]),
-        .executable(name: "nabla", targets: ["nabla"]),
-    ],
+    // `Nabla` for an application; each library target on its own for a package that needs only
+    // part of it (a new layer needs `NablaTensor` and `NablaNN`).
+    products: [.library(name: "Nabla", targets: ["Nabla"])]
+        + libraries.map { .library(name: $0.name, targets: [$0.name]) }
+        + [.executable(name: "nabla", targets: ["nabla"])],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `make docs`: swift package generate-documentation (DocC catalogs in Sources/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),

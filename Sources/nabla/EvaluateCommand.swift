@@ -18,19 +18,26 @@ struct EvaluateCommand: ParsableCommand {
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Seed (for the validation split and synthetic data).")
     var seed: UInt64 = 0
+    @OptionGroup(title: "Classification metrics") var metricsOptions: MetricsOptions
+
+    func validate() throws {
+        try modelOptions.require()
+        try dataOptions.require()
+    }
 
     func run() throws {
         threadOptions.apply()
         let (train, _, test) = try dataOptions.load(seed: seed)
         let dataset = test ?? train
         let lossFunction = try LossFunction(name: loss)
-        let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: outputCount(of: dataset), seed: seed)
+        let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: dataset.outputCount, seed: seed)
         try lossFunction.validate(targets: dataset.targets, outputShape: built.outputShape)
         try built.model.load(from: URL(fileURLWithPath: weights))
         let metrics = evaluate(built.model, on: dataset, loss: lossFunction)
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         print(line)
+        try metricsOptions.report(model: built.model, on: dataset)
     }
 }
 
@@ -50,6 +57,8 @@ struct PredictCommand: ParsableCommand {
     var output: String
     @Option(name: .long, help: "Outputs (classes) of a built-in model.")
     var outputs: Int = 10
+
+    func validate() throws { try modelOptions.require() }
 
     func run() throws {
         threadOptions.apply()

@@ -8,29 +8,21 @@ struct ArchitectureOptions: ParsableArguments {
     var norm: String?
 
     @Option(name: .long, help: "Dropout probability in fcnet/line-mlp blocks.")
-    var dropout: Double = 0
+    var dropout: Double?
 
     func validate() throws {
-        guard dropout >= 0 && dropout <= 1 else { throw ValidationError("--dropout \(dropout) is out of range [0, 1]") }
+        if let dropout, !(dropout >= 0 && dropout <= 1) { throw ValidationError("--dropout \(dropout) is out of range [0, 1]") }
         if let norm, !["batchnorm", "layernorm", "none"].contains(norm.lowercased()) {
             throw ValidationError("--norm \(norm): expected batchnorm, layernorm or none")
         }
     }
 
-    var options: BuiltinModelOptions { BuiltinModelOptions(normalization: norm, dropout: dropout) }
+    var options: BuiltinModelOptions { BuiltinModelOptions(normalization: norm, dropout: dropout ?? 0) }
 }
 
-/// A built-in model name, or else a model file path.
+/// A built-in model name, or else a model file path (``BuiltinModels/resolve(_:inputShape:outputCount:options:)``).
 func resolveModel(_ spec: String, inputShape: [Int], outputCount: Int, options: BuiltinModelOptions) throws -> ModelDescription {
-    if let builtin = try BuiltinModels.description(spec, inputShape: inputShape, outputCount: outputCount, options: options) {
-        return builtin
-    }
-    let url = URL(fileURLWithPath: spec)
-    guard ["yaml", "yml", "json"].contains(url.pathExtension.lowercased()) else {
-        let names = BuiltinModels.catalog.map(\.name).joined(separator: ", ")
-        throw NablaError(.invalidArgument, "--model \(spec): not a built-in model (\(names)) nor a .yaml/.json model file")
-    }
-    return try ModelDescription.read(from: url)
+    try BuiltinModels.resolve(spec, inputShape: inputShape, outputCount: outputCount, options: options)
 }
 
 /// Parses `1,28,28` into a shape of positive integers.

@@ -32,7 +32,17 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Option(name: .long, help: "Learning-rate decay (\(readers("lr_decay"))).")
     var lrDecay: Double?
-    @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch.",
+    @Option(name: .long, help: "Decay of the running averages (\(readers("rho"))).")
+    var rho: Double?
+    @Option(name: .long, help: "Momentum decay ψ of the μ schedule (\(readers("momentum_decay"))).")
+    var momentumDecay: Double?
+    @Flag(name: .long, help: "Decoupled (AdamW-style) weight decay θ ← θ·(1 − lr·λ) (\(readers("decoupled_weight_decay"))).")
+    var decoupledWeightDecay = false
+    @Option(name: .long, help: ArgumentHelp("Sharpness-aware minimization around the optimizer with radius RHO (Foret et al. 2021; two forward/backward passes per step).", valueName: "RHO"))
+    var sam: Double?
+    @Option(name: .long, help: ArgumentHelp("Lookahead around the optimizer: sync slow weights every K steps with rate ALPHA (Zhang et al. 2019; the paper uses 5,0.5).", valueName: "K,ALPHA"))
+    var lookahead: String?
+    @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch (onecycle and cyclic: per optimizer step).",
         discussion: ScheduleRegistry.grammar + ", or A+B (A, then B from A's length on; e.g. warmup:5+cosine:45)."))
     var schedule: String?
 
@@ -51,6 +61,9 @@ struct OptimizerOptions: ParsableArguments {
             "centered": centered ? .flag(true) : nil,
             "amsgrad": amsgrad ? .flag(true) : nil,
             "lr-decay": lrDecay.map { .number($0) },
+            "rho": rho.map { .number($0) },
+            "momentum-decay": momentumDecay.map { .number($0) },
+            "decoupled-weight-decay": decoupledWeightDecay ? .flag(true) : nil,
         ]
         assert(Set(values.keys) == Set(OptimizerFlag.all.map(\.flag)), "OptimizerOptions and OptimizerFlag.all list different flags")
         return values
@@ -85,26 +98,23 @@ struct OptimizerOptions: ParsableArguments {
                 throw ValidationError("--\(flag.flag) does not apply to --optimizer \(registration.name) (\(registration.name) reads \(reads))")
             }
         }
-        if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let schedule {
+            do { _ = try ScheduleSpecification(parsing: schedule) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
+        if let sam, !(sam >= 0 && sam.isFinite) { throw ValidationError("--sam \(sam) must be a non-negative number") }
+        if let lookahead {
+            do { _ = try LookaheadSetting(parsing: lookahead) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
     }
+
+    /// The wrappers `--sam` and `--lookahead` put around the optimizer.
+    var wrappers: (sam: Double?, lookahead: LookaheadSetting?) { (sam, lookahead.flatMap { try? LookaheadSetting(parsing: $0) }) }
 
     /// The optimizer the flags select.
     var specification: OptimizerSpecification {
         var hyperparameters = Hyperparameters()
         for (flag, value) in givenFlags { hyperparameters[flag.key] = value }
         return OptimizerSpecification(name: optimizer.lowercased(), hyperparameters: hyperparameters, decayWeightsOnly: decayWeightsOnly)
-    }
-
-    /// The optimizer's part of a run's identity, which a checkpoint must match to be resumed: the
-    /// text earlier versions wrote (Swift's description of their flag-by-flag
-    /// `OptimizerSpecification`), kept byte for byte so that their checkpoints still resume.
-    var identity: String {
-        func number(_ x: Double?) -> String { x.map { "Optional(\($0))" } ?? "nil" }
-        let betaList = betas.map { "Optional(\($0.split(separator: ",").compactMap { Double($0) }))" } ?? "nil"
-        return "OptimizerSpecification(name: \"\(optimizer.lowercased())\", learningRate: \(number(lr)), momentum: \(number(momentum)), "
-            + "dampening: \(number(dampening)), nesterov: \(nesterov), weightDecay: \(number(weightDecay)), betas: \(betaList), "
-            + "epsilon: \(number(eps)), alpha: \(number(alpha)), centered: \(centered), amsgrad: \(amsgrad), "
-            + "learningRateDecay: \(number(lrDecay)), decayWeightsOnly: \(decayWeightsOnly))"
     }
 
     /// `--help`'s list of optimizers: name, summary, default learning rate, and the flags each reads.
@@ -136,7 +146,7 @@ struct RegularizationOptions: ParsableArguments {
     @Option(name: .long, help: "Max-norm constraint on each weight row/filter.")
     var maxNorm: Double?
     @Option(name: .long, help: ArgumentHelp("Data augmentation pipeline for image batches.",
-        discussion: "Comma-separated steps, e.g. crop:4,flip,jitter:0.2,erase:0.5 (see README)."))
+        discussion: "Comma-separated steps, e.g. crop:4,flip,jitter:0.2,erase:0.5, or rotate:15, affine:DEG[:T[:SMIN:SMAX[:SHEAR]]], randaugment:N,M, trivialaugment (see README)."))
     var augment: String?
     @Option(name: .long, help: "Test-time augmentation for the final test accuracy: ten-crop[:PAD] (4 corners + center of the image padded by PAD, each also flipped).")
     var tta: String?
@@ -151,7 +161,7 @@ struct RegularizationOptions: ParsableArguments {
         if let maxNorm, maxNorm == 0 { throw ValidationError("--max-norm must be positive") }
         _ = try penalty()
         if let augment { _ = try AugmentationPipeline(parsing: augment) }
-        if let tta { _ = try tenCropPadding(tta) }
+        if let tta { _ = try TestTimeAugmentationSpec(parsing: tta) }
     }
 
     func penalty() throws -> ParameterPenalty {
@@ -161,49 +171,14 @@ struct RegularizationOptions: ParsableArguments {
         return .none
     }
 
-    /// The augmentation pipeline, validated against the image shape.
-    func augmentationPipeline(imageShape: [Int]) throws -> AugmentationPipeline? {
-        guard let augment else { return nil }
-        let pipeline = try AugmentationPipeline(parsing: augment)
-        try pipeline.validate(imageShape: imageShape)
-        return pipeline
-    }
-
-    func tenCropPadding(_ spec: String) throws -> Int {
-        let parts = spec.split(separator: ":").map(String.init)
-        guard parts.first?.lowercased() == "ten-crop", parts.count <= 2 else {
-            throw NablaError(.invalidArgument, "--tta \(spec): expected ten-crop or ten-crop:PAD")
-        }
-        guard parts.count == 2 else { return 2 }
-        guard let pad = Int(parts[1]), pad >= 0 else { throw NablaError(.invalidArgument, "--tta \(spec): PAD must be a non-negative integer") }
-        return pad
-    }
-
-    /// Test accuracy with ten-crop test-time augmentation: each test image is padded by PAD (zeros)
-    /// and the model's softmax outputs on the ten crops of the original size are averaged.
-    func testTimeAccuracy(model: Module<Float>, test: Dataset) throws -> Double? {
-        guard let tta, case .classes(let labels, _) = test.targets, test.inputs.rank == 4 else { return nil }
-        let pad = try tenCropPadding(tta)
-        let (h, w) = (test.inputs.shape[2], test.inputs.shape[3])
-        var correct = 0
-        model.evaluating {
-            var start = 0
-            while start < test.count {
-                let end = min(start + 500, test.count)
-                let batch = test.inputs[start..<end]
-                let padded = paddedCrop(batch, offsets: Array(repeating: (0, 0), count: end - start),
-                                        height: h + 2 * pad, width: w + 2 * pad, padding: pad)
-                let probabilities = tenCropPrediction(padded, height: h, width: w) { model($0) }
-                let predicted = probabilities.argmax(alongAxis: 1)
-                for (i, p) in predicted.enumerated() where p == labels[start + i] { correct += 1 }
-                start = end
-            }
-        }
-        return Double(correct) / Double(test.count)
-    }
-
-    /// A canonical description for checkpoint identity.
-    var identity: String {
-        "l1=\(l1 ?? 0),l2=\(l2 ?? 0),elastic=\(elastic ?? ""),clip=\(clipNorm ?? 0)/\(clipValue ?? 0),max_norm=\(maxNorm ?? 0),augment=\(augment ?? "")"
+    /// Sets the plan's penalty, clipping, constraint and augmentation from these flags.
+    func apply(to plan: inout TrainingPlan) throws {
+        let penalty = try self.penalty()
+        plan.penalty = penalty == .none ? nil : penalty.description
+        plan.clipNorm = clipNorm
+        plan.clipValue = clipValue
+        plan.maxNorm = maxNorm
+        plan.augmentation = augment
+        plan.testTimeAugmentation = tta
     }
 }

@@ -9,7 +9,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model on a dataset.",
         discussion: """
             Ends with one line: final<TAB>train_loss=…<TAB>test_loss=…<TAB>test_accuracy=…<TAB>seconds=… \
-            (test figures when the data has a test split; accuracy for classification).
+            (test figures when the data has a test split; accuracy for classification). With --ema or --swa \
+            the final figures and --save are those of the averaged weights, and the line also has weights=ema|swa.
             With --steps S --batch-size N --no-shuffle on an N-sample dataset, training takes exactly S \
             full-batch steps in data order, reproducible step for step in PyTorch.
             """)
@@ -35,13 +36,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, shuffling, dropout and augmentation.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Loss: cross-entropy, mse, l1, smooth-l1, bce, hinge.")
+    @Option(name: .long, help: "Loss: cross-entropy, nll (a model ending in LogSoftmax), mse, l1, smooth-l1, bce, hinge.")
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Label smoothing ε of the cross-entropy loss.")
     var labelSmoothing: Double = 0
 
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
+    @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
@@ -58,66 +60,89 @@ struct TrainCommand: ParsableCommand {
     var skipNonfinite = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
+    @Flag(name: .long, help: "No parameter and gradient histograms in the TensorBoard logs.")
+    var noHistograms = false
+
+    @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
+        discussion: "Only --resume, --quiet and --threads may be given with it."))
+    var plan: String?
+    @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
+    var printPlan = false
 
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs \(epochs) must be at least 1") }
-        if let steps, steps < 1 { throw ValidationError("--steps \(steps) must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
-        guard labelSmoothing >= 0 && labelSmoothing <= 1 else { throw ValidationError("--label-smoothing \(labelSmoothing) is out of range [0, 1]") }
-        if let earlyStop, earlyStop < 1 { throw ValidationError("--early-stop \(earlyStop) must be at least 1") }
-        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every \(checkpointEvery) must be at least 1") }
-        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+        // A bad flag value is a usage error (exit 2), whichever layer notices it.
+        if plan == nil {
+            try modelOptions.require()
+            try dataOptions.require()
+        }
+        do {
+            if plan == nil { try flagPlan.validate() }
+        } catch let error as NablaError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The plan the flags describe.
+    var flagPlan: TrainingPlan {
+        var plan = TrainingPlan(model: modelOptions.selection, data: dataOptions.selection)
+        plan.model.initialWeights = `init`
+        plan.loss = loss
+        plan.labelSmoothing = labelSmoothing
+        plan.optimizer = optimizerOptions.specification
+        plan.schedule = optimizerOptions.schedule
+        (plan.sam, plan.lookahead) = optimizerOptions.wrappers
+        try? regularization.apply(to: &plan)
+        toolbox.apply(to: &plan)
+        plan.epochs = epochs
+        plan.steps = steps
+        plan.batchSize = batchSize
+        plan.shuffle = !noShuffle
+        plan.dropLast = dropLast
+        plan.seed = seed
+        plan.earlyStoppingPatience = earlyStop
+        plan.skipNonFinite = skipNonfinite
+        plan.output.checkpointDirectory = checkpointDir
+        plan.output.checkpointEvery = checkpointEvery
+        plan.output.resume = resume
+        plan.output.logDirectory = logdir
+        plan.output.logHistograms = !noHistograms
+        plan.output.save = save
+        plan.output.quiet = quiet
+        return plan
+    }
+
+    /// The plan to run: the file given with `--plan` (with `--resume`/`--quiet` applied), else the flags'.
+    func resolvedPlan() throws -> TrainingPlan {
+        guard let path = plan else { return flagPlan }
+        let url = URL(fileURLWithPath: path)
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw NablaError(.io, "--plan \(path): cannot read the file")
+        }
+        var loaded = try TrainingPlan(json: data, source: path)
+        if resume { loaded.output.resume = true }
+        if quiet { loaded.output.quiet = true }
+        try loaded.validate()
+        return loaded
     }
 
     func run() throws {
         threadOptions.apply()
-        let (train, validation, test) = try dataOptions.load(seed: seed)
-        let lossFunction = try LossFunction(name: loss, labelSmoothing: labelSmoothing)
-        let built = try modelOptions.build(inputShape: train.sampleShape, outputCount: outputCount(of: train), seed: seed)
-        try lossFunction.validate(targets: train.targets, outputShape: built.outputShape)
-        let model = built.model
-        if let path = `init` { try model.load(from: URL(fileURLWithPath: path)) }
-
-        let optimizer = try optimizerOptions.specification.make(for: model)
-        let schedule = try optimizerOptions.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
-        var loader = DataLoader(dataset: train, batchSize: batchSize, shuffle: !noShuffle, dropLast: dropLast, seed: seed)
-        if let pipeline = try regularization.augmentationPipeline(imageShape: train.sampleShape) {
-            loader.transform = { x, g in x = pipeline(x, using: &g) }
+        let plan = try resolvedPlan()
+        if printPlan {
+            print(plan.prettyJSON, terminator: "")
+            return
         }
-        guard loader.batchCount > 0 else {
-            throw NablaError(.invalidArgument, "--batch-size \(batchSize) with --drop-last leaves no batch of the \(train.count) training samples")
-        }
-
-        var configuration = TrainerConfiguration()
-        configuration.epochs = epochs
-        configuration.steps = steps
-        configuration.loss = lossFunction
-        configuration.penalty = try regularization.penalty()
-        configuration.clipNorm = regularization.clipNorm
-        configuration.clipValue = regularization.clipValue
-        configuration.maxNorm = regularization.maxNorm
-        configuration.earlyStoppingPatience = earlyStop
-        configuration.skipNonFinite = skipNonfinite
-        configuration.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
-        configuration.checkpointEverySteps = checkpointEvery
-        configuration.logDirectory = logdir.map { URL(fileURLWithPath: $0) }
-        configuration.quiet = quiet
-
-        let identity = canonicalJSON([
-            "model": modelOptions.model, "data": dataOptions.data, "seed": String(seed), "batch_size": String(batchSize),
-            "shuffle": String(!noShuffle), "loss": lossFunction.description, "optimizer": optimizerOptions.identity,
-            "schedule": optimizerOptions.schedule ?? "", "regularization": regularization.identity,
-            "val_split": String(dataOptions.valSplit), "train_subset": String(dataOptions.trainSubset ?? 0),
-            "normalize": String(dataOptions.normalize), "dropout_mode": modelOptions.dropoutMode,
-        ])
-        let trainer = try Trainer(model: model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
-                                  validation: validation, test: test, configuration: configuration, runIdentity: identity)
-        if resume, let url = trainer.checkpointURL {
+        try plan.validate()
+        let session = try plan.prepare()
+        let trainer = session.trainer
+        let quiet = plan.output.quiet
+        if plan.output.resume, let url = trainer.checkpointURL {
             if FileManager.default.fileExists(atPath: url.path) {
                 try trainer.resume(from: url)
                 if !quiet { FileHandle.standardError.write(Data("resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)\n".utf8)) }
             } else if !quiet {
-                FileHandle.standardError.write(Data("no checkpoint in \(checkpointDir!) yet: starting from scratch\n".utf8))
+                FileHandle.standardError.write(Data("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch\n".utf8))
             }
         }
         if !quiet {
@@ -134,19 +159,22 @@ struct TrainCommand: ParsableCommand {
         }
         let result = try trainer.fit()
         if let reason = result.stopReason, !quiet { FileHandle.standardError.write(Data("\(reason)\n".utf8)) }
-        if let save { try model.save(to: URL(fileURLWithPath: save)) }
+        let averaged = try finishToolbox(session, quiet: quiet)
+        if let save = plan.output.save { try session.model.save(to: URL(fileURLWithPath: save)) }
 
-        let finalTrain = trainer.evaluate(train)
+        let finalTrain = trainer.evaluate(session.data.train)
         var fields = ["final", String(format: "train_loss=%.6f", finalTrain.loss)]
-        if let test {
+        if let test = session.data.test {
             let m = trainer.evaluate(test)
             fields.append(String(format: "test_loss=%.6f", m.loss))
             if let a = m.accuracy { fields.append(String(format: "test_accuracy=%.4f", a)) }
-            if regularization.tta != nil, let a = try regularization.testTimeAccuracy(model: model, test: test) {
+            if let tta = plan.testTimeAugmentation,
+               let a = try TestTimeAugmentationSpec(parsing: tta).accuracy(of: session.model, on: test) {
                 fields.append(String(format: "tta_accuracy=%.4f", a))
             }
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
+        if let averaged { fields.append("weights=\(averaged)") }
         print(fields.joined(separator: "\t"))
     }
 }

@@ -4,39 +4,8 @@ import NablaNN
 import NablaData
 import NablaTraining
 
-/// How the weights of every `Linear` layer are set before training — seed 004's initialization
-/// study (`nn.init.normal_(m.weight, 0, 1)` against careful initialization and BatchNorm).
-/// Biases are zeroed by every choice but ``pytorchDefault``, as the seed's `initialize_weights` does.
-public enum WeightInitialization: String, Sendable, CaseIterable {
-    /// PyTorch's `nn.Linear` default: `kaiming_uniform(a = √5)` weights (`U(±1/√fan_in)`) and biases.
-    case pytorchDefault = "default"
-    /// `N(0, 1)` — far too large for a layer with hundreds of inputs: activations grow by `≈√fan_in`
-    /// per layer.
-    case standardNormal = "normal(0,1)"
-    /// Xavier/Glorot normal (Glorot & Bengio, 2010): `σ = √(2/(fan_in + fan_out))`.
-    case xavierNormal = "xavier-normal"
-    /// Kaiming/He normal for ReLU (He et al., 2015): `σ = √2/√fan_in`.
-    case kaimingNormal = "kaiming-normal"
-
-    /// Re-initializes every `Linear` of `model` (in ``Module/namedModules(prefix:)`` order).
-    public func apply(to model: Module<Float>, using generator: inout RandomGenerator) {
-        guard self != .pytorchDefault else { return }
-        for (_, module) in model.namedModules() {
-            guard let linear = module as? Linear<Float> else { continue }
-            let shape = linear.weight.shape
-            switch self {
-            case .pytorchDefault: break
-            case .standardNormal: linear.weight.value = Tensor(normal: shape, mean: 0, standardDeviation: 1, using: &generator)
-            case .xavierNormal: linear.weight.value = .xavierNormal(shape, using: &generator)
-            case .kaimingNormal: linear.weight.value = .kaimingNormal(shape, nonlinearity: .relu, using: &generator)
-            }
-            linear.bias?.value = Tensor(zeros: [linear.outFeatures])
-        }
-    }
-}
-
 /// One training run of a study, specified completely: model, initialization, optimizer, penalty,
-/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``Trainer`` and the
+/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``/NablaTraining/Trainer`` and the
 /// same seeding as `nabla train`, so ``StudyRunner/trainCommand(for:)`` repeats it exactly.
 public struct StudyRunPlan: Sendable {
     /// A short identifier: the run's directory name (`l2-decay`).
@@ -45,10 +14,13 @@ public struct StudyRunPlan: Sendable {
     public var name: String
     /// One sentence on what the run changes.
     public var summary: String
+    /// The network, as a model description.
     public var model: ModelDescription
+    /// How the `Linear` weights are initialized (default: PyTorch's).
     public var initialization = WeightInitialization.pytorchDefault
     /// The variant of every `Dropout` layer.
     public var dropoutMode = DropoutMode.inverted
+    /// The optimizer and its hyper-parameters.
     public var optimizer: OptimizerSpecification
     /// A learning-rate schedule stepped once per epoch (`nabla train --schedule`).
     public var schedule: ScheduleSpecification?
@@ -56,8 +28,11 @@ public struct StudyRunPlan: Sendable {
     public var penalty = ParameterPenalty.none
     /// Augmentation of every training batch.
     public var augmentation: AugmentationPipeline?
+    /// The data loss (default: cross-entropy).
     public var loss = LossFunction.crossEntropy(labelSmoothing: 0)
+    /// Epochs of training.
     public var epochs: Int
+    /// Mini-batch size.
     public var batchSize: Int
     /// Seed of initialization, shuffling, dropout and augmentation.
     public var seed: UInt64
@@ -70,6 +45,7 @@ public struct StudyRunPlan: Sendable {
     /// only the weights, about ten times per run.
     public var logsHistogramsEveryEpoch = true
 
+    /// A plan with PyTorch's initialization, no schedule, penalty, augmentation or clipping, and cross-entropy.
     public init(key: String, name: String, summary: String, model: ModelDescription, optimizer: OptimizerSpecification,
                 epochs: Int, batchSize: Int, seed: UInt64) {
         self.key = key
@@ -86,7 +62,7 @@ public struct StudyRunPlan: Sendable {
     public var settings: [StudySetting] {
         var s = [StudySetting("model", model.name), StudySetting("optimizer", Self.describe(optimizer))]
         if let schedule { s.append(StudySetting("learning-rate schedule", schedule.spec + " (stepped per epoch)")) }
-        if initialization != .pytorchDefault { s.append(StudySetting("initialization", initialization.rawValue + " weights, zero biases")) }
+        if initialization != .pytorchDefault { s.append(StudySetting("initialization", initialization.displayName + " weights, zero biases")) }
         if penalty != .none { s.append(StudySetting("penalty", "\(penalty) on the weights (not biases or normalization parameters)")) }
         if let augmentation { s.append(StudySetting("augmentation", augmentation.description)) }
         if model.layers.contains(where: { $0.type == "Dropout" }) || dropoutMode == .vanilla {
@@ -108,23 +84,5 @@ public struct StudyRunPlan: Sendable {
     static func format(_ x: Double) -> String {
         let text = "\(x)"
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
-    }
-}
-
-extension ModelDescription {
-    /// The description as a model file (YAML, one flow-style map per layer) that
-    /// ``ModelDescription/parse(_:name:isJSON:)`` reads back to the same description.
-    public var yaml: String {
-        func argument(_ a: LayerArgument) -> String {
-            switch a {
-            case .list(let items): return "[" + items.map(argument).joined(separator: ", ") + "]"
-            case .map(let m): return "{" + m.keys.sorted().map { "\($0): \(argument(m[$0]!))" }.joined(separator: ", ") + "}"
-            default: return a.description
-            }
-        }
-        let lines = layers.map { layer in
-            "  - \(layer.type): " + argument(.map(layer.arguments))
-        }
-        return "# \(name)\nlayers:\n" + lines.joined(separator: "\n") + "\n"
     }
 }

@@ -5,7 +5,7 @@ import NablaNN
 import NablaData
 import NablaTraining
 
-/// Trains the runs of a study with the library's ``Trainer`` — no second training loop — and records
+/// Trains the runs of a study with the library's ``/NablaTraining/Trainer`` — no second training loop — and records
 /// them as ``StudyRun``s: per-epoch train and test metrics in evaluation mode, weight sparsity,
 /// time, TensorBoard logs, the model file, and the `nabla train` command that repeats the run.
 ///
@@ -27,8 +27,11 @@ public struct StudyRunner {
     /// starts) with TensorBoard events, `metrics.csv`, `metrics.jsonl` and `model.yaml`. `nil`
     /// keeps everything in memory.
     public var runsDirectory: URL?
+    /// Where each run's progress line goes.
     public var progress: StudyProgress
 
+    /// A runner over `train` and `test` (`nil` only when every plan holds out a validation split); `dataSpec` and
+    /// `trainSubset` are what `nabla train` needs to load the same data.
     public init(train: Dataset, test: Dataset?, dataSpec: String, trainSubset: Int? = nil, runsDirectory: URL?,
                 progress: StudyProgress) {
         self.train = train
@@ -39,7 +42,7 @@ public struct StudyRunner {
         self.progress = progress
     }
 
-    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:)``.
+    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:fashionDirectory:)``.
     public init(data: StudyData, runsDirectory: URL?, progress: StudyProgress) {
         self.init(train: data.train, test: data.test, dataSpec: data.dataSpec, trainSubset: data.trainSubset,
                   runsDirectory: runsDirectory, progress: progress)
@@ -50,60 +53,26 @@ public struct StudyRunner {
     public func directory(of plan: StudyRunPlan) -> URL? { runsDirectory?.appendingPathComponent(plan.key) }
 
     /// Trains `plan` (run `index` of `total`, for the progress line).
-    /// - Parameter onEpoch: called after each epoch with the model (e.g. to record predictions).
-    /// - Throws: ``NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
+    /// - Parameters:
+    ///   - plan: the run.
+    ///   - index: the run's position among `total`, for the progress line.
+    ///   - total: the number of runs of the study.
+    ///   - onEpoch: called after each epoch with the model (e.g. to record predictions).
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
     ///   a diverged run, or logs that cannot be written.
     public func run(_ plan: StudyRunPlan, index: Int = 1, of total: Int = 1,
                     onEpoch: ((Int, Module<Float>) -> Void)? = nil) throws -> StudyRun {
-        var trainSet = train
-        var evaluationSet = test
-        if plan.validationFraction > 0 {
-            let parts = train.split(validationFraction: plan.validationFraction, seed: plan.seed)
-            (trainSet, evaluationSet) = (parts.train, parts.validation)
-        }
-        guard var heldOut = evaluationSet else { preconditionFailure("StudyRunner: run '\(plan.key)' has neither a test set nor a validation split") }
-        if normalizes {
-            let statistics = trainSet.channelStatistics()
-            trainSet.normalize(mean: statistics.mean, std: statistics.std)
-            heldOut.normalize(mean: statistics.mean, std: statistics.std)
-        }
-
-        var generator = RandomGenerator(seed: plan.seed)
-        let built = try plan.model.build(inputShape: trainSet.sampleShape, using: &generator)
-        try plan.loss.validate(targets: trainSet.targets, outputShape: built.outputShape)
-        let model = built.model
-        for (_, module) in model.namedModules() {
-            if let dropout = module as? Dropout<Float> { dropout.mode = plan.dropoutMode }
-        }
+        let training = trainingPlan(for: plan)
+        precondition(plan.validationFraction > 0 || test != nil,
+                     "StudyRunner: run '\(plan.key)' has neither a test set nor a validation split")
         let directory = self.directory(of: plan)
         if let directory {
             try? FileManager.default.removeItem(at: directory)
             try AtomicFile.write(Data(plan.model.yaml.utf8), to: directory.appendingPathComponent("model.yaml"))
         }
-        if plan.initialization != .pytorchDefault {
-            var initGenerator = RandomGenerator(seed: plan.seed, stream: 0x1417)
-            plan.initialization.apply(to: model, using: &initGenerator)
-            if let directory { try model.save(to: directory.appendingPathComponent("initial.safetensors")) }
-        }
-
-        let optimizer = try plan.optimizer.make(for: model)
-        let schedule = try plan.schedule?.make(for: optimizer)
-        var loader = DataLoader(dataset: trainSet, batchSize: plan.batchSize, shuffle: true, dropLast: false, seed: plan.seed)
-        if let pipeline = plan.augmentation {
-            try pipeline.validate(imageShape: trainSet.sampleShape)
-            loader.transform = { x, g in x = pipeline(x, using: &g) }
-        }
-        var configuration = TrainerConfiguration()
-        configuration.epochs = plan.epochs
-        configuration.loss = plan.loss
-        configuration.penalty = plan.penalty
-        configuration.clipNorm = plan.clipNorm
-        configuration.logDirectory = directory
-        configuration.logHistograms = plan.logsHistogramsEveryEpoch
-        configuration.quiet = true
-        let validation = plan.validationFraction > 0 ? heldOut : nil
-        let trainer = try Trainer(model: model, optimizer: optimizer, schedule: schedule, trainLoader: loader, validation: validation,
-                                  test: validation == nil ? heldOut : nil, configuration: configuration)
+        // With a validation split the run is measured on the validation part, not on the test set.
+        let session = try training.prepare(loaded: (train, plan.validationFraction > 0 ? nil : test))
+        let trainer = session.trainer, model = session.model, trainSet = session.data.train
 
         // Weight histograms about ten times per run when the Trainer does not log them every epoch.
         var histogramWriter: SummaryWriter?
@@ -145,36 +114,36 @@ public struct StudyRunner {
         return run
     }
 
-    /// The `nabla train` command that repeats `plan` on its own (same data, model file, initial
-    /// weights, optimizer, penalty, augmentation, budget and seed).
-    public func trainCommand(for plan: StudyRunPlan) -> String {
-        let directory = self.directory(of: plan)?.relativePath ?? plan.key
-        var words = ["nabla", "train", "--model", "\(directory)/model.yaml", "--data", dataSpec]
-        if let trainSubset { words += ["--train-subset", String(trainSubset)] }
-        if plan.validationFraction > 0 { words += ["--val-split", StudyRunPlan.format(plan.validationFraction)] }
-        if normalizes { words.append("--normalize") }
-        if plan.initialization != .pytorchDefault { words += ["--init", "\(directory)/initial.safetensors"] }
-        if plan.dropoutMode != .inverted { words += ["--dropout-mode", plan.dropoutMode.rawValue] }
-        if plan.loss != .crossEntropy(labelSmoothing: 0) { words += ["--loss", plan.loss.description] }
-        words += ["--epochs", String(plan.epochs), "--batch-size", String(plan.batchSize), "--seed", String(plan.seed)]
-        let f = StudyRunPlan.format
-        words += plan.optimizer.commandLineArguments
-        if let schedule = plan.schedule { words += ["--schedule", schedule.spec] }
-        switch plan.penalty {
-        case .none: break
-        case .l2(let l): words += ["--l2", f(l)]
-        case .l1(let l): words += ["--l1", f(l)]
-        case .elasticNet(let l, let b): words += ["--elastic", "\(f(l)),\(f(b))"]
-        }
-        if let a = plan.augmentation { words += ["--augment", a.description] }
-        if let c = plan.clipNorm { words += ["--clip-norm", f(c)] }
-        return words.map(shellQuoted).joined(separator: " ")
+    /// The training plan of `plan` on this runner's data: what `nabla train` runs to repeat it.
+    public func trainingPlan(for plan: StudyRunPlan) -> TrainingPlan {
+        var training = TrainingPlan(model: .init(description: plan.model), data: .init(spec: dataSpec))
+        training.model.dropoutMode = plan.dropoutMode
+        training.model.initialization = plan.initialization
+        training.data.trainSubset = trainSubset
+        training.data.validationFraction = plan.validationFraction
+        training.data.normalize = normalizes
+        training.loss = plan.loss.name
+        training.labelSmoothing = plan.loss.labelSmoothing
+        training.optimizer = plan.optimizer
+        training.schedule = plan.schedule?.spec
+        training.penalty = plan.penalty == .none ? nil : plan.penalty.description
+        training.clipNorm = plan.clipNorm
+        training.augmentation = plan.augmentation?.description
+        training.epochs = plan.epochs
+        training.batchSize = plan.batchSize
+        training.seed = plan.seed
+        training.output.logDirectory = directory(of: plan)?.path
+        training.output.logHistograms = plan.logsHistogramsEveryEpoch
+        training.output.quiet = true
+        return training
     }
-}
 
-/// `word` quoted for a POSIX shell when it needs it.
-func shellQuoted(_ word: String) -> String {
-    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,:=+@%")
-    if !word.isEmpty && word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
-    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    /// The `nabla train` command that repeats `plan` on its own: its ``trainingPlan(for:)`` with the
+    /// model read from the run's `model.yaml` and no outputs.
+    public func trainCommand(for plan: StudyRunPlan) -> String {
+        var training = trainingPlan(for: plan)
+        training.output = TrainingPlan.Output()
+        let directory = self.directory(of: plan)?.relativePath ?? plan.key
+        return training.commandLine(modelFile: "\(directory)/model.yaml")
+    }
 }

@@ -1,0 +1,182 @@
+import Foundation
+import NablaTensor
+import NablaIO
+import NablaNN
+import NablaOptim
+import NablaData
+
+/// The data a plan trains and measures on, after its subset, validation split and normalization.
+public struct PlanData: Sendable {
+    /// The training part.
+    public var train: Dataset
+    /// The held-out validation part, when the plan has a ``TrainingPlan/DataSelection/validationFraction``.
+    public var validation: Dataset?
+    /// The dataset's test split, when it has one.
+    public var test: Dataset?
+    /// The per-channel mean and standard deviation the inputs were standardized with, when the plan
+    /// normalizes (statistics of the training part only).
+    public var normalization: (mean: [Float], std: [Float])?
+}
+
+/// A plan made ready to train: its data, the built model, the optimizer, the schedule and the
+/// ``Trainer`` that runs them (``TrainingPlan/prepare(loaded:)``).
+public struct TrainingSession {
+    /// The plan this session was prepared from.
+    public let plan: TrainingPlan
+    /// The data after subset, split and normalization.
+    public let data: PlanData
+    /// The model, built, initialized and (with `--init`) loaded.
+    public let built: BuiltModel
+    /// The loss function the plan names.
+    public let loss: LossFunction
+    /// The trainer, configured from the plan (its checkpoint identity is the plan's).
+    public let trainer: Trainer
+
+    /// The model being trained.
+    public var model: Module<Float> { built.model }
+}
+
+extension Dataset {
+    /// The outputs a model needs for this data: the class count, or the size of one target.
+    public var outputCount: Int {
+        switch targets {
+        case .classes(_, let classes): return classes
+        case .values(let t): return t.shape.dropFirst().reduce(1, *)
+        case .probabilities(let t): return t.shape.last ?? 0
+        }
+    }
+}
+
+extension TrainingPlan.DataSelection {
+    /// The splits of ``spec`` (or of `loaded`, data the caller read already from the same spec),
+    /// then the first ``trainSubset`` training samples, the seeded validation split, and per-channel
+    /// normalization with the training part's statistics.
+    /// - Throws: ``/NablaTensor/NablaError`` for unreadable data, a subset larger than the data, or a split that
+    ///   leaves an empty part.
+    public func load(seed: UInt64, loaded: (train: Dataset, test: Dataset?)? = nil) throws -> PlanData {
+        var (train, test) = try loaded ?? DatasetSource.parse(spec, target: target).load(seed: seed)
+        if let n = trainSubset {
+            guard n <= train.count else {
+                throw NablaError(.invalidArgument, "--train-subset \(n): the training set has only \(train.count) samples")
+            }
+            train = train.subset(Array(0..<n))
+        }
+        var validation: Dataset?
+        if validationFraction > 0 {
+            let parts = train.split(validationFraction: validationFraction, seed: seed)
+            guard parts.train.count > 0, parts.validation.count > 0 else {
+                throw NablaError(.invalidArgument, "--val-split \(validationFraction) leaves an empty training or validation set (\(train.count) samples)")
+            }
+            (train, validation) = (parts.train, parts.validation)
+        }
+        var statistics: (mean: [Float], std: [Float])?
+        if normalize {
+            let s = train.channelStatistics()
+            train = train.normalized(mean: s.mean, std: s.std)
+            validation = validation?.normalized(mean: s.mean, std: s.std)
+            test = test?.normalized(mean: s.mean, std: s.std)
+            statistics = (s.mean, s.std)
+        }
+        return PlanData(train: train, validation: validation, test: test, normalization: statistics)
+    }
+}
+
+extension TrainingPlan.Model {
+    /// The model's description: ``description``, else the built-in model or model file ``name``
+    /// sized for `inputShape` and `outputCount`.
+    public func resolvedDescription(inputShape: [Int], outputCount: Int) throws -> ModelDescription {
+        if let description { return description }
+        let options = BuiltinModelOptions(normalization: normalization, dropout: dropout ?? 0)
+        return try BuiltinModels.resolve(name, inputShape: inputShape, outputCount: outputCount, options: options)
+    }
+
+    /// Builds the model for samples of `inputShape` with `outputCount` outputs: initialized from
+    /// `RandomGenerator(seed:)`, every `Dropout` set to ``dropoutMode``, `Linear` weights re-drawn by
+    /// ``initialization`` (from stream `0x1417` of the seed), then ``initialWeights`` loaded.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data or unreadable weights.
+    public func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
+        let description = try resolvedDescription(inputShape: inputShape, outputCount: outputCount)
+        if let declared = description.inputShape, declared != inputShape {
+            throw NablaError(.shapeMismatch, "--model \(name): declares input_shape \(declared) but the data has samples of shape \(inputShape)")
+        }
+        var generator = RandomGenerator(seed: seed)
+        let built = try description.build(inputShape: inputShape, using: &generator)
+        for (_, module) in built.model.namedModules() {
+            if let dropout = module as? Dropout<Float> { dropout.mode = dropoutMode }
+        }
+        if initialization != .pytorchDefault {
+            var initGenerator = RandomGenerator(seed: seed, stream: 0x1417)
+            initialization.apply(to: built.model, using: &initGenerator)
+        }
+        if let initialWeights { try built.model.load(from: URL(fileURLWithPath: initialWeights)) }
+        return built
+    }
+}
+
+extension TrainingPlan {
+    /// The optimizer over `model`: ``optimizer``, inside ``Lookahead`` when ``lookahead`` is set,
+    /// inside ``SharpnessAwareMinimization`` when ``sam`` is set (SAM outermost, so its second
+    /// gradient feeds the Lookahead step).
+    /// - Throws: ``NablaError`` for an invalid optimizer or wrapper setting.
+    public func makeOptimizer(for model: Module<Float>) throws -> any Optimizer<Float> {
+        var optimizer = try self.optimizer.make(for: model)
+        if let lookahead { optimizer = try Lookahead(optimizer, syncPeriod: lookahead.syncPeriod, alpha: lookahead.alpha) }
+        if let sam { optimizer = try SharpnessAwareMinimization(optimizer, rho: sam) }
+        return optimizer
+    }
+
+    /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
+    /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
+    /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
+    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
+    ///   model that does not fit the data, or a loss that does not fit the targets.
+    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
+        try validate()
+        let data = try self.data.load(seed: seed, loaded: loaded)
+        let loss = try lossFunction()
+        let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
+        try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
+        let optimizer = try makeOptimizer(for: built.model)
+        var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        loader.mixing = try batchMixing(for: data.train)
+        if let augmentation {
+            let pipeline = try AugmentationPipeline(parsing: augmentation)
+            try pipeline.validate(imageShape: data.train.sampleShape)
+            loader.transform = { x, g in x = pipeline(x, using: &g) }
+        }
+        guard loader.batchCount > 0 else {
+            throw NablaError(.invalidArgument, "--batch-size \(batchSize) with --drop-last leaves no batch of the \(data.train.count) training samples")
+        }
+        var configuration = TrainerConfiguration()
+        configuration.epochs = epochs
+        configuration.steps = steps
+        configuration.loss = loss
+        configuration.penalty = try parameterPenalty()
+        configuration.clipNorm = clipNorm
+        configuration.clipValue = clipValue
+        configuration.maxNorm = maxNorm
+        configuration.earlyStoppingPatience = earlyStoppingPatience
+        configuration.skipNonFinite = skipNonFinite
+        configuration.checkpointDirectory = output.checkpointDirectory.map { URL(fileURLWithPath: $0) }
+        configuration.checkpointEverySteps = output.checkpointEvery
+        configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
+        configuration.logHistograms = output.logHistograms
+        configuration.quiet = output.quiet
+        configuration.accumulationSteps = accumulationSteps
+        // A per-epoch schedule is the trainer's (inside the SWA phase schedule with --swa-lr); a
+        // per-step one (onecycle, cyclic) is stepped after every optimizer step by a callback, which
+        // also keeps its state in the checkpoints.
+        let specification = try self.schedule.map { try ScheduleSpecification(parsing: $0) }
+        let stepsPerEpoch = (loader.batchCount + accumulationSteps - 1) / accumulationSteps
+        let context = ScheduleContext(optimizerSteps: steps ?? epochs * stepsPerEpoch)
+        let regular = try specification?.make(for: optimizer, context: context)
+        let perStep = specification?.interval == .step
+        let schedule = try averagingSchedule(perStep ? nil : regular, optimizer: optimizer)
+        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule,
+                                  trainLoader: loader, validation: data.validation, test: data.test,
+                                  configuration: configuration, runIdentity: checkpointIdentity)
+        if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
+        trainer.callbacks += try toolboxCallbacks(model: built.model)
+        return TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
+    }
+}
