@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Memory") var memoryOptions: MemoryOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
     var earlyStop: Int?
@@ -58,13 +59,15 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .long, help: "Skip steps whose loss or gradients are not finite instead of stopping.")
     var skipNonfinite = false
+    @Flag(name: .long, help: "Keep training when a step's loss exceeds 1000 × max(1, the first step's loss), or an epoch's mean training loss 5 × that, instead of stopping as diverged.")
+    var allowDivergence = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
     @Flag(name: .long, help: "No parameter and gradient histograms in the TensorBoard logs.")
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet and --threads may be given with it."))
+        discussion: "Only --resume, --quiet, --threads and --max-memory may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -101,6 +104,7 @@ struct TrainCommand: ParsableCommand {
         plan.seed = seed
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
+        plan.allowDivergence = allowDivergence
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
         plan.output.resume = resume
@@ -128,21 +132,28 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try train() }
+    }
+
+    private func train() throws {
         let plan = try resolvedPlan()
         if printPlan {
-            print(plan.prettyJSON, terminator: "")
+            try StandardStreams.writeResult(plan.prettyJSON)
             return
         }
         try plan.validate()
+        // Refuse an unusable --save target before training, not after.
+        if let save = plan.output.save { try AtomicFile.checkReplaceable(URL(fileURLWithPath: save)) }
         let session = try plan.prepare()
         let trainer = session.trainer
         let quiet = plan.output.quiet
+        if !quiet { for note in session.notes { StandardStreams.note(note + "\n") } }
         if plan.output.resume, let url = trainer.checkpointURL {
             if FileManager.default.fileExists(atPath: url.path) {
                 try trainer.resume(from: url)
-                if !quiet { FileHandle.standardError.write(Data("resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)\n".utf8)) }
+                if !quiet { StandardStreams.note("resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)\n") }
             } else if !quiet {
-                FileHandle.standardError.write(Data("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch\n".utf8))
+                StandardStreams.note("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch\n")
             }
         }
         if !quiet {
@@ -154,11 +165,11 @@ struct TrainCommand: ParsableCommand {
                 if let l = report.testLoss { line += String(format: "  test_loss %.4f", l) }
                 if let a = report.testAccuracy { line += String(format: "  test_acc %.4f", a) }
                 line += String(format: "  lr %.3g  %.1fs", report.learningRate, report.seconds)
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                StandardStreams.note(line + "\n")
             }
         }
-        let result = try trainer.fit()
-        if let reason = result.stopReason, !quiet { FileHandle.standardError.write(Data("\(reason)\n".utf8)) }
+        let result = try Interruption.fit(trainer)
+        if let reason = result.stopReason, !quiet { StandardStreams.note("\(reason)\n") }
         let averaged = try finishToolbox(session, quiet: quiet)
         if let save = plan.output.save { try session.model.save(to: URL(fileURLWithPath: save)) }
 
@@ -175,6 +186,6 @@ struct TrainCommand: ParsableCommand {
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
         if let averaged { fields.append("weights=\(averaged)") }
-        print(fields.joined(separator: "\t"))
+        try StandardStreams.writeResult(fields.joined(separator: "\t") + "\n")
     }
 }
