@@ -36,9 +36,12 @@ extension SeededStudyReport {
         let points = (0..<k).map { c -> IntervalPlot.Point? in
             let values = perClass.map { $0[c] }.filter(\.isFinite)
             guard let s = try? SampleSummary(of: values) else { return nil }
-            return IntervalPlot.Point(value: s.mean * 100, lower: (s.interval?.lower ?? s.mean) * 100, upper: (s.interval?.upper ?? s.mean) * 100)
+            // An accuracy lies in [0, 100]%: the t-interval of few seeds can reach past either end, which says
+            // nothing but stretches the axis; it is drawn clipped to the possible range.
+            return IntervalPlot.Point(value: s.mean * 100, lower: max(0, (s.interval?.lower ?? s.mean) * 100),
+                                      upper: min(100, (s.interval?.upper ?? s.mean) * 100))
         }
-        let plot = IntervalPlot(title: "\(variant.name): test accuracy per class (mean and 95% CI over seeds)", xTitle: "test accuracy (%)",
+        let plot = IntervalPlot(title: "\(variant.name): test accuracy per class (mean and 95% CI over seeds, clipped to 0–100%)", xTitle: "test accuracy (%)",
                                 rows: names, series: [.init(name: "", points: points, color: ChartPalette.color(forSeries: 0))],
                                 reference: nil, width: 560)
         return (variant.name, confusion, plot)

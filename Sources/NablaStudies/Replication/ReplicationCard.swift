@@ -94,6 +94,9 @@ public struct ReplicationContext {
     var classCount: Int { data.train.classCount ?? 10 }
     var inputShape: [Int] { data.train.sampleShape }
 
+    /// The first `n` training images, or all of them when there are fewer (so the setup text says what ran).
+    func subset(_ n: Int) -> Int { min(n, data.train.count) }
+
     func epochs(_ n: Int) -> Int { epochOverride ?? max(1, Int((Double(n) * epochScale).rounded())) }
 
     /// A plan on the first `subset` training images (all when `nil` or larger than the data) with a

@@ -11,7 +11,7 @@ extension ReplicationCards {
     /// (Inception on CIFAR-10: none 85.75%, weight decay 86.03%, augmentation 89.31%, both 89.05%).
     static func augmentationVersusWeightDecay(_ context: ReplicationContext) -> ReplicationCard {
         let key = "augmentation-vs-weight-decay", seeds = context.seeds
-        let subset = 2000, epochs = 30
+        let subset = context.subset(2000), epochs = 30
         let model = StudyModels.cnn(inputShape: context.inputShape, outputCount: context.classCount)
         let arms: [(key: String, name: String, decay: Bool, augment: Bool)] = [
             ("none", "neither", false, false), ("weight-decay", "weight decay", true, false),

@@ -13,7 +13,7 @@ extension ReplicationCards {
         let key = "adamw"
         let seeds = Array(context.seeds.prefix(2))
         let learningRates = [1e-4, 3e-4, 1e-3, 3e-3], decays = [1e-5, 1e-4, 1e-3, 1e-2]
-        let subset = 5000, epochs = 20
+        let subset = context.subset(5000), epochs = 20
         let model = StudyModels.mlp(inputShape: context.inputShape, outputCount: context.classCount, hidden: [256, 256])
         func plan(_ optimizer: String, lr: Double, lambda: Double) -> TrainingPlan {
             var p = context.plan(model, subset: subset, validationFraction: 0.4, epochs: epochs, batchSize: 128)
@@ -109,7 +109,7 @@ extension ReplicationCards {
     /// fewer).
     static func batchNorm(_ context: ReplicationContext) -> ReplicationCard {
         let key = "batchnorm", seeds = context.seeds
-        let subset = 6000, epochs = 15, base = 0.01
+        let subset = context.subset(6000), epochs = 15, base = 0.01
         let factors: [(String, Double)] = [("x1", 1), ("x5", 5), ("x30", 30)]
         func plan(batchNorm: Bool, lr: Double) -> TrainingPlan {
             let model = StudyModels.mlp(inputShape: context.inputShape, outputCount: context.classCount, hidden: [256, 256, 256], batchNorm: batchNorm)

@@ -52,7 +52,7 @@ public enum ReplicationCards {
     /// against 1.60% for a standard net (−22% relative).
     static func dropout(_ context: ReplicationContext) -> ReplicationCard {
         let key = "dropout", seeds = context.seeds
-        let subset = 10_000, epochs = 30
+        let subset = context.subset(10_000), epochs = 30
         var plain = StudyModels.mlp(inputShape: context.inputShape, outputCount: context.classCount, hidden: [512, 512])
         var dropped = StudyModels.mlp(inputShape: context.inputShape, outputCount: context.classCount, hidden: [512, 512], dropout: 0.5)
         dropped.layers.insert(LayerDescription("Dropout", ["p": .double(0.2)]), at: 1)
