@@ -28,6 +28,11 @@ public struct LaunchEnvironment: Sendable, Equatable {
     /// The number of processes the launcher started, when it says.
     public var size: Int?
 
+    /// The number of processes the launcher started on this machine, when it says
+    /// (`OMPI_COMM_WORLD_LOCAL_SIZE`, MPICH's `MPI_LOCALNRANKS`, Slurm's `SLURM_NTASKS_PER_NODE`):
+    /// what a process divides the machine's cores by when nothing binds it to its own.
+    public var localSize: Int?
+
     /// Reads `environment`, by default this process's environment.
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         func integer(_ name: String) -> Int? {
@@ -37,6 +42,7 @@ public struct LaunchEnvironment: Sendable, Equatable {
             launcherVariable = "OMPI_COMM_WORLD_SIZE"
             size = integer("OMPI_COMM_WORLD_SIZE")
             rank = integer("OMPI_COMM_WORLD_RANK")
+            localSize = integer("OMPI_COMM_WORLD_LOCAL_SIZE")
         } else if environment["PMIX_RANK"] != nil {
             launcherVariable = "PMIX_RANK"
             rank = integer("PMIX_RANK")
@@ -44,6 +50,9 @@ public struct LaunchEnvironment: Sendable, Equatable {
             launcherVariable = environment["PMI_SIZE"] != nil ? "PMI_SIZE" : "PMI_RANK"
             size = integer("PMI_SIZE")
             rank = integer("PMI_RANK")
+        }
+        if isLaunchedByMPI && localSize == nil {
+            localSize = integer("MPI_LOCALNRANKS") ?? integer("SLURM_NTASKS_PER_NODE")
         }
     }
 

@@ -43,6 +43,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Distributed") var distributed: DistributedOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
     var earlyStop: Int?
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet and --threads may be given with it."))
+        discussion: "Only --resume, --quiet, --threads and --world-size may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -74,9 +75,17 @@ struct TrainCommand: ParsableCommand {
             try dataOptions.require()
         }
         do {
-            if plan == nil { try flagPlan.validate() }
+            if plan == nil {
+                try flagPlan.validate()
+                let ranks = distributed.ranks()
+                if ranks > 1 && batchSize % ranks != 0 { try flagPlan.validate(ranks: ranks, trainingSamples: 0) }
+            }
         } catch let error as NablaError {
             throw ValidationError(error.message)
+        }
+        let launch = LaunchEnvironment()
+        if let worldSize = distributed.worldSize, launch.isLaunchedByMPI, let size = launch.size, size != worldSize {
+            throw ValidationError("--world-size \(worldSize): this process is one of \(size) ranks started by an MPI launcher; give the same number, or leave --world-size out")
         }
     }
 
@@ -97,6 +106,7 @@ struct TrainCommand: ParsableCommand {
         plan.seed = seed
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
+        plan.syncBatchNorm = distributed.syncBn
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
         plan.output.resume = resume
@@ -123,23 +133,43 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
-        let plan = try resolvedPlan()
-        if printPlan {
-            print(plan.prettyJSON, terminator: "")
-            return
+        let launch = LaunchEnvironment()
+        threadOptions.apply(launch)
+        if !printPlan, let ranks = distributed.worldSize, ranks > 1, !launch.isLaunchedByMPI {
+            try MPILauncher.run(ranks: ranks)
         }
-        try plan.validate()
-        let session = try plan.prepare()
+        let job = try TrainingJob.start(launch)
+        let plan = try job.agree { try resolvedPlan() }
+        if printPlan {
+            if job.isCoordinator { print(plan.prettyJSON, terminator: "") }
+            return try job.finish()
+        }
+        try job.requireSamePlan(plan)
+        let session = try job.agree { () throws -> TrainingSession in
+            try plan.validate()
+            return try plan.prepare(group: job.group)
+        }
         let trainer = session.trainer
-        let quiet = plan.output.quiet
-        if plan.output.resume, let url = trainer.checkpointURL {
-            if FileManager.default.fileExists(atPath: url.path) {
-                try trainer.resume(from: url)
-                if !quiet { FileHandle.standardError.write(Data("resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)\n".utf8)) }
-            } else if !quiet {
-                FileHandle.standardError.write(Data("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch\n".utf8))
+        let quiet = plan.output.quiet || !job.isCoordinator
+        if plan.output.resume, let directory = plan.output.checkpointDirectory {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("checkpoint.safetensors")
+            let bytes = try job.shareFile(at: url)
+            try job.agree {
+                guard let bytes else { return }
+                let checkpoint = try Checkpoint.parse(bytes, name: url.path)
+                if let mismatch = DataParallel.worldSizeMismatch(saved: DataParallel.worldSize(of: checkpoint), current: job.size) {
+                    throw NablaError(mismatch.kind, "\(url.path): \(mismatch.message)")
+                }
+                try trainer.resume(from: checkpoint, source: url)
             }
+            if !quiet {
+                let line = bytes == nil ? "no checkpoint in \(directory) yet: starting from scratch"
+                    : "resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)"
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        }
+        if job.size > 1 && !quiet {
+            FileHandle.standardError.write(Data("training on \(job.size) ranks: global batch \(plan.batchSize) = \(job.size) × \(plan.batchSize / job.size)\(plan.syncBatchNorm ? ", synchronized batch norm" : "")\n".utf8))
         }
         if !quiet {
             trainer.onEpochEnd.append { report in
@@ -155,20 +185,23 @@ struct TrainCommand: ParsableCommand {
         }
         let result = try trainer.fit()
         if let reason = result.stopReason, !quiet { FileHandle.standardError.write(Data("\(reason)\n".utf8)) }
-        if let save = plan.output.save { try session.model.save(to: URL(fileURLWithPath: save)) }
+        if let save = plan.output.save, job.isCoordinator { try session.model.save(to: URL(fileURLWithPath: save)) }
 
+        // Evaluations are sharded across the ranks (every rank takes part); rank 0 prints.
         let finalTrain = trainer.evaluate(session.data.train)
         var fields = ["final", String(format: "train_loss=%.6f", finalTrain.loss)]
         if let test = session.data.test {
             let m = trainer.evaluate(test)
             fields.append(String(format: "test_loss=%.6f", m.loss))
             if let a = m.accuracy { fields.append(String(format: "test_accuracy=%.4f", a)) }
-            if let tta = plan.testTimeAugmentation,
+            if let tta = plan.testTimeAugmentation, job.isCoordinator,
                let a = try TestTimeAugmentationSpec(parsing: tta).accuracy(of: session.model, on: test) {
                 fields.append(String(format: "tta_accuracy=%.4f", a))
             }
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
-        print(fields.joined(separator: "\t"))
+        if job.size > 1 { fields.append("ranks=\(job.size)") }
+        if job.isCoordinator { print(fields.joined(separator: "\t")) }
+        try job.finish()
     }
 }

@@ -20,6 +20,15 @@ final class LaunchEnvironmentTests: XCTestCase {
         XCTAssertEqual(environment.rank, 2)
     }
 
+    func testLocalSizeFromEachLauncher() {
+        XCTAssertEqual(LaunchEnvironment(["OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_LOCAL_SIZE": "2"]).localSize, 2)
+        XCTAssertEqual(LaunchEnvironment(["PMI_SIZE": "8", "MPI_LOCALNRANKS": "4"]).localSize, 4)
+        XCTAssertEqual(LaunchEnvironment(["PMIX_RANK": "0", "SLURM_NTASKS_PER_NODE": "3"]).localSize, 3)
+        XCTAssertNil(LaunchEnvironment(["OMPI_COMM_WORLD_SIZE": "4"]).localSize)
+        // Not launched: leftovers of a launcher in the environment mean nothing.
+        XCTAssertNil(LaunchEnvironment(["SLURM_NTASKS_PER_NODE": "3"]).localSize)
+    }
+
     func testPMIxRankWithoutSize() {
         let environment = LaunchEnvironment(["PMIX_RANK": "0"])
         XCTAssertTrue(environment.isLaunchedByMPI)

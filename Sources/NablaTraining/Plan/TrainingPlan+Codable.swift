@@ -20,6 +20,7 @@ extension TrainingPlan {
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
+        case syncBatchNorm = "sync_batch_norm"
     }
 
     public init(from decoder: Decoder) throws {
@@ -43,6 +44,7 @@ extension TrainingPlan {
         seed = try c.value(.seed, or: seed)
         earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
         skipNonFinite = try c.value(.skipNonFinite, or: skipNonFinite)
+        syncBatchNorm = try c.value(.syncBatchNorm, or: syncBatchNorm)
         output = try c.value(.output, or: output)
     }
 }

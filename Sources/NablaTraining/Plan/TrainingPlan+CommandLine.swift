@@ -56,6 +56,7 @@ extension TrainingPlan {
 
         add("early-stop", earlyStoppingPatience.map(String.init))
         add("skip-nonfinite", skipNonFinite)
+        add("sync-bn", syncBatchNorm)
 
         add("checkpoint-dir", output.checkpointDirectory)
         add("checkpoint-every", output.checkpointEvery.map(String.init))

@@ -4,6 +4,7 @@ import NablaIO
 import NablaNN
 import NablaOptim
 import NablaData
+import NablaDistributed
 
 /// The data a plan trains and measures on, after its subset, validation split and normalization.
 public struct PlanData: Sendable {
@@ -31,6 +32,9 @@ public struct TrainingSession {
     public let loss: LossFunction
     /// The trainer, configured from the plan (its checkpoint identity is the plan's).
     public let trainer: Trainer
+    /// The data-parallel side of a run on several processes (also the trainer's
+    /// ``Trainer/dataParallel`` and one of its callbacks); `nil` in a single process.
+    public var dataParallel: DataParallel?
 
     /// The model being trained.
     public var model: Module<Float> { built.model }
@@ -116,17 +120,27 @@ extension TrainingPlan {
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
-    /// - Throws: ``NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
-    ///   model that does not fit the data, or a loss that does not fit the targets.
-    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
+    ///
+    /// With a `group` of `K > 1` processes, this process is one rank of a data-parallel run
+    /// (``DataParallel``; every rank calls `prepare` with the same plan): its loader yields its
+    /// share of every global batch of ``batchSize``, the trainer averages gradients across the
+    /// ranks, `--sync-bn` synchronizes batch normalization, and only rank 0 writes checkpoints,
+    /// logs and progress.
+    /// - Throws: ``NablaError`` for any invalid value (``validate()``, ``validate(ranks:trainingSamples:)``),
+    ///   unreadable data or weights, a model that does not fit the data, or a loss that does not fit
+    ///   the targets.
+    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil, group: (any ProcessGroup)? = nil) throws -> TrainingSession {
         try validate()
+        let ranks = group?.size ?? 1
         let data = try self.data.load(seed: seed, loaded: loaded)
+        if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count) }
         let loss = try lossFunction()
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
         let optimizer = try self.optimizer.make(for: built.model)
         let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        if let group, ranks > 1 { loader.shard = DataShard(rank: group.rank, count: ranks) }
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
             try pipeline.validate(imageShape: data.train.sampleShape)
@@ -150,9 +164,23 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
+        if let group, group.rank > 0 {
+            // Rank 0 alone writes (it holds the same weights as every other rank).
+            configuration.checkpointDirectory = nil
+            configuration.logDirectory = nil
+            configuration.quiet = true
+        }
         let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
                                   validation: data.validation, test: data.test, configuration: configuration,
                                   runIdentity: checkpointIdentity)
-        return TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
+        var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
+        if let group, ranks > 1 {
+            let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed)
+            if syncBatchNorm { parallel.synchronizeBatchNorm() }
+            trainer.dataParallel = parallel
+            trainer.callbacks.append(parallel)
+            session.dataParallel = parallel
+        }
+        return session
     }
 }

@@ -11,6 +11,15 @@ public struct MetricAccumulator: Sendable {
 
     public init() {}
 
+    /// An accumulator holding the given sums — replicas' accumulators added up, for instance.
+    public init(lossSum: Double, correct: Int, correctTop5: Int, count: Int, hasClasses: Bool) {
+        self.lossSum = lossSum
+        self.correct = correct
+        self.correctTop5 = correctTop5
+        self.count = count
+        self.hasClasses = hasClasses
+    }
+
     /// Adds a batch: its mean loss and, for class targets, the top-1 and top-5 hits of `output` ([N, C]).
     public mutating func add(loss: Double, output: Tensor<Float>, targets: Targets) {
         let n = targets.count

@@ -44,6 +44,9 @@ public final class Trainer {
             precondition(Set(names).count == names.count, "Trainer: callback names must be unique, got \(names)")
         }
     }
+    /// Data-parallel training with other processes (``DataParallel``): gradients, the loss check,
+    /// metrics and evaluation go through it. `nil` (the default) trains in this process alone.
+    public var dataParallel: (any DataParallelStrategy)?
     /// Set by ``requestStop(reason:)``: training ends after the current step.
     public private(set) var stopRequest: String?
     /// Where the run stands.
@@ -117,7 +120,12 @@ public final class Trainer {
     /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
     ///   different configuration (model, data, optimizer, …), naming the file.
     public func resume(from url: URL) throws {
-        let saved = try Checkpoint.read(from: url)
+        try resume(from: try Checkpoint.read(from: url), source: url)
+    }
+
+    /// Restores a run from a checkpoint read already (data-parallel replicas receive the bytes rank
+    /// 0 read); `source` names it in errors.
+    public func resume(from saved: Checkpoint, source url: URL) throws {
         guard saved.configuration == runIdentity else {
             throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
         }
@@ -148,7 +156,10 @@ public final class Trainer {
 
     /// Loss and accuracy of the model in evaluation mode on `dataset`, without recording gradients.
     public func evaluate(_ dataset: Dataset) -> MetricAccumulator {
-        NablaTraining.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
+        if let dataParallel {
+            return dataParallel.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
+        }
+        return NablaTraining.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
     }
 
     // MARK: Training
@@ -182,7 +193,8 @@ public final class Trainer {
             var metrics = MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
             let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
-            let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
+            var label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
+            if let replicas = dataParallel?.replicaCount, replicas > 1 { label += " (\(replicas) ranks)" }
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
             for batch in batches {
@@ -193,10 +205,10 @@ public final class Trainer {
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
-                let lossValue = loss.value.scalar
+                let lossValue = dataParallel?.globalLoss(loss.value.scalar, of: batch) ?? loss.value.scalar
                 var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
                 if problem == nil {
-                    loss.backward()
+                    if let dataParallel { dataParallel.backward(loss, of: batch) } else { loss.backward() }
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
                         problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
                     }
@@ -234,6 +246,7 @@ public final class Trainer {
             }
             guard epochFinished || budgetSpent else { continue }
 
+            if let dataParallel { metrics = dataParallel.combine(metrics) }
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
                                      trainLoss: metrics.loss, trainAccuracy: metrics.accuracy,
                                      seconds: Date().timeIntervalSince(epochStart))
