@@ -125,11 +125,12 @@ extension TrainingPlan {
     /// (``DataParallel``; every rank calls `prepare` with the same plan): its loader yields its
     /// share of every global batch of ``batchSize``, the trainer averages gradients across the
     /// ranks, `--sync-bn` synchronizes batch normalization, and only rank 0 writes checkpoints,
-    /// logs and progress.
+    /// logs and progress. `parallelism` tunes the gradient buckets.
     /// - Throws: ``NablaError`` for any invalid value (``validate()``, ``validate(ranks:trainingSamples:)``),
     ///   unreadable data or weights, a model that does not fit the data, or a loss that does not fit
     ///   the targets.
-    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil, group: (any ProcessGroup)? = nil) throws -> TrainingSession {
+    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil, group: (any ProcessGroup)? = nil,
+                        parallelism: DataParallel.Configuration = .init()) throws -> TrainingSession {
         try validate()
         let ranks = group?.size ?? 1
         let data = try self.data.load(seed: seed, loaded: loaded)
@@ -137,6 +138,7 @@ extension TrainingPlan {
         let loss = try lossFunction()
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
+        if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count, model: built.model) }
         let optimizer = try self.optimizer.make(for: built.model)
         let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
@@ -175,7 +177,8 @@ extension TrainingPlan {
                                   runIdentity: checkpointIdentity)
         var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
         if let group, ranks > 1 {
-            let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed)
+            let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed,
+                                        configuration: parallelism)
             if syncBatchNorm { parallel.synchronizeBatchNorm() }
             trainer.dataParallel = parallel
             trainer.callbacks.append(parallel)
