@@ -14,6 +14,11 @@ struct BenchCommand: ParsableCommand {
             its resident memory at step 100 and at the last step), then peak resident memory and the BLAS \
             kernels in use.
             Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32).
+            With --distributed: data-parallel training over Open MPI on this machine, one job per number of \
+            ranks in --world-sizes (one thread per rank unless --threads), every rank with the reference \
+            batch; prints per model and rank count the median step time, backward time (with the wait for \
+            the gradient reduction), allreduce time per step, the part of it not hidden behind backward, \
+            and the scaling efficiency step(1)/step(K), as a markdown table at the end.
             """)
 
     @Argument(help: "Models to run (default: mlp lenet-bn convnet).")
@@ -33,6 +38,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, and conv2d forward+backward GFLOP/s on the convnet layers.")
     var kernels = false
 
+    @Flag(name: .long, help: "Data-parallel step time, allreduce time and scaling efficiency on 1, 2, … ranks (mpirun).")
+    var distributed = false
+
+    @Option(name: .long, parsing: .upToNextOption, help: "With --distributed: the numbers of ranks to measure.")
+    var worldSizes: [Int] = [1, 2]
+
+    @Flag(name: .long, help: .hidden)
+    var noOverlap = false
+
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
     ]
@@ -41,6 +55,7 @@ struct BenchCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
+        if worldSizes.contains(where: { $0 < 1 }) { throw ValidationError("--world-sizes \(worldSizes): each must be at least 1") }
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
         }
@@ -48,6 +63,14 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        if distributed {
+            let names = models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models
+            if LaunchEnvironment().isLaunchedByMPI {
+                return try DistributedBench.measure(models: names, steps: steps, warmup: warmup, batchSize: batchSize, overlap: !noOverlap)
+            }
+            return try DistributedBench.run(models: names, worldSizes: worldSizes, steps: steps, warmup: warmup,
+                                            threads: threadOptions.threads, batchSize: batchSize)
+        }
         if kernels {
             KernelBenchmarks.gemm(repetitions: steps)
             KernelBenchmarks.convolution(repetitions: steps)

@@ -219,6 +219,9 @@ public struct CommunicationStatistics: Sendable {
     /// Seconds the training thread waited for reductions after backward, over all steps: the
     /// communication that overlapping did not hide.
     public var exposedSeconds = 0.0
+
+    /// No steps yet.
+    public init() {}
 }
 
 /// ``CommunicationStatistics`` updated from the communication and training threads.
