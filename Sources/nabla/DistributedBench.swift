@@ -84,7 +84,8 @@ enum DistributedBench {
                     throw NablaError(.io, "--distributed: the \(ranks)-rank job failed with status \(process.terminationStatus)")
                 }
                 for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                    if let measurement = Measurement(line: line) { measurements.append(measurement); print(measurement.line) }
+                    print(line)
+                    if let measurement = Measurement(line: line) { measurements.append(measurement) }
                 }
             }
         }
@@ -129,20 +130,26 @@ enum DistributedBench {
             }
             let batchData = loader.batch(0, epoch: 0, order: Array(0..<count))
             guard case .classes(let labels, _) = batchData.targets else { preconditionFailure("class targets") }
-            var stepTimes: [Double] = [], backwardTimes: [Double] = []
+            var stepTimes: [Double] = [], backwardTimes: [Double] = [], hookedBackwardTimes: [Double] = []
             var before = CommunicationStatistics()
-            for step in 0..<(warmup + steps) {
+            // On one rank, every other step runs backward with a no-op readiness callback: the cost
+            // of the hook when used (unused, `backward()` runs the code it always ran).
+            let measuresHook = group.size == 1
+            for step in 0..<(warmup + (measuresHook ? 2 : 1) * steps) {
                 if step == warmup { before = parallel?.statistics ?? .init() }
+                let hooked = measuresHook && step % 2 == 1
                 let start = DispatchTime.now().uptimeNanoseconds
                 optimizer.zeroGrad()
                 let loss = crossEntropy(logits: model(Variable(batchData.inputs)), labels: labels)
                 let backwardStart = DispatchTime.now().uptimeNanoseconds
-                if let parallel { parallel.backward(loss, of: batchData) } else { loss.backward() }
+                if let parallel { parallel.backward(loss, of: batchData) } else if hooked { loss.backward { _ in } } else { loss.backward() }
                 let backwardEnd = DispatchTime.now().uptimeNanoseconds
                 optimizer.step()
                 if step >= warmup {
+                    let backward = Double(backwardEnd - backwardStart) / 1e6
+                    if hooked { hookedBackwardTimes.append(backward); continue }
                     stepTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                    backwardTimes.append(Double(backwardEnd - backwardStart) / 1e6)
+                    backwardTimes.append(backward)
                 }
             }
             let after = parallel?.statistics ?? .init()
@@ -153,7 +160,12 @@ enum DistributedBench {
                 allReduceMilliseconds: 1000 * (after.reductionSeconds - before.reductionSeconds) / timedSteps,
                 exposedMilliseconds: 1000 * (after.exposedSeconds - before.exposedSeconds) / timedSteps,
                 gradientMegabytes: Double(model.parameterCount * MemoryLayout<Float>.stride) / 1e6)
-            if job.isCoordinator { print(measurement.line) }
+            if job.isCoordinator {
+                print(measurement.line)
+                if measuresHook {
+                    print("\(name)\thook\tbackward_ms=\(format(median(backwardTimes)))\tbackward_with_ready_callback_ms=\(format(median(hookedBackwardTimes)))")
+                }
+            }
         }
         try job.finish()
     }

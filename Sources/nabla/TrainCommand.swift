@@ -77,8 +77,8 @@ struct TrainCommand: ParsableCommand {
         do {
             if plan == nil {
                 try flagPlan.validate()
-                let ranks = distributed.ranks()
-                if ranks > 1 && batchSize % ranks != 0 { try flagPlan.validate(ranks: ranks, trainingSamples: 0) }
+                // The batch must split across the ranks (the data's size is checked once it is loaded).
+                try flagPlan.validate(ranks: distributed.ranks(), trainingSamples: 0)
             }
         } catch let error as NablaError {
             throw ValidationError(error.message)
@@ -173,7 +173,8 @@ struct TrainCommand: ParsableCommand {
         }
         if !quiet {
             trainer.onEpochEnd.append { report in
-                var line = String(format: "epoch %d  train_loss %.4f", report.epoch, report.trainLoss)
+                var line = "epoch \(report.epoch)" + (job.size > 1 ? " (\(job.size) ranks)" : "")
+                line += String(format: "  train_loss %.4f", report.trainLoss)
                 if let a = report.trainAccuracy { line += String(format: "  train_acc %.4f", a) }
                 if let l = report.validationLoss { line += String(format: "  val_loss %.4f", l) }
                 if let a = report.validationAccuracy { line += String(format: "  val_acc %.4f", a) }
