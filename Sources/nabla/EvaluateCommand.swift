@@ -18,6 +18,7 @@ struct EvaluateCommand: ParsableCommand {
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Seed (for the validation split and synthetic data).")
     var seed: UInt64 = 0
+    @OptionGroup(title: "Classification metrics") var metricsOptions: MetricsOptions
 
     func validate() throws {
         try modelOptions.require()
@@ -36,6 +37,7 @@ struct EvaluateCommand: ParsableCommand {
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         print(line)
+        try metricsOptions.report(model: built.model, on: dataset)
     }
 }
 

@@ -13,7 +13,7 @@ struct NablaCommand: ParsableCommand {
         commandName: "nabla",
         abstract: "Train, evaluate and study neural networks — regularization and optimization made visible.",
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, StudyCommand.self, SummaryCommand.self,
-                      GradCheckCommand.self, BenchCommand.self])
+                      GradCheckCommand.self, BenchCommand.self, LRFindCommand.self])
 
     static func main() {
         BLASKernelSelection.reexecWithAVX512KernelsIfUseful()

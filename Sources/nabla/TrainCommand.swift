@@ -9,7 +9,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model on a dataset.",
         discussion: """
             Ends with one line: final<TAB>train_loss=…<TAB>test_loss=…<TAB>test_accuracy=…<TAB>seconds=… \
-            (test figures when the data has a test split; accuracy for classification).
+            (test figures when the data has a test split; accuracy for classification). With --ema or --swa \
+            the final figures and --save are those of the averaged weights, and the line also has weights=ema|swa.
             With --steps S --batch-size N --no-shuffle on an N-sample dataset, training takes exactly S \
             full-batch steps in data order, reproducible step for step in PyTorch.
             """)
@@ -35,13 +36,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, shuffling, dropout and augmentation.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Loss: cross-entropy, mse, l1, smooth-l1, bce, hinge.")
+    @Option(name: .long, help: "Loss: cross-entropy, nll (a model ending in LogSoftmax), mse, l1, smooth-l1, bce, hinge.")
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Label smoothing ε of the cross-entropy loss.")
     var labelSmoothing: Double = 0
 
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
+    @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
     @OptionGroup(title: "Distributed") var distributed: DistributedOptions
 
@@ -97,7 +99,9 @@ struct TrainCommand: ParsableCommand {
         plan.labelSmoothing = labelSmoothing
         plan.optimizer = optimizerOptions.specification
         plan.schedule = optimizerOptions.schedule
+        (plan.sam, plan.lookahead) = optimizerOptions.wrappers
         try? regularization.apply(to: &plan)
+        toolbox.apply(to: &plan)
         plan.epochs = epochs
         plan.steps = steps
         plan.batchSize = batchSize
@@ -186,6 +190,7 @@ struct TrainCommand: ParsableCommand {
         }
         let result = try trainer.fit()
         if let reason = result.stopReason, !quiet { FileHandle.standardError.write(Data("\(reason)\n".utf8)) }
+        let averaged = try finishToolbox(session, quiet: quiet)
         if let save = plan.output.save, job.isCoordinator { try session.model.save(to: URL(fileURLWithPath: save)) }
 
         // Evaluations are sharded across the ranks (every rank takes part); rank 0 prints.
@@ -201,6 +206,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
+        if let averaged { fields.append("weights=\(averaged)") }
         if job.size > 1 { fields.append("ranks=\(job.size)") }
         if job.isCoordinator { print(fields.joined(separator: "\t")) }
         try job.finish()

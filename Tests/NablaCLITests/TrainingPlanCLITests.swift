@@ -37,6 +37,9 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.optimizer = OptimizerSpecification(name: "adam", hyperparameters: ["lr": 0.01, "betas": .pair(0.8, 0.99), "amsgrad": true]) },
             { $0.optimizer = OptimizerSpecification(name: "sgd", hyperparameters: ["lr": 0.05, "momentum": 0.9, "nesterov": true,
                                                                                     "weight_decay": 5e-4], decayWeightsOnly: true) },
+            { $0.optimizer = OptimizerSpecification(name: "nadam", hyperparameters: ["lr": 0.01, "momentum_decay": 0.01, "decoupled_weight_decay": true, "weight_decay": 0.1]) },
+            { $0.optimizer = OptimizerSpecification(name: "adadelta", hyperparameters: ["rho": 0.8, "eps": 1e-5]) },
+            { $0.sam = 0.05 }, { $0.lookahead = LookaheadSetting(syncPeriod: 6, alpha: 0.8) }, { $0.schedule = "onecycle:0.1:0.25" },
             { $0.schedule = "warmup:2+cosine:8" }, { $0.penalty = "elastic:0.001:0.5" }, { $0.penalty = "l1:0.0001" },
             { $0.clipNorm = 5 }, { $0.clipValue = 1 }, { $0.maxNorm = 3 }, { $0.augmentation = "crop:2,flip" },
             { $0.testTimeAugmentation = "ten-crop:1" }, { $0.epochs = 7 }, { $0.steps = 40 }, { $0.batchSize = 16 },
@@ -44,11 +47,15 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.skipNonFinite = true }, { $0.syncBatchNorm = true }, { $0.output.checkpointDirectory = "ckpt"; $0.output.resume = true },
             { $0.output.checkpointEvery = 5 }, { $0.output.logDirectory = "logs" }, { $0.output.logHistograms = false },
             { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },
+            { $0.classWeights = [1, 0.5, 2] }, { $0.mixupAlpha = 0.2 }, { $0.cutMixAlpha = 1 }, { $0.emaDecay = 0.999 },
+            { $0.swa = "3,0.05,2,linear" }, { $0.accumulationSteps = 4 },
+            { $0.keepBest = "val_accuracy"; $0.keepTopK = 2; $0.data.validationFraction = 0.2; $0.output.checkpointDirectory = "ckpt" },
         ]
         let base = TrainingPlan(model: .init(name: "fcnet:32,16"), data: .init(spec: "synthetic:spirals?n=120"))
         var all = base
         for change in changes { change(&all) }
         all.loss = "cross-entropy"      // label smoothing needs it
+        all.emaDecay = nil              // --ema and --swa are exclusive
         for plan in changes.map({ change -> TrainingPlan in var p = base; change(&p); return p }) + [base, all] {
             var printed = try printedPlan(plan.commandLineArguments())
             // The command line always names the effective learning rate.

@@ -8,6 +8,7 @@ public struct LayerArguments {
     private let values: [String: LayerArgument]
     private var used: Set<String> = []
 
+    /// The arguments `values` of the layer described by `context` (e.g. `"layer 3 (Conv2d)"`), none read yet.
     public init(_ values: [String: LayerArgument], context: String) {
         self.values = values
         self.context = context
@@ -128,6 +129,10 @@ public struct LayerArguments {
         used.insert(name)
         return values[name]
     }
+
+    /// Marks every argument as read: for layers that ignore their arguments, as PyTorch's
+    /// `nn.Identity(*args, **kwargs)` does.
+    public mutating func ignoreRemaining() { used.formUnion(values.keys) }
 
     /// Throws if any argument was never read (an unknown keyword), naming the first in sorted order.
     public func rejectUnknown(accepted: [String] = []) throws {

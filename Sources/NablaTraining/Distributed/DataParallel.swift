@@ -142,6 +142,10 @@ public final class DataParallel: DataParallelStrategy {
         buckets.writeBack()
     }
 
+    public func accumulate(_ loss: Variable<Float>, of batch: Batch) {
+        loss.backward(seed: Tensor<Float>(repeating: Float(share(of: batch)), shape: loss.shape))
+    }
+
     public func combine(_ metrics: MetricAccumulator) -> MetricAccumulator {
         let total = sum([metrics.lossSum, Double(metrics.correct), Double(metrics.correctTop5), Double(metrics.count),
                          metrics.hasClasses ? 1 : 0])

@@ -16,26 +16,40 @@ private extension KeyedDecodingContainer {
 
 extension TrainingPlan {
     enum CodingKeys: String, CodingKey {
-        case model, data, loss, optimizer, schedule, penalty, epochs, steps, seed, shuffle, augmentation, output
+        case model, data, loss, optimizer, schedule, sam, lookahead, penalty, epochs, steps, seed, shuffle, augmentation, output
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
         case syncBatchNorm = "sync_batch_norm"
+        case classWeights = "class_weights", mixupAlpha = "mixup", cutMixAlpha = "cutmix", emaDecay = "ema", swa
+        case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
     }
 
+    /// Decodes a plan from its snake_case keys; `model` and `data` are required, every other key
+    /// falls back to its default when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(model: try c.decode(Model.self, forKey: .model), data: try c.decode(DataSelection.self, forKey: .data))
         loss = try c.value(.loss, or: loss)
         labelSmoothing = try c.value(.labelSmoothing, or: labelSmoothing)
+        classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
         optimizer = try c.value(.optimizer, or: optimizer)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        sam = try c.decodeIfPresent(Double.self, forKey: .sam)
+        lookahead = try c.decodeIfPresent(LookaheadSetting.self, forKey: .lookahead)
         penalty = try c.decodeIfPresent(String.self, forKey: .penalty)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clipValue = try c.decodeIfPresent(Double.self, forKey: .clipValue)
         maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
         augmentation = try c.decodeIfPresent(String.self, forKey: .augmentation)
         testTimeAugmentation = try c.decodeIfPresent(String.self, forKey: .testTimeAugmentation)
+        mixupAlpha = try c.decodeIfPresent(Double.self, forKey: .mixupAlpha)
+        cutMixAlpha = try c.decodeIfPresent(Double.self, forKey: .cutMixAlpha)
+        emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay)
+        swa = try c.decodeIfPresent(String.self, forKey: .swa)
+        accumulationSteps = try c.value(.accumulationSteps, or: accumulationSteps)
+        keepBest = try c.decodeIfPresent(String.self, forKey: .keepBest)
+        keepTopK = try c.decodeIfPresent(Int.self, forKey: .keepTopK)
         epochs = try c.value(.epochs, or: epochs)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         batchSize = try c.value(.batchSize, or: batchSize)
@@ -55,6 +69,8 @@ extension TrainingPlan.Model {
         case dropoutMode = "dropout_mode", initialWeights = "initial_weights"
     }
 
+    /// Decodes a model: an inline `description` (its `name` optional) or a built-in or file `name`,
+    /// plus the optional `normalization`, `dropout`, `dropout_mode`, `initialization`, `initial_weights`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let description = try c.decodeIfPresent(ModelDescription.self, forKey: .description) {
@@ -77,6 +93,8 @@ extension TrainingPlan.DataSelection {
         case validationFraction = "validation_fraction", trainSubset = "train_subset"
     }
 
+    /// Decodes a data selection: `spec` is required; `target`, `validation_fraction`, `train_subset`
+    /// and `normalize` fall back to their defaults.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(spec: try c.decode(String.self, forKey: .spec))
@@ -94,6 +112,7 @@ extension TrainingPlan.Output {
         case logDirectory = "log_directory", logHistograms = "log_histograms"
     }
 
+    /// Decodes the outputs; every key falls back to its default (no outputs) when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()

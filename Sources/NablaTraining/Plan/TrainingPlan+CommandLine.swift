@@ -8,7 +8,7 @@ extension TrainingPlan {
     /// `nabla train` parses them back into an equal plan (the command-line tests check the round trip).
     ///
     /// - Parameter modelFile: the path under which ``Model/description`` of a plan with an inline
-    ///   model is saved (its ``ModelDescription/yaml``); ignored for a model given by name.
+    ///   model is saved (its ``/NablaNN/ModelDescription/yaml``); ignored for a model given by name.
     public func commandLineArguments(modelFile: String? = nil) -> [String] {
         let f = shortestDecimal
         var words: [String] = []
@@ -38,8 +38,11 @@ extension TrainingPlan {
 
         add("loss", loss == "cross-entropy" ? nil : loss)
         add("label-smoothing", labelSmoothing == 0 ? nil : f(labelSmoothing))
+        add("class-weights", classWeights.map { $0.map(f).joined(separator: ",") })
         words += optimizer.commandLineArguments
         add("schedule", schedule)
+        add("sam", sam.map(f))
+        add("lookahead", lookahead?.description)
         if let penalty = try? parameterPenalty() {
             switch penalty {
             case .none: break
@@ -53,6 +56,13 @@ extension TrainingPlan {
         add("max-norm", maxNorm.map(f))
         add("augment", augmentation)
         add("tta", testTimeAugmentation)
+        add("mixup", mixupAlpha.map(f))
+        add("cutmix", cutMixAlpha.map(f))
+        add("ema", emaDecay.map(f))
+        add("swa", swa)
+        add("accumulate", accumulationSteps == 1 ? nil : String(accumulationSteps))
+        add("keep-best", keepBest)
+        add("keep-top-k", keepTopK.map(String.init))
 
         add("early-stop", earlyStoppingPatience.map(String.init))
         add("skip-nonfinite", skipNonFinite)

@@ -46,6 +46,7 @@ extension Dataset {
         switch targets {
         case .classes(_, let classes): return classes
         case .values(let t): return t.shape.dropFirst().reduce(1, *)
+        case .probabilities(let t): return t.shape.last ?? 0
         }
     }
 }
@@ -54,7 +55,7 @@ extension TrainingPlan.DataSelection {
     /// The splits of ``spec`` (or of `loaded`, data the caller read already from the same spec),
     /// then the first ``trainSubset`` training samples, the seeded validation split, and per-channel
     /// normalization with the training part's statistics.
-    /// - Throws: ``NablaError`` for unreadable data, a subset larger than the data, or a split that
+    /// - Throws: ``/NablaTensor/NablaError`` for unreadable data, a subset larger than the data, or a split that
     ///   leaves an empty part.
     public func load(seed: UInt64, loaded: (train: Dataset, test: Dataset?)? = nil) throws -> PlanData {
         var (train, test) = try loaded ?? DatasetSource.parse(spec, target: target).load(seed: seed)
@@ -96,7 +97,7 @@ extension TrainingPlan.Model {
     /// Builds the model for samples of `inputShape` with `outputCount` outputs: initialized from
     /// `RandomGenerator(seed:)`, every `Dropout` set to ``dropoutMode``, `Linear` weights re-drawn by
     /// ``initialization`` (from stream `0x1417` of the seed), then ``initialWeights`` loaded.
-    /// - Throws: ``NablaError`` for a model that does not fit the data or unreadable weights.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data or unreadable weights.
     public func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
         let description = try resolvedDescription(inputShape: inputShape, outputCount: outputCount)
         if let declared = description.inputShape, declared != inputShape {
@@ -117,6 +118,17 @@ extension TrainingPlan.Model {
 }
 
 extension TrainingPlan {
+    /// The optimizer over `model`: ``optimizer``, inside ``Lookahead`` when ``lookahead`` is set,
+    /// inside ``SharpnessAwareMinimization`` when ``sam`` is set (SAM outermost, so its second
+    /// gradient feeds the Lookahead step).
+    /// - Throws: ``NablaError`` for an invalid optimizer or wrapper setting.
+    public func makeOptimizer(for model: Module<Float>) throws -> any Optimizer<Float> {
+        var optimizer = try self.optimizer.make(for: model)
+        if let lookahead { optimizer = try Lookahead(optimizer, syncPeriod: lookahead.syncPeriod, alpha: lookahead.alpha) }
+        if let sam { optimizer = try SharpnessAwareMinimization(optimizer, rho: sam) }
+        return optimizer
+    }
+
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
@@ -126,7 +138,7 @@ extension TrainingPlan {
     /// share of every global batch of ``batchSize``, the trainer averages gradients across the
     /// ranks, `--sync-bn` synchronizes batch normalization, and only rank 0 writes checkpoints,
     /// logs and progress. `parallelism` tunes the gradient buckets.
-    /// - Throws: ``NablaError`` for any invalid value (``validate()``, ``validate(ranks:trainingSamples:)``),
+    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``, ``validate(ranks:trainingSamples:)``),
     ///   unreadable data or weights, a model that does not fit the data, or a loss that does not fit
     ///   the targets.
     public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil, group: (any ProcessGroup)? = nil,
@@ -139,10 +151,10 @@ extension TrainingPlan {
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
         if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count, model: built.model) }
-        let optimizer = try self.optimizer.make(for: built.model)
-        let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
+        let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
         if let group, ranks > 1 { loader.shard = DataShard(rank: group.rank, count: ranks) }
+        loader.mixing = try batchMixing(for: data.train)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
             try pipeline.validate(imageShape: data.train.sampleShape)
@@ -166,15 +178,27 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
+        configuration.accumulationSteps = accumulationSteps
         if let group, group.rank > 0 {
             // Rank 0 alone writes (it holds the same weights as every other rank).
             configuration.checkpointDirectory = nil
             configuration.logDirectory = nil
             configuration.quiet = true
         }
-        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
-                                  validation: data.validation, test: data.test, configuration: configuration,
-                                  runIdentity: checkpointIdentity)
+        // A per-epoch schedule is the trainer's (inside the SWA phase schedule with --swa-lr); a
+        // per-step one (onecycle, cyclic) is stepped after every optimizer step by a callback, which
+        // also keeps its state in the checkpoints.
+        let specification = try self.schedule.map { try ScheduleSpecification(parsing: $0) }
+        let stepsPerEpoch = (loader.batchCount + accumulationSteps - 1) / accumulationSteps
+        let context = ScheduleContext(optimizerSteps: steps ?? epochs * stepsPerEpoch)
+        let regular = try specification?.make(for: optimizer, context: context)
+        let perStep = specification?.interval == .step
+        let schedule = try averagingSchedule(perStep ? nil : regular, optimizer: optimizer)
+        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule,
+                                  trainLoader: loader, validation: data.validation, test: data.test,
+                                  configuration: configuration, runIdentity: checkpointIdentity)
+        if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
+        trainer.callbacks += try toolboxCallbacks(model: built.model)
         var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
         if let group, ranks > 1 {
             let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed,

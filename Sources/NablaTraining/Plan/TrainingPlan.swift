@@ -9,7 +9,7 @@ import NablaData
 ///
 /// It is the one description every front end shares. `nabla train` parses its flags into a plan
 /// (and `--plan FILE.json` reads one, `--print-plan` writes one); the studies construct plans
-/// directly; ``prepare(data:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
+/// directly; ``prepare(loaded:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
 /// renders the `nabla train` command that repeats it; ``fingerprint`` names it in result caches.
 ///
 /// Specifications that have a command-line grammar (the loss, penalty, schedule, augmentation)
@@ -46,7 +46,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
 
     /// Where the examples come from and how they are split.
     public struct DataSelection: Codable, Equatable, Sendable {
-        /// The dataset spec (`--data`, see ``DatasetSource``).
+        /// The dataset spec (`--data`, see ``/NablaData/DatasetSource``).
         public var spec: String
         /// For tables: the target column by header name or index (`--target`).
         public var target: String?
@@ -83,16 +83,25 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
         public init() {}
     }
 
+    /// The network: a built-in name, a model file or an inline description (`--model`).
     public var model: Model
+    /// The dataset and how it is split, subset and normalized (`--data`).
     public var data: DataSelection
-    /// The loss by name (`--loss`: cross-entropy, mse, l1, smooth-l1, bce, hinge).
+    /// The loss by name (`--loss`: cross-entropy, nll, mse, l1, smooth-l1, bce, hinge).
     public var loss = "cross-entropy"
     /// Label smoothing ε of the cross-entropy loss (`--label-smoothing`).
     public var labelSmoothing = 0.0
+    /// One weight per class for the cross-entropy or nll loss (`--class-weights`; PyTorch's `weight`).
+    public var classWeights: [Double]?
     /// The optimizer by name with its hyper-parameters (`--optimizer`, `--lr`, …).
     public var optimizer = OptimizerSpecification()
     /// A learning-rate schedule spec (`--schedule`, see ``ScheduleSpecification``).
     public var schedule: String?
+    /// Sharpness-aware minimization around the optimizer with this neighbourhood radius ρ
+    /// (`--sam RHO`, ``SharpnessAwareMinimization``): two forward and backward passes per step.
+    public var sam: Double?
+    /// Lookahead around the optimizer (`--lookahead K,ALPHA`, ``Lookahead``).
+    public var lookahead: LookaheadSetting?
     /// A parameter penalty spec on the weights: `l2:λ`, `l1:λ`, `elastic:λ:β` (`--l2`, `--l1`, `--elastic`).
     public var penalty: String?
     /// Gradient clipping by global L2 norm (`--clip-norm`).
@@ -101,10 +110,27 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var clipValue: Double?
     /// Max-norm constraint on weight rows and filters (`--max-norm`).
     public var maxNorm: Double?
-    /// The augmentation pipeline spec of training batches (`--augment`, see ``AugmentationPipeline``).
+    /// The augmentation pipeline spec of training batches (`--augment`, see ``/NablaData/AugmentationPipeline``).
     public var augmentation: String?
     /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
     public var testTimeAugmentation: String?
+    /// `α` of mixup's `Beta(α, α)` for every training batch (`--mixup`, see ``/NablaData/BatchMixing``).
+    public var mixupAlpha: Double?
+    /// `α` of CutMix's `Beta(α, α)` (`--cutmix`; with `--mixup`, one of the two per batch).
+    public var cutMixAlpha: Double?
+    /// The decay of an exponential moving average of the weights, evaluated and saved at the end
+    /// (`--ema`, see ``WeightAveragingCallback``).
+    public var emaDecay: Double?
+    /// Stochastic weight averaging: `START[,SWA_LR[,ANNEAL_EPOCHS[,cos|linear]]]` (`--swa`, see
+    /// ``StochasticWeightAveragingSpecification``).
+    public var swa: String?
+    /// Batches per optimizer step (`--accumulate`, gradient accumulation; 1 = none).
+    public var accumulationSteps = 1
+    /// Keep the weights of the best epoch by this validation metric, `val_loss` or `val_accuracy`
+    /// (`--keep-best`, see ``BestCheckpointCallback``).
+    public var keepBest: String?
+    /// Keep the `K` best epochs, not only the best (`--keep-top-k`, with ``keepBest``).
+    public var keepTopK: Int?
     /// Full passes over the training data (`--epochs`; ignored when ``steps`` is set).
     public var epochs = 10
     /// A budget of optimizer steps instead of epochs (`--steps`).
@@ -142,10 +168,47 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     }
 }
 
+/// Lookahead's two settings: sync every `k` steps, moving the slow weights a fraction `alpha` of the
+/// way (`--lookahead K,ALPHA`; JSON `{"k": 5, "alpha": 0.5}`).
+public struct LookaheadSetting: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// `k`: optimizer steps between syncs.
+    public var syncPeriod: Int
+    /// `α`: the slow weights' step towards the fast ones.
+    public var alpha: Double
+
+    /// Sync every `syncPeriod` steps with rate `alpha` (the paper's 5 and 0.5 by default).
+    public init(syncPeriod: Int = 5, alpha: Double = 0.5) {
+        self.syncPeriod = syncPeriod
+        self.alpha = alpha
+    }
+
+    /// Parses `K,ALPHA` (`5,0.5`).
+    /// - Throws: ``NablaError`` `--lookahead TEXT: …` for anything else or values out of range.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let k = Int(parts[0]), let alpha = Double(parts[1]) else {
+            throw NablaError(.invalidArgument, "--lookahead \(text): expected K,ALPHA such as 5,0.5")
+        }
+        self.init(syncPeriod: k, alpha: alpha)
+        try validate()
+    }
+
+    /// Throws unless `k ≥ 1` and `0 ≤ alpha ≤ 1`.
+    public func validate() throws {
+        guard syncPeriod >= 1 else { throw NablaError(.invalidArgument, "--lookahead \(self): K must be at least 1") }
+        guard alpha >= 0 && alpha <= 1 else { throw NablaError(.invalidArgument, "--lookahead \(self): ALPHA must be in [0, 1]") }
+    }
+
+    /// `K,ALPHA`, as `--lookahead` takes it.
+    public var description: String { "\(syncPeriod),\(shortestDecimal(alpha))" }
+
+    enum CodingKeys: String, CodingKey { case syncPeriod = "k", alpha }
+}
+
 extension TrainingPlan {
     /// Checks every value the way the command line does, so a plan read from a file or built by
     /// code fails with the same one-line messages as the equivalent flags.
-    /// - Throws: ``NablaError`` naming the flag and the bad value.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the flag and the bad value.
     public func validate() throws {
         func fail(_ message: String) -> NablaError { NablaError(.invalidArgument, message) }
         guard epochs >= 1 else { throw fail("--epochs \(epochs) must be at least 1") }
@@ -168,18 +231,33 @@ extension TrainingPlan {
         for (flag, value) in [("clip-norm", clipNorm), ("clip-value", clipValue), ("max-norm", maxNorm)] {
             if let value, !(value > 0 && value.isFinite) { throw fail("--\(flag) \(value) must be a positive number") }
         }
+        try validateToolbox()
         _ = try lossFunction()
         _ = try parameterPenalty()
         if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let sam, !(sam >= 0 && sam.isFinite) { throw fail("--sam \(sam) must be a non-negative number") }
+        try lookahead?.validate()
+        // SAM's second pass recomputes the gradient of the step's last batch only, so with
+        // accumulation it would perturb by one batch's gradient and step on another's.
+        if sam != nil && accumulationSteps > 1 {
+            throw fail("--sam cannot be combined with --accumulate \(accumulationSteps): SAM's second pass sees one batch, not the accumulated group")
+        }
+        // A per-step schedule and the SWA phase's SWALR would both set the learning rate.
+        if let schedule, swa != nil, try ScheduleSpecification(parsing: schedule).interval == .step,
+           try swaSpecification()?.learningRate != nil {
+            throw fail("--schedule \(schedule) steps every batch, which the SWA phase's learning rate (--swa with LR) cannot share: use an epoch schedule")
+        }
         if let augmentation { _ = try AugmentationPipeline(parsing: augmentation) }
         if let testTimeAugmentation { _ = try TestTimeAugmentationSpec(parsing: testTimeAugmentation) }
         try optimizer.validate()
     }
 
-    /// The loss function ``loss`` and ``labelSmoothing`` name.
-    public func lossFunction() throws -> LossFunction { try LossFunction(name: loss, labelSmoothing: labelSmoothing) }
+    /// The loss function ``loss``, ``labelSmoothing`` and ``classWeights`` name.
+    public func lossFunction() throws -> LossFunction {
+        try LossFunction(name: loss, labelSmoothing: labelSmoothing, classWeights: classWeights)
+    }
 
-    /// The penalty ``penalty`` names (``ParameterPenalty/none`` when unset).
+    /// The penalty ``penalty`` names (``/NablaNN/ParameterPenalty/none`` when unset).
     public func parameterPenalty() throws -> ParameterPenalty {
         guard let penalty else { return .none }
         return try ParameterPenalty(parsing: penalty)

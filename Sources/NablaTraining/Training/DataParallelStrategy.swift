@@ -24,6 +24,12 @@ public protocol DataParallelStrategy: AnyObject {
     /// replica (what `loss.backward()` alone would leave in a single process).
     func backward(_ loss: Variable<Float>, of batch: Batch)
 
+    /// Back-propagates this replica's `loss` over its part of `batch` weighted as ``backward(_:of:)``
+    /// weights it, but adds to the local gradients without reducing them — a batch of a gradient
+    /// accumulation group other than its last (PyTorch DDP's `no_sync()`): the group's last batch,
+    /// through ``backward(_:of:)``, then reduces the whole group's sum at once.
+    func accumulate(_ loss: Variable<Float>, of batch: Batch)
+
     /// Metrics accumulated on every replica over its parts of the batches, combined.
     func combine(_ metrics: MetricAccumulator) -> MetricAccumulator
 

@@ -10,9 +10,12 @@ import NablaData
 /// divergence detection, checkpoints, and logs.
 ///
 /// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
-/// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
+/// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
+/// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
-/// else the test loss, else the training loss).
+/// else the test loss, else the training loss). With ``TrainerConfiguration/accumulationSteps`` `N > 1`
+/// the gradients of `N` consecutive batches, each loss weighted by its share of the group's samples,
+/// add up before one step (`zero_grad` at the group's first batch, the step after its last).
 ///
 /// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
 /// optimizer and schedule state, every dropout generator, progress, configuration) and
@@ -25,12 +28,20 @@ import NablaData
 /// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
 /// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
 public final class Trainer {
+    /// The model being trained (in place).
     public let model: Module<Float>
+    /// The optimizer over the model's parameters.
     public let optimizer: any Optimizer<Float>
+    /// The learning-rate schedule, stepped once per finished epoch; `nil` keeps the learning rate fixed.
     public let schedule: (any LearningRateSchedule)?
+    /// The training batches (order, batch size and augmentation).
     public let trainLoader: DataLoader
+    /// Evaluated after every epoch when given: `val_loss`, `val_accuracy`; early stopping and
+    /// `ReduceLROnPlateau` monitor its loss.
     public let validation: Dataset?
+    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`.
     public let test: Dataset?
+    /// Budget, loss, penalty, clipping, checkpoints and logs.
     public let configuration: TrainerConfiguration
     /// Identifies the run for resume (canonical JSON of what must not change between the halves).
     public let runIdentity: String
@@ -58,6 +69,20 @@ public final class Trainer {
     private let earlyStopping: EarlyStopping<Float>?
     private var logger: TrainingLogger?
 
+    /// A trainer of `model` with `optimizer` on `trainLoader`'s batches.
+    /// - Parameters:
+    ///   - model: The model; ``fit()`` updates its parameters and buffers in place.
+    ///   - optimizer: An optimizer over `model.parameters`.
+    ///   - schedule: Stepped after each finished epoch (with the monitored loss if it requires a metric).
+    ///   - trainLoader: The training batches.
+    ///   - validation: Evaluated each epoch; its loss is the monitored metric when present.
+    ///   - test: Evaluated each epoch; its loss is monitored when there is no validation set.
+    ///   - configuration: Everything else; ``TrainerConfiguration/steps`` or
+    ///     ``TrainerConfiguration/epochs`` must be at least 1.
+    ///   - runIdentity: Canonical JSON of what must not change across a resume; ``resume(from:)``
+    ///     rejects a checkpoint written with another one.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1 or
+    ///   an invalid early-stopping patience.
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
                 configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
@@ -81,6 +106,9 @@ public final class Trainer {
         }
         if configuration.steps == nil && configuration.epochs < 1 {
             throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
+        }
+        if configuration.accumulationSteps < 1 {
+            throw NablaError(.invalidArgument, "--accumulate \(configuration.accumulationSteps): must be at least 1")
         }
     }
 
@@ -117,7 +145,7 @@ public final class Trainer {
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
+    /// - Throws: ``/NablaTensor/NablaError`` if the file is unreadable or malformed, or was written by a run with a
     ///   different configuration (model, data, optimizer, …), naming the file.
     public func resume(from url: URL) throws {
         try resume(from: try Checkpoint.read(from: url), source: url)
@@ -172,7 +200,7 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
     ///   finite (unless skipping), or an I/O error from checkpoints and logs.
     public func fit() throws -> TrainingResult {
         let start = Date()
@@ -185,6 +213,7 @@ public final class Trainer {
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
+        let accumulation = configuration.accumulationSteps
 
         while stopReason == nil && !budgetSpent {
             let epoch = progress.epoch
@@ -192,23 +221,44 @@ public final class Trainer {
             model.train()
             var metrics = MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
-            let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
+            let total = configuration.steps.map { min(batches.count, ($0 - progress.globalStep) * accumulation) } ?? batches.count
             var label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
             if let replicas = dataParallel?.replicaCount, replicas > 1 { label += " (\(replicas) ranks)" }
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
+            // Gradient accumulation: batches [k·N, (k+1)·N) of the epoch make one optimizer step.
+            var groupLoss = 0.0, skippingGroup = false
             for batch in batches {
                 if let steps = configuration.steps, progress.globalStep >= steps { break }
-                if stopRequest != nil { break }
+                let startsGroup = batch.index % accumulation == 0
+                let endsGroup = (batch.index + 1) % accumulation == 0 || batch.index == trainLoader.batchCount - 1
+                if stopRequest != nil && startsGroup { break }
                 for callback in callbacks { try callback.batchWillBegin(self, batch: batch) }
-                optimizer.zeroGrad()
+                if startsGroup { optimizer.zeroGrad(); groupLoss = 0; skippingGroup = false }
+                if skippingGroup {
+                    // The rest of a group whose step is skipped.
+                    progress.stepInEpoch += 1
+                    if endsGroup { progress.globalStep += 1 }
+                    continue
+                }
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
                 let lossValue = dataParallel?.globalLoss(loss.value.scalar, of: batch) ?? loss.value.scalar
+                // The group's gradient is Σ (n_b / n_group)·∇L_b over its batches (n_b: the global batch's samples).
+                let share = accumulation == 1 ? 1 : Double(trainLoader.globalSampleCount(ofBatch: batch.index)) / Double(groupSampleCount(containing: batch.index))
                 var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
                 if problem == nil {
-                    if let dataParallel { dataParallel.backward(loss, of: batch) } else { loss.backward() }
+                    let weighted = accumulation == 1 ? loss : loss * Float(share)
+                    if let dataParallel {
+                        // Replicas reduce once per optimizer step, the group's local sum (DDP's no_sync).
+                        if endsGroup { dataParallel.backward(weighted, of: batch) } else { dataParallel.accumulate(weighted, of: batch) }
+                    } else {
+                        weighted.backward()
+                    }
+                }
+                // Replicas check only reduced gradients (identical everywhere, so all decide alike).
+                if problem == nil && (dataParallel == nil || endsGroup) {
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
                         problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
                     }
@@ -220,19 +270,35 @@ public final class Trainer {
                     }
                     optimizer.zeroGrad()
                     skippedSteps += 1
+                    skippingGroup = true
                     progress.stepInEpoch += 1
-                    progress.globalStep += 1
+                    if endsGroup { progress.globalStep += 1 }
+                    continue
+                }
+                // Replicas add the global batch's loss, so every callback sees the same value on every rank.
+                let dataLossValue = configuration.penalty == .none ? lossValue
+                    : dataParallel?.globalLoss(dataLoss.value.scalar, of: batch) ?? dataLoss.value.scalar
+                groupLoss += share * Double(dataLossValue)
+                guard endsGroup else {
+                    metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                    progress.stepInEpoch += 1
+                    done += 1
+                    reporter.update(done: done, runningLoss: metrics.loss)
                     continue
                 }
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
                 if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
                 if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
-                optimizer.step()
+                if let closureOptimizer = optimizer as? any ClosureOptimizer<Float> {
+                    try closureOptimizer.step { try recomputeGradients(batch, epoch: epoch) }
+                } else {
+                    optimizer.step()
+                }
                 if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
                 metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
-                for callback in callbacks { try callback.stepDidEnd(self, loss: Double(dataLoss.value.scalar)) }
+                for callback in callbacks { try callback.stepDidEnd(self, loss: groupLoss) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
                 if let every = configuration.checkpointEverySteps, progress.globalStep % every == 0 { try saveCheckpoint() }
@@ -290,6 +356,36 @@ public final class Trainer {
         let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
+    }
+
+    /// The gradients of `batch`'s loss at the current weights, clipped as the first pass was — the
+    /// second pass of a ``ClosureOptimizer`` (SAM).
+    /// - Throws: ``NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
+    private func recomputeGradients(_ batch: Batch, epoch: Int) throws {
+        optimizer.zeroGrad()
+        let output = model(Variable(batch.inputs))
+        let dataLoss = configuration.loss(output, batch.targets)
+        let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
+        let value = dataParallel?.globalLoss(loss.value.scalar, of: batch) ?? loss.value.scalar
+        let parameters = model.parameters
+        guard value.isFinite else {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): the loss at the perturbed weights is \(value)")
+        }
+        // Replicas average this pass's gradients as they did the first's: the same step as one process.
+        if let dataParallel { dataParallel.backward(loss, of: batch) } else { loss.backward() }
+        if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): a gradient at the perturbed weights is not finite")
+        }
+        if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
+        if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
+    }
+
+    /// The number of samples in the accumulation group of batch `index` (batches `[k·N, (k+1)·N)` of
+    /// an epoch, `N` = ``TrainerConfiguration/accumulationSteps``; only the epoch's last batch may be short).
+    func groupSampleCount(containing index: Int) -> Int {
+        let n = configuration.accumulationSteps, size = trainLoader.batchSize, count = trainLoader.dataset.count
+        let first = index - index % n, last = min(first + n, trainLoader.batchCount) - 1
+        return (first...last).reduce(0) { $0 + min(size, count - $1 * size) }
     }
 
     /// Whether the epoch or step budget is used up.
