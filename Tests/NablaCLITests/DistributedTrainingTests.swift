@@ -204,6 +204,35 @@ final class DistributedTrainingTests: XCTestCase {
         print("a 2-rank job ended \(String(format: "%.2f", elapsed)) s after SIGKILL of rank 1")
     }
 
+    /// `nabla bench --distributed` runs one job per rank count (two for K > 1: overlapped and not)
+    /// and prints one parsable line per model and job, then the table with the efficiency against
+    /// one rank; without mpirun it fails with one line.
+    func testDistributedBenchReportsEveryJob() throws {
+        _ = try mpirun
+        let result = try CLI.run(["bench", "--distributed", "lenet-bn", "--steps", "2", "--warmup", "1", "--batch-size", "8",
+                                  "--world-sizes", "1", "2"], timeout: 180)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let measured = lines.filter { $0.hasPrefix("lenet-bn\tranks=") }
+        XCTAssertEqual(measured.map { $0.split(separator: "\t")[1...2].joined(separator: " ") },
+                       ["ranks=1 overlap=1", "ranks=2 overlap=1", "ranks=2 overlap=0"], result.stdout)
+        for line in measured {
+            let fields = Dictionary(uniqueKeysWithValues: line.split(separator: "\t").dropFirst().map {
+                let parts = $0.split(separator: "=", maxSplits: 1); return (String(parts[0]), Double(parts[1]) ?? .nan)
+            })
+            XCTAssertEqual(fields["batch_per_rank"], 8, line)
+            XCTAssertGreaterThan(fields["step_ms"] ?? 0, 0, line)
+            XCTAssertEqual(fields["allreduce_ms"] == 0, fields["ranks"] == 1, "only K > 1 reduces: \(line)")
+        }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("lenet-bn\thook\tbackward_ms=") }, result.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("| lenet-bn | ") }.count, 3, result.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| lenet-bn | 1 | – | 8 | ") && $0.hasSuffix("| 100 % |") }, result.stdout)
+
+        let missing = try CLI.run(executable: CLI.executable, ["bench", "--distributed", "mlp", "--steps", "1"], environment: ["PATH": "/nonexistent"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "nabla: --distributed: mpirun not found on PATH; install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev)\n")
+    }
+
     /// The pids of the `count` ranks `mpirun` (a child of `launcher`) started, once they run.
     private func waitForRanks(of launcher: Int32, count: Int) throws -> [Int32] {
         let deadline = Date().addingTimeInterval(60)
