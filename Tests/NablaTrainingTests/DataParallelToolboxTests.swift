@@ -10,7 +10,8 @@ import NablaTestSupport
 /// The training toolbox on `K` ranks (threads, ``ThreadProcessGroup``) is the single-process run:
 /// SAM averages both gradient passes across the ranks, gradient accumulation reduces each group's
 /// local sum once with every batch weighted by its global share, Lookahead and weight averaging see
-/// the same weights on every rank, and keep-best chooses the same epochs (rank 0 writes the file).
+/// the same weights on every rank (SWA's `update_bn` with synchronized batch norm recomputes the
+/// single-process statistics), and keep-best chooses the same epochs (rank 0 writes the file).
 final class DataParallelToolboxTests: XCTestCase {
     /// As ``DataParallelTests/relativeTolerance``: float sums in another order, a few ulps per step.
     static let relativeTolerance = 1e-4, absoluteTolerance = 1e-6
@@ -67,6 +68,13 @@ final class DataParallelToolboxTests: XCTestCase {
         accumulateEMA.accumulationSteps = 4  // groups of 48 and 15 samples
         accumulateEMA.emaDecay = 0.8
         variants.append(("accumulate 4 + ema", accumulateEMA))
+        var swa = base
+        swa.steps = nil
+        swa.epochs = 3
+        swa.swa = "2"  // epochs 2 and 3 averaged, then update_bn over the (sharded, synchronized) batches
+        swa.model.normalization = "batchnorm"
+        swa.syncBatchNorm = true
+        variants.append(("swa + sync-bn", swa))
 
         for (label, plan) in variants {
             let single = try train(plan)
