@@ -56,6 +56,7 @@ final class TrainingPlanCLITests: XCTestCase {
         for change in changes { change(&all) }
         all.loss = "cross-entropy"      // label smoothing needs it
         all.emaDecay = nil              // --ema and --swa are exclusive
+        all.sam = nil                   // SAM sees one batch, not an --accumulate group
         for plan in changes.map({ change -> TrainingPlan in var p = base; change(&p); return p }) + [base, all] {
             var printed = try printedPlan(plan.commandLineArguments())
             // The command line always names the effective learning rate.

@@ -249,3 +249,42 @@ final class TrainingToolboxTests: XCTestCase {
         assertNablaError(try plan { $0.classWeights = [1, 2] }.prepare(), "--class-weights has 2 weights but the data has 3 classes")
     }
 }
+
+/// Settings that cannot be combined without silently computing something else are refused.
+final class ToolboxCombinationTests: XCTestCase {
+    func testSAMWithAccumulationAndAPerStepScheduleWithAnSWARateAreRefused() throws {
+        var plan = TrainingPlan(model: .init(name: "fcnet:8"), data: .init(spec: "synthetic:spirals?n=20"))
+        plan.sam = 0.05
+        plan.accumulationSteps = 2
+        _ = assertNablaError(try plan.validate(), "--sam cannot be combined with --accumulate 2")
+        plan.accumulationSteps = 1
+        XCTAssertNoThrow(try plan.validate())
+        plan.sam = nil
+        plan.swa = "2,0.05"
+        plan.schedule = "onecycle:0.1"
+        _ = assertNablaError(try plan.validate(), "steps every batch")
+        plan.swa = "2"            // averaging without an SWA learning rate keeps the per-step schedule
+        XCTAssertNoThrow(try plan.validate())
+        plan.swa = "2,0.05"
+        plan.schedule = "cosine:4"
+        XCTAssertNoThrow(try plan.validate())
+    }
+
+    /// A per-step schedule spans the run's optimizer steps: batches / --accumulate per epoch.
+    func testAPerStepScheduleCountsOptimizerStepsUnderAccumulation() throws {
+        var plan = TrainingPlan(model: .init(name: "fcnet:8"), data: .init(spec: "synthetic:spirals?n=20"))
+        plan.batchSize = 7
+        plan.accumulationSteps = 2
+        plan.epochs = 2
+        plan.schedule = "onecycle:0.5"
+        plan.output.quiet = true
+        let session = try plan.prepare()
+        let callback = try XCTUnwrap(session.trainer.callbacks.compactMap { $0 as? StepScheduleCallback }.first)
+        let schedule = try XCTUnwrap(callback.schedule as? OneCycleLR)
+        let batches = session.trainer.trainLoader.batchCount
+        XCTAssertEqual(batches % 2, 1, "the test wants an odd batch count: a short last group")
+        XCTAssertEqual(schedule.totalSteps, 2 * (batches + 1) / 2)
+        _ = try session.trainer.fit()
+        XCTAssertEqual(session.trainer.progress.globalStep, schedule.totalSteps)
+    }
+}
