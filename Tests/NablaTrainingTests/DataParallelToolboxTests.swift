@@ -31,6 +31,7 @@ final class DataParallelToolboxTests: XCTestCase {
         var state: [String: Tensor<Float>]
         var average: [String: Tensor<Float>]?
         var kept: [Int]?
+        var writesFiles: Bool?
     }
 
     private func train(_ plan: TrainingPlan, group: (any ProcessGroup)? = nil) throws -> Run {
@@ -38,7 +39,7 @@ final class DataParallelToolboxTests: XCTestCase {
         _ = try session.trainer.fit()
         let keep = session.trainer.callbacks.lazy.compactMap { $0 as? BestCheckpointCallback }.first
         return Run(state: session.model.stateDict(), average: session.weightAveraging?.average.stateDict(),
-                   kept: keep?.kept.map(\.epoch))
+                   kept: keep?.kept.map(\.epoch), writesFiles: keep?.writesFiles)
     }
 
     private func assertClose(_ actual: [String: Tensor<Float>], _ expected: [String: Tensor<Float>], _ label: String) {
@@ -108,6 +109,7 @@ final class DataParallelToolboxTests: XCTestCase {
         let reference = try train(single)
         let runs = try ThreadProcessGroup.run(ranks: 2) { group in try self.train(parallel, group: group) }
         XCTAssertEqual(runs.map(\.kept), [reference.kept, reference.kept])
+        XCTAssertEqual(runs.map(\.writesFiles), [true, false], "rank 0 alone writes")
         let file = "best-val_accuracy.safetensors"
         let expected = try SafeTensorsFile.read(from: directories[0].appendingPathComponent(file))
         let actual = try SafeTensorsFile.read(from: directories[1].appendingPathComponent(file))

@@ -201,6 +201,9 @@ extension TrainingPlan {
         trainer.callbacks += try toolboxCallbacks(model: built.model)
         var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
         if let group, ranks > 1 {
+            if group.rank > 0 {
+                for case let keep as BestCheckpointCallback in trainer.callbacks { keep.writesFiles = false }
+            }
             let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed,
                                         configuration: parallelism)
             if syncBatchNorm { parallel.synchronizeBatchNorm() }
