@@ -27,7 +27,9 @@ import Foundation
 /// serialized by one process-wide lock, so a blocking collective on one
 /// thread delays `test()` on another until it returns.
 public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
+    /// This process's rank in `MPI_COMM_WORLD`.
     public let rank: Int
+    /// The number of ranks in `MPI_COMM_WORLD`.
     public let size: Int
 
     /// The duplicate of `MPI_COMM_WORLD` that all collectives run on. Valid
@@ -99,20 +101,24 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     // MARK: - Collectives
 
+    /// `MPI_Allreduce` of `buffer` in place (`MPI_IN_PLACE`, `MPI_FLOAT`, `MPI_SUM`; `.average` divides after).
     public func allReduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReductionOperation) throws {
         try reduce(buffer, operation: operation)
     }
 
+    /// `MPI_Allreduce` of `buffer` in place (`MPI_IN_PLACE`, `MPI_DOUBLE`, `MPI_SUM`; `.average` divides after).
     public func allReduce(_ buffer: UnsafeMutableBufferPointer<Double>, operation: ReductionOperation) throws {
         try reduce(buffer, operation: operation)
     }
 
+    /// `MPI_Iallreduce` of `buffer` in place; `buffer` stays borrowed until the request completes.
     public func startAllReduce(
         _ buffer: UnsafeMutableBufferPointer<Float>, operation: ReductionOperation
     ) throws -> any CollectiveRequest {
         try startReduction(buffer, operation: operation)
     }
 
+    /// `MPI_Iallreduce` of `buffer` in place; `buffer` stays borrowed until the request completes.
     public func startAllReduce(
         _ buffer: UnsafeMutableBufferPointer<Double>, operation: ReductionOperation
     ) throws -> any CollectiveRequest {
@@ -143,6 +149,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         }
     }
 
+    /// `MPI_Barrier`: returns once every rank has called it.
     public func barrier() throws {
         try MPIRuntime.withLock {
             try MPIRuntime.ensureUsableLocked()

@@ -33,6 +33,7 @@ public enum ProcessGroupError: Error, Equatable, CustomStringConvertible {
     /// disabled); running on would make every rank train alone.
     case launchedWithoutMPISupport(variable: String, size: Int?)
 
+    /// The error as one line, MPI's own message included.
     public var description: String {
         switch self {
         case let .mpi(function, code, errorClass, message):

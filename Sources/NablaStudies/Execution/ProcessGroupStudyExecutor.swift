@@ -54,6 +54,7 @@ public final class ProcessGroupStudyExecutor: StudyExecutor {
         self.worker = worker
     }
 
+    /// `"K MPI ranks × T threads"`, for the progress output.
     public var summary: String { "\(group.size) MPI rank\(group.size == 1 ? "" : "s") × \(threadsPerRun) thread\(threadsPerRun == 1 ? "" : "s")" }
 
     /// Rank 0: trains `jobs` across the ranks and reports every event on this thread.

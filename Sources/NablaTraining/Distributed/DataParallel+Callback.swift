@@ -9,6 +9,7 @@ import NablaDistributed
 /// stops all), checkpoints (every rank's generator states, saved by rank 0), and the end of every
 /// epoch (the replicas' weights must still be identical).
 extension DataParallel: TrainingCallback {
+    /// `data_parallel`: the checkpoint prefix (`callback.data_parallel.world_size`, …).
     public var name: String { "data_parallel" }
 
     /// Rank 0's parameters and buffers on every replica (after a resume too).

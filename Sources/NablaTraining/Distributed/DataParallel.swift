@@ -49,11 +49,13 @@ public final class DataParallel: DataParallelStrategy {
         public var firstBucketBytes = 1 << 20
         /// Whether buckets are reduced while backward runs (else all of them after backward).
         public var overlapsBackward = true
+        /// PyTorch DDP's defaults, overlapped.
         public init() {}
     }
 
     /// The replicas.
     public let group: any ProcessGroup
+    /// How gradients are bucketed and whether their reduction overlaps backward.
     public let configuration: Configuration
     /// The model every replica trains.
     public let model: Module<Float>
@@ -105,6 +107,7 @@ public final class DataParallel: DataParallelStrategy {
         }
     }
 
+    /// The number of replicas (ranks of ``group``).
     public var replicaCount: Int { group.size }
     /// This replica's rank.
     public var rank: Int { group.rank }
@@ -123,10 +126,13 @@ public final class DataParallel: DataParallelStrategy {
         Double(batch.indices.count) / Double(loader.globalSampleCount(ofBatch: batch.index))
     }
 
+    /// `Σ_r (n_r/n)·L_r`: the global batch's mean loss, the same on every replica (one allreduce).
     public func globalLoss(_ localLoss: Float, of batch: Batch) -> Float {
         Float(sum([Double(localLoss) * share(of: batch)])[0])
     }
 
+    /// Back-propagates `loss` seeded with this replica's share `n_r/n`, reducing each bucket as it
+    /// fills (or after backward without overlap), and leaves the summed gradients in the parameters.
     public func backward(_ loss: Variable<Float>, of batch: Batch) {
         let seed = Tensor<Float>(repeating: Float(share(of: batch)), shape: loss.shape)
         buckets.begin()
@@ -142,10 +148,13 @@ public final class DataParallel: DataParallelStrategy {
         buckets.writeBack()
     }
 
+    /// Back-propagates `loss` seeded with this replica's share `n_r/n` into the local gradients,
+    /// without reducing them (a gradient-accumulation batch before its group's last).
     public func accumulate(_ loss: Variable<Float>, of batch: Batch) {
         loss.backward(seed: Tensor<Float>(repeating: Float(share(of: batch)), shape: loss.shape))
     }
 
+    /// Every replica's loss sums, hits and counts added up (one allreduce).
     public func combine(_ metrics: MetricAccumulator) -> MetricAccumulator {
         let total = sum([metrics.lossSum, Double(metrics.correct), Double(metrics.correctTop5), Double(metrics.count),
                          metrics.hasClasses ? 1 : 0])
@@ -217,6 +226,7 @@ public struct CommunicationStatistics: Sendable {
     public var steps = 0
     /// Allreduces of gradient buckets, and their bytes, over all steps.
     public var reductions = 0
+    /// Bytes of the gradient buckets reduced, over all steps.
     public var bytes = 0
     /// Seconds inside bucket allreduces on the communication thread, over all steps.
     public var reductionSeconds = 0.0
