@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs
+.PHONY: run test deps tbenv release bench-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak
 
 ## run: the main job (see README)
 run: deps release
@@ -23,6 +23,14 @@ test: deps tbenv check-imports
 	$(MAKE) --no-print-directory example
 	$(MAKE) --no-print-directory fuzz-brief
 	@Scripts/test-summary.sh .build/test.log
+
+## soak: Scripts/soak.sh — SOAK_KILLS random SIGKILLs of training runs (release build), each run
+## resumed with --resume until it completes, its weights, metric files and TensorBoard logs compared
+## with an uninterrupted run's. Several minutes, so not part of `make test` (which kills at every
+## named instant deterministically instead: KillAndResumeTests).
+SOAK_KILLS ?= 30
+soak: release tbenv
+	NABLA=$(CURDIR)/$(NABLA) NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python Scripts/soak.sh $(SOAK_KILLS)
 
 ## check-imports: the target graph is one-way and every import follows Package.swift (Scripts/check-imports.py)
 check-imports:
@@ -102,6 +110,18 @@ NABLA_CPU ?= native
 release: deps
 	$(SWIFT) build -c release --product nabla -Xswiftc -target-cpu -Xswiftc $(NABLA_CPU)
 
+## bench-report: Nabla vs PyTorch per training step (bench/compare.py, interleaved rounds) on the four
+## benchmark models, written into README.md's bench-report block with the CPU, thread count, OpenBLAS
+## kernels and PyTorch version named. BENCH_PYTHON must import torch; BENCH_FLAGS=--cpu-time on a
+## shared machine (times by process CPU time), e.g. BENCH_FLAGS="--cpu-time" BENCH_THREADS=1.
+BENCH_PYTHON ?= python3
+BENCH_THREADS ?= $(shell nproc)
+BENCH_ROUNDS ?= 5
+BENCH_FLAGS ?=
+bench-report: release
+	$(BENCH_PYTHON) bench/compare.py mlp lenet-bn convnet resnet20 --threads $(BENCH_THREADS) \
+	  --rounds $(BENCH_ROUNDS) --nabla $(NABLA) --report README.md $(BENCH_FLAGS)
+
 ## fixtures: regenerates the PyTorch golden fixtures (needs torch + safetensors in $(PYTHON))
 fixtures:
 	for script in Scripts/fixtures/gen_*.py; do $(PYTHON) $$script || exit 1; done
@@ -124,7 +144,7 @@ fuzz-build: deps
 	swiftc -sanitize=fuzzer,address -O -parse-as-library Fuzz/Sources/*.swift -module-name NablaFuzz \
 	  -I $(FUZZ_BUILD)/debug/Modules \
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
 	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \

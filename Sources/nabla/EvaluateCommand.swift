@@ -11,6 +11,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
     @OptionGroup var dataOptions: DataOptions
@@ -27,16 +28,23 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try evaluateWeights() }
+    }
+
+    private func evaluateWeights() throws {
         let (train, _, test) = try dataOptions.load(seed: seed)
         let dataset = test ?? train
         let lossFunction = try LossFunction(name: loss)
+        let batchSize = try MemoryOptions.checkInference(of: modelOptions.selection, inputShape: dataset.sampleShape,
+                                                         outputCount: dataset.outputCount, samples: dataset.count, batchSize: 1000,
+                                                         dataBytes: 4 * (train.inputs.count + (test?.inputs.count ?? 0)), adapt: true)
         let built = try modelOptions.build(inputShape: dataset.sampleShape, outputCount: dataset.outputCount, seed: seed)
         try lossFunction.validate(targets: dataset.targets, outputShape: built.outputShape)
         try built.model.load(from: URL(fileURLWithPath: weights))
-        let metrics = evaluate(built.model, on: dataset, loss: lossFunction)
+        let metrics = evaluate(built.model, on: dataset, loss: lossFunction, batchSize: batchSize)
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
-        print(line)
+        try StandardStreams.writeResult(line + "\n")
         try metricsOptions.report(model: built.model, on: dataset)
     }
 }
@@ -49,6 +57,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
     @Option(name: .long, help: "Input .safetensors file with a float tensor `x` [N, …].")
@@ -62,6 +71,11 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try predict() }
+    }
+
+    private func predict() throws {
+        try AtomicFile.checkReplaceable(URL(fileURLWithPath: output))
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: input))
         guard let entry = file.tensors["x"] else {
             throw NablaError(.missingKey, "\(input): no tensor named 'x' (has \(file.tensors.keys.sorted().joined(separator: ", ")))")
@@ -72,6 +86,8 @@ struct PredictCommand: ParsableCommand {
         guard outputs >= 1 else { throw NablaError(.invalidArgument, "--outputs \(outputs) must be at least 1") }
         let x: Tensor<Float> = entry.tensor()
         guard x.isFinite else { throw NablaError(.invalidFile, "\(input): tensor 'x' contains NaN or infinite values") }
+        try MemoryOptions.checkInference(of: modelOptions.selection, inputShape: Array(x.shape.dropFirst()), outputCount: outputs,
+                                         samples: x.shape[0], batchSize: x.shape[0], dataBytes: 4 * x.count, adapt: false)
         let built = try modelOptions.build(inputShape: Array(x.shape.dropFirst()), outputCount: outputs, seed: 0)
         try built.model.load(from: URL(fileURLWithPath: weights))
         let y = built.model.evaluating { built.model(Variable(x)).value }

@@ -17,10 +17,15 @@ struct NablaCommand: ParsableCommand {
 
     static func main() {
         BLASKernelSelection.reexecWithAVX512KernelsIfUseful()
+        StandardStreams.prepare()
         AllocatorTuning.keepFreedMemoryForReuse()
         do {
             var command = try parseAsRoot()
             try command.run()
+            // Output a command printed but the system could not deliver (a full disk, a closed pipe).
+            if fflush(stdout) != 0 || ferror(stdout) != 0 {
+                fail("standard output: cannot write the output (\(String(cString: strerror(errno))))", status: 1)
+            }
         } catch let exit as SilentExit {
             Foundation.exit(exit.status)
         } catch {
@@ -73,7 +78,7 @@ struct NablaCommand: ParsableCommand {
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("nabla: \(message)\n".utf8))
+        StandardStreams.note("nabla: \(message)\n")
         Foundation.exit(status)
     }
 }

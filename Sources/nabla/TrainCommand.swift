@@ -46,6 +46,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
     @OptionGroup(title: "Distributed") var distributed: DistributedOptions
+    @OptionGroup(title: "Memory") var memoryOptions: MemoryOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
     var earlyStop: Int?
@@ -59,13 +60,15 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .long, help: "Skip steps whose loss or gradients are not finite instead of stopping.")
     var skipNonfinite = false
+    @Flag(name: .long, help: "Keep training when a step's loss exceeds 1000 × max(1, the first step's loss), or an epoch's mean training loss 5 × that, instead of stopping as diverged.")
+    var allowDivergence = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
     @Flag(name: .long, help: "No parameter and gradient histograms in the TensorBoard logs.")
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet, --threads and --world-size may be given with it."))
+        discussion: "Only --resume, --quiet, --threads, --max-memory and --world-size may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -111,6 +114,7 @@ struct TrainCommand: ParsableCommand {
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
         plan.syncBatchNorm = distributed.syncBn
+        plan.allowDivergence = allowDivergence
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
         plan.output.resume = resume
@@ -142,19 +146,26 @@ struct TrainCommand: ParsableCommand {
         if !printPlan, let ranks = distributed.worldSize, ranks > 1, !launch.isLaunchedByMPI {
             try MPILauncher.run(ranks: ranks)
         }
+        try memoryOptions.apply { try train(launch) }
+    }
+
+    private func train(_ launch: LaunchEnvironment) throws {
         let job = try TrainingJob.start(launch)
         let plan = try job.agree { try resolvedPlan() }
         if printPlan {
-            if job.isCoordinator { print(plan.prettyJSON, terminator: "") }
+            if job.isCoordinator { try StandardStreams.writeResult(plan.prettyJSON) }
             return try job.finish()
         }
         try job.requireSamePlan(plan)
         let session = try job.agree { () throws -> TrainingSession in
             try plan.validate()
+            // Refuse an unusable --save target before training, not after (rank 0 writes it).
+            if job.isCoordinator, let save = plan.output.save { try AtomicFile.checkReplaceable(URL(fileURLWithPath: save)) }
             return try plan.prepare(group: job.group)
         }
         let trainer = session.trainer
         let quiet = plan.output.quiet || !job.isCoordinator
+        if !quiet { for note in session.notes { StandardStreams.note(note + "\n") } }
         if plan.output.resume, let directory = plan.output.checkpointDirectory {
             let url = URL(fileURLWithPath: directory).appendingPathComponent("checkpoint.safetensors")
             let bytes = try job.shareFile(at: url)
@@ -169,11 +180,11 @@ struct TrainCommand: ParsableCommand {
             if !quiet {
                 let line = bytes == nil ? "no checkpoint in \(directory) yet: starting from scratch"
                     : "resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)"
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                StandardStreams.note(line + "\n")
             }
         }
         if job.size > 1 && !quiet {
-            FileHandle.standardError.write(Data("training on \(job.size) ranks: global batch \(plan.batchSize) = \(job.size) × \(plan.batchSize / job.size)\(plan.syncBatchNorm ? ", synchronized batch norm" : "")\n".utf8))
+            StandardStreams.note("training on \(job.size) ranks: global batch \(plan.batchSize) = \(job.size) × \(plan.batchSize / job.size)\(plan.syncBatchNorm ? ", synchronized batch norm" : "")\n")
         }
         if !quiet {
             trainer.onEpochEnd.append { report in
@@ -185,11 +196,11 @@ struct TrainCommand: ParsableCommand {
                 if let l = report.testLoss { line += String(format: "  test_loss %.4f", l) }
                 if let a = report.testAccuracy { line += String(format: "  test_acc %.4f", a) }
                 line += String(format: "  lr %.3g  %.1fs", report.learningRate, report.seconds)
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                StandardStreams.note(line + "\n")
             }
         }
-        let result = try trainer.fit()
-        if let reason = result.stopReason, !quiet { FileHandle.standardError.write(Data("\(reason)\n".utf8)) }
+        let result = try Interruption.fit(trainer)
+        if let reason = result.stopReason, !quiet { StandardStreams.note("\(reason)\n") }
         let averaged = try finishToolbox(session, quiet: quiet)
         if let save = plan.output.save, job.isCoordinator { try session.model.save(to: URL(fileURLWithPath: save)) }
 
@@ -208,7 +219,7 @@ struct TrainCommand: ParsableCommand {
         fields.append(String(format: "seconds=%.2f", result.seconds))
         if let averaged { fields.append("weights=\(averaged)") }
         if job.size > 1 { fields.append("ranks=\(job.size)") }
-        if job.isCoordinator { print(fields.joined(separator: "\t")) }
+        if job.isCoordinator { try StandardStreams.writeResult(fields.joined(separator: "\t") + "\n") }
         try job.finish()
     }
 }

@@ -62,7 +62,7 @@ final class ToolboxCLITests: XCTestCase {
         XCTAssertTrue(first.stdout.contains("\tweights=swa"), first.stdout)
         XCTAssertTrue(first.stderr.contains("SWA of 2 epochs (3–4), batch-norm statistics recomputed"), first.stderr)
         XCTAssertTrue(first.stderr.contains("kept the best val_loss: epoch "), first.stderr)
-        let files = try FileManager.default.contentsOfDirectory(atPath: path("run")).sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: path("run")).filter { !$0.hasPrefix(".") }.sorted()
         XCTAssertEqual(files, ["best-val_loss.safetensors", "checkpoint.safetensors", "model.safetensors", "swa.safetensors", "top-val_loss"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("run/top-val_loss")).count, 2)
         let resumed = try CLI.run(["train"] + flags + ["--epochs", "6", "--resume"])

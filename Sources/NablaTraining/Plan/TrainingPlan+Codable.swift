@@ -21,6 +21,7 @@ extension TrainingPlan {
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
         case syncBatchNorm = "sync_batch_norm"
+        case allowDivergence = "allow_divergence"
         case classWeights = "class_weights", mixupAlpha = "mixup", cutMixAlpha = "cutmix", emaDecay = "ema", swa
         case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
     }
@@ -59,6 +60,7 @@ extension TrainingPlan {
         earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
         skipNonFinite = try c.value(.skipNonFinite, or: skipNonFinite)
         syncBatchNorm = try c.value(.syncBatchNorm, or: syncBatchNorm)
+        allowDivergence = try c.value(.allowDivergence, or: allowDivergence)
         output = try c.value(.output, or: output)
     }
 }

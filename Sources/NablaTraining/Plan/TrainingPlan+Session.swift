@@ -36,6 +36,10 @@ public struct TrainingSession {
     /// ``Trainer/dataParallel`` and one of its callbacks); `nil` in a single process.
     public var dataParallel: DataParallel?
 
+    /// What preparing decided that the run's output should say (a validation split carved for early
+    /// stopping), one line each.
+    public var notes: [String] = []
+
     /// The model being trained.
     public var model: Module<Float> { built.model }
 }
@@ -145,8 +149,11 @@ extension TrainingPlan {
                         parallelism: DataParallel.Configuration = .init()) throws -> TrainingSession {
         try validate()
         let ranks = group?.size ?? 1
-        let data = try self.data.load(seed: seed, loaded: loaded)
+        let raw = try loaded ?? DatasetSource.parse(self.data.spec, target: self.data.target).load(seed: seed)
+        let (selection, note) = monitoredDataSelection(trainingCount: min(self.data.trainSubset ?? raw.train.count, raw.train.count))
+        let data = try selection.load(seed: seed, loaded: raw)
         if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count) }
+        let evaluationBatchSize = try checkMemory(data: data, evaluationBatchSize: TrainerConfiguration().evaluationBatchSize)
         let loss = try lossFunction()
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
@@ -173,11 +180,13 @@ extension TrainingPlan {
         configuration.maxNorm = maxNorm
         configuration.earlyStoppingPatience = earlyStoppingPatience
         configuration.skipNonFinite = skipNonFinite
+        if allowDivergence { (configuration.divergenceFactor, configuration.epochDivergenceFactor) = (nil, nil) }
         configuration.checkpointDirectory = output.checkpointDirectory.map { URL(fileURLWithPath: $0) }
         configuration.checkpointEverySteps = output.checkpointEvery
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
+        configuration.evaluationBatchSize = evaluationBatchSize
         configuration.accumulationSteps = accumulationSteps
         if let group, group.rank > 0 {
             // Rank 0 alone writes (it holds the same weights as every other rank).
@@ -199,7 +208,7 @@ extension TrainingPlan {
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
         trainer.callbacks += try toolboxCallbacks(model: built.model)
-        var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer)
+        var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer, notes: note.map { [$0] } ?? [])
         if let group, ranks > 1 {
             if group.rank > 0 {
                 for case let keep as BestCheckpointCallback in trainer.callbacks { keep.writesFiles = false }

@@ -157,6 +157,10 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     /// same batch statistics. (Bitwise results, and `--resume`, need the same `K`: each rank has its
     /// own dropout and augmentation streams; a checkpoint records `K`.)
     public var syncBatchNorm = false
+    /// Keep training when a step's loss grows above 1000 × max(1, the first step's loss) or an
+    /// epoch's mean training loss above 5 × that, which otherwise stop the run as diverged
+    /// (`--allow-divergence`; ``TrainerConfiguration/divergenceFactor``, ``TrainerConfiguration/epochDivergenceFactor``).
+    public var allowDivergence = false
     /// Where results go.
     public var output = Output()
 
