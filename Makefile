@@ -85,10 +85,12 @@ tbenv:
 	  || echo "NOTICE: could not install tensorboard (no PyPI?); its round-trip test will be skipped"; \
 	fi
 
-## deps: installs the Debian packages Nabla needs when they are missing (OpenBLAS, Fashion-MNIST)
+## deps: installs the Debian packages Nabla needs when they are missing (OpenBLAS, Open MPI, Fashion-MNIST)
 deps:
 	@missing=""; \
 	pkg-config --exists openblas 2>/dev/null || missing="$$missing libopenblas-dev pkg-config"; \
+	pkg-config --exists ompi-c 2>/dev/null || missing="$$missing libopenmpi-dev"; \
+	command -v mpirun >/dev/null || missing="$$missing openmpi-bin"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	[ -f $(FASHION) ] || missing="$$missing dataset-fashion-mnist"; \
 	if [ -n "$$missing" ]; then \
@@ -127,12 +129,14 @@ fixtures:
 ## fuzz: libFuzzer + AddressSanitizer on every parser of user input (Fuzz/README.md), FUZZ_SECONDS each.
 ## Crashing inputs land in .build-fuzz/findings/<target>/; keep them in Tests/NablaTestSupport/Fixtures/fuzz-regressions/.
 FUZZ_BUILD := .build-fuzz
-LIBRARY_TARGETS := NablaTensor NablaIO NablaNN NablaOptim NablaData NablaTraining NablaStudies
+LIBRARY_TARGETS := NablaTensor NablaIO NablaNN NablaOptim NablaData NablaDistributed NablaTraining NablaStudies
 FUZZ_BIN := $(FUZZ_BUILD)/nabla-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= idx gzip cifar npy npz safetensors csv model checkpoint
 FUZZ_OPTIONS ?= -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=65536
-FUZZ_SWIFTPM := --build-path $(FUZZ_BUILD) --sanitize=address -Xswiftc -sanitize=fuzzer -Xswiftc -O -Xcc -fsanitize=fuzzer-no-link
+# Without the MPI trait: the parsers need no Open MPI, and this build checks that every library
+# target still compiles without it (for users who do not want MPI).
+FUZZ_SWIFTPM := --build-path $(FUZZ_BUILD) --disable-default-traits --sanitize=address -Xswiftc -sanitize=fuzzer -Xswiftc -O -Xcc -fsanitize=fuzzer-no-link
 YAMS_DIR = $(FUZZ_BUILD)/checkouts/Yams/Sources
 
 fuzz-build: deps

@@ -9,7 +9,8 @@ import PackageDescription
 //   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, CNablaKernels, Yams)
 //   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
 //   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO)
-//   NablaTraining  trainer, checkpoints, metrics, logs, training plans   (all of the above)
+//   NablaDistributed  process groups: collectives over Open MPI, or one process (CMPI with the MPI trait)
+//   NablaTraining  trainer, checkpoints, metrics, logs, training plans, data parallelism (all of the above)
 //   NablaStudies   studies, statistics, reports, charts                  (all of the above)
 //   Nabla          the umbrella: re-exports every library target
 //   nabla          the command-line tool
@@ -23,8 +24,10 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
     ("NablaNN", ["NablaTensor", "NablaIO", "CNablaKernels", .product(name: "Yams", package: "Yams")]),
     ("NablaOptim", ["NablaTensor", "NablaNN"]),
     ("NablaData", ["NablaTensor", "NablaIO"]),
-    ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData"]),
-    ("NablaStudies", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaTraining"]),
+    // Needs no other Nabla target; Open MPI only with the `MPI` trait (see `traits` below).
+    ("NablaDistributed", [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+    ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaDistributed"]),
+    ("NablaStudies", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaDistributed", "NablaTraining"]),
 ]
 
 let package = Package(
@@ -35,6 +38,14 @@ let package = Package(
     products: [.library(name: "Nabla", targets: ["Nabla"])]
         + libraries.map { .library(name: $0.name, targets: [$0.name]) }
         + [.executable(name: "nabla", targets: ["nabla"])],
+    // `MPI` (on by default): multi-process data parallelism through Open MPI (Debian: libopenmpi-dev,
+    // openmpi-bin; `make deps` installs them). `swift build --disable-default-traits`, or a dependent
+    // package's `.package(…, traits: [])`, builds every library without <mpi.h> or libmpi: then only
+    // the single-process group exists, and `mpirun -np K` with K > 1 is refused with a clear error.
+    traits: [
+        .trait(name: "MPI", description: "Multi-process data parallelism through Open MPI (libopenmpi-dev, openmpi-bin)."),
+        .default(enabledTraits: ["MPI"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -45,6 +56,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        // Open MPI's C API, with a shim for the handles that are macros (MPI_COMM_WORLD, MPI_FLOAT, …).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
         // Header-only: the SIMD width the Swift code is compiled for, and the bf16 dot-product kernels.
         .systemLibrary(name: "CNablaKernels"),
     ] + libraries.map { library in
@@ -60,6 +73,8 @@ let package = Package(
             name: "nabla",
             dependencies: ["Nabla", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The program NablaDistributedTests starts under `mpirun` to check every collective across processes.
+        .executableTarget(name: "mpi-selftest", dependencies: ["NablaDistributed"]),
         // Shared test helpers and the committed PyTorch fixtures (Tests/NablaTestSupport/Fixtures).
         .target(
             name: "NablaTestSupport",
@@ -69,7 +84,9 @@ let package = Package(
         ),
     ] + libraries.map { library in
         // One test target per library target.
-        .testTarget(name: library.name + "Tests", dependencies: [.target(name: library.name), "NablaTestSupport"])
+        .testTarget(name: library.name + "Tests",
+                    dependencies: [.target(name: library.name), "NablaTestSupport"]
+                        + (library.name == "NablaDistributed" ? ["mpi-selftest"] : []))
     } + [
         // The README's examples through the umbrella module, and the `nabla` executable end to end.
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),

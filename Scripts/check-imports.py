@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_exported\s+)?import\s+(?:(?:struct|class|enum|func|protocol|var|let)\s+)?(\w+)", re.M)
-SYSTEM = {"CBLAS", "CZlib", "CMalloc"}
+SYSTEM = {"CBLAS", "CZlib", "CMalloc", "CMPI"}
 
 
 def read_graph(root: Path):
@@ -63,7 +63,7 @@ def check(root: Path) -> list[str]:
 
     libraries = set(order)
     sources = root / "Sources"
-    known = libraries | SYSTEM | {"Nabla", "nabla"}
+    known = libraries | SYSTEM | {"Nabla", "nabla", "mpi-selftest"}
     for folder in sorted(p for p in sources.iterdir() if p.is_dir()):
         if folder.name not in known and not folder.name.startswith("C"):
             problems.append(f"Sources/{folder.name}: a folder that is not a target (folders mirror targets)")

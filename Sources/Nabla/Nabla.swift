@@ -6,5 +6,6 @@
 @_exported import NablaNN
 @_exported import NablaOptim
 @_exported import NablaData
+@_exported import NablaDistributed
 @_exported import NablaTraining
 @_exported import NablaStudies

@@ -17,6 +17,11 @@ struct BenchCommand: ParsableCommand {
             resnet20 (batch 128, 3×32×32; not in the default set). Each model also prints gflop_per_step (the \
             multiply-adds ×2 of its convolutions and linear layers, forward and both backward products) and \
             gflops (that ÷ the median step time).
+            With --distributed: data-parallel training over Open MPI on this machine, one job per number of \
+            ranks in --world-sizes (one thread per rank unless --threads), every rank with the reference \
+            batch; prints per model and rank count the median step time, backward time (with the wait for \
+            the gradient reduction), allreduce time per step, the part of it not hidden behind backward, \
+            and the scaling efficiency step(1)/step(K), as a markdown table at the end.
             """)
 
     @Argument(help: "Models to run: mlp, lenet-bn, convnet, resnet20 (default: mlp lenet-bn convnet).")
@@ -36,6 +41,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
     var kernels = false
 
+    @Flag(name: .long, help: "Data-parallel step time, allreduce time and scaling efficiency on 1, 2, … ranks (mpirun).")
+    var distributed = false
+
+    @Option(name: .long, parsing: .upToNextOption, help: "With --distributed: the numbers of ranks to measure.")
+    var worldSizes: [Int] = [1, 2]
+
+    @Flag(name: .long, help: .hidden)
+    var noOverlap = false
     @Flag(name: .long, help: "Time by the process's CPU time divided by the thread count instead of the wall clock (for a machine shared with other jobs; exact with --threads 1).")
     var cpuTime = false
 
@@ -51,6 +64,7 @@ struct BenchCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
+        if worldSizes.contains(where: { $0 < 1 }) { throw ValidationError("--world-sizes \(worldSizes): each must be at least 1") }
         _ = try parsedAlgorithm()
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
@@ -65,6 +79,14 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        if distributed {
+            let names = models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models
+            if LaunchEnvironment().isLaunchedByMPI {
+                return try DistributedBench.measure(models: names, steps: steps, warmup: warmup, batchSize: batchSize, overlap: !noOverlap)
+            }
+            return try DistributedBench.run(models: names, worldSizes: worldSizes, steps: steps, warmup: warmup,
+                                            threads: threadOptions.threads, batchSize: batchSize)
+        }
         let algorithm = try parsedAlgorithm()
         KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {

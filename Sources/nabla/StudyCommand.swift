@@ -85,6 +85,28 @@ struct StudyOptions: ParsableArguments {
         return data
     }
 
+    /// Rank 0's executor when the study runs on the ranks of an MPI job (``runOnRanks(_:)``).
+    nonisolated(unsafe) static var rankExecutor: ProcessGroupStudyExecutor?
+
+    /// Runs `study` — in this process, or, under `mpirun -np K` (K > 1), on rank 0 with the jobs
+    /// spread across all ranks (``ProcessGroupStudyExecutor``): ranks 1…K−1 only train the jobs rank
+    /// 0 sends, and rank 0 alone writes the cache, the report and `results.json`. `--jobs` is
+    /// ignored on ranks (each rank trains one run at a time with --threads-per-run threads).
+    func runOnRanks(_ study: () throws -> Void) throws {
+        let job = try TrainingJob.start()
+        guard let group = job.group, group.size > 1 else { return try study() }
+        let executor = ProcessGroupStudyExecutor(group: group, threadsPerRun: threadsPerRun)
+        if group.rank > 0 {
+            try executor.serve()
+        } else {
+            Self.rankExecutor = executor
+            // A failure here exits without telling the other ranks; the launcher then stops them.
+            try study()
+            try executor.finish()
+        }
+        try job.finish()
+    }
+
     /// Worker processes by default: as many as the cores allow at --threads-per-run each.
     var effectiveJobs: Int { jobs ?? max(1, Parallelism.availableCoreCount / threadsPerRun) }
 
@@ -92,7 +114,10 @@ struct StudyOptions: ParsableArguments {
     /// processes; with the result cache unless `--no-cache`.
     func engine(study: String, progress: StudyProgress) -> StudyEngine {
         let executor: StudyExecutor
-        if effectiveJobs == 1 {
+        if let ranks = Self.rankExecutor {
+            Parallelism.setThreadCount(threadsPerRun)
+            executor = ranks
+        } else if effectiveJobs == 1 {
             Parallelism.setThreadCount(threadsPerRun)
             executor = InProcessStudyExecutor()
         } else {

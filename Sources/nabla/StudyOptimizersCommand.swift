@@ -18,7 +18,9 @@ struct StudyOptimizersCommand: ParsableCommand {
         guard pathSteps >= 1 else { throw ValidationError("--path-steps \(pathSteps) must be at least 1") }
     }
 
-    func run() throws {
+    func run() throws { try options.runOnRanks(study) }
+
+    private func study() throws {
         Parallelism.setThreadCount(Parallelism.availableCoreCount)
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("optimizers")

@@ -109,7 +109,9 @@ struct StudyRegularizationCommand: ParsableCommand {
         return (c, words)
     }
 
-    func run() throws {
+    func run() throws { try options.runOnRanks(study) }
+
+    private func study() throws {
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("regularization")
         let (c, extra) = try configuration()

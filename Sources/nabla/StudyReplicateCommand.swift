@@ -29,7 +29,9 @@ struct StudyReplicateCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try options.runOnRanks(study) }
+
+    private func study() throws {
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("replicate")
         let selected = names.isEmpty ? ReplicationCards.keys : names

@@ -45,7 +45,9 @@ struct StudySearchCommand: ParsableCommand {
         return low...high
     }
 
-    func run() throws {
+    func run() throws { try options.runOnRanks(study) }
+
+    private func study() throws {
         let progress = StudyProgress(quiet: options.quiet)
         let directory = options.outputDirectory("search")
         let sizes = options.sizes(trainDefault: 1000, testDefault: nil, quickTrain: 1000, quickTest: 2000)

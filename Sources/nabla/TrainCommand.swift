@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Distributed") var distributed: DistributedOptions
     @OptionGroup(title: "Memory") var memoryOptions: MemoryOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
@@ -67,7 +68,7 @@ struct TrainCommand: ParsableCommand {
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet, --threads and --max-memory may be given with it."))
+        discussion: "Only --resume, --quiet, --threads, --max-memory and --world-size may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -79,9 +80,17 @@ struct TrainCommand: ParsableCommand {
             try dataOptions.require()
         }
         do {
-            if plan == nil { try flagPlan.validate() }
+            if plan == nil {
+                try flagPlan.validate()
+                // The batch must split across the ranks (the data's size is checked once it is loaded).
+                try flagPlan.validate(ranks: distributed.ranks(), trainingSamples: 0)
+            }
         } catch let error as NablaError {
             throw ValidationError(error.message)
+        }
+        let launch = LaunchEnvironment()
+        if let worldSize = distributed.worldSize, launch.isLaunchedByMPI, let size = launch.size, size != worldSize {
+            throw ValidationError("--world-size \(worldSize): this process is one of \(size) ranks started by an MPI launcher; give the same number, or leave --world-size out")
         }
     }
 
@@ -104,6 +113,7 @@ struct TrainCommand: ParsableCommand {
         plan.seed = seed
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
+        plan.syncBatchNorm = distributed.syncBn
         plan.allowDivergence = allowDivergence
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
@@ -131,34 +141,55 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        threadOptions.apply()
-        try memoryOptions.apply { try train() }
+        let launch = LaunchEnvironment()
+        threadOptions.apply(launch)
+        if !printPlan, let ranks = distributed.worldSize, ranks > 1, !launch.isLaunchedByMPI {
+            try MPILauncher.run(ranks: ranks)
+        }
+        try memoryOptions.apply { try train(launch) }
     }
 
-    private func train() throws {
-        let plan = try resolvedPlan()
+    private func train(_ launch: LaunchEnvironment) throws {
+        let job = try TrainingJob.start(launch)
+        let plan = try job.agree { try resolvedPlan() }
         if printPlan {
-            try StandardStreams.writeResult(plan.prettyJSON)
-            return
+            if job.isCoordinator { try StandardStreams.writeResult(plan.prettyJSON) }
+            return try job.finish()
         }
-        try plan.validate()
-        // Refuse an unusable --save target before training, not after.
-        if let save = plan.output.save { try AtomicFile.checkReplaceable(URL(fileURLWithPath: save)) }
-        let session = try plan.prepare()
+        try job.requireSamePlan(plan)
+        let session = try job.agree { () throws -> TrainingSession in
+            try plan.validate()
+            // Refuse an unusable --save target before training, not after (rank 0 writes it).
+            if job.isCoordinator, let save = plan.output.save { try AtomicFile.checkReplaceable(URL(fileURLWithPath: save)) }
+            return try plan.prepare(group: job.group)
+        }
         let trainer = session.trainer
-        let quiet = plan.output.quiet
+        let quiet = plan.output.quiet || !job.isCoordinator
         if !quiet { for note in session.notes { StandardStreams.note(note + "\n") } }
-        if plan.output.resume, let url = trainer.checkpointURL {
-            if FileManager.default.fileExists(atPath: url.path) {
-                try trainer.resume(from: url)
-                if !quiet { StandardStreams.note("resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)\n") }
-            } else if !quiet {
-                StandardStreams.note("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch\n")
+        if plan.output.resume, let directory = plan.output.checkpointDirectory {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("checkpoint.safetensors")
+            let bytes = try job.shareFile(at: url)
+            try job.agree {
+                guard let bytes else { return }
+                let checkpoint = try Checkpoint.parse(bytes, name: url.path)
+                if let mismatch = DataParallel.worldSizeMismatch(saved: DataParallel.worldSize(of: checkpoint), current: job.size) {
+                    throw NablaError(mismatch.kind, "\(url.path): \(mismatch.message)")
+                }
+                try trainer.resume(from: checkpoint, source: url)
             }
+            if !quiet {
+                let line = bytes == nil ? "no checkpoint in \(directory) yet: starting from scratch"
+                    : "resuming \(url.path) at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.globalStep)"
+                StandardStreams.note(line + "\n")
+            }
+        }
+        if job.size > 1 && !quiet {
+            StandardStreams.note("training on \(job.size) ranks: global batch \(plan.batchSize) = \(job.size) × \(plan.batchSize / job.size)\(plan.syncBatchNorm ? ", synchronized batch norm" : "")\n")
         }
         if !quiet {
             trainer.onEpochEnd.append { report in
-                var line = String(format: "epoch %d  train_loss %.4f", report.epoch, report.trainLoss)
+                var line = "epoch \(report.epoch)" + (job.size > 1 ? " (\(job.size) ranks)" : "")
+                line += String(format: "  train_loss %.4f", report.trainLoss)
                 if let a = report.trainAccuracy { line += String(format: "  train_acc %.4f", a) }
                 if let l = report.validationLoss { line += String(format: "  val_loss %.4f", l) }
                 if let a = report.validationAccuracy { line += String(format: "  val_acc %.4f", a) }
@@ -171,21 +202,24 @@ struct TrainCommand: ParsableCommand {
         let result = try Interruption.fit(trainer)
         if let reason = result.stopReason, !quiet { StandardStreams.note("\(reason)\n") }
         let averaged = try finishToolbox(session, quiet: quiet)
-        if let save = plan.output.save { try session.model.save(to: URL(fileURLWithPath: save)) }
+        if let save = plan.output.save, job.isCoordinator { try session.model.save(to: URL(fileURLWithPath: save)) }
 
+        // Evaluations are sharded across the ranks (every rank takes part); rank 0 prints.
         let finalTrain = trainer.evaluate(session.data.train)
         var fields = ["final", String(format: "train_loss=%.6f", finalTrain.loss)]
         if let test = session.data.test {
             let m = trainer.evaluate(test)
             fields.append(String(format: "test_loss=%.6f", m.loss))
             if let a = m.accuracy { fields.append(String(format: "test_accuracy=%.4f", a)) }
-            if let tta = plan.testTimeAugmentation,
+            if let tta = plan.testTimeAugmentation, job.isCoordinator,
                let a = try TestTimeAugmentationSpec(parsing: tta).accuracy(of: session.model, on: test) {
                 fields.append(String(format: "tta_accuracy=%.4f", a))
             }
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
         if let averaged { fields.append("weights=\(averaged)") }
-        try StandardStreams.writeResult(fields.joined(separator: "\t") + "\n")
+        if job.size > 1 { fields.append("ranks=\(job.size)") }
+        if job.isCoordinator { try StandardStreams.writeResult(fields.joined(separator: "\t") + "\n") }
+        try job.finish()
     }
 }

@@ -46,6 +46,13 @@ public enum CLI {
 
     /// Runs `nabla arguments…` to completion, with `environment` added to this process's.
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Result {
+        try run(executable: executable, arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Runs `executable arguments…` to completion, in this process's environment plus `environment`
+    /// (a failed test leaves no process behind: after `timeout` it is terminated).
+    public static func run(executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                           timeout: TimeInterval = 120) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -60,7 +67,7 @@ public enum CLI {
         let stdout = Drain(out), stderr = Drain(err)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate(); XCTFail("nabla \(arguments) timed out") }
+        if process.isRunning { process.terminate(); XCTFail("\(executable.lastPathComponent) \(arguments) timed out") }
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: stdout.text, stderr: stderr.text,
                       signaled: process.terminationReason == .uncaughtSignal)

@@ -29,6 +29,14 @@ public struct Batch: Sendable {
 /// resumed at epoch `e` (or at batch `b` with ``epoch(_:startingAtBatch:)``) sees exactly the batches
 /// an uninterrupted run would, whatever the prefetch timing.
 ///
+/// **Sharding.** With a ``shard`` of `K` replicas (data-parallel training), every batch above is the
+/// *global* batch, and replica `r` receives the samples at positions `r, r + K, r + 2K, …` of it —
+/// PyTorch's `DistributedSampler` applied to each global batch, without its padding: the `K`
+/// replicas together see exactly the batches of one process, the last partial batch split as evenly
+/// as it goes (shard sizes differ by at most one). Each replica transforms its part with stream
+/// `(e, b + 1)` of its ``RandomGenerator/replicaSeed(_:rank:)``. Without a shard (or with one
+/// replica) nothing changes.
+///
 /// **Prefetch.** With `prefetchDepth > 0` a background `Thread` builds batches ahead of the consumer
 /// into a bounded queue of that many batches (an `NSCondition` guards it); the consumer receives
 /// them in order. Ending the loop early (`break`, an error) cancels the producer and waits for it to
@@ -51,6 +59,8 @@ public struct DataLoader: Sendable {
     public var prefetchDepth: Int
     /// The per-batch transform, e.g. an ``AugmentationPipeline``; `nil` leaves the inputs unchanged.
     public var transform: Transform?
+    /// This replica's part of every batch in data-parallel training (`nil`: the whole batch).
+    public var shard: DataShard?
     /// Mixup/CutMix of each batch after ``transform``, from the same generator; it turns class
     /// targets into ``Targets/probabilities(_:)``.
     public var mixing: BatchMixing?
@@ -84,14 +94,25 @@ public struct DataLoader: Sendable {
         return Array(0..<dataset.count).shuffled(using: &generator)
     }
 
-    /// Batch `index` of an epoch whose sample order is `order`.
+    /// The number of samples in global batch `index` (all replicas together).
+    public func globalSampleCount(ofBatch index: Int) -> Int {
+        precondition(index >= 0 && index < batchCount, "DataLoader: batch \(index) is out of range 0..<\(batchCount)")
+        return min(batchSize, dataset.count - index * batchSize)
+    }
+
+    /// Batch `index` of an epoch whose sample order is `order` (this replica's part of it, with a ``shard``).
     public func batch(_ index: Int, epoch: Int, order: [Int]) -> Batch {
         precondition(index >= 0 && index < batchCount, "DataLoader: batch \(index) is out of range 0..<\(batchCount)")
-        let indices = Array(order[(index * batchSize)..<min((index + 1) * batchSize, order.count)])
+        var indices = Array(order[(index * batchSize)..<min((index + 1) * batchSize, order.count)])
+        var transformSeed = seed
+        if let shard, shard.count > 1 {
+            indices = stride(from: shard.rank, to: indices.count, by: shard.count).map { indices[$0] }
+            transformSeed = RandomGenerator.replicaSeed(seed, rank: shard.rank)
+        }
         var inputs = dataset.inputs.gathering(rows: indices)
         var targets = dataset.targets.gathering(indices)
         if transform != nil || mixing != nil {
-            var generator = RandomGenerator(seed: seed, stream: UInt64(epoch), UInt64(index) + 1)
+            var generator = RandomGenerator(seed: transformSeed, stream: UInt64(epoch), UInt64(index) + 1)
             transform?(&inputs, &generator)
             mixing?.apply(to: &inputs, targets: &targets, using: &generator)
         }
@@ -103,6 +124,25 @@ public struct DataLoader: Sendable {
         precondition(start >= 0 && start <= batchCount, "DataLoader: starting batch \(start) is out of range 0...\(batchCount)")
         return EpochBatches(loader: self, epoch: epoch, start: start)
     }
+}
+
+/// Replica ``rank`` of ``count`` in data-parallel training: which part of every global batch a
+/// ``DataLoader`` yields (see its *Sharding* section).
+public struct DataShard: Sendable, Equatable {
+    /// This replica's number, in `0..<count`.
+    public let rank: Int
+    /// The number of replicas.
+    public let count: Int
+
+    /// - Precondition: `0 ≤ rank < count`.
+    public init(rank: Int, count: Int) {
+        precondition(count >= 1 && (0..<count).contains(rank), "DataShard: rank \(rank) of \(count) replicas")
+        self.rank = rank
+        self.count = count
+    }
+
+    /// How many of `globalCount` samples this replica takes: `⌈(globalCount − rank)/count⌉`.
+    public func sampleCount(of globalCount: Int) -> Int { max(0, (globalCount - rank + count - 1) / count) }
 }
 
 /// The batches of one epoch, as a `Sequence`.

@@ -19,3 +19,15 @@ extension RandomGenerator {
         self.init(seed: mix(mix(mix(seed) ^ a) ^ (b &* 0xD6E8_FEB8_6659_FD93)))
     }
 }
+
+extension RandomGenerator {
+    /// The seed replica `rank` of a data-parallel job derives its own random streams from (its
+    /// augmentation, its dropout masks): stream `(0x7265706C, rank)` of `seed` ("repl"). Replicas
+    /// must not share streams — `K` replicas drawing the same masks for different samples would
+    /// correlate them — and each replica's streams depend on `(seed, rank)` alone.
+    public static func replicaSeed(_ seed: UInt64, rank: Int) -> UInt64 {
+        precondition(rank >= 0, "RandomGenerator.replicaSeed: rank \(rank) must be non-negative")
+        var generator = RandomGenerator(seed: seed, stream: 0x7265_706C, UInt64(rank))
+        return generator.next()
+    }
+}

@@ -47,6 +47,16 @@ extension GradientCheckSuite {
                 batchNorm($0[0], runningMean: Buffer(runningMean), runningVariance: Buffer(runningVariance),
                           weight: $0[1], bias: $0[2], training: false, fusingReLU: true)
             },
+            // One replica: the synchronized kernel's own arithmetic (several replicas are checked
+            // against batchNorm on the whole batch in SyncBatchNormTests).
+            .function("syncBatchNorm (1 replica, [N, C, H, W])", shapes: [[2, 3, 2, 3], [3], [3]]) {
+                syncBatchNorm($0[0], runningMean: nil, runningVariance: nil, weight: $0[1], bias: $0[2],
+                              replicas: LoneReplica())
+            },
+            .function("syncBatchNorm + ReLU fused (1 replica, [N, C])", shapes: [[5, 3], [3], [3]]) {
+                syncBatchNorm($0[0], runningMean: nil, runningVariance: nil, weight: $0[1], bias: $0[2],
+                              fusingReLU: true, replicas: LoneReplica())
+            },
             .function("layerNorm ([5])", shapes: [[3, 5], [5], [5]]) {
                 layerNorm($0[0], normalizedShape: [5], weight: $0[1], bias: $0[2])
             },
@@ -113,4 +123,11 @@ extension GradientCheckSuite {
         if eval { module.eval() }
         return module
     }
+}
+
+/// The collectives of a job of one replica: a gather returns this replica's values, a sum returns them.
+final class LoneReplica: ReplicaCollectives {
+    var replicaCount: Int { 1 }
+    func allGather(_ values: [Double]) -> [[Double]] { [values] }
+    func sum(_ values: [Double]) -> [Double] { values }
 }

@@ -39,6 +39,12 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     /// The number of training batches seen, `num_batches_tracked` (when `trackRunningStats`).
     public let batchesTracked: Buffer<Scalar>?
 
+    /// The replicas whose batches this layer normalizes together in training (PyTorch
+    /// `nn.SyncBatchNorm`, see ``syncBatchNorm(_:runningMean:runningVariance:weight:bias:momentum:eps:fusingReLU:replicas:)``);
+    /// `nil` (the default), or a single replica, normalizes with this process's batch alone. The
+    /// state dictionary is the same either way, as PyTorch's `convert_sync_batchnorm` keeps it.
+    public var replicas: (any ReplicaCollectives)?
+
     /// The input ranks this layer accepts; `nil` means any rank ≥ 2.
     class var acceptedRanks: [Int]? { nil }
     /// How an accepted input is described in errors.
@@ -107,7 +113,8 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
             throw NablaError(.shapeMismatch, "\(name)(num_features=\(featureCount)): input of shape \(shape) has "
                              + "\(shape[1]) channels, expected \(featureCount)")
         }
-        if usesBatchStatistics && shape[0] * shape.dropFirst(2).reduce(1, *) <= 1 {
+        // Synchronized statistics need more than one value over all replicas, checked when gathered.
+        if usesBatchStatistics && !isSynchronized && shape[0] * shape.dropFirst(2).reduce(1, *) <= 1 {
             throw NablaError(.shapeMismatch,
                              "\(name): Expected more than 1 value per channel when training, got input size \(shape)")
         }
@@ -132,9 +139,17 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
             batchesTracked.integerValues[0] = count == .max ? count : count + 1
             if momentum == nil { factor = 1 / Double(batchesTracked.integerValues[0]) }
         }
+        if isSynchronized, let replicas {
+            return syncBatchNorm(input, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
+                                 momentum: factor, eps: eps, fusingReLU: fusingReLU, replicas: replicas)
+        }
         return batchNorm(input, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
                          training: usesBatchStatistics, momentum: factor, eps: eps, fusingReLU: fusingReLU)
     }
+
+    /// Whether this forward pass normalizes with the statistics of every replica: in training, with
+    /// ``replicas`` of more than one (PyTorch synchronizes only in training, too).
+    var isSynchronized: Bool { isTraining && (replicas?.replicaCount ?? 1) > 1 }
 
     /// PyTorch's `_BatchNorm.extra_repr`: `16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True`.
     public override var configurationDescription: String {

@@ -28,6 +28,60 @@ extension Variable {
         }
     }
 
+    /// ``backward()`` that also reports each leaf's gradient the moment it is final, so work on it
+    /// (a data-parallel gradient reduction) can start while the rest of the graph is still being
+    /// differentiated — PyTorch DDP's per-parameter autograd hooks.
+    ///
+    /// A leaf that requires a gradient is *ready* once the last node that feeds it in the reverse
+    /// topological order has run its pullback: no later pullback can add to its ``grad``.
+    /// `gradientReady(leaf)` is called on the calling thread right then, once per leaf reached from
+    /// this node, in the order the leaves become ready (the same order on every run of the same
+    /// graph); a leaf the graph does not reach is never reported. ``grad`` may still be `nil` for a
+    /// reached leaf whose consumers received no gradient. The callback must not run ``backward()``.
+    ///
+    /// The plain ``backward()`` does none of this bookkeeping (one pass over the graph's edges
+    /// and a per-node array here).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(gradientReady: (Variable) -> Void) {
+        precondition(value.count == 1, "backward() needs a scalar, shape is \(value.shape)")
+        backward(seed: Tensor(repeating: 1, shape: value.shape), gradientReady: gradientReady)
+    }
+
+    /// ``backward(seed:)`` with the per-leaf readiness callback of ``backward(gradientReady:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(seed: Tensor<Scalar>, gradientReady: (Variable) -> Void) {
+        guard requiresGradient else { return }
+        let order = Array(topologicalOrder().reversed())
+        // The position in `order` of each leaf's last consumer (later consumers overwrite earlier),
+        // then the leaves that become ready after each position, in the order the node lists them.
+        var lastConsumer: [ObjectIdentifier: Int] = [:]
+        for (position, node) in order.enumerated() {
+            for input in node.inputs where input.pullback == nil && input.requiresGradient {
+                lastConsumer[ObjectIdentifier(input)] = position
+            }
+        }
+        var readyAfter = [[Variable]](repeating: [], count: order.count)
+        for (position, node) in order.enumerated() {
+            for input in node.inputs where lastConsumer[ObjectIdentifier(input)] == position {
+                lastConsumer[ObjectIdentifier(input)] = -1  // a leaf listed twice by one node is reported once
+                readyAfter[position].append(input)
+            }
+        }
+        accumulate(seed)
+        if pullback == nil { gradientReady(self); return }
+        for (position, node) in order.enumerated() {
+            if let pullback = node.pullback {
+                if let g = node.grad { pullback(g) }
+                node.pullback = nil
+                node.inputs = []
+                node.grad = nil
+            }
+            for leaf in readyAfter[position] { gradientReady(leaf) }
+        }
+    }
+
     /// Nodes reachable from `self` that have a pullback, each after all of its inputs.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -20,6 +20,7 @@ extension TrainingPlan {
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
+        case syncBatchNorm = "sync_batch_norm"
         case allowDivergence = "allow_divergence"
         case classWeights = "class_weights", mixupAlpha = "mixup", cutMixAlpha = "cutmix", emaDecay = "ema", swa
         case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
@@ -58,6 +59,7 @@ extension TrainingPlan {
         seed = try c.value(.seed, or: seed)
         earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
         skipNonFinite = try c.value(.skipNonFinite, or: skipNonFinite)
+        syncBatchNorm = try c.value(.syncBatchNorm, or: syncBatchNorm)
         allowDivergence = try c.value(.allowDivergence, or: allowDivergence)
         output = try c.value(.output, or: output)
     }

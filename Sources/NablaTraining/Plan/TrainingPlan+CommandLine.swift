@@ -66,6 +66,7 @@ extension TrainingPlan {
 
         add("early-stop", earlyStoppingPatience.map(String.init))
         add("skip-nonfinite", skipNonFinite)
+        add("sync-bn", syncBatchNorm)
         add("allow-divergence", allowDivergence)
 
         add("checkpoint-dir", output.checkpointDirectory)

@@ -4,6 +4,7 @@ import NablaIO
 import NablaNN
 import NablaOptim
 import NablaData
+import NablaDistributed
 
 /// The data a plan trains and measures on, after its subset, validation split and normalization.
 public struct PlanData: Sendable {
@@ -31,6 +32,9 @@ public struct TrainingSession {
     public let loss: LossFunction
     /// The trainer, configured from the plan (its checkpoint identity is the plan's).
     public let trainer: Trainer
+    /// The data-parallel side of a run on several processes (also the trainer's
+    /// ``Trainer/dataParallel`` and one of its callbacks); `nil` in a single process.
+    public var dataParallel: DataParallel?
 
     /// What preparing decided that the run's output should say (a validation split carved for early
     /// stopping), one line each.
@@ -132,19 +136,31 @@ extension TrainingPlan {
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
-    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
-    ///   model that does not fit the data, or a loss that does not fit the targets.
-    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
+    ///
+    /// With a `group` of `K > 1` processes, this process is one rank of a data-parallel run
+    /// (``DataParallel``; every rank calls `prepare` with the same plan): its loader yields its
+    /// share of every global batch of ``batchSize``, the trainer averages gradients across the
+    /// ranks, `--sync-bn` synchronizes batch normalization, and only rank 0 writes checkpoints,
+    /// logs and progress. `parallelism` tunes the gradient buckets.
+    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``, ``validate(ranks:trainingSamples:)``),
+    ///   unreadable data or weights, a model that does not fit the data, or a loss that does not fit
+    ///   the targets.
+    public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil, group: (any ProcessGroup)? = nil,
+                        parallelism: DataParallel.Configuration = .init()) throws -> TrainingSession {
         try validate()
+        let ranks = group?.size ?? 1
         let raw = try loaded ?? DatasetSource.parse(self.data.spec, target: self.data.target).load(seed: seed)
         let (selection, note) = monitoredDataSelection(trainingCount: min(self.data.trainSubset ?? raw.train.count, raw.train.count))
         let data = try selection.load(seed: seed, loaded: raw)
+        if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count) }
         let evaluationBatchSize = try checkMemory(data: data, evaluationBatchSize: TrainerConfiguration().evaluationBatchSize)
         let loss = try lossFunction()
         let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
         try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
+        if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count, model: built.model) }
         let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        if let group, ranks > 1 { loader.shard = DataShard(rank: group.rank, count: ranks) }
         loader.mixing = try batchMixing(for: data.train)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
@@ -172,6 +188,12 @@ extension TrainingPlan {
         configuration.quiet = output.quiet
         configuration.evaluationBatchSize = evaluationBatchSize
         configuration.accumulationSteps = accumulationSteps
+        if let group, group.rank > 0 {
+            // Rank 0 alone writes (it holds the same weights as every other rank).
+            configuration.checkpointDirectory = nil
+            configuration.logDirectory = nil
+            configuration.quiet = true
+        }
         // A per-epoch schedule is the trainer's (inside the SWA phase schedule with --swa-lr); a
         // per-step one (onecycle, cyclic) is stepped after every optimizer step by a callback, which
         // also keeps its state in the checkpoints.
@@ -186,6 +208,18 @@ extension TrainingPlan {
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
         trainer.callbacks += try toolboxCallbacks(model: built.model)
-        return TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer, notes: note.map { [$0] } ?? [])
+        var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer, notes: note.map { [$0] } ?? [])
+        if let group, ranks > 1 {
+            if group.rank > 0 {
+                for case let keep as BestCheckpointCallback in trainer.callbacks { keep.writesFiles = false }
+            }
+            let parallel = DataParallel(group: group, model: built.model, loader: loader, seed: seed,
+                                        configuration: parallelism)
+            if syncBatchNorm { parallel.synchronizeBatchNorm() }
+            trainer.dataParallel = parallel
+            trainer.callbacks.append(parallel)
+            session.dataParallel = parallel
+        }
+        return session
     }
 }

@@ -147,6 +147,16 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var earlyStoppingPatience: Int?
     /// Skip steps whose loss or gradients are not finite instead of stopping (`--skip-nonfinite`).
     public var skipNonFinite = false
+    /// In data-parallel training, normalize every `BatchNorm` with the statistics of the whole
+    /// global batch, gathered from every rank (SyncBatchNorm, `--sync-bn`); without it each rank
+    /// normalizes with its own part, as PyTorch DDP does. No effect in a single process.
+    ///
+    /// The number of ranks is not part of a plan: it is how the plan is run (like `--threads`), and
+    /// with the global batch split across ranks a `K`-rank run is the same experiment as one process
+    /// — the same batches, the same gradient up to the order of float sums, and with `--sync-bn` the
+    /// same batch statistics. (Bitwise results, and `--resume`, need the same `K`: each rank has its
+    /// own dropout and augmentation streams; a checkpoint records `K`.)
+    public var syncBatchNorm = false
     /// Keep training when a step's loss grows above 1000 × max(1, the first step's loss) or an
     /// epoch's mean training loss above 5 × that, which otherwise stop the run as diverged
     /// (`--allow-divergence`; ``TrainerConfiguration/divergenceFactor``, ``TrainerConfiguration/epochDivergenceFactor``).

@@ -50,6 +50,9 @@ public final class BestCheckpointCallback: TrainingCallback {
     public let count: Int
     /// Where the files go (the checkpoint directory).
     public let directory: URL
+    /// Whether the kept epochs' weights are written to ``directory``; `false` only ranks them (a
+    /// data-parallel replica other than rank 0, which writes the same files).
+    public var writesFiles = true
     /// The kept epochs (1-based) and their values, best first.
     public private(set) var kept: [(epoch: Int, value: Double)] = []
 
@@ -81,6 +84,11 @@ public final class BestCheckpointCallback: TrainingCallback {
         guard trainer.progress.stepInEpoch == 0, let value = metric.value(in: report), !value.isNaN else { return }
         let position = kept.firstIndex { isBetter(value, than: $0.value) } ?? kept.count
         guard position < count else { return }
+        guard writesFiles else {
+            kept.insert((report.epoch, value), at: position)
+            kept = Array(kept.prefix(count))
+            return
+        }
         var file = trainer.model.stateDictFile()
         file.metadata["nabla.epoch"] = String(report.epoch)
         file.metadata["nabla.\(metric.rawValue)"] = "\(value)"

@@ -18,6 +18,15 @@ public struct MetricAccumulator: Sendable, Equatable, Codable {
     /// An empty accumulator: no samples, ``loss`` is NaN.
     public init() {}
 
+    /// An accumulator holding the given sums — replicas' accumulators added up, for instance.
+    public init(lossSum: Double, correct: Int, correctTop5: Int, count: Int, hasClasses: Bool) {
+        self.lossSum = lossSum
+        self.correct = correct
+        self.correctTop5 = correctTop5
+        self.count = count
+        self.hasClasses = hasClasses
+    }
+
     enum CodingKeys: String, CodingKey {
         case lossSum = "loss_sum", correct, correctTop5 = "correct_top5", count, hasClasses = "has_classes"
     }

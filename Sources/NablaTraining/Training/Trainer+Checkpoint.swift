@@ -71,7 +71,13 @@ extension Trainer {
     ///   or holds values this run cannot have reached; `.io` when another run holds a directory.
     public func resume(from url: URL) throws {
         try lockDirectories()
-        let saved = try Checkpoint.read(from: url)
+        try resume(from: try Checkpoint.read(from: url), source: url)
+    }
+
+    /// ``resume(from:)`` with a checkpoint read already (data-parallel replicas receive the bytes
+    /// rank 0 read); `source` names it in errors.
+    public func resume(from saved: Checkpoint, source url: URL) throws {
+        try lockDirectories()
         guard saved.configuration == runIdentity else {
             throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
         }

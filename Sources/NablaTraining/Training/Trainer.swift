@@ -67,6 +67,9 @@ public final class Trainer {
             precondition(Set(names).count == names.count, "Trainer: callback names must be unique, got \(names)")
         }
     }
+    /// Data-parallel training with other processes (``DataParallel``): gradients, the loss check,
+    /// metrics and evaluation go through it. `nil` (the default) trains in this process alone.
+    public var dataParallel: (any DataParallelStrategy)?
     /// Set by ``requestStop(reason:)``: training ends after the current step.
     public private(set) var stopRequest: String?
     /// Where the run stands.
@@ -132,7 +135,10 @@ public final class Trainer {
 
     /// Loss and accuracy of the model in evaluation mode on `dataset`, without recording gradients.
     public func evaluate(_ dataset: Dataset) -> MetricAccumulator {
-        NablaTraining.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
+        if let dataParallel {
+            return dataParallel.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
+        }
+        return NablaTraining.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
     }
 
     // MARK: Training
@@ -178,7 +184,8 @@ public final class Trainer {
             var metrics = progress.epochMetrics ?? MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
             let total = configuration.steps.map { min(batches.count, ($0 - progress.globalStep) * accumulation) } ?? batches.count
-            let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
+            var label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
+            if let replicas = dataParallel?.replicaCount, replicas > 1 { label += " (\(replicas) ranks)" }
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
             // Gradient accumulation: batches [k·N, (k+1)·N) of the epoch make one optimizer step.
@@ -200,12 +207,25 @@ public final class Trainer {
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
-                let lossValue = loss.value.scalar, dataLossValue = Double(dataLoss.value.scalar)
-                let share = accumulation == 1 ? 1 : Double(batch.indices.count) / Double(groupSampleCount(containing: batch.index))
+                let lossValue = dataParallel?.globalLoss(loss.value.scalar, of: batch) ?? loss.value.scalar
+                // Replicas use the global batch's loss, so every rank takes the same decisions.
+                let dataLossValue = configuration.penalty == .none ? Double(lossValue)
+                    : Double(dataParallel?.globalLoss(dataLoss.value.scalar, of: batch) ?? dataLoss.value.scalar)
+                // The group's gradient is Σ (n_b / n_group)·∇L_b over its batches (n_b: the global batch's samples).
+                let share = accumulation == 1 ? 1 : Double(trainLoader.globalSampleCount(ofBatch: batch.index)) / Double(groupSampleCount(containing: batch.index))
                 if dataLossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = dataLossValue }
                 var problem = lossValue.isFinite ? divergence(of: dataLossValue) : Problem.nonFinite("the loss is \(lossValue)")
                 if problem == nil {
-                    (accumulation == 1 ? loss : loss * Float(share)).backward()
+                    let weighted = accumulation == 1 ? loss : loss * Float(share)
+                    if let dataParallel {
+                        // Replicas reduce once per optimizer step, the group's local sum (DDP's no_sync).
+                        if endsGroup { dataParallel.backward(weighted, of: batch) } else { dataParallel.accumulate(weighted, of: batch) }
+                    } else {
+                        weighted.backward()
+                    }
+                }
+                // Replicas check only reduced gradients (identical everywhere, so all decide alike).
+                if problem == nil && (dataParallel == nil || endsGroup) {
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
                         problem = .nonFinite("the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite")
                     }
@@ -260,6 +280,8 @@ public final class Trainer {
             guard epochFinished || budgetSpent else { continue }
             // The window between the last step (and its step checkpoint) and the end-of-epoch work.
             KillPoint.reach("epoch-end")
+            // Replicas decide on the combined metrics, the same on every rank.
+            if let dataParallel { metrics = dataParallel.combine(metrics) }
             if let problem = divergence(ofEpochMean: metrics.loss) { throw diverged(problem, at: "epoch \(epoch + 1)") }
 
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
@@ -319,11 +341,12 @@ public final class Trainer {
         let output = model(Variable(batch.inputs))
         let dataLoss = configuration.loss(output, batch.targets)
         let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
-        let value = loss.value.scalar
+        let value = dataParallel?.globalLoss(loss.value.scalar, of: batch) ?? loss.value.scalar
         let parameters = model.parameters
         let location = "epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1))"
         guard value.isFinite else { throw diverged(.nonFinite("the loss at the perturbed weights is \(value)"), at: location) }
-        loss.backward()
+        // Replicas average this pass's gradients as they did the first's: the same step as one process.
+        if let dataParallel { dataParallel.backward(loss, of: batch) } else { loss.backward() }
         if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
             throw diverged(.nonFinite("a gradient at the perturbed weights is not finite"), at: location)
         }
