@@ -8,7 +8,7 @@ import PackageDescription
 //   NablaIO        safetensors, npy/npz, IDX, CSV, zip/inflate           (NablaTensor, CZlib)
 //   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, Yams)
 //   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
-//   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO)
+//   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO, CPNG)
 //   NablaTraining  trainer, checkpoints, metrics, logs, training plans   (all of the above)
 //   NablaStudies   studies, statistics, reports, charts                  (all of the above)
 //   Nabla          the umbrella: re-exports every library target
@@ -21,7 +21,7 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
     ("NablaIO", ["NablaTensor", "CZlib"]),
     ("NablaNN", ["NablaTensor", "NablaIO", .product(name: "Yams", package: "Yams")]),
     ("NablaOptim", ["NablaTensor", "NablaNN"]),
-    ("NablaData", ["NablaTensor", "NablaIO"]),
+    ("NablaData", ["NablaTensor", "NablaIO", "CPNG"]),
     ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData"]),
     ("NablaStudies", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaTraining"]),
 ]
@@ -41,6 +41,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CMalloc"),
     ] + libraries.map { library in
         .target(
