@@ -66,11 +66,21 @@ public enum LossFunction: Equatable, Sendable {
     }
 
     /// Checks the loss against a dataset's targets and the model's per-sample output shape.
-    public func validate(targets: Targets, outputShape: [Int]) throws {
+    ///
+    /// Class labels need one score per class: a model with `K` outputs takes labels `0..<K`, as
+    /// PyTorch's `cross_entropy` does — more outputs than the data's classes is fine (a subset, a
+    /// fine-tuning set); only a label `≥ K` is an error, naming it. `name` names the data in messages.
+    public func validate(targets: Targets, outputShape: [Int], name: String? = nil) throws {
         switch (self, targets) {
-        case (.crossEntropy, .classes(_, let c)), (.hinge, .classes(_, let c)), (.binaryCrossEntropy, .classes(_, let c)):
-            guard outputShape == [c] else {
-                throw NablaError(.shapeMismatch, "the model outputs per-sample shape \(outputShape) but the data has \(c) classes: the last layer needs \(c) outputs")
+        case (.crossEntropy, .classes(let labels, _)), (.hinge, .classes(let labels, _)), (.binaryCrossEntropy, .classes(let labels, _)):
+            let data = name.map { "\($0) has" } ?? "the data has"
+            guard outputShape.count == 1 else {
+                throw NablaError(.shapeMismatch, "the model outputs per-sample shape \(outputShape), but class labels need one score per class ([classes])")
+            }
+            if let sample = labels.firstIndex(where: { $0 >= outputShape[0] }) {
+                let largest = labels.max()!
+                throw NablaError(.shapeMismatch, "\(data) label \(labels[sample]) (sample \(sample)) but the model has \(outputShape[0]) outputs: "
+                                 + "the last layer needs at least \(largest + 1)")
             }
         case (.crossEntropy, .values), (.hinge, .values):
             throw NablaError(.invalidArgument, "--loss \(self): needs class labels, but the data has real-valued targets (use --loss mse)")
@@ -90,7 +100,9 @@ public enum LossFunction: Equatable, Sendable {
             return NablaNN.crossEntropy(logits: output, labels: labels, labelSmoothing: Float(eps))
         case (.hinge(let margin), .classes(let labels, _)):
             return NablaNN.multiclassHingeLoss(scores: output, labels: labels, margin: Float(margin))
-        case (.binaryCrossEntropy, .classes(let labels, let c)):
+        case (.binaryCrossEntropy, .classes(let labels, _)):
+            // One column per output (the model may have more outputs than the data has classes).
+            let c = output.value.shape.last ?? 1
             var onehot = Tensor<Float>(zeros: [labels.count, c])
             for (i, y) in labels.enumerated() { onehot.scalars[i * c + y] = 1 }
             return NablaNN.binaryCrossEntropy(logits: output, targets: onehot)
