@@ -49,6 +49,7 @@ struct StudyOptions: ParsableArguments {
         for (flag, value) in [("train-subset", trainSubset), ("test-subset", testSubset), ("epochs", epochs), ("batch-size", batchSize)] {
             if let value, value < 1 { throw ValidationError("--\(flag) \(value) must be at least 1") }
         }
+        if let data, data != StudyData.syntheticSpec { _ = try DatasetSource.parse(data) }
     }
 
     /// The output directory of `study`.

@@ -6,7 +6,7 @@ import Nabla
 struct StudyRegularizationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regularization",
-        abstract: "Baseline vs L2, L1, elastic net, dropout, BatchNorm, augmentation, stochastic depth and all combined on a small Fashion-MNIST subset, plus seed 004's line, initialization and dropout-scale demos.",
+        abstract: "Baseline vs L2, L1, elastic net, dropout, BatchNorm, augmentation, stochastic depth and all combined on a small Fashion-MNIST subset, plus a noisy-line regression, initialization and dropout-scale demos.",
         discussion: """
             Default: the first 2000 training images, the whole test set, 50 epochs (a few minutes on 2 cores). \
             --quick: 1000 training and 2000 test images in batches of 32, shorter line and initialization demos (under a minute). \
@@ -18,11 +18,11 @@ struct StudyRegularizationCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these variants (comma or space separated).",
         discussion: RegularizationStudy.variantKeys.joined(separator: ", ")))
     var variants: [String] = []
-    @Option(name: .long, help: "Steps (epochs of one full batch) of the seed-004 line runs.")
+    @Option(name: .long, help: "Steps (epochs of one full batch) of the noisy-line runs.")
     var lineEpochs: Int?
     @Option(name: .long, help: "Epochs of the initialization runs.")
     var initEpochs: Int?
-    @Flag(name: .long, help: "Skip the seed-004 line, initialization and dropout-scale demos.")
+    @Flag(name: .long, help: "Skip the noisy-line, initialization and dropout-scale demos.")
     var noDemos = false
 
     @Option(name: .long, help: "Hidden widths of the MLP, e.g. 256,256,256 (the residual net uses the first).")

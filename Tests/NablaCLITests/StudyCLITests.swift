@@ -47,7 +47,7 @@ final class StudyCLITests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 18)  // 10 regularization, 6 line, 2 initialization
         XCTAssertTrue(html.replacingOccurrences(of: " \\\n  ", with: " ")
             .contains("nabla study regularization --seed 0 --data synthetic-images --train-subset 64 --test-subset 64 --epochs 2"))
-        XCTAssertTrue(html.contains("Dropout scale (seed 004)"))
+        XCTAssertTrue(html.contains("Dropout scale: inverted vs vanilla"))
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "the report must not fetch anything")
         _ = try XMLDocument(data: Data(html.utf8), options: [])  // well-formed
 

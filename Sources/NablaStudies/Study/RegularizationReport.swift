@@ -151,7 +151,7 @@ extension RegularizationStudy.Result {
         }
         if let line { appendLine(line, to: &page) }
         if !initialization.isEmpty {
-            page.heading("Initialization (seed 004)")
+            page.heading("Initialization: N(0, 1), Xavier (Glorot & Bengio 2010) and BatchNorm")
             page.paragraph(InitializationStudy.explanation)
             page.table(StudyReport.resultsTable(initialization))
             page.charts([
@@ -159,7 +159,7 @@ extension RegularizationStudy.Result {
                 (StudyReport.curves(initialization, title: "Test accuracy", yTitle: "test accuracy (%)") { $0.testAccuracy.map { $0 * 100 } }, nil),
             ])
         }
-        page.heading("Dropout scale (seed 004)")
+        page.heading("Dropout scale: inverted vs vanilla (Srivastava et al. 2014)")
         page.paragraph("Inverted dropout scales the kept units by 1/(1 − p) in training, so a training-mode output is a random "
                        + "variable whose mean is the evaluation-mode output; vanilla dropout leaves training unscaled and multiplies by "
                        + "(1 − p) in evaluation instead.")
@@ -176,7 +176,7 @@ extension RegularizationStudy.Result {
     }
 
     private func appendLine(_ line: SeedLineStudy.Result, to page: inout HTMLReport) {
-        page.heading("Weight decay and dropout on a noisy line (seed 004)")
+        page.heading("Weight decay and dropout on a noisy line")
         page.paragraph("Ten points y = 1.5x + N(0, 0.5²) fitted by the line-mlp (three hidden layers of 100 ReLU units) with "
                        + "full-batch SGD (lr 0.01, momentum 0.9, MSE) for \(line.runs.first?.epochs.count ?? 0) steps; the test points "
                        + "lie on the same x grid with noise N(0, 0.3²).")
@@ -211,9 +211,9 @@ extension RegularizationStudy.Result {
     public var plainText: String {
         var parts: [String] = []
         if !runs.isEmpty { parts.append("Regularization (\(dataDescription))\n" + StudyReport.resultsTable(runs).plainText) }
-        if let line { parts.append("Noisy line (seed 004)\n" + StudyReport.resultsTable(line.runs).plainText) }
-        if !initialization.isEmpty { parts.append("Initialization (seed 004)\n" + StudyReport.resultsTable(initialization).plainText) }
-        parts.append("Dropout scale (seed 004)\n" + DropoutScaleDemo.table(dropoutScale).plainText)
+        if let line { parts.append("Noisy line\n" + StudyReport.resultsTable(line.runs).plainText) }
+        if !initialization.isEmpty { parts.append("Initialization\n" + StudyReport.resultsTable(initialization).plainText) }
+        parts.append("Dropout scale\n" + DropoutScaleDemo.table(dropoutScale).plainText)
         let checks = self.checks
         if !checks.isEmpty { parts.append("Checks\n" + checks.map(\.line).joined(separator: "\n")) }
         return parts.joined(separator: "\n\n")

@@ -105,7 +105,7 @@ public enum RegularizationStudy {
                  mlp()) { $0.penalty = .l2(lambda: c.weightDecay) },
             plan("l1", "L1 penalty", "λ·Σ|w| added to the loss (λ = \(f(c.l1))): a constant pull to zero that makes weights sparse.",
                  mlp()) { $0.penalty = .l1(lambda: c.l1) },
-            plan("elastic-net", "Elastic net", "λ·(β·Σw² + Σ|w|) with λ = \(f(c.elasticLambda)), β = \(f(c.elasticBeta)) (seed 000's smooth L1-L2).",
+            plan("elastic-net", "Elastic net", "λ·(β·Σw² + Σ|w|) with λ = \(f(c.elasticLambda)), β = \(f(c.elasticBeta)) (the elastic net of Zou & Hastie 2005).",
                  mlp()) { $0.penalty = .elasticNet(lambda: c.elasticLambda, beta: c.elasticBeta) },
             plan("dropout", "Dropout (inverted)", "Dropout p = \(f(c.dropout)) after every hidden layer, kept units scaled by 1/(1−p) in training.",
                  mlp(dropout: c.dropout)),
@@ -161,7 +161,7 @@ public enum RegularizationStudy {
         var initialization: [StudyRun] = []
         if c.includesInitialization {
             let plans = InitializationStudy.plans(c, inputShape: data.train.sampleShape, classCount: classCount)
-            progress.section("Initialization: \(plans.count) runs of \(c.initializationEpochs) epochs (seed 004)")
+            progress.section("Initialization: \(plans.count) runs of \(c.initializationEpochs) epochs")
             for (i, plan) in plans.enumerated() { initialization.append(try runner.run(plan, index: i + 1, of: plans.count)) }
         }
         let dropoutScale = DropoutScaleDemo.run(seed: c.seed)

@@ -50,6 +50,9 @@ public final class Trainer {
     public private(set) var progress = TrainingProgress()
     /// Steps skipped because their loss or gradients were not finite.
     public private(set) var skippedSteps = 0
+    /// Written into the `__metadata__` of `model.safetensors` and `best.safetensors` (what
+    /// ``TrainingSession/metadata`` describes: layers, input shape, normalization, class names).
+    public var modelMetadata: [String: String] = [:]
 
     private let decayable: [Variable<Float>]
     private let earlyStopping: EarlyStopping<Float>?
@@ -110,7 +113,7 @@ public final class Trainer {
     public func saveCheckpoint() throws {
         guard let url = checkpointURL, let directory = configuration.checkpointDirectory else { return }
         try checkpoint().write(to: url)
-        try model.save(to: directory.appendingPathComponent("model.safetensors"))
+        try model.save(to: directory.appendingPathComponent("model.safetensors"), metadata: modelMetadata)
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
@@ -171,6 +174,7 @@ public final class Trainer {
         defer { logger?.close() }
         var reports: [EpochReport] = []
         var stopReason: String?
+        var restoredBestEpoch: Int?
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
@@ -263,8 +267,9 @@ public final class Trainer {
                 if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
                     stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
                     try earlyStopping.restoreBest(into: model)
+                    restoredBestEpoch = earlyStopping.bestEpoch
                 } else if improved, let url = bestWeightsURL {
-                    try model.save(to: url)
+                    try model.save(to: url, metadata: modelMetadata)
                 }
             }
             for callback in callbacks { try callback.epochDidEnd(self, report: report) }
@@ -274,7 +279,8 @@ public final class Trainer {
             for callback in onEpochEnd { callback(report) }
             if let request = stopRequest, stopReason == nil { stopReason = request }
         }
-        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress,
+                                    restoredBestEpoch: restoredBestEpoch)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
     }

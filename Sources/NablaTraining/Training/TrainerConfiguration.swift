@@ -76,4 +76,7 @@ public struct TrainingResult: Sendable {
     /// Wall-clock seconds of this invocation (a resumed run counts only its own part).
     public var seconds: Double
     public var progress: TrainingProgress
+    /// The epoch whose weights early stopping restored at the end, or `nil` when the model holds
+    /// the weights of its last step.
+    public var restoredBestEpoch: Int? = nil
 }
