@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example readme-check
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs readme-check
 
 ## run: the main job (see README)
 run: deps release
@@ -46,6 +46,33 @@ example: deps
 	@! grep -n unsafeFlags Package.swift || { echo "example: Package.swift uses unsafeFlags, which SwiftPM refuses in a versioned dependency"; exit 1; }
 	$(SWIFT) build --package-path $(EXAMPLE) -c $(EXAMPLE_CONFIGURATION)
 	$(EXAMPLE)/.build/$(EXAMPLE_CONFIGURATION)/CustomModel
+
+## docs: the DocC documentation of every library target and the articles of Sources/Nabla/Nabla.docc,
+## combined into one archive in .build/docs (open .build/docs/index.html through a web server, or
+## `swift package --disable-sandbox preview-documentation --target Nabla`); any DocC warning (a link
+## that does not resolve, an undocumented parameter) fails it, and so does check-docs. It builds in its
+## own scratch directory, $(DOCS_BUILD), so it never touches the incremental state of `make test`'s
+## .build (an interleaved symbol-graph build there was followed by test binaries with stale layouts).
+DOC_TARGETS = $(LIBRARY_TARGETS) Nabla
+DOCS_BUILD := .build-docs
+docs: deps check-docs
+	$(SWIFT) package --scratch-path $(DOCS_BUILD) --allow-writing-to-directory .build/docs generate-documentation \
+	  $(foreach t,$(DOC_TARGETS),--target $(t)) --enable-experimental-combined-documentation \
+	  --warnings-as-errors --output-path .build/docs >$(DOCS_BUILD)/docs.log 2>&1 \
+	  || { grep -E -A6 "^(warning|error)" $(DOCS_BUILD)/docs.log; echo "docs: DocC failed, see $(DOCS_BUILD)/docs.log"; exit 1; }
+	@echo "docs: .build/docs ($$(grep -c '^Finished building documentation' $(DOCS_BUILD)/docs.log) targets, no warnings)"
+
+## check-docs: every public declaration of the library targets (Sources/Nabla*/) has a `///` doc
+## comment of its own (Scripts/check-docs.py reads the symbol graphs; part of `make docs`)
+check-docs:
+	@$(PYTHON) Scripts/check-docs.py --self-test
+	@mkdir -p .build/docs $(DOCS_BUILD)
+	@rm -rf $$($(SWIFT) build --scratch-path $(DOCS_BUILD) --show-bin-path)/../symbolgraph
+	@# The test modules are not built here, so their graphs fail; check-docs requires every library target's.
+	@$(SWIFT) package --scratch-path $(DOCS_BUILD) dump-symbol-graph --skip-synthesized-members --skip-inherited-docs \
+	  >$(DOCS_BUILD)/symbolgraph.log 2>&1 || true
+	@$(PYTHON) Scripts/check-docs.py $$($(SWIFT) build --scratch-path $(DOCS_BUILD) --show-bin-path)/../symbolgraph \
+	  || { grep -E "error" $(DOCS_BUILD)/symbolgraph.log | grep -v "PackageTests\|PackageDiscoveredTests"; exit 1; }
 
 tbenv:
 	@if [ ! -x $(TBENV)/bin/python ] || ! $(TBENV)/bin/python -c "import tensorboard" 2>/dev/null; then \
@@ -146,4 +173,4 @@ sanitize-thread: deps
 	NABLA_SANITIZER=thread SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan $(if $(FILTER),--filter '$(FILTER)')
 
 clean:
-	rm -rf .build $(EXAMPLE)/.build
+	rm -rf .build $(DOCS_BUILD) $(EXAMPLE)/.build

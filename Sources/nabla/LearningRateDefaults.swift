@@ -22,6 +22,14 @@ enum LearningRateDefaults {
         "rmsprop": Entry(rate: 0.001, source: "Tieleman & Hinton 2012, Keras's default"),
         "adam": Entry(rate: 0.001, source: "Kingma & Ba 2015, torch.optim's default"),
         "adamw": Entry(rate: 0.001, source: "Loshchilov & Hutter 2019, torch.optim's default"),
+        "adadelta": Entry(rate: 1.0, source: "Zeiler 2012, torch.optim's default"),
+        "adamax": Entry(rate: 0.002, source: "Kingma & Ba 2015 §7.1, torch.optim's default"),
+        "nadam": Entry(rate: 0.002, source: "Dozat 2016, torch.optim's default"),
+        "radam": Entry(rate: 0.001, source: "Liu et al. 2020, torch.optim's default"),
+        // Lion's update has the size of the learning rate in every coordinate; its paper takes 3–10×
+        // less than AdamW's.
+        "lion": Entry(rate: 0.0001, source: "Chen et al. 2023"),
+        "lamb": Entry(rate: 0.001, source: "You et al. 2020"),
     ]
 
     /// `nabla train`'s learning rate for `optimizer` without `--lr`, or `nil` for the library's.

@@ -19,7 +19,7 @@ struct NablaCommand: ParsableCommand {
         abstract: "Train, evaluate and study neural networks — regularization and optimization made visible.",
         version: NablaVersion.current,
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, StudyCommand.self, SummaryCommand.self,
-                      GradCheckCommand.self, BenchCommand.self])
+                      GradCheckCommand.self, BenchCommand.self, LRFindCommand.self])
 
     /// Exit status of a malformed command line.
     static let usageStatus: Int32 = 2

@@ -32,7 +32,17 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Option(name: .long, help: "Learning-rate decay (\(readers("lr_decay"))).")
     var lrDecay: Double?
-    @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch.",
+    @Option(name: .long, help: "Decay of the running averages (\(readers("rho"))).")
+    var rho: Double?
+    @Option(name: .long, help: "Momentum decay ψ of the μ schedule (\(readers("momentum_decay"))).")
+    var momentumDecay: Double?
+    @Flag(name: .long, help: "Decoupled (AdamW-style) weight decay θ ← θ·(1 − lr·λ) (\(readers("decoupled_weight_decay"))).")
+    var decoupledWeightDecay = false
+    @Option(name: .long, help: ArgumentHelp("Sharpness-aware minimization around the optimizer with radius RHO (Foret et al. 2021; two forward/backward passes per step).", valueName: "RHO"))
+    var sam: Double?
+    @Option(name: .long, help: ArgumentHelp("Lookahead around the optimizer: sync slow weights every K steps with rate ALPHA (Zhang et al. 2019; the paper uses 5,0.5).", valueName: "K,ALPHA"))
+    var lookahead: String?
+    @Option(name: .long, help: ArgumentHelp("Learning-rate schedule, stepped per epoch (onecycle and cyclic: per optimizer step).",
         discussion: ScheduleRegistry.grammar + ", or A+B (A, then B from A's length on; e.g. warmup:5+cosine:45)."))
     var schedule: String?
 
@@ -51,6 +61,9 @@ struct OptimizerOptions: ParsableArguments {
             "centered": centered ? .flag(true) : nil,
             "amsgrad": amsgrad ? .flag(true) : nil,
             "lr-decay": lrDecay.map { .number($0) },
+            "rho": rho.map { .number($0) },
+            "momentum-decay": momentumDecay.map { .number($0) },
+            "decoupled-weight-decay": decoupledWeightDecay ? .flag(true) : nil,
         ]
         assert(Set(values.keys) == Set(OptimizerFlag.all.map(\.flag)), "OptimizerOptions and OptimizerFlag.all list different flags")
         return values
@@ -88,8 +101,17 @@ struct OptimizerOptions: ParsableArguments {
         if decayWeightsOnly && weightDecay == nil && registration.defaults["weight_decay"]?.number == 0 {
             throw ValidationError("--decay-weights-only applies to a weight decay, and \(registration.name)'s is 0 unless --weight-decay is given")
         }
-        if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let schedule {
+            do { _ = try ScheduleSpecification(parsing: schedule) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
+        if let sam, !(sam >= 0 && sam.isFinite) { throw ValidationError("--sam \(sam) must be a non-negative number") }
+        if let lookahead {
+            do { _ = try LookaheadSetting(parsing: lookahead) } catch let error as NablaError { throw ValidationError(error.message) }
+        }
     }
+
+    /// The wrappers `--sam` and `--lookahead` put around the optimizer.
+    var wrappers: (sam: Double?, lookahead: LookaheadSetting?) { (sam, lookahead.flatMap { try? LookaheadSetting(parsing: $0) }) }
 
     /// The optimizer the flags select.
     var specification: OptimizerSpecification {

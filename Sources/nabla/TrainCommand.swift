@@ -117,6 +117,7 @@ struct TrainCommand: ParsableCommand {
         plan.labelSmoothing = labelSmoothing
         plan.optimizer = optimizerOptions.specification
         plan.schedule = optimizerOptions.schedule
+        (plan.sam, plan.lookahead) = optimizerOptions.wrappers
         try? regularization.apply(to: &plan)
         plan.epochs = epochs ?? plan.epochs
         plan.steps = steps

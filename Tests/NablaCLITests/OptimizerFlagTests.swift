@@ -34,12 +34,20 @@ final class OptimizerFlagTests: XCTestCase {
         let common = ["train", "--model", "fcnet:8", "--data", "synthetic:spirals", "--epochs", "1", "--quiet"]
         let cases: [([String], String)] = [
             (["--betas", "0.9,0.99"], "nabla: --betas does not apply to --optimizer sgd (sgd reads --lr, --momentum, --dampening, --nesterov, --weight-decay)"),
-            (["--optimizer", "Adam", "--centered"], "nabla: --centered does not apply to --optimizer adam (adam reads --lr, --weight-decay, --betas, --eps, --amsgrad)"),
+            (["--optimizer", "Adam", "--centered"], "nabla: --centered does not apply to --optimizer adam (adam reads --lr, --weight-decay, --betas, --eps, --amsgrad, --decoupled-weight-decay)"),
             (["--optimizer", "adagrad", "--nesterov", "--momentum", "0.9"],
              "nabla: --momentum does not apply to --optimizer adagrad (adagrad reads --lr, --weight-decay, --eps, --lr-decay)"),
             (["--optimizer", "rmsprop", "--eps", "inf"], "nabla: --eps inf is not a finite number"),
+            (["--optimizer", "adam", "--rho", "0.9"], "nabla: --rho does not apply to --optimizer adam (adam reads --lr, --weight-decay, --betas, --eps, --amsgrad, --decoupled-weight-decay)"),
+            (["--optimizer", "lion", "--eps", "1e-8"], "nabla: --eps does not apply to --optimizer lion (lion reads --lr, --weight-decay, --betas)"),
+            (["--optimizer", "radam", "--momentum-decay", "0.01"], "nabla: --momentum-decay does not apply to --optimizer radam (radam reads --lr, --weight-decay, --betas, --eps, --decoupled-weight-decay)"),
+            (["--optimizer", "adadelta", "--rho", "1.5"], "nabla: Invalid rho value: 1.5"),
+            (["--sam=-0.1"], "nabla: --sam -0.1 must be a non-negative number"),
+            (["--lookahead", "0,0.5"], "nabla: --lookahead 0,0.5: K must be at least 1"),
+            (["--lookahead", "5"], "nabla: --lookahead 5: expected K,ALPHA such as 5,0.5"),
+            (["--schedule", "onecycle:0.1:2"], "nabla: --schedule onecycle:0.1:2: PCT_START must be between 0 and 1"),
             (["--optimizer", "adam", "--betas", "0.9,x"], "nabla: --betas 0.9,x: expected two numbers B1,B2"),
-            (["--optimizer", "lion"], "nabla: --optimizer lion: expected one of sgd, adagrad, rmsprop, adam, adamw"),
+            (["--optimizer", "lion2"], "nabla: --optimizer lion2: expected one of sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax, nadam, radam, lion, lamb"),
         ]
         for (arguments, expected) in cases {
             let r = try CLI.run(common + arguments)

@@ -7,11 +7,11 @@ import NablaTestSupport
 
 /// The optimizer registry and its lingua franca: typed options encode to PyTorch's keys, the
 /// built-ins are registered with torch's defaults, and an optimizer defined in this test target
-/// (``Lion``) becomes selectable by name with one registration line.
+/// (``SignumTest``) becomes selectable by name with one registration line.
 final class OptimizerRegistryTests: XCTestCase {
     override class func setUp() {
         super.setUp()
-        OptimizerRegistry.register(Lion<Float>.self)
+        OptimizerRegistry.register(SignumTest<Float>.self)
     }
 
     func testBuiltInsAreRegisteredWithTorchKeysAndDefaults() throws {
@@ -72,16 +72,16 @@ final class OptimizerRegistryTests: XCTestCase {
         try OptimizerRegistry.registration(named: name).make([ParameterGroup(parameters)], hyperparameters: hyperparameters)
     }
 
-    /// Lion, defined in this test target and registered in `setUp`, is built by name like any
+    /// SignumTest, defined in this test target and registered in `setUp`, is built by name like any
     /// built-in, takes the right first steps, keeps PyTorch-shaped state and trains a model.
     func testAnOptimizerDefinedOutsideNablaIsBuiltByNameAndTrains() throws {
-        XCTAssertTrue(OptimizerRegistry.names.contains("lion"))
-        OptimizerRegistry.register(Lion<Float>.self)   // registering again is harmless
-        XCTAssertEqual(OptimizerRegistry.names.filter { $0 == "lion" }.count, 1)
+        XCTAssertTrue(OptimizerRegistry.names.contains("signum-test"))
+        OptimizerRegistry.register(SignumTest<Float>.self)   // registering again is harmless
+        XCTAssertEqual(OptimizerRegistry.names.filter { $0 == "signum-test" }.count, 1)
 
         let p = Variable(Tensor<Float>([1, -2]), requiresGradient: true)
-        let lion = try make("Lion", [p], ["lr": 0.1, "weight_decay": 0.5])
-        XCTAssertTrue(lion is Lion<Float>)
+        let lion = try make("SIGNUM-test", [p], ["lr": 0.1, "weight_decay": 0.5])
+        XCTAssertTrue(lion is SignumTest<Float>)
         p.grad = Tensor([0.5, -0.25])
         lion.step()
         // θ·(1 − 0.1·0.5) − 0.1·sign(0.1·g): [0.95 − 0.1, −1.9 + 0.1]
@@ -91,18 +91,18 @@ final class OptimizerRegistryTests: XCTestCase {
                                         "param_groups.0.weight_decay", "param_groups.0.params"])
         XCTAssertEqual(dict["param_groups.0.betas"], Tensor([0.9, 0.99]))
         assertClose(dict["state.0.exp_avg"]!, Tensor([0.005, -0.0025]), relative: 1e-6)
-        let restored = try make("lion", [Variable(Tensor<Float>([0, 0]), requiresGradient: true)], [:])
+        let restored = try make("signum-test", [Variable(Tensor<Float>([0, 0]), requiresGradient: true)], [:])
         try restored.loadStateDict(dict)
         XCTAssertEqual(restored.stateDict(), dict)
-        assertNablaError(try make("lion", [p], ["momentum": 0.9]),
-                         "optimizer lion has no hyper-parameter 'momentum' (lion reads lr, betas, weight_decay)")
+        assertNablaError(try make("signum-test", [p], ["momentum": 0.9]),
+                         "optimizer signum-test has no hyper-parameter 'momentum' (signum-test reads lr, betas, weight_decay)")
 
         // A small regression, full batch: the loss falls.
         var generator = RandomGenerator(seed: 3)
         let model = Sequential<Float>(Linear(2, 8, using: &generator), Tanh(), Linear(8, 1, using: &generator))
         let x = Tensor<Float>(normal: [64, 2], mean: 0, standardDeviation: 1, using: &generator)
         let y = Tensor<Float>(shape: [64, 1], scalars: (0..<64).map { x.scalars[2 * $0] - 0.5 * x.scalars[2 * $0 + 1] })
-        let optimizer = try make("lion", model.parameters, ["lr": 0.01])
+        let optimizer = try make("signum-test", model.parameters, ["lr": 0.01])
         var losses: [Float] = []
         for _ in 0..<200 {
             optimizer.zeroGrad()

@@ -36,7 +36,9 @@ final class ScheduleRegistryTests: XCTestCase {
         XCTAssertEqual(Array(ScheduleRegistry.kinds.prefix(6).map(\.name)), ["step", "multistep", "exp", "cosine", "warmup", "plateau"])
         XCTAssertEqual(ScheduleRegistry.kind(named: "Exponential")?.name, "exp")
         XCTAssertEqual(ScheduleRegistry.kind(named: "linear")?.name, "warmup")
-        XCTAssertTrue(ScheduleRegistry.kinds.allSatisfy { $0.interval == .epoch })
+        for kind in ScheduleRegistry.builtIns {
+            XCTAssertEqual(kind.interval, ["onecycle", "cyclic"].contains(kind.name) ? .step : .epoch, kind.name)
+        }
         XCTAssertTrue(ScheduleRegistry.grammar.hasPrefix("step:STEP_SIZE[:GAMMA], multistep:M1,M2,…[:GAMMA], exp:GAMMA"))
         let cosine = try XCTUnwrap(ScheduleRegistry.kind(named: "cosine")).parse(ScheduleFields("cosine:10:0.01", spec: "cosine:10:0.01"))
         XCTAssertEqual(cosine.length, 10)

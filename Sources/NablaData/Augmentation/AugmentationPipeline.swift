@@ -74,10 +74,12 @@ public enum Augmentation: Equatable, Sendable {
 /// ```
 /// Example: `"crop:4,flip,jitter:0.2,erase:0.5"`. Probabilities must lie in `[0, 1]`, strengths be
 /// non-negative, standard deviations positive; `jitter` must come before `normalize` (it clamps to
-/// `[0, 1]`). Anything else throws a one-line ``NablaError`` naming the step.
+/// `[0, 1]`). Anything else throws a one-line ``/NablaTensor/NablaError`` naming the step.
 public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible {
+    /// The steps, applied in order.
     public var steps: [Augmentation]
 
+    /// A pipeline of `steps` (empty: the identity); ``init(parsing:)`` builds one from a spec string.
     public init(_ steps: [Augmentation]) { self.steps = steps }
 
     /// Applies every step in order to a batch `[N, C, H, W]`.
@@ -89,7 +91,7 @@ public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible
     public var description: String { steps.isEmpty ? "none" : steps.map(\.spec).joined(separator: ",") }
 
     /// Parses a spec string (grammar above).
-    /// - Throws: ``NablaError`` naming the offending step for an unknown name, a malformed or
+    /// - Throws: ``/NablaTensor/NablaError`` naming the offending step for an unknown name, a malformed or
     ///   out-of-range value, too many values, or `jitter` after `normalize`.
     public init(parsing spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
@@ -108,7 +110,7 @@ public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible
     /// Checks the steps against the shape `[C, H, W]` (or `[N, C, H, W]`) of the images they will
     /// see: reflect padding must be smaller than the image, and normalization constants must have
     /// one value per channel (or one for all).
-    /// - Throws: ``NablaError`` naming the step and the image shape.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the step and the image shape.
     public func validate(imageShape: [Int]) throws {
         guard imageShape.count == 3 || imageShape.count == 4 else {
             throw NablaError(.shapeMismatch, "augmentation '\(self)' needs images [C, H, W], the data has samples of shape \(imageShape)")

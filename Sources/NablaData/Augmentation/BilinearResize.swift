@@ -5,7 +5,15 @@ import NablaTensor
 
 /// A crop window `[top, top + height) × [left, left + width)` in pixels.
 public struct CropBox: Equatable, Sendable {
-    public var top: Int, left: Int, height: Int, width: Int
+    /// The first row of the window.
+    public var top: Int
+    /// The first column of the window.
+    public var left: Int
+    /// The number of rows.
+    public var height: Int
+    /// The number of columns.
+    public var width: Int
+    /// The window `[top, top + height) × [left, left + width)`.
     public init(top: Int, left: Int, height: Int, width: Int) {
         (self.top, self.left, self.height, self.width) = (top, left, height, width)
     }
@@ -35,7 +43,7 @@ struct LinearTaps<Scalar: TensorScalar> {
 
 /// Resizes every image to `height × width` by bilinear interpolation, exactly as PyTorch's
 /// `F.interpolate(mode="bilinear", align_corners=False)` without antialiasing: each output pixel
-/// blends the 2×2 input pixels around its half-pixel-centred source position (see ``LinearTaps``).
+/// blends the 2×2 input pixels around its half-pixel-centred source position (see `LinearTaps`).
 /// Works for up- and down-sampling and non-square sizes; downsampling by large factors aliases, as
 /// PyTorch's does with `antialias=False`.
 public func resizeBilinear<Scalar>(_ x: Tensor<Scalar>, height: Int, width: Int) -> Tensor<Scalar> {

@@ -58,6 +58,8 @@ func averagedSoftmax<Scalar>(
 /// ``tenCrops(_:height:width:)``.
 /// - Parameters:
 ///   - x: images `[N, C, H, W]`.
+///   - height: the height of each view.
+///   - width: the width of each view.
 ///   - predictor: maps a batch of `height × width` views to logits `[N, classes]` (typically a model
 ///     in evaluation mode).
 /// - Returns: probabilities `[N, classes]`.

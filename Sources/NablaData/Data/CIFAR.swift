@@ -17,7 +17,10 @@ import NablaIO
 public enum CIFAR {
     /// The two variants of the dataset.
     public enum Variant: String, Sendable {
-        case cifar10, cifar100
+        /// CIFAR-10: 10 classes, 1 label byte per record.
+        case cifar10
+        /// CIFAR-100: 100 fine classes (20 coarse ones ignored), 2 label bytes per record.
+        case cifar100
 
         var labelBytes: Int { self == .cifar10 ? 1 : 2 }
         var recordSize: Int { labelBytes + CIFAR.imageBytes }

@@ -5,6 +5,7 @@ import NablaTensor
 public struct Batch: Sendable {
     /// The inputs, samples on the leading axis, after the loader's transform.
     public var inputs: Tensor<Float>
+    /// The targets of the batch's samples, in batch order.
     public var targets: Targets
     /// The dataset indices of the samples, in batch order.
     public var indices: [Int]
@@ -36,15 +37,23 @@ public struct DataLoader: Sendable {
     /// A per-batch transform: mutates the batch inputs using the batch's own generator.
     public typealias Transform = @Sendable (inout Tensor<Float>, inout RandomGenerator) -> Void
 
+    /// The samples the loader draws from.
     public let dataset: Dataset
+    /// The number of samples per batch (the last batch may be smaller unless ``dropLast``).
     public var batchSize: Int
+    /// Whether each epoch visits the samples in a seeded random order (otherwise `0..<count`).
     public var shuffle: Bool
+    /// Whether a final batch smaller than ``batchSize`` is skipped.
     public var dropLast: Bool
+    /// The seed of the shuffle and of every transform generator (see "Determinism and resume" above).
     public var seed: UInt64
     /// The number of batches built ahead on a background thread (0 = build on demand).
     public var prefetchDepth: Int
+    /// The per-batch transform, e.g. an ``AugmentationPipeline``; `nil` leaves the inputs unchanged.
     public var transform: Transform?
 
+    /// A loader of `dataset` in batches of `batchSize`.
+    ///
     /// - Precondition: `batchSize ≥ 1`, `0 ≤ prefetchDepth ≤ 16`.
     public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
                 prefetchDepth: Int = 2, transform: Transform? = nil) {
@@ -94,13 +103,16 @@ public struct DataLoader: Sendable {
 /// The batches of one epoch, as a `Sequence`.
 public struct EpochBatches: Sequence {
     let loader: DataLoader
+    /// The epoch whose batches this sequence yields.
     public let epoch: Int
     let start: Int
 
     /// The number of batches this sequence yields.
     public var count: Int { loader.batchCount - start }
+    /// The number of batches this sequence yields (``count``).
     public var underestimatedCount: Int { count }
 
+    /// An iterator from the starting batch on; with `prefetchDepth > 0` its first ``Iterator/next()`` starts the producer thread.
     public func makeIterator() -> Iterator { Iterator(loader: loader, epoch: epoch, next: start) }
 
     /// Yields the batches in order, building them on demand or receiving them from the producer thread.
@@ -117,6 +129,7 @@ public struct EpochBatches: Sequence {
             self.nextIndex = next
         }
 
+        /// The next batch, or `nil` after the last one.
         public mutating func next() -> Batch? {
             guard nextIndex < loader.batchCount else { return nil }
             if loader.prefetchDepth == 0 {

@@ -10,9 +10,13 @@ import NablaTensor
 /// channel with `std_c = 0` (constant) is only centred: it is divided by 1, never by zero. `apply`
 /// divides (rather than multiplying by a reciprocal), bit-identical to torchvision.
 public struct ChannelNormalization: Equatable, Sendable, Codable {
+    /// The mean `mean_c` of each channel.
     public var mean: [Float]
+    /// The population standard deviation `std_c` of each channel (0 for a constant channel, which is then only centred).
     public var std: [Float]
 
+    /// Statistics given explicitly (e.g. the ImageNet constants).
+    ///
     /// - Precondition: `mean` and `std` have the same count; every `std` is finite and non-negative.
     public init(mean: [Float], std: [Float]) {
         precondition(mean.count == std.count, "ChannelNormalization: \(mean.count) means but \(std.count) standard deviations")

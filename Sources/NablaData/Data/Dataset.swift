@@ -29,13 +29,17 @@ public enum Targets: Equatable, Sendable {
 public struct Dataset: Sendable {
     /// A short name for messages and reports, e.g. `"fashion-mnist/train"`.
     public var name: String
+    /// The inputs, samples on the leading axis.
     public var inputs: Tensor<Float>
+    /// What each sample is trained to predict, in sample order.
     public var targets: Targets
     /// The name of each class, by label (`classNames[3]` is what label 3 means), when the source
     /// names them: Fashion-MNIST's and CIFAR's published names, a CSV file's text labels, an image
     /// folder's class folders. `nil` when classes are only numbers (or for regression).
     public var classNames: [String]?
 
+    /// A dataset of `inputs` and `targets`.
+    ///
     /// - Precondition: inputs and targets have the same number of samples; `classNames`, when
     ///   given, names every class of ``Targets/classes(_:classCount:)`` targets.
     public init(name: String, inputs: Tensor<Float>, targets: Targets, classNames: [String]? = nil) {

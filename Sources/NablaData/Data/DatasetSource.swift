@@ -13,7 +13,7 @@ import NablaTensor
 /// | `mnist:DIR[?classes=N]` | MNIST-family IDX files in DIR (see ``MNIST``), N classes (10) |
 /// | `cifar10:DIR`, `cifar100:DIR` | CIFAR binary batches (see ``CIFAR``) |
 /// | `images:DIR` | PNG images in class folders, torchvision's `ImageFolder` layout (see ``ImageFolder``) |
-/// | `FILE.safetensors` | tensors `x`, `y` [, `x_test`, `y_test`] (see ``ArrayDataset``) |
+/// | `FILE.safetensors` | tensors `x`, `y` [, `x_test`, `y_test`] (`ArrayDataset`) |
 /// | `FILE.npz` | arrays `x.npy`, `y.npy` [, `x_test.npy`, `y_test.npy`] |
 /// | `FILE.npy[?target=COL&task=T]` | a 2-D table `[N, D + 1]`, target the last column or COL (0-based, negative from the end) |
 /// | `FILE.csv[?target=COL&header=auto\|yes\|no&task=T]` | a CSV table, target the last column or COL (name or index) |
@@ -24,13 +24,21 @@ import NablaTensor
 /// column; inputs and targets kept apart belong in an `.npz` (`np.savez(FILE, x=X, y=Y)`). A form
 /// registered outside Nabla yields a ``custom(_:)`` source that loads itself.
 public enum DatasetSource: Equatable, Sendable {
+    /// `fashion-mnist` or `mnist:DIR[?classes=N]`: the IDX files in `directory` (see ``MNIST``), `name` prefixing the splits' names.
     case mnist(directory: String, classCount: Int, name: String)
+    /// `cifar10:DIR`, `cifar100:DIR`: the binary batches in `directory` (see ``CIFAR``).
     case cifar(CIFAR.Variant, directory: String)
+    /// `images:DIR`: PNG images in class folders under `directory` (see ``ImageFolder``).
     case imageFolder(directory: String)
+    /// `FILE.safetensors`: tensors `x`, `y` and optionally `x_test`, `y_test`.
     case safetensors(path: String)
+    /// `FILE.npz`: arrays `x.npy`, `y.npy` and optionally `x_test.npy`, `y_test.npy`.
     case npz(path: String)
+    /// `FILE.npy`: a 2-D table `[N, D + 1]` whose target column `options` selects.
     case npy(path: String, options: TabularOptions)
+    /// `FILE.csv`: a numeric table whose target column, header and task `options` select.
     case csv(path: String, options: TabularOptions)
+    /// `synthetic:NAME[?…]`: generated data (see ``SyntheticDataset``).
     case synthetic(SyntheticDataset)
     /// A dataset of a registered form that loads itself.
     case custom(CustomDataset)
@@ -40,7 +48,7 @@ public enum DatasetSource: Equatable, Sendable {
 
     /// Parses a `--data` spec through the ``DatasetRegistry``. `target` (the CLI's `--target COL`)
     /// selects the target column of `.csv` and `.npy` tables and is an error for any other form.
-    /// - Throws: ``NablaError`` naming the spec: an unknown form (listing the known ones), a bad or
+    /// - Throws: ``/NablaTensor/NablaError`` naming the spec: an unknown form (listing the known ones), a bad or
     ///   unknown parameter, or a `--target` the form does not take.
     public static func parse(_ spec: String, target: String? = nil) throws -> DatasetSource {
         guard let (form, body, query) = DatasetRegistry.match(spec) else {

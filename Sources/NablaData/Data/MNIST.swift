@@ -20,7 +20,11 @@ public enum MNIST {
                                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
     /// Loads the training split and, when its files are present, the test split of `directory`.
-    /// - Parameter name: the prefix of the datasets' names (`"<name>/train"`, `"<name>/test"`).
+    /// - Parameters:
+    ///   - directory: the folder of `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]` and,
+    ///     optionally, the `t10k-…` test files.
+    ///   - classCount: the number of classes; every label must lie in `0..<classCount`.
+    ///   - name: the prefix of the datasets' names (`"<name>/train"`, `"<name>/test"`).
     public static func load(directory: URL, classCount: Int = 10, name: String = "mnist") throws -> (train: Dataset, test: Dataset?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {

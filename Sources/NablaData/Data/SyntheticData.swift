@@ -1,7 +1,7 @@
 import Foundation
 import NablaTensor
 
-/// Small generated datasets, deterministic under a seed (streams of ``RandomGenerator/init(seed:stream:_:)``:
+/// Small generated datasets, deterministic under a seed (streams of ``/NablaData/NablaTensor/RandomGenerator/init(seed:stream:_:)``:
 /// 1 = training noise, 2 = test noise, 3 = shared structure such as blob centers).
 ///
 /// Spec grammar: `synthetic:NAME[?key=value[&key=value…]]`, e.g. `synthetic:line?n=200&sigma=0.1`.
@@ -15,8 +15,11 @@ import NablaTensor
 ///   points `center + N(0, std²)`. Keys: `n` per class (100), `classes` (3), `dim` (2), `std` (1),
 ///   `box` (10), `test_n` per class (= `n`).
 public enum SyntheticDataset: Equatable, Sendable {
+    /// Seed 004's noisy line `y = slope·x + N(0, sigma²)` on `count` points of `[-1, 1]` (a grid, or `uniform` draws); the test split uses noise `testSigma`.
     case line(count: Int, sigma: Double, testSigma: Double, slope: Double, uniform: Bool)
+    /// cs231n's spiral of `classCount` arms with `countPerClass` points each and angular noise `N(0, noise²)`.
     case spirals(countPerClass: Int, classCount: Int, noise: Double, testCountPerClass: Int)
+    /// `classCount` isotropic Gaussian blobs in `dimension` dimensions: centres `U(-box, box)`, points `centre + N(0, standardDeviation²)`.
     case blobs(countPerClass: Int, classCount: Int, dimension: Int, standardDeviation: Double, box: Double, testCountPerClass: Int)
 
     /// The names after `synthetic:`.

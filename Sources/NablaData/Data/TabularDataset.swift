@@ -9,15 +9,21 @@ public struct TabularOptions: Equatable, Sendable {
     public enum Task: String, Sendable {
         /// Classes when every target is a non-negative integer below 65536, regression otherwise.
         case automatic = "auto"
-        case classification, regression
+        /// Class labels: every target must be an integer in `0..<65536`, else loading throws.
+        case classification
+        /// Real-valued targets `[N, 1]`, whatever their values.
+        case regression
     }
 
     /// The target column: a header name, or a 0-based index (negative counts from the end, `-1` is
     /// the last column). `nil` means the last column.
     public var target: String?
+    /// Whether the first CSV line names the columns (ignored for `.npy` tables).
     public var header: CSVTable.HeaderMode
+    /// How the target column is interpreted.
     public var task: Task
 
+    /// Options with the last column as the target, the header detected, the task inferred.
     public init(target: String? = nil, header: CSVTable.HeaderMode = .automatic, task: Task = .automatic) {
         self.target = target
         self.header = header

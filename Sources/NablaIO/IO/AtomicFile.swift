@@ -6,7 +6,7 @@ import NablaTensor
 /// one — never a half-written file — even if the process is killed mid-write.
 public enum AtomicFile {
     /// Writes `data` to `url` atomically, creating the parent directory if needed.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the directory cannot be created or the
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when the directory cannot be created or the
     ///   write or rename fails; the previous file, if any, is then left intact.
     public static func write(_ data: Data, to url: URL) throws {
         let directory = url.deletingLastPathComponent()

@@ -19,11 +19,17 @@ import NablaTensor
 public struct CSVTable: Sendable, Equatable {
     /// Whether the first record names the columns.
     public enum HeaderMode: String, Sendable {
-        case automatic = "auto", present = "yes", absent = "no"
+        /// Detect: the first record is a header when any of its fields is not a number (`auto`).
+        case automatic = "auto"
+        /// The first record is always a header (`yes`).
+        case present = "yes"
+        /// Every record is data (`no`); the table has no column names.
+        case absent = "no"
     }
 
     /// The column names, or `nil` when the file has no header.
     public let columnNames: [String]?
+    /// The number of columns; every row has exactly this many fields.
     public let columnCount: Int
     /// The values, row-major, `rowCount × columnCount`.
     public let values: [Double]
@@ -35,6 +41,7 @@ public struct CSVTable: Sendable, Equatable {
     /// The row of the first text field of each column of ``textColumns``, for messages.
     public var firstTextRows: [Int: Int] = [:]
 
+    /// The number of data rows (the header, if any, not counted).
     public var rowCount: Int { lineNumbers.count }
 
     /// Reads the CSV file at `url`; `allowingText` keeps text columns instead of failing on them.

@@ -3,7 +3,7 @@ import NablaTensor
 
 /// Reading whole user-supplied files with one-line errors.
 package enum FileBytes {
-    /// The bytes of the file at `url`, or a ``NablaError`` (`.io`) naming the path: no such file,
+    /// The bytes of the file at `url`, or a ``/NablaTensor/NablaError`` (`.io`) naming the path: no such file,
     /// a directory, or unreadable.
     package static func read(_ url: URL) throws -> [UInt8] {
         var isDirectory: ObjCBool = false

@@ -9,7 +9,7 @@ import NablaTensor
 ///
 /// Parsing validates the declared dimensions against the bytes actually present — for a gzip file,
 /// against the most its compressed size can expand to — before allocating, and rejects truncated
-/// data, trailing bytes and corrupt compression with one-line ``NablaError``s naming the file.
+/// data, trailing bytes and corrupt compression with one-line ``/NablaTensor/NablaError``s naming the file.
 public struct IDXFile: Sendable, Equatable {
     /// The extent of each axis, outermost first.
     public let dimensions: [Int]

@@ -12,7 +12,7 @@ import NablaTensor
 /// trailer, and rejects any output or bytes beyond what the format declared. Concatenated gzip members
 /// (`cat a.gz b.gz`) are read as one stream, as `gzip -d` does.
 ///
-/// Every failure throws a one-line ``NablaError`` (`.invalidFile`) naming the file.
+/// Every failure throws a one-line ``/NablaTensor/NablaError`` (`.invalidFile`) naming the file.
 public final class Inflater {
     /// The container around the DEFLATE data.
     public enum Format: Sendable {

@@ -13,7 +13,20 @@ import NablaTensor
 public struct NumPyArray: Sendable, Equatable {
     /// The element types Nabla reads.
     public enum ElementType: String, Sendable {
-        case float32 = "f4", float64 = "f8", int64 = "i8", int32 = "i4", int8 = "i1", uint8 = "u1", bool = "b1"
+        /// `f4`: 32-bit IEEE 754 floating point (`numpy.float32`).
+        case float32 = "f4"
+        /// `f8`: 64-bit IEEE 754 floating point (`numpy.float64`).
+        case float64 = "f8"
+        /// `i8`: 64-bit signed integer (`numpy.int64`).
+        case int64 = "i8"
+        /// `i4`: 32-bit signed integer (`numpy.int32`).
+        case int32 = "i4"
+        /// `i1`: 8-bit signed integer (`numpy.int8`).
+        case int8 = "i1"
+        /// `u1`: 8-bit unsigned integer (`numpy.uint8`).
+        case uint8 = "u1"
+        /// `b1`: boolean, one byte per element (`numpy.bool_`).
+        case bool = "b1"
 
         /// Bytes per element.
         public var size: Int { Int(rawValue.dropFirst())! }
@@ -21,8 +34,11 @@ public struct NumPyArray: Sendable, Equatable {
         public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
     }
 
+    /// The element type from the header's `descr`.
     public let elementType: ElementType
+    /// Whether the elements are stored big-endian (`descr` starts with `>`); ``bytes`` keeps that order.
     public let isBigEndian: Bool
+    /// The extent of each axis from the header's `shape` tuple, outermost first (`[]` for a scalar).
     public let shape: [Int]
     /// The raw element bytes, C order, in the file's byte order.
     public let bytes: [UInt8]

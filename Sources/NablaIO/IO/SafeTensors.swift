@@ -3,7 +3,16 @@ import NablaTensor
 
 /// The element types of the safetensors format that Nabla reads and writes.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
-    case f32 = "F32", f64 = "F64", i64 = "I64", i32 = "I32", u8 = "U8"
+    /// 32-bit IEEE 754 floating point (`torch.float32`).
+    case f32 = "F32"
+    /// 64-bit IEEE 754 floating point (`torch.float64`).
+    case f64 = "F64"
+    /// 64-bit signed integer (`torch.int64`), e.g. `num_batches_tracked`.
+    case i64 = "I64"
+    /// 32-bit signed integer (`torch.int32`).
+    case i32 = "I32"
+    /// 8-bit unsigned integer (`torch.uint8`).
+    case u8 = "U8"
 
     /// Bytes per element.
     public var size: Int {
@@ -17,8 +26,11 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
 
 /// One tensor of a safetensors file: dtype, shape and little-endian bytes.
 public struct SafeTensor: Sendable, Equatable {
+    /// The element type.
     public let dtype: SafeTensorsDType
+    /// The extent of each axis, outermost first (`[]` for a scalar).
     public let shape: [Int]
+    /// The elements, row-major, little-endian, `count × dtype.size` bytes.
     public let bytes: [UInt8]
 
     /// Creates an entry; `bytes.count` must equal the element count times the dtype size.
@@ -99,12 +111,15 @@ public struct SafeTensor: Sendable, Equatable {
 ///
 /// Reading validates everything a hostile file could get wrong — header length beyond the file, JSON
 /// that is not an object, unknown dtypes, negative or overflowing shapes, offsets outside the buffer
-/// or disagreeing with the shape — and throws a one-line ``NablaError`` naming the file. Writing is
+/// or disagreeing with the shape — and throws a one-line ``/NablaTensor/NablaError`` naming the file. Writing is
 /// atomic: a temporary file in the same directory, then a rename.
 public struct SafeTensorsFile: Sendable, Equatable {
+    /// The tensors by name (a PyTorch `state_dict` key such as `0.weight`).
     public var tensors: [String: SafeTensor]
+    /// The `__metadata__` string map of the header (empty when the file has none).
     public var metadata: [String: String]
 
+    /// A file of `tensors` and `metadata`; ``write(to:)`` or ``serialized()`` produce its bytes.
     public init(tensors: [String: SafeTensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

@@ -12,16 +12,21 @@ import NablaTensor
 public struct ZipArchive: Sendable {
     /// One file in the archive, as the central directory describes it.
     public struct Entry: Sendable, Equatable {
+        /// The file name inside the archive (e.g. `x.npy` in an `.npz`).
         public let name: String
         /// 0 = stored, 8 = deflated.
         public let method: Int
+        /// The CRC-32 (ISO-HDLC polynomial, as zlib's `crc32`) of the uncompressed data, checked on extraction.
         public let crc32: UInt32
+        /// The size of the stored (possibly deflated) data in bytes.
         public let compressedSize: Int
+        /// The size of the data after decompression in bytes.
         public let uncompressedSize: Int
         let localHeaderOffset: Int
         let flags: UInt16
     }
 
+    /// The entries of the central directory, in its order.
     public let entries: [Entry]
     private let bytes: [UInt8]
     private let name: String

@@ -9,6 +9,7 @@ public struct GradientCheckCase: Sendable {
     /// Runs the check.
     public let run: @Sendable () -> GradientCheckResult
 
+    /// A case named `name` whose `run` performs the check; `shapes` is shown in the table.
     public init(_ name: String, shapes: String, run: @escaping @Sendable () -> GradientCheckResult) {
         self.name = name
         self.shapes = shapes

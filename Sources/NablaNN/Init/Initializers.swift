@@ -4,7 +4,15 @@ import NablaTensor
 
 /// A nonlinearity, for the recommended gain of Kaiming and Xavier initialization.
 public enum Nonlinearity: Sendable, Equatable {
-    case linear, sigmoid, tanh, relu
+    /// The identity (gain 1).
+    case linear
+    /// The logistic function (gain 1).
+    case sigmoid
+    /// The hyperbolic tangent (gain 5/3).
+    case tanh
+    /// ReLU (gain √2).
+    case relu
+    /// Leaky ReLU with slope `a` for negative inputs (gain `√(2/(1 + a²))`).
     case leakyRelu(negativeSlope: Double)
 
     /// PyTorch's `calculate_gain`: 1 for linear/sigmoid, 5/3 for tanh, √2 for ReLU,
@@ -20,7 +28,12 @@ public enum Nonlinearity: Sendable, Equatable {
 }
 
 /// Which fan Kaiming initialization preserves: the forward pass's (`fanIn`) or the backward pass's.
-public enum FanMode: Sendable { case fanIn, fanOut }
+public enum FanMode: Sendable {
+    /// Preserve the variance of the activations in the forward pass (PyTorch `mode='fan_in'`, the default).
+    case fanIn
+    /// Preserve the variance of the gradients in the backward pass (PyTorch `mode='fan_out'`).
+    case fanOut
+}
 
 /// `(fan_in, fan_out)` of a weight of `shape`: for `[out, in, k…]`, `fan_in = in·∏k`, `fan_out = out·∏k`.
 public func fans(of shape: [Int]) -> (fanIn: Int, fanOut: Int) {
@@ -64,6 +77,7 @@ extension Tensor {
 /// The process-wide generator used by layer initializers that are not handed one explicitly
 /// (PyTorch's global generator). Seed it with ``manualSeed(_:)``.
 public enum GlobalGenerator {
+    /// The generator; reseed it with ``manualSeed(_:)``. Not thread-safe: build models from one task at a time.
     nonisolated(unsafe) public static var shared = RandomGenerator(seed: 0)
 }
 

@@ -7,23 +7,20 @@ import NablaTensor
 /// Training mode normalizes with the batch statistics of each channel and updates the running
 /// statistics; evaluation mode normalizes with the running statistics (or with batch statistics when
 /// `trackRunningStats` is false). The mathematics, the update rule and the backward pass are those
-/// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:)``.
+/// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``.
 ///
 /// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine`; `running_mean`
 /// (zeros), `running_var` (ones) and the integer `num_batches_tracked` (0) when `trackRunningStats`.
-///
-/// - Parameters:
-///   - numFeatures: `C`, the channel count of the input.
-///   - eps: added to the variance inside the square root (default `1e-5`).
-///   - momentum: the running-average factor, `running = (1 − m)·running + m·batch` (default `0.1`);
-///     `nil` for a cumulative average `m = 1/num_batches_tracked`.
-///   - affine: whether to learn `γ` and `β`.
-///   - trackRunningStats: whether to keep running statistics for evaluation.
 public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
+    /// `C`, the number of channels (PyTorch's `num_features`).
     public let featureCount: Int
+    /// The constant added to the variance inside the square root.
     public let eps: Double
+    /// The running-average factor `m`; `nil` for the cumulative average `m = 1/num_batches_tracked`.
     public let momentum: Double?
+    /// Whether `γ` and `β` are learned.
     public let affine: Bool
+    /// Whether running statistics are kept and used in evaluation.
     public let trackRunningStats: Bool
     /// `γ`, shape `[C]` (when `affine`).
     public let weight: Variable<Scalar>?
@@ -41,6 +38,15 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     /// How an accepted input is described in errors.
     class var inputDescription: String { "[N, C, *]" }
 
+    /// A batch normalization of `numFeatures` channels (`γ = 1`, `β = 0`, running mean 0, running variance 1).
+    /// - Precondition: the configuration passes ``validate(numFeatures:eps:momentum:)``.
+    /// - Parameters:
+    ///   - numFeatures: `C`, the channel count of the input.
+    ///   - eps: added to the variance inside the square root (default `1e-5`).
+    ///   - momentum: the running-average factor, `running = (1 − m)·running + m·batch` (default `0.1`);
+    ///     `nil` for a cumulative average `m = 1/num_batches_tracked`.
+    ///   - affine: whether to learn `γ` and `β`.
+    ///   - trackRunningStats: whether to keep running statistics for evaluation.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true) {
         do {
@@ -59,7 +65,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     }
 
     /// Checks a configuration a user supplied (a model file, CLI flags).
-    /// - Throws: ``NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
+    /// - Throws: ``/NablaTensor/NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
     ///   `momentum` outside `[0, 1]`.
     public static func validate(numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) throws {
         try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)
@@ -87,6 +93,10 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         }
     }
 
+    /// Normalizes `[N, C, *]` per channel: `y = γ·(x − μ)/√(σ² + eps) + β`, with the batch mean and
+    /// biased variance over `(N, *)` in training (which also updates the running statistics and
+    /// `num_batches_tracked`), or the running statistics in evaluation.
+    /// - Precondition: the input passes ``checkInput(_:)``.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { forward(input, fusingReLU: false) }
 
     /// ``forward(_:)`` followed by a ReLU, as one fused node (see ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``):
@@ -102,6 +112,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
                          training: usesBatchStatistics, momentum: factor, eps: eps, fusingReLU: fusingReLU)
     }
 
+    /// PyTorch's `_BatchNorm.extra_repr`: `16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True`.
     public override var configurationDescription: String {
         "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), "
             + "affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"

@@ -4,9 +4,12 @@ import NablaTensor
 /// written as one integer for a square value (`3`), as an array literal (`[3, 1]`) or from a tuple.
 public struct IntPair: Equatable, Hashable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral,
     CustomStringConvertible {
+    /// The vertical value (the first of PyTorch's tuple).
     public var height: Int
+    /// The horizontal value (the second of PyTorch's tuple).
     public var width: Int
 
+    /// The pair `(height, width)`.
     public init(_ height: Int, _ width: Int) {
         self.height = height
         self.width = width
@@ -15,10 +18,14 @@ public struct IntPair: Equatable, Hashable, Sendable, ExpressibleByIntegerLitera
     /// The square pair `(value, value)`.
     public init(_ value: Int) { self.init(value, value) }
 
+    /// The pair `(pair.0, pair.1)`.
     public init(_ pair: (Int, Int)) { self.init(pair.0, pair.1) }
 
+    /// The square pair `(value, value)`, so `kernelSize: 3` reads as PyTorch's `kernel_size=3`.
     public init(integerLiteral value: Int) { self.init(value) }
 
+    /// The pair `[height, width]`, as PyTorch's `kernel_size=(3, 1)`.
+    /// - Precondition: exactly two elements.
     public init(arrayLiteral elements: Int...) {
         precondition(elements.count == 2, "IntPair needs exactly 2 elements, got \(elements)")
         self.init(elements[0], elements[1])
@@ -41,14 +48,23 @@ public struct IntPair: Equatable, Hashable, Sendable, ExpressibleByIntegerLitera
 /// PyTorch's: `kaiming_uniform(a = √5)`, which is `U(±1/√fan_in)` with `fan_in = (in/groups)·kH·kW`,
 /// for the weight, and `U(±1/√fan_in)` for the bias.
 public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
+    /// `C`, the input channels (PyTorch's `in_channels`).
     public let inChannels: Int
+    /// `O`, the output channels (PyTorch's `out_channels`).
     public let outChannels: Int
+    /// `(kH, kW)`.
     public let kernelSize: IntPair
+    /// `(sH, sW)`, the step between windows.
     public let stride: IntPair
+    /// `(pH, pW)`, zeros added on each side of the input plane.
     public let padding: IntPair
+    /// `(dH, dW)`, the spacing between kernel taps.
     public let dilation: IntPair
+    /// The number of channel groups; divides both `C` and `O`.
     public let groups: Int
+    /// The kernel, `[O, C/groups, kH, kW]`.
     public let weight: Variable<Scalar>
+    /// The bias, `[O]`, or `nil` when created with `bias: false`.
     public let bias: Variable<Scalar>?
 
     /// Creates the layer, drawing initial values from `generator`.
@@ -115,7 +131,7 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
     /// Checks a configuration before constructing the layer, for configurations read from user input
     /// (a CLI flag, a model file). With `inputShape` (`[N, C, H, W]` or `[C, H, W]`) it also checks that
     /// the channels match and the dilated kernel fits the padded input.
-    /// - Throws: ``NablaError`` `.invalidArgument` naming the layer and the offending numbers.
+    /// - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the offending numbers.
     public static func validate(inChannels: Int, outChannels: Int, kernelSize: IntPair, stride: IntPair = 1,
                                 padding: IntPair = 0, dilation: IntPair = 1, groups: Int = 1,
                                 inputShape: [Int]? = nil) throws {
@@ -131,6 +147,10 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
             stride: stride.tuple, padding: padding.tuple, dilation: dilation.tuple, groups: groups)
     }
 
+    /// `y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c]` over the channels of `o`'s group, output
+    /// `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2pH − dH·(kH − 1) − 1)/sH⌋ + 1` (likewise `Wo`); see
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``.
+    /// - Precondition: the input fits the layer (``validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         do {
             try Self.validate(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
@@ -159,14 +179,23 @@ public final class Conv2d<Scalar: TensorScalar>: Module<Scalar> {
 /// Parameters: `weight` `[out, in/groups, k]` and `bias` `[out]`, initialized as PyTorch does:
 /// `U(±1/√fan_in)` for both, `fan_in = (in/groups)·k`.
 public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
+    /// `C`, the input channels.
     public let inChannels: Int
+    /// `O`, the output channels.
     public let outChannels: Int
+    /// `k`, the kernel length.
     public let kernelSize: Int
+    /// `s`, the step between windows.
     public let stride: Int
+    /// `p`, zeros added at each end of the input.
     public let padding: Int
+    /// `d`, the spacing between kernel taps.
     public let dilation: Int
+    /// The number of channel groups; divides both `C` and `O`.
     public let groups: Int
+    /// The kernel, `[O, C/groups, k]`.
     public let weight: Variable<Scalar>
+    /// The bias, `[O]`, or `nil` when created with `bias: false`.
     public let bias: Variable<Scalar>?
 
     /// Creates the layer, drawing initial values from `generator`.
@@ -201,7 +230,7 @@ public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
     }
 
     /// Checks a configuration (and optionally an input shape `[N, C, L]` or `[C, L]`) before
-    /// construction. - Throws: ``NablaError`` `.invalidArgument` naming the layer and the numbers.
+    /// construction. - Throws: ``/NablaTensor/NablaError`` `.invalidArgument` naming the layer and the numbers.
     public static func validate(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                                 dilation: Int = 1, groups: Int = 1, inputShape: [Int]? = nil) throws {
         let name = "Conv1d(\(inChannels), \(outChannels), kernel_size=(\(kernelSize),))"
@@ -224,6 +253,9 @@ public final class Conv1d<Scalar: TensorScalar>: Module<Scalar> {
         }
     }
 
+    /// `[N, C, L] → [N, O, Lo]` with `Lo = ⌊(L + 2p − d·(k − 1) − 1)/s⌋ + 1`; see
+    /// ``conv1d(_:weight:bias:stride:padding:dilation:groups:)``.
+    /// - Precondition: the input fits the layer (``validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         do {
             try Self.validate(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,

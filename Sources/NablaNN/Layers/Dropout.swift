@@ -28,7 +28,7 @@ extension Module {
     }
 
     /// Restores generators saved by ``randomGeneratorStates()``.
-    /// - Throws: ``NablaError`` naming a stochastic module with no saved state, or a saved name that
+    /// - Throws: ``/NablaTensor/NablaError`` naming a stochastic module with no saved state, or a saved name that
     ///   is not a stochastic module of this tree. Nothing is modified unless every name matches.
     public func restoreRandomGenerators(_ states: [String: RandomGenerator]) throws {
         let stochastic = namedModules().compactMap { entry in
@@ -55,12 +55,13 @@ extension Module {
 public final class Dropout<Scalar: TensorScalar>: Module<Scalar>, StochasticModule {
     /// The probability of dropping an element.
     public let probability: Double
+    /// Inverted (scale in training) or vanilla (scale in evaluation); mutable, it changes no state.
     public var mode: DropoutMode
     /// The generator of the dropout masks; public so checkpoints can save and restore it.
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"Dropout: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"Dropout: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "Dropout") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).
@@ -78,10 +79,13 @@ public final class Dropout<Scalar: TensorScalar>: Module<Scalar>, StochasticModu
         self.init(p, mode: mode, using: &GlobalGenerator.shared)
     }
 
+    /// In training `x ⊙ m / (1 − p)` (inverted) or `x ⊙ m` (vanilla) with `m ~ Bernoulli(1 − p)` per
+    /// element; in evaluation `x` (inverted) or `(1 − p)·x` (vanilla). The gradient is masked and scaled alike.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         dropout(input, probability: probability, training: isTraining, mode: mode, using: &generator)
     }
 
+    /// `p=0.5`, plus `mode=vanilla` for the vanilla variant.
     public override var configurationDescription: String {
         "p=\(probability)" + (mode == .vanilla ? ", mode=vanilla" : "")
     }
@@ -98,7 +102,7 @@ public final class Dropout2d<Scalar: TensorScalar>: Module<Scalar>, StochasticMo
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"Dropout2d: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"Dropout2d: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "Dropout2d") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).
@@ -113,9 +117,11 @@ public final class Dropout2d<Scalar: TensorScalar>: Module<Scalar>, StochasticMo
     /// Creates the layer with a generator derived from ``GlobalGenerator/shared``.
     public convenience init(_ p: Double = 0.5) { self.init(p, using: &GlobalGenerator.shared) }
 
+    /// In training each `(n, c)` plane is multiplied by `m[n, c] / (1 − p)`, `m ~ Bernoulli(1 − p)`; identity in evaluation.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         dropout2d(input, probability: probability, training: isTraining, using: &generator)
     }
 
+    /// `p=0.5`, as PyTorch prints it.
     public override var configurationDescription: String { "p=\(probability)" }
 }

@@ -9,22 +9,27 @@ import NablaTensor
 /// instance norm (seed 004 has these reversed).
 ///
 /// State (PyTorch keys): `weight` (γ, ones, `[C]`) and `bias` (β, zeros, `[C]`) when `affine`.
-///
-/// - Parameters:
-///   - numGroups: `G`, which must divide `numChannels`.
-///   - numChannels: `C`.
-///   - eps: added to the variance inside the square root (default `1e-5`).
-///   - affine: whether to learn `γ` and `β`.
 public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
+    /// `G`, the number of groups (PyTorch's `num_groups`).
     public let groupCount: Int
+    /// `C`, the number of channels (PyTorch's `num_channels`).
     public let channelCount: Int
+    /// The constant added to the variance inside the square root.
     public let eps: Double
+    /// Whether `γ` and `β` are learned.
     public let affine: Bool
     /// `γ`, shape `[C]` (when `affine`).
     public let weight: Variable<Scalar>?
     /// `β`, shape `[C]` (when `affine`).
     public let bias: Variable<Scalar>?
 
+    /// A group normalization of `numChannels` channels in `numGroups` groups (`γ = 1`, `β = 0`).
+    /// - Precondition: the configuration passes ``validate(numGroups:numChannels:eps:)``.
+    /// - Parameters:
+    ///   - numGroups: `G`, which must divide `numChannels`.
+    ///   - numChannels: `C`.
+    ///   - eps: added to the variance inside the square root (default `1e-5`).
+    ///   - affine: whether to learn `γ` and `β`.
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true) {
         do {
             try Self.validate(numGroups: numGroups, numChannels: numChannels, eps: eps)
@@ -43,7 +48,7 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` when a count is not positive, `numChannels` is not divisible by
+    /// - Throws: ``/NablaTensor/NablaError`` when a count is not positive, `numChannels` is not divisible by
     ///   `numGroups`, or `eps` is negative or not finite.
     public static func validate(numGroups: Int, numChannels: Int, eps: Double = 1e-5) throws {
         if numGroups <= 0 || numChannels <= 0 {
@@ -71,11 +76,15 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
         }
     }
 
+    /// Normalizes each (sample, group) of `[N, C, *]` by its mean and biased variance over the group's
+    /// `C/G` channels and `*`: `y = γ_c·(x − μ_ng)/√(σ²_ng + eps) + β_c`, the same in both modes.
+    /// - Precondition: the input passes ``checkInput(_:)``.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         return groupNorm(input, groupCount: groupCount, weight: weight, bias: bias, eps: eps)
     }
 
+    /// PyTorch's `GroupNorm.extra_repr`: `4, 16, eps=1e-05, affine=True`.
     public override var configurationDescription: String {
         "\(groupCount), \(channelCount), eps=\(eps), affine=\(affine ? "True" : "False")"
     }

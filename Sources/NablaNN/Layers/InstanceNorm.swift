@@ -12,23 +12,26 @@ import NablaTensor
 /// State (PyTorch keys): `weight`/`bias` (`[C]`) when `affine`; `running_mean`, `running_var` and
 /// `num_batches_tracked` when `trackRunningStats`. As in PyTorch, `momentum = nil` leaves the running
 /// statistics unchanged and `num_batches_tracked` is not advanced.
-///
-/// - Parameters:
-///   - numFeatures: `C`.
-///   - eps: added to the variance inside the square root (default `1e-5`).
-///   - momentum: the running-average factor (default `0.1`).
-///   - affine: whether to learn a per-channel `γ` and `β` (default `false`).
-///   - trackRunningStats: whether to keep running statistics for evaluation (default `false`).
 public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
+    /// `C`, the number of channels (PyTorch's `num_features`).
     public let featureCount: Int
+    /// The constant added to the variance inside the square root.
     public let eps: Double
+    /// The running-average factor; `nil` leaves the running statistics unchanged.
     public let momentum: Double?
+    /// Whether a per-channel `γ` and `β` are learned.
     public let affine: Bool
+    /// Whether running statistics are kept (and used in evaluation).
     public let trackRunningStats: Bool
+    /// `γ`, shape `[C]` (when `affine`).
     public let weight: Variable<Scalar>?
+    /// `β`, shape `[C]` (when `affine`).
     public let bias: Variable<Scalar>?
+    /// The running mean, shape `[C]` (when `trackRunningStats`).
     public let runningMean: Buffer<Scalar>?
+    /// The running (unbiased) variance, shape `[C]` (when `trackRunningStats`).
     public let runningVariance: Buffer<Scalar>?
+    /// The number of training batches seen, `num_batches_tracked` (when `trackRunningStats`).
     public let batchesTracked: Buffer<Scalar>?
 
     /// The rank of a batched input (an unbatched one has one axis fewer); `nil`: any rank ≥ 3.
@@ -36,6 +39,14 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
     /// How an accepted input is described in errors.
     class var inputDescription: String { "[N, C, *]" }
 
+    /// An instance normalization of `numFeatures` channels.
+    /// - Precondition: the configuration passes ``validate(numFeatures:eps:momentum:)``.
+    /// - Parameters:
+    ///   - numFeatures: `C`.
+    ///   - eps: added to the variance inside the square root (default `1e-5`).
+    ///   - momentum: the running-average factor (default `0.1`).
+    ///   - affine: whether to learn a per-channel `γ` and `β` (default `false`).
+    ///   - trackRunningStats: whether to keep running statistics for evaluation (default `false`).
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = false,
                 trackRunningStats: Bool = false) {
         do {
@@ -54,7 +65,7 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` for a non-positive feature count, a bad `eps`, or a `momentum`
+    /// - Throws: ``/NablaTensor/NablaError`` for a non-positive feature count, a bad `eps`, or a `momentum`
     ///   outside `[0, 1]`.
     public static func validate(numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) throws {
         try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)
@@ -84,6 +95,10 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
         }
     }
 
+    /// Normalizes each (sample, channel) of `[N, C, *]` (or unbatched `[C, *]`) over `*`:
+    /// `y = γ_c·(x − μ_nc)/√(σ²_nc + eps) + β_c` with the instance's mean and biased variance, or with
+    /// the running statistics in evaluation when ``trackRunningStats``.
+    /// - Precondition: the input passes ``checkInput(_:)``.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         let batched = Self.batchedRank.map { input.shape.count == $0 } ?? (input.shape.count >= 3)
@@ -93,6 +108,7 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
         return batched ? y : y.reshaped(to: input.shape)
     }
 
+    /// PyTorch's `_InstanceNorm.extra_repr`: `16, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False`.
     public override var configurationDescription: String {
         "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), "
             + "affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"

@@ -8,21 +8,25 @@ import NablaTensor
 ///
 /// State (PyTorch keys): `weight` (γ, ones, shape `normalizedShape`) and `bias` (β, zeros) when
 /// `elementwiseAffine` (the bias only when `bias` is also true).
-///
-/// - Parameters:
-///   - normalizedShape: the trailing shape to normalize over, e.g. `[C, H, W]` or `[features]`.
-///   - eps: added to the variance inside the square root (default `1e-5`).
-///   - elementwiseAffine: whether to learn `γ` and `β`.
-///   - bias: whether to learn `β` when `elementwiseAffine` (PyTorch ≥ 2.1's `bias`).
 public final class LayerNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
+    /// The trailing shape normalized over (PyTorch's `normalized_shape`).
     public let normalizedShape: [Int]
+    /// The constant added to the variance inside the square root.
     public let eps: Double
+    /// Whether `γ` (and, with `bias`, `β`) are learned (PyTorch's `elementwise_affine`).
     public let elementwiseAffine: Bool
     /// `γ`, shape `normalizedShape` (when `elementwiseAffine`).
     public let weight: Variable<Scalar>?
     /// `β`, shape `normalizedShape` (when `elementwiseAffine` and `bias`).
     public let bias: Variable<Scalar>?
 
+    /// A layer normalization over the trailing `normalizedShape` (`γ = 1`, `β = 0`).
+    /// - Precondition: the configuration passes ``validate(normalizedShape:eps:)``.
+    /// - Parameters:
+    ///   - normalizedShape: the trailing shape to normalize over, e.g. `[C, H, W]` or `[features]`.
+    ///   - eps: added to the variance inside the square root (default `1e-5`).
+    ///   - elementwiseAffine: whether to learn `γ` and `β`.
+    ///   - bias: whether to learn `β` when `elementwiseAffine` (PyTorch ≥ 2.1's `bias`).
     public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
         do { try Self.validate(normalizedShape: normalizedShape, eps: eps) } catch { preconditionFailure("\(error)") }
         self.normalizedShape = normalizedShape
@@ -41,7 +45,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     }
 
     /// Checks a configuration a user supplied.
-    /// - Throws: ``NablaError`` for an empty or non-positive `normalizedShape` or a bad `eps`.
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty or non-positive `normalizedShape` or a bad `eps`.
     public static func validate(normalizedShape: [Int], eps: Double = 1e-5) throws {
         if normalizedShape.isEmpty || normalizedShape.contains(where: { $0 <= 0 }) {
             throw NablaError(.invalidArgument,
@@ -60,11 +64,15 @@ public final class LayerNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
         }
     }
 
+    /// Normalizes each row of `∏ normalizedShape` trailing values: `y = γ ⊙ (x − μ)/√(σ² + eps) + β`
+    /// with the row's mean and biased variance, the same in both modes.
+    /// - Precondition: the input passes ``checkInput(_:)``.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         return layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
     }
 
+    /// PyTorch's `LayerNorm.extra_repr`: `(64,), eps=1e-05, elementwise_affine=True`.
     public override var configurationDescription: String {
         let tuple = normalizedShape.count == 1
             ? "(\(normalizedShape[0]),)" : "(" + normalizedShape.map(String.init).joined(separator: ", ") + ")"

@@ -5,9 +5,13 @@ import NablaTensor
 /// Parameters `weight` `[out, in]` and `bias` `[out]`. Default initialization is PyTorch's:
 /// `kaiming_uniform(a = √5)` for the weight, which is `U(±1/√in)`, and `U(±1/√in)` for the bias.
 public final class Linear<Scalar: TensorScalar>: Module<Scalar> {
+    /// `in`, the input features (PyTorch's `in_features`).
     public let inFeatures: Int
+    /// `out`, the output features (PyTorch's `out_features`).
     public let outFeatures: Int
+    /// `W`, shape `[out, in]`.
     public let weight: Variable<Scalar>
+    /// `b`, shape `[out]`, or `nil` when created with `bias: false`.
     public let bias: Variable<Scalar>?
 
     /// Creates the layer, drawing initial values from `generator`.
@@ -32,10 +36,12 @@ public final class Linear<Scalar: TensorScalar>: Module<Scalar> {
         self.init(inFeatures, outFeatures, bias: bias, using: &GlobalGenerator.shared)
     }
 
+    /// `y = x·Wᵀ + b` for `x` of shape `[*, in]`, one tape node; see ``linear(_:weight:bias:)``.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         linear(input, weight: weight, bias: bias)
     }
 
+    /// PyTorch's `Linear.extra_repr`: `in_features=784, out_features=10, bias=True`.
     public override var configurationDescription: String {
         "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(bias != nil ? "True" : "False")"
     }
@@ -43,15 +49,20 @@ public final class Linear<Scalar: TensorScalar>: Module<Scalar> {
 
 /// Flattens axes `startAxis…endAxis` into one (PyTorch `nn.Flatten`, default `1…−1`).
 public final class Flatten<Scalar: TensorScalar>: Module<Scalar> {
+    /// The first axis flattened (PyTorch's `start_dim`); negative counts from the end.
     public let startAxis: Int
+    /// The last axis flattened (PyTorch's `end_dim`); negative counts from the end.
     public let endAxis: Int
 
+    /// A flatten of axes `startAxis…endAxis` (default `1…−1`: everything but the batch axis).
     public init(startAxis: Int = 1, endAxis: Int = -1) {
         self.startAxis = startAxis
         self.endAxis = endAxis
         super.init()
     }
 
+    /// The input reshaped with axes `startAxis…endAxis` merged into one of their product (no copy of the gradient's layout).
+    /// - Precondition: the axes lie in the input's rank and `start ≤ end`.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         let rank = input.value.rank
         let start = startAxis < 0 ? startAxis + rank : startAxis
@@ -63,6 +74,7 @@ public final class Flatten<Scalar: TensorScalar>: Module<Scalar> {
         return input.reshaped(to: newShape)
     }
 
+    /// `start_dim=1, end_dim=-1`, as PyTorch prints it.
     public override var configurationDescription: String { "start_dim=\(startAxis), end_dim=\(endAxis)" }
 }
 
@@ -74,14 +86,17 @@ public final class Sequential<Scalar: TensorScalar>: Module<Scalar> {
     /// The layers, in order.
     public let layers: [Module<Scalar>]
 
+    /// A sequence of `layers`, registered as children `"0"`, `"1"`, ….
     public init(_ layers: [Module<Scalar>]) {
         self.layers = layers
         super.init()
         for (i, layer) in layers.enumerated() { registerModule(String(i), layer) }
     }
 
+    /// A sequence of the listed layers.
     public convenience init(_ layers: Module<Scalar>...) { self.init(layers) }
 
+    /// Applies the layers in order, fusing each ``BatchNorm`` directly followed by a ``ReLU`` into one node.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         var x = input, i = 0
         while i < layers.count {

@@ -22,7 +22,7 @@ extension Module {
     public func save(to url: URL, metadata: [String: String] = [:]) throws { try stateDictFile(metadata: metadata).write(to: url) }
 
     /// Loads a `.safetensors` state dictionary (any float or integer dtype is converted).
-    /// - Throws: ``NablaError`` for an unreadable or malformed file, or a missing, unexpected or
+    /// - Throws: ``/NablaTensor/NablaError`` for an unreadable or malformed file, or a missing, unexpected or
     ///   wrongly shaped key (when `strict`), naming the file.
     public func load(from url: URL, strict: Bool = true) throws {
         let file = try SafeTensorsFile.read(from: url)

@@ -22,9 +22,11 @@ extension Module {
 
     /// Replaces parameters and buffers with the values in `dict`.
     ///
-    /// - Parameter strict: require exactly this module's keys (PyTorch's default). When `false`,
-    ///   missing and unexpected keys are ignored, but a present key must still have the right shape.
-    /// - Throws: ``NablaError`` naming the first missing key, unexpected key, or shape mismatch (with
+    /// - Parameters:
+    ///   - dict: values by state-dict key, as ``stateDict()`` returns them.
+    ///   - strict: require exactly this module's keys (PyTorch's default). When `false`, missing and
+    ///     unexpected keys are ignored, but a present key must still have the right shape.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing key, unexpected key, or shape mismatch (with
     ///   both shapes). Nothing is modified unless every check passes.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>], strict: Bool = true) throws {
         let params = namedParameters(), buffers = namedBuffers()

@@ -9,6 +9,7 @@ public final class Buffer<Scalar: TensorScalar> {
     /// Saved as int64 (`num_batches_tracked`) rather than as `Scalar`.
     public let isInteger: Bool
 
+    /// A buffer holding `value`; `isInteger` saves it as int64 (counters).
     public init(_ value: Tensor<Scalar>, isInteger: Bool = false) {
         self.value = value
         self.isInteger = isInteger
@@ -28,6 +29,7 @@ open class Module<Scalar: TensorScalar> {
     private var ownBuffers: [(name: String, buffer: Buffer<Scalar>)] = []
     private var ownChildren: [(name: String, module: Module<Scalar>)] = []
 
+    /// An empty module in training mode.
     public init() {}
 
     /// Maps an input to an output. Subclasses override this.

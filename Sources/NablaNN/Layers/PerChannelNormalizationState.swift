@@ -32,7 +32,7 @@ struct PerChannelNormalizationState<Scalar: TensorScalar> {
     }
 
     /// Checks a user-supplied configuration of the layer type `name`.
-    /// - Throws: ``NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
+    /// - Throws: ``/NablaTensor/NablaError`` for a non-positive feature count, a negative or non-finite `eps`, or a
     ///   `momentum` outside `[0, 1]`.
     static func validate(_ name: String, numFeatures: Int, eps: Double, momentum: Double?) throws {
         if numFeatures <= 0 {

@@ -13,7 +13,7 @@ public final class DropPath<Scalar: TensorScalar>: Module<Scalar>, StochasticMod
     public var generator: RandomGenerator
 
     /// Checks a user-supplied drop probability.
-    /// - Throws: ``NablaError`` `"DropPath: p=1.5 is out of range [0, 1]"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"DropPath: p=1.5 is out of range [0, 1]"`.
     public static func validate(probability p: Double) throws { try validateDropProbability(p, layer: "DropPath") }
 
     /// Creates the layer with a generator derived from `generator` (one draw).
@@ -28,10 +28,12 @@ public final class DropPath<Scalar: TensorScalar>: Module<Scalar>, StochasticMod
     /// Creates the layer with a generator derived from ``GlobalGenerator/shared``.
     public convenience init(_ p: Double) { self.init(p, using: &GlobalGenerator.shared) }
 
+    /// In training `x·m[n]/(1 − p)` with `m[n] ~ Bernoulli(1 − p)` per sample `n`; identity in evaluation.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         dropPath(input, probability: probability, training: isTraining, using: &generator)
     }
 
+    /// `drop_prob=0.5`, as timm prints it.
     public override var configurationDescription: String { "drop_prob=\(probability)" }
 }
 
@@ -72,6 +74,8 @@ public final class Residual<Scalar: TensorScalar>: Module<Scalar> {
         self.init(branch, shortcut: shortcut, dropPath: dropPath, using: &GlobalGenerator.shared)
     }
 
+    /// `y = shortcut(x) + dropPath(branch(x))`.
+    /// - Precondition: the branch output has the shortcut's shape.
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> {
         var residual = branch(input)
         if let dropPath { residual = dropPath(residual) }

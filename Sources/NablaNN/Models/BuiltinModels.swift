@@ -7,6 +7,7 @@ public struct BuiltinModelOptions: Sendable {
     public var normalization: String?
     /// Dropout probability after each hidden block of `fcnet` (0 = none).
     public var dropout: Double
+    /// Options for `fcnet`: no normalization and no dropout by default.
     public init(normalization: String? = nil, dropout: Double = 0) {
         self.normalization = normalization
         self.dropout = dropout
@@ -29,7 +30,7 @@ public enum BuiltinModels {
 
     /// The description of built-in model `name` for samples of `inputShape` and `outputCount` outputs
     /// (classes, or regression targets), or `nil` when `name` is not a built-in model.
-    /// - Throws: ``NablaError`` for a malformed `fcnet:` width list or an input too small for the model.
+    /// - Throws: ``/NablaTensor/NablaError`` for a malformed `fcnet:` width list or an input too small for the model.
     public static func description(
         _ name: String, inputShape: [Int], outputCount: Int, options: BuiltinModelOptions = .init()
     ) throws -> ModelDescription? {
@@ -127,7 +128,7 @@ public enum BuiltinModels {
 extension BuiltinModels {
     /// A built-in model by name (``description(_:inputShape:outputCount:options:)``), else a
     /// `.yaml`/`.yml`/`.json` model file at path `spec` — what `--model` accepts.
-    /// - Throws: ``NablaError`` for a name that is neither, or an unreadable or malformed file.
+    /// - Throws: ``/NablaTensor/NablaError`` for a name that is neither, or an unreadable or malformed file.
     public static func resolve(_ spec: String, inputShape: [Int], outputCount: Int,
                                options: BuiltinModelOptions = .init()) throws -> ModelDescription {
         if let builtin = try description(spec, inputShape: inputShape, outputCount: outputCount, options: options) {

@@ -8,6 +8,7 @@ public struct LayerArguments {
     private let values: [String: LayerArgument]
     private var used: Set<String> = []
 
+    /// The arguments `values` of the layer described by `context` (e.g. `"layer 3 (Conv2d)"`), none read yet.
     public init(_ values: [String: LayerArgument], context: String) {
         self.values = values
         self.context = context

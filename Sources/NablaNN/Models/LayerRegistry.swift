@@ -6,9 +6,13 @@ import NablaTensor
 public struct LayerFactory {
     /// The PyTorch class name, e.g. `"Conv2d"`.
     public let name: String
+    /// Reads the layer's arguments, checks the per-sample input shape (without the batch axis) and
+    /// returns the `Float` module with its per-sample output shape; throws ``/NablaTensor/NablaError``
+    /// naming the layer and the argument for anything a user got wrong.
     public let build: (_ arguments: inout LayerArguments, _ inputShape: [Int], _ generator: inout RandomGenerator) throws
         -> (module: Module<Float>, outputShape: [Int])
 
+    /// A factory for the `torch.nn` class `name` (looked up case-insensitively in ``LayerRegistry``).
     public init(_ name: String,
                 build: @escaping (inout LayerArguments, [Int], inout RandomGenerator) throws -> (module: Module<Float>, outputShape: [Int])) {
         self.name = name
@@ -123,6 +127,8 @@ public enum LayerRegistry {
 
 /// The identity map (PyTorch `nn.Identity`).
 public final class Identity<Scalar: TensorScalar>: Module<Scalar> {
+    /// An identity layer (it has no configuration or state).
     public override init() { super.init() }
+    /// Returns the input unchanged (the same node, no tape entry).
     public override func forward(_ input: Variable<Scalar>) -> Variable<Scalar> { input }
 }

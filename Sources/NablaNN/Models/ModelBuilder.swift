@@ -5,15 +5,23 @@ import NablaTensor
 public struct BuiltModel {
     /// One row of the summary: what `nabla summary` prints.
     public struct LayerSummary: Equatable, Sendable {
+        /// The layer's position in the model, from 0 (its state-dict prefix).
         public let index: Int
+        /// The layer as PyTorch prints it, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))`.
         public let description: String
+        /// The per-sample output shape (without the batch axis).
         public let outputShape: [Int]
+        /// The number of trainable parameter elements of the layer.
         public let parameterCount: Int
     }
 
+    /// The model, a ``Sequential`` whose child `i` is layer `i` of the description.
     public let model: Sequential<Float>
+    /// The per-sample input shape the model was built for.
     public let inputShape: [Int]
+    /// The per-sample output shape.
     public let outputShape: [Int]
+    /// One summary row per layer.
     public let layers: [LayerSummary]
 
     /// One line per layer (index, layer with its arguments, output shape with batch `N`, parameters),
@@ -64,7 +72,7 @@ public enum ModelLimits {
 extension ModelDescription {
     /// Builds the model for per-sample inputs of `inputShape`, checking that every layer accepts the
     /// shape the previous one produces.
-    /// - Throws: ``NablaError`` naming the layer index and type: unknown layer types, unknown or
+    /// - Throws: ``/NablaTensor/NablaError`` naming the layer index and type: unknown layer types, unknown or
     ///   mistyped arguments, invalid values, shapes that do not chain.
     public func build(inputShape: [Int], using generator: inout RandomGenerator) throws -> BuiltModel {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {

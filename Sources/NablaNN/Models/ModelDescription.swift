@@ -3,8 +3,22 @@ import NablaTensor
 
 /// A keyword argument of a layer in a model description: the YAML/JSON scalar or list as written.
 public enum LayerArgument: Equatable, Sendable, CustomStringConvertible {
-    case int(Int), double(Double), bool(Bool), string(String), list([LayerArgument]), map([String: LayerArgument]), null
+    /// An integer (`5`).
+    case int(Int)
+    /// A real number (`0.5`, `1e-5`).
+    case double(Double)
+    /// A boolean (`true`, `false`).
+    case bool(Bool)
+    /// A string (`"same"`).
+    case string(String)
+    /// A list (`[3, 3]`).
+    case list([LayerArgument])
+    /// A map of further arguments (a residual block's `branch`).
+    case map([String: LayerArgument])
+    /// `null` (PyTorch's `None`, e.g. `momentum: null`).
+    case null
 
+    /// The argument as YAML writes it: `5`, `0.5`, `true`, `"same"`, `[3, 3]`, `{a: 1}`, `null`.
     public var description: String {
         switch self {
         case .int(let v): return String(v)
@@ -20,8 +34,11 @@ public enum LayerArgument: Equatable, Sendable, CustomStringConvertible {
 
 /// One layer of a model description: a PyTorch `torch.nn` class name and its keyword arguments.
 public struct LayerDescription: Equatable, Sendable {
+    /// The `torch.nn` class name as written (matched case-insensitively), e.g. `Conv2d`.
     public var type: String
+    /// The keyword arguments by PyTorch name (`in_channels`, `kernel_size`, …).
     public var arguments: [String: LayerArgument]
+    /// A layer of type `type` with `arguments` (none by default).
     public init(_ type: String, _ arguments: [String: LayerArgument] = [:]) {
         self.type = type
         self.arguments = arguments
@@ -42,11 +59,14 @@ public struct LayerDescription: Equatable, Sendable {
 /// whose value holds its PyTorch keyword arguments. Parameter keys are the layer indices, as in
 /// `nn.Sequential` (`0.weight`, `1.running_mean`). JSON files use the same structure.
 public struct ModelDescription: Equatable, Sendable {
+    /// The model's name (the file name or the built-in name), for summaries and reports.
     public var name: String
+    /// The layers, in order.
     public var layers: [LayerDescription]
     /// The shape of one input sample, when the description fixes it (built-in models do).
     public var inputShape: [Int]?
 
+    /// A description of `layers`; `inputShape` fixes the per-sample input shape (`nil`: taken from the data).
     public init(name: String, layers: [LayerDescription], inputShape: [Int]? = nil) {
         self.name = name
         self.layers = layers
@@ -54,7 +74,7 @@ public struct ModelDescription: Equatable, Sendable {
     }
 
     /// Reads a `.yaml`/`.yml` or `.json` model file.
-    /// - Throws: ``NablaError`` naming the file and, for a bad entry, the layer index.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the file and, for a bad entry, the layer index.
     public static func read(from url: URL) throws -> ModelDescription {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {

@@ -1,8 +1,9 @@
 import NablaTensor
 
 /// Differentiable elementwise arithmetic with broadcasting. The gradient of a broadcast operand is the
-/// upstream gradient summed over the stretched axes (``Tensor/unbroadcast(to:)``).
+/// upstream gradient summed over the stretched axes (``/NablaTensor/Tensor/unbroadcast(to:)``).
 extension Variable {
+    /// `lhs + rhs` with broadcasting; `∂lhs = unbroadcast(g)`, `∂rhs = unbroadcast(g)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
@@ -13,6 +14,7 @@ extension Variable {
         }
     }
 
+    /// `lhs − rhs` with broadcasting; `∂lhs = unbroadcast(g)`, `∂rhs = −unbroadcast(g)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Variable) -> Variable {
@@ -23,6 +25,7 @@ extension Variable {
         }
     }
 
+    /// `lhs ⊙ rhs` with broadcasting; `∂lhs = unbroadcast(g ⊙ rhs)`, `∂rhs = unbroadcast(g ⊙ lhs)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
@@ -33,6 +36,7 @@ extension Variable {
         }
     }
 
+    /// `lhs / rhs` with broadcasting; `∂lhs = unbroadcast(g / rhs)`, `∂rhs = −unbroadcast(g ⊙ lhs / rhs²)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
@@ -43,29 +47,35 @@ extension Variable {
         }
     }
 
+    /// `−x`; `∂x = −g`.
     public static prefix func - (x: Variable) -> Variable {
         Variable(-x.value, inputs: [x]) { g in x.accumulate(-g) }
     }
 
+    /// `lhs + c` for every element; `∂lhs = g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Scalar) -> Variable {
         Variable(lhs.value + rhs, inputs: [lhs]) { g in lhs.accumulate(g) }
     }
 
+    /// `lhs − c` for every element (as `lhs + (−c)`); `∂lhs = g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
 
+    /// `c·lhs` for every element; `∂lhs = c·g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Scalar) -> Variable {
         Variable(lhs.value * rhs, inputs: [lhs]) { g in lhs.accumulate(g * rhs) }
     }
 
+    /// `c·rhs` for every element; `∂rhs = c·g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    /// `lhs / c`, computed as `lhs · (1/c)` (which may differ from a division in the last bit); `∂lhs = g/c`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs * (1 / rhs) }

@@ -36,8 +36,16 @@ import NablaTensor
 /// by a `ReLU` this way).
 ///
 /// - Parameters:
+///   - x: the input `[N, C, *]`.
+///   - runningMean: the running mean `[C]`, updated in training; required in evaluation.
+///   - runningVariance: the running (unbiased) variance `[C]`, likewise.
 ///   - weight: `γ`, shape `[C]`, or `nil` for `γ = 1` (PyTorch `affine=False`).
 ///   - bias: `β`, shape `[C]`, or `nil` for `β = 0`.
+///   - training: normalize with the batch statistics (and update the running ones) rather than
+///     with the running statistics.
+///   - momentum: the running-average factor `m` in `[0, 1]`.
+///   - eps: `ε`, added to the variance inside the square root.
+///   - fusingReLU: apply a ReLU to the output inside the same node.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func batchNorm<Scalar: TensorScalar>(

@@ -11,7 +11,9 @@ import NablaTensor
 ///   - x: input `[N, C, H, W]` (or unbatched `[C, H, W]`).
 ///   - weight: `[O, C/groups, kH, kW]`, PyTorch's layout.
 ///   - bias: `[O]`, optional.
-///   - stride, padding, dilation: `(height, width)`; positive, non-negative, positive.
+///   - stride: `(sH, sW)`, positive.
+///   - padding: `(pH, pW)`, zeros on each side, non-negative.
+///   - dilation: `(dH, dW)`, the spacing of kernel taps, positive.
 ///   - groups: divides both `C` and `O`.
 /// - Returns: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2pH − dH·(kH − 1) − 1) / sH⌋ + 1` (likewise `Wo`).
 ///

@@ -20,7 +20,7 @@ public enum ConvolutionTuning {
     /// Passes with fewer multiply-adds than this run on one core.
     nonisolated(unsafe) public static var parallelThreshold = 1 << 18
     /// Whether unit-stride "same-width" convolutions lower each sample with one row per (channel,
-    /// kernel column) and run one GEMM per kernel row (``Convolution2DGeometry/usesRowShiftedLowering``).
+    /// kernel column) and run one GEMM per kernel row (`Convolution2DGeometry.usesRowShiftedLowering`).
     nonisolated(unsafe) public static var rowShiftedLowering = true
     /// The smallest `C·kW` (inner dimension of each of those GEMMs) that takes the row-shifted path;
     /// below it the GEMMs are too shallow (the 3-channel input layer of `convnet` has 9).

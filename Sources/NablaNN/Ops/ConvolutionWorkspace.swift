@@ -32,6 +32,8 @@ public final class ConvolutionWorkspace: @unchecked Sendable {
     /// Buffers are aligned to this many bytes (a cache line, and enough for AVX-512 loads).
     private static let alignment = 64
 
+    /// A workspace that keeps at most `maximumCachedBufferCount` idle buffers for reuse (default 8).
+    /// - Precondition: `maximumCachedBufferCount > 0`.
     public init(maximumCachedBufferCount: Int = 8) {
         precondition(maximumCachedBufferCount > 0,
                      "ConvolutionWorkspace: maximumCachedBufferCount \(maximumCachedBufferCount) must be positive")
@@ -126,7 +128,7 @@ func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 <
 /// How many cores the convolution and pooling kernels split their batch loops over.
 public enum ConvolutionParallelism {
     nonisolated(unsafe) private static var override: Int?
-    /// ``Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
+    /// ``/NablaTensor/Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
     public static var workerCount: Int {
         get { override ?? Parallelism.threadCount }
         set { override = newValue }

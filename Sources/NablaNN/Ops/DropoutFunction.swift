@@ -9,11 +9,14 @@ import NablaTensor
 /// - `vanilla` (Srivastava et al., 2014, "Dropout: A Simple Way to Prevent Neural Networks from
 ///   Overfitting", JMLR 15): no scaling in training, multiply by `q` in evaluation.
 public enum DropoutMode: String, Sendable, CaseIterable, Codable {
-    case inverted, vanilla
+    /// Scale kept units by `1/(1 − p)` in training; identity in evaluation (PyTorch's `nn.Dropout`).
+    case inverted
+    /// No scaling in training; multiply by `1 − p` in evaluation (the original paper's formulation).
+    case vanilla
 }
 
 /// Checks a drop probability a user supplied (a CLI flag, a model file).
-/// - Throws: ``NablaError`` `"<layer>: p=1.5 is out of range [0, 1]"` for `p ∉ [0, 1]` or NaN.
+/// - Throws: ``/NablaTensor/NablaError`` `"<layer>: p=1.5 is out of range [0, 1]"` for `p ∉ [0, 1]` or NaN.
 public func validateDropProbability(_ p: Double, layer: String) throws {
     guard p >= 0 && p <= 1 else {
         throw NablaError(.invalidArgument, "\(layer): p=\(p) is out of range [0, 1]")

@@ -20,9 +20,11 @@ import NablaTensor
 /// Rows are split over the cores; `∂γ` and `∂β` are accumulated per chunk and then summed.
 ///
 /// - Parameters:
+///   - x: the input `[*, normalizedShape…]`.
 ///   - normalizedShape: the trailing shape normalized over; the input must end with it.
 ///   - weight: `γ` of shape `normalizedShape`, or `nil` (PyTorch `elementwise_affine=False`).
 ///   - bias: `β` of shape `normalizedShape`, or `nil`.
+///   - eps: `ε`, added to the variance inside the square root (default `1e-5`).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func layerNorm<Scalar: TensorScalar>(

@@ -99,11 +99,12 @@ extension Pooling2DGeometry {
 /// in the forward pass; among equal maxima the first in row-major window order wins, and a NaN wins
 /// over any number (both as in PyTorch).
 /// - Parameters:
+///   - x: the input `[N, C, H, W]` (or unbatched `[C, H, W]`).
 ///   - kernelSize: window `(height, width)`.
 ///   - stride: defaults to `kernelSize`.
 ///   - padding: implicit −∞ border, at most half the kernel.
 ///   - dilation: spacing of the window taps.
-///   - ceilMode: round the output extent up (see ``Pooling2DGeometry``).
+///   - ceilMode: round the output extent up (see `Pooling2DGeometry`).
 public func maxPool2d<Scalar>(
     _ x: Variable<Scalar>, kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), ceilMode: Bool = false

@@ -75,13 +75,17 @@ func penalty<Scalar: TensorScalar>(
 /// Spec grammar (one of): `l2:LAMBDA`, `l1:LAMBDA`, `elastic:LAMBDA[:BETA]` (β defaults to 1),
 /// `none`. Numbers are Swift `Double` literals (`1e-4`, `0.001`).
 public enum ParameterPenalty: Equatable, Sendable, CustomStringConvertible {
+    /// No penalty: `R = 0`.
     case none
+    /// ``l2Penalty(_:lambda:)``: `R = λ/2·Σw²`.
     case l2(lambda: Double)
+    /// ``l1Penalty(_:lambda:)``: `R = λ·Σ|w|`.
     case l1(lambda: Double)
+    /// ``elasticNetPenalty(_:lambda:beta:)``: `R = λ·(β·Σw² + Σ|w|)`.
     case elasticNet(lambda: Double, beta: Double)
 
     /// Parses a spec such as `"l2:5e-4"` or `"elastic:1e-4:0.5"`.
-    /// - Throws: ``NablaError`` naming the spec for an unknown name, a missing or malformed number,
+    /// - Throws: ``/NablaTensor/NablaError`` naming the spec for an unknown name, a missing or malformed number,
     ///   or a negative `λ`/`β`.
     public init(parsing spec: String) throws {
         let parts = spec.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false).map(String.init)

@@ -138,7 +138,7 @@ public final class Adagrad<Scalar: TensorScalar>: PerParameterOptimizer {
 
     /// Adagrad over parameter groups, whose hyper-parameters override `options`; every
     /// parameter's state is created now, as PyTorch does.
-    /// - Throws: ``NablaError`` for a negative learning rate, learning-rate decay, weight decay,
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative learning rate, learning-rate decay, weight decay,
     ///   initial accumulator value or epsilon, an empty parameter list, or an option Adagrad does not use.
     public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
         core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)

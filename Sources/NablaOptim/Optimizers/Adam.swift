@@ -195,7 +195,7 @@ public final class Adam<Scalar: TensorScalar>: PerParameterOptimizer {
     public let core: OptimizerCore<Options, State>
 
     /// Adam over parameter groups, whose hyper-parameters override `options`.
-    /// - Throws: ``NablaError`` for a negative learning rate, epsilon or weight decay, betas outside
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative learning rate, epsilon or weight decay, betas outside
     ///   `[0, 1)`, an empty parameter list, or an option Adam does not use.
     public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
         core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)

@@ -79,7 +79,7 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
     /// A parameter's state before its first update, as PyTorch creates it.
     public static func makeState(count: Int, options: Options) -> State { State(count: count, amsgrad: options.amsgrad) }
 
-    /// The state ``State/entries(shape:)`` wrote under `options`, read back.
+    /// The state `State.entries(shape:)` wrote under `options`, read back.
     public static func readState(_ reader: inout StateReader<Scalar>, options: Options) throws -> State {
         try State(reading: &reader, amsgrad: options.amsgrad)
     }
@@ -98,7 +98,7 @@ public final class AdamW<Scalar: TensorScalar>: PerParameterOptimizer {
     public let core: OptimizerCore<Options, State>
 
     /// AdamW over parameter groups, whose hyper-parameters override `options`.
-    /// - Throws: ``NablaError`` for a negative learning rate, epsilon or weight decay, betas outside
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative learning rate, epsilon or weight decay, betas outside
     ///   `[0, 1)`, an empty parameter list, or an option AdamW does not use.
     public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
         core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)

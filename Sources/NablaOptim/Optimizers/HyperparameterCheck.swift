@@ -18,4 +18,9 @@ public enum HyperparameterCheck {
             throw NablaError(.invalidArgument, "Invalid beta parameter at index \(index): \(value)\(location(group))")
         }
     }
+
+    /// Throws `"<message>: <value>"` unless `0 ≤ value ≤ 1` (also rejects NaN).
+    public static func unitInterval(_ value: Double, _ message: String, group: Int) throws {
+        guard value >= 0 && value <= 1 else { throw NablaError(.invalidArgument, "\(message): \(value)\(location(group))") }
+    }
 }

@@ -20,7 +20,7 @@ extension Hyperparameters {
     }
 
     /// Decodes typed options from these values.
-    /// - Throws: ``NablaError`` naming the key when one is missing or holds the wrong kind of value
+    /// - Throws: ``/NablaTensor/NablaError`` naming the key when one is missing or holds the wrong kind of value
     ///   (`context` starts the message, e.g. `"SGD"`).
     public func decode<Options: Decodable>(_ type: Options.Type, context: String) throws -> Options {
         do {

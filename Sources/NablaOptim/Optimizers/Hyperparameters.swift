@@ -27,8 +27,11 @@ public struct Hyperparameters: Equatable, Sendable, ExpressibleByDictionaryLiter
     /// One hyper-parameter value.
     public enum Value: Equatable, Sendable, CustomStringConvertible,
         ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+        /// A real number (`lr`, `momentum`), stored as a 0-d tensor.
         case number(Double)
+        /// A flag (`nesterov`, `amsgrad`), stored as a 0-d tensor holding 0 or 1.
         case flag(Bool)
+        /// Two numbers (`betas`), stored as a tensor of shape `[2]`.
         case pair(Double, Double)
 
         /// `0.9` is a number.
@@ -123,7 +126,7 @@ extension Hyperparameters.Value {
     }
 
     /// Reads a state-dict tensor as a value of `kind`; `entry` names it in messages.
-    /// - Throws: ``NablaError`` when the tensor's shape does not fit `kind`, or a flag is not 0 or 1.
+    /// - Throws: ``/NablaTensor/NablaError`` when the tensor's shape does not fit `kind`, or a flag is not 0 or 1.
     public init(_ tensor: Tensor<Double>, as kind: Hyperparameters.Kind, entry: String) throws {
         if kind == .pair {
             guard tensor.shape == [2] else {

@@ -1,7 +1,7 @@
 import NablaNN
 
 extension Module {
-    /// The parameters split into two optimizer groups: the decayable ones (``decayableParameters()``)
+    /// The parameters split into two optimizer groups: the decayable ones (``/NablaNN/Module/decayableParameters()``)
     /// and biases plus the affine parameters of normalization layers, which conventionally take no
     /// weight decay (their group has `weightDecay: 0`).
     ///
@@ -10,7 +10,7 @@ extension Module {
     /// ```
     ///
     /// - Parameter weightDecay: the decay of the first group; `nil` leaves it to the optimizer's default.
-    /// - Returns: `[decayed, notDecayed]`, each in ``namedParameters(prefix:)`` order; a group with no
+    /// - Returns: `[decayed, notDecayed]`, each in ``/NablaNN/Module/namedParameters(prefix:)`` order; a group with no
     ///   parameters is left out.
     public func parameterGroups(weightDecay: Double? = nil) -> [ParameterGroup<Scalar>] {
         // The same rule as the penalties use (see ``ParameterSelection``).

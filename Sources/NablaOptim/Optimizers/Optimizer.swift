@@ -21,6 +21,7 @@ import NablaTensor
 /// in order, and `param_groups.<g>.<option>` (`lr`, `weight_decay`, `betas` as `[2]`, flags as
 /// 0/1, `params` as the group's parameter indices, and `initial_lr` once a schedule set it).
 public protocol Optimizer<Scalar>: AnyObject {
+    /// The element type of the parameters (`Float` for training, `Double` for checks).
     associatedtype Scalar: TensorScalar
 
     /// The parameter groups, with every option this optimizer uses resolved (no `nil`s among them).
@@ -30,7 +31,9 @@ public protocol Optimizer<Scalar>: AnyObject {
     var learningRate: Double { get set }
 
     /// Each group's learning rate (`param_groups[g]["lr"]`); schedules read and write these.
-    /// - Precondition (set): one finite, non-negative value per group.
+    /// - Precondition (set): one finite value per group. A schedule may set a negative rate, as
+    ///   PyTorch's param_groups allow (OneCycleLR's linear anneal extrapolates below zero on its
+    ///   last accepted step); constructors and state dictionaries still require `lr ≥ 0`.
     var learningRates: [Double] { get set }
 
     /// Each group's `initial_lr`, `nil` until the first schedule attached to this optimizer records
@@ -40,6 +43,12 @@ public protocol Optimizer<Scalar>: AnyObject {
     /// Applies one update to every parameter that has a gradient.
     func step()
 
+    /// Sets hyper-parameter `key` (a PyTorch `param_groups` key) of group `group` to `value` — what
+    /// a schedule does when it cycles `momentum` or β₁ (`betas`) alongside the learning rate.
+    /// - Throws: ``NablaError`` when the optimizer does not read `key`, `value` is of the wrong kind,
+    ///   or it is invalid; nothing changes then.
+    func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws
+
     /// Sets every parameter's gradient to `nil` (PyTorch's `zero_grad(set_to_none=True)`).
     func zeroGrad()
 
@@ -48,21 +57,34 @@ public protocol Optimizer<Scalar>: AnyObject {
 
     /// Restores state and hyper-parameters written by ``stateDict()`` of an optimizer of the same
     /// kind over parameters of the same shapes.
-    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing, unexpected or mismatched entry, or an
     ///   invalid hyper-parameter. Nothing changes unless every check passes.
     func loadStateDict(_ dict: [String: Tensor<Double>]) throws
 }
 
 extension Optimizer {
+    /// `learningRates[0]`; setting it sets every group's learning rate to the value.
     public var learningRate: Double {
         get { learningRates[0] }
         set { learningRates = Array(repeating: newValue, count: learningRates.count) }
     }
 
+    /// Sets every parameter's `grad` to `nil`, so the next `backward()` starts from zero.
     public func zeroGrad() {
         for group in parameterGroups {
             for parameter in group.parameters { parameter.grad = nil }
         }
+    }
+
+    /// Hyper-parameter `key` of group `group` as the optimizer resolved it, or `nil` when it does
+    /// not read `key`.
+    public func hyperparameter(_ key: String, group: Int) -> Hyperparameters.Value? {
+        parameterGroups[group].hyperparameters[key]
+    }
+
+    /// Throws: an optimizer that does not implement it has no settable hyper-parameters.
+    public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
+        throw NablaError(.invalidArgument, "\(type(of: self)) cannot set hyper-parameter '\(key)'")
     }
 
     /// Every parameter of every group, in state-dict index order.
@@ -75,7 +97,7 @@ extension Optimizer {
 ///
 /// Adding an optimizer is one file with the type (see ``PerParameterOptimizer`` for the usual
 /// shape: options, state, a pure update function) and one line registering it:
-/// `OptimizerRegistry.register(Lion<Float>.self)` for a type outside Nabla, or an entry in
+/// `OptimizerRegistry.register(Signum<Float>.self)` for a type outside Nabla, or an entry in
 /// ``OptimizerRegistry``'s built-in table.
 public protocol RegistrableOptimizer<Scalar>: Optimizer {
     /// One group's hyper-parameters.
@@ -90,7 +112,17 @@ public protocol RegistrableOptimizer<Scalar>: Optimizer {
 
     /// The optimizer over `groups`, whose hyper-parameters override `options` (PyTorch's defaults
     /// when built by name with none given).
-    /// - Throws: ``NablaError`` for an empty parameter list, an option a group sets that this
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty parameter list, an option a group sets that this
     ///   optimizer does not have, or an invalid value.
     init(_ groups: [ParameterGroup<Scalar>], options: Options) throws
+}
+
+/// An optimizer whose step evaluates the gradients again at other weights — SAM's two forward and
+/// backward passes (PyTorch's `optimizer.step(closure)`). The trainer calls
+/// ``step(reevaluating:)`` instead of ``Optimizer/step()`` when its optimizer conforms.
+public protocol ClosureOptimizer<Scalar>: Optimizer {
+    /// One step, given the gradients at the current weights; `reevaluate` recomputes every
+    /// parameter's `grad` at the weights as they are when it is called (zero, forward, backward).
+    /// - Throws: what `reevaluate` throws; the weights are then as they were before the step.
+    func step(reevaluating reevaluate: () throws -> Void) throws
 }

@@ -2,6 +2,7 @@ import NablaTensor
 
 /// The typed state an optimizer keeps for one parameter (`SGD.State`, `Adam.State`, …).
 public protocol OptimizerState {
+    /// The element type of the parameter the state belongs to.
     associatedtype Scalar: TensorScalar
     /// The state as PyTorch-named tensors of the parameter's `shape` (`step` 0-d), the entries
     /// `state.<i>.<name>` of the optimizer's state dictionary.
@@ -22,7 +23,7 @@ public struct StateReader<Scalar: TensorScalar> {
     }
 
     /// The buffer `name` with the parameter's shape.
-    /// - Throws: ``NablaError`` when it is missing or has another shape.
+    /// - Throws: ``/NablaTensor/NablaError`` when it is missing or has another shape.
     public mutating func buffer(_ name: String) throws -> [Scalar] {
         let key = prefix + name
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
@@ -33,8 +34,20 @@ public struct StateReader<Scalar: TensorScalar> {
         return tensor.scalars.map { Scalar($0) }
     }
 
+    /// The 0-d entry `name` (a scalar state such as NAdam's `mu_product`).
+    /// - Throws: ``NablaError`` when it is missing or holds more than one number.
+    public mutating func scalar(_ name: String) throws -> Double {
+        let key = prefix + name
+        guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
+        guard tensor.count == 1 else {
+            throw NablaError(.shapeMismatch, "optimizer state entry '\(key)' has shape \(tensor.shape), expected []")
+        }
+        used.insert(key)
+        return tensor.scalars[0]
+    }
+
     /// The step counter `step`, a non-negative whole number.
-    /// - Throws: ``NablaError`` when it is missing or not such a number.
+    /// - Throws: ``/NablaTensor/NablaError`` when it is missing or not such a number.
     public mutating func step() throws -> Int {
         let key = prefix + "step"
         guard let tensor = dict[key] else { throw NablaError(.missingKey, "optimizer state dict is missing '\(key)'") }
@@ -64,7 +77,7 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
 
     /// Resolves each group — `defaults` (the constructor's options) overridden by the group's
     /// hyper-parameters — and validates it.
-    /// - Throws: ``NablaError`` for an empty parameter list, a parameter that does not require a
+    /// - Throws: ``/NablaTensor/NablaError`` for an empty parameter list, a parameter that does not require a
     ///   gradient or appears in two groups, an option the optimizer does not have, or an invalid value.
     public init(name: String, groups: [ParameterGroup<Scalar>], defaults: Options) throws {
         self.name = name
@@ -95,14 +108,14 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
     }
 
     /// Each group's `lr`.
-    /// - Precondition (set): one finite, non-negative value per group.
+    /// - Precondition (set): one finite value per group (see ``Optimizer/learningRates``).
     public var learningRates: [Double] {
         get { options.map(\.learningRate) }
         set {
             precondition(newValue.count == groups.count,
                          "\(name): \(newValue.count) learning rates for \(groups.count) parameter groups")
             for (g, lr) in newValue.enumerated() {
-                precondition(lr >= 0 && lr.isFinite, "\(name): invalid learning rate \(lr) for group \(g)")
+                precondition(lr.isFinite, "\(name): invalid learning rate \(lr) for group \(g)")
                 groups[g].learningRate = lr
                 options[g].learningRate = lr
             }
@@ -118,6 +131,19 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
                          "\(name): \(newValue.count) initial learning rates for \(groups.count) parameter groups")
             for g in groups.indices { groups[g].initialLearningRate = newValue[g] }
         }
+    }
+
+    /// Sets `key` of group `group` to `value`, decoded into the typed options and validated.
+    /// - Precondition: `group` is a valid group index.
+    /// - Throws: ``NablaError`` for a key these options do not have, a value of the wrong kind, or an
+    ///   invalid value; nothing changes then.
+    public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
+        precondition(groups.indices.contains(group), "\(name): no parameter group \(group)")
+        var overrides = Hyperparameters()
+        overrides[key] = value
+        let updated = try options[group].applying(overrides, optimizer: name, group: group)
+        options[group] = updated
+        groups[group].hyperparameters = updated.hyperparameters
     }
 
     /// Creates the state of every parameter now (Adagrad initializes its sums at construction).
@@ -178,7 +204,7 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
     /// Restores what ``stateDict()`` wrote; `readState` reads one parameter's state as the
     /// optimizer would have written it under the group's options. Nothing changes unless every
     /// check passes.
-    /// - Throws: ``NablaError`` naming the first missing, unexpected or mismatched entry, or an
+    /// - Throws: ``/NablaTensor/NablaError`` naming the first missing, unexpected or mismatched entry, or an
     ///   invalid hyper-parameter.
     public func loadStateDict(
         _ dict: [String: Tensor<Double>],

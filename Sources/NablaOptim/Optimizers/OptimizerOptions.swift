@@ -45,9 +45,10 @@ extension OptimizerOptions {
 
     /// These options with `overrides` applied, validated.
     /// - Parameters:
+    ///   - overrides: values by PyTorch key that replace these options' values.
     ///   - optimizer: the optimizer's name in messages (`"SGD"`).
     ///   - group: the index of the group the options are for, in messages.
-    /// - Throws: ``NablaError`` `"SGD has no option 'betas'"` for a key these options do not have,
+    /// - Throws: ``/NablaTensor/NablaError`` `"SGD has no option 'betas'"` for a key these options do not have,
     ///   for a value of the wrong kind (a number where a flag belongs), or an invalid value.
     public func applying(_ overrides: Hyperparameters, optimizer: String, group: Int) throws -> Self {
         var options = self

@@ -42,7 +42,7 @@ public struct OptimizerRegistration: Sendable {
 
     /// The optimizer over `groups` with `hyperparameters` overriding its defaults (what a group
     /// sets overrides both).
-    /// - Throws: ``NablaError`` for a key the optimizer does not read — naming the optimizer and
+    /// - Throws: ``/NablaTensor/NablaError`` for a key the optimizer does not read — naming the optimizer and
     ///   the keys it reads — a value of the wrong kind, an invalid value, or an empty parameter list.
     public func make(_ groups: [ParameterGroup<Float>], hyperparameters: Hyperparameters) throws -> any Optimizer<Float> {
         if let unknown = hyperparameters.keys.first(where: { defaults[$0] == nil }) {
@@ -58,14 +58,14 @@ extension OptimizerRegistration: RegistryEntry {
 }
 
 /// Every optimizer that can be selected by name — by `nabla train --optimizer`, an
-/// ``OptimizerSpecification`` in a study or configuration file, and `--help`, which lists them.
+/// `OptimizerSpecification` (NablaTraining) in a study or configuration file, and `--help`, which lists them.
 ///
-/// The built-ins are registered in ``builtIns``, one line each; an optimizer defined elsewhere is
+/// The built-ins are registered in `builtIns`, one line each; an optimizer defined elsewhere is
 /// registered once, before it is looked up:
 ///
 /// ```swift
-/// OptimizerRegistry.register(Lion<Float>.self)
-/// let optimizer = try OptimizerSpecification(name: "lion", hyperparameters: ["lr": 1e-4]).make(for: model)
+/// OptimizerRegistry.register(Signum<Float>.self)
+/// let optimizer = try OptimizerSpecification(name: "signum", hyperparameters: ["lr": 1e-4]).make(for: model)
 /// ```
 ///
 /// Lookups ignore case. The registry is safe to use from several threads.
@@ -78,6 +78,12 @@ public enum OptimizerRegistry {
             OptimizerRegistration(RMSprop<Float>.self),
             OptimizerRegistration(Adam<Float>.self),
             OptimizerRegistration(AdamW<Float>.self),
+            OptimizerRegistration(Adadelta<Float>.self),
+            OptimizerRegistration(Adamax<Float>.self),
+            OptimizerRegistration(NAdam<Float>.self),
+            OptimizerRegistration(RAdam<Float>.self),
+            OptimizerRegistration(Lion<Float>.self),
+            OptimizerRegistration(LAMB<Float>.self),
         ]
     }
 
@@ -96,7 +102,7 @@ public enum OptimizerRegistry {
     public static var names: [String] { registrations.map(\.name) }
 
     /// The optimizer registered as `name` (any case).
-    /// - Throws: ``NablaError`` listing the known names when there is none.
+    /// - Throws: ``/NablaTensor/NablaError`` listing the known names when there is none.
     public static func registration(named name: String) throws -> OptimizerRegistration {
         guard let registration = table.entry(named: name) else {
             throw NablaError(.invalidArgument, "unknown optimizer '\(name)' (known: \(names.joined(separator: ", ")))")

@@ -71,6 +71,11 @@ extension PerParameterOptimizer {
                   update: { Self.update($0, gradient: $1, state: &$2, options: $3) })
     }
 
+    /// Sets `key` of group `group` through the typed options, validated as at construction.
+    public func setHyperparameter(_ key: String, to value: Hyperparameters.Value, group: Int) throws {
+        try core.setHyperparameter(key, to: value, group: group)
+    }
+
     /// `state.<i>.<name>` and `param_groups.<g>.<key>`, PyTorch's layout (``OptimizerCore/stateDict()``).
     public func stateDict() -> [String: Tensor<Double>] { core.stateDict() }
 

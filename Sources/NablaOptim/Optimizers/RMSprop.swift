@@ -189,7 +189,7 @@ public final class RMSprop<Scalar: TensorScalar>: PerParameterOptimizer {
     public let core: OptimizerCore<Options, State>
 
     /// RMSprop over parameter groups, whose hyper-parameters override `options`.
-    /// - Throws: ``NablaError`` for a negative learning rate, alpha, epsilon, momentum or weight
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative learning rate, alpha, epsilon, momentum or weight
     ///   decay, an empty parameter list, or an option RMSprop does not use.
     public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
         core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)

@@ -150,7 +150,7 @@ public final class SGD<Scalar: TensorScalar>: PerParameterOptimizer {
     public let core: OptimizerCore<Options, State>
 
     /// SGD over parameter groups, whose hyper-parameters override `options`.
-    /// - Throws: ``NablaError`` for a negative learning rate, momentum or weight decay, Nesterov
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative learning rate, momentum or weight decay, Nesterov
     ///   without momentum or with dampening, an empty parameter list, or an option SGD does not use.
     public init(_ groups: [ParameterGroup<Scalar>], options: Options) throws {
         core = try OptimizerCore(name: Self.displayName, groups: groups, defaults: options)

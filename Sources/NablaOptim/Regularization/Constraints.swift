@@ -17,7 +17,7 @@ public struct MaxNormConstraint: Sendable, Equatable {
     public let maxNorm: Double
 
     /// Checks a user-supplied bound.
-    /// - Throws: ``NablaError`` `"MaxNorm: max_norm=-1.0 must be positive"`.
+    /// - Throws: ``/NablaTensor/NablaError`` `"MaxNorm: max_norm=-1.0 must be positive"`.
     public static func validate(maxNorm: Double) throws {
         guard maxNorm > 0 && maxNorm.isFinite else {
             throw NablaError(.invalidArgument, "MaxNorm: max_norm=\(maxNorm) must be positive")
@@ -53,7 +53,7 @@ public struct MaxNormConstraint: Sendable, Equatable {
     }
 
     /// Applies the constraint to every decayable parameter of rank ≥ 2 of `module` (Linear and
-    /// convolution weights; see ``ParameterSelection``) — call it after each optimizer step.
+    /// convolution weights; see ``/NablaNN/ParameterSelection``) — call it after each optimizer step.
     public func apply<Scalar>(to module: Module<Scalar>) {
         for weight in module.decayableParameters() where weight.value.rank >= 2 { apply(to: weight) }
     }

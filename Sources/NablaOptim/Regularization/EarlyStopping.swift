@@ -18,15 +18,25 @@ import NablaNN
 /// for checkpoints (the snapshot is a state dict the trainer can save beside the weights).
 public final class EarlyStopping<Scalar: TensorScalar> {
     /// Whether smaller (`min`) or larger (`max`) metric values are better.
-    public enum Mode: String, Sendable, Codable, CaseIterable { case min, max }
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        /// Smaller is better (a loss): an improvement is `metric < best − minDelta`.
+        case min
+        /// Larger is better (an accuracy): an improvement is `metric > best + minDelta`.
+        case max
+    }
 
     /// The scalar progress of the tracker, for checkpoints.
     public struct State: Equatable, Sendable, Codable {
+        /// The best metric so far, or `nil` before the first update.
         public var bestMetric: Double?
+        /// The epoch of ``bestMetric``, or `nil` before the first update.
         public var bestEpoch: Int?
+        /// Evaluations since the last improvement.
         public var epochsWithoutImprovement: Int
+        /// Whether ``EarlyStopping/update(metric:epoch:module:)`` has returned `true`.
         public var stopped: Bool
 
+        /// A state; the defaults are those of a tracker that has seen nothing.
         public init(bestMetric: Double? = nil, bestEpoch: Int? = nil, epochsWithoutImprovement: Int = 0, stopped: Bool = false) {
             self.bestMetric = bestMetric
             self.bestEpoch = bestEpoch
@@ -35,6 +45,7 @@ public final class EarlyStopping<Scalar: TensorScalar> {
         }
     }
 
+    /// Whether smaller or larger metrics are better.
     public let mode: Mode
     /// How many evaluations without improvement are tolerated before stopping.
     public let patience: Int
@@ -53,7 +64,7 @@ public final class EarlyStopping<Scalar: TensorScalar> {
     public var epochsWithoutImprovement: Int { state.epochsWithoutImprovement }
 
     /// Checks user-supplied settings.
-    /// - Throws: ``NablaError`` for a negative patience or a negative or non-finite `minDelta`.
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative patience or a negative or non-finite `minDelta`.
     public static func validate(patience: Int, minDelta: Double) throws {
         guard patience >= 0 else {
             throw NablaError(.invalidArgument, "EarlyStopping: patience=\(patience) must be non-negative")
@@ -103,7 +114,7 @@ public final class EarlyStopping<Scalar: TensorScalar> {
 
     /// Loads the best snapshot into `module` (the same architecture the snapshots came from).
     /// - Returns: whether a snapshot existed (there is none before the first finite metric).
-    /// - Throws: ``NablaError`` if `module`'s keys or shapes differ from the snapshot's.
+    /// - Throws: ``/NablaTensor/NablaError`` if `module`'s keys or shapes differ from the snapshot's.
     @discardableResult
     public func restoreBest(into module: Module<Scalar>) throws -> Bool {
         guard let best = bestStateDict else { return false }

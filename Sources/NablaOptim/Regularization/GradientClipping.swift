@@ -13,6 +13,8 @@ import NablaTensor
 /// are skipped. A non-finite total (a NaN or infinite gradient) leaves the gradients untouched, so
 /// the caller's NaN detection sees them.
 /// - Parameters:
+///   - parameters: the parameters whose gradients are clipped in place.
+///   - maxNorm: the largest global norm allowed.
 ///   - normType: `q`, 2 by default; `.infinity` for the max-norm.
 /// - Returns: the total norm *before* clipping (what PyTorch returns, for logging).
 /// - Precondition: `maxNorm ≥ 0`, `normType > 0`.
@@ -79,12 +81,15 @@ public func clipGradientValues<Scalar>(_ parameters: [Variable<Scalar>], clipVal
 /// Spec grammar (one of): `norm:MAX[:TYPE]` (``clipGradientNorm(_:maxNorm:normType:)``, TYPE a
 /// number or `inf`, default 2), `value:MAX` (``clipGradientValues(_:clipValue:)``), `none`.
 public enum GradientClipping: Equatable, Sendable, CustomStringConvertible {
+    /// No clipping.
     case none
+    /// ``clipGradientNorm(_:maxNorm:normType:)``: scale every gradient by `min(1, maxNorm/(total + 1e-6))`, `total` the global `normType`-norm.
     case norm(maxNorm: Double, normType: Double)
+    /// ``clipGradientValues(_:clipValue:)``: clamp every gradient element to `[−c, c]`.
     case value(Double)
 
     /// Parses a spec such as `"norm:1"`, `"norm:1:inf"` or `"value:0.5"`.
-    /// - Throws: ``NablaError`` naming the spec for an unknown kind or a malformed or negative number.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the spec for an unknown kind or a malformed or negative number.
     public init(parsing spec: String) throws {
         let parts = spec.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func number(_ index: Int, _ what: String) throws -> Double {

@@ -6,7 +6,7 @@ import NablaTensor
 ///
 ///     lr(epoch) = η_min + (base_lr − η_min) · (1 + cos(π · epoch / T_max)) / 2
 ///
-/// Like PyTorch, each ``step()`` applies the *recursive* form, which equals the closed form above
+/// Like PyTorch, each ``EpochSchedule/step()`` applies the *recursive* form, which equals the closed form above
 /// when nothing else changes the learning rate and composes with other schedules when something does:
 ///
 ///     lr ← η_min + (lr − η_min) · (1 + cos(π·e/T_max)) / (1 + cos(π·(e−1)/T_max))
@@ -22,7 +22,7 @@ public final class CosineAnnealingLR: EpochSchedule {
     /// `eta_min`: the learning rate reached at epoch `T_max`.
     public let minimumLearningRate: Double
 
-    /// - Throws: ``NablaError`` when `maximumSteps < 1` or `minimumLearningRate` is negative.
+    /// - Throws: ``/NablaTensor/NablaError`` when `maximumSteps < 1` or `minimumLearningRate` is negative.
     public init(_ optimizer: any Optimizer, maximumSteps: Int, minimumLearningRate: Double = 0) throws {
         guard maximumSteps >= 1 else {
             throw NablaError(.invalidArgument, "CosineAnnealingLR maximum steps (T_max) must be at least 1, got \(maximumSteps)")

@@ -41,12 +41,14 @@ public protocol LearningRateSchedule: AnyObject {
     /// Restores progress saved by ``stateDict()`` and sets the optimizer's learning rates to the
     /// restored ``lastLearningRates`` (so resuming does not depend on whether the optimizer's state
     /// was loaded before or after the schedule was constructed).
-    /// - Throws: ``NablaError`` for a missing, unexpected or malformed entry; nothing changes then.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or malformed entry; nothing changes then.
     func loadStateDict(_ dict: [String: Tensor<Double>]) throws
 }
 
 extension LearningRateSchedule {
+    /// `false`: the schedule steps without a metric.
     public var requiresMetric: Bool { false }
+    /// Calls ``step()``, ignoring `metric`.
     public func step(metric: Double) { step() }
 }
 
@@ -66,7 +68,9 @@ open class EpochSchedule: LearningRateSchedule {
     /// Each group's learning rate at epoch 0: its `initial_lr`, which the first schedule attached to
     /// the optimizer records (PyTorch's `group.setdefault("initial_lr", lr)`).
     public internal(set) var baseLearningRates: [Double]
+    /// The epoch of the current learning rates (`last_epoch`): 0 after construction, +1 per ``step()``.
     public internal(set) var lastEpoch: Int
+    /// The learning rates ``step()`` last set, one per group (`_last_lr`).
     public internal(set) var lastLearningRates: [Double]
     /// The number of ``step()`` calls including the one made at construction (`_step_count`).
     public internal(set) var stepCount = 0
@@ -101,6 +105,7 @@ open class EpochSchedule: LearningRateSchedule {
         isInitial = false
     }
 
+    /// Advances one epoch: ``lastEpoch`` += 1, then the optimizer's learning rates become ``nextLearningRates()``.
     public func step() {
         stepCount += 1
         updateLearningRates(epoch: nil)
@@ -124,11 +129,15 @@ open class EpochSchedule: LearningRateSchedule {
     /// The optimizer's current learning rates (`group["lr"]` for every group).
     public var currentLearningRates: [Double] { optimizer.learningRates }
 
+    /// `last_epoch`, `_step_count`, `base_lrs` and `_last_lr` (one value per group for the last two).
     public func stateDict() -> [String: Tensor<Double>] {
         ["last_epoch": Tensor(Double(lastEpoch)), "_step_count": Tensor(Double(stepCount)),
          "base_lrs": Tensor(baseLearningRates), "_last_lr": Tensor(lastLearningRates)]
     }
 
+    /// Restores ``stateDict()``'s entries and sets the optimizer's learning rates to `_last_lr`.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or malformed entry, or a rate
+    ///   count that does not match the optimizer's groups; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         try restore(dict, prefix: "")()
         optimizer.learningRates = lastLearningRates

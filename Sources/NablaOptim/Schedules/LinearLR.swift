@@ -5,19 +5,21 @@ import NablaTensor
 ///
 ///     lr(epoch) = base_lr · (s + (e − s) · min(epoch, N) / N)
 ///
-/// with `s = startFactor`, `e = endFactor`, `N = totalSteps`. Each ``step()`` applies PyTorch's
+/// with `s = startFactor`, `e = endFactor`, `N = totalSteps`. Each ``EpochSchedule/step()`` applies PyTorch's
 /// recursive form, `lr ← lr · (1 + (e − s) / (N·s + (epoch − 1)·(e − s)))` for `0 < epoch ≤ N`,
 /// which composes with other schedules acting on the same optimizer.
 ///
 /// Reference: Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour" (2017),
 /// gradual warm-up.
 public final class LinearLR: EpochSchedule {
+    /// `s`, the factor of epoch 0 (PyTorch's `start_factor`, in `(0, 1]`).
     public let startFactor: Double
+    /// `e`, the factor from epoch `totalSteps` on (PyTorch's `end_factor`, in `[0, 1]`).
     public let endFactor: Double
     /// `total_iters`: the number of epochs the factor takes to reach `endFactor`.
     public let totalSteps: Int
 
-    /// - Throws: ``NablaError`` unless `0 < startFactor ≤ 1`, `0 ≤ endFactor ≤ 1` and `totalSteps ≥ 1`.
+    /// - Throws: ``/NablaTensor/NablaError`` unless `0 < startFactor ≤ 1`, `0 ≤ endFactor ≤ 1` and `totalSteps ≥ 1`.
     public init(_ optimizer: any Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1, totalSteps: Int = 5) throws {
         guard startFactor > 0 && startFactor <= 1 else {
             throw NablaError(.invalidArgument, "LinearLR start factor expected to be greater than 0 and less or equal to 1, got \(startFactor)")

@@ -17,16 +17,33 @@ import NablaTensor
 /// `cooldown` 0, minimum learning rate 0, `eps` 1e-8.
 public final class ReduceLROnPlateau: LearningRateSchedule {
     /// Whether the metric should decrease (a loss) or increase (an accuracy).
-    public enum Mode: String, Sendable { case min, max }
+    public enum Mode: String, Sendable {
+        /// The metric should decrease (a loss).
+        case min
+        /// The metric should increase (an accuracy).
+        case max
+    }
     /// How `threshold` measures a significant improvement: relative to `best`, or in absolute units.
-    public enum ThresholdMode: String, Sendable { case relative = "rel", absolute = "abs" }
+    public enum ThresholdMode: String, Sendable {
+        /// Better means beyond `best·(1 ∓ threshold)` (`rel`).
+        case relative = "rel"
+        /// Better means beyond `best ∓ threshold` (`abs`).
+        case absolute = "abs"
+    }
 
+    /// The optimizer whose learning rates this schedule lowers.
     public let optimizer: any Optimizer
+    /// Whether the metric should decrease or increase.
     public let mode: Mode
+    /// The multiplier of a reduction, in `[0, 1)` (default 0.1).
     public let factor: Double
+    /// Epochs without improvement tolerated before a reduction (default 10).
     public let patience: Int
+    /// The margin of a significant improvement (default 1e-4), read per ``thresholdMode``.
     public let threshold: Double
+    /// Whether ``threshold`` is relative to `best` or absolute.
     public let thresholdMode: ThresholdMode
+    /// Epochs after a reduction during which bad epochs are not counted (default 0).
     public let cooldown: Int
     /// The floor of each group's learning rate (`min_lrs`).
     public let minimumLearningRates: [Double]
@@ -39,12 +56,26 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
     public private(set) var badEpochCount = 0
     /// Epochs of cooldown left (`cooldown_counter`).
     public private(set) var cooldownCounter = 0
+    /// The number of ``step(metric:)`` calls so far (`last_epoch`).
     public private(set) var lastEpoch = 0
+    /// The learning rates after the last step, one per group (`_last_lr`).
     public private(set) var lastLearningRates: [Double]
+    /// `true`: the trainer must call ``step(metric:)`` with the monitored metric.
     public var requiresMetric: Bool { true }
 
-    /// - Parameter minimumLearningRates: one floor per parameter group; overrides `minimumLearningRate`.
-    /// - Throws: ``NablaError`` when `factor` is not in `[0, 1)`, `patience`, `cooldown`, `threshold`,
+    /// A schedule that watches the metric passed to ``step(metric:)``; the learning rates are unchanged until then.
+    /// - Parameters:
+    ///   - optimizer: the optimizer whose learning rates are lowered.
+    ///   - mode: `.min` for a loss, `.max` for an accuracy.
+    ///   - factor: the multiplier of a reduction, in `[0, 1)`.
+    ///   - patience: epochs without improvement tolerated before a reduction.
+    ///   - threshold: the margin of a significant improvement.
+    ///   - thresholdMode: whether `threshold` is relative to `best` or absolute.
+    ///   - cooldown: epochs after a reduction during which bad epochs are not counted.
+    ///   - minimumLearningRate: the floor of every group's learning rate (`min_lr`).
+    ///   - minimumLearningRates: one floor per parameter group; overrides `minimumLearningRate`.
+    ///   - epsilon: a reduction smaller than this is not applied (`eps`).
+    /// - Throws: ``/NablaTensor/NablaError`` when `factor` is not in `[0, 1)`, `patience`, `cooldown`, `threshold`,
     ///   `epsilon` or a minimum learning rate is negative, or the floors do not match the groups.
     public init(
         _ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
@@ -90,6 +121,8 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
         }
     }
 
+    /// Records one epoch's `metric` and reduces the learning rates when it has not improved for more
+    /// than ``patience`` epochs (see the type's pseudo-code).
     public func step(metric: Double) {
         lastEpoch += 1
         if isBetter(metric) {
@@ -125,6 +158,8 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
          "_last_lr": Tensor(lastLearningRates)]
     }
 
+    /// Restores ``stateDict()``'s entries and sets the optimizer's learning rates to `_last_lr`.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or malformed entry; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         let reader = ScheduleStateReader(dict: dict, prefix: "", owner: "ReduceLROnPlateau")
         let best = try reader.value("best")

@@ -29,7 +29,7 @@ public struct ScheduleFields: Sendable {
     }
 
     /// Field `index` as a finite number, or `defaultValue` when absent.
-    /// - Throws: ``NablaError`` when the field is missing without a default or is not a number;
+    /// - Throws: ``/NablaTensor/NablaError`` when the field is missing without a default or is not a number;
     ///   `what` names it.
     public func number(_ index: Int, _ what: String, default defaultValue: Double? = nil) throws -> Double {
         guard index < fields.count else {
@@ -41,7 +41,7 @@ public struct ScheduleFields: Sendable {
     }
 
     /// Field `index` as a positive integer, or `defaultValue` when absent.
-    /// - Throws: ``NablaError`` when the field is missing without a default or is not a positive integer.
+    /// - Throws: ``/NablaTensor/NablaError`` when the field is missing without a default or is not a positive integer.
     public func positiveInteger(_ index: Int, _ what: String, default defaultValue: Int? = nil) throws -> Int {
         if index >= fields.count, let defaultValue { return defaultValue }
         guard index < fields.count, let value = Int(fields[index]), value > 0 else { throw fail("\(what) must be a positive integer") }
@@ -49,7 +49,7 @@ public struct ScheduleFields: Sendable {
     }
 
     /// Field `index` as comma-separated positive integers (`30,60`).
-    /// - Throws: ``NablaError`` when the field is missing or holds anything else.
+    /// - Throws: ``/NablaTensor/NablaError`` when the field is missing or holds anything else.
     public func positiveIntegers(_ index: Int, _ what: String) throws -> [Int] {
         guard index < fields.count else { throw fail("missing \(what)") }
         let values = fields[index].split(separator: ",").map { Int($0) }

@@ -4,8 +4,22 @@ import NablaTensor
 /// after every optimizer step (one-cycle and cyclic schedules). The trainer reads it to decide
 /// where to call ``LearningRateSchedule/step()``.
 public enum SchedulingInterval: String, Sendable, Codable {
+    /// Once per epoch, after evaluation (every classic `torch.optim.lr_scheduler` schedule).
     case epoch
+    /// Once per optimizer step (one-cycle and cyclic schedules).
     case step
+}
+
+/// What a schedule may need to know about the run it is attached to.
+public struct ScheduleContext: Sendable {
+    /// The number of optimizer steps the run takes (one-cycle's `total_steps`).
+    public var optimizerSteps: Int
+
+    /// A run of `optimizerSteps` optimizer steps.
+    public init(optimizerSteps: Int) { self.optimizerSteps = optimizerSteps }
+
+    /// The context used to check a spec before the run is known: 100 optimizer steps.
+    public static let nominal = ScheduleContext(optimizerSteps: 100)
 }
 
 /// One schedule parsed from its fields, ready to be attached to an optimizer.
@@ -13,14 +27,23 @@ public struct ParsedSchedule {
     /// How many intervals this schedule runs before the next one takes over when it leads an
     /// `A+B` spec (`warmup:5` → 5); `nil` when it cannot lead.
     public var length: Int?
-    /// Attaches the schedule to an optimizer (setting its learning rates for interval 0).
-    public var make: (any Optimizer) throws -> any LearningRateSchedule
+    /// Attaches the schedule to an optimizer in a run (setting its learning rates for interval 0).
+    public var build: (any Optimizer, ScheduleContext) throws -> any LearningRateSchedule
 
     /// A schedule made by `make`, leading `A+B` for `length` intervals when that is not `nil`.
     public init(length: Int? = nil, make: @escaping (any Optimizer) throws -> any LearningRateSchedule) {
         self.length = length
-        self.make = make
+        self.build = { optimizer, _ in try make(optimizer) }
     }
+
+    /// A schedule that depends on the run (`onecycle` needs its number of optimizer steps).
+    public init(length: Int? = nil, build: @escaping (any Optimizer, ScheduleContext) throws -> any LearningRateSchedule) {
+        self.length = length
+        self.build = build
+    }
+
+    /// Attaches the schedule to an optimizer in a run of ``ScheduleContext/nominal`` length.
+    public var make: (any Optimizer) throws -> any LearningRateSchedule { { [build] in try build($0, .nominal) } }
 }
 
 /// A kind of schedule a `--schedule` spec can name by its first field: `cosine:T_MAX[:ETA_MIN]`.
@@ -58,7 +81,7 @@ extension ScheduleKind: RegistryEntry {
 }
 
 /// Every schedule kind a `--schedule` spec can name, found by the spec's first field (any case);
-/// ``ScheduleSpecification`` parses specs through it, `--help` lists it. A kind defined elsewhere
+/// `ScheduleSpecification` (NablaTraining) parses specs through it, `--help` lists it. A kind defined elsewhere
 /// is registered once, before a spec names it:
 ///
 /// ```swift
@@ -109,6 +132,43 @@ public enum ScheduleRegistry {
                 try f.allow(atMost: 3)
                 let patience = try f.positiveInteger(2, "patience", default: 10), factor = try f.number(1, "factor", default: 0.1)
                 return ParsedSchedule { try ReduceLROnPlateau($0, factor: factor, patience: patience) }
+            },
+            ScheduleKind("onecycle", grammar: "onecycle:MAX_LR[:PCT_START]",
+                         summary: "OneCycleLR per optimizer step over the whole run: lr MAX_LR/25 → MAX_LR (first PCT_START, 0.3) → MAX_LR/25e4 by cosine, momentum or β1 0.95 → 0.85 → 0.95 (Smith, Topin 2019)",
+                         interval: .step) { f in
+                try f.allow(atMost: 3)
+                let maximum = try f.number(1, "MAX_LR"), start = try f.number(2, "PCT_START", default: 0.3)
+                guard maximum > 0 else { throw f.fail("MAX_LR must be positive") }
+                guard start > 0 && start < 1 else { throw f.fail("PCT_START must be between 0 and 1") }
+                return ParsedSchedule { optimizer, context in
+                    try OneCycleLR(optimizer, maximumLearningRates: [maximum], totalSteps: context.optimizerSteps, percentStart: start,
+                                   cycleMomentum: MomentumCycling(optimizer) != nil)
+                }
+            },
+            ScheduleKind("cosine-restarts", grammar: "cosine-restarts:T0[:T_MULT]",
+                         summary: "CosineAnnealingWarmRestarts: cosine from lr to 0 over T0 epochs, restarting with periods × T_MULT (1) (Loshchilov, Hutter, ICLR 2017)") { f in
+                try f.allow(atMost: 3)
+                let first = try f.positiveInteger(1, "T0"), multiplier = try f.positiveInteger(2, "T_MULT", default: 1)
+                return ParsedSchedule(length: first) {
+                    try CosineAnnealingWarmRestarts($0, firstPeriod: first, periodMultiplier: multiplier)
+                }
+            },
+            ScheduleKind("poly", aliases: ["polynomial"], grammar: "poly:TOTAL[:POWER]",
+                         summary: "PolynomialLR: lr × (1 − epoch/TOTAL)^POWER (1), then 0") { f in
+                try f.allow(atMost: 3)
+                let total = try f.positiveInteger(1, "TOTAL"), power = try f.number(2, "POWER", default: 1)
+                return ParsedSchedule(length: total) { try PolynomialLR($0, totalIterations: total, power: power) }
+            },
+            ScheduleKind("cyclic", grammar: "cyclic:BASE:MAX[:STEP_UP]",
+                         summary: "CyclicLR per optimizer step: triangular between BASE and MAX, STEP_UP (2000) steps up and as many down, momentum or β1 0.9 → 0.8 (Smith, WACV 2017)",
+                         interval: .step) { f in
+                try f.allow(atMost: 4)
+                let base = try f.number(1, "BASE"), maximum = try f.number(2, "MAX"), up = try f.positiveInteger(3, "STEP_UP", default: 2000)
+                guard base >= 0, maximum >= 0 else { throw f.fail("BASE and MAX must be non-negative") }
+                return ParsedSchedule { optimizer in
+                    try CyclicLR(optimizer, baseLearningRates: [base], maximumLearningRates: [maximum], stepSizeUp: up,
+                                 cycleMomentum: MomentumCycling(optimizer) != nil)
+                }
             },
         ]
     }

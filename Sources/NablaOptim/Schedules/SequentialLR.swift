@@ -16,15 +16,18 @@ import NablaTensor
 /// from the base learning rates, not from where the previous child stopped), and otherwise the
 /// active child steps normally.
 public final class SequentialLR: LearningRateSchedule {
+    /// The optimizer all children belong to.
     public let optimizer: any Optimizer
     /// The child schedules, in order.
     public let schedules: [EpochSchedule]
     /// The epochs at which the next child takes over (`schedules.count − 1` increasing values).
     public let milestones: [Int]
+    /// The number of ``step()`` calls so far (`last_epoch`).
     public private(set) var lastEpoch: Int
+    /// The learning rates after the last step, one per group (`_last_lr`).
     public private(set) var lastLearningRates: [Double]
 
-    /// - Throws: ``NablaError`` when `schedules` is empty, a child belongs to another optimizer, or
+    /// - Throws: ``/NablaTensor/NablaError`` when `schedules` is empty, a child belongs to another optimizer, or
     ///   `milestones` is not `schedules.count − 1` strictly increasing positive epochs.
     public init(_ optimizer: any Optimizer, schedules: [EpochSchedule], milestones: [Int]) throws {
         guard !schedules.isEmpty else {
@@ -51,6 +54,7 @@ public final class SequentialLR: LearningRateSchedule {
         lastLearningRates = first.lastLearningRates
     }
 
+    /// Advances one epoch: on a milestone the next child starts at its epoch 0 (closed form), otherwise the active child steps.
     public func step() {
         lastEpoch += 1
         let index = bisectRight(milestones, lastEpoch)
@@ -72,6 +76,8 @@ public final class SequentialLR: LearningRateSchedule {
         return dict
     }
 
+    /// Restores ``stateDict()``'s entries, its own and every child's; nothing changes unless all are valid.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing, unexpected or malformed entry.
     public func loadStateDict(_ dict: [String: Tensor<Double>]) throws {
         let reader = ScheduleStateReader(dict: dict, prefix: "", owner: "SequentialLR")
         let epoch = try reader.integer("last_epoch")

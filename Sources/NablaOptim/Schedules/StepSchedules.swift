@@ -6,10 +6,12 @@ import NablaTensor
 ///
 /// computed recursively as PyTorch does (`lr ← lr·gamma` when `epoch > 0` and `epoch % stepSize == 0`).
 public final class StepLR: EpochSchedule {
+    /// The period in epochs (PyTorch's `step_size`, ≥ 1).
     public let stepSize: Int
+    /// The multiplier applied every ``stepSize`` epochs (default 0.1).
     public let gamma: Double
 
-    /// - Throws: ``NablaError`` when `stepSize < 1` or `gamma` is negative or not finite.
+    /// - Throws: ``/NablaTensor/NablaError`` when `stepSize < 1` or `gamma` is negative or not finite.
     public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) throws {
         guard stepSize >= 1 else { throw NablaError(.invalidArgument, "StepLR step size must be at least 1, got \(stepSize)") }
         try checkGamma(gamma, "StepLR")
@@ -38,9 +40,10 @@ public final class StepLR: EpochSchedule {
 public final class MultiStepLR: EpochSchedule {
     /// The milestones, sorted, repeats kept.
     public let milestones: [Int]
+    /// The multiplier applied at each milestone (default 0.1).
     public let gamma: Double
 
-    /// - Throws: ``NablaError`` for a negative milestone or a negative or non-finite `gamma`.
+    /// - Throws: ``/NablaTensor/NablaError`` for a negative milestone or a negative or non-finite `gamma`.
     public init(_ optimizer: any Optimizer, milestones: [Int], gamma: Double = 0.1) throws {
         if let bad = milestones.first(where: { $0 < 0 }) {
             throw NablaError(.invalidArgument, "MultiStepLR milestones must be non-negative, got \(bad)")
@@ -70,9 +73,10 @@ public final class MultiStepLR: EpochSchedule {
 ///
 /// computed recursively (`lr ← lr·gamma`), as PyTorch does.
 public final class ExponentialLR: EpochSchedule {
+    /// The multiplier applied every epoch.
     public let gamma: Double
 
-    /// - Throws: ``NablaError`` when `gamma` is negative or not finite.
+    /// - Throws: ``/NablaTensor/NablaError`` when `gamma` is negative or not finite.
     public init(_ optimizer: any Optimizer, gamma: Double) throws {
         try checkGamma(gamma, "ExponentialLR")
         self.gamma = gamma

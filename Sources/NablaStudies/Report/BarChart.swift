@@ -7,12 +7,16 @@ import NablaNN
 /// Bars start at zero on a linear axis (negative values hang below it) and at the bottom of the axis
 /// on a logarithmic one. Category names that do not fit under their group are rotated by 35°.
 public struct BarChart: Chart {
+    /// One bar per category, in one color.
     public struct Series {
+        /// The legend label (the legend is drawn when there are several series).
         public var name: String
         /// One value per category; NaN leaves the slot empty.
         public var values: [Double]
+        /// `#rrggbb`; `nil` picks the palette color of the series' index.
         public var color: String?
 
+        /// A series of `values`, one per category.
         public init(name: String, values: [Double], color: String? = nil) {
             self.name = name
             self.values = values
@@ -20,18 +24,29 @@ public struct BarChart: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The group labels along the x axis, left to right.
     public var categories: [String]
+    /// The bars of each group, left to right.
     public var series: [Series]
+    /// Linear (bars from zero) or logarithmic (bars from the bottom of the axis).
     public var yScale: AxisScale
+    /// A fixed y range; `nil` fits the data.
     public var yRange: ClosedRange<Double>?
     /// Printed above each bar, e.g. `{ String(format: "%.1f%%", $0 * 100) }`; `nil` prints nothing.
     public var valueLabel: ((Double) -> String)?
+    /// The width in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
 
+    /// A chart of `series` over `categories` (640 × 380 by default).
+    ///
     /// - Precondition: every series has one value per category.
     public init(title: String? = nil, xTitle: String? = nil, yTitle: String? = nil, categories: [String],
                 series: [Series], yScale: AxisScale = .linear, yRange: ClosedRange<Double>? = nil,
@@ -52,6 +67,7 @@ public struct BarChart: Chart {
         self.height = height
     }
 
+    /// Draws the axes, the grouped bars, their value labels and the legend.
     public func makeSVG() -> SVGDocument {
         let color = { (i: Int) in self.series[i].color ?? ChartPalette.color(forSeries: i) }
         let values = series.flatMap(\.values)

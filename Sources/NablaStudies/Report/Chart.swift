@@ -16,7 +16,16 @@ extension Chart {
 
 /// The shape of a scatter marker.
 public enum MarkerShape: Sendable, CaseIterable {
-    case circle, square, triangle, diamond, cross
+    /// A filled circle.
+    case circle
+    /// A filled square.
+    case square
+    /// A filled upward triangle.
+    case triangle
+    /// A filled diamond (a square on its corner).
+    case diamond
+    /// An × drawn with two strokes.
+    case cross
 
     /// Draws the marker centred at (x, y), `size` being its approximate diameter.
     func draw(into svg: inout SVGDocument, x: Double, y: Double, size: Double, fill: String,
@@ -48,18 +57,26 @@ public enum MarkerShape: Sendable, CaseIterable {
 
 /// What a legend entry shows beside its label.
 public enum LegendSymbol: Sendable {
+    /// A short line, dashed with the SVG `stroke-dasharray` `dash` (`nil` for solid).
     case line(dash: String?)
+    /// A short line with a marker dot in its middle.
     case lineWithMarker(dash: String?)
+    /// A scatter marker of the given shape.
     case marker(MarkerShape)
+    /// A filled square (bars, histograms).
     case patch
 }
 
 /// One entry of a chart legend.
 public struct LegendEntry: Sendable {
+    /// The label.
     public var name: String
+    /// The color, `#rrggbb`.
     public var color: String
+    /// What is drawn beside the label.
     public var symbol: LegendSymbol
 
+    /// An entry labelled `name` showing `symbol` in `color`.
     public init(name: String, color: String, symbol: LegendSymbol) {
         self.name = name
         self.color = color

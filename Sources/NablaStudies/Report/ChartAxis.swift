@@ -4,6 +4,7 @@ import NablaOptim
 
 /// How an axis maps values to positions.
 public enum AxisScale: Sendable, Equatable {
+    /// Positions proportional to the value.
     case linear
     /// Base-10 logarithmic; values ≤ 0 cannot be shown and are left out.
     case logarithmic
@@ -17,11 +18,17 @@ public enum AxisScale: Sendable, Equatable {
 /// is widened to whole steps. Logarithmic axes cover whole decades, with ticks at 1, 2, 5 × 10ᵏ when
 /// the data span at most two decades, otherwise at every (or every n-th) power of ten.
 public struct ChartAxis: Sendable {
+    /// How values map to positions.
     public let scale: AxisScale
+    /// The low end of the (widened) domain.
     public let lower: Double
+    /// The high end of the (widened) domain.
     public let upper: Double
+    /// The values of the labelled ticks, increasing.
     public let ticks: [Double]
+    /// The tick labels, parallel to ``ticks``.
     public let labels: [String]
+    /// Unlabelled ticks between the labelled ones (logarithmic axes: 2…9 × 10ᵏ).
     public let minorTicks: [Double]
 
     /// The position of `value` as a fraction of the axis (0 at ``lower``, 1 at ``upper``), or `nil` when
@@ -46,7 +53,10 @@ public struct ChartAxis: Sendable {
 
     /// A numeric axis covering `values` (non-finite values, and values ≤ 0 on a log axis, are ignored).
     /// - Parameters:
+    ///   - values: the data the axis must cover.
+    ///   - scale: linear or logarithmic.
     ///   - range: a fixed domain instead of one derived from the data.
+    ///   - targetTickCount: about how many labelled ticks to aim for (at least 2; default 6).
     ///   - includeZero: widen a linear domain to include 0 (bar charts, counts).
     public static func numeric(covering values: [Double], scale: AxisScale, range: ClosedRange<Double>? = nil,
                                targetTickCount: Int = 6, includeZero: Bool = false) -> ChartAxis {

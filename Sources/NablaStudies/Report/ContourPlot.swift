@@ -14,10 +14,14 @@ import NablaNN
 public struct ContourPlot: Chart {
     /// A path drawn over the contours (an optimizer's iterates).
     public struct Path {
+        /// The legend label.
         public var name: String
+        /// The iterates `(x, y)`, in order; the first is marked as the start.
         public var points: [(x: Double, y: Double)]
+        /// `#rrggbb`; `nil` picks the palette color of the path's index.
         public var color: String?
 
+        /// A path through `points`.
         public init(name: String, points: [(x: Double, y: Double)], color: String? = nil) {
             self.name = name
             self.points = points
@@ -27,10 +31,14 @@ public struct ContourPlot: Chart {
 
     /// A labelled point (e.g. the minimum).
     public struct Marker {
+        /// The marker's x coordinate.
         public var x: Double
+        /// The marker's y coordinate.
         public var y: Double
+        /// The text drawn beside the marker.
         public var label: String
 
+        /// A marker labelled `label` at `(x, y)`.
         public init(x: Double, y: Double, label: String) {
             self.x = x
             self.y = y
@@ -38,23 +46,35 @@ public struct ContourPlot: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The function `f(x, y)` whose level sets are drawn.
     public var function: (Double, Double) -> Double
+    /// The x domain sampled and shown.
     public var xRange: ClosedRange<Double>
+    /// The y domain sampled and shown.
     public var yRange: ClosedRange<Double>
     /// Contour levels; `nil` chooses them (see the type's documentation).
     public var levels: [Double]?
+    /// The paths drawn over the contours.
     public var paths: [Path]
+    /// Labelled points drawn on top.
     public var markers: [Marker]
     /// Title of the color bar of the levels.
     public var colorTitle: String
     /// Grid cells per axis.
     public var resolution: Int
+    /// The width in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
 
+    /// A contour plot of `function` over `xRange × yRange` (640 × 420, a 120-cell grid by default).
+    /// - Precondition: `resolution ≥ 2`; both ranges are non-empty.
     public init(title: String? = nil, xTitle: String? = "x", yTitle: String? = "y",
                 function: @escaping (Double, Double) -> Double,
                 xRange: ClosedRange<Double>, yRange: ClosedRange<Double>, levels: [Double]? = nil,
@@ -172,6 +192,7 @@ public struct ContourPlot: Chart {
         return lines
     }
 
+    /// Samples the function, traces the levels and draws them with the color bar, paths, markers and legend.
     public func makeSVG() -> SVGDocument {
         let values = sample()
         let (levels, levelAxis) = resolvedLevels(values)

@@ -27,6 +27,7 @@ public struct HTMLReport {
         case html(String)
     }
 
+    /// The page title (`<title>` and the level-1 heading).
     public var title: String
     /// A line under the title (e.g. the date and machine); `nil` for none.
     public var subtitle: String?
@@ -35,6 +36,7 @@ public struct HTMLReport {
     private(set) var blocks: [Block] = []
     private var usedIDs: Set<String> = []
 
+    /// An empty report titled `title`.
     public init(title: String, subtitle: String? = nil) {
         self.title = title
         self.subtitle = subtitle
@@ -175,7 +177,7 @@ public struct HTMLReport {
     }
 
     /// Writes the page atomically (temporary file, then rename), creating the directory if needed.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when it cannot be written.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when it cannot be written.
     public func write(to url: URL) throws {
         try AtomicFile.write(Data(render().utf8), to: url)
     }

@@ -10,11 +10,16 @@ import NablaNN
 /// visible. With ``density`` the heights are normalized to integrate to 1 (count / (n · w)), which
 /// compares sets of different sizes.
 public struct HistogramChart: Chart {
+    /// One set of values, binned and drawn in one color.
     public struct Series {
+        /// The legend label.
         public var name: String
+        /// The values; non-finite ones and those outside the chart's range are not counted.
         public var values: [Double]
+        /// `#rrggbb`; `nil` picks the palette color of the series' index.
         public var color: String?
 
+        /// A series of `values`.
         public init(name: String, values: [Double], color: String? = nil) {
             self.name = name
             self.values = values
@@ -27,18 +32,29 @@ public struct HistogramChart: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The series, binned alike and overlaid.
     public var series: [Series]
+    /// The number of equal-width bins.
     public var binCount: Int
+    /// The binned interval; `nil` spans the smallest to the largest finite value of all series.
     public var range: ClosedRange<Double>?
+    /// Heights as `count / (n · w)` (integrating to 1) instead of counts.
     public var density: Bool
     /// `.logarithmic` shows sparse tails next to a tall peak; empty bins then have no bar.
     public var yScale: AxisScale
+    /// The width in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
 
+    /// A histogram of `series` (40 bins, counts, 640 × 380 by default).
+    /// - Precondition: `binCount ≥ 1`.
     public init(title: String? = nil, xTitle: String? = nil, yTitle: String? = nil, series: [Series],
                 binCount: Int = 40, range: ClosedRange<Double>? = nil, density: Bool = false,
                 yScale: AxisScale = .linear, width: Double = 640, height: Double = 380) {
@@ -80,6 +96,7 @@ public struct HistogramChart: Chart {
         }
     }
 
+    /// Bins the series and draws the bars (or outlines), the axes and the legend.
     public func makeSVG() -> SVGDocument {
         let range = binRange
         let heights = binHeights()

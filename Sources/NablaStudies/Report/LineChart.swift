@@ -15,11 +15,15 @@ import NablaNN
 public struct LineChart: Chart {
     /// One line.
     public struct Series {
+        /// The legend label.
         public var name: String
+        /// The x coordinates of the points, in drawing order.
         public var x: [Double]
+        /// The y coordinates, parallel to ``x``.
         public var y: [Double]
         /// `#rrggbb`; `nil` picks the palette color of the series' index.
         public var color: String?
+        /// Whether the line is dashed (`7 4`); otherwise the palette's dash of the series' index.
         public var dashed: Bool
         /// Draw a dot at every point; `nil` draws them when the series has at most 30 points.
         public var showsMarkers: Bool?
@@ -44,19 +48,28 @@ public struct LineChart: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The lines, drawn in order.
     public var series: [Series]
+    /// Linear or logarithmic x axis.
     public var xScale: AxisScale
+    /// Linear or logarithmic y axis (`.logarithmic` for losses spanning decades).
     public var yScale: AxisScale
     /// Fixed axis ranges; `nil` fits the data.
     public var xRange: ClosedRange<Double>?
+    /// A fixed y range; `nil` fits the data.
     public var yRange: ClosedRange<Double>?
     /// Size in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
 
+    /// A chart of `series` (linear axes fitted to the data, 640 × 380 by default).
     public init(title: String? = nil, xTitle: String? = nil, yTitle: String? = nil, series: [Series],
                 xScale: AxisScale = .linear, yScale: AxisScale = .linear,
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil,
@@ -77,6 +90,7 @@ public struct LineChart: Chart {
     private func dash(_ i: Int) -> String? { series[i].dashed ? "7 4" : ChartPalette.dash(forSeries: i) }
     private func markers(_ i: Int) -> Bool { series[i].showsMarkers ?? (series[i].x.count <= 30) }
 
+    /// Draws the axes, the lines, their markers and the legend.
     public func makeSVG() -> SVGDocument {
         let xs = series.flatMap(\.x), ys = series.flatMap(\.y)
         let legend = series.indices.map {

@@ -30,16 +30,21 @@ public enum NumberFormat: Sendable, Equatable {
 public struct ReportTable: Sendable {
     /// One table cell: its text and how to show it.
     public struct Cell: Sendable, Equatable, ExpressibleByStringLiteral {
+        /// The text shown (HTML-escaped when rendered).
         public var text: String
+        /// Whether the cell is right-aligned with tabular figures.
         public var isNumeric: Bool
+        /// Whether the cell is bold.
         public var isEmphasized: Bool
 
+        /// A cell showing `text`.
         public init(text: String, isNumeric: Bool = false, isEmphasized: Bool = false) {
             self.text = text
             self.isNumeric = isNumeric
             self.isEmphasized = isEmphasized
         }
 
+        /// A plain text cell from a string literal.
         public init(stringLiteral value: String) { self.init(text: value) }
 
         /// A text cell.
@@ -60,10 +65,15 @@ public struct ReportTable: Sendable {
         }
     }
 
+    /// The header row.
     public var columns: [String]
+    /// The body rows, each with one cell per column.
     public var rows: [[Cell]]
+    /// A caption under the table; `nil` for none.
     public var caption: String?
 
+    /// A table with `columns` as its header.
+    ///
     /// - Precondition: every row has one cell per column.
     public init(columns: [String], rows: [[Cell]] = [], caption: String? = nil) {
         for row in rows { precondition(row.count == columns.count, "ReportTable: row of \(row.count) cells for \(columns.count) columns") }

@@ -4,7 +4,9 @@
 /// Every piece of text goes through ``SVGDocument/escape(_:)``, so a label such as `loss <0.1 & rising>`
 /// is safe in SVG, XHTML and HTML alike.
 public struct SVGDocument: Sendable {
+    /// The width of the `viewBox` and of the rendered element.
     public let width: Double
+    /// The height of the `viewBox` and of the rendered element.
     public let height: Double
     /// The markup of the elements, in drawing order.
     public private(set) var elements: [String] = []
@@ -12,6 +14,8 @@ public struct SVGDocument: Sendable {
     /// The font stack used for all text (DejaVu Sans ships with Debian and most Linux desktops).
     public static let fontFamily = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
+    /// An empty drawing of `width × height` user units.
+    /// - Precondition: both are positive.
     public init(width: Double, height: Double) {
         precondition(width > 0 && height > 0, "SVGDocument: size \(width)×\(height) must be positive")
         self.width = width
@@ -76,6 +80,7 @@ public struct SVGDocument: Sendable {
     /// Appends markup built elsewhere (e.g. a group of elements).
     public mutating func appendMarkup(_ markup: String) { elements.append(markup) }
 
+    /// Appends a `<line>` from `(x1, y1)` to `(x2, y2)`; `dash` is a `stroke-dasharray`.
     public mutating func line(x1: Double, y1: Double, x2: Double, y2: Double, stroke: String,
                               width: Double = 1, dash: String? = nil, opacity: Double? = nil) {
         var attributes = [("x1", Self.number(x1)), ("y1", Self.number(y1)), ("x2", Self.number(x2)),
@@ -85,6 +90,7 @@ public struct SVGDocument: Sendable {
         element("line", attributes)
     }
 
+    /// Appends a `<rect>` with top-left corner `(x, y)`; negative sizes are drawn as 0.
     public mutating func rect(x: Double, y: Double, width: Double, height: Double, fill: String,
                               stroke: String? = nil, strokeWidth: Double = 1, fillOpacity: Double? = nil) {
         var attributes = [("x", Self.number(x)), ("y", Self.number(y)), ("width", Self.number(max(0, width))),
@@ -94,6 +100,7 @@ public struct SVGDocument: Sendable {
         element("rect", attributes)
     }
 
+    /// Appends a `<circle>` centred at `(cx, cy)`; `title` becomes a tooltip.
     public mutating func circle(cx: Double, cy: Double, r: Double, fill: String, stroke: String? = nil,
                                 strokeWidth: Double = 1, title: String? = nil) {
         var attributes = [("cx", Self.number(cx)), ("cy", Self.number(cy)), ("r", Self.number(r)), ("fill", fill)]

@@ -8,14 +8,18 @@ import NablaNN
 /// palette color. Points that cannot be drawn (non-finite, ≤ 0 on a log axis, outside fixed ranges)
 /// are left out.
 public struct ScatterPlot: Chart {
+    /// One point of a series.
     public struct Point {
+        /// The x coordinate.
         public var x: Double
+        /// The y coordinate.
         public var y: Double
         /// The value that colors the point when the plot has a ``ScatterPlot/colorTitle``.
         public var value: Double?
         /// A short annotation drawn beside the point (e.g. "best").
         public var label: String?
 
+        /// A point at `(x, y)`.
         public init(x: Double, y: Double, value: Double? = nil, label: String? = nil) {
             self.x = x
             self.y = y
@@ -24,11 +28,16 @@ public struct ScatterPlot: Chart {
         }
     }
 
+    /// Points drawn with one marker shape and (without a color scale) one color.
     public struct Series {
+        /// The legend label.
         public var name: String
+        /// The points.
         public var points: [Point]
+        /// `#rrggbb`; `nil` picks the palette color of the series' index.
         public var color: String?
 
+        /// A series of `points`.
         public init(name: String, points: [Point], color: String? = nil) {
             self.name = name
             self.points = points
@@ -36,23 +45,35 @@ public struct ScatterPlot: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The series: with a ``colorTitle`` each has its own marker shape (`MarkerShape.allCases` in
+    /// order), otherwise its own color and circles.
     public var series: [Series]
+    /// Linear or logarithmic x axis.
     public var xScale: AxisScale
+    /// Linear or logarithmic y axis.
     public var yScale: AxisScale
     /// Title of the color bar; set it to color points by their value.
     public var colorTitle: String?
     /// The color scale of values (`.logarithmic` for values spanning decades).
     public var colorScale: AxisScale
+    /// A fixed x range; `nil` fits the data.
     public var xRange: ClosedRange<Double>?
+    /// A fixed y range; `nil` fits the data.
     public var yRange: ClosedRange<Double>?
+    /// The width in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
     /// Marker diameter.
     public var markerSize: Double
 
+    /// A scatter plot of `series` (linear axes, palette colors, 640 × 400, 9-unit markers by default).
     public init(title: String? = nil, xTitle: String? = nil, yTitle: String? = nil, series: [Series],
                 xScale: AxisScale = .linear, yScale: AxisScale = .linear,
                 colorTitle: String? = nil, colorScale: AxisScale = .linear,
@@ -73,6 +94,7 @@ public struct ScatterPlot: Chart {
         self.markerSize = markerSize
     }
 
+    /// Draws the axes, the markers (colored by value with a color bar, or by series), labels and the legend.
     public func makeSVG() -> SVGDocument {
         let all = series.flatMap(\.points)
         let colored = colorTitle != nil

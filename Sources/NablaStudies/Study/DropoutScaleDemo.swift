@@ -11,7 +11,9 @@ import NablaNN
 /// outputs unscaled (≈ 5000) and multiplies by `1 − p` in evaluation (exactly 5000): the same
 /// agreement of expectations, at the other scale.
 public enum DropoutScaleDemo {
+    /// The outputs of one dropout variant.
     public struct Row: Sendable, Equatable {
+        /// The variant: inverted (scaled in training) or vanilla (scaled in evaluation).
         public var mode: DropoutMode
         /// Output of one training-mode pass.
         public var trainingPass: Double
@@ -23,10 +25,15 @@ public enum DropoutScaleDemo {
         public var evaluation: Double
     }
 
+    /// The outputs of both variants.
     public struct Result: Sendable, Equatable {
+        /// The width of the all-ones input and of the all-ones weight row (10,000 by default).
         public var inputCount: Int
+        /// The drop probability `p`.
         public var probability: Double
+        /// The number of training-mode passes averaged.
         public var passes: Int
+        /// One row per dropout variant, in `DropoutMode.allCases` order.
         public var rows: [Row]
     }
 

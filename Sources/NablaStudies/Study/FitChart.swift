@@ -5,11 +5,18 @@ import NablaNN
 public struct FitChart: Chart {
     /// A fitted curve.
     public struct Curve {
+        /// The legend label.
         public var name: String
+        /// The x coordinates of the curve, increasing.
         public var x: [Double]
+        /// The model's predictions at ``x``.
         public var y: [Double]
+        /// `#rrggbb`; `nil` picks the palette color of the curve's index.
         public var color: String?
+        /// Whether the curve is dashed (`7 4`).
         public var dashed: Bool
+        /// A curve through `(x[i], y[i])`.
+        ///
         /// - Precondition: `x` and `y` have the same length.
         public init(name: String, x: [Double], y: [Double], color: String? = nil, dashed: Bool = false) {
             precondition(x.count == y.count, "FitChart.Curve '\(name)': \(x.count) x values but \(y.count) y values")
@@ -23,10 +30,15 @@ public struct FitChart: Chart {
 
     /// A set of data points drawn as markers.
     public struct Points {
+        /// The legend label.
         public var name: String
+        /// The data points.
         public var points: [(x: Double, y: Double)]
+        /// The marker shape.
         public var shape: MarkerShape
+        /// The marker color, `#rrggbb`.
         public var color: String
+        /// Data points drawn as `shape` markers in `color` (dark grey circles by default).
         public init(name: String, points: [(x: Double, y: Double)], shape: MarkerShape = .circle, color: String = "#222222") {
             self.name = name
             self.points = points
@@ -35,16 +47,24 @@ public struct FitChart: Chart {
         }
     }
 
+    /// The title drawn above the plot; `nil` for none.
     public var title: String?
+    /// The x-axis title; `nil` for none.
     public var xTitle: String?
+    /// The y-axis title; `nil` for none.
     public var yTitle: String?
+    /// The fitted curves, drawn as lines.
     public var curves: [Curve]
+    /// The data, drawn as markers over the curves.
     public var points: [Points]
     /// A fixed x range (e.g. the prediction grid's); `nil` fits the data.
     public var xRange: ClosedRange<Double>?
+    /// The width in SVG user units (CSS pixels at 100%).
     public var width: Double
+    /// The height in SVG user units.
     public var height: Double
 
+    /// A chart of `curves` over `points` (axes titled `x` and `y`, 560 × 380 by default).
     public init(title: String? = nil, xTitle: String? = "x", yTitle: String? = "y", curves: [Curve], points: [Points],
                 xRange: ClosedRange<Double>? = nil, width: Double = 560, height: Double = 380) {
         self.xRange = xRange
@@ -59,6 +79,7 @@ public struct FitChart: Chart {
 
     private func color(_ i: Int) -> String { curves[i].color ?? ChartPalette.color(forSeries: i) }
 
+    /// Draws the axes, the curves, the data points and the legend.
     public func makeSVG() -> SVGDocument {
         let xs = curves.flatMap(\.x) + points.flatMap { $0.points.map(\.x) }
         let ys = curves.flatMap(\.y) + points.flatMap { $0.points.map(\.y) }

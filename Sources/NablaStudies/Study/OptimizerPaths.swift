@@ -11,7 +11,7 @@ import NablaTraining
 /// (`x ← 0.905·x`); momentum accumulates speed along x, AdaGrad and RMSProp scale each coordinate's
 /// step by its gradient history, Adam does both.
 ///
-/// Every path is produced by the real optimizer class (built by ``OptimizerSpecification``) on a
+/// Every path is produced by the real optimizer class (built by ``/NablaTraining/OptimizerSpecification``) on a
 /// two-element parameter whose gradient is set analytically before each `step()`.
 public enum OptimizerPaths {
     /// `f(x, y) = x²/20 + y²`.
@@ -20,12 +20,16 @@ public enum OptimizerPaths {
     /// `∇f = (x/10, 2y)`.
     public static func gradient(_ x: Double, _ y: Double) -> (x: Double, y: Double) { (x / 10, 2 * y) }
 
+    /// The starting point `(−7, 2)` of every path (the book's).
     public static let start = (x: -7.0, y: 2.0)
 
     /// An optimizer with a name for legends.
     public struct Entry: Sendable {
+        /// The legend label (`Momentum`).
         public var name: String
+        /// The optimizer and its hyper-parameters.
         public var optimizer: OptimizerSpecification
+        /// An entry labelled `name`.
         public init(_ name: String, _ optimizer: OptimizerSpecification) {
             self.name = name
             self.optimizer = optimizer
@@ -44,7 +48,10 @@ public enum OptimizerPaths {
 
     /// The book's learning rates (SGD 0.95, Momentum 0.1, AdaGrad 1.5, Adam 0.3), and for the
     /// optimizers the book does not race here: Nesterov as Momentum, RMSProp 0.1, AdamW as Adam with
-    /// decoupled weight decay 0.1 (a visible pull towards the origin).
+    /// decoupled weight decay 0.1 (a visible pull towards the origin), Adamax and NAdam as Adam,
+    /// Adadelta 100 (its steps start near lr·√ε), RAdam 1 (its first five steps are un-adapted
+    /// momentum steps), Lion 0.2 (sign steps of exactly lr), LAMB 0.1 without decay (steps of
+    /// lr·‖θ‖).
     public static var book: [Entry] {
         return [
             Entry("SGD", "sgd", learningRate: 0.95),
@@ -54,6 +61,12 @@ public enum OptimizerPaths {
             Entry("RMSProp", "rmsprop", learningRate: 0.1),
             Entry("Adam", "adam", learningRate: 0.3),
             Entry("AdamW", "adamw", learningRate: 0.3) { $0.weightDecay = 0.1 },
+            Entry("Adadelta", "adadelta", learningRate: 100),
+            Entry("Adamax", "adamax", learningRate: 0.3),
+            Entry("NAdam", "nadam", learningRate: 0.3),
+            Entry("RAdam", "radam", learningRate: 1),
+            Entry("Lion", "lion", learningRate: 0.2),
+            Entry("LAMB", "lamb", learningRate: 0.1) { $0.weightDecay = 0 },
         ]
     }
 
@@ -68,7 +81,7 @@ public enum OptimizerPaths {
     }
 
     /// The iterates of `optimizer` from ``start``: `steps + 1` points, the start included.
-    /// - Throws: ``NablaError`` for an invalid optimizer specification.
+    /// - Throws: ``/NablaTensor/NablaError`` for an invalid optimizer specification.
     public static func path(_ optimizer: OptimizerSpecification, steps: Int = 30) throws -> [(x: Double, y: Double)] {
         let point = Point(start.x, start.y)
         let instance = try optimizer.make(for: point)
@@ -85,7 +98,7 @@ public enum OptimizerPaths {
     }
 
     /// The contour plot of `f` with every entry's path.
-    /// - Throws: ``NablaError`` for an invalid optimizer specification.
+    /// - Throws: ``/NablaTensor/NablaError`` for an invalid optimizer specification.
     public static func chart(_ entries: [Entry] = book, steps: Int = 30) throws -> ContourPlot {
         let paths = try entries.enumerated().map { i, e in
             ContourPlot.Path(name: e.name, points: try path(e.optimizer, steps: steps), color: ChartPalette.color(forSeries: i))

@@ -1,15 +1,24 @@
 import Foundation
+import NablaTraining
 
-/// `nabla study optimizers`: SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam and AdamW training the
-/// same network on the same data from the same initial weights, and racing on `f(x, y) = x²/20 + y²`.
+/// `nabla study optimizers`: SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, Adadelta, Adamax,
+/// NAdam, RAdam, Lion and LAMB — and Momentum with one-cycle and cyclic schedules, Adam with warm
+/// restarts — training the same network on the same data from the same initial weights, and racing
+/// on `f(x, y) = x²/20 + y²`.
 public enum OptimizerStudy {
+    /// The settings of `nabla study optimizers`.
     public struct Configuration: Sendable {
+        /// Hidden widths of the MLP every optimizer trains.
         public var hidden = [256, 256, 256]
+        /// Epochs of every network run.
         public var epochs = 20
+        /// Mini-batch size of every network run.
         public var batchSize = 64
+        /// The seed of the initial weights (the same for every optimizer), data order and dropout.
         public var seed: UInt64 = 0
         /// Steps on `f(x, y)`.
         public var pathSteps = 30
+        /// The defaults of `nabla study optimizers`.
         public init() {}
     }
 
@@ -24,25 +33,53 @@ public enum OptimizerStudy {
             .init("RMSProp", "rmsprop", learningRate: 0.001),
             .init("Adam", "adam", learningRate: 0.001),
             .init("AdamW", "adamw", learningRate: 0.001) { $0.weightDecay = 0.01 },
+            .init("Adadelta", "adadelta", learningRate: 1),
+            .init("Adamax", "adamax", learningRate: 0.002),
+            .init("NAdam", "nadam", learningRate: 0.002),
+            .init("RAdam", "radam", learningRate: 0.001),
+            .init("Lion", "lion", learningRate: 0.0001),
+            .init("LAMB", "lamb", learningRate: 0.001) { $0.weightDecay = 0.01 },
+        ]
+    }
+
+    /// Runs with a learning-rate schedule (PyTorch's defaults): one-cycle and triangular cyclic
+    /// (per optimizer step, cycling the momentum) around Momentum, and warm restarts around Adam.
+    public static var scheduledOptimizers: [(entry: OptimizerPaths.Entry, schedule: String)] {
+        let momentum = OptimizerPaths.Entry("Momentum", "sgd", learningRate: 0.01) { $0.hyperparameters["momentum"] = 0.9 }
+        return [
+            (OptimizerPaths.Entry("Momentum + one-cycle", momentum.optimizer), "onecycle:0.1"),
+            (OptimizerPaths.Entry("Momentum + cyclic", momentum.optimizer), "cyclic:0.001:0.05:200"),
+            (OptimizerPaths.Entry("Adam + warm restarts", OptimizerSpecification(name: "adam", hyperparameters: ["lr": 0.001])),
+             "cosine-restarts:5:2"),
         ]
     }
 
     /// The network runs' plans.
     public static func plans(_ c: Configuration, inputShape: [Int], classCount: Int) -> [StudyRunPlan] {
-        networkOptimizers.map { entry in
-            let key = entry.name.lowercased()
-            return StudyRunPlan(key: key, name: entry.name, summary: "The MLP trained with \(StudyRunPlan.describe(entry.optimizer)).",
-                                model: StudyModels.mlp(inputShape: inputShape, outputCount: classCount, hidden: c.hidden),
-                                optimizer: entry.optimizer, epochs: c.epochs, batchSize: c.batchSize, seed: c.seed)
+        let runs = networkOptimizers.map { ($0, String?.none) } + scheduledOptimizers.map { ($0.entry, Optional($0.schedule)) }
+        return runs.map { entry, schedule in
+            let key = entry.name.lowercased().replacingOccurrences(of: " + ", with: "-").replacingOccurrences(of: " ", with: "-")
+            let scheduled = schedule.map { " with --schedule \($0)" } ?? ""
+            var plan = StudyRunPlan(key: key, name: entry.name,
+                                    summary: "The MLP trained with \(StudyRunPlan.describe(entry.optimizer))\(scheduled).",
+                                    model: StudyModels.mlp(inputShape: inputShape, outputCount: classCount, hidden: c.hidden),
+                                    optimizer: entry.optimizer, epochs: c.epochs, batchSize: c.batchSize, seed: c.seed)
+            plan.schedule = schedule.flatMap { try? ScheduleSpecification(parsing: $0) }
+            return plan
         }
     }
 
+    /// Everything one `nabla study optimizers` produced.
     public struct Result: Sendable {
+        /// The settings the study ran with.
         public var configuration: Configuration
+        /// One line on the data, for the report.
         public var dataDescription: String
+        /// One network run per optimizer, in ``networkOptimizers`` order.
         public var runs: [StudyRun]
         /// Each optimizer's iterates on `f(x, y)`, by name, in ``OptimizerPaths/book`` order.
         public var paths: [(name: String, settings: String, points: [(x: Double, y: Double)])]
+        /// Wall-clock seconds of the whole study.
         public var seconds: Double
     }
 
@@ -75,9 +112,10 @@ extension OptimizerStudy.Result {
     /// The self-contained HTML report.
     public func report(command: String, outputDirectory: URL?) throws -> HTMLReport {
         var page = HTMLReport(title: "Optimizer study", subtitle: StudyReport.subtitle(seconds: seconds))
-        page.paragraph("Seven optimizers (PyTorch's update rules) race on f(x, y) = x²/20 + y² from (−7, 2) with the learning rates of "
+        page.paragraph("\(OptimizerPaths.book.count) optimizers (PyTorch's update rules; Lion and LAMB from their papers) race on f(x, y) = x²/20 + y² from (−7, 2) with the learning rates of "
                        + "\"Deep Learning from Scratch\" §6.1, then train the same MLP from the same initial weights on \(dataDescription) "
-                       + "for \(configuration.epochs) epochs (batch \(configuration.batchSize), seed \(configuration.seed)).")
+                       + "for \(configuration.epochs) epochs (batch \(configuration.batchSize), seed \(configuration.seed)), "
+                       + "three of them also with a learning-rate schedule.")
         StudyReport.addReproduction(to: &page, command: command, caption: "Reproduce the whole study",
                                     outputDirectory: outputDirectory, logsCaption: "TensorBoard logs of every run")
         page.heading("Paths on f(x, y) = x²/20 + y²")

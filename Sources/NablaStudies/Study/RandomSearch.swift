@@ -11,21 +11,33 @@ import NablaTraining
 /// seed), so the only differences are the two hyper-parameters. Weight decay is SGD's coupled
 /// decay on the weights — the book's `λ/2·Σw²` penalty, for SGD the same update.
 public enum RandomSearch {
+    /// The settings of `nabla study search`.
     public struct Configuration: Sendable {
+        /// The number of sampled configurations (default 40).
         public var trials = 40
+        /// The learning rates are drawn as `10^U(log10 a, log10 b)` from this range (default `1e-4...1`).
         public var learningRateRange: ClosedRange<Double> = 1e-4...1
+        /// The weight decays are drawn log-uniformly from this range (default `1e-8...1e-1`).
         public var weightDecayRange: ClosedRange<Double> = 1e-8...1e-1
+        /// Hidden widths of the MLP (default four layers of 100, the book's).
         public var hidden = [100, 100, 100, 100]
+        /// Epochs of every trial.
         public var epochs = 50
+        /// Mini-batch size of every trial.
         public var batchSize = 100
+        /// The fraction of the training data held out to judge the trials (default 0.2).
         public var validationFraction = 0.2
+        /// The seed of the sampling, the split, the initial weights and the batch order.
         public var seed: UInt64 = 0
+        /// The defaults of `nabla study search`.
         public init() {}
     }
 
     /// A sampled configuration.
     public struct Trial: Sendable, Equatable {
+        /// SGD's learning rate.
         public var learningRate: Double
+        /// SGD's coupled weight decay on the weights.
         public var weightDecay: Double
     }
 
@@ -66,13 +78,17 @@ public enum RandomSearch {
         }
     }
 
+    /// Everything one `nabla study search` produced.
     public struct Result: Sendable {
+        /// The settings the search ran with.
         public var configuration: Configuration
+        /// One line on the training data, for the report.
         public var dataDescription: String
         /// In trial order; their "test" figures are validation figures.
         public var runs: [StudyRun]
         /// The hyper-parameters of each run, by run key.
         public var trials: [String: Trial]
+        /// Wall-clock seconds of the whole search.
         public var seconds: Double
 
         /// The runs by final validation accuracy, best first (diverged runs last).

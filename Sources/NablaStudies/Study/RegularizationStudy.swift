@@ -9,12 +9,16 @@ import NablaTraining
 public struct RegularizationStudyConfiguration: Sendable {
     /// Hidden widths of the MLP (the residual net has the same parameters).
     public var hidden = [256, 256, 256]
+    /// Epochs of every image run.
     public var epochs = 30
+    /// Mini-batch size of every image run.
     public var batchSize = 64
+    /// The seed of initialization, data order, dropout and augmentation of every run.
     public var seed: UInt64 = 0
     /// SGD with momentum for every image run, the learning rate annealed to zero over the epochs
     /// (cosine), so the last epoch's figures are those of a settled model, not of one noisy step.
     public var learningRate = 0.03
+    /// The momentum of the SGD runs.
     public var momentum = 0.9
     /// λ of coupled weight decay and of the equivalent L2 penalty `λ/2·Σw²`.
     public var weightDecay = 2e-2
@@ -22,12 +26,15 @@ public struct RegularizationStudyConfiguration: Sendable {
     public var l1 = 1e-3
     /// λ and β of the elastic net `λ·(β·Σw² + Σ|w|)`.
     public var elasticLambda = 2e-4
+    /// β of the elastic net (the weight of the squared term).
     public var elasticBeta = 50.0
+    /// The drop probability of the dropout variants.
     public var dropout = 0.5
     /// Residual blocks of the residual net (width: the first hidden width).
     public var residualBlocks = 4
     /// The largest stochastic-depth drop probability (the last block's).
     public var maxDropPath = 0.5
+    /// The augmentation spec of the augmentation and combined variants (see ``/NablaData/AugmentationPipeline``).
     public var augmentation = "crop:2,flip"
     /// Run only these variant keys (``RegularizationStudy/variantKeys``); `nil` runs all.
     public var variants: [String]?
@@ -40,9 +47,12 @@ public struct RegularizationStudyConfiguration: Sendable {
     /// Gradient clipping of the initialization runs, so that the `normal(0, 1)` net's enormous first
     /// gradients cannot blow it up (the same clipping for every initialization).
     public var initializationClipNorm: Double? = 5
+    /// Whether to run seed 004's noisy-line experiments.
     public var includesLine = true
+    /// Whether to run the initialization study.
     public var includesInitialization = true
 
+    /// The defaults of `nabla study regularization`.
     public init() {}
 
     /// Cosine annealing of the learning rate to zero over ``epochs``.
@@ -75,7 +85,7 @@ public enum RegularizationStudy {
                                      "batchnorm", "batchnorm-dropout", "augmentation", "residual", "stochastic-depth", "combined"]
 
     /// The training plans of the image variants for samples of `inputShape` and `classCount` classes.
-    /// - Throws: ``NablaError`` for an unknown variant key or augmentation spec.
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown variant key or augmentation spec.
     public static func plans(_ c: RegularizationStudyConfiguration, inputShape: [Int], classCount: Int) throws -> [StudyRunPlan] {
         if let unknown = c.variants?.first(where: { !variantKeys.contains($0) }) {
             throw NablaError(.invalidArgument, "--variants \(unknown): unknown variant; expected some of \(variantKeys.joined(separator: ","))")
@@ -130,12 +140,19 @@ public enum RegularizationStudy {
 
     /// Everything one `nabla study regularization` produced.
     public struct Result: Sendable {
+        /// The settings the study ran with.
         public var configuration: RegularizationStudyConfiguration
+        /// One line on the image data, for the report.
         public var dataDescription: String
+        /// The image variants, in the order they ran.
         public var runs: [StudyRun]
+        /// The noisy-line experiments, or `nil` when not run.
         public var line: SeedLineStudy.Result?
+        /// The initialization runs (empty when not run).
         public var initialization: [StudyRun]
+        /// The dropout-scale demonstration.
         public var dropoutScale: DropoutScaleDemo.Result
+        /// Wall-clock seconds of the whole study.
         public var seconds: Double
     }
 

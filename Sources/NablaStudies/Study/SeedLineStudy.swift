@@ -13,6 +13,7 @@ import NablaTraining
 ///   is smoother and the weights concentrate around zero;
 /// - with dropout `p = 0.5` before every hidden and the output layer the fit is smoother too.
 public enum SeedLineStudy {
+    /// The runs, predictions and data of the line experiments.
     public struct Result: Sendable {
         /// No regularization, weight decay 1e-2, dropout 0.5.
         public var runs: [StudyRun]
@@ -20,7 +21,9 @@ public enum SeedLineStudy {
         public var predictions: [String: [Double]]
         /// A dense grid over the data's x range.
         public var grid: [Double]
+        /// The training data `(x, y)`.
         public var trainPoints: [(x: Double, y: Double)]
+        /// The test data `(x, y)`.
         public var testPoints: [(x: Double, y: Double)]
     }
 

@@ -6,7 +6,9 @@ import NablaData
 /// The image classification data of a study: a (deliberately small) training set, a test set, and
 /// the `--data` spec with which `nabla train` reads the same data again.
 public struct StudyData: Sendable {
+    /// The training images (possibly a subset), raw.
     public var train: Dataset
+    /// The test images, raw.
     public var test: Dataset
     /// The `--data` value that loads this data in `nabla train` (with ``trainSubset``).
     public var dataSpec: String
@@ -23,6 +25,7 @@ public struct StudyData: Sendable {
     /// deviation (`nabla train --normalize`). ``train`` and ``test`` hold the raw inputs.
     public var normalizes = true
 
+    /// Data with its `--data` spec and descriptions; ``trainDescription`` defaults to `description`.
     public init(train: Dataset, test: Dataset, dataSpec: String, trainSubset: Int?, description: String, notice: String? = nil) {
         self.train = train
         self.test = test
@@ -39,7 +42,7 @@ public struct StudyData: Sendable {
     /// Loads the study data.
     ///
     /// - Parameters:
-    ///   - spec: a `--data` spec (``DatasetSource``) of a classification set with a test split,
+    ///   - spec: a `--data` spec (``/NablaData/DatasetSource``) of a classification set with a test split,
     ///     ``syntheticSpec``, or `nil` for Fashion-MNIST — falling back to synthetic images, with a
     ///     ``notice``, when Fashion-MNIST is not installed.
     ///   - trainSubset: keep the first N training samples (`nil`: all), as `nabla train --train-subset`.
@@ -48,7 +51,7 @@ public struct StudyData: Sendable {
     ///   - syntheticFile: where to save generated images (`.safetensors`, tensors `x`, `y`, `x_test`,
     ///     `y_test`) so that `nabla train --data FILE` can repeat a run; `nil` saves nothing.
     ///   - fashionDirectory: where Fashion-MNIST is looked for (tests point it elsewhere).
-    /// - Throws: ``NablaError`` for an unreadable spec, a dataset without test split or class labels,
+    /// - Throws: ``/NablaTensor/NablaError`` for an unreadable spec, a dataset without test split or class labels,
     ///   or a subset larger than the data.
     public static func load(spec: String?, trainSubset: Int?, testSubset: Int?, seed: UInt64,
                             syntheticFile: URL? = nil, fashionDirectory: String = MNIST.fashionMNISTDirectory) throws -> StudyData {

@@ -3,6 +3,7 @@ import Foundation
 /// Progress of a study on standard error: a heading per part, one line per finished run, and — on a
 /// terminal — a status line redrawn after every epoch (`[3/13] L2 weight decay  epoch 12/30 …`).
 public final class StudyProgress {
+    /// Whether nothing is printed.
     public let quiet: Bool
     private let isTerminal: Bool
     private let write: (String) -> Void

@@ -3,10 +3,13 @@ import NablaNN
 
 /// A textbook effect a study expects, and whether this run of the study shows it.
 public struct StudyCheck: Sendable, Equatable {
+    /// The expected effect, as one sentence.
     public var statement: String
+    /// Whether this run shows it.
     public var holds: Bool
     /// The numbers behind the verdict.
     public var detail: String
+    /// A check of `statement` with its verdict and the numbers behind it.
     public init(_ statement: String, holds: Bool, detail: String) {
         self.statement = statement
         self.holds = holds

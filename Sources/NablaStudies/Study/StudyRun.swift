@@ -6,16 +6,22 @@ import NablaTensor
 /// Trainer's own running training loss is measured in training mode, with dropout active and on
 /// augmented batches, and is kept as ``runningTrainLoss``).
 public struct StudyEpoch: Sendable, Equatable {
+    /// The epoch number, from 1.
     public var epoch: Int
+    /// The mean loss on the clean training set, in evaluation mode.
     public var trainLoss: Double
+    /// The top-1 accuracy on the clean training set, or `nil` for regression.
     public var trainAccuracy: Double?
+    /// The mean loss on the test set.
     public var testLoss: Double
+    /// The top-1 accuracy on the test set, or `nil` for regression.
     public var testAccuracy: Double?
     /// The Trainer's mean mini-batch loss of the epoch, in training mode.
     public var runningTrainLoss: Double
     /// Wall-clock seconds of the epoch, evaluation included.
     public var seconds: Double
 
+    /// An epoch's figures.
     public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, testLoss: Double, testAccuracy: Double?,
                 runningTrainLoss: Double, seconds: Double) {
         self.epoch = epoch
@@ -30,8 +36,11 @@ public struct StudyEpoch: Sendable, Equatable {
 
 /// A named value of a run's configuration, shown in the report.
 public struct StudySetting: Sendable, Equatable {
+    /// The setting's name (`optimizer`).
     public var name: String
+    /// Its value as shown (`SGD lr=0.03 momentum=0.9`).
     public var value: String
+    /// A setting `name = value`.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
@@ -52,6 +61,7 @@ public struct StudyRun: Sendable {
     public var modelYAML: String
     /// The `nabla train` command that repeats this run on its own.
     public var command: String
+    /// The figures of every epoch, oldest first.
     public var epochs: [StudyEpoch]
     /// Wall-clock seconds of the whole run.
     public var seconds: Double
@@ -64,6 +74,7 @@ public struct StudyRun: Sendable {
     /// Why training stopped early, if it did.
     public var note: String?
 
+    /// A run record; everything but the names and summary defaults to empty.
     public init(key: String, name: String, summary: String, settings: [StudySetting] = [], modelYAML: String = "",
                 command: String = "", epochs: [StudyEpoch] = [], seconds: Double = 0, sparsity: Double = 0,
                 weights: [Double] = [], logDirectory: URL? = nil, note: String? = nil) {

@@ -5,7 +5,7 @@ import NablaData
 import NablaTraining
 
 /// One training run of a study, specified completely: model, initialization, optimizer, penalty,
-/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``Trainer`` and the
+/// augmentation, budget and seed. ``StudyRunner`` trains it with the library's ``/NablaTraining/Trainer`` and the
 /// same seeding as `nabla train`, so ``StudyRunner/trainCommand(for:)`` repeats it exactly.
 public struct StudyRunPlan: Sendable {
     /// A short identifier: the run's directory name (`l2-decay`).
@@ -14,10 +14,13 @@ public struct StudyRunPlan: Sendable {
     public var name: String
     /// One sentence on what the run changes.
     public var summary: String
+    /// The network, as a model description.
     public var model: ModelDescription
+    /// How the `Linear` weights are initialized (default: PyTorch's).
     public var initialization = WeightInitialization.pytorchDefault
     /// The variant of every `Dropout` layer.
     public var dropoutMode = DropoutMode.inverted
+    /// The optimizer and its hyper-parameters.
     public var optimizer: OptimizerSpecification
     /// A learning-rate schedule stepped once per epoch (`nabla train --schedule`).
     public var schedule: ScheduleSpecification?
@@ -25,8 +28,11 @@ public struct StudyRunPlan: Sendable {
     public var penalty = ParameterPenalty.none
     /// Augmentation of every training batch.
     public var augmentation: AugmentationPipeline?
+    /// The data loss (default: cross-entropy).
     public var loss = LossFunction.crossEntropy(labelSmoothing: 0)
+    /// Epochs of training.
     public var epochs: Int
+    /// Mini-batch size.
     public var batchSize: Int
     /// Seed of initialization, shuffling, dropout and augmentation.
     public var seed: UInt64
@@ -39,6 +45,7 @@ public struct StudyRunPlan: Sendable {
     /// only the weights, about ten times per run.
     public var logsHistogramsEveryEpoch = true
 
+    /// A plan with PyTorch's initialization, no schedule, penalty, augmentation or clipping, and cross-entropy.
     public init(key: String, name: String, summary: String, model: ModelDescription, optimizer: OptimizerSpecification,
                 epochs: Int, batchSize: Int, seed: UInt64) {
         self.key = key

@@ -5,7 +5,7 @@ import NablaNN
 import NablaData
 import NablaTraining
 
-/// Trains the runs of a study with the library's ``Trainer`` — no second training loop — and records
+/// Trains the runs of a study with the library's ``/NablaTraining/Trainer`` — no second training loop — and records
 /// them as ``StudyRun``s: per-epoch train and test metrics in evaluation mode, weight sparsity,
 /// time, TensorBoard logs, the model file, and the `nabla train` command that repeats the run.
 ///
@@ -27,8 +27,11 @@ public struct StudyRunner {
     /// starts) with TensorBoard events, `metrics.csv`, `metrics.jsonl` and `model.yaml`. `nil`
     /// keeps everything in memory.
     public var runsDirectory: URL?
+    /// Where each run's progress line goes.
     public var progress: StudyProgress
 
+    /// A runner over `train` and `test` (`nil` only when every plan holds out a validation split); `dataSpec` and
+    /// `trainSubset` are what `nabla train` needs to load the same data.
     public init(train: Dataset, test: Dataset?, dataSpec: String, trainSubset: Int? = nil, runsDirectory: URL?,
                 progress: StudyProgress) {
         self.train = train
@@ -39,7 +42,7 @@ public struct StudyRunner {
         self.progress = progress
     }
 
-    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:)``.
+    /// A runner for image data loaded by ``StudyData/load(spec:trainSubset:testSubset:seed:syntheticFile:fashionDirectory:)``.
     public init(data: StudyData, runsDirectory: URL?, progress: StudyProgress) {
         self.init(train: data.train, test: data.test, dataSpec: data.dataSpec, trainSubset: data.trainSubset,
                   runsDirectory: runsDirectory, progress: progress)
@@ -50,8 +53,12 @@ public struct StudyRunner {
     public func directory(of plan: StudyRunPlan) -> URL? { runsDirectory?.appendingPathComponent(plan.key) }
 
     /// Trains `plan` (run `index` of `total`, for the progress line).
-    /// - Parameter onEpoch: called after each epoch with the model (e.g. to record predictions).
-    /// - Throws: ``NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
+    /// - Parameters:
+    ///   - plan: the run.
+    ///   - index: the run's position among `total`, for the progress line.
+    ///   - total: the number of runs of the study.
+    ///   - onEpoch: called after each epoch with the model (e.g. to record predictions).
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data, an invalid hyper-parameter,
     ///   a diverged run, or logs that cannot be written.
     public func run(_ plan: StudyRunPlan, index: Int = 1, of total: Int = 1,
                     onEpoch: ((Int, Module<Float>) -> Void)? = nil) throws -> StudyRun {

@@ -70,6 +70,7 @@ public final class Variable<Scalar: TensorScalar> {
 }
 
 extension Variable: CustomStringConvertible {
+    /// `Variable(<value>)`, with `, requiresGradient` for a leaf or node that takes a gradient.
     public var description: String {
         "Variable(\(value)\(requiresGradient ? ", requiresGradient" : ""))"
     }

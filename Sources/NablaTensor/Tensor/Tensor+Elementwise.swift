@@ -109,42 +109,55 @@ extension Tensor {
         return sum(alongAxes: axes, keepingDimensions: true).reshaped(to: target)
     }
 
+    /// `lhs + rhs` elementwise, broadcasting as NumPy does (shapes aligned at the trailing axis, extents of 1 stretched).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, +) }
+    /// `lhs − rhs` elementwise, with broadcasting.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, -) }
+    /// `lhs ⊙ rhs` elementwise (Hadamard product), with broadcasting.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, *) }
+    /// `lhs / rhs` elementwise, with broadcasting (IEEE 754 division: `x/0` is ±∞ or NaN).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, /) }
+    /// `lhs + c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 + rhs } }
+    /// `lhs − c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 - rhs } }
+    /// `lhs · c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 * rhs } }
+    /// `lhs / c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 / rhs } }
+    /// `c + rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs + $0 } }
+    /// `c − rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
+    /// `c · rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
+    /// `c / rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     @inlinable public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs / $0 } }
+    /// `−x` for every element.
     @inlinable public static prefix func - (x: Tensor) -> Tensor { x.map { -$0 } }
 
     /// In-place `self += other`, where `other` has exactly this shape. No allocation when unshared.
@@ -190,21 +203,27 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 < rhs ? 1 : 0 } }
 
+    /// `x²` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func squared() -> Tensor { map { $0 * $0 } }
+    /// `√x` for every element (NaN for negative elements).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func squareRoot() -> Tensor { map { $0.squareRoot() } }
+    /// `eˣ` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func exp() -> Tensor { map { Scalar.exp($0) } }
+    /// The natural logarithm `ln x` for every element (−∞ at 0, NaN below).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func log() -> Tensor { map { Scalar.log($0) } }
+    /// `|x|` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func abs() -> Tensor { map { Swift.abs($0) } }
+    /// Every element clamped into `range`: `min(max(x, lower), upper)` (NaN stays NaN).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(to range: ClosedRange<Scalar>) -> Tensor {

@@ -108,7 +108,10 @@ extension Tensor {
     public func min() -> Scalar { scalars.min() ?? .infinity }
 
     /// Variance along `axes` (two-pass: mean first, then squared deviations).
-    /// - Parameter unbiased: divide by `n − 1` (Bessel's correction) instead of `n`.
+    /// - Parameters:
+    ///   - axes: the axes reduced over (negative ones count from the end).
+    ///   - unbiased: divide by `n − 1` (Bessel's correction) instead of `n`.
+    ///   - keepingDimensions: keep each reduced axis with extent 1.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func variance(alongAxes axes: [Int], unbiased: Bool = false, keepingDimensions: Bool = false) -> Tensor {

@@ -26,17 +26,24 @@ where RawSignificand: FixedWidthInteger {
         b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 
+    /// `eˣ`.
     static func exp(_ x: Self) -> Self
+    /// The natural logarithm.
     static func log(_ x: Self) -> Self
+    /// The hyperbolic tangent.
     static func tanh(_ x: Self) -> Self
+    /// The error function `erf(x) = 2/√π·∫₀ˣ e^{−t²} dt`.
     static func erf(_ x: Self) -> Self
+    /// `xʸ`.
     static func pow(_ x: Self, _ y: Self) -> Self
 }
 
 
 extension Float: TensorScalar {
+    /// `"F32"`.
     public static var dtypeName: String { "F32" }
 
+    /// `C = alpha · op(A) · op(B) + beta · C` with `cblas_sgemm` (OpenBLAS on Linux, Accelerate on macOS).
     @inlinable
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -49,16 +56,23 @@ extension Float: TensorScalar {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `eˣ` (Foundation's `exp`).
     @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    /// The natural logarithm (Foundation's `log`).
     @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    /// The hyperbolic tangent (Foundation's `tanh`).
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    /// The error function (Foundation's `erf`).
     @inlinable public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
+    /// `xʸ` (Foundation's `pow`).
     @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
 }
 
 extension Double: TensorScalar {
+    /// `"F64"`.
     public static var dtypeName: String { "F64" }
 
+    /// `C = alpha · op(A) · op(B) + beta · C` with `cblas_dgemm` (OpenBLAS on Linux, Accelerate on macOS).
     @inlinable
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -71,9 +85,14 @@ extension Double: TensorScalar {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `eˣ` (Foundation's `exp`).
     @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    /// The natural logarithm (Foundation's `log`).
     @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    /// The hyperbolic tangent (Foundation's `tanh`).
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    /// The error function (Foundation's `erf`).
     @inlinable public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+    /// `xʸ` (Foundation's `pow`).
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 }

@@ -21,10 +21,11 @@ public final class CSVMetricsLogger: MetricsLogger {
 
     /// Opens `url` for writing.
     /// - Parameters:
+    ///   - url: the CSV file, created with its parent directory if needed.
     ///   - columns: the fixed header; `nil` for the union of keys in first-seen order.
     ///   - append: keep the rows already in the file (e.g. when resuming a run) and continue after
     ///     them; its header is kept and, with fixed `columns`, must equal them.
-    /// - Throws: ``NablaError`` — `.io` when the file cannot be created, `.invalidFile` when `append`
+    /// - Throws: ``/NablaTensor/NablaError`` — `.io` when the file cannot be created, `.invalidFile` when `append`
     ///   finds a file that is not CSV with a header or whose header differs from `columns`.
     public init(url: URL, columns: [String]? = nil, append: Bool = false) throws {
         self.columns = columns ?? []
@@ -49,6 +50,10 @@ public final class CSVMetricsLogger: MetricsLogger {
         }
     }
 
+    /// Appends one row; a key not seen before adds a column (rewriting the file with the new header
+    /// and the earlier rows padded with empty cells) unless the columns were fixed at creation.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for a new key when the columns are
+    ///   fixed, (`.io`) when the file cannot be written.
     public func log(_ row: [(key: String, value: MetricValue)]) throws {
         var added = false
         for (key, _) in row where columnIndex[key] == nil {
@@ -72,6 +77,7 @@ public final class CSVMetricsLogger: MetricsLogger {
         rows.append(cells)
     }
 
+    /// Closes the file; further rows are a programming error.
     public func close() throws { try file.close() }
 
     private static func line(_ cells: [String]) -> String { cells.joined(separator: ",") + "\n" }
@@ -85,7 +91,7 @@ public final class CSVMetricsLogger: MetricsLogger {
     }
 
     /// Parses RFC 4180 CSV text into records of unescaped fields.
-    /// - Throws: ``NablaError`` (`.invalidFile`) naming `source` on an unterminated quoted field.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidFile`) naming `source` on an unterminated quoted field.
     public static func parse(_ text: String, source: String = "CSV text") throws -> [[String]] {
         var records: [[String]] = [], record: [String] = [], field = ""
         var inQuotes = false, afterQuote = false, fieldStarted = false

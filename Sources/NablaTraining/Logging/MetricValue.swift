@@ -6,12 +6,18 @@ import NablaTensor
 /// are wrapped as `.number(loss)` / `.integer(step)`.
 public enum MetricValue: Equatable, Sendable, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByStringLiteral, CustomStringConvertible {
+    /// A real number, written with the shortest round-trip decimal (`nan`, `inf`, `-inf` in CSV).
     case number(Double)
+    /// An integer such as an epoch or a step.
     case integer(Int)
+    /// A piece of text such as a run name.
     case text(String)
 
+    /// A floating-point literal as ``number(_:)``.
     public init(floatLiteral value: Double) { self = .number(value) }
+    /// An integer literal as ``integer(_:)``.
     public init(integerLiteral value: Int) { self = .integer(value) }
+    /// A string literal as ``text(_:)``.
     public init(stringLiteral value: String) { self = .text(value) }
 
     /// The value as CSV writes it: shortest round-trip decimal for numbers (`0.1`, `1e-05`), `nan`,
@@ -36,6 +42,6 @@ public enum MetricValue: Equatable, Sendable, ExpressibleByFloatLiteral, Express
         }
     }
 
-    /// `s` as a JSON string literal (RFC 8259 §7); see ``jsonStringLiteral(_:)``.
+    /// `s` as a JSON string literal (RFC 8259 §7); see ``/NablaTensor/jsonStringLiteral(_:)``.
     public static func jsonString(_ s: String) -> String { jsonStringLiteral(s) }
 }

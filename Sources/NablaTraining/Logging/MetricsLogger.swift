@@ -78,19 +78,22 @@ final class MetricsFile {
 /// Writes metrics as JSON lines: one object per row, `{"epoch": 1, "train_loss": 0.25}`, keys in the
 /// given order; NaN and infinities become `null` (JSON has no such numbers).
 public final class JSONLinesMetricsLogger: MetricsLogger {
+    /// The file the rows go to.
     public var url: URL { file.url }
     private let file: MetricsFile
 
     /// Opens `url`; with `append` the rows of an earlier run (e.g. before `--resume`) are kept.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the file cannot be created.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when the file cannot be created.
     public init(url: URL, append: Bool = false) throws {
         file = try MetricsFile(url: url, append: append)
     }
 
+    /// Appends the row as one JSON object on its own line.
     public func log(_ row: [(key: String, value: MetricValue)]) throws {
         let fields = row.map { MetricValue.jsonString($0.key) + ": " + $0.value.jsonToken }
         try file.append("{" + fields.joined(separator: ", ") + "}\n")
     }
 
+    /// Closes the file; further rows are a programming error.
     public func close() throws { try file.close() }
 }

@@ -14,11 +14,19 @@ public struct ProtobufEncoder: Sendable {
     /// The encoded message so far.
     public private(set) var bytes: [UInt8] = []
 
+    /// An empty message.
     public init() {}
 
     /// The wire types used here.
     public enum WireType: UInt8, Sendable {
-        case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5
+        /// Wire type 0: a base-128 varint (`int64`, `uint64`, `bool`, enums).
+        case varint = 0
+        /// Wire type 1: 8 little-endian bytes (`double`, `fixed64`).
+        case fixed64 = 1
+        /// Wire type 2: a varint length, then that many bytes (`string`, `bytes`, messages, packed repeated fields).
+        case lengthDelimited = 2
+        /// Wire type 5: 4 little-endian bytes (`float`, `fixed32`).
+        case fixed32 = 5
     }
 
     /// Appends a base-128 varint.

@@ -48,8 +48,10 @@ public enum TFRecord {
     }
 
     /// Splits a TFRecord stream into its records' data, verifying both checksums of every record.
-    /// - Parameter source: names the stream in error messages (a file path).
-    /// - Throws: ``NablaError`` (`.invalidFile`) naming `source`, the record index and byte offset when
+    /// - Parameters:
+    ///   - bytes: the whole stream, e.g. the contents of an event file.
+    ///   - source: names the stream in error messages (a file path).
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidFile`) naming `source`, the record index and byte offset when
     ///   the stream is truncated or a checksum does not match.
     public static func records(in bytes: [UInt8], source: String = "TFRecord stream") throws -> [[UInt8]] {
         var records: [[UInt8]] = []

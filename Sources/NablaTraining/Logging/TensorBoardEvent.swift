@@ -15,7 +15,9 @@
 public struct TensorBoardEvent: Equatable, Sendable {
     /// One tagged value of a summary.
     public enum Value: Equatable, Sendable {
+        /// `Summary.Value { tag, simple_value }`: one scalar, shown in TensorBoard's Scalars tab.
         case scalar(tag: String, value: Float)
+        /// `Summary.Value { tag, histo }`: one histogram, shown in the Histograms and Distributions tabs.
         case histogram(tag: String, histogram: TensorBoardHistogram)
     }
 
@@ -23,14 +25,18 @@ public struct TensorBoardEvent: Equatable, Sendable {
     public enum Payload: Equatable, Sendable {
         /// The first event of every file: `"brain.Event:2"`.
         case fileVersion(String)
+        /// `Event.summary`: values logged at the event's step.
         case summary([Value])
     }
 
     /// Seconds since 1970-01-01 UTC.
     public var wallTime: Double
+    /// The global step the values belong to (`Event.step`).
     public var step: Int64
+    /// What the event carries (`Event.what`).
     public var payload: Payload
 
+    /// An event at `wallTime` seconds since 1970 and global `step`.
     public init(wallTime: Double, step: Int64, payload: Payload) {
         self.wallTime = wallTime
         self.step = step

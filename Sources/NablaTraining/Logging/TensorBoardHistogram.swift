@@ -19,11 +19,15 @@ import NablaTensor
 /// Non-finite values (NaN, ±∞) cannot be placed in a bucket; they are left out of every statistic and
 /// counted in ``nonFiniteCount`` (TensorFlow's histogram op rejects them instead).
 public struct TensorBoardHistogram: Equatable, Sendable {
+    /// The smallest finite value (`HistogramProto.min`; `Double.greatestFiniteMagnitude` when there is none).
     public var min: Double
+    /// The largest finite value (`HistogramProto.max`; `-Double.greatestFiniteMagnitude` when there is none).
     public var max: Double
     /// The number of finite values.
     public var count: Double
+    /// `Σ v` over the finite values (`HistogramProto.sum`).
     public var sum: Double
+    /// `Σ v²` over the finite values (`HistogramProto.sum_squares`).
     public var sumOfSquares: Double
     /// Upper edges of the stored buckets, increasing.
     public var bucketLimits: [Double]

@@ -32,9 +32,11 @@ public final class SummaryWriter {
 
     /// Creates `logDirectory` (and its parents) if needed, creates a new event file in it and writes
     /// the file-version event.
-    /// - Parameter filenameSuffix: appended to the file name (e.g. `".train"`); TensorBoard reads any
-    ///   file whose name contains `tfevents`.
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the directory or file cannot be created.
+    /// - Parameters:
+    ///   - logDirectory: the run's directory (one per run; TensorBoard shows each as a run).
+    ///   - filenameSuffix: appended to the file name (e.g. `".train"`); TensorBoard reads any file
+    ///     whose name contains `tfevents`.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the path when the directory or file cannot be created.
     public init(logDirectory: URL, filenameSuffix: String = "") throws {
         self.logDirectory = logDirectory
         let fm = FileManager.default
@@ -110,7 +112,7 @@ public final class SummaryWriter {
     }
 
     /// Writes the buffered events to the file and asks the system to commit them to disk.
-    /// - Throws: ``NablaError`` (`.io`) naming the file when the write fails (disk full, file removed…);
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the file when the write fails (disk full, file removed…);
     ///   the buffered events are then kept so a later flush can retry.
     public func flush() throws {
         guard let handle, !buffer.isEmpty else { return }

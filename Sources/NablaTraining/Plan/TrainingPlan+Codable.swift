@@ -16,12 +16,14 @@ private extension KeyedDecodingContainer {
 
 extension TrainingPlan {
     enum CodingKeys: String, CodingKey {
-        case model, data, loss, optimizer, schedule, penalty, epochs, steps, seed, shuffle, augmentation, output
+        case model, data, loss, optimizer, schedule, sam, lookahead, penalty, epochs, steps, seed, shuffle, augmentation, output
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
     }
 
+    /// Decodes a plan from its snake_case keys; `model` and `data` are required, every other key
+    /// falls back to its default when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(model: try c.decode(Model.self, forKey: .model), data: try c.decode(DataSelection.self, forKey: .data))
@@ -29,6 +31,8 @@ extension TrainingPlan {
         labelSmoothing = try c.value(.labelSmoothing, or: labelSmoothing)
         optimizer = try c.value(.optimizer, or: optimizer)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        sam = try c.decodeIfPresent(Double.self, forKey: .sam)
+        lookahead = try c.decodeIfPresent(LookaheadSetting.self, forKey: .lookahead)
         penalty = try c.decodeIfPresent(String.self, forKey: .penalty)
         clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
         clipValue = try c.decodeIfPresent(Double.self, forKey: .clipValue)
@@ -53,6 +57,8 @@ extension TrainingPlan.Model {
         case dropoutMode = "dropout_mode", initialWeights = "initial_weights"
     }
 
+    /// Decodes a model: an inline `description` (its `name` optional) or a built-in or file `name`,
+    /// plus the optional `normalization`, `dropout`, `dropout_mode`, `initialization`, `initial_weights`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let description = try c.decodeIfPresent(ModelDescription.self, forKey: .description) {
@@ -75,6 +81,8 @@ extension TrainingPlan.DataSelection {
         case validationFraction = "validation_fraction", trainSubset = "train_subset"
     }
 
+    /// Decodes a data selection: `spec` is required; `target`, `validation_fraction`, `train_subset`
+    /// and `normalize` fall back to their defaults.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(spec: try c.decode(String.self, forKey: .spec))
@@ -92,6 +100,7 @@ extension TrainingPlan.Output {
         case logDirectory = "log_directory", logHistograms = "log_histograms", logEvery = "log_every"
     }
 
+    /// Decodes the outputs; every key falls back to its default (no outputs) when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()

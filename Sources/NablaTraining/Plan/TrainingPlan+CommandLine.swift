@@ -9,7 +9,7 @@ extension TrainingPlan {
     /// `nabla train` parses them back into an equal plan (the command-line tests check the round trip).
     ///
     /// - Parameter modelFile: the path under which ``Model/description`` of a plan with an inline
-    ///   model is saved (its ``ModelDescription/yaml``); ignored for a model given by name.
+    ///   model is saved (its ``/NablaNN/ModelDescription/yaml``); ignored for a model given by name.
     public func commandLineArguments(modelFile: String? = nil) -> [String] {
         let f = shortestDecimal
         var words: [String] = []
@@ -41,6 +41,8 @@ extension TrainingPlan {
         add("label-smoothing", labelSmoothing == 0 ? nil : f(labelSmoothing))
         words += optimizer.commandLineArguments
         add("schedule", schedule)
+        add("sam", sam.map(f))
+        add("lookahead", lookahead?.description)
         if let penalty = try? parameterPenalty() {
             switch penalty {
             case .none: break

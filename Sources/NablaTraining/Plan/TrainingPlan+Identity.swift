@@ -14,7 +14,7 @@ extension TrainingPlan {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The plan as indented JSON for a file (`nabla train --print-plan`), readable by ``init(json:)``.
+    /// The plan as indented JSON for a file (`nabla train --print-plan`), readable by ``init(json:source:)``.
     public var prettyJSON: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -24,7 +24,7 @@ extension TrainingPlan {
 
     /// Reads a plan written by ``prettyJSON`` or ``canonicalJSON`` (or by hand: missing keys take
     /// their defaults only where the type gives one — `model` and `data` are required).
-    /// - Throws: ``NablaError`` naming `source` and the problem.
+    /// - Throws: ``/NablaTensor/NablaError`` naming `source` and the problem.
     public init(json: Data, source: String) throws {
         let decoder = JSONDecoder()
         do {
@@ -75,7 +75,7 @@ extension TrainingPlan {
 
 extension OptimizerSpecification {
     /// Checks the name and every hyper-parameter as building the optimizer would, without a model.
-    /// - Throws: ``NablaError`` for an unknown optimizer, a key it does not read, or a bad value.
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown optimizer, a key it does not read, or a bad value.
     public func validate() throws {
         let registration = try OptimizerRegistry.registration(named: name)
         let probe = Variable(Tensor<Float>([0]), requiresGradient: true)

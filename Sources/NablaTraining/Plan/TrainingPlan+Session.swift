@@ -52,7 +52,7 @@ extension TrainingPlan.DataSelection {
     /// The splits of ``spec`` (or of `loaded`, data the caller read already from the same spec),
     /// then the first ``trainSubset`` training samples, the seeded validation split, and per-channel
     /// normalization with the training part's statistics.
-    /// - Throws: ``NablaError`` for unreadable data, a subset larger than the data, or a split that
+    /// - Throws: ``/NablaTensor/NablaError`` for unreadable data, a subset larger than the data, or a split that
     ///   leaves an empty part.
     public func load(seed: UInt64, loaded: (train: Dataset, test: Dataset?)? = nil) throws -> PlanData {
         var (train, test) = try loaded ?? DatasetSource.parse(spec, target: target).load(seed: seed)
@@ -91,19 +91,30 @@ extension TrainingPlan.Model {
         return try BuiltinModels.resolve(name, inputShape: inputShape, outputCount: outputCount, options: options)
     }
 
-    /// Builds the model for samples of `inputShape` with `outputCount` outputs
-    /// (``build(description:inputShape:seed:)`` of ``resolvedDescription(inputShape:outputCount:)``).
-    /// - Throws: ``NablaError`` for a model that does not fit the data or unreadable weights.
+    /// Builds the model for samples of `inputShape` with `outputCount` outputs:
+    /// ``build(description:inputShape:seed:)`` of ``resolvedDescription(inputShape:outputCount:)``.
+    /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data or unreadable weights.
     public func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
         try build(description: try resolvedDescription(inputShape: inputShape, outputCount: outputCount), inputShape: inputShape, seed: seed)
     }
 }
 
 extension TrainingPlan {
+    /// The optimizer over `model`: ``optimizer``, inside ``Lookahead`` when ``lookahead`` is set,
+    /// inside ``SharpnessAwareMinimization`` when ``sam`` is set (SAM outermost, so its second
+    /// gradient feeds the Lookahead step).
+    /// - Throws: ``NablaError`` for an invalid optimizer or wrapper setting.
+    public func makeOptimizer(for model: Module<Float>) throws -> any Optimizer<Float> {
+        var optimizer = try self.optimizer.make(for: model)
+        if let lookahead { optimizer = try Lookahead(optimizer, syncPeriod: lookahead.syncPeriod, alpha: lookahead.alpha) }
+        if let sam { optimizer = try SharpnessAwareMinimization(optimizer, rho: sam) }
+        return optimizer
+    }
+
     /// Everything the plan describes, built and ready: data loaded (or `loaded`, the spec's splits
     /// read once by a caller that runs many plans on the same data), the model, the optimizer, the
     /// schedule, the loader with the plan's augmentation, and the ``Trainer``.
-    /// - Throws: ``NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
+    /// - Throws: ``/NablaTensor/NablaError`` for any invalid value (``validate()``), unreadable data or weights, a
     ///   model that does not fit the data, or a loss that does not fit the targets.
     public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
         try validate()
@@ -123,8 +134,7 @@ extension TrainingPlan {
         for part in [data.validation, data.test].compactMap({ $0 }) {
             try loss.validate(targets: part.targets, outputShape: built.outputShape, name: part.name)
         }
-        let optimizer = try self.optimizer.make(for: built.model)
-        let schedule = try self.schedule.map { try ScheduleSpecification(parsing: $0).make(for: optimizer) }
+        let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
@@ -149,9 +159,16 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
-        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule, trainLoader: loader,
-                                  validation: data.validation, test: data.test, configuration: configuration,
-                                  runIdentity: checkpointIdentity)
+        // A per-epoch schedule is the trainer's; a per-step one (onecycle, cyclic) is stepped after
+        // every optimizer step by a callback, which also keeps its state in the checkpoints.
+        let specification = try self.schedule.map { try ScheduleSpecification(parsing: $0) }
+        let context = ScheduleContext(optimizerSteps: steps ?? epochs * loader.batchCount)
+        let schedule = try specification?.make(for: optimizer, context: context)
+        let perStep = specification?.interval == .step
+        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: perStep ? nil : schedule,
+                                  trainLoader: loader, validation: data.validation, test: data.test,
+                                  configuration: configuration, runIdentity: checkpointIdentity)
+        if perStep, let schedule { trainer.callbacks.append(StepScheduleCallback(schedule)) }
         let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer)
         trainer.modelMetadata = session.metadata.safetensorsMetadata
         return session

@@ -9,7 +9,7 @@ import NablaData
 ///
 /// It is the one description every front end shares. `nabla train` parses its flags into a plan
 /// (and `--plan FILE.json` reads one, `--print-plan` writes one); the studies construct plans
-/// directly; ``prepare(data:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
+/// directly; ``prepare(loaded:)`` turns a plan into a ready ``TrainingSession``; ``commandLine(modelFile:)``
 /// renders the `nabla train` command that repeats it; ``fingerprint`` names it in result caches.
 ///
 /// Specifications that have a command-line grammar (the loss, penalty, schedule, augmentation)
@@ -46,7 +46,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
 
     /// Where the examples come from and how they are split.
     public struct DataSelection: Codable, Equatable, Sendable {
-        /// The dataset spec (`--data`, see ``DatasetSource``).
+        /// The dataset spec (`--data`, see ``/NablaData/DatasetSource``).
         public var spec: String
         /// For tables: the target column by header name or index (`--target`).
         public var target: String?
@@ -89,7 +89,9 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
         public init() {}
     }
 
+    /// The network: a built-in name, a model file or an inline description (`--model`).
     public var model: Model
+    /// The dataset and how it is split, subset and normalized (`--data`).
     public var data: DataSelection
     /// The loss by name (`--loss`: cross-entropy, mse, l1, smooth-l1, bce, hinge).
     public var loss = "cross-entropy"
@@ -99,6 +101,11 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var optimizer = OptimizerSpecification()
     /// A learning-rate schedule spec (`--schedule`, see ``ScheduleSpecification``).
     public var schedule: String?
+    /// Sharpness-aware minimization around the optimizer with this neighbourhood radius ρ
+    /// (`--sam RHO`, ``SharpnessAwareMinimization``): two forward and backward passes per step.
+    public var sam: Double?
+    /// Lookahead around the optimizer (`--lookahead K,ALPHA`, ``Lookahead``).
+    public var lookahead: LookaheadSetting?
     /// A parameter penalty spec on the weights: `l2:λ`, `l1:λ`, `elastic:λ:β` (`--l2`, `--l1`, `--elastic`).
     public var penalty: String?
     /// Gradient clipping by global L2 norm (`--clip-norm`).
@@ -107,7 +114,7 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var clipValue: Double?
     /// Max-norm constraint on weight rows and filters (`--max-norm`).
     public var maxNorm: Double?
-    /// The augmentation pipeline spec of training batches (`--augment`, see ``AugmentationPipeline``).
+    /// The augmentation pipeline spec of training batches (`--augment`, see ``/NablaData/AugmentationPipeline``).
     public var augmentation: String?
     /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
     public var testTimeAugmentation: String?
@@ -138,10 +145,47 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     }
 }
 
+/// Lookahead's two settings: sync every `k` steps, moving the slow weights a fraction `alpha` of the
+/// way (`--lookahead K,ALPHA`; JSON `{"k": 5, "alpha": 0.5}`).
+public struct LookaheadSetting: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// `k`: optimizer steps between syncs.
+    public var syncPeriod: Int
+    /// `α`: the slow weights' step towards the fast ones.
+    public var alpha: Double
+
+    /// Sync every `syncPeriod` steps with rate `alpha` (the paper's 5 and 0.5 by default).
+    public init(syncPeriod: Int = 5, alpha: Double = 0.5) {
+        self.syncPeriod = syncPeriod
+        self.alpha = alpha
+    }
+
+    /// Parses `K,ALPHA` (`5,0.5`).
+    /// - Throws: ``NablaError`` `--lookahead TEXT: …` for anything else or values out of range.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let k = Int(parts[0]), let alpha = Double(parts[1]) else {
+            throw NablaError(.invalidArgument, "--lookahead \(text): expected K,ALPHA such as 5,0.5")
+        }
+        self.init(syncPeriod: k, alpha: alpha)
+        try validate()
+    }
+
+    /// Throws unless `k ≥ 1` and `0 ≤ alpha ≤ 1`.
+    public func validate() throws {
+        guard syncPeriod >= 1 else { throw NablaError(.invalidArgument, "--lookahead \(self): K must be at least 1") }
+        guard alpha >= 0 && alpha <= 1 else { throw NablaError(.invalidArgument, "--lookahead \(self): ALPHA must be in [0, 1]") }
+    }
+
+    /// `K,ALPHA`, as `--lookahead` takes it.
+    public var description: String { "\(syncPeriod),\(shortestDecimal(alpha))" }
+
+    enum CodingKeys: String, CodingKey { case syncPeriod = "k", alpha }
+}
+
 extension TrainingPlan {
     /// Checks every value the way the command line does, so a plan read from a file or built by
     /// code fails with the same one-line messages as the equivalent flags.
-    /// - Throws: ``NablaError`` naming the flag and the bad value.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the flag and the bad value.
     public func validate() throws {
         func fail(_ message: String) -> NablaError { NablaError(.invalidArgument, message) }
         guard epochs >= 1 else { throw fail("--epochs \(epochs) must be at least 1") }
@@ -167,6 +211,8 @@ extension TrainingPlan {
         _ = try lossFunction()
         _ = try parameterPenalty()
         if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
+        if let sam, !(sam >= 0 && sam.isFinite) { throw fail("--sam \(sam) must be a non-negative number") }
+        try lookahead?.validate()
         if let augmentation { _ = try AugmentationPipeline(parsing: augmentation) }
         if let testTimeAugmentation { _ = try TestTimeAugmentationSpec(parsing: testTimeAugmentation) }
         try optimizer.validate()
@@ -176,7 +222,7 @@ extension TrainingPlan {
     /// The loss function ``loss`` and ``labelSmoothing`` name.
     public func lossFunction() throws -> LossFunction { try LossFunction(name: loss, labelSmoothing: labelSmoothing) }
 
-    /// The penalty ``penalty`` names (``ParameterPenalty/none`` when unset).
+    /// The penalty ``penalty`` names (``/NablaNN/ParameterPenalty/none`` when unset).
     public func parameterPenalty() throws -> ParameterPenalty {
         guard let penalty else { return .none }
         return try ParameterPenalty(parsing: penalty)

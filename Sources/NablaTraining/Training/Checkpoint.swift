@@ -14,8 +14,11 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var history: [[String: Double]] = []
     /// Early-stopping bookkeeping: best metric value, its epoch, and epochs without improvement.
     public var bestMetric: Double?
+    /// The epoch (1-based) of ``bestMetric``, or `nil` before the first evaluation.
     public var bestEpoch: Int?
+    /// Epochs since the last improvement of ``bestMetric``.
     public var epochsWithoutImprovement = 0
+    /// The progress of a run that has not started: epoch 0, step 0, no history.
     public init() {}
 }
 
@@ -28,13 +31,18 @@ public struct Checkpoint: Equatable, Sendable {
     /// Bumped when the layout changes incompatibly.
     public static let formatVersion = 1
 
+    /// The model's state dict (PyTorch keys such as `0.weight`, `1.running_mean`), stored as `model.<key>`.
     public var model: [String: Tensor<Float>]
     /// Model keys saved as int64 (`num_batches_tracked`).
     public var integerModelKeys: Set<String>
+    /// The optimizer's state dict (`state.<i>.<name>`, `param_groups.<g>.<key>`), stored as `optimizer.<key>` in `F64`.
     public var optimizer: [String: Tensor<Double>]
+    /// The schedule's state dict (e.g. `last_epoch`), stored as `schedule.<key>` in `F64`; empty without a schedule.
     public var schedule: [String: Tensor<Double>]
-    /// Generator states by owner (`"data"`, `"layer.3"`), each the four xoshiro words.
+    /// The state of every dropout-like layer's generator by dotted module name (`"3"`,
+    /// `"2.drop_path"`; see ``/NablaNN/Module/randomGeneratorStates()``), each as its four xoshiro256 words.
     public var generators: [String: [UInt64]]
+    /// Where the run stands, stored as JSON in the `nabla.progress` metadata.
     public var progress: TrainingProgress
     /// The run's configuration as canonical JSON, compared on resume.
     public var configuration: String
@@ -42,6 +50,8 @@ public struct Checkpoint: Equatable, Sendable {
     /// in the file): weight averages, per-step schedules and the like.
     public var callbacks: [String: [String: Tensor<Double>]] = [:]
 
+    /// A checkpoint of the given parts; the defaults are an empty optimizer and schedule state, no
+    /// generators, a run that has not started, and the configuration `{}`.
     public init(model: [String: Tensor<Float>], integerModelKeys: Set<String> = [], optimizer: [String: Tensor<Double>] = [:],
                 schedule: [String: Tensor<Double>] = [:], generators: [String: [UInt64]] = [:],
                 progress: TrainingProgress = .init(), configuration: String = "{}") {
@@ -78,7 +88,7 @@ public struct Checkpoint: Equatable, Sendable {
     public func write(to url: URL) throws { try file().write(to: url) }
 
     /// Reads a checkpoint written by ``write(to:)``.
-    /// - Throws: ``NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
+    /// - Throws: ``/NablaTensor/NablaError`` naming the file when it is unreadable, not a Nabla checkpoint, or of
     ///   another format version.
     public static func read(from url: URL) throws -> Checkpoint {
         try parse(try SafeTensorsFile.read(from: url), name: url.path)

@@ -21,7 +21,7 @@ public enum LossFunction: Equatable, Sendable {
     public static let names = ["cross-entropy", "mse", "l1", "smooth-l1", "bce", "hinge"]
 
     /// Parses a CLI name.
-    /// - Throws: ``NablaError`` listing the accepted names.
+    /// - Throws: ``/NablaTensor/NablaError`` listing the accepted names.
     public init(name: String, labelSmoothing: Double = 0) throws {
         switch name.lowercased() {
         case "cross-entropy", "crossentropy", "ce": self = .crossEntropy(labelSmoothing: labelSmoothing)
@@ -116,6 +116,8 @@ public enum LossFunction: Equatable, Sendable {
 }
 
 extension LossFunction: CustomStringConvertible {
+    /// The loss as the CLI spells it in messages: `cross-entropy`, `cross-entropy(label_smoothing=0.1)`,
+    /// `mse`, `l1`, `smooth-l1(beta=1.0)`, `bce`, `hinge(margin=1.0)`.
     public var description: String {
         switch self {
         case .crossEntropy(let eps): return eps == 0 ? "cross-entropy" : "cross-entropy(label_smoothing=\(eps))"

@@ -3,12 +3,18 @@ import NablaData
 
 /// Running sums of a metric over batches of different sizes, for epoch averages.
 public struct MetricAccumulator: Sendable {
+    /// `Σ_batches mean_loss · batch_size`: the summed per-sample loss.
     public private(set) var lossSum = 0.0
+    /// Samples whose label has the highest score (top-1 hits), for class targets.
     public private(set) var correct = 0
+    /// Samples whose label is among the five highest scores (top-5 hits), for class targets.
     public private(set) var correctTop5 = 0
+    /// Samples added.
     public private(set) var count = 0
+    /// Whether any batch had class targets (and `[N, C]` scores), so accuracies are defined.
     public private(set) var hasClasses = false
 
+    /// An empty accumulator: no samples, ``loss`` is NaN.
     public init() {}
 
     /// Adds a batch: its mean loss and, for class targets, the top-1 and top-5 hits of `output` ([N, C]).

@@ -1,7 +1,7 @@
 import NablaOptim
 
 /// A `nabla train` flag that sets one optimizer hyper-parameter, and the PyTorch key it sets —
-/// the one table between the command line and ``Hyperparameters``, read by the CLI (flags to keys,
+/// the one table between the command line and ``/NablaOptim/Hyperparameters``, read by the CLI (flags to keys,
 /// the "does not apply" check, `--help`) and by the studies (the `nabla train` command of a run).
 public struct OptimizerFlag: Sendable {
     /// The flag without its dashes (`weight-decay`).
@@ -31,6 +31,9 @@ public struct OptimizerFlag: Sendable {
         OptimizerFlag("centered", "centered", .flag),
         OptimizerFlag("amsgrad", "amsgrad", .flag),
         OptimizerFlag("lr-decay", "lr_decay", .number),
+        OptimizerFlag("rho", "rho", .number),
+        OptimizerFlag("momentum-decay", "momentum_decay", .number),
+        OptimizerFlag("decoupled-weight-decay", "decoupled_weight_decay", .flag),
     ]
 
     /// The flags that set keys `registration` reads, in table order (`--lr`, `--momentum`, …).

@@ -11,7 +11,7 @@ import NablaOptim
 /// let optimizer = try spec.make(for: model)
 /// ```
 ///
-/// The optimizer is found in the ``OptimizerRegistry``; keys left out take its PyTorch defaults
+/// The optimizer is found in the ``/NablaOptim/OptimizerRegistry``; keys left out take its PyTorch defaults
 /// (AdamW's `weight_decay` is 0.01, every other optimizer's 0). Encoded as
 /// `{"name": "sgd", "hyperparameters": {"lr": 0.1, "betas": [0.9, 0.999]}, "decay_weights_only": true}`.
 public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomStringConvertible {
@@ -20,7 +20,7 @@ public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomString
     /// The hyper-parameters that differ from the optimizer's defaults.
     public var hyperparameters: Hyperparameters
     /// Apply weight decay only to weights, not to biases or normalization parameters
-    /// (``Module/parameterGroups(weightDecay:)``).
+    /// (``/NablaOptim/NablaNN/Module/parameterGroups(weightDecay:)``).
     public var decayWeightsOnly: Bool
 
     /// The optimizer `name` with `hyperparameters` over its defaults.
@@ -53,7 +53,7 @@ public struct OptimizerSpecification: Equatable, Sendable, Codable, CustomString
 
     /// Builds the optimizer over `model`'s parameters: one group, or with ``decayWeightsOnly`` a
     /// decayed group and a group of biases and normalization parameters with `weight_decay` 0.
-    /// - Throws: ``NablaError`` for an unknown name, a key the optimizer does not read (naming the
+    /// - Throws: ``/NablaTensor/NablaError`` for an unknown name, a key the optimizer does not read (naming the
     ///   keys it reads), or an invalid value (the optimizers validate as PyTorch does, echoing it).
     public func make(for model: Module<Float>) throws -> any Optimizer<Float> {
         let registration = try OptimizerRegistry.registration(named: name)

@@ -3,7 +3,7 @@ import NablaNN
 import NablaOptim
 
 /// A learning-rate schedule by spec string (`--schedule`): one schedule named by its first field,
-/// from the ``ScheduleRegistry`` —
+/// from the ``/NablaOptim/ScheduleRegistry`` —
 ///
 /// - `step:STEP_SIZE[:GAMMA]` — StepLR (γ = 0.1)
 /// - `multistep:M1,M2,…[:GAMMA]` — MultiStepLR
@@ -11,15 +11,24 @@ import NablaOptim
 /// - `cosine:T_MAX[:ETA_MIN]` — CosineAnnealingLR
 /// - `warmup:EPOCHS[:START_FACTOR]` — LinearLR from `START_FACTOR·lr` (default 0.1) to `lr`
 /// - `plateau[:FACTOR[:PATIENCE]]` — ReduceLROnPlateau on the validation loss (0.1, 10)
+/// - `onecycle:MAX_LR[:PCT_START]` — OneCycleLR over the run's optimizer steps, per step
+/// - `cosine-restarts:T0[:T_MULT]` — CosineAnnealingWarmRestarts
+/// - `poly:TOTAL[:POWER]` — PolynomialLR
+/// - `cyclic:BASE:MAX[:STEP_UP]` — triangular CyclicLR, per step
 ///
 /// or two joined as `A+B`: `A` first, then `B` (SequentialLR with the milestone at A's length),
-/// e.g. `warmup:5+cosine:45`. Every built-in schedule steps once per epoch (``interval``).
+/// e.g. `warmup:5+cosine:45`. Most schedules step once per epoch; `onecycle` and `cyclic` step after
+/// every optimizer step (``interval``). The two cycling schedules cycle the optimizer's momentum or
+/// β₁ as PyTorch's defaults do; an optimizer with neither (Adagrad, Adadelta) keeps its settings
+/// (PyTorch refuses that combination unless `cycle_momentum=False`, which is what this does).
 public struct ScheduleSpecification: Equatable, Sendable, Codable {
     /// The spec as written (`warmup:5+cosine:45`).
     public var spec: String
 
-    /// Parses `spec`, checking its grammar and values by attaching it to a throwaway optimizer.
-    /// - Throws: ``NablaError`` `--schedule SPEC: …` naming the problem.
+    /// Parses `spec`, checking its grammar and values by attaching it to a throwaway optimizer in a
+    /// run of ``/NablaOptim/ScheduleContext/nominal`` length.
+    /// - Parameter spec: the spec as written.
+    /// - Throws: ``/NablaTensor/NablaError`` `--schedule SPEC: …` naming the problem.
     public init(parsing spec: String) throws {
         self.spec = spec
         _ = try make(for: try SGD([Variable(Tensor<Float>([0]), requiresGradient: true)], learningRate: 0.1))
@@ -43,12 +52,16 @@ public struct ScheduleSpecification: Equatable, Sendable, Codable {
         }
     }
 
-    /// Attaches the schedule to `optimizer`.
-    /// - Throws: ``NablaError`` for a bad spec or value.
-    public func make(for optimizer: any Optimizer) throws -> any LearningRateSchedule {
+    /// Attaches the schedule to `optimizer` in a run described by `context` (one-cycle spans its
+    /// optimizer steps).
+    /// - Parameters:
+    ///   - optimizer: the optimizer whose learning rates the schedule sets.
+    ///   - context: the run (its number of optimizer steps).
+    /// - Throws: ``/NablaTensor/NablaError`` for a bad spec or value.
+    public func make(for optimizer: any Optimizer, context: ScheduleContext = .nominal) throws -> any LearningRateSchedule {
         let parts = try parts()
-        guard parts.count == 2 else { return try parts[0].schedule.make(optimizer) }
-        let schedules = try parts.map { try $0.schedule.make(optimizer) }
+        guard parts.count == 2 else { return try parts[0].schedule.build(optimizer, context) }
+        let schedules = try parts.map { try $0.schedule.build(optimizer, context) }
         guard let a = schedules[0] as? EpochSchedule, let b = schedules[1] as? EpochSchedule else {
             let part = schedules[0] is EpochSchedule ? parts[1] : parts[0]
             throw fail("\(part.kind.name) cannot be combined with '+'")

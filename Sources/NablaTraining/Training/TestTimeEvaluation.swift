@@ -11,7 +11,7 @@ public struct TestTimeAugmentationSpec: Equatable, Sendable {
     public var padding: Int
 
     /// Parses `ten-crop` or `ten-crop:PAD`.
-    /// - Throws: ``NablaError`` naming the spec.
+    /// - Throws: ``/NablaTensor/NablaError`` naming the spec.
     public init(parsing spec: String) throws {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.first?.lowercased() == "ten-crop", parts.count <= 2 else {

@@ -10,7 +10,8 @@ import NablaData
 /// divergence detection, checkpoints, and logs.
 ///
 /// One step is PyTorch's canonical order — `zero_grad`, forward, loss (+ penalty), `backward`,
-/// clip, `step`, constraint — so a run with `shuffle: false` and no dropout can be reproduced in
+/// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
+/// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
 /// else the test loss, else the training loss).
 ///
@@ -25,12 +26,20 @@ import NablaData
 /// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
 /// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
 public final class Trainer {
+    /// The model being trained (in place).
     public let model: Module<Float>
+    /// The optimizer over the model's parameters.
     public let optimizer: any Optimizer<Float>
+    /// The learning-rate schedule, stepped once per finished epoch; `nil` keeps the learning rate fixed.
     public let schedule: (any LearningRateSchedule)?
+    /// The training batches (order, batch size and augmentation).
     public let trainLoader: DataLoader
+    /// Evaluated after every epoch when given: `val_loss`, `val_accuracy`; early stopping and
+    /// `ReduceLROnPlateau` monitor its loss.
     public let validation: Dataset?
+    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`.
     public let test: Dataset?
+    /// Budget, loss, penalty, clipping, checkpoints and logs.
     public let configuration: TrainerConfiguration
     /// Identifies the run for resume (canonical JSON of what must not change between the halves).
     public let runIdentity: String
@@ -58,6 +67,20 @@ public final class Trainer {
     private let earlyStopping: EarlyStopping<Float>?
     private var logger: TrainingLogger?
 
+    /// A trainer of `model` with `optimizer` on `trainLoader`'s batches.
+    /// - Parameters:
+    ///   - model: The model; ``fit()`` updates its parameters and buffers in place.
+    ///   - optimizer: An optimizer over `model.parameters`.
+    ///   - schedule: Stepped after each finished epoch (with the monitored loss if it requires a metric).
+    ///   - trainLoader: The training batches.
+    ///   - validation: Evaluated each epoch; its loss is the monitored metric when present.
+    ///   - test: Evaluated each epoch; its loss is monitored when there is no validation set.
+    ///   - configuration: Everything else; ``TrainerConfiguration/steps`` or
+    ///     ``TrainerConfiguration/epochs`` must be at least 1.
+    ///   - runIdentity: Canonical JSON of what must not change across a resume; ``resume(from:)``
+    ///     rejects a checkpoint written with another one.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1 or
+    ///   an invalid early-stopping patience.
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
                 configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
@@ -117,7 +140,7 @@ public final class Trainer {
     }
 
     /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``NablaError`` if the file is unreadable or malformed, or was written by a run with a
+    /// - Throws: ``/NablaTensor/NablaError`` if the file is unreadable or malformed, or was written by a run with a
     ///   different configuration (model, data, optimizer, …), naming the file.
     public func resume(from url: URL) throws {
         let saved = try Checkpoint.read(from: url)
@@ -164,7 +187,7 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
     ///   finite (unless skipping), or an I/O error from checkpoints and logs.
     public func fit() throws -> TrainingResult {
         let start = Date()
@@ -219,7 +242,11 @@ public final class Trainer {
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
                 if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
                 if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
-                optimizer.step()
+                if let closureOptimizer = optimizer as? any ClosureOptimizer<Float> {
+                    try closureOptimizer.step { try recomputeGradients(batch, epoch: epoch) }
+                } else {
+                    optimizer.step()
+                }
                 if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
@@ -283,6 +310,27 @@ public final class Trainer {
                                     restoredBestEpoch: restoredBestEpoch)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
+    }
+
+    /// The gradients of `batch`'s loss at the current weights, clipped as the first pass was — the
+    /// second pass of a ``ClosureOptimizer`` (SAM).
+    /// - Throws: ``NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
+    private func recomputeGradients(_ batch: Batch, epoch: Int) throws {
+        optimizer.zeroGrad()
+        let output = model(Variable(batch.inputs))
+        let dataLoss = configuration.loss(output, batch.targets)
+        let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
+        let value = loss.value.scalar
+        let parameters = model.parameters
+        guard value.isFinite else {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): the loss at the perturbed weights is \(value)")
+        }
+        loss.backward()
+        if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
+            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): a gradient at the perturbed weights is not finite")
+        }
+        if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
+        if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
     }
 
     /// Whether the epoch or step budget is used up.

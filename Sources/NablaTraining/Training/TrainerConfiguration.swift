@@ -7,6 +7,7 @@ public struct TrainerConfiguration: Sendable {
     public var epochs = 10
     /// A budget of optimizer steps instead of epochs; the last epoch may stop part-way.
     public var steps: Int?
+    /// The data loss, matched to the targets (default: cross-entropy without label smoothing).
     public var loss = LossFunction.crossEntropy(labelSmoothing: 0)
     /// A penalty added to the loss for the decayable parameters (weights, not biases or
     /// normalization affine parameters).
@@ -35,23 +36,34 @@ public struct TrainerConfiguration: Sendable {
     /// Batch size for evaluation passes.
     public var evaluationBatchSize = 1000
 
+    /// The defaults: 10 epochs, cross-entropy, no penalty, clipping, constraint, early stopping,
+    /// checkpoints or logs; histograms on; evaluation in batches of 1000.
     public init() {}
 }
 
 /// The metrics of one finished epoch.
 public struct EpochReport: Sendable {
+    /// The epoch number, from 1.
     public var epoch: Int
+    /// Optimizer steps taken in total at the end of the epoch.
     public var globalStep: Int
+    /// The learning rate of the first parameter group at the end of the epoch, before the schedule steps.
     public var learningRate: Double
+    /// The mean per-sample data loss of the epoch's training batches (without the penalty, in training mode).
     public var trainLoss: Double
+    /// The top-1 accuracy on those batches, or `nil` for regression.
     public var trainAccuracy: Double?
     /// Validation metrics when a validation set is given.
     public var validationLoss: Double?
+    /// The top-1 accuracy on the validation set, or `nil` for regression.
     public var validationAccuracy: Double?
     /// Test metrics when a test set is given.
     public var testLoss: Double?
+    /// The top-1 accuracy on the test set, or `nil` for regression.
     public var testAccuracy: Double?
+    /// The top-5 accuracy on the test set, or `nil` for regression.
     public var testTop5Accuracy: Double?
+    /// Wall-clock seconds of the epoch, evaluation included.
     public var seconds: Double
 
     /// The metrics as a flat dictionary (history, CSV, TensorBoard tags).
@@ -70,11 +82,14 @@ public struct EpochReport: Sendable {
 
 /// What a training run produced.
 public struct TrainingResult: Sendable {
+    /// The reports of the epochs this invocation finished, oldest first.
     public var epochs: [EpochReport]
-    /// Why training stopped early, if it did (`"early stopping at epoch 7"`).
+    /// Why training stopped early, if it did (`"early stopping after epoch 7: no improvement for 3 epochs;
+    /// restored the weights of epoch 4"`).
     public var stopReason: String?
     /// Wall-clock seconds of this invocation (a resumed run counts only its own part).
     public var seconds: Double
+    /// Where the run stands at the end (the resumed part included).
     public var progress: TrainingProgress
     /// The epoch whose weights early stopping restored at the end, or `nil` when the model holds
     /// the weights of its last step.

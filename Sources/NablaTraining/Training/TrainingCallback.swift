@@ -39,17 +39,25 @@ public protocol TrainingCallback: AnyObject {
     /// The state to save in a checkpoint (empty for a stateless callback).
     func checkpointState() -> [String: Tensor<Double>]
     /// Restores what ``checkpointState()`` returned.
-    /// - Throws: ``NablaError`` for a missing or malformed entry.
+    /// - Throws: ``/NablaTensor/NablaError`` for a missing or malformed entry.
     func restore(checkpointState: [String: Tensor<Double>]) throws
 }
 
 extension TrainingCallback {
+    /// Does nothing.
     public func trainingWillBegin(_ trainer: Trainer) throws {}
+    /// Does nothing.
     public func batchWillBegin(_ trainer: Trainer, batch: Batch) throws {}
+    /// Does nothing.
     public func gradientsDidCompute(_ trainer: Trainer) throws {}
+    /// Does nothing.
     public func stepDidEnd(_ trainer: Trainer, loss: Double) throws {}
+    /// Does nothing.
     public func epochDidEnd(_ trainer: Trainer, report: EpochReport) throws {}
+    /// Does nothing.
     public func trainingDidEnd(_ trainer: Trainer, result: TrainingResult) throws {}
+    /// No state: `[:]`.
     public func checkpointState() -> [String: Tensor<Double>] { [:] }
+    /// Accepts any state and restores nothing.
     public func restore(checkpointState: [String: Tensor<Double>]) throws {}
 }

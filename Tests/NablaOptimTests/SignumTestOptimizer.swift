@@ -1,9 +1,9 @@
 import NablaTensor
 import NablaOptim
 
-/// Lion ("EvoLved Sign Momentum"), written outside Nabla against its public API only — the one
-/// file an optimizer takes; `OptimizerRegistry.register(Lion<Float>.self)` makes it selectable by
-/// name. For each parameter θ with gradient g, learning rate γ, betas (β₁, β₂), weight decay λ:
+/// A sign-momentum optimizer (the update of Lion, Chen et al. 2023, which Nabla ships as ``Lion``),
+/// written outside Nabla against its public API only — the one file an optimizer takes;
+/// `OptimizerRegistry.register(SignumTest<Float>.self)` makes it selectable as `signum-test`. For each parameter θ with gradient g, learning rate γ, betas (β₁, β₂), weight decay λ:
 ///
 ///     θ ← θ·(1 − γλ)
 ///     θ ← θ − γ·sign(β₁·m + (1 − β₁)·g)
@@ -12,9 +12,9 @@ import NablaOptim
 /// Defaults: `lr` 1e-4, `betas` (0.9, 0.99), `weight_decay` 0. State: `exp_avg` (m).
 ///
 /// Reference: Chen et al., "Symbolic Discovery of Optimization Algorithms" (NeurIPS 2023).
-final class Lion<Scalar: TensorScalar>: PerParameterOptimizer {
-    static var name: String { "lion" }
-    static var displayName: String { "Lion" }
+final class SignumTest<Scalar: TensorScalar>: PerParameterOptimizer {
+    static var name: String { "signum-test" }
+    static var displayName: String { "SignumTest" }
     static var summary: String { "the sign of an interpolated momentum (Chen et al., NeurIPS 2023)" }
 
     struct Options: OptimizerOptions {
