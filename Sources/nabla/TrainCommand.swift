@@ -70,6 +70,8 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .long, help: "Skip steps whose loss or gradients are not finite instead of stopping.")
     var skipNonfinite = false
+    @Flag(name: .long, help: "Keep training when the smoothed loss grows over 4× its starting value (by default the run stops, advising a lower --lr or --clip-norm).")
+    var allowDivergence = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
     @Flag(name: .long, help: "No parameter and gradient histograms in the TensorBoard logs (with --logdir).")
@@ -127,6 +129,7 @@ struct TrainCommand: ParsableCommand {
         plan.seed = seed
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
+        plan.allowDivergence = allowDivergence
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
         plan.output.resume = resume

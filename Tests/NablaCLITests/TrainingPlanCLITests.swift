@@ -44,7 +44,7 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.clipNorm = 5 }, { $0.clipValue = 1 }, { $0.maxNorm = 3 }, { $0.augmentation = "crop:2,flip" },
             { $0.testTimeAugmentation = "ten-crop:1" }, { $0.epochs = 7 }, { $0.steps = 40 }, { $0.batchSize = 16 },
             { $0.shuffle = false }, { $0.dropLast = true }, { $0.seed = 42 }, { $0.earlyStoppingPatience = 3 },
-            { $0.skipNonFinite = true }, { $0.output.checkpointDirectory = "ckpt"; $0.output.resume = true },
+            { $0.skipNonFinite = true }, { $0.allowDivergence = true }, { $0.output.checkpointDirectory = "ckpt"; $0.output.resume = true },
             { $0.output.checkpointDirectory = "ckpt"; $0.output.checkpointEvery = 5 }, { $0.output.logDirectory = "logs" },
             { $0.output.logDirectory = "logs"; $0.output.logHistograms = false }, { $0.output.logDirectory = "logs"; $0.output.logEvery = 10 },
             { $0.output.logDirectory = "logs"; $0.output.overwrite = true }, { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },

@@ -20,6 +20,7 @@ extension TrainingPlan {
         case labelSmoothing = "label_smoothing", clipNorm = "clip_norm", clipValue = "clip_value", maxNorm = "max_norm"
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
+        case allowDivergence = "allow_divergence"
     }
 
     /// Decodes a plan from its snake_case keys; `model` and `data` are required, every other key
@@ -47,6 +48,7 @@ extension TrainingPlan {
         seed = try c.value(.seed, or: seed)
         earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
         skipNonFinite = try c.value(.skipNonFinite, or: skipNonFinite)
+        allowDivergence = try c.value(.allowDivergence, or: allowDivergence)
         output = try c.value(.output, or: output)
     }
 }

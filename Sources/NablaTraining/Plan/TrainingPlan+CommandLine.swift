@@ -59,6 +59,7 @@ extension TrainingPlan {
 
         add("early-stop", earlyStoppingPatience.map(String.init))
         add("skip-nonfinite", skipNonFinite)
+        add("allow-divergence", allowDivergence)
 
         add("checkpoint-dir", output.checkpointDirectory)
         add("checkpoint-every", output.checkpointEvery.map(String.init))

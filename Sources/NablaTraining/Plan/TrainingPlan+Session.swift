@@ -169,6 +169,7 @@ extension TrainingPlan {
                                   trainLoader: loader, validation: data.validation, test: data.test,
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let schedule { trainer.callbacks.append(StepScheduleCallback(schedule)) }
+        if !allowDivergence { trainer.callbacks.append(DivergenceGuard()) }
         let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer)
         trainer.modelMetadata = session.metadata.safetensorsMetadata
         return session

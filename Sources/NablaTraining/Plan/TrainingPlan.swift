@@ -134,6 +134,9 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var earlyStoppingPatience: Int?
     /// Skip steps whose loss or gradients are not finite instead of stopping (`--skip-nonfinite`).
     public var skipNonFinite = false
+    /// Keep training when the smoothed loss grows over 4× its starting value (`--allow-divergence`);
+    /// by default a ``DivergenceGuard`` stops such a run with advice.
+    public var allowDivergence = false
     /// Where results go.
     public var output = Output()
 

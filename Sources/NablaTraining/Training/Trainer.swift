@@ -231,7 +231,7 @@ public final class Trainer {
                 if let problem {
                     guard configuration.skipNonFinite else {
                         let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
-                        throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(problem)\(kept)")
+                        throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(problem)\(kept); lower the learning rate (--lr) or clip the gradients (--clip-norm), or pass --skip-nonfinite to skip such steps")
                     }
                     optimizer.zeroGrad()
                     skippedSteps += 1
