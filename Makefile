@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs readme-check
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs readme-check bench-report
 
 ## run: the main job (see README)
 run: deps release
@@ -28,6 +28,12 @@ test: deps tbenv check-imports
 ## (Scripts/readme-check.py; its PyTorch step runs where a Python with torch is found, else it is skipped)
 readme-check: release
 	$(PYTHON) Scripts/readme-check.py --nabla $(NABLA) $(if $(TRANSCRIPT),--transcript $(TRANSCRIPT))
+
+## bench-report: the README's Speed table measured on this machine, naming its CPU (bench/compare.py
+## --markdown; BENCH_PYTHON is a Python with torch for the PyTorch column, else it shows Nabla only)
+BENCH_PYTHON ?= $(PYTHON)
+bench-report: release
+	$(PYTHON) bench/compare.py --markdown --rounds 5 --nabla $(NABLA) --python $(BENCH_PYTHON)
 
 ## check-imports: the target graph is one-way and every import follows Package.swift (Scripts/check-imports.py)
 check-imports:

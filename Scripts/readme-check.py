@@ -3,8 +3,8 @@
 
 Every ```console block of README.md is a transcript: lines starting with `$ ` are commands, the lines
 after a command are what it printed. This script runs, in one scratch directory and in order, every
-command that starts with `nabla` (the binary given by --nabla) or `python3` (`Scripts/` resolves to the
-repository's), and checks that each shown output line appears among the lines the command printed
+command that starts with `nabla` (the binary given by --nabla) or `python3 Scripts/…` (the repository's
+scripts), and checks that each shown output line appears among the lines the command printed
 (standard error and output together), in order:
 
 * words must be equal, numbers close: |shown − measured| ≤ 0.02 + 3% of |shown| (the figures of a run
@@ -16,7 +16,7 @@ A ```python block whose first line is a comment naming a file (`# to_pytorch.py`
 file before the commands run. `python3 FILE` for such a file runs with a Python that has torch and
 safetensors (--torch-python, $NABLA_TORCH_PYTHON, or python3 if it imports them); without one, the
 rest of that block is skipped with a NOTICE, as CI machines have no PyTorch. Other commands
-(`make`, `tensorboard`, `export`) are listed as not run.
+(`make`, `pip`, `tensorboard`, `export`) change the machine or never end; they are listed as not run.
 
 Exit status 1 when a command fails or a shown line is not found; --transcript FILE keeps everything
 that ran with its full output.
@@ -131,7 +131,7 @@ def main() -> int:
                     print(f"NOTICE: no Python with torch and safetensors; skipped: {command} and the rest of its block")
                     break
                 argv = ["bash", "-c", torch + command[len("python3"):]]
-            elif words[0] == "python3":
+            elif words[0] == "python3" and len(words) > 1 and words[1].startswith("Scripts/"):
                 argv = ["bash", "-c", sys.executable + command[len("python3"):]]
             else:
                 not_run.append(command)

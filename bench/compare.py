@@ -7,6 +7,7 @@ step time of each, the ratio PyTorch time / Nabla time (> 1 means Nabla is faste
 process's peak resident memory.
 
     python3 bench/compare.py [--threads 2] [--rounds 3] [--steps 50] [--nabla .build/release/nabla]
+    python3 bench/compare.py --markdown     # the README's Speed table, naming this machine (make bench-report)
 
 OpenBLAS's kernel family sets Nabla's GEMM rate; it is printed at the end. An `OPENBLAS_CORETYPE` in
 the environment pins it (the `nabla` tool otherwise picks the AVX-512 kernels on CPUs that have them):
@@ -119,6 +120,8 @@ def main():
     parser.add_argument("--nabla", default=".build/release/nabla")
     parser.add_argument("--python", default=sys.executable, help="a Python with torch (default: this one)")
     parser.add_argument("--kernels", action="store_true", help="also sgemm and conv2d kernel rates")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the README's speed table for this machine (CPU, kernels, threads, versions) instead")
     parser.add_argument("--torch-avx2", action="store_true",
                         help="also run PyTorch limited to AVX2 kernels (equal vector width to OpenBLAS's Haswell kernels)")
     args = parser.parse_args()
@@ -126,6 +129,8 @@ def main():
     has_torch = subprocess.run([args.python, "-c", "import torch"], capture_output=True).returncode == 0
     if not has_torch:
         print(f"NOTICE: {args.python} cannot import torch; showing Nabla only (pass --python)")
+    if args.markdown:
+        return markdown(args, has_torch)
     print(f"threads={args.threads} rounds={args.rounds} steps={args.steps} (medians over rounds of per-step medians)")
     avx2 = has_torch and args.torch_avx2
     print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}"
@@ -157,6 +162,48 @@ def main():
           + (f" (pinned by OPENBLAS_CORETYPE={pinned} in the environment)" if pinned else ""))
     if args.kernels:
         kernels(args, has_torch)
+
+
+def cpu_name():
+    """The CPU's model name and core count, from lscpu (or /proc/cpuinfo)."""
+    try:
+        fields = dict(line.split(":", 1) for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                      if ":" in line)
+        return f"{fields['Model name'].strip()}, {fields['CPU(s)'].strip()} logical CPUs"
+    except (OSError, KeyError):
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        return f"{names[0]}, {len(names)} logical CPUs" if names else "unknown CPU"
+
+
+def markdown(args, has_torch):
+    """The README's Speed table, measured here: interleaved rounds, medians, the machine named."""
+    version = subprocess.run([args.nabla, "--version"], capture_output=True, text=True).stdout.strip()
+    torch_version = (subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                                    text=True).stdout.strip() if has_torch else None)
+    rows, cores = [], set()
+    for model in args.models:
+        nabla, torch_runs = [], []
+        for _ in range(args.rounds):
+            nabla.append(run_nabla(args.nabla, model, args.steps, args.warmup, args.threads))
+            if has_torch:
+                torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads))
+        cores.add(nabla[0]["blas_core"])
+        n_ms, n_mb = statistics.median(r["median_ms"] for r in nabla), max(r["peak_rss_mb"] for r in nabla)
+        if torch_runs:
+            t_ms, t_mb = statistics.median(r["median_ms"] for r in torch_runs), max(r["peak_rss_mb"] for r in torch_runs)
+            rows.append(f"| {model} | {nabla[0]['batch']} | {n_ms:.3g} ms | {t_ms:.3g} ms | {t_ms / n_ms:.2f}× | {n_mb:.0f} / {t_mb:.0f} MiB |")
+        else:
+            rows.append(f"| {model} | {nabla[0]['batch']} | {n_ms:.3g} ms | – | – | {n_mb:.0f} / – MiB |")
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    kernels = ", ".join(sorted(cores)) + (f" (pinned by OPENBLAS_CORETYPE={pinned})" if pinned else "")
+    print(f"Measured by `make bench-report` on **{cpu_name()}**: {args.threads} threads, Nabla {version} "
+          f"(OpenBLAS {kernels} kernels), " + (f"PyTorch {torch_version} (CPU eager)" if torch_version else "no PyTorch")
+          + f", medians of {args.rounds} interleaved rounds of {args.steps} steps.")
+    print()
+    print("| model | batch | Nabla | PyTorch | PyTorch / Nabla | peak memory Nabla / PyTorch |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 def kernels(args, has_torch):

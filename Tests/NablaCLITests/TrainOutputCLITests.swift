@@ -45,7 +45,8 @@ final class TrainOutputCLITests: XCTestCase {
 
         let overwrite = try CLI.run(common + ["--logdir", path("logs"), "--overwrite"])
         XCTAssertEqual(overwrite.status, 0, overwrite.stderr)
-        XCTAssertEqual(contents("logs").filter { $0.contains("tfevents") }.count, 1, "the old event file is gone")
+        XCTAssertEqual(contents("logs").filter { $0.contains("tfevents") && !$0.hasSuffix(".hparams") }.count, 1, "the old event file is gone")
+        XCTAssertEqual(contents("logs").filter { $0.hasSuffix(".hparams") }.count, 1, "the run's hyper-parameters, once")
         XCTAssertFalse(contents("logs").contains("run-4"))
 
         // A run stopped after one epoch and resumed continues its own logs (in run-4 here).

@@ -6,7 +6,9 @@
 ///                          oneof what { string file_version = 3; Summary summary = 5; ... } }
 /// message Summary        { repeated Value value = 1; }
 /// message Summary.Value  { string tag = 1;
-///                          oneof value { float simple_value = 2; HistogramProto histo = 5; ... } }
+///                          oneof value { float simple_value = 2; HistogramProto histo = 5; ... }
+///                          SummaryMetadata metadata = 9; }
+/// message SummaryMetadata { PluginData plugin_data = 1 { string plugin_name = 1; bytes content = 2; } }
 /// message HistogramProto { double min = 1, max = 2, num = 3, sum = 4, sum_squares = 5;
 ///                          repeated double bucket_limit = 6 [packed]; repeated double bucket = 7 [packed]; }
 /// ```
@@ -19,6 +21,9 @@ public struct TensorBoardEvent: Equatable, Sendable {
         case scalar(tag: String, value: Float)
         /// `Summary.Value { tag, histo }`: one histogram, shown in the Histograms and Distributions tabs.
         case histogram(tag: String, histogram: TensorBoardHistogram)
+        /// `Summary.Value { tag, metadata.plugin_data { plugin_name, content } }` and no value: a
+        /// plugin's own record, such as the HParams dashboard's (``TensorBoardHParams``).
+        case plugin(tag: String, pluginName: String, content: [UInt8])
     }
 
     /// What the event carries.
@@ -65,6 +70,14 @@ public struct TensorBoardEvent: Equatable, Sendable {
                 case .histogram(let tag, let histogram):
                     entry.appendString(field: 1, tag)
                     entry.appendMessage(field: 5, histogram.protobuf)
+                case .plugin(let tag, let pluginName, let content):
+                    entry.appendString(field: 1, tag)
+                    var pluginData = ProtobufEncoder()
+                    pluginData.appendString(field: 1, pluginName)
+                    pluginData.appendBytes(field: 2, content)
+                    var metadata = ProtobufEncoder()
+                    metadata.appendMessage(field: 1, pluginData)
+                    entry.appendMessage(field: 9, metadata)
                 }
                 summary.appendMessage(field: 1, entry)
             }

@@ -170,6 +170,9 @@ extension TrainingPlan {
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let schedule { trainer.callbacks.append(StepScheduleCallback(schedule)) }
         if !allowDivergence { trainer.callbacks.append(DivergenceGuard()) }
+        if let directory = configuration.logDirectory {
+            trainer.callbacks.append(HParamsLogger(directory: directory, hyperparameters: tensorBoardHyperparameters))
+        }
         let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer)
         trainer.modelMetadata = session.metadata.safetensorsMetadata
         return session
