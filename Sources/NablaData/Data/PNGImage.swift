@@ -10,7 +10,9 @@ import CPNG
 /// are scaled to 8 bits as sRGB-encoded values (`PNG_IMAGE_FLAG_16BIT_sRGB`), and palette images
 /// are expanded.
 public struct PNGImage: Equatable, Sendable {
+    /// Pixels per row.
     public let width: Int
+    /// Rows.
     public let height: Int
     /// 1 (gray) or 3 (RGB).
     public let channels: Int
@@ -34,7 +36,9 @@ public struct PNGImage: Equatable, Sendable {
 
     /// The size and color of a PNG file's header, without decoding the pixels.
     public struct Header: Equatable, Sendable {
+        /// Pixels per row.
         public let width: Int
+        /// Rows.
         public let height: Int
         /// Whether the image has color (else it is gray).
         public let isColor: Bool

@@ -15,6 +15,7 @@ import NablaData
 /// The scalars go to their own event file (suffix `.steps`) in the run's log directory, so
 /// TensorBoard shows them with the run's per-epoch curves, on the same global-step axis.
 public final class StepLogger: TrainingCallback {
+    /// `"step-logger"`.
     public let name = "step-logger"
     /// Log every this many optimizer steps.
     public let every: Int
@@ -33,13 +34,16 @@ public final class StepLogger: TrainingCallback {
         writer = try SummaryWriter(logDirectory: directory, filenameSuffix: ".steps")
     }
 
+    /// Starts the throughput clock.
     public func trainingWillBegin(_ trainer: Trainer) throws { restartClock() }
 
+    /// Counts the batch's samples and notes the learning rate it trains at.
     public func batchWillBegin(_ trainer: Trainer, batch: Batch) throws {
         samples += batch.indices.count
         learningRate = trainer.optimizer.learningRate
     }
 
+    /// On a logged step, the global gradient norm before clipping.
     public func gradientsDidCompute(_ trainer: Trainer) throws {
         guard (trainer.progress.globalStep + 1) % every == 0 else { return }
         var sum = 0.0
@@ -50,6 +54,8 @@ public final class StepLogger: TrainingCallback {
         gradientNorm = sum.squareRoot()
     }
 
+    /// On every ``every``-th step, writes the step's scalars.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
     public func stepDidEnd(_ trainer: Trainer, loss: Double) throws {
         let step = trainer.progress.globalStep
         guard step % every == 0 else { return }
@@ -62,11 +68,15 @@ public final class StepLogger: TrainingCallback {
         restartClock()
     }
 
+    /// Flushes the event file and restarts the clock (evaluation is not training throughput).
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
     public func epochDidEnd(_ trainer: Trainer, report: EpochReport) throws {
         try writer.flush()
         restartClock()   // the epoch's evaluation is not training throughput
     }
 
+    /// Flushes the event file.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
     public func trainingDidEnd(_ trainer: Trainer, result: TrainingResult) throws { try writer.flush() }
 
     private func restartClock() {
