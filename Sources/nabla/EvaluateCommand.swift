@@ -28,6 +28,7 @@ struct EvaluateCommand: ParsableCommand {
     var loss: String?
     @Option(name: .long, help: "Seed of generated (synthetic:) data; the same seed as in training regenerates its test set.")
     var seed: UInt64?
+    @OptionGroup(title: "Classification metrics") var metricsOptions: MetricsOptions
 
     func validate() throws {
         let source = try DatasetSource.parse(data, target: target)
@@ -65,5 +66,6 @@ struct EvaluateCommand: ParsableCommand {
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         print(line)
+        try metricsOptions.report(model: trained.model, on: dataset)
     }
 }

@@ -149,7 +149,7 @@ struct RegularizationOptions: ParsableArguments {
     @Option(name: .long, help: "Max-norm constraint on each weight row/filter.")
     var maxNorm: Double?
     @Option(name: .long, help: ArgumentHelp("Data augmentation pipeline for image batches.",
-        discussion: "Comma-separated steps, e.g. crop:4,flip,jitter:0.2,erase:0.5 (see README)."))
+        discussion: "Comma-separated steps, e.g. crop:4,flip,jitter:0.2,erase:0.5, or rotate:15, affine:DEG[:T[:SMIN:SMAX[:SHEAR]]], randaugment:N,M, trivialaugment (see README)."))
     var augment: String?
     @Option(name: .long, help: "Test-time augmentation for the final test accuracy: ten-crop[:PAD] (4 corners + center of the image padded by PAD, each also flipped).")
     var tta: String?

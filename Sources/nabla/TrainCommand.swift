@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
             test split (test figures when the data has one; accuracy for classification). The epoch lines instead \
             average the training batches as they were trained (dropout on, batch statistics).
             The weights file (--save, and model.safetensors in --checkpoint-dir) carries the model's layers, input \
-            shape, normalization and class names, which evaluate and predict apply by themselves.
+            shape, normalization and class names, which evaluate and predict apply by themselves. With --ema or \
+            --swa the final figures and --save are those of the averaged weights (weights=ema or weights=swa).
             With --steps S --batch-size N --no-shuffle on an N-sample dataset, training takes exactly S \
             full-batch steps in data order, reproducible step for step in PyTorch.
             """)
@@ -44,13 +45,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, shuffling, dropout and augmentation.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Loss: cross-entropy, mse, l1, smooth-l1, bce, hinge.")
+    @Option(name: .long, help: "Loss: cross-entropy, nll (a model ending in LogSoftmax), mse, l1, smooth-l1, bce, hinge.")
     var loss: String = "cross-entropy"
     @Option(name: .long, help: "Label smoothing ε of the cross-entropy loss.")
     var labelSmoothing: Double = 0
 
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
+    @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
@@ -121,6 +123,7 @@ struct TrainCommand: ParsableCommand {
         plan.schedule = optimizerOptions.schedule
         (plan.sam, plan.lookahead) = optimizerOptions.wrappers
         try? regularization.apply(to: &plan)
+        toolbox.apply(to: &plan)
         plan.epochs = epochs ?? plan.epochs
         plan.steps = steps
         plan.batchSize = batchSize
@@ -203,10 +206,11 @@ struct TrainCommand: ParsableCommand {
         if !quiet { trainer.onEpochEnd.append { FileHandle.standardError.write(Data((Self.epochLine($0) + "\n").utf8)) } }
         let result = try trainer.fit()
         if let reason = result.stopReason { note(reason) }
+        let averaged = try finishToolbox(session, quiet: quiet)
         if let save = plan.output.save {
             try session.model.save(to: URL(fileURLWithPath: save), metadata: session.metadata.safetensorsMetadata)
         }
-        print(try finalLine(session: session, result: result, note: note))
+        print(try finalLine(session: session, result: result, averaged: averaged, note: note))
     }
 
     /// One epoch's progress line.
@@ -222,11 +226,14 @@ struct TrainCommand: ParsableCommand {
 
     /// The `final` line: the final weights in evaluation mode on the whole training and test sets,
     /// which weights they are, and (through `note`, unless quiet) a sentence saying so.
-    func finalLine(session: TrainingSession, result: TrainingResult, note: (String) -> Void) throws -> String {
+    /// `averaged` names the weight average (`ema`, `swa`) the final weights are, when they are one.
+    func finalLine(session: TrainingSession, result: TrainingResult, averaged: String? = nil, note: (String) -> Void) throws -> String {
         let trainer = session.trainer
         let progress = result.progress
         let weights: (field: String, words: String)
-        if let best = result.restoredBestEpoch {
+        if let averaged {
+            weights = (averaged, "the \(averaged.uppercased())-averaged weights")
+        } else if let best = result.restoredBestEpoch {
             weights = ("best:epoch:\(best)", "the best weights, of epoch \(best) (restored by early stopping)")
         } else if progress.stepInEpoch > 0 {
             weights = ("step:\(progress.globalStep)", "the weights after step \(progress.globalStep)")

@@ -28,7 +28,7 @@ extension HostileInputTests {
         try model("model unknown layer", "unknown.yaml", "layers:\n  - Frobnicate: {}\n",
                   "layer 0 (Frobnicate): unknown layer type; known types:")
         try model("model unknown argument", "argument.yaml", "layers:\n  - Linear: {in_features: 2, out_features: 3, bais: true}\n",
-                  "layer 0 (Linear): unknown argument 'bais' (accepted: bias, in_features, out_features)")
+                  "layer 0 (Linear): unknown argument 'bais' (accepted: bias, device, dtype, in_features, out_features)")
         try model("model wrongly typed argument", "typed.yaml", "layers:\n  - Linear: {in_features: two, out_features: 3}\n",
                   "layer 0 (Linear): argument 'in_features' must be an integer, got \"two\"")
         try model("model shapes do not chain", "chain.yaml",

@@ -48,6 +48,9 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.output.checkpointDirectory = "ckpt"; $0.output.checkpointEvery = 5 }, { $0.output.logDirectory = "logs" },
             { $0.output.logDirectory = "logs"; $0.output.logHistograms = false }, { $0.output.logDirectory = "logs"; $0.output.logEvery = 10 },
             { $0.output.logDirectory = "logs"; $0.output.overwrite = true }, { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },
+            { $0.classWeights = [1, 0.5, 2] }, { $0.mixupAlpha = 0.2 }, { $0.cutMixAlpha = 1 }, { $0.emaDecay = 0.999 },
+            { $0.swa = "3,0.05,2,linear" }, { $0.accumulationSteps = 4 },
+            { $0.keepBest = "val_accuracy"; $0.keepTopK = 2; $0.data.validationFraction = 0.2; $0.output.checkpointDirectory = "ckpt" },
         ]
         let base = TrainingPlan(model: .init(name: "fcnet:32,16"), data: .init(spec: "synthetic:spirals?n=120"))
         var all = base
@@ -55,6 +58,8 @@ final class TrainingPlanCLITests: XCTestCase {
         all.loss = "cross-entropy"      // label smoothing needs it
         (all.data.spec, all.data.target) = (base.data.spec, nil)   // a table would take --target, spirals are generated
         all.epochs = 10                 // --steps replaces --epochs
+        all.emaDecay = nil              // --ema and --swa are exclusive
+        all.sam = nil                   // SAM sees one batch, not an --accumulate group
         for plan in changes.map({ change -> TrainingPlan in var p = base; change(&p); return p }) + [base, all] {
             var printed = try printedPlan(plan.commandLineArguments())
             // The command line always names the effective learning rate.

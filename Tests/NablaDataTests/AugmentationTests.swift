@@ -242,7 +242,7 @@ final class AugmentationTests: XCTestCase {
 
     func testPipelineSpecErrors() {
         let cases = [
-            ("crop:4,blur", "augmentation 'blur': unknown name 'blur' (known: crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize)"),
+            ("crop:4,blur", "augmentation 'blur': unknown name 'blur' (known: crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize, rotate, affine, randaugment, trivialaugment)"),
             ("flip:1.5", "augmentation 'flip:1.5': probability 1.5 is out of range [0.0, 1.0]"),
             ("crop:x", "augmentation 'crop:x': padding 'x' is not a number"),
             ("crop:2.5", "augmentation 'crop:2.5': padding 2.5 is not an integer"),
@@ -256,7 +256,7 @@ final class AugmentationTests: XCTestCase {
             ("normalize:0.5", "augmentation 'normalize:0.5': missing standard deviation"),
             ("normalize:0.5:0", "augmentation 'normalize:0.5:0': standard deviations must be positive"),
             ("normalize:1/2:1/2/3", "augmentation 'normalize:1/2:1/2/3': 2 means but 3 standard deviations"),
-            ("flip,,crop", "augmentation '': unknown name '' (known: crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize)"),
+            ("flip,,crop", "augmentation '': unknown name '' (known: crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize, rotate, affine, randaugment, trivialaugment)"),
             ("normalize:0.5:0.5,jitter:0.1", "augmentation 'normalize:0.5:0.5,jitter:0.1': 'jitter' must come before 'normalize'"),
         ]
         for (spec, message) in cases {

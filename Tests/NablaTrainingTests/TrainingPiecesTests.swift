@@ -32,7 +32,7 @@ final class TrainingPiecesTests: XCTestCase {
 
     func testLossFunctionParsingAndValidation() throws {
         XCTAssertEqual(try LossFunction(name: "cross-entropy", labelSmoothing: 0.1), .crossEntropy(labelSmoothing: 0.1))
-        XCTAssertThrowsError(try LossFunction(name: "nll")) { XCTAssertTrue("\($0)".contains("expected one of cross-entropy, mse")) }
+        XCTAssertThrowsError(try LossFunction(name: "nope")) { XCTAssertTrue("\($0)".contains("expected one of cross-entropy, nll, mse")) }
         XCTAssertThrowsError(try LossFunction(name: "mse", labelSmoothing: 0.1))
         let classes = Targets.classes([0, 1], classCount: 3)
         XCTAssertNoThrow(try LossFunction.crossEntropy(labelSmoothing: 0).validate(targets: classes, outputShape: [3]))

@@ -41,6 +41,14 @@ final class TrainingPlanTests: XCTestCase {
         plan.seed = 42
         plan.earlyStoppingPatience = 3
         plan.skipNonFinite = true
+        plan.classWeights = [1, 0.5, 2]
+        plan.mixupAlpha = 0.2
+        plan.cutMixAlpha = 1
+        plan.emaDecay = 0.999
+        plan.swa = "5,0.05,3,linear"
+        plan.accumulationSteps = 4
+        plan.keepBest = "val_accuracy"
+        plan.keepTopK = 3
         plan.output.checkpointDirectory = "ckpt"
         plan.output.checkpointEvery = 5
         plan.output.resume = true

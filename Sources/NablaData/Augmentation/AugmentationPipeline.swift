@@ -21,6 +21,14 @@ public enum Augmentation: Equatable, Sendable {
     case randomErasing(probability: Double)
     /// ``normalizedPerChannel(_:mean:standardDeviation:)``.
     case normalize(mean: [Double], standardDeviation: [Double])
+    /// ``randomRotation(_:degrees:using:)``.
+    case rotation(degrees: Double)
+    /// ``randomAffine(_:degrees:translate:scale:shear:using:)``.
+    case affine(degrees: Double, translate: Double, scale: ClosedRange<Double>, shear: Double)
+    /// ``randAugment(_:operations:magnitude:using:)``.
+    case randAugment(operations: Int, magnitude: Int)
+    /// ``trivialAugmentWide(_:using:)``.
+    case trivialAugment
 
     /// Applies the step to a batch `[N, C, H, W]`.
     public func apply<Scalar>(to x: Tensor<Scalar>, using generator: inout RandomGenerator) -> Tensor<Scalar> {
@@ -34,6 +42,20 @@ public enum Augmentation: Equatable, Sendable {
             return NablaData.randomResizedCrop(x, scale: scale, ratio: ratio, using: &generator)
         case .randomErasing(let p): return NablaData.randomErasing(x, probability: p, using: &generator)
         case .normalize(let mean, let std): return normalizedPerChannel(x, mean: mean, standardDeviation: std)
+        case .rotation(let degrees): return randomRotation(x, degrees: degrees, using: &generator)
+        case .affine(let degrees, let translate, let scale, let shear):
+            return randomAffine(x, degrees: degrees, translate: translate, scale: scale, shear: shear, using: &generator)
+        case .randAugment(let n, let m): return NablaData.randAugment(x, operations: n, magnitude: m, using: &generator)
+        case .trivialAugment: return trivialAugmentWide(x, using: &generator)
+        }
+    }
+
+    /// Whether the step changes pixel values assuming they lie in `[0, 1]` (so it must come before
+    /// normalization): colour jitter, RandAugment and TrivialAugment.
+    public var isPhotometric: Bool {
+        switch self {
+        case .colorJitter, .randAugment, .trivialAugment: return true
+        default: return false
         }
     }
 
@@ -50,6 +72,11 @@ public enum Augmentation: Equatable, Sendable {
             return "rrc:\(scale.lowerBound):\(scale.upperBound):\(ratio.lowerBound):\(ratio.upperBound)"
         case .randomErasing(let p): return "erase:\(p)"
         case .normalize(let mean, let std): return "normalize:\(list(mean)):\(list(std))"
+        case .rotation(let degrees): return "rotate:\(degrees)"
+        case .affine(let degrees, let translate, let scale, let shear):
+            return "affine:\(degrees):\(translate):\(scale.lowerBound):\(scale.upperBound):\(shear)"
+        case .randAugment(let n, let m): return "randaugment:\(n):\(m)"
+        case .trivialAugment: return "trivialaugment"
         }
     }
 }
@@ -71,10 +98,21 @@ public enum Augmentation: Equatable, Sendable {
 /// erase[:P]                   random erasing with probability P (default 0.5), torchvision defaults
 /// normalize:M:S               (x − M)/S per channel; M and S are "/"-separated lists, one value per
 ///                             channel or one for all, e.g. normalize:0.4914/0.4822/0.4465:0.247/0.243/0.261
+/// rotate:DEG                  random rotation by U(−DEG, DEG) degrees (torchvision RandomRotation)
+/// affine:DEG[:T[:SMIN:SMAX[:SHEAR]]]  random affine (torchvision RandomAffine): rotation ±DEG degrees,
+///                             shift up to T of the width and height, scale in SMIN–SMAX, x-shear ±SHEAR degrees
+/// randaugment[:N[:M]]         RandAugment: N operations (default 2) at magnitude M ∈ 0…30 (default 9)
+/// trivialaugment              TrivialAugment Wide
 /// ```
+/// A value may also follow a comma (`randaugment:2,9` = `randaugment:2:9`): an item that starts
+/// with a digit, a sign or a point continues the step before it. Rotations, affine warps and the
+/// two automatic policies sample the nearest pixel and fill with 0, as torchvision's defaults;
+/// `randaugment` and `trivialaugment` need 1 or 3 channels.
+///
 /// Example: `"crop:4,flip,jitter:0.2,erase:0.5"`. Probabilities must lie in `[0, 1]`, strengths be
-/// non-negative, standard deviations positive; `jitter` must come before `normalize` (it clamps to
-/// `[0, 1]`). Anything else throws a one-line ``/NablaTensor/NablaError`` naming the step.
+/// non-negative, standard deviations positive; the photometric steps (`jitter`, `randaugment`,
+/// `trivialaugment`) expect values in `[0, 1]` and must come before `normalize`. Anything else
+/// throws a one-line ``/NablaTensor/NablaError`` naming the step.
 public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible {
     /// The steps, applied in order.
     public var steps: [Augmentation]
@@ -96,13 +134,19 @@ public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible
     public init(parsing spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed.lowercased() == "none" { self.init([]); return }
-        var steps: [Augmentation] = []
-        for item in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
-            steps.append(try Self.parseStep(item.trimmingCharacters(in: .whitespaces)))
+        // An item that starts like a number continues the step before it (`randaugment:2,9`).
+        var items: [String] = []
+        for item in trimmed.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if let first = item.first, first.isNumber || "+-.".contains(first), let previous = items.last {
+                items[items.count - 1] = previous + ":" + item
+            } else {
+                items.append(item)
+            }
         }
+        let steps = try items.map(Self.parseStep)
         if let normalize = steps.firstIndex(where: { if case .normalize = $0 { return true } else { return false } }),
-           steps[normalize...].contains(where: { if case .colorJitter = $0 { return true } else { return false } }) {
-            throw NablaError(.invalidArgument, "augmentation '\(spec)': 'jitter' must come before 'normalize'")
+           let photometric = steps[normalize...].first(where: \.isPhotometric) {
+            throw NablaError(.invalidArgument, "augmentation '\(spec)': '\(photometric.spec.split(separator: ":")[0])' must come before 'normalize'")
         }
         self.init(steps)
     }
@@ -123,13 +167,17 @@ public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible
                 throw NablaError(.invalidArgument, "augmentation '\(step.spec)': reflect padding \(padding) needs images larger than \(height)×\(width)")
             case .normalize(let mean, let std) where (mean.count != 1 && mean.count != channels) || (std.count != 1 && std.count != channels):
                 throw NablaError(.shapeMismatch, "augmentation '\(step.spec)': \(mean.count) means and \(std.count) deviations for \(channels) channels")
+            case .randAugment, .trivialAugment:
+                if channels != 1 && channels != 3 {
+                    throw NablaError(.shapeMismatch, "augmentation '\(step.spec)': needs greyscale or RGB images (1 or 3 channels), the data has \(channels)")
+                }
             default:
                 continue
             }
         }
     }
 
-    static let knownNames = "crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize"
+    static let knownNames = "crop, flip, hflip, vflip, jitter, translate, rrc, erase, normalize, rotate, affine, randaugment, trivialaugment"
 
     private static func parseStep(_ step: String) throws -> Augmentation {
         let parts = step.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -198,6 +246,26 @@ public struct AugmentationPipeline: Equatable, Sendable, CustomStringConvertible
                 throw fail("\(mean.count) means but \(std.count) standard deviations")
             }
             return .normalize(mean: mean, standardDeviation: std)
+        case "rotate", "rotation":
+            try expect(atMost: 1)
+            return .rotation(degrees: try number(1, "degrees", in: 0...360))
+        case "affine":
+            try expect(atMost: 5)
+            guard parts.count != 4 else { throw fail("give both scale bounds") }
+            let degrees = try number(1, "degrees", in: 0...360)
+            let translate = try number(2, "translation fraction", default: 0, in: 0...1)
+            let low = try number(3, "minimum scale", default: 1, in: 1e-6...1e6)
+            let high = try number(4, "maximum scale", default: low == 1 ? 1 : low, in: low...1e6)
+            return .affine(degrees: degrees, translate: translate, scale: low...high, shear: try number(5, "shear", default: 0, in: 0...89))
+        case "randaugment":
+            try expect(atMost: 2)
+            let n = try number(1, "operation count", default: 2, in: 0...100)
+            let m = try number(2, "magnitude", default: 9, in: 0...30)
+            guard n == n.rounded(), m == m.rounded() else { throw fail("the operation count and magnitude must be integers") }
+            return .randAugment(operations: Int(n), magnitude: Int(m))
+        case "trivialaugment", "trivialaugmentwide":
+            try expect(atMost: 0)
+            return .trivialAugment
         default:
             throw fail("unknown name '\(parts[0])' (known: \(knownNames))")
         }

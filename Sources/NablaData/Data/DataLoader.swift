@@ -51,6 +51,9 @@ public struct DataLoader: Sendable {
     public var prefetchDepth: Int
     /// The per-batch transform, e.g. an ``AugmentationPipeline``; `nil` leaves the inputs unchanged.
     public var transform: Transform?
+    /// Mixup/CutMix of each batch after ``transform``, from the same generator; it turns class
+    /// targets into ``Targets/probabilities(_:)``.
+    public var mixing: BatchMixing?
 
     /// A loader of `dataset` in batches of `batchSize`.
     ///
@@ -86,11 +89,13 @@ public struct DataLoader: Sendable {
         precondition(index >= 0 && index < batchCount, "DataLoader: batch \(index) is out of range 0..<\(batchCount)")
         let indices = Array(order[(index * batchSize)..<min((index + 1) * batchSize, order.count)])
         var inputs = dataset.inputs.gathering(rows: indices)
-        if let transform {
+        var targets = dataset.targets.gathering(indices)
+        if transform != nil || mixing != nil {
             var generator = RandomGenerator(seed: seed, stream: UInt64(epoch), UInt64(index) + 1)
-            transform(&inputs, &generator)
+            transform?(&inputs, &generator)
+            mixing?.apply(to: &inputs, targets: &targets, using: &generator)
         }
-        return Batch(inputs: inputs, targets: dataset.targets.gathering(indices), indices: indices, index: index)
+        return Batch(inputs: inputs, targets: targets, indices: indices, index: index)
     }
 
     /// The batches of `epoch`, from batch `startingAtBatch` on.

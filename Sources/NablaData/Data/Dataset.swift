@@ -6,12 +6,15 @@ public enum Targets: Equatable, Sendable {
     case classes([Int], classCount: Int)
     /// Real-valued targets, leading axis = samples (regression).
     case values(Tensor<Float>)
+    /// Soft class targets: one row of class probabilities per sample, `[N, C]` — what mixup and
+    /// CutMix (``BatchMixing``) make of class labels, trained with a soft-target cross-entropy.
+    case probabilities(Tensor<Float>)
 
     /// The number of samples.
     public var count: Int {
         switch self {
         case .classes(let labels, _): return labels.count
-        case .values(let t): return t.shape.first ?? 0
+        case .values(let t), .probabilities(let t): return t.shape.first ?? 0
         }
     }
 
@@ -20,6 +23,7 @@ public enum Targets: Equatable, Sendable {
         switch self {
         case .classes(let labels, let classCount): return .classes(indices.map { labels[$0] }, classCount: classCount)
         case .values(let t): return .values(t.gathering(rows: indices))
+        case .probabilities(let t): return .probabilities(t.gathering(rows: indices))
         }
     }
 }
@@ -62,8 +66,11 @@ public struct Dataset: Sendable {
 
     /// The number of classes, or `nil` for regression targets.
     public var classCount: Int? {
-        if case .classes(_, let c) = targets { return c }
-        return nil
+        switch targets {
+        case .classes(_, let c): return c
+        case .probabilities(let t): return t.shape.last
+        case .values: return nil
+        }
     }
 
     /// The samples `indices`, in that order.

@@ -48,10 +48,29 @@ extension GradientCheckSuite {
         var generator = RandomGenerator(seed: 99)
         let target = Tensor<Double>(normal: [4, 3], using: &generator)
         let binary = Tensor<Double>(bernoulli: [4, 3], probability: 0.5, using: &generator)
+        let classWeights: [Double] = [0.5, 2, 1, 0.25, 1.5]
+        // Mixup-like soft targets: rows of positive probabilities.
+        let soft = Tensor<Double>(uniform: [4, 5], lower: 0.1, upper: 1, using: &generator).softmax(alongAxis: 1)
         return [
             .function("crossEntropy", shapes: [[4, 5]]) { crossEntropy(logits: $0[0], labels: labels) },
             .function("crossEntropy(labelSmoothing 0.1)", shapes: [[4, 5]]) {
                 crossEntropy(logits: $0[0], labels: labels, labelSmoothing: 0.1)
+            },
+            .function("crossEntropy(classWeights)", shapes: [[4, 5]], seed: 7) {
+                crossEntropy(logits: $0[0], labels: labels, classWeights: classWeights)
+            },
+            .function("crossEntropy(classWeights, labelSmoothing 0.2)", shapes: [[4, 5]], seed: 8) {
+                crossEntropy(logits: $0[0], labels: labels, classWeights: classWeights, labelSmoothing: 0.2)
+            },
+            .function("crossEntropy(probabilities)", shapes: [[4, 5]], seed: 9) {
+                crossEntropy(logits: $0[0], probabilities: soft)
+            },
+            .function("crossEntropy(probabilities, classWeights, labelSmoothing 0.1)", shapes: [[4, 5]], seed: 10) {
+                crossEntropy(logits: $0[0], probabilities: soft, classWeights: classWeights, labelSmoothing: 0.1)
+            },
+            .function("nllLoss", shapes: [[4, 5]], seed: 11) { nllLoss(logProbabilities: $0[0], labels: labels) },
+            .function("nllLoss(classWeights) ∘ logSoftmax", shapes: [[4, 5]], seed: 12) {
+                nllLoss(logProbabilities: $0[0].logSoftmax(), labels: labels, classWeights: classWeights)
             },
             .function("meanSquaredError", shapes: [[4, 3]]) { meanSquaredError($0[0], target) },
             .function("l1Loss", shapes: [[4, 3]], seed: 3) { l1Loss($0[0], target) },

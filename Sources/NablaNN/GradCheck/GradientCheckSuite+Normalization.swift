@@ -25,6 +25,12 @@ extension GradientCheckSuite {
             .function("batchNorm (training, no affine)", shapes: [[4, 3, 2]]) {
                 batchNorm($0[0], runningMean: nil, runningVariance: nil, weight: nil, bias: nil, training: true)
             },
+            .function("batchNorm (training, weight without bias)", shapes: [[4, 3, 2], [3]]) {
+                batchNorm($0[0], runningMean: nil, runningVariance: nil, weight: $0[1], bias: nil, training: true)
+            },
+            .function("groupNorm (weight without bias)", shapes: [[2, 4, 3], [4]]) {
+                groupNorm($0[0], groupCount: 2, weight: $0[1], bias: nil)
+            },
             .function("batchNorm (evaluation)", shapes: [[2, 3, 2, 2], [3], [3]]) {
                 batchNorm($0[0], runningMean: Buffer(runningMean), runningVariance: Buffer(runningVariance),
                           weight: $0[1], bias: $0[2], training: false)

@@ -9,15 +9,21 @@ import NablaTensor
 /// `trackRunningStats` is false). The mathematics, the update rule and the backward pass are those
 /// of ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``.
 ///
-/// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine`; `running_mean`
-/// (zeros), `running_var` (ones) and the integer `num_batches_tracked` (0) when `trackRunningStats`.
+/// State (PyTorch keys): `weight` (γ, ones) and `bias` (β, zeros) when `affine` (no `bias` with
+/// `bias: false`, PyTorch's `bias=False`); `running_mean` (zeros), `running_var` (ones) and the
+/// integer `num_batches_tracked` (0) when `trackRunningStats`.
 public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
     /// `C`, the number of channels (PyTorch's `num_features`).
     public let featureCount: Int
     /// The constant added to the variance inside the square root.
     public let eps: Double
-    /// The running-average factor `m`; `nil` for the cumulative average `m = 1/num_batches_tracked`.
-    public let momentum: Double?
+    /// The running-average factor; `nil` for a cumulative average. Settable, as PyTorch's attribute
+    /// is (NablaOptim's `updateBatchNormStatistics(of:inputs:)` sets it to `nil` for its pass).
+    public var momentum: Double? {
+        didSet {
+            if let momentum { precondition(momentum >= 0 && momentum <= 1, "BatchNorm: momentum \(momentum) is out of range [0, 1]") }
+        }
+    }
     /// Whether `γ` and `β` are learned.
     public let affine: Bool
     /// Whether running statistics are kept and used in evaluation.
@@ -47,8 +53,9 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     ///     `nil` for a cumulative average `m = 1/num_batches_tracked`.
     ///   - affine: whether to learn `γ` and `β`.
     ///   - trackRunningStats: whether to keep running statistics for evaluation.
+    ///   - bias: whether an affine layer also learns `β` (PyTorch's keyword-only `bias`, default true).
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
-                trackRunningStats: Bool = true) {
+                trackRunningStats: Bool = true, bias: Bool = true) {
         do {
             try Self.validate(numFeatures: numFeatures, eps: eps, momentum: momentum)
         } catch { preconditionFailure("\(error)") }
@@ -57,11 +64,20 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         self.momentum = momentum
         self.affine = affine
         self.trackRunningStats = trackRunningStats
-        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, trackRunningStats: trackRunningStats)
-        (weight, bias) = (state.weight, state.bias)
+        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, bias: bias,
+                                                         trackRunningStats: trackRunningStats)
+        (weight, self.bias) = (state.weight, state.bias)
         (runningMean, runningVariance, batchesTracked) = (state.runningMean, state.runningVariance, state.batchesTracked)
         super.init()
         state.register(in: self)
+    }
+
+    /// PyTorch's `reset_running_stats()`: running mean 0, running variance 1, `num_batches_tracked`
+    /// 0 (no effect without running statistics).
+    public func resetRunningStatistics() {
+        runningMean?.value = Tensor(zeros: [featureCount])
+        runningVariance?.value = Tensor(ones: [featureCount])
+        batchesTracked?.value = Tensor(zeros: [])
     }
 
     /// Checks a configuration a user supplied (a model file, CLI flags).
@@ -116,6 +132,7 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     public override var configurationDescription: String {
         "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), "
             + "affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"
+            + (affine && bias == nil ? ", bias=False" : "")
     }
 }
 

@@ -8,7 +8,8 @@ import NablaTensor
 /// `numGroups = 1` is a layer norm over `(C, *)` with a per-channel affine; `numGroups = C` is an
 /// instance norm (seed 004 has these reversed).
 ///
-/// State (PyTorch keys): `weight` (γ, ones, `[C]`) and `bias` (β, zeros, `[C]`) when `affine`.
+/// State (PyTorch keys): `weight` (γ, ones, `[C]`) and `bias` (β, zeros, `[C]`) when `affine` (no
+/// `bias` with `bias: false`, PyTorch's keyword-only `bias=False`).
 public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer {
     /// `G`, the number of groups (PyTorch's `num_groups`).
     public let groupCount: Int
@@ -30,7 +31,8 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
     ///   - numChannels: `C`.
     ///   - eps: added to the variance inside the square root (default `1e-5`).
     ///   - affine: whether to learn `γ` and `β`.
-    public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true) {
+    ///   - bias: whether an affine layer also learns `β` (PyTorch's keyword-only `bias`, default true).
+    public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, bias: Bool = true) {
         do {
             try Self.validate(numGroups: numGroups, numChannels: numChannels, eps: eps)
         } catch { preconditionFailure("\(error)") }
@@ -39,12 +41,10 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
         self.eps = eps
         self.affine = affine
         weight = affine ? Variable(Tensor(ones: [numChannels]), requiresGradient: true) : nil
-        bias = affine ? Variable(Tensor(zeros: [numChannels]), requiresGradient: true) : nil
+        self.bias = affine && bias ? Variable(Tensor(zeros: [numChannels]), requiresGradient: true) : nil
         super.init()
-        if let weight, let bias {
-            registerParameter("weight", weight)
-            registerParameter("bias", bias)
-        }
+        if let weight { registerParameter("weight", weight) }
+        if let bias = self.bias { registerParameter("bias", bias) }
     }
 
     /// Checks a configuration a user supplied.
@@ -86,6 +86,6 @@ public final class GroupNorm<Scalar: TensorScalar>: Module<Scalar>, Normalizatio
 
     /// PyTorch's `GroupNorm.extra_repr`: `4, 16, eps=1e-05, affine=True`.
     public override var configurationDescription: String {
-        "\(groupCount), \(channelCount), eps=\(eps), affine=\(affine ? "True" : "False")"
+        "\(groupCount), \(channelCount), eps=\(eps), affine=\(affine ? "True" : "False")" + (affine && bias == nil ? ", bias=False" : "")
     }
 }

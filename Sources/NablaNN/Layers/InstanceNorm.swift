@@ -47,8 +47,9 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
     ///   - momentum: the running-average factor (default `0.1`).
     ///   - affine: whether to learn a per-channel `γ` and `β` (default `false`).
     ///   - trackRunningStats: whether to keep running statistics for evaluation (default `false`).
+    ///   - bias: whether an affine layer also learns `β` (PyTorch's keyword-only `bias`, default true).
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = false,
-                trackRunningStats: Bool = false) {
+                trackRunningStats: Bool = false, bias: Bool = true) {
         do {
             try Self.validate(numFeatures: numFeatures, eps: eps, momentum: momentum)
         } catch { preconditionFailure("\(error)") }
@@ -57,8 +58,9 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
         self.momentum = momentum
         self.affine = affine
         self.trackRunningStats = trackRunningStats
-        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, trackRunningStats: trackRunningStats)
-        (weight, bias) = (state.weight, state.bias)
+        let state = PerChannelNormalizationState<Scalar>(featureCount: numFeatures, affine: affine, bias: bias,
+                                                         trackRunningStats: trackRunningStats)
+        (weight, self.bias) = (state.weight, state.bias)
         (runningMean, runningVariance, batchesTracked) = (state.runningMean, state.runningVariance, state.batchesTracked)
         super.init()
         state.register(in: self)
@@ -112,6 +114,7 @@ public class InstanceNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLa
     public override var configurationDescription: String {
         "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), "
             + "affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"
+            + (affine && bias == nil ? ", bias=False" : "")
     }
 }
 

@@ -1,8 +1,9 @@
 import NablaTensor
 
 /// The per-channel state shared by batch and instance normalization: the optional affine parameters
-/// `weight` (γ, ones) and `bias` (β, zeros), and the optional running statistics `running_mean`
-/// (zeros), `running_var` (ones) and the int64 counter `num_batches_tracked`, under PyTorch's keys.
+/// `weight` (γ, ones) and `bias` (β, zeros; absent with PyTorch's `bias=False`), and the optional
+/// running statistics `running_mean` (zeros), `running_var` (ones) and the int64 counter
+/// `num_batches_tracked`, under PyTorch's keys.
 struct PerChannelNormalizationState<Scalar: TensorScalar> {
     let weight: Variable<Scalar>?
     let bias: Variable<Scalar>?
@@ -10,9 +11,9 @@ struct PerChannelNormalizationState<Scalar: TensorScalar> {
     let runningVariance: Buffer<Scalar>?
     let batchesTracked: Buffer<Scalar>?
 
-    init(featureCount: Int, affine: Bool, trackRunningStats: Bool) {
+    init(featureCount: Int, affine: Bool, bias hasBias: Bool = true, trackRunningStats: Bool) {
         weight = affine ? Variable(Tensor(ones: [featureCount]), requiresGradient: true) : nil
-        bias = affine ? Variable(Tensor(zeros: [featureCount]), requiresGradient: true) : nil
+        bias = affine && hasBias ? Variable(Tensor(zeros: [featureCount]), requiresGradient: true) : nil
         runningMean = trackRunningStats ? Buffer(Tensor(zeros: [featureCount])) : nil
         runningVariance = trackRunningStats ? Buffer(Tensor(ones: [featureCount])) : nil
         batchesTracked = trackRunningStats ? Buffer(Tensor(zeros: []), isInteger: true) : nil
@@ -20,10 +21,8 @@ struct PerChannelNormalizationState<Scalar: TensorScalar> {
 
     /// Registers the parameters and buffers that exist on `module`, in PyTorch's order.
     func register(in module: Module<Scalar>) {
-        if let weight, let bias {
-            module.registerParameter("weight", weight)
-            module.registerParameter("bias", bias)
-        }
+        if let weight { module.registerParameter("weight", weight) }
+        if let bias { module.registerParameter("bias", bias) }
         if let runningMean, let runningVariance, let batchesTracked {
             module.registerBuffer("running_mean", runningMean)
             module.registerBuffer("running_var", runningVariance)

@@ -130,6 +130,10 @@ public struct LayerArguments {
         return values[name]
     }
 
+    /// Marks every argument as read: for layers that ignore their arguments, as PyTorch's
+    /// `nn.Identity(*args, **kwargs)` does.
+    public mutating func ignoreRemaining() { used.formUnion(values.keys) }
+
     /// Throws if any argument was never read (an unknown keyword), naming the first in sorted order.
     public func rejectUnknown(accepted: [String] = []) throws {
         if let unknown = values.keys.sorted().first(where: { !used.contains($0) }) {

@@ -27,17 +27,45 @@ extension LayerRegistry {
         guard mode == "zeros" else { throw args.fail("padding_mode '\(mode)' is not supported (only 'zeros')") }
     }
 
+    /// A convolution's `padding` per axis: integers, or PyTorch's strings `"valid"` (no padding) and
+    /// `"same"` (total padding `dilation·(kernel − 1)`, which needs stride 1; PyTorch pads the odd
+    /// extra pixel on the far side, which Nabla's symmetric padding cannot express, so an odd total
+    /// is an error naming the axis).
+    static func convolutionPadding(_ args: inout LayerArguments, kernel: [Int], stride: [Int], dilation: [Int]) throws -> [Int] {
+        guard case .string(let mode)? = args.raw("padding") else {
+            if kernel.count == 1 { return [try args.int("padding", default: 0)] }
+            let pair = try args.pair("padding", default: (0, 0))
+            return [pair.0, pair.1]
+        }
+        switch mode {
+        case "valid": return kernel.map { _ in 0 }
+        case "same":
+            guard stride.allSatisfy({ $0 == 1 }) else { throw args.fail("padding='same' is not supported for strided convolutions") }
+            return try zip(kernel, dilation).map { k, d in
+                let total = d * (k - 1)
+                guard total % 2 == 0 else {
+                    throw args.fail("padding='same' with kernel \(k) and dilation \(d) pads one pixel more on one side, which is not supported (use an odd kernel)")
+                }
+                return total / 2
+            }
+        default: throw args.fail("padding '\(mode)' is not supported (an integer, 'valid' or 'same')")
+        }
+    }
+
     static var convolutionFactories: [LayerFactory] {
         [
             LayerFactory("Conv2d") { args, shape, g in
                 let (i, o) = (try args.int("in_channels"), try args.int("out_channels"))
                 let kernel = try intPair(&args, "kernel_size")
                 let stride = try intPair(&args, "stride", default: (1, 1))
-                let padding = try intPair(&args, "padding", default: (0, 0))
                 let dilation = try intPair(&args, "dilation", default: (1, 1))
+                let pads = try convolutionPadding(&args, kernel: [kernel.height, kernel.width], stride: [stride.height, stride.width],
+                                                  dilation: [dilation.height, dilation.width])
+                let padding = IntPair(pads[0], pads[1])
                 let groups = try args.int("groups", default: 1)
                 let bias = try args.bool("bias", default: true)
                 try rejectPaddingMode(&args)
+                try acceptDeviceAndDType(&args)
                 try requireImage(args, shape)
                 try check(args) {
                     try Conv2d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
@@ -55,11 +83,12 @@ extension LayerRegistry {
                 let (i, o) = (try args.int("in_channels"), try args.int("out_channels"))
                 let kernel = try args.int("kernel_size")
                 let stride = try args.int("stride", default: 1)
-                let padding = try args.int("padding", default: 0)
                 let dilation = try args.int("dilation", default: 1)
+                let padding = try convolutionPadding(&args, kernel: [kernel], stride: [stride], dilation: [dilation])[0]
                 let groups = try args.int("groups", default: 1)
                 let bias = try args.bool("bias", default: true)
                 try rejectPaddingMode(&args)
+                try acceptDeviceAndDType(&args)
                 try requireImage(args, shape, rank: 2)
                 try check(args) {
                     try Conv1d<Float>.validate(inChannels: i, outChannels: o, kernelSize: kernel, stride: stride, padding: padding,
@@ -110,8 +139,20 @@ extension LayerRegistry {
                 return (AvgPool2d<Float>(kernelSize: kernel, stride: stride, padding: padding, ceilMode: ceil, countIncludePad: includePad), output)
             },
             LayerFactory("AdaptiveAvgPool2d") { args, shape, _ in
-                let size = try intPair(&args, "output_size")
                 try requireImage(args, shape)
+                // PyTorch's None in output_size keeps that axis of the input.
+                let size: IntPair
+                switch args.raw("output_size") {
+                case .null?: size = IntPair(shape[1], shape[2])
+                case .list(let items)? where items.count == 2 && items.contains(.null):
+                    func extent(_ item: LayerArgument, _ input: Int) throws -> Int {
+                        if case .int(let v) = item { return v }
+                        if item == .null { return input }
+                        throw args.fail("argument 'output_size' must be an integer or a pair of integers or nulls, got \(LayerArgument.list(items))")
+                    }
+                    size = IntPair(try extent(items[0], shape[1]), try extent(items[1], shape[2]))
+                default: size = try intPair(&args, "output_size")
+                }
                 try check(args) { try AdaptiveAvgPool2d<Float>.validate(outputSize: size, inputShape: [1] + shape) }
                 return (AdaptiveAvgPool2d<Float>(outputSize: size), [shape[0], size.height, size.width])
             },

@@ -9,46 +9,51 @@ extension LayerRegistry {
     }
 
     static var normalizationFactories: [LayerFactory] {
-        func batchNorm(_ name: String, _ make: @escaping (Int, Double, Double?, Bool, Bool) -> BatchNorm<Float>) -> LayerFactory {
+        func batchNorm(_ name: String, _ make: @escaping (Int, Double, Double?, Bool, Bool, Bool) -> BatchNorm<Float>) -> LayerFactory {
             LayerFactory(name) { args, shape, _ in
                 let features = try args.int("num_features")
                 let eps = try args.double("eps", default: 1e-5)
                 let momentum = try args.nullableDouble("momentum", default: 0.1)
                 let affine = try args.bool("affine", default: true)
                 let track = try args.bool("track_running_stats", default: true)
+                let bias = try args.bool("bias", default: true)
+                try acceptDeviceAndDType(&args)
                 try ModelLimits.check([features], "num_features", context: args.context)
                 try check(args) { try BatchNorm<Float>.validate(numFeatures: features, eps: eps, momentum: momentum) }
-                let layer = make(features, eps, momentum, affine, track)
+                let layer = make(features, eps, momentum, affine, track, bias)
                 try check(args) { try layer.checkInput([2] + shape) }
                 return (layer, shape)
             }
         }
-        func instanceNorm(_ name: String, _ make: @escaping (Int, Double, Double?, Bool, Bool) -> InstanceNorm<Float>) -> LayerFactory {
+        func instanceNorm(_ name: String, _ make: @escaping (Int, Double, Double?, Bool, Bool, Bool) -> InstanceNorm<Float>) -> LayerFactory {
             LayerFactory(name) { args, shape, _ in
                 let features = try args.int("num_features")
                 let eps = try args.double("eps", default: 1e-5)
                 let momentum = try args.nullableDouble("momentum", default: 0.1)
                 let affine = try args.bool("affine", default: false)
                 let track = try args.bool("track_running_stats", default: false)
+                let bias = try args.bool("bias", default: true)
+                try acceptDeviceAndDType(&args)
                 try ModelLimits.check([features], "num_features", context: args.context)
                 try check(args) { try InstanceNorm<Float>.validate(numFeatures: features, eps: eps, momentum: momentum) }
-                let layer = make(features, eps, momentum, affine, track)
+                let layer = make(features, eps, momentum, affine, track, bias)
                 try check(args) { try layer.checkInput([2] + shape) }
                 return (layer, shape)
             }
         }
         return [
-            batchNorm("BatchNorm1d") { BatchNorm1d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
-            batchNorm("BatchNorm2d") { BatchNorm2d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
-            batchNorm("BatchNorm3d") { BatchNorm3d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
-            instanceNorm("InstanceNorm1d") { InstanceNorm1d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
-            instanceNorm("InstanceNorm2d") { InstanceNorm2d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
-            instanceNorm("InstanceNorm3d") { InstanceNorm3d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4) },
+            batchNorm("BatchNorm1d") { BatchNorm1d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
+            batchNorm("BatchNorm2d") { BatchNorm2d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
+            batchNorm("BatchNorm3d") { BatchNorm3d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
+            instanceNorm("InstanceNorm1d") { InstanceNorm1d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
+            instanceNorm("InstanceNorm2d") { InstanceNorm2d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
+            instanceNorm("InstanceNorm3d") { InstanceNorm3d($0, eps: $1, momentum: $2, affine: $3, trackRunningStats: $4, bias: $5) },
             LayerFactory("LayerNorm") { args, shape, _ in
                 let normalized = try args.intList("normalized_shape")
                 let eps = try args.double("eps", default: 1e-5)
                 let affine = try args.bool("elementwise_affine", default: true)
                 let bias = try args.bool("bias", default: true)
+                try acceptDeviceAndDType(&args)
                 try check(args) { try LayerNorm<Float>.validate(normalizedShape: normalized, eps: eps) }
                 try ModelLimits.check(normalized, "normalized_shape", context: args.context)
                 let layer = LayerNorm<Float>(normalized, eps: eps, elementwiseAffine: affine, bias: bias)
@@ -60,9 +65,11 @@ extension LayerRegistry {
                 let channels = try args.int("num_channels")
                 let eps = try args.double("eps", default: 1e-5)
                 let affine = try args.bool("affine", default: true)
+                let bias = try args.bool("bias", default: true)
+                try acceptDeviceAndDType(&args)
                 try check(args) { try GroupNorm<Float>.validate(numGroups: groups, numChannels: channels, eps: eps) }
                 try ModelLimits.check([channels], "num_channels", context: args.context)
-                let layer = GroupNorm<Float>(groups, channels, eps: eps, affine: affine)
+                let layer = GroupNorm<Float>(groups, channels, eps: eps, affine: affine, bias: bias)
                 try check(args) { try layer.checkInput([2] + shape) }
                 return (layer, shape)
             },
@@ -73,13 +80,13 @@ extension LayerRegistry {
         [
             LayerFactory("Dropout") { args, shape, g in
                 let p = try args.double("p", default: 0.5)
-                _ = try args.bool("inplace", default: false)
+                try acceptInplace(&args)
                 try check(args) { try Dropout<Float>.validate(probability: p) }
                 return (Dropout<Float>(p, using: &g), shape)
             },
             LayerFactory("Dropout2d") { args, shape, g in
                 let p = try args.double("p", default: 0.5)
-                _ = try args.bool("inplace", default: false)
+                try acceptInplace(&args)
                 try check(args) { try Dropout2d<Float>.validate(probability: p) }
                 guard shape.count == 2 || shape.count == 3 else {
                     throw args.fail("expects (N, C, H, W) or (N, C, L) inputs, receives per-sample shape \(shape)")

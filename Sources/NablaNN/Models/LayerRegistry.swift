@@ -79,12 +79,50 @@ public enum LayerRegistry {
         return dim < 0 ? dim + rank : dim
     }
 
+    /// Reads PyTorch's factory keywords `device` and `dtype` (`nn.Linear(…, device=None, dtype=None)`),
+    /// which place and type a layer's tensors without changing its mathematics: accepted when they
+    /// name what Nabla uses — the CPU and float32 (`null`, `"cpu"`, `"float32"`, `"torch.float32"`,
+    /// `"float"`); anything else is an error naming the value.
+    static func acceptDeviceAndDType(_ args: inout LayerArguments) throws {
+        if args.isPresent("device") {
+            let device = try args.string("device")
+            guard device == "cpu" || device.hasPrefix("cpu:") else { throw args.fail("device '\(device)' is not supported (Nabla runs on the CPU: 'cpu')") }
+        } else { _ = args.raw("device") }
+        if args.isPresent("dtype") {
+            let dtype = try args.string("dtype")
+            guard ["float32", "torch.float32", "float", "torch.float"].contains(dtype) else {
+                throw args.fail("dtype '\(dtype)' is not supported (Nabla trains in float32: 'torch.float32')")
+            }
+        } else { _ = args.raw("dtype") }
+    }
+
+    /// Reads PyTorch's `inplace` flag (`nn.ReLU(inplace=True)`): in-place evaluation changes memory
+    /// use, not values or gradients, so either setting builds the same layer.
+    static func acceptInplace(_ args: inout LayerArguments) throws { _ = try args.bool("inplace", default: false) }
+
+    /// The `dim` of a `Softmax`/`LogSoftmax` as PyTorch resolves it: the given one, or with `dim=None`
+    /// (the default) the legacy implicit dimension of `_get_softmax_dim` — 0 for inputs of rank 0, 1
+    /// or 3, else 1 — as a non-negative axis of the batched input.
+    static func softmaxAxis(_ args: inout LayerArguments, sampleShape shape: [Int]) throws -> Int {
+        guard let dim = try args.optionalInt("dim") else {
+            let rank = shape.count + 1
+            guard ![0, 1, 3].contains(rank) else {
+                throw args.fail("dim=None on inputs [N, \(shape.map(String.init).joined(separator: ", "))] is PyTorch's implicit dim 0, the batch axis; give dim explicitly")
+            }
+            return 1
+        }
+        let axis = try batchedAxis(dim, sampleShape: shape, arguments: args)
+        guard axis >= 1 else { throw args.fail("dim=0 would normalize across the batch") }
+        return axis
+    }
+
     static var coreFactories: [LayerFactory] {
         [
             LayerFactory("Linear") { args, shape, g in
                 let inFeatures = try args.positiveInt("in_features")
                 let outFeatures = try args.positiveInt("out_features")
                 let bias = try args.bool("bias", default: true)
+                try acceptDeviceAndDType(&args)
                 try ModelLimits.check([inFeatures, outFeatures], "weight", context: args.context)
                 guard shape.last == inFeatures else {
                     throw args.fail("expects inputs whose last axis has \(inFeatures) features, but receives per-sample shape \(shape)")
@@ -102,24 +140,34 @@ public enum LayerRegistry {
                 let out = Array(full[1..<start]) + [merged] + Array(full[(end + 1)...])
                 return (Flatten<Float>(startAxis: startDim, endAxis: endDim), out)
             },
-            .shapePreserving("ReLU") { ReLU<Float>() },
+            LayerFactory("ReLU") { args, shape, _ in
+                try acceptInplace(&args)
+                return (ReLU<Float>(), shape)
+            },
             .shapePreserving("Sigmoid") { Sigmoid<Float>() },
             .shapePreserving("Tanh") { Tanh<Float>() },
-            .shapePreserving("GELU") { GELU<Float>() },
-            .shapePreserving("Identity") { Identity<Float>() },
+            LayerFactory("GELU") { args, shape, _ in
+                let approximate = try args.string("approximate", default: "none")
+                guard approximate == "none" else {
+                    throw args.fail("approximate='\(approximate)' is not supported (only 'none', the exact x·Φ(x))")
+                }
+                return (GELU<Float>(), shape)
+            },
+            // PyTorch's Identity takes and ignores any arguments.
+            LayerFactory("Identity") { args, shape, _ in
+                args.ignoreRemaining()
+                return (Identity<Float>(), shape)
+            },
             LayerFactory("LeakyReLU") { args, shape, _ in
                 let slope = try args.double("negative_slope", default: 0.01)
+                try acceptInplace(&args)
                 return (LeakyReLU<Float>(negativeSlope: Float(slope)), shape)
             },
             LayerFactory("Softmax") { args, shape, _ in
-                let axis = try batchedAxis(try args.int("dim", default: -1), sampleShape: shape, arguments: args)
-                guard axis >= 1 else { throw args.fail("dim=0 would normalize across the batch") }
-                return (Softmax<Float>(axis: axis), shape)
+                (Softmax<Float>(axis: try softmaxAxis(&args, sampleShape: shape)), shape)
             },
             LayerFactory("LogSoftmax") { args, shape, _ in
-                let axis = try batchedAxis(try args.int("dim", default: -1), sampleShape: shape, arguments: args)
-                guard axis >= 1 else { throw args.fail("dim=0 would normalize across the batch") }
-                return (LogSoftmax<Float>(axis: axis), shape)
+                (LogSoftmax<Float>(axis: try softmaxAxis(&args, sampleShape: shape)), shape)
             },
         ]
     }

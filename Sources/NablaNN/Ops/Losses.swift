@@ -1,48 +1,7 @@
 import NablaTensor
 
-/// Loss functions, each one fused tape node returning the mean over the batch (PyTorch's
-/// `reduction="mean"`).
-
-/// Softmax cross-entropy from logits, PyTorch's `F.cross_entropy(logits, labels, label_smoothing: ε)`.
-///
-/// With `p = softmax(z)` and the target distribution `q = (1−ε)·onehot(y) + ε/C`:
-/// `loss = −(1/N) Σ_n Σ_c q_nc · log p_nc`; `∂z = (p − q)/N`. Log-probabilities come from a
-/// max-shifted log-sum-exp, so no logit, however large, overflows.
-/// - Parameters:
-///   - logits: `[N, C]`.
-///   - labels: `N` class indices in `0..<C`.
-///   - labelSmoothing: `ε ∈ [0, 1]` (Szegedy et al., 2016, "Rethinking the Inception Architecture").
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
-public func crossEntropy<Scalar>(logits: Variable<Scalar>, labels: [Int], labelSmoothing: Scalar = 0) -> Variable<Scalar> {
-    precondition(logits.value.rank == 2, "crossEntropy expects logits [N, C], got \(logits.shape)")
-    let n = logits.shape[0], c = logits.shape[1]
-    precondition(labels.count == n, "crossEntropy: \(labels.count) labels for \(n) rows")
-    precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "label smoothing \(labelSmoothing) is out of range [0, 1]")
-    let logP = logits.value.logSoftmax(alongAxis: 1)
-    let onTarget = 1 - labelSmoothing, uniform = labelSmoothing / Scalar(c)
-    var total: Scalar = 0
-    logP.withUnsafeBufferPointer { lp in
-        for i in 0..<n {
-            let y = labels[i]
-            precondition(y >= 0 && y < c, "crossEntropy: label \(y) is out of range 0..<\(c)")
-            var rowSum: Scalar = 0
-            if uniform != 0 { for j in 0..<c { rowSum += lp[i * c + j] } }
-            total -= onTarget * lp[i * c + y] + uniform * rowSum
-        }
-    }
-    return Variable(Tensor(total / Scalar(n)), inputs: [logits]) { g in
-        let scale = g.scalar / Scalar(n)
-        var grad = logP.exp()
-        grad.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n {
-                for j in 0..<c { p[i * c + j] = (p[i * c + j] - uniform) * scale }
-                p[i * c + labels[i]] -= onTarget * scale
-            }
-        }
-        logits.accumulate(grad)
-    }
-}
+/// Regression and margin losses, each one fused tape node returning the mean over the batch
+/// (PyTorch's `reduction="mean"`). The cross-entropy family is in `ClassificationLosses.swift`.
 
 /// Applies an elementwise loss `ℓ(x, t)` with derivative `∂ℓ/∂x` and returns its mean.
 @_specialize(where Scalar == Float)

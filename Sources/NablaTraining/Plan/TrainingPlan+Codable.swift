@@ -21,6 +21,8 @@ extension TrainingPlan {
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
         case allowDivergence = "allow_divergence"
+        case classWeights = "class_weights", mixupAlpha = "mixup", cutMixAlpha = "cutmix", emaDecay = "ema", swa
+        case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
     }
 
     /// Decodes a plan from its snake_case keys; `model` and `data` are required, every other key
@@ -30,6 +32,7 @@ extension TrainingPlan {
         self.init(model: try c.decode(Model.self, forKey: .model), data: try c.decode(DataSelection.self, forKey: .data))
         loss = try c.value(.loss, or: loss)
         labelSmoothing = try c.value(.labelSmoothing, or: labelSmoothing)
+        classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
         optimizer = try c.value(.optimizer, or: optimizer)
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
         sam = try c.decodeIfPresent(Double.self, forKey: .sam)
@@ -40,6 +43,13 @@ extension TrainingPlan {
         maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
         augmentation = try c.decodeIfPresent(String.self, forKey: .augmentation)
         testTimeAugmentation = try c.decodeIfPresent(String.self, forKey: .testTimeAugmentation)
+        mixupAlpha = try c.decodeIfPresent(Double.self, forKey: .mixupAlpha)
+        cutMixAlpha = try c.decodeIfPresent(Double.self, forKey: .cutMixAlpha)
+        emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay)
+        swa = try c.decodeIfPresent(String.self, forKey: .swa)
+        accumulationSteps = try c.value(.accumulationSteps, or: accumulationSteps)
+        keepBest = try c.decodeIfPresent(String.self, forKey: .keepBest)
+        keepTopK = try c.decodeIfPresent(Int.self, forKey: .keepTopK)
         epochs = try c.value(.epochs, or: epochs)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         batchSize = try c.value(.batchSize, or: batchSize)

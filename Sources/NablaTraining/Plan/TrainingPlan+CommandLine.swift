@@ -39,6 +39,7 @@ extension TrainingPlan {
 
         add("loss", loss == "cross-entropy" ? nil : loss)
         add("label-smoothing", labelSmoothing == 0 ? nil : f(labelSmoothing))
+        add("class-weights", classWeights.map { $0.map(f).joined(separator: ",") })
         words += optimizer.commandLineArguments
         add("schedule", schedule)
         add("sam", sam.map(f))
@@ -56,6 +57,13 @@ extension TrainingPlan {
         add("max-norm", maxNorm.map(f))
         add("augment", augmentation)
         add("tta", testTimeAugmentation)
+        add("mixup", mixupAlpha.map(f))
+        add("cutmix", cutMixAlpha.map(f))
+        add("ema", emaDecay.map(f))
+        add("swa", swa)
+        add("accumulate", accumulationSteps == 1 ? nil : String(accumulationSteps))
+        add("keep-best", keepBest)
+        add("keep-top-k", keepTopK.map(String.init))
 
         add("early-stop", earlyStoppingPatience.map(String.init))
         add("skip-nonfinite", skipNonFinite)

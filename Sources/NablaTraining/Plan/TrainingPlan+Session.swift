@@ -44,6 +44,7 @@ extension Dataset {
         switch targets {
         case .classes(_, let classes): return classes
         case .values(let t): return t.shape.dropFirst().reduce(1, *)
+        case .probabilities(let t): return t.shape.last ?? 0
         }
     }
 }
@@ -136,6 +137,7 @@ extension TrainingPlan {
         }
         let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        loader.mixing = try batchMixing(for: data.train)
         if let augmentation {
             let pipeline = try AugmentationPipeline(parsing: augmentation)
             try pipeline.validate(imageShape: data.train.sampleShape)
@@ -159,16 +161,21 @@ extension TrainingPlan {
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
-        // A per-epoch schedule is the trainer's; a per-step one (onecycle, cyclic) is stepped after
-        // every optimizer step by a callback, which also keeps its state in the checkpoints.
+        configuration.accumulationSteps = accumulationSteps
+        // A per-epoch schedule is the trainer's (inside the SWA phase schedule with --swa-lr); a
+        // per-step one (onecycle, cyclic) is stepped after every optimizer step by a callback, which
+        // also keeps its state in the checkpoints.
         let specification = try self.schedule.map { try ScheduleSpecification(parsing: $0) }
-        let context = ScheduleContext(optimizerSteps: steps ?? epochs * loader.batchCount)
-        let schedule = try specification?.make(for: optimizer, context: context)
+        let stepsPerEpoch = (loader.batchCount + accumulationSteps - 1) / accumulationSteps
+        let context = ScheduleContext(optimizerSteps: steps ?? epochs * stepsPerEpoch)
+        let regular = try specification?.make(for: optimizer, context: context)
         let perStep = specification?.interval == .step
-        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: perStep ? nil : schedule,
+        let schedule = try averagingSchedule(perStep ? nil : regular, optimizer: optimizer)
+        let trainer = try Trainer(model: built.model, optimizer: optimizer, schedule: schedule,
                                   trainLoader: loader, validation: data.validation, test: data.test,
                                   configuration: configuration, runIdentity: checkpointIdentity)
-        if perStep, let schedule { trainer.callbacks.append(StepScheduleCallback(schedule)) }
+        if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
+        trainer.callbacks += try toolboxCallbacks(model: built.model)
         if !allowDivergence { trainer.callbacks.append(DivergenceGuard()) }
         if let directory = configuration.logDirectory {
             trainer.callbacks.append(HParamsLogger(directory: directory, hyperparameters: tensorBoardHyperparameters))

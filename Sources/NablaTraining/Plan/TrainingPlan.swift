@@ -93,10 +93,12 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var model: Model
     /// The dataset and how it is split, subset and normalized (`--data`).
     public var data: DataSelection
-    /// The loss by name (`--loss`: cross-entropy, mse, l1, smooth-l1, bce, hinge).
+    /// The loss by name (`--loss`: cross-entropy, nll, mse, l1, smooth-l1, bce, hinge).
     public var loss = "cross-entropy"
     /// Label smoothing ε of the cross-entropy loss (`--label-smoothing`).
     public var labelSmoothing = 0.0
+    /// One weight per class for the cross-entropy or nll loss (`--class-weights`; PyTorch's `weight`).
+    public var classWeights: [Double]?
     /// The optimizer by name with its hyper-parameters (`--optimizer`, `--lr`, …).
     public var optimizer = OptimizerSpecification()
     /// A learning-rate schedule spec (`--schedule`, see ``ScheduleSpecification``).
@@ -118,6 +120,23 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var augmentation: String?
     /// Test-time augmentation of the final test accuracy: `ten-crop[:PAD]` (`--tta`).
     public var testTimeAugmentation: String?
+    /// `α` of mixup's `Beta(α, α)` for every training batch (`--mixup`, see ``/NablaData/BatchMixing``).
+    public var mixupAlpha: Double?
+    /// `α` of CutMix's `Beta(α, α)` (`--cutmix`; with `--mixup`, one of the two per batch).
+    public var cutMixAlpha: Double?
+    /// The decay of an exponential moving average of the weights, evaluated and saved at the end
+    /// (`--ema`, see ``WeightAveragingCallback``).
+    public var emaDecay: Double?
+    /// Stochastic weight averaging: `START[,SWA_LR[,ANNEAL_EPOCHS[,cos|linear]]]` (`--swa`, see
+    /// ``StochasticWeightAveragingSpecification``).
+    public var swa: String?
+    /// Batches per optimizer step (`--accumulate`, gradient accumulation; 1 = none).
+    public var accumulationSteps = 1
+    /// Keep the weights of the best epoch by this validation metric, `val_loss` or `val_accuracy`
+    /// (`--keep-best`, see ``BestCheckpointCallback``).
+    public var keepBest: String?
+    /// Keep the `K` best epochs, not only the best (`--keep-top-k`, with ``keepBest``).
+    public var keepTopK: Int?
     /// Full passes over the training data (`--epochs`; ignored when ``steps`` is set).
     public var epochs = 10
     /// A budget of optimizer steps instead of epochs (`--steps`).
@@ -211,19 +230,32 @@ extension TrainingPlan {
         for (flag, value) in [("clip-norm", clipNorm), ("clip-value", clipValue), ("max-norm", maxNorm)] {
             if let value, !(value > 0 && value.isFinite) { throw fail("--\(flag) \(value) must be a positive number") }
         }
+        try validateToolbox()
         _ = try lossFunction()
         _ = try parameterPenalty()
         if let schedule { _ = try ScheduleSpecification(parsing: schedule) }
         if let sam, !(sam >= 0 && sam.isFinite) { throw fail("--sam \(sam) must be a non-negative number") }
         try lookahead?.validate()
+        // SAM's second pass recomputes the gradient of the step's last batch only, so with
+        // accumulation it would perturb by one batch's gradient and step on another's.
+        if sam != nil && accumulationSteps > 1 {
+            throw fail("--sam cannot be combined with --accumulate \(accumulationSteps): SAM's second pass sees one batch, not the accumulated group")
+        }
+        // A per-step schedule and the SWA phase's SWALR would both set the learning rate.
+        if let schedule, swa != nil, try ScheduleSpecification(parsing: schedule).interval == .step,
+           try swaSpecification()?.learningRate != nil {
+            throw fail("--schedule \(schedule) steps every batch, which the SWA phase's learning rate (--swa with LR) cannot share: use an epoch schedule")
+        }
         if let augmentation { _ = try AugmentationPipeline(parsing: augmentation) }
         if let testTimeAugmentation { _ = try TestTimeAugmentationSpec(parsing: testTimeAugmentation) }
         try optimizer.validate()
         try validateSpecifications()
     }
 
-    /// The loss function ``loss`` and ``labelSmoothing`` name.
-    public func lossFunction() throws -> LossFunction { try LossFunction(name: loss, labelSmoothing: labelSmoothing) }
+    /// The loss function ``loss``, ``labelSmoothing`` and ``classWeights`` name.
+    public func lossFunction() throws -> LossFunction {
+        try LossFunction(name: loss, labelSmoothing: labelSmoothing, classWeights: classWeights)
+    }
 
     /// The penalty ``penalty`` names (``/NablaNN/ParameterPenalty/none`` when unset).
     public func parameterPenalty() throws -> ParameterPenalty {

@@ -6,7 +6,8 @@ import NablaIO
 public struct TrainingProgress: Codable, Equatable, Sendable {
     /// Epochs completed.
     public var epoch = 0
-    /// Optimizer steps taken in the current (incomplete) epoch.
+    /// Batches of the current (incomplete) epoch consumed — its optimizer steps, unless gradients
+    /// are accumulated over several batches per step.
     public var stepInEpoch = 0
     /// Optimizer steps taken in total.
     public var globalStep = 0

@@ -13,7 +13,9 @@ import NablaData
 /// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
 /// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
-/// else the test loss, else the training loss).
+/// else the test loss, else the training loss). With ``TrainerConfiguration/accumulationSteps`` `N > 1`
+/// the gradients of `N` consecutive batches, each loss weighted by its share of the group's samples,
+/// add up before one step (`zero_grad` at the group's first batch, the step after its last).
 ///
 /// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
 /// optimizer and schedule state, every dropout generator, progress, configuration) and
@@ -104,6 +106,9 @@ public final class Trainer {
         }
         if configuration.steps == nil && configuration.epochs < 1 {
             throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
+        }
+        if configuration.accumulationSteps < 1 {
+            throw NablaError(.invalidArgument, "--accumulate \(configuration.accumulationSteps): must be at least 1")
         }
     }
 
@@ -201,6 +206,7 @@ public final class Trainer {
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
+        let accumulation = configuration.accumulationSteps
 
         while stopReason == nil && !budgetSpent {
             let epoch = progress.epoch
@@ -208,22 +214,33 @@ public final class Trainer {
             model.train()
             var metrics = MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
-            let total = configuration.steps.map { min(batches.count, $0 - progress.globalStep) } ?? batches.count
+            let total = configuration.steps.map { min(batches.count, ($0 - progress.globalStep) * accumulation) } ?? batches.count
             let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
+            // Gradient accumulation: batches [k·N, (k+1)·N) of the epoch make one optimizer step.
+            var groupLoss = 0.0, skippingGroup = false
             for batch in batches {
                 if let steps = configuration.steps, progress.globalStep >= steps { break }
-                if stopRequest != nil { break }
+                let startsGroup = batch.index % accumulation == 0
+                let endsGroup = (batch.index + 1) % accumulation == 0 || batch.index == trainLoader.batchCount - 1
+                if stopRequest != nil && startsGroup { break }
                 for callback in callbacks { try callback.batchWillBegin(self, batch: batch) }
-                optimizer.zeroGrad()
+                if startsGroup { optimizer.zeroGrad(); groupLoss = 0; skippingGroup = false }
+                if skippingGroup {
+                    // The rest of a group whose step is skipped.
+                    progress.stepInEpoch += 1
+                    if endsGroup { progress.globalStep += 1 }
+                    continue
+                }
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
                 let lossValue = loss.value.scalar
+                let share = accumulation == 1 ? 1 : Double(batch.indices.count) / Double(groupSampleCount(containing: batch.index))
                 var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
                 if problem == nil {
-                    loss.backward()
+                    (accumulation == 1 ? loss : loss * Float(share)).backward()
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
                         problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
                     }
@@ -235,8 +252,17 @@ public final class Trainer {
                     }
                     optimizer.zeroGrad()
                     skippedSteps += 1
+                    skippingGroup = true
                     progress.stepInEpoch += 1
-                    progress.globalStep += 1
+                    if endsGroup { progress.globalStep += 1 }
+                    continue
+                }
+                groupLoss += share * Double(dataLoss.value.scalar)
+                guard endsGroup else {
+                    metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                    progress.stepInEpoch += 1
+                    done += 1
+                    reporter.update(done: done, runningLoss: metrics.loss)
                     continue
                 }
                 for callback in callbacks { try callback.gradientsDidCompute(self) }
@@ -251,7 +277,7 @@ public final class Trainer {
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
                 metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
-                for callback in callbacks { try callback.stepDidEnd(self, loss: Double(dataLoss.value.scalar)) }
+                for callback in callbacks { try callback.stepDidEnd(self, loss: groupLoss) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
                 if let every = configuration.checkpointEverySteps, progress.globalStep % every == 0 { try saveCheckpoint() }
@@ -331,6 +357,14 @@ public final class Trainer {
         }
         if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
         if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
+    }
+
+    /// The number of samples in the accumulation group of batch `index` (batches `[k·N, (k+1)·N)` of
+    /// an epoch, `N` = ``TrainerConfiguration/accumulationSteps``; only the epoch's last batch may be short).
+    func groupSampleCount(containing index: Int) -> Int {
+        let n = configuration.accumulationSteps, size = trainLoader.batchSize, count = trainLoader.dataset.count
+        let first = index - index % n, last = min(first + n, trainLoader.batchCount) - 1
+        return (first...last).reduce(0) { $0 + min(size, count - $1 * size) }
     }
 
     /// Whether the epoch or step budget is used up.

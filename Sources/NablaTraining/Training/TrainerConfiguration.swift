@@ -35,6 +35,12 @@ public struct TrainerConfiguration: Sendable {
     public var quiet = false
     /// Batch size for evaluation passes.
     public var evaluationBatchSize = 1000
+    /// Gradient accumulation: one optimizer step per this many consecutive batches of an epoch (the
+    /// last group of an epoch may be shorter). Each batch's loss is weighted by its share of the
+    /// group's samples, so a step equals one step on the concatenated batch — the same gradient up to
+    /// float summation order — except that batch normalization normalizes (and updates its running
+    /// statistics) per batch, not per group. ``steps`` counts optimizer steps.
+    public var accumulationSteps = 1
 
     /// The defaults: 10 epochs, cross-entropy, no penalty, clipping, constraint, early stopping,
     /// checkpoints or logs; histograms on; evaluation in batches of 1000.

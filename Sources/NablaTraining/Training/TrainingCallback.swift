@@ -26,9 +26,11 @@ public protocol TrainingCallback: AnyObject {
     /// Before the forward pass of a batch.
     func batchWillBegin(_ trainer: Trainer, batch: Batch) throws
     /// After `backward()`, once every gradient is known to be finite and before clipping and the
-    /// optimizer step (where gradients are averaged across data-parallel ranks).
+    /// optimizer step (where gradients are averaged across data-parallel ranks); with gradient
+    /// accumulation, once per optimizer step, after the group's last batch.
     func gradientsDidCompute(_ trainer: Trainer) throws
-    /// After the optimizer step and the max-norm constraint; `loss` is the batch's data loss.
+    /// After the optimizer step and the max-norm constraint; `loss` is the step's data loss (with
+    /// gradient accumulation the sample-weighted mean over the step's batches).
     func stepDidEnd(_ trainer: Trainer, loss: Double) throws
     /// After an epoch's evaluation, schedule step and early-stopping update, before its logs and
     /// checkpoint are written.

@@ -10,7 +10,7 @@ import NablaTestSupport
 /// The #21 optimization toolbox inside the trainer: per-step schedules stepped by a callback over
 /// the run's optimizer steps, SAM's second pass, Lookahead, exact resume with all of them; and the
 /// learning-rate range test on a tiny net.
-final class ToolboxTrainingTests: XCTestCase {
+final class OptimizerToolboxTrainingTests: XCTestCase {
     func plan(_ change: (inout TrainingPlan) -> Void = { _ in }) -> TrainingPlan {
         var plan = TrainingPlan(model: .init(name: "fcnet:8"), data: .init(spec: "synthetic:spirals?n=20"))
         plan.optimizer = OptimizerSpecification(name: "sgd", hyperparameters: ["lr": 0.1, "momentum": 0.9])
