@@ -6,14 +6,17 @@ import Nabla
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
-        abstract: "Run a study: regularization (default), optimizers, or a random hyper-parameter search.",
+        abstract: "Run a study: regularization (default), optimizers, a hyper-parameter search, or replications of published results.",
         discussion: """
-            Each study trains its runs with the library's Trainer, prints a results table, and writes \
-            DIR/report.html (self-contained: inline SVG charts, tables, the configuration and a `nabla train` \
-            command for every run), DIR/results.csv and TensorBoard logs under DIR/runs/<run>/ \
-            (DIR: --output, default nabla-out/<study>).
+            Each study trains its runs with the library's Trainer, prints its results, and writes DIR/report.html \
+            (self-contained: inline SVG charts, tables, configurations and reproduce commands), DIR/results.json \
+            (every per-seed number and verdict), DIR/results.csv and TensorBoard logs under DIR/runs/ \
+            (DIR: --output, default nabla-out/<study>). Seeded studies run every variant on several paired seeds \
+            in worker processes (--seeds, --jobs) and cache every finished run in DIR/cache, so an interrupted \
+            study resumes and a re-run with more seeds trains only the new ones.
             """,
-        subcommands: [StudyRegularizationCommand.self, StudyOptimizersCommand.self, StudySearchCommand.self],
+        subcommands: [StudyRegularizationCommand.self, StudyOptimizersCommand.self, StudySearchCommand.self,
+                      StudyReplicateCommand.self, StudyWorkerCommand.self],
         defaultSubcommand: StudyRegularizationCommand.self)
 }
 
@@ -21,11 +24,11 @@ struct StudyCommand: ParsableCommand {
 struct StudyOptions: ParsableArguments {
     @Option(name: .long, help: "Output directory (default: nabla-out/<study>).")
     var output: String?
-    @Option(name: .long, help: "Seed of data subsets, initialization, shuffling, dropout and augmentation.")
+    @Option(name: .long, help: "The first seed: runs use seeds SEED, SEED+1, … (tuning runs SEED+1000, …).")
     var seed: UInt64 = 0
-    @Flag(name: .long, help: "A first look in under two minutes: smaller data and fewer epochs.")
+    @Flag(name: .long, help: "A first look in a few minutes: smaller data, fewer variants and epochs.")
     var quick = false
-    @Flag(name: .long, help: "Use the whole training set.")
+    @Flag(name: .long, help: "The full protocol: whole training set where the study uses it, full grids.")
     var full = false
     @Option(name: .long, help: ArgumentHelp("Image dataset with a test split (default: fashion-mnist, or generated images when it is not installed).",
                                             discussion: "\(DatasetSource.acceptedForms), or \(StudyData.syntheticSpec)"))
@@ -38,18 +41,32 @@ struct StudyOptions: ParsableArguments {
     var epochs: Int?
     @Option(name: .long, help: "Mini-batch size.")
     var batchSize: Int?
-    @Flag(name: .long, help: "Train on the raw inputs (default: standardized per channel with the training set's statistics).")
+    @Flag(name: .long, help: "Train on the raw inputs (default: standardized per channel with the training part's statistics).")
     var noNormalize = false
-    @Flag(name: .long, help: "No progress output (the results table is still printed).")
+    @Flag(name: .long, help: "No progress output (the results are still printed).")
     var quiet = false
+
+    @Option(name: .long, help: "Final seeds per variant and setting (paired across variants; at least 2 for statistics).")
+    var seeds: Int?
+    @Option(name: .long, help: "Runs trained at once, in worker processes (default: cores ÷ --threads-per-run; 1 trains in this process).")
+    var jobs: Int?
+    @Option(name: .long, help: "Threads of each run.")
+    var threadsPerRun: Int = 1
+    @Option(name: .long, help: "Where finished runs are cached (default: DIR/cache).")
+    var cache: String?
+    @Flag(name: .long, help: "Cache nothing: train every run.")
+    var noCache = false
 
     func validate() throws {
         if quick && full { throw ValidationError("--quick and --full are exclusive") }
         if full && trainSubset != nil { throw ValidationError("--full uses the whole training set; drop --train-subset") }
-        for (flag, value) in [("train-subset", trainSubset), ("test-subset", testSubset), ("epochs", epochs), ("batch-size", batchSize)] {
+        for (flag, value) in [("train-subset", trainSubset), ("test-subset", testSubset), ("epochs", epochs), ("batch-size", batchSize),
+                              ("jobs", jobs), ("threads-per-run", threadsPerRun)] {
             if let value, value < 1 { throw ValidationError("--\(flag) \(value) must be at least 1") }
         }
         if let data, data != StudyData.syntheticSpec { _ = try DatasetSource.parse(data) }
+        if let seeds, seeds < 2 { throw ValidationError("--seeds \(seeds) must be at least 2: one seed has no spread, so no interval and no test") }
+        if noCache && cache != nil { throw ValidationError("--cache and --no-cache are exclusive") }
     }
 
     /// The output directory of `study`.
@@ -69,6 +86,25 @@ struct StudyOptions: ParsableArguments {
         return data
     }
 
+    /// Worker processes by default: as many as the cores allow at --threads-per-run each.
+    var effectiveJobs: Int { jobs ?? max(1, Parallelism.availableCoreCount / threadsPerRun) }
+
+    /// The engine that runs a study's jobs: in this process with `--jobs 1`, else in worker
+    /// processes; with the result cache unless `--no-cache`.
+    func engine(study: String, progress: StudyProgress) -> StudyEngine {
+        let executor: StudyExecutor
+        if effectiveJobs == 1 {
+            Parallelism.setThreadCount(threadsPerRun)
+            executor = InProcessStudyExecutor()
+        } else {
+            executor = WorkerProcessStudyExecutor(executable: WorkerProcessStudyExecutor.currentExecutable,
+                                                  arguments: ["study", "worker", "--threads", String(threadsPerRun)],
+                                                  workerCount: effectiveJobs, threadsPerWorker: threadsPerRun)
+        }
+        let cacheDirectory = cache.map { URL(fileURLWithPath: $0) } ?? outputDirectory(study).appendingPathComponent("cache")
+        return StudyEngine(executor: executor, cache: noCache ? nil : StudyResultCache(directory: cacheDirectory), progress: progress)
+    }
+
     /// The explicit command line of a study with every effective value (never `--quick`), for its report.
     func command(_ study: String, sizes: (train: Int?, test: Int?), epochs: Int, batchSize: Int, extra: [String]) -> String {
         var words = ["nabla", "study", study, "--seed", String(seed)]
@@ -82,13 +118,45 @@ struct StudyOptions: ParsableArguments {
     }
 
     /// Writes the report and the CSV, prints the summary and where the report is.
-    func finish(report: HTMLReport, csv: String, summary: String, study: String) throws {
+    func finish(report: HTMLReport, csv: String, summary: String, study: String, results: StudyResultsFile? = nil) throws {
         let directory = outputDirectory(study)
         let reportURL = directory.appendingPathComponent("report.html")
         try report.write(to: reportURL)
         try AtomicFile.write(Data(csv.utf8), to: directory.appendingPathComponent("results.csv"))
+        if let results { try results.write(to: directory.appendingPathComponent("results.json")) }
         print(summary)
         print("\nreport: \(reportURL.relativePath)")
+        if results != nil { print("data:   \(directory.appendingPathComponent("results.json").relativePath)") }
         print("logs:   \(directory.appendingPathComponent("runs").relativePath) (tensorboard --logdir \(directory.appendingPathComponent("runs").relativePath))")
+    }
+}
+
+/// `nabla study worker`: runs study jobs read from standard input, one JSON job per line, answering
+/// on standard output (``StudyWorkerProtocol``). Started by the studies themselves (`--jobs`).
+struct StudyWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run study jobs from standard input (started by the studies; see --jobs).",
+        shouldDisplay: false)
+
+    @Option(name: .long, help: "Threads of each run.")
+    var threads: Int = 1
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads \(threads) must be at least 1") }
+    }
+
+    func run() throws {
+        Parallelism.setThreadCount(threads)
+        // A worker outlives nothing: when the study that started it dies (Ctrl-C, kill), stop at once
+        // instead of finishing a run whose result nobody will read.
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            Foundation.exit(1)
+        }
+        StudyWorkerProtocol.serve(readLine: { Swift.readLine(strippingNewline: true) }, write: { line in
+            print(line)
+            fflush(stdout)
+        })
     }
 }

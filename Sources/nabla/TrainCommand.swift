@@ -192,6 +192,9 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let trainer = session.trainer
+        if let directory = plan.output.logDirectory {
+            trainer.callbacks.append(HParamsLogger(directory: URL(fileURLWithPath: directory), hyperparameters: plan.tensorBoardHyperparameters))
+        }
         if let every = plan.output.logEvery, let directory = plan.output.logDirectory {
             trainer.callbacks.append(try StepLogger(directory: URL(fileURLWithPath: directory), every: every))
         }

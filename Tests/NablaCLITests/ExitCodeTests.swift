@@ -96,7 +96,7 @@ final class ExitCodeTests: XCTestCase {
             (["gradcheck", "--filter", "no-such-op"], 2, "no gradient-check case matches"), (["gradcheck", "--threshold", "0"], 2, "--threshold"),
             (["bench", "alexnet"], 2, "alexnet"), (["bench", "--steps", "0"], 2, "--steps 0"),
             (["study", "regularization", "--quick", "--full"], 2, "exclusive"), (["study", "regularization", "--data", "foo:bar"], 2, "unknown dataset"),
-            (["study", "regularization", "--augment", "spin"], 2, "spin"), (["study", "regularization", "--variants", "nope"], 2, "nope"),
+            (["study", "regularization", "--regime", "nope"], 2, "--regime nope"), (["study", "regularization", "--grid", "huge"], 2, "--grid huge"), (["study", "regularization", "--variants", "nope"], 2, "nope"),
             (["study", "optimizers", "--path-steps", "0"], 2, "--path-steps 0"), (["study", "search", "--trials", "0"], 2, "--trials 0"),
         ])
     }

@@ -162,22 +162,29 @@ final class StudyTests: XCTestCase {
         }
     }
 
-    func testTrainCommandSpellsOutEveryChoice() throws {
+    func testReproduceCommandSpellsOutEveryChoice() throws {
         var c = RegularizationStudyConfiguration()
         c.epochs = 3
-        let plans = try RegularizationStudy.plans(c, inputShape: [1, 28, 28], classCount: 10)
-        XCTAssertEqual(plans.map(\.key), RegularizationStudy.variantKeys)
-        var runner = StudyRunner(train: SyntheticImages.generate(trainCount: 10, testCount: 10, seed: 0).train, test: nil,
-                                 dataSpec: "fashion-mnist", trainSubset: 2000, runsDirectory: URL(fileURLWithPath: "out/runs"),
-                                 progress: StudyProgress(quiet: true))
-        runner.normalizes = true
-        let combined = runner.trainCommand(for: plans.first { $0.key == "combined" }!)
-        XCTAssertEqual(combined, "nabla train --model out/runs/combined/model.yaml --data fashion-mnist --train-subset 2000 --normalize "
-                       + "--epochs 3 --batch-size 64 --seed 0 --optimizer sgd --lr 0.03 --momentum 0.9 --weight-decay 0.02 "
-                       + "--decay-weights-only --schedule cosine:3 --augment crop:2,flip:0.5")
-        XCTAssertTrue(runner.trainCommand(for: plans.first { $0.key == "elastic-net" }!).contains("--elastic 0.0002,50"))
-        XCTAssertTrue(runner.trainCommand(for: plans.first { $0.key == "dropout-vanilla" }!).contains("--dropout-mode vanilla"))
-        XCTAssertThrowsError(try RegularizationStudy.plans({ var d = c; d.variants = ["nope"]; return d }(), inputShape: [1, 28, 28], classCount: 10))
+        c.variants = MLPRegime.allVariantKeys
+        let images = SyntheticImages.generate(trainCount: 10, testCount: 10, seed: 0)
+        let data = StudyData(train: images.train, test: images.test, dataSpec: "fashion-mnist", trainSubset: 2000, description: "d")
+        let study = try RegularizationStudy.mlpStudy(c, data: data, runsDirectory: URL(fileURLWithPath: "out/runs"))
+        XCTAssertEqual(study.variants.map(\.key), MLPRegime.allVariantKeys)
+        func command(_ key: String, seed: UInt64 = 0) throws -> String {
+            let variant = try XCTUnwrap(study.variants.first { $0.key == key })
+            var plan = try study.job(variant, variant.textbook, seed: seed, tuning: false).plan
+            XCTAssertEqual(plan.output.logDirectory, URL(fileURLWithPath: "out/runs/mlp/\(key)/\(variant.textbook.slug)/seed-\(seed)").path)
+            plan.output = TrainingPlan.Output()
+            return plan.commandLine(modelFile: "m.yaml")
+        }
+        XCTAssertEqual(try command("combined"),
+                       "nabla train --model m.yaml --weight-init kaiming-normal --data fashion-mnist --val-split 0.25 --train-subset 2000 "
+                       + "--normalize --epochs 3 --batch-size 64 --seed 0 --optimizer sgd --lr 0.05 --momentum 0.9 --weight-decay 0.0005 "
+                       + "--decay-weights-only --schedule cosine:3 --augment crop:2,flip")
+        XCTAssertTrue(try command("elastic-net").contains("--elastic 1e-05,50"))
+        XCTAssertTrue(try command("dropout-vanilla").contains("--dropout-mode vanilla"))
+        XCTAssertTrue(try command("l1", seed: 4).contains("--seed 4 "))
+        XCTAssertThrowsError(try RegularizationStudy.mlpStudy({ var d = c; d.variants = ["nope"]; return d }(), data: data, runsDirectory: nil))
     }
 
     func testWrappedCommandsStayShortAndPasteBack() {

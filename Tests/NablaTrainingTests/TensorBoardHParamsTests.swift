@@ -1,82 +1,63 @@
-import Foundation
 import XCTest
 @testable import NablaTensor
-@testable import NablaOptim
 @testable import NablaTraining
+import NablaTestSupport
 
-/// HParams records: bytes equal to the `tensorboard` package's own protobuf classes', and the plan's
-/// settings as hyper-parameters in every run that logs.
+/// The HParams summaries: their protobuf bytes, and TensorBoard's own HParams backend reading an
+/// experiment with sessions (Scripts/check_tensorboard_hparams.py, when a Python with `tensorboard`
+/// is available).
 final class TensorBoardHParamsTests: XCTestCase {
-    static func bytes(hex: String) -> [UInt8] {
-        var result: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            result.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        return result
+    func testSessionStartIsThePluginDataProtoTensorBoardExpects() {
+        let value = HParamsPlugin.sessionStart(hparams: [("lr", .number(0.5)), ("opt", .string("sgd")), ("bn", .bool(true))],
+                                               groupName: "g", startTime: 2)
+        guard case .pluginData(let tag, let plugin, let content) = value else { return XCTFail("\(value)") }
+        XCTAssertEqual(tag, "_hparams_/session_start_info")
+        XCTAssertEqual(plugin, "hparams")
+        // HParamsPluginData { session_start_info (3) { hparams (1): map entries {key (1), value (2): Value} …, group_name (4), start_time_secs (5) } }
+        let lr: [UInt8] = [0x0A, 0x0F, 0x0A, 0x02] + Array("lr".utf8) + [0x12, 0x09, 0x11] + [0, 0, 0, 0, 0, 0, 0xE0, 0x3F]
+        let opt: [UInt8] = [0x0A, 0x0C, 0x0A, 0x03] + Array("opt".utf8) + [0x12, 0x05, 0x1A, 0x03] + Array("sgd".utf8)
+        let bn: [UInt8] = [0x0A, 0x08, 0x0A, 0x02] + Array("bn".utf8) + [0x12, 0x02, 0x20, 0x01]
+        let info = lr + opt + bn + [0x22, 0x01, UInt8(ascii: "g"), 0x29, 0, 0, 0, 0, 0, 0, 0, 0x40]
+        XCTAssertEqual(content, [0x1A, UInt8(info.count)] + info)
+        let event = TensorBoardEvent(wallTime: 0, step: 0, payload: .summary([value])).encoded
+        // Summary.Value { tag (1), metadata (9) { plugin_data (1) { plugin_name (1), content (2) } } }, no value.
+        XCTAssertTrue(event.contains(0x4A), "metadata field 9 (wire type 2) is written")
     }
 
-    /// Expected: `Event(wall_time=1.5, step=1, summary=Summary(value=[Summary.Value(tag=…, metadata=
-    /// SummaryMetadata(plugin_data=PluginData(plugin_name="hparams", content=HParamsPluginData(
-    /// session_start_info=ssi).SerializeToString())))])).SerializeToString()` with one hyper-parameter
-    /// of each kind (protobuf maps have no defined order, so one entry per record).
-    func testRecordsMatchTensorBoardsProtobufClasses() {
-        let golden: [(String, TensorBoardHParams.Value, String)] = [
-            ("lr", .number(0.1), "09000000000000f83f10012a4b0a490a1c5f68706172616d735f2f73657373696f6e5f73746172745f696e666f4a290a270a0768706172616d73121c1a1a0a0f0a026c721209119a9999999999b93f29000000000000f83f"),
-            ("model", .string("lenet-bn"), "09000000000000f83f10012a4f0a4d0a1c5f68706172616d735f2f73657373696f6e5f73746172745f696e666f4a2d0a2b0a0768706172616d7312201a1e0a130a056d6f64656c120a1a086c656e65742d626e29000000000000f83f"),
-            ("nesterov", .bool(true), "09000000000000f83f10012a4a0a480a1c5f68706172616d735f2f73657373696f6e5f73746172745f696e666f4a280a260a0768706172616d73121b1a190a0e0a086e65737465726f761202200129000000000000f83f"),
-        ]
-        for (key, value, hex) in golden {
-            let event = TensorBoardEvent(wallTime: 1.5, step: 1, payload: .summary([TensorBoardHParams.sessionStart([key: value], startTime: 1.5)]))
-            XCTAssertEqual(event.encoded, Self.bytes(hex: hex), key)
+    func testRealTensorBoardListsTheExperimentAndItsSessions() throws {
+        guard let python = TensorBoardPython.find() else {
+            throw XCTSkip("NOTICE: no Python with the `tensorboard` package; the HParams round trip is skipped")
         }
-        // SessionEndInfo(status=STATUS_SUCCESS, end_time_secs=2.0) at step 7.
-        let end = TensorBoardEvent(wallTime: 2, step: 7, payload: .summary([TensorBoardHParams.sessionEnd(.success, endTime: 2)]))
-        XCTAssertEqual(end.encoded, Self.bytes(hex: "09000000000000004010072a3a0a380a1a5f68706172616d735f2f73657373696f6e5f656e645f696e666f4a1a0a180a0768706172616d73120d220b0801110000000000000040"))
-    }
-
-    func testAPlansSettingsAreItsHyperparameters() {
-        var plan = TrainingPlan(model: .init(name: "fcnet:32"), data: .init(spec: "synthetic:spirals"))
-        plan.optimizer = OptimizerSpecification(name: "sgd", hyperparameters: ["lr": 0.1, "momentum": 0.9, "nesterov": true])
-        plan.augmentation = "flip"
-        plan.output.logDirectory = "runs/a"
-        plan.output.save = "w.safetensors"
-        plan.output.checkpointDirectory = "ckpt"
-        let hparams = plan.tensorBoardHyperparameters
-        XCTAssertEqual(hparams["model"], .string("fcnet:32"))
-        XCTAssertEqual(hparams["data"], .string("synthetic:spirals"))
-        XCTAssertEqual(hparams["optimizer"], .string("sgd"))
-        XCTAssertEqual(hparams["lr"], .number(0.1))
-        XCTAssertEqual(hparams["momentum"], .number(0.9))
-        XCTAssertEqual(hparams["nesterov"], .bool(true))
-        XCTAssertEqual(hparams["augment"], .string("flip"))
-        XCTAssertEqual(hparams["seed"], .number(0))
-        for output in ["logdir", "save", "checkpoint-dir"] { XCTAssertNil(hparams[output], output) }
-    }
-
-    func testARunThatLogsWritesItsHyperparameters() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nabla-hparams-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var plan = TrainingPlan(model: .init(name: "fcnet:8"), data: .init(spec: "synthetic:spirals?n=60"))
-        plan.epochs = 1
-        plan.output.quiet = true
-        plan.output.logDirectory = directory.path
-        _ = try plan.prepare().trainer.fit()
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".hparams") }
-        XCTAssertEqual(files.count, 1, "\(files)")
-        let data = try Data(contentsOf: directory.appendingPathComponent(files[0]))
-        for tag in [TensorBoardHParams.sessionStartTag, TensorBoardHParams.sessionEndTag, "fcnet:8"] {
-            XCTAssertNotNil(data.range(of: Data(tag.utf8)), "\(tag) not in the .hparams event file")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nabla-hparams-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let experiment = HParamsExperiment(
+            hparams: [.init(name: "variant", example: .string(""), values: [.string("baseline"), .string("dropout")]),
+                      .init(name: "lr", example: .number(0)), .init(name: "seed", example: .number(0))],
+            metrics: [.init(tag: "final/test_accuracy", datasetType: 2)])
+        let top = try SummaryWriter(logDirectory: root)
+        try top.addHParamsExperiment(experiment)
+        try top.close()
+        for (variant, seed, accuracy) in [("baseline", 0, 0.81), ("baseline", 1, 0.83), ("dropout", 0, 0.85)] {
+            let writer = try SummaryWriter(logDirectory: root.appendingPathComponent("\(variant)/seed-\(seed)"))
+            try writer.addScalar("loss/train", value: 1, step: 1)
+            try writer.addHParams([("variant", .string(variant)), ("lr", .number(0.05)), ("seed", .number(Double(seed)))],
+                                  metrics: [("final/test_accuracy", accuracy)], step: 10, groupName: variant,
+                                  status: variant == "dropout" ? .failure : .success)
+            try writer.close()
         }
-        // TensorBoard itself reads them back (where a Python with `tensorboard` is found).
-        guard let python = TensorBoardPython.find() else { throw XCTSkip("NOTICE: no Python with `tensorboard`") }
-        let report = try TensorBoardPython.run(python, arguments: [TensorBoardPython.script.path, directory.path])
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
-        let hparams = try XCTUnwrap(json["hparams"] as? [String: Any], report)
-        XCTAssertEqual(hparams["model"] as? String, "fcnet:8")
-        XCTAssertEqual(hparams["epochs"] as? Double, 1)
-        XCTAssertEqual(json["hparams_status"] as? String, "STATUS_SUCCESS")
+        let script = TensorBoardPython.script.deletingLastPathComponent().appendingPathComponent("check_tensorboard_hparams.py")
+        let output = try TensorBoardPython.run(python, arguments: [script.path, root.path])
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let exp = try XCTUnwrap(json["experiment"] as? [String: Any])
+        let names = try XCTUnwrap(exp["hparams"] as? [[String: String]]).map { $0["name"]! }
+        XCTAssertEqual(Set(names), ["variant", "lr", "seed"])
+        XCTAssertEqual(exp["metrics"] as? [String], ["final/test_accuracy"])
+        let sessions = try XCTUnwrap(json["sessions"] as? [[String: Any]])
+        XCTAssertEqual(sessions.count, 3)
+        let dropout = try XCTUnwrap(sessions.first { ($0["hparams"] as? [String: Any])?["variant"] as? String == "dropout" })
+        XCTAssertEqual(dropout["status"] as? String, "STATUS_FAILURE")
+        XCTAssertEqual((dropout["metrics"] as? [String: Double])?["final/test_accuracy"] ?? 0, 0.85, accuracy: 1e-6)
+        XCTAssertEqual((dropout["hparams"] as? [String: Any])?["lr"] as? Double, 0.05)
+        XCTAssertEqual(Set(sessions.compactMap { $0["group"] as? String }), ["baseline", "dropout"])
     }
 }

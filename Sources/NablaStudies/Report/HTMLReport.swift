@@ -25,6 +25,9 @@ public struct HTMLReport {
         case figures([(svg: String, caption: String?, width: Double?)])
         case preformatted(String, caption: String?)
         case html(String)
+        case emphasizedList([(lead: String, text: String)])
+        case detailsStart(String)
+        case detailsEnd
     }
 
     /// The page title (`<title>` and the level-1 heading).
@@ -87,6 +90,17 @@ public struct HTMLReport {
     /// Raw HTML inserted as is (not escaped); it must not fetch anything from the network.
     public mutating func html(_ markup: String) { blocks.append(.html(markup)) }
 
+    /// A bulleted list whose items start with a bold lead (`**better** — dropout: +1.2 points …`).
+    public mutating func emphasizedList(_ items: [(lead: String, text: String)]) { blocks.append(.emphasizedList(items)) }
+
+    /// Everything `content` appends, folded into a `<details>` element that opens on a click on
+    /// `summary` (configurations, reproduce commands, secondary results).
+    public mutating func details(_ summary: String, _ content: (inout HTMLReport) -> Void) {
+        blocks.append(.detailsStart(summary))
+        content(&self)
+        blocks.append(.detailsEnd)
+    }
+
     static let styleSheet = """
     :root { color-scheme: light; }
     body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 15px; line-height: 1.5;
@@ -114,6 +128,11 @@ public struct HTMLReport {
     pre { background: #f5f7fa; border: 1px solid #e3e7ee; border-radius: 4px; padding: 10px 12px;
           font-size: 13px; line-height: 1.4; overflow-x: auto; white-space: pre; }
     .pre-caption { color: #5a6272; font-size: 13px; margin: 10px 0 -6px; }
+    details { border: 1px solid #e3e7ee; border-radius: 6px; padding: 6px 14px; margin: 12px 0; background: #fbfcfd; }
+    details > summary { cursor: pointer; font-weight: bold; color: #1f5fae; }
+    details[open] > summary { margin-bottom: 8px; }
+    ul.takeaways li { margin: 4px 0; }
+    .better { color: #1a7f37; } .worse { color: #c62828; } .none { color: #5a6272; }
     @media print { body { max-width: none; } figure { break-inside: avoid; } }
     """
 
@@ -171,6 +190,15 @@ public struct HTMLReport {
                 out += "<pre>\(e(text))</pre>\n"
             case .html(let markup):
                 out += markup + "\n"
+            case .emphasizedList(let items):
+                out += "<ul class=\"takeaways\">\n" + items.map { item in
+                    let cls = item.lead.hasPrefix("better") ? "better" : item.lead.hasPrefix("worse") ? "worse" : "none"
+                    return "<li><strong class=\"\(cls)\">\(e(item.lead))</strong> — \(e(item.text))</li>"
+                }.joined(separator: "\n") + "\n</ul>\n"
+            case .detailsStart(let summary):
+                out += "<details>\n<summary>\(e(summary))</summary>\n"
+            case .detailsEnd:
+                out += "</details>\n"
             }
         }
         return out + "</body>\n</html>\n"

@@ -4,6 +4,8 @@ import NablaNN
 ///
 /// Non-finite points (a diverged run's NaN loss) and, on a logarithmic axis, points ≤ 0 break the
 /// line instead of distorting the axis; parts outside a fixed ``yRange`` are clipped at the plot edge.
+/// A series may carry a band (``Series/lower`` and ``Series/upper``, e.g. a 95% interval of the
+/// mean over seeds), drawn as a translucent area under its line; the axes cover the bands too.
 ///
 /// ```swift
 /// let chart = LineChart(title: "Test loss", xTitle: "epoch", yTitle: "loss", series: [
@@ -27,6 +29,10 @@ public struct LineChart: Chart {
         public var dashed: Bool
         /// Draw a dot at every point; `nil` draws them when the series has at most 30 points.
         public var showsMarkers: Bool?
+        /// A band around the line: its lower and upper edge at every x (both or neither).
+        public var lower: [Double]?
+        /// The band's upper edge at every x (see ``lower``).
+        public var upper: [Double]?
 
         /// A series of points (x[i], y[i]).
         /// - Precondition: `x` and `y` have the same length.
@@ -39,6 +45,15 @@ public struct LineChart: Chart {
             self.color = color
             self.dashed = dashed
             self.showsMarkers = showsMarkers
+        }
+
+        /// A series with a band from `lower` to `upper` around it (same lengths as `x`).
+        public init(name: String, x: [Double], y: [Double], lower: [Double], upper: [Double], color: String? = nil,
+                    dashed: Bool = false, showsMarkers: Bool? = false) {
+            precondition(lower.count == x.count && upper.count == x.count, "LineChart.Series '\(name)': band of \(lower.count)/\(upper.count) values for \(x.count) points")
+            self.init(name: name, x: x, y: y, color: color, dashed: dashed, showsMarkers: showsMarkers)
+            self.lower = lower
+            self.upper = upper
         }
 
         /// A series plotted against 1, 2, 3, … (epochs).
@@ -92,7 +107,7 @@ public struct LineChart: Chart {
 
     /// Draws the axes, the lines, their markers and the legend.
     public func makeSVG() -> SVGDocument {
-        let xs = series.flatMap(\.x), ys = series.flatMap(\.y)
+        let xs = series.flatMap(\.x), ys = series.flatMap { $0.y + ($0.lower ?? []) + ($0.upper ?? []) }
         let legend = series.indices.map {
             LegendEntry(name: series[$0].name, color: color($0),
                         symbol: markers($0) ? .lineWithMarker(dash: dash($0)) : .line(dash: dash($0)))
@@ -104,6 +119,10 @@ public struct LineChart: Chart {
             yAxis: { ChartAxis.numeric(covering: ys, scale: yScale, range: yRange, targetTickCount: $0) })
         var svg = SVGDocument(width: width, height: height)
         frame.drawBackground(into: &svg)
+        for (i, line) in series.enumerated() {
+            guard let lower = line.lower, let upper = line.upper else { continue }
+            drawBand(x: line.x, lower: lower, upper: upper, color: color(i), frame: frame, into: &svg)
+        }
         for (i, line) in series.enumerated() {
             let points = zip(line.x, line.y).map { frame.point($0, $1) }
             for run in Clipping.polylines(points, in: frame.plot) {
@@ -119,5 +138,26 @@ public struct LineChart: Chart {
         }
         frame.drawForeground(into: &svg)
         return svg
+    }
+
+    /// The area between `lower` and `upper`, clamped to the plot, split where a value is missing.
+    private func drawBand(x: [Double], lower: [Double], upper: [Double], color: String, frame: ChartFrame, into svg: inout SVGDocument) {
+        let top = frame.plot.y, bottom = frame.plot.y + frame.plot.height
+        func clampedY(_ v: Double) -> Double? { frame.y(v).map { min(bottom, max(top, $0)) } }
+        var run: [(x: Double, lo: Double, hi: Double)] = []
+        func flush() {
+            if run.count >= 2 {
+                var d = "M" + run.map { "\(SVGDocument.number($0.x)),\(SVGDocument.number($0.hi))" }.joined(separator: "L")
+                d += "L" + run.reversed().map { "\(SVGDocument.number($0.x)),\(SVGDocument.number($0.lo))" }.joined(separator: "L") + "Z"
+                svg.path(d, stroke: nil, fill: color, fillOpacity: 0.16)
+            }
+            run = []
+        }
+        for i in x.indices {
+            guard let px = frame.x(x[i]), px >= frame.plot.x - 0.5, px <= frame.plot.x + frame.plot.width + 0.5,
+                  let lo = clampedY(lower[i]), let hi = clampedY(upper[i]) else { flush(); continue }
+            run.append((px, lo, hi))
+        }
+        flush()
     }
 }

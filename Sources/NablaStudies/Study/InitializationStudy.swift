@@ -29,6 +29,7 @@ public enum InitializationStudy {
                                     batchSize: c.batchSize, seed: c.seed)
             plan.initialization = initialization
             plan.clipNorm = c.initializationClipNorm
+            plan.validationFraction = c.validationFraction
             return plan
         }
     }

@@ -51,6 +51,27 @@ public final class StudyProgress {
         write((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n")
     }
 
+    func epoch(of job: StudyJob, _ epoch: StudyRunResult.Epoch, done: Int, of total: Int) {
+        guard !quiet, isTerminal, Date().timeIntervalSince(lastDraw) >= 0.2 else { return }
+        lastDraw = Date()
+        var line = "\r\u{1B}[2K\(Self.prefix(done, total)) \(job.id)  epoch \(epoch.epoch)/\(job.plan.epochs)"
+        if let v = epoch.validationAccuracy { line += String(format: "  val %.1f%%", v * 100) }
+        write(line)
+    }
+
+    func finished(_ job: StudyJob, _ result: StudyRunResult, done: Int, of total: Int) {
+        guard !quiet else { return }
+        var line = "\(Self.prefix(done, total)) \(job.id)"
+        if let last = result.final {
+            if let a = last.trainAccuracy { line += String(format: "  train %.1f%%", a * 100) }
+            if let a = last.validationAccuracy { line += String(format: "  val %.1f%%", a * 100) }
+        }
+        if let a = result.test?.accuracy { line += String(format: "  test %.1f%%", a * 100) }
+        if result.divergence != nil { line += "  diverged" }
+        line += String(format: "  %.1fs", result.seconds)
+        write((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n")
+    }
+
     static func prefix(_ index: Int, _ total: Int) -> String {
         let width = String(total).count
         return "[" + String(repeating: " ", count: max(0, width - String(index).count)) + "\(index)/\(total)]"

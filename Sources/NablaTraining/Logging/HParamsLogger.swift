@@ -1,21 +1,21 @@
 import Foundation
 import NablaTensor
 
-/// Writes a run's hyper-parameters for TensorBoard's HParams dashboard (``TensorBoardHParams``):
-/// the start record when training begins, the end record (success) when it ends, in their own event
-/// file (suffix `.hparams`) in the run's log directory. A plan with a log directory adds one
-/// (``TrainingPlan/tensorBoardHyperparameters``), so `nabla train --logdir` and the studies' runs
-/// can be compared by their settings in TensorBoard's HPARAMS tab.
+/// Writes a run's hyper-parameters for TensorBoard's HParams dashboard (the session records of
+/// ``HParamsExperiment``'s protos): the session start when training begins, the session end
+/// (success) when it ends, in their own event file (suffix `.hparams`) in the run's log directory.
+/// `nabla train --logdir` adds one with ``TrainingPlan/tensorBoardHyperparameters``, so its runs
+/// can be compared by their settings in TensorBoard's HPARAMS tab (the studies write their own).
 public final class HParamsLogger: TrainingCallback {
     /// `"hparams"`.
     public let name = "hparams"
     /// What the start record holds.
-    public let hyperparameters: [String: TensorBoardHParams.Value]
+    public let hyperparameters: [(name: String, value: HParamValue)]
     private let directory: URL
     private var writer: SummaryWriter?
 
     /// A logger of `hyperparameters` into a new event file in `directory` (created when training begins).
-    public init(directory: URL, hyperparameters: [String: TensorBoardHParams.Value]) {
+    public init(directory: URL, hyperparameters: [(name: String, value: HParamValue)]) {
         self.directory = directory
         self.hyperparameters = hyperparameters
     }
@@ -26,17 +26,17 @@ public final class HParamsLogger: TrainingCallback {
         let writer = try self.writer ?? SummaryWriter(logDirectory: directory, filenameSuffix: ".hparams")
         self.writer = writer
         let now = Date().timeIntervalSince1970
-        try writer.add(TensorBoardEvent(wallTime: now, step: 0, payload: .summary([TensorBoardHParams.sessionStart(hyperparameters, startTime: now)])))
+        try writer.add(TensorBoardEvent(wallTime: now, step: 0, payload: .summary([HParamsPlugin.sessionStart(hparams: hyperparameters, groupName: nil, startTime: now)])))
         try writer.flush()
     }
 
-    /// Writes the end record (``TensorBoardHParams/Status/success``).
+    /// Writes the end record (``HParamsSessionStatus/success``).
     /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
     public func trainingDidEnd(_ trainer: Trainer, result: TrainingResult) throws {
         guard let writer else { return }
         let now = Date().timeIntervalSince1970
         try writer.add(TensorBoardEvent(wallTime: now, step: Int64(trainer.progress.globalStep),
-                                        payload: .summary([TensorBoardHParams.sessionEnd(.success, endTime: now)])))
+                                        payload: .summary([HParamsPlugin.sessionEnd(status: .success, endTime: now)])))
         try writer.flush()
     }
 }
@@ -49,8 +49,9 @@ extension TrainingPlan {
     /// The run's settings as TensorBoard hyper-parameters: every flag of ``commandLineArguments(modelFile:)``
     /// but the output flags, named without the dashes (`lr`, `model`, `weight-decay`), a number when
     /// its value is one, a Boolean `true` for a switch (`nesterov`), else the text.
-    public var tensorBoardHyperparameters: [String: TensorBoardHParams.Value] {
-        var result: [String: TensorBoardHParams.Value] = [:]
+    /// In the order of the command line.
+    public var tensorBoardHyperparameters: [(name: String, value: HParamValue)] {
+        var result: [(name: String, value: HParamValue)] = []
         let words = commandLineArguments()
         var index = 0
         while index < words.count {
@@ -59,9 +60,9 @@ extension TrainingPlan {
             index += value == nil ? 1 : 2
             guard !Self.outputFlags.contains(flag) else { continue }
             if let value {
-                result[flag] = Double(value).map { .number($0) } ?? .string(value)
+                result.append((flag, Double(value).map { .number($0) } ?? .string(value)))
             } else {
-                result[flag] = .bool(true)
+                result.append((flag, .bool(true)))
             }
         }
         return result

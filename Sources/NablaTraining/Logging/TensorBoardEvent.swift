@@ -5,10 +5,10 @@
 /// message Event          { double wall_time = 1; int64 step = 2;
 ///                          oneof what { string file_version = 3; Summary summary = 5; ... } }
 /// message Summary        { repeated Value value = 1; }
-/// message Summary.Value  { string tag = 1;
-///                          oneof value { float simple_value = 2; HistogramProto histo = 5; ... }
-///                          SummaryMetadata metadata = 9; }
-/// message SummaryMetadata { PluginData plugin_data = 1 { string plugin_name = 1; bytes content = 2; } }
+/// message Summary.Value  { string tag = 1; SummaryMetadata metadata = 9;
+///                          oneof value { float simple_value = 2; HistogramProto histo = 5; ... } }
+/// message SummaryMetadata { PluginData plugin_data = 1; ... }
+/// message PluginData     { string plugin_name = 1; bytes content = 2; }
 /// message HistogramProto { double min = 1, max = 2, num = 3, sum = 4, sum_squares = 5;
 ///                          repeated double bucket_limit = 6 [packed]; repeated double bucket = 7 [packed]; }
 /// ```
@@ -21,9 +21,10 @@ public struct TensorBoardEvent: Equatable, Sendable {
         case scalar(tag: String, value: Float)
         /// `Summary.Value { tag, histo }`: one histogram, shown in the Histograms and Distributions tabs.
         case histogram(tag: String, histogram: TensorBoardHistogram)
-        /// `Summary.Value { tag, metadata.plugin_data { plugin_name, content } }` and no value: a
-        /// plugin's own record, such as the HParams dashboard's (``TensorBoardHParams``).
-        case plugin(tag: String, pluginName: String, content: [UInt8])
+        /// A value that carries only plugin metadata (no `value`): how plugins such as HParams
+        /// store their own protos (see ``HParamsExperiment``). TensorBoard's data-compat layer gives
+        /// it an empty tensor when it loads it.
+        case pluginData(tag: String, pluginName: String, content: [UInt8])
     }
 
     /// What the event carries.
@@ -70,7 +71,7 @@ public struct TensorBoardEvent: Equatable, Sendable {
                 case .histogram(let tag, let histogram):
                     entry.appendString(field: 1, tag)
                     entry.appendMessage(field: 5, histogram.protobuf)
-                case .plugin(let tag, let pluginName, let content):
+                case .pluginData(let tag, let pluginName, let content):
                     entry.appendString(field: 1, tag)
                     var pluginData = ProtobufEncoder()
                     pluginData.appendString(field: 1, pluginName)

@@ -177,9 +177,6 @@ extension TrainingPlan {
         if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
         trainer.callbacks += try toolboxCallbacks(model: built.model)
         if !allowDivergence { trainer.callbacks.append(DivergenceGuard()) }
-        if let directory = configuration.logDirectory {
-            trainer.callbacks.append(HParamsLogger(directory: directory, hyperparameters: tensorBoardHyperparameters))
-        }
         let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer)
         trainer.modelMetadata = session.metadata.safetensorsMetadata
         return session
