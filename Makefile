@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs readme-check bench-report
+.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check bench-report
 
 ## run: the main job (see README)
 run: deps release
@@ -34,6 +34,14 @@ readme-check: release
 BENCH_PYTHON ?= $(PYTHON)
 bench-report: release
 	$(PYTHON) bench/compare.py --markdown --rounds 5 --nabla $(NABLA) --python $(BENCH_PYTHON)
+
+## soak: Scripts/soak.sh — SOAK_KILLS random SIGKILLs of training runs (release build), each run
+## resumed with --resume until it completes, its weights, metric files and TensorBoard logs compared
+## with an uninterrupted run's. Several minutes, so not part of `make test` (which kills at every
+## named instant deterministically instead: KillAndResumeTests).
+SOAK_KILLS ?= 30
+soak: release tbenv
+	NABLA=$(CURDIR)/$(NABLA) NABLA_PYTHON=$(CURDIR)/$(TBENV)/bin/python Scripts/soak.sh $(SOAK_KILLS)
 
 ## check-imports: the target graph is one-way and every import follows Package.swift (Scripts/check-imports.py)
 check-imports:

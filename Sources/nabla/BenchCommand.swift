@@ -89,7 +89,7 @@ struct BenchCommand: ParsableCommand {
         print("blas_core=\(BLASBackend.coreName)")
         print("nabla_version=\(NablaVersion.current)")
         if let notice = BLASKernelSelection.environmentPinNotice {
-            FileHandle.standardError.write(Data("nabla: note: \(notice)\n".utf8))
+            StandardStreams.note("nabla: note: \(notice)\n")
         }
     }
 }

@@ -16,6 +16,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
     @Option(name: .long, help: ArgumentHelp("The dataset.", discussion: DataOptions.formsHelp))
@@ -44,6 +45,10 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try evaluateWeights() }
+    }
+
+    private func evaluateWeights() throws {
         let (train, test) = try DatasetSource.parse(data, target: target).load(seed: seed ?? 0)
         var dataset = test ?? train
         let trained = try TrainedModel.load(weights: weights, modelOptions: modelOptions, sampleShape: dataset.sampleShape,
@@ -65,7 +70,7 @@ struct EvaluateCommand: ParsableCommand {
         let metrics = evaluate(trained.model, on: dataset, loss: lossFunction)
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
-        print(line)
+        try StandardStreams.writeResult(line + "\n")
         try metricsOptions.report(model: trained.model, on: dataset)
     }
 }

@@ -28,6 +28,7 @@ struct NablaCommand: ParsableCommand {
 
     static func main() {
         BLASKernelSelection.reexecWithAVX512KernelsIfUseful()
+        StandardStreams.prepare()
         AllocatorTuning.keepFreedMemoryForReuse()
         var command: ParsableCommand
         do {
@@ -38,6 +39,10 @@ struct NablaCommand: ParsableCommand {
         }
         do {
             try command.run()
+            // Output a command printed but the system could not deliver (a full disk, a closed pipe).
+            if fflush(stdout) != 0 || ferror(stdout) != 0 {
+                fail("standard output: cannot write the output (\(String(cString: strerror(errno))))", status: 1)
+            }
         } catch let error as NablaError {
             fail(error.message, status: failureStatus)
         } catch let error as ValidationError {
@@ -58,7 +63,7 @@ struct NablaCommand: ParsableCommand {
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("nabla: \(message)\n".utf8))
+        StandardStreams.note("nabla: \(message)\n")
         Foundation.exit(status)
     }
 }

@@ -21,6 +21,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict (with nabla train's metadata, or name --model).")
     var weights: String
     @Option(name: .long, help: "The inputs: a folder of PNG images, or a .safetensors, .npz, .npy or .csv file.")
@@ -50,6 +51,10 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try predict() }
+    }
+
+    private func predict() throws {
         let metadata = try ModelMetadata.read(from: URL(fileURLWithPath: weights)).metadata
         // Images decode to the channel count the model was trained on.
         let color = metadata.inputShape.flatMap { $0.count == 3 ? $0[0] == 3 : nil }

@@ -82,7 +82,7 @@ struct StudyOptions: ParsableArguments {
         var data = try StudyData.load(spec: data, trainSubset: sizes.train, testSubset: sizes.test, seed: seed,
                                       syntheticFile: directory.appendingPathComponent("synthetic-images.safetensors"))
         data.normalizes = !noNormalize
-        if let notice = data.notice { FileHandle.standardError.write(Data("nabla: \(notice)\n".utf8)) }
+        if let notice = data.notice { StandardStreams.note("nabla: \(notice)\n") }
         return data
     }
 

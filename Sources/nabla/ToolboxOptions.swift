@@ -59,7 +59,7 @@ extension TrainCommand {
     /// metrics and `--save` use them, and says so; reports the epochs `--keep-best` kept.
     /// - Returns: `"ema"` or `"swa"` when the final weights are averaged.
     func finishToolbox(_ session: TrainingSession, quiet: Bool) throws -> String? {
-        func note(_ line: String) { if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+        func note(_ line: String) { if !quiet { StandardStreams.note(line + "\n") } }
         if let keep = session.trainer.callbacks.lazy.compactMap({ $0 as? BestCheckpointCallback }).first, let best = keep.kept.first {
             note("kept the best \(keep.metric.rawValue): epoch \(best.epoch) (\(best.value)) in \(keep.bestURL.path)"
                  + (keep.count > 1 ? "; top \(keep.count): epochs \(keep.kept.map { String($0.epoch) }.joined(separator: ", "))" : ""))

@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Memory") var memoryOptions: MemoryOptions
 
     @Option(name: .long, help: "Stop when the validation loss has not improved for this many epochs; restore the best weights.")
     var earlyStop: Int?
@@ -72,7 +73,7 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(name: .long, help: "Skip steps whose loss or gradients are not finite instead of stopping.")
     var skipNonfinite = false
-    @Flag(name: .long, help: "Keep training when the smoothed loss grows over 4× its starting value (by default the run stops, advising a lower --lr or --clip-norm).")
+    @Flag(name: .long, help: "Keep training when a step's loss exceeds 1000 × max(1, the first step's loss), or an epoch's mean training loss 5 × that, instead of stopping as diverged.")
     var allowDivergence = false
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
@@ -80,7 +81,7 @@ struct TrainCommand: ParsableCommand {
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet, --threads and --print-plan may be given with it."))
+        discussion: "Only --resume, --quiet, --threads, --max-memory and --print-plan may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -167,14 +168,20 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try memoryOptions.apply { try train() }
+    }
+
+    private func train() throws {
         var plan = try resolvedPlan()
         if printPlan {
-            print(plan.prettyJSON, terminator: "")
+            try StandardStreams.writeResult(plan.prettyJSON)
             return
         }
         try plan.validate()
         let quiet = plan.output.quiet
-        func note(_ line: String) { if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+        func note(_ line: String) { if !quiet { StandardStreams.note(line + "\n") } }
+        // Refuse an unusable --save target before training, not after.
+        if let save = plan.output.save { try AtomicFile.checkReplaceable(URL(fileURLWithPath: save)) }
         let checkpoint = plan.output.checkpointDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("checkpoint.safetensors") }
         let resuming = plan.output.resume && checkpoint.map { FileManager.default.fileExists(atPath: $0.path) } == true
         if let requested = plan.output.logDirectory {
@@ -192,6 +199,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let trainer = session.trainer
+        for line in session.notes { note(line) }
         if let directory = plan.output.logDirectory {
             trainer.callbacks.append(HParamsLogger(directory: URL(fileURLWithPath: directory), hyperparameters: plan.tensorBoardHyperparameters))
         }
@@ -206,14 +214,14 @@ struct TrainCommand: ParsableCommand {
                 note("no checkpoint in \(plan.output.checkpointDirectory ?? "") yet: starting from scratch")
             }
         }
-        if !quiet { trainer.onEpochEnd.append { FileHandle.standardError.write(Data((Self.epochLine($0) + "\n").utf8)) } }
-        let result = try trainer.fit()
+        if !quiet { trainer.onEpochEnd.append { StandardStreams.note(Self.epochLine($0) + "\n") } }
+        let result = try Interruption.fit(trainer)
         if let reason = result.stopReason { note(reason) }
         let averaged = try finishToolbox(session, quiet: quiet)
         if let save = plan.output.save {
             try session.model.save(to: URL(fileURLWithPath: save), metadata: session.metadata.safetensorsMetadata)
         }
-        print(try finalLine(session: session, result: result, averaged: averaged, note: note))
+        try StandardStreams.writeResult(try finalLine(session: session, result: result, averaged: averaged, note: note) + "\n")
     }
 
     /// One epoch's progress line.

@@ -110,6 +110,33 @@ final class NormalizationLayerTests: XCTestCase {
         XCTAssertEqual(layer.batchesTracked!.value.shape, [])
     }
 
+    /// `num_batches_tracked` counts in int64 as PyTorch's does: past 2²⁴, where a Float stops
+    /// counting, through the cumulative average (momentum None), a file written and read back, and
+    /// PyTorch's largest value, where it stays instead of trapping.
+    func testTheBatchCounterIsAnExactInt64() throws {
+        let layer = BatchNorm1d<Float>(2, momentum: nil)
+        let counter = try XCTUnwrap(layer.batchesTracked)
+        counter.integerValues = [16_777_216]
+        let x = Variable(Tensor<Float>(shape: [2, 2], scalars: [0, 1, 2, 3]))
+        _ = layer(x)
+        _ = layer(x)
+        XCTAssertEqual(counter.integerValues, [16_777_218])
+        XCTAssertEqual(layer.integerState(), ["num_batches_tracked": [16_777_218]])
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("counter-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try layer.save(to: url)
+        XCTAssertEqual(try SafeTensorsFile.read(from: url).tensors["num_batches_tracked"]?.intValues, [16_777_218])
+        let copy = BatchNorm1d<Float>(2, momentum: nil)
+        try copy.load(from: url)
+        XCTAssertEqual(copy.batchesTracked?.integerValues, [16_777_218])
+        counter.integerValues = [Int64.max]
+        _ = layer(x)
+        XCTAssertEqual(counter.integerValues, [Int64.max])
+        counter.value = Tensor(Float(3))
+        XCTAssertEqual(counter.integerValues, [3], "assigning the Scalar view sets the counter")
+        XCTAssertThrowsError(try copy.loadIntegerState(["num_batches_tracked": [1, 2]]))
+    }
+
     func testDescriptionsFollowPyTorch() {
         XCTAssertEqual(BatchNorm2d<Float>(3).description,
                        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)")

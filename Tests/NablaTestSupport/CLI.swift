@@ -29,22 +29,29 @@ public enum CLI {
     }
 
     public struct Result {
+        /// The exit status, or the signal number when ``signaled``.
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// Whether the process was ended by a signal (then ``status`` is its number).
+        public var signaled = false
 
-        public init(status: Int32, stdout: String, stderr: String) {
+        public init(status: Int32, stdout: String, stderr: String, signaled: Bool = false) {
             self.status = status
             self.stdout = stdout
             self.stderr = stderr
+            self.signaled = signaled
         }
     }
 
-    /// Runs `nabla arguments…` to completion.
-    public static func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
+    /// Runs `nabla arguments…` to completion, with `environment` added to this process's.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -55,6 +62,7 @@ public enum CLI {
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning { process.terminate(); XCTFail("nabla \(arguments) timed out") }
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: stdout.text, stderr: stderr.text)
+        return Result(status: process.terminationStatus, stdout: stdout.text, stderr: stderr.text,
+                      signaled: process.terminationReason == .uncaughtSignal)
     }
 }

@@ -19,6 +19,43 @@ final class TrainingPiecesTests: XCTestCase {
         XCTAssertEqual(hits.topK, 2)
     }
 
+    /// A row with a NaN anywhere is a miss at every k, whichever class holds the NaN and whatever
+    /// the label; infinities rank as numbers. (Plain comparisons ranked a NaN target first, and
+    /// PyTorch's argmax ranks NaN above everything: an all-NaN output would have scored hits.)
+    func testNaNScoresAreNeverHits() {
+        let nan = Float.nan, inf = Float.infinity
+        let rows: [[Float]] = [[nan, nan, nan], [nan, 0, 1], [0, nan, 1], [1, 0, nan], [1, 2, 3]]
+        for (index, row) in rows.enumerated() {
+            for label in 0..<3 {
+                let hits = topKHits(Tensor(shape: [1, 3], scalars: row), labels: [label], k: 5)
+                let expected = index == 4 ? (label == 2 ? 1 : 0) : 0
+                XCTAssertEqual(hits.top1, expected, "row \(row), label \(label)")
+                XCTAssertEqual(hits.topK, index == 4 ? 1 : 0, "row \(row), label \(label)")
+            }
+        }
+        let infinite = topKHits(Tensor(shape: [2, 3], scalars: [-inf, inf, 0, inf, inf, 0]), labels: [1, 1], k: 1)
+        XCTAssertEqual(infinite.top1, 1, "+inf wins; a tie of infinities goes to the lower index")
+        var m = MetricAccumulator()
+        m.add(loss: .nan, output: Tensor(shape: [4, 2], scalars: Array(repeating: nan, count: 8)), targets: .classes([0, 1, 0, 1], classCount: 2))
+        XCTAssertEqual(m.accuracy, 0)
+        XCTAssertEqual(m.top5Accuracy, 0)
+        XCTAssertTrue(m.loss.isNaN)
+    }
+
+    /// Ten-crop accuracy of a model whose outputs are all NaN is 0, not the share of label-0 samples
+    /// that PyTorch's argmax (NaN ranks first) would give.
+    func testTenCropAccuracyCountsNaNPredictionsAsMisses() throws {
+        var generator = RandomGenerator(seed: 1)
+        let linear = Linear<Float>(16, 3, using: &generator)
+        let model = Sequential<Float>(Flatten<Float>(), linear)
+        let test = Dataset(name: "t", inputs: Tensor(zeros: [6, 1, 4, 4]), targets: .classes([0, 0, 0, 1, 2, 0], classCount: 3))
+        let tta = try TestTimeAugmentationSpec(parsing: "ten-crop:1")
+        linear.bias?.value = Tensor(shape: [3], scalars: [5, 0, 0])
+        XCTAssertEqual(tta.accuracy(of: model, on: test), 4.0 / 6, "a finite model is scored")
+        linear.bias?.value = Tensor(shape: [3], scalars: [.nan, .nan, .nan])
+        XCTAssertEqual(tta.accuracy(of: model, on: test), 0)
+    }
+
     func testMetricAccumulatorWeightsBatchesBySize() {
         var m = MetricAccumulator()
         m.add(loss: 1, output: Tensor(shape: [1, 2], scalars: [1, 0]), targets: .classes([0], classCount: 2))
@@ -72,6 +109,12 @@ final class TrainingPiecesTests: XCTestCase {
         var restored = RandomGenerator(words: back.generators["data"]!)
         XCTAssertEqual(restored.next(), g.next())
         XCTAssertEqual(SafeTensorsFile(tensors: try SafeTensorsFile.read(from: url).tensors).tensors["model.1.num_batches_tracked"]?.dtype, .i64)
+        // A counter past 2²⁴ (beyond Float) goes through the checkpoint exactly.
+        var large = checkpoint
+        large.modelCounters["1.num_batches_tracked"] = [16_777_217]
+        large.model["1.num_batches_tracked"] = Tensor([Float(16_777_217)])  // 16,777,216 as a Float
+        try large.write(to: url)
+        XCTAssertEqual(try Checkpoint.read(from: url).modelCounters["1.num_batches_tracked"], [16_777_217])
     }
 
     func testPlainWeightsFileIsNotACheckpoint() throws {

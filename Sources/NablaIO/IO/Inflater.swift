@@ -12,6 +12,9 @@ import NablaTensor
 /// trailer, and rejects any output or bytes beyond what the format declared. Concatenated gzip members
 /// (`cat a.gz b.gz`) are read as one stream, as `gzip -d` does.
 ///
+/// Output beyond the memory budget, or more than ``MemoryBudget/maximumDecompressionRatio`` times the
+/// compressed size (past ``MemoryBudget/ratioCheckFloor``), is refused before it is allocated.
+///
 /// Every failure throws a one-line ``/NablaTensor/NablaError`` (`.invalidFile`) naming the file.
 public final class Inflater {
     /// The container around the DEFLATE data.
@@ -74,6 +77,7 @@ public final class Inflater {
     /// early. Callers validate `count` against ``maximumOutputCount`` first.
     public func read(count: Int, what: String) throws -> [UInt8] {
         precondition(count >= 0, "Inflater.read: negative count \(count)")
+        try checkBudget(adding: count)
         return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = 0
             try fill(UnsafeMutableRawBufferPointer(buffer), what: what)
@@ -83,6 +87,7 @@ public final class Inflater {
 
     /// Fills `buffer` completely with decompressed bytes.
     public func fill(_ buffer: UnsafeMutableRawBufferPointer, what: String) throws {
+        try checkBudget(adding: buffer.count)
         var filled = 0
         while filled < buffer.count {
             if atStreamEnd {
@@ -96,6 +101,13 @@ public final class Inflater {
             producedCount += produced
             try check(status, progress: produced > 0, what: what)
         }
+    }
+
+    /// Throws unless `count` more output bytes keep the whole stream within ``MemoryBudget/current``
+    /// and its decompression-ratio cap.
+    private func checkBudget(adding count: Int) throws {
+        let (total, overflow) = producedCount.addingReportingOverflow(count)
+        try MemoryBudget.current.checkDecompression(declared: overflow ? Int.max : total, compressed: input.count, name: name)
     }
 
     /// Drives the stream to its end, verifying the gzip checksum and length, and fails if any

@@ -127,11 +127,10 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
     /// Reads and validates the file at `url`.
     public static func read(from url: URL) throws -> SafeTensorsFile {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NablaError(.io, "\(url.path): cannot read file (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw NablaError(.io, "\(url.path): cannot read file (no such file)")
         }
-        return try parse([UInt8](data), name: url.path)
+        return try parse(try FileBytes.read(url), name: url.path)
     }
 
     /// Parses the bytes of a safetensors file; `name` is used in error messages.

@@ -87,6 +87,10 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
         try PerChannelNormalizationState<Scalar>.validate(normalizationLayerName(self), numFeatures: numFeatures, eps: eps, momentum: momentum)
     }
 
+    /// The shape of the latest input, so a trainer can check batch sizes against the layer before
+    /// it trains (``checkInput(_:)``'s rule, which ``forward(_:)`` enforces with a trap).
+    package var lastInputShape: [Int]?
+
     /// Whether this forward pass normalizes with batch statistics (training, or no running stats).
     public var usesBatchStatistics: Bool { isTraining || !trackRunningStats }
 
@@ -118,11 +122,15 @@ public class BatchNorm<Scalar: TensorScalar>: Module<Scalar>, NormalizationLayer
     /// ``forward(_:)`` followed by a ReLU, as one fused node (see ``batchNorm(_:runningMean:runningVariance:weight:bias:training:momentum:eps:fusingReLU:)``):
     /// what ``Sequential`` runs for a `BatchNorm` directly followed by a ``ReLU``.
     public func forward(_ input: Variable<Scalar>, fusingReLU: Bool) -> Variable<Scalar> {
+        lastInputShape = input.shape
         do { try checkInput(input.shape) } catch { preconditionFailure("\(error)") }
         var factor = momentum ?? 0
         if isTraining, let batchesTracked {
-            batchesTracked.value.scalars[0] += 1
-            if momentum == nil { factor = 1 / Double(batchesTracked.value.scalars[0]) }
+            // Counted in int64 as PyTorch does (a Float stops counting at 2²⁴); a loaded
+            // counter at Int64.max stays there rather than trapping.
+            let count = batchesTracked.integerValues[0]
+            batchesTracked.integerValues[0] = count == .max ? count : count + 1
+            if momentum == nil { factor = 1 / Double(batchesTracked.integerValues[0]) }
         }
         return batchNorm(input, runningMean: runningMean, runningVariance: runningVariance, weight: weight, bias: bias,
                          training: usesBatchStatistics, momentum: factor, eps: eps, fusingReLU: fusingReLU)

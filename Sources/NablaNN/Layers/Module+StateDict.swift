@@ -17,6 +17,25 @@ extension Module {
         Set(namedBuffers().filter { $0.buffer.isInteger }.map(\.name))
     }
 
+    /// The exact values of the integer buffers (``integerStateKeys``), which ``stateDict()`` holds
+    /// as `Scalar` (exact in `Float` only up to 2²⁴).
+    public func integerState() -> [String: [Int64]] {
+        Dictionary(uniqueKeysWithValues: namedBuffers().filter { $0.buffer.isInteger }.map { ($0.name, $0.buffer.integerValues) })
+    }
+
+    /// Sets integer buffers to exact values (after ``loadStateDict(_:strict:)`` has set them as
+    /// `Scalar`); keys that are not integer buffers of this module are ignored.
+    /// - Throws: ``/NablaTensor/NablaError`` naming a key whose element count does not match the buffer's.
+    public func loadIntegerState(_ values: [String: [Int64]]) throws {
+        let buffers = namedBuffers().filter { $0.buffer.isInteger }
+        for (name, buffer) in buffers {
+            if let v = values[name], v.count != buffer.value.count {
+                throw NablaError(.shapeMismatch, "state dict key '\(name)' has \(v.count) values, the model expects \(buffer.value.count)")
+            }
+        }
+        for (name, buffer) in buffers { if let v = values[name] { buffer.integerValues = v } }
+    }
+
     /// Every key of ``stateDict()``, parameters first, in registration order.
     public var stateKeys: [String] { namedParameters().map(\.name) + namedBuffers().map(\.name) }
 
@@ -48,6 +67,11 @@ extension Module {
             if !compatible {
                 throw NablaError(.shapeMismatch,
                                  "state dict key '\(key)' has shape \(tensor.shape), the model expects \(shape)")
+            }
+        }
+        for (name, b) in buffers where b.isInteger {
+            if let t = dict[name], let bad = t.scalars.first(where: { !$0.isFinite }) {
+                throw NablaError(.invalidArgument, "state dict key '\(name)' is an integer counter but holds \(bad)")
             }
         }
         for (name, p) in params { if let t = dict[name] { p.value = t.reshaped(to: p.value.shape) } }

@@ -3,16 +3,42 @@ import NablaTensor
 
 /// A persistent tensor of a module that is not trained by gradient descent — running statistics,
 /// counters — saved in the state dictionary beside the parameters (PyTorch's `register_buffer`).
+///
+/// An integer buffer (`num_batches_tracked`, int64 in PyTorch) keeps its exact values in
+/// ``integerValues``; ``value`` shows them as `Scalar`, which a `Float` holds exactly only up to
+/// 2²⁴ (16,777,216), so counting happens on ``integerValues`` and files are written from them.
 public final class Buffer<Scalar: TensorScalar> {
-    /// The current value.
-    public var value: Tensor<Scalar>
+    private var storage: Tensor<Scalar>
+    private var counts: [Int64]
     /// Saved as int64 (`num_batches_tracked`) rather than as `Scalar`.
     public let isInteger: Bool
 
     /// A buffer holding `value`; `isInteger` saves it as int64 (counters).
     public init(_ value: Tensor<Scalar>, isInteger: Bool = false) {
-        self.value = value
+        storage = value
+        counts = isInteger ? value.scalars.map { Int64(saturating: Double($0)) } : []
         self.isInteger = isInteger
+    }
+
+    /// The current value. Assigning to an integer buffer rounds each element toward zero,
+    /// clamped to `Int64`'s range (NaN becomes 0), into ``integerValues``.
+    public var value: Tensor<Scalar> {
+        get { storage }
+        set {
+            storage = newValue
+            if isInteger { counts = newValue.scalars.map { Int64(saturating: Double($0)) } }
+        }
+    }
+
+    /// The exact elements of an integer buffer (empty for a floating-point one); setting them
+    /// updates ``value``.
+    public var integerValues: [Int64] {
+        get { counts }
+        set {
+            precondition(isInteger && newValue.count == storage.count, "integerValues: \(newValue.count) values for a buffer of \(storage.count) (integer: \(isInteger))")
+            counts = newValue
+            storage = Tensor(shape: storage.shape, scalars: newValue.map { Scalar(Double($0)) })
+        }
     }
 }
 

@@ -12,10 +12,19 @@ public struct LayerFactory {
     public let build: (_ arguments: inout LayerArguments, _ inputShape: [Int], _ generator: inout RandomGenerator) throws
         -> (module: Module<Float>, outputShape: [Int])
 
+    /// Computes the layer's output shape and memory footprint from its arguments without allocating
+    /// it (``ModelDescription/memoryEstimate(inputShape:)``); `nil` for a layer that is cheap to build
+    /// (no large parameters), which the estimate then builds once to learn its shape. A layer whose
+    /// parameter count grows with its arguments should have one, so a hostile size is refused before
+    /// any allocation. It may throw or return `nil` for invalid arguments: the build reports those.
+    public var estimate: ((_ arguments: inout LayerArguments, _ inputShape: [Int]) throws -> LayerEstimate?)?
+
     /// A factory for the `torch.nn` class `name` (looked up case-insensitively in ``LayerRegistry``).
     public init(_ name: String,
+                estimate: ((inout LayerArguments, [Int]) throws -> LayerEstimate?)? = nil,
                 build: @escaping (inout LayerArguments, [Int], inout RandomGenerator) throws -> (module: Module<Float>, outputShape: [Int])) {
         self.name = name
+        self.estimate = estimate
         self.build = build
     }
 
@@ -32,7 +41,8 @@ public enum LayerRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var registered: [String: LayerFactory] = {
         var table: [String: LayerFactory] = [:]
-        for factory in coreFactories + convolutionFactories + normalizationFactories + regularizationFactories {
+        for var factory in coreFactories + convolutionFactories + normalizationFactories + regularizationFactories {
+            factory.estimate = factory.estimate ?? builtinEstimates[factory.name.lowercased()]
             table[factory.name.lowercased()] = factory
         }
         return table

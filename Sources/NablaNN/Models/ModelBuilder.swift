@@ -83,20 +83,10 @@ extension ModelDescription {
         var shape = inputShape
         var modules: [Module<Float>] = []
         var rows: [BuiltModel.LayerSummary] = []
-        for (index, layer) in layers.enumerated() {
-            let context = "\(name): layer \(index) (\(layer.type))"
-            guard let factory = LayerRegistry.factories[layer.type.lowercased()] else {
-                throw NablaError(.invalidArgument, "\(context): unknown layer type; known types: \(LayerRegistry.names.joined(separator: ", "))")
-            }
-            var arguments = LayerArguments(layer.arguments, context: context)
-            let (module, outputShape) = try factory.build(&arguments, shape, &generator)
-            try arguments.rejectUnknown()
-            guard outputShape.allSatisfy({ $0 > 0 }) else {
-                throw NablaError(.shapeMismatch, "\(context): output shape \(outputShape) is empty for input shape \(shape)")
-            }
-            try ModelLimits.check(outputShape, "output shape", context: context)
+        for index in layers.indices {
+            let (module, outputShape, factory) = try buildLayer(index, inputShape: shape, using: &generator)
             parameterCount += module.parameterCount
-            try ModelLimits.check([parameterCount], "the model's parameter count so far", context: context)
+            try ModelLimits.check([parameterCount], "the model's parameter count so far", context: layerContext(index))
             modules.append(module)
             let config = module.configurationDescription
             rows.append(.init(index: index, description: "\(factory.name)(\(config))", outputShape: outputShape,
@@ -104,5 +94,34 @@ extension ModelDescription {
             shape = outputShape
         }
         return BuiltModel(model: Sequential(modules), inputShape: inputShape, outputShape: shape, layers: rows)
+    }
+
+    /// `"<name>: layer 3 (Conv2d)"`, the prefix of the messages about layer `index`.
+    func layerContext(_ index: Int) -> String { "\(name): layer \(index) (\(layers[index].type))" }
+
+    /// The factory of layer `index`.
+    /// - Throws: ``NablaError`` for an unknown layer type, listing the known ones.
+    func factory(ofLayer index: Int) throws -> LayerFactory {
+        guard let factory = LayerRegistry.factories[layers[index].type.lowercased()] else {
+            throw NablaError(.invalidArgument, "\(layerContext(index)): unknown layer type; known types: \(LayerRegistry.names.joined(separator: ", "))")
+        }
+        return factory
+    }
+
+    /// Builds layer `index` for per-sample inputs of `inputShape`, with every check ``build(inputShape:using:)``
+    /// makes of one layer: known type, arguments all read and valid, a non-empty output within
+    /// ``ModelLimits``.
+    func buildLayer(_ index: Int, inputShape shape: [Int], using generator: inout RandomGenerator) throws
+        -> (module: Module<Float>, outputShape: [Int], factory: LayerFactory) {
+        let context = layerContext(index)
+        let factory = try factory(ofLayer: index)
+        var arguments = LayerArguments(layers[index].arguments, context: context)
+        let (module, outputShape) = try factory.build(&arguments, shape, &generator)
+        try arguments.rejectUnknown()
+        guard outputShape.allSatisfy({ $0 > 0 }) else {
+            throw NablaError(.shapeMismatch, "\(context): output shape \(outputShape) is empty for input shape \(shape)")
+        }
+        try ModelLimits.check(outputShape, "output shape", context: context)
+        return (module, outputShape, factory)
     }
 }

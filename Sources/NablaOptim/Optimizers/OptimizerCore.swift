@@ -223,7 +223,7 @@ public final class OptimizerCore<Options: OptimizerOptions, State: OptimizerStat
             }
             let expected = (index..<index + count).map(Double.init)
             guard params.scalars == expected else {
-                throw NablaError(.shapeMismatch, "optimizer state dict group \(g) holds parameters \(params.scalars.map { Int($0) }), this optimizer's group \(g) holds \(expected.map { Int($0) })")
+                throw NablaError(.shapeMismatch, "optimizer state dict group \(g) holds parameters [\(params.scalars.prefix(16).map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : "\($0)" }.joined(separator: ", "))], this optimizer's group \(g) holds \(expected.map { Int($0) })")
             }
             used.insert(prefix + "params")
             var hyperparameters = Hyperparameters()

@@ -1,4 +1,5 @@
 import Foundation
+import NablaIO
 
 /// Progress of a study on standard error: a heading per part, one line per finished run, and — on a
 /// terminal — a status line redrawn after every epoch (`[3/13] L2 weight decay  epoch 12/30 …`).
@@ -15,7 +16,7 @@ public final class StudyProgress {
     public init(quiet: Bool = false, write: ((String) -> Void)? = nil) {
         self.quiet = quiet
         self.isTerminal = write == nil && isatty(STDERR_FILENO) != 0
-        self.write = write ?? { FileHandle.standardError.write(Data($0.utf8)) }
+        self.write = write ?? { StandardStreams.note($0) }
     }
 
     /// A heading for a part of the study.

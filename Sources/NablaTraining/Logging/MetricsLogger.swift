@@ -20,58 +20,36 @@ extension MetricsLogger {
     }
 }
 
-/// An append-only text file opened for metrics, shared by the CSV and JSON-lines loggers.
+/// An append-only text file opened for metrics, shared by the CSV and JSON-lines loggers: each row
+/// is one append that either lands whole or leaves the file as it was (``AppendFile``).
 final class MetricsFile {
     let url: URL
-    private var handle: FileHandle?
+    private var file: AppendFile?
 
     /// Opens `url` for appending, creating it (and its directory) if needed; truncates it unless `append`.
     init(url: URL, append: Bool) throws {
         self.url = url
-        let fm = FileManager.default
-        do {
-            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw NablaError(.io, "\(url.path): cannot create directory \(url.deletingLastPathComponent().path)")
-        }
-        if !append || !fm.fileExists(atPath: url.path) {
-            guard fm.createFile(atPath: url.path, contents: nil) else {
-                throw NablaError(.io, "\(url.path): cannot create metrics file (directory not writable?)")
-            }
-        }
-        guard let handle = try? FileHandle(forWritingTo: url) else {
-            throw NablaError(.io, "\(url.path): cannot open metrics file for writing")
-        }
-        _ = try? handle.seekToEnd()
-        self.handle = handle
+        file = try AppendFile(url: url, truncate: !append, what: "metrics file")
     }
 
     /// Appends `text` with one `write` system call.
     func append(_ text: String) throws {
-        guard let handle else { preconditionFailure("metrics logger for \(url.path) used after close()") }
-        do { try handle.write(contentsOf: Data(text.utf8)) } catch {
-            throw NablaError(.io, "\(url.path): cannot append metrics row (\(error.localizedDescription))")
-        }
+        guard let file else { preconditionFailure("metrics logger for \(url.path) used after close()") }
+        try file.append(Array(text.utf8))
     }
 
     /// Replaces the whole file atomically with `text`, then keeps appending after it.
     func replace(with text: String) throws {
-        try? handle?.close()
-        handle = nil
+        try? file?.close()
+        file = nil
         try AtomicFile.write(Data(text.utf8), to: url)
-        guard let reopened = try? FileHandle(forWritingTo: url) else {
-            throw NablaError(.io, "\(url.path): cannot reopen metrics file after rewriting its header")
-        }
-        _ = try? reopened.seekToEnd()
-        handle = reopened
+        file = try AppendFile(url: url, truncate: false, what: "metrics file")
     }
 
     func close() throws {
-        guard let handle else { return }
-        self.handle = nil
-        do { try handle.close() } catch {
-            throw NablaError(.io, "\(url.path): cannot close metrics file (\(error.localizedDescription))")
-        }
+        guard let file else { return }
+        self.file = nil
+        try file.close()
     }
 }
 

@@ -27,7 +27,7 @@ public final class SummaryWriter {
     /// The buffer size above which an `add…` call writes the buffer out.
     public var autoFlushBytes = 1 << 20
 
-    private var handle: FileHandle?
+    private var file: AppendFile?
     private var buffer: [UInt8] = []
 
     /// Creates `logDirectory` (and its parents) if needed, creates a new event file in it and writes
@@ -54,11 +54,7 @@ public final class SummaryWriter {
             attempt += 1
         }
         fileURL = url
-        guard fm.createFile(atPath: url.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: url) else {
-            throw NablaError(.io, "\(url.path): cannot create the TensorBoard event file (directory not writable?)")
-        }
-        self.handle = handle
+        file = try AppendFile(url: url, truncate: true, what: "TensorBoard event file")
         try add(TensorBoardEvent(wallTime: now, step: 0, payload: .fileVersion(TensorBoardEvent.fileVersion)))
         try flush()
     }
@@ -74,7 +70,7 @@ public final class SummaryWriter {
 
     /// Appends an event to the buffer.
     public func add(_ event: TensorBoardEvent) throws {
-        precondition(handle != nil, "SummaryWriter(\(fileURL.path)) used after close()")
+        precondition(file != nil, "SummaryWriter(\(fileURL.path)) used after close()")
         TFRecord.appendFrame(of: event.encoded, to: &buffer)
         if buffer.count >= autoFlushBytes { try flush() }
     }
@@ -112,26 +108,22 @@ public final class SummaryWriter {
     }
 
     /// Writes the buffered events to the file and asks the system to commit them to disk.
-    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the file when the write fails (disk full, file removed…);
-    ///   the buffered events are then kept so a later flush can retry.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) naming the file when the write fails (disk full…); the file
+    ///   then keeps only whole records, and the buffered events are kept so a later flush can retry.
     public func flush() throws {
-        guard let handle, !buffer.isEmpty else { return }
-        do {
-            try handle.write(contentsOf: buffer)
-            try handle.synchronize()
-        } catch {
-            throw NablaError(.io, "\(fileURL.path): cannot write TensorBoard events (\(Self.reason(error)))")
-        }
+        guard let file, !buffer.isEmpty else { return }
+        try file.append(buffer)
+        try file.synchronize()
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes and closes the file. Further `add…` calls are a programming error; closing twice is
     /// harmless.
     public func close() throws {
-        guard let handle else { return }
+        guard let file else { return }
         defer {
-            try? handle.close()
-            self.handle = nil
+            try? file.close()
+            self.file = nil
         }
         try flush()
     }

@@ -50,13 +50,17 @@ extension TrainingPlan {
         }
     }
 
-    /// The part of the plan that decides what is trained: everything but ``output`` and the
-    /// budget (``epochs``, ``steps``), which a resumed run may change.
+    /// The part of the plan that decides what is trained: everything but ``output``, the budget
+    /// (``epochs``, ``steps``), and what to do when training diverges (``skipNonFinite``,
+    /// ``allowDivergence``), which a resumed run may change: a run that stopped as diverged resumes
+    /// from its last checkpoint with either flag added, exactly as if it had had it from the start.
     public var identityPlan: TrainingPlan {
         var plan = self
         plan.output = Output()
         plan.epochs = 10
         plan.steps = nil
+        plan.skipNonFinite = false
+        plan.allowDivergence = false
         return plan
     }
 

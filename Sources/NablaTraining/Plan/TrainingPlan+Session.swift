@@ -34,6 +34,10 @@ public struct TrainingSession {
     /// The trainer, configured from the plan (its checkpoint identity is the plan's).
     public let trainer: Trainer
 
+    /// What preparing decided that the run's output should say (a validation split carved for early
+    /// stopping), one line each.
+    public var notes: [String] = []
+
     /// The model being trained.
     public var model: Module<Float> { built.model }
 }
@@ -119,7 +123,10 @@ extension TrainingPlan {
     ///   model that does not fit the data, or a loss that does not fit the targets.
     public func prepare(loaded: (train: Dataset, test: Dataset?)? = nil) throws -> TrainingSession {
         try validate()
-        let data = try self.data.load(seed: seed, loaded: loaded)
+        let raw = try loaded ?? DatasetSource.parse(self.data.spec, target: self.data.target).load(seed: seed)
+        let (selection, note) = monitoredDataSelection(trainingCount: min(self.data.trainSubset ?? raw.train.count, raw.train.count))
+        let data = try selection.load(seed: seed, loaded: raw)
+        let evaluationBatchSize = try checkMemory(data: data, evaluationBatchSize: TrainerConfiguration().evaluationBatchSize)
         let loss = try lossFunction()
         var outputCount = data.train.outputCount
         if model.description == nil, let initial = model.initialWeights, case .classes = data.train.targets {
@@ -156,11 +163,13 @@ extension TrainingPlan {
         configuration.maxNorm = maxNorm
         configuration.earlyStoppingPatience = earlyStoppingPatience
         configuration.skipNonFinite = skipNonFinite
+        if allowDivergence { (configuration.divergenceFactor, configuration.epochDivergenceFactor) = (nil, nil) }
         configuration.checkpointDirectory = output.checkpointDirectory.map { URL(fileURLWithPath: $0) }
         configuration.checkpointEverySteps = output.checkpointEvery
         configuration.logDirectory = output.logDirectory.map { URL(fileURLWithPath: $0) }
         configuration.logHistograms = output.logHistograms
         configuration.quiet = output.quiet
+        configuration.evaluationBatchSize = evaluationBatchSize
         configuration.accumulationSteps = accumulationSteps
         // A per-epoch schedule is the trainer's (inside the SWA phase schedule with --swa-lr); a
         // per-step one (onecycle, cyclic) is stepped after every optimizer step by a callback, which
@@ -176,8 +185,8 @@ extension TrainingPlan {
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
         trainer.callbacks += try toolboxCallbacks(model: built.model)
-        if !allowDivergence { trainer.callbacks.append(DivergenceGuard()) }
-        let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer)
+        let session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer,
+                                      notes: note.map { [$0] } ?? [])
         trainer.modelMetadata = session.metadata.safetensorsMetadata
         return session
     }

@@ -153,8 +153,9 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     public var earlyStoppingPatience: Int?
     /// Skip steps whose loss or gradients are not finite instead of stopping (`--skip-nonfinite`).
     public var skipNonFinite = false
-    /// Keep training when the smoothed loss grows over 4× its starting value (`--allow-divergence`);
-    /// by default a ``DivergenceGuard`` stops such a run with advice.
+    /// Keep training when a step's loss grows above 1000 × max(1, the first step's loss) or an
+    /// epoch's mean training loss above 5 × that, which otherwise stop the run as diverged
+    /// (`--allow-divergence`; ``TrainerConfiguration/divergenceFactor``, ``TrainerConfiguration/epochDivergenceFactor``).
     public var allowDivergence = false
     /// Where results go.
     public var output = Output()

@@ -1,17 +1,24 @@
 import Foundation
 import NablaTensor
 import NablaIO
+import NablaNN
 
 /// Where a training run stands: enough to continue it exactly.
+///
+/// Stored in a checkpoint as JSON (`nabla.progress`), where NaN and infinities — a diverged loss, an
+/// epoch whose steps were all skipped — are the strings `"nan"`, `"inf"` and `"-inf"`.
 public struct TrainingProgress: Codable, Equatable, Sendable {
     /// Epochs completed.
     public var epoch = 0
     /// Batches of the current (incomplete) epoch consumed — its optimizer steps, unless gradients
-    /// are accumulated over several batches per step.
+    /// are accumulated over several batches per step. Equal to the batches per epoch in a
+    /// checkpoint written after an epoch's last step but before its end-of-epoch work.
     public var stepInEpoch = 0
-    /// Optimizer steps taken in total.
+    /// Optimizer steps taken in total (skipped non-finite steps included): always
+    /// `epoch × batches per epoch + stepInEpoch`.
     public var globalStep = 0
-    /// Per-epoch metrics so far (`train_loss`, `test_accuracy`, …), oldest first.
+    /// Per-epoch metrics so far (`train_loss`, `test_accuracy`, …), oldest first: one entry per
+    /// completed epoch, plus one for the current epoch when a step budget ended inside it.
     public var history: [[String: Double]] = []
     /// Early-stopping bookkeeping: best metric value, its epoch, and epochs without improvement.
     public var bestMetric: Double?
@@ -19,6 +26,13 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var bestEpoch: Int?
     /// Epochs since the last improvement of ``bestMetric``.
     public var epochsWithoutImprovement = 0
+    /// Early stopping ended the run: a resumed run has nothing left to train.
+    public var earlyStopped: Bool?
+    /// The training metrics of the current epoch's steps so far, so that an epoch resumed in its
+    /// middle reports the loss and accuracy of all its steps.
+    public var epochMetrics: MetricAccumulator?
+    /// The loss of the run's first step: the reference of divergence detection.
+    public var firstLoss: Double?
     /// The progress of a run that has not started: epoch 0, step 0, no history.
     public init() {}
 }
@@ -36,6 +50,11 @@ public struct Checkpoint: Equatable, Sendable {
     public var model: [String: Tensor<Float>]
     /// Model keys saved as int64 (`num_batches_tracked`).
     public var integerModelKeys: Set<String>
+    /// The exact int64 values of integer model keys (``model`` holds them as `Float`, exact only up
+    /// to 2²⁴); written in their place when they round to ``model``'s values (so an edit of
+    /// ``model`` is not overridden), and read back from the file's int64 entries. The initializer
+    /// fills them from ``model``; set them from ``Module/integerState()`` for exactness.
+    public var modelCounters: [String: [Int64]] = [:]
     /// The optimizer's state dict (`state.<i>.<name>`, `param_groups.<g>.<key>`), stored as `optimizer.<key>` in `F64`.
     public var optimizer: [String: Tensor<Double>]
     /// The schedule's state dict (e.g. `last_epoch`), stored as `schedule.<key>` in `F64`; empty without a schedule.
@@ -50,6 +69,12 @@ public struct Checkpoint: Equatable, Sendable {
     /// The state of each ``TrainingCallback`` by its ``TrainingCallback/name`` (`callback.<name>.<key>`
     /// in the file): weight averages, per-step schedules and the like.
     public var callbacks: [String: [String: Tensor<Double>]] = [:]
+    /// With early stopping, the weights of the best epoch so far (`best.<key>`), so that they are
+    /// saved in the same atomic write as the progress that names their epoch.
+    public var bestModel: [String: Tensor<Float>] = [:]
+    /// The parameters' gradients (`grad.<key>`), kept only in a checkpoint written after an epoch's
+    /// last step and before its end-of-epoch work, which logs them (gradient histograms).
+    public var gradients: [String: Tensor<Float>] = [:]
 
     /// A checkpoint of the given parts; the defaults are an empty optimizer and schedule state, no
     /// generators, a run that has not started, and the configuration `{}`.
@@ -63,26 +88,61 @@ public struct Checkpoint: Equatable, Sendable {
         self.generators = generators
         self.progress = progress
         self.configuration = configuration
+        for key in integerModelKeys { if let t = model[key] { modelCounters[key] = t.scalars.map { Int64(saturating: Double($0)) } } }
     }
 
     /// The checkpoint as a safetensors file.
     public func file() -> SafeTensorsFile {
         var file = SafeTensorsFile()
-        for (k, t) in model {
-            file.tensors["model.\(k)"] = integerModelKeys.contains(k) ? SafeTensor(int64: t.scalars.map { Int64($0) }, shape: t.shape) : SafeTensor(t)
+        for (prefix, dict) in [("model.", model), ("best.", bestModel), ("grad.", gradients)] {
+            for (k, t) in dict {
+                if !integerModelKeys.contains(k) {
+                    file.tensors[prefix + k] = SafeTensor(t)
+                } else if prefix == "model.", let exact = modelCounters[k], exact.map({ Float(Double($0)) }) == t.scalars {
+                    file.tensors[prefix + k] = SafeTensor(int64: exact, shape: t.shape)
+                } else {
+                    file.tensors[prefix + k] = SafeTensor(int64: t.scalars.map { Int64(saturating: Double($0)) }, shape: t.shape)
+                }
+            }
         }
         for (k, t) in optimizer { file.tensors["optimizer.\(k)"] = SafeTensor(t) }
         for (k, t) in schedule { file.tensors["schedule.\(k)"] = SafeTensor(t) }
         for (owner, state) in callbacks {
             for (k, t) in state { file.tensors["callback.\(owner).\(k)"] = SafeTensor(t) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         file.metadata["nabla.format"] = String(Checkpoint.formatVersion)
-        file.metadata["nabla.progress"] = String(decoding: try! encoder.encode(progress), as: UTF8.self)
-        file.metadata["nabla.generators"] = String(decoding: try! encoder.encode(generators.mapValues { $0.map { String($0, radix: 16) } }), as: UTF8.self)
+        file.metadata["nabla.progress"] = Self.json(progress)
+        file.metadata["nabla.generators"] = Self.json(generators.mapValues { $0.map { String($0, radix: 16) } })
         file.metadata["nabla.configuration"] = configuration
         return file
+    }
+
+    /// How NaN and infinities appear in the checkpoint's JSON (JSON itself has no such numbers).
+    static let nonFiniteStrings = (positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
+    /// `value` as JSON with sorted keys, non-finite numbers as ``nonFiniteStrings``.
+    static func json<Value: Encodable>(_ value: Value) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: nonFiniteStrings.positiveInfinity, negativeInfinity: nonFiniteStrings.negativeInfinity,
+            nan: nonFiniteStrings.nan)
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            // Unreachable: progress and generator words are numbers, strings, arrays and maps, and
+            // every Double (non-finite ones included) has an encoding under this strategy.
+            preconditionFailure("checkpoint metadata cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    /// A JSON decoder that reads what ``json(_:)`` writes.
+    static var jsonDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: nonFiniteStrings.positiveInfinity, negativeInfinity: nonFiniteStrings.negativeInfinity,
+            nan: nonFiniteStrings.nan)
+        return decoder
     }
 
     /// Writes the checkpoint atomically.
@@ -105,7 +165,7 @@ public struct Checkpoint: Equatable, Sendable {
         func fail(_ why: String) -> NablaError { NablaError(.invalidFile, "\(name): \(why)") }
         guard let version = file.metadata["nabla.format"] else { throw fail("not a Nabla checkpoint (no nabla.format metadata)") }
         guard version == String(formatVersion) else { throw fail("checkpoint format \(version) is not supported (expected \(formatVersion))") }
-        let decoder = JSONDecoder()
+        let decoder = jsonDecoder
         guard let progressJSON = file.metadata["nabla.progress"],
               let progress = try? decoder.decode(TrainingProgress.self, from: Data(progressJSON.utf8)) else {
             throw fail("checkpoint progress metadata is missing or malformed")
@@ -118,16 +178,25 @@ public struct Checkpoint: Equatable, Sendable {
         for (owner, words) in hex {
             let values = words.compactMap { UInt64($0, radix: 16) }
             guard values.count == 4, words.count == 4 else { throw fail("generator state of '\(owner)' is malformed") }
+            // xoshiro256 never leaves the all-zero state: it would draw zeros forever.
+            guard values.contains(where: { $0 != 0 }) else { throw fail("generator state of '\(owner)' is all zeros, which no generator reaches") }
             generators[owner] = values
         }
-        var model: [String: Tensor<Float>] = [:], optimizer: [String: Tensor<Double>] = [:], schedule: [String: Tensor<Double>] = [:]
-        var integerKeys = Set<String>()
+        var model: [String: Tensor<Float>] = [:], best: [String: Tensor<Float>] = [:], gradients: [String: Tensor<Float>] = [:], optimizer: [String: Tensor<Double>] = [:], schedule: [String: Tensor<Double>] = [:]
+        var integerKeys = Set<String>(), counters: [String: [Int64]] = [:]
         var callbacks: [String: [String: Tensor<Double>]] = [:]
         for (key, entry) in file.tensors {
             if key.hasPrefix("model.") {
                 let k = String(key.dropFirst(6))
                 model[k] = entry.tensor(as: Float.self)
-                if entry.dtype == .i64 { integerKeys.insert(k) }
+                if entry.dtype == .i64 {
+                    integerKeys.insert(k)
+                    counters[k] = entry.intValues.map(Int64.init)
+                }
+            } else if key.hasPrefix("best.") {
+                best[String(key.dropFirst(5))] = entry.tensor(as: Float.self)
+            } else if key.hasPrefix("grad.") {
+                gradients[String(key.dropFirst(5))] = entry.tensor(as: Float.self)
             } else if key.hasPrefix("optimizer.") {
                 optimizer[String(key.dropFirst(10))] = entry.tensor(as: Double.self)
             } else if key.hasPrefix("schedule.") {
@@ -142,7 +211,10 @@ public struct Checkpoint: Equatable, Sendable {
         }
         var checkpoint = Checkpoint(model: model, integerModelKeys: integerKeys, optimizer: optimizer, schedule: schedule,
                                     generators: generators, progress: progress, configuration: file.metadata["nabla.configuration"] ?? "{}")
+        checkpoint.modelCounters = counters
         checkpoint.callbacks = callbacks
+        checkpoint.bestModel = best
+        checkpoint.gradients = gradients
         return checkpoint
     }
 }

@@ -1,4 +1,5 @@
 import NablaTensor
+import NablaIO
 import NablaNN
 import NablaData
 
@@ -15,6 +16,7 @@ public func evaluate(_ model: Module<Float>, on dataset: Dataset, loss: LossFunc
             let output = model(Variable(dataset.inputs[start..<end]))
             metrics.add(loss: Double(loss(output, targets).value.scalar), output: output.value, targets: targets)
             start = end
+            KillPoint.reach("evaluation")
         }
     }
     return metrics

@@ -1,8 +1,9 @@
 import NablaTensor
 import NablaData
 
-/// Running sums of a metric over batches of different sizes, for epoch averages.
-public struct MetricAccumulator: Sendable {
+/// Running sums of a metric over batches of different sizes, for epoch averages. Codable, so a
+/// checkpoint taken in the middle of an epoch carries the sums of its steps so far.
+public struct MetricAccumulator: Sendable, Equatable, Codable {
     /// `Σ_batches mean_loss · batch_size`: the summed per-sample loss.
     public private(set) var lossSum = 0.0
     /// Samples whose label has the highest score (top-1 hits), for class targets.
@@ -16,6 +17,10 @@ public struct MetricAccumulator: Sendable {
 
     /// An empty accumulator: no samples, ``loss`` is NaN.
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case lossSum = "loss_sum", correct, correctTop5 = "correct_top5", count, hasClasses = "has_classes"
+    }
 
     /// Adds a batch: its mean loss and, for class targets, the top-1 and top-5 hits of `output` ([N, C]).
     public mutating func add(loss: Double, output: Tensor<Float>, targets: Targets) {
@@ -40,13 +45,19 @@ public struct MetricAccumulator: Sendable {
 
 /// Counts rows whose label is the arg-max (`top1`) and rows whose label is among the `k` largest
 /// scores (`topK`; ties broken toward lower indices, as `torch.topk` on CPU does in practice).
+///
+/// A row holding a NaN score is a miss at every `k`: a diverged model's NaN outputs are no
+/// prediction. (`torch.argmax` ranks NaN above every number, so an all-NaN row would "predict"
+/// class 0 and hit every label-0 sample; plain comparisons would rank a NaN target first and hit
+/// every sample.) Infinite scores compare as numbers.
 public func topKHits(_ scores: Tensor<Float>, labels: [Int], k: Int) -> (top1: Int, topK: Int) {
     precondition(scores.rank == 2 && scores.shape[0] == labels.count, "topKHits: scores \(scores.shape) for \(labels.count) labels")
     let c = scores.shape[1]
     var top1 = 0, topK = 0
     scores.withUnsafeBufferPointer { s in
         for (i, y) in labels.enumerated() {
-            let row = s.baseAddress! + i * c
+            let row = UnsafeBufferPointer(rebasing: s[(i * c)..<(i * c + c)])
+            if row.contains(where: \.isNaN) { continue }
             let target = row[y]
             // Rank of the target: classes scoring higher, or equal with a lower index.
             var rank = 0
@@ -56,4 +67,10 @@ public func topKHits(_ scores: Tensor<Float>, labels: [Int], k: Int) -> (top1: I
         }
     }
     return (top1, topK)
+}
+
+/// Whether row `row` of `scores` ([N, C]) holds a NaN: such a row is no prediction (``topKHits(_:labels:k:)``).
+func rowHasNaN(_ scores: Tensor<Float>, _ row: Int) -> Bool {
+    let c = scores.shape[1]
+    return scores.withUnsafeBufferPointer { s in s[(row * c)..<(row * c + c)].contains(where: \.isNaN) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NablaIO
 
 /// Progress of a training epoch on the terminal: a redrawn bar with rate, ETA and running loss when
 /// standard error is a terminal, plain lines every few seconds otherwise (logs, CI).
@@ -38,10 +39,10 @@ public final class ProgressReporter {
             let width = 30
             let filled = Int(Double(width) * Double(done) / Double(total))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) \(bar) \(stats)".utf8))
-            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            StandardStreams.note("\r\u{1B}[2K\(label) \(bar) \(stats)")
+            if done == total { StandardStreams.note("\n") }
         } else if done < total {
-            FileHandle.standardError.write(Data("\(label) \(stats)\n".utf8))
+            StandardStreams.note("\(label) \(stats)\n")
         }
     }
 

@@ -13,20 +13,31 @@ import NablaData
 /// clip, `step`, constraint (a ``ClosureOptimizer`` such as SAM gets `step(closure)`, whose closure
 /// repeats forward, loss, backward and clipping at the weights it chooses) — so a run with `shuffle: false` and no dropout can be reproduced in
 /// PyTorch step for step. Schedules step once per epoch (`ReduceLROnPlateau` on the validation loss,
-/// else the test loss, else the training loss). With ``TrainerConfiguration/accumulationSteps`` `N > 1`
+/// else the training loss). With ``TrainerConfiguration/accumulationSteps`` `N > 1`
 /// the gradients of `N` consecutive batches, each loss weighted by its share of the group's samples,
 /// add up before one step (`zero_grad` at the group's first batch, the step after its last).
 ///
-/// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
-/// optimizer and schedule state, every dropout generator, progress, configuration) and
-/// `model.safetensors` (the PyTorch-readable state dict) are written atomically after every epoch
-/// (and every ``TrainerConfiguration/checkpointEverySteps``). ``resume(from:)`` restores all of it;
-/// since the data order and augmentation of batch `b` of epoch `e` depend only on `(seed, e, b)`, the
-/// resumed run takes exactly the steps the uninterrupted run would have taken.
+/// **The test set is reported, never selected on.** Early stopping, its best-weights selection and
+/// `ReduceLROnPlateau` monitor the validation loss, or the training loss when there is no
+/// validation set (``TrainingPlan`` carves one from the training data when they are requested).
 ///
-/// **Divergence.** A non-finite loss or gradient stops training with an error naming the step and the
-/// parameter before the optimizer touches the weights, leaving the last checkpoint as it was (or, with
-/// ``TrainerConfiguration/skipNonFinite``, the step is skipped).
+/// **Checkpoints and resume.** With a checkpoint directory, `checkpoint.safetensors` (weights,
+/// optimizer and schedule state, every dropout generator, progress with the partial epoch's metrics,
+/// early stopping's best weights, callback state, configuration) and `model.safetensors` (the
+/// PyTorch-readable state dict) are written atomically after every epoch (and every
+/// ``TrainerConfiguration/checkpointEverySteps``). ``resume(from:)`` validates and restores all of
+/// it; since the data order and augmentation of batch `b` of epoch `e` depend only on `(seed, e, b)`,
+/// the resumed run takes exactly the steps the uninterrupted run would have taken, and a run killed at
+/// any instant resumes to bitwise-identical weights. The checkpoint and log directories are locked
+/// (``DirectoryLock``) while the trainer uses them, and the logs are rebuilt to match the checkpoint.
+///
+/// **Divergence.** A non-finite loss or gradient, or a step's loss above
+/// ``TrainerConfiguration/divergenceFactor`` (1000) × max(1, the first step's loss), stops training
+/// with an error naming the step, with advice, before the optimizer touches the weights; an epoch
+/// whose mean training loss ends above ``TrainerConfiguration/epochDivergenceFactor`` (5) ×
+/// max(1, the first step's loss) stops it before that epoch's evaluation and checkpoint. Either way
+/// the last checkpoint stays as it was. With ``TrainerConfiguration/skipNonFinite`` a non-finite step
+/// is skipped instead; `nil` factors turn the growth checks off (`--allow-divergence`).
 public final class Trainer {
     /// The model being trained (in place).
     public let model: Module<Float>
@@ -39,7 +50,8 @@ public final class Trainer {
     /// Evaluated after every epoch when given: `val_loss`, `val_accuracy`; early stopping and
     /// `ReduceLROnPlateau` monitor its loss.
     public let validation: Dataset?
-    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`.
+    /// Evaluated after every epoch when given: `test_loss`, `test_accuracy`, `test_top5_accuracy`;
+    /// reported, never monitored.
     public let test: Dataset?
     /// Budget, loss, penalty, clipping, checkpoints and logs.
     public let configuration: TrainerConfiguration
@@ -58,7 +70,7 @@ public final class Trainer {
     /// Set by ``requestStop(reason:)``: training ends after the current step.
     public private(set) var stopRequest: String?
     /// Where the run stands.
-    public private(set) var progress = TrainingProgress()
+    public internal(set) var progress = TrainingProgress()
     /// Steps skipped because their loss or gradients were not finite.
     public private(set) var skippedSteps = 0
     /// Written into the `__metadata__` of `model.safetensors` and `best.safetensors` (what
@@ -66,8 +78,11 @@ public final class Trainer {
     public var modelMetadata: [String: String] = [:]
 
     private let decayable: [Variable<Float>]
-    private let earlyStopping: EarlyStopping<Float>?
+    let earlyStopping: EarlyStopping<Float>?
     private var logger: TrainingLogger?
+    /// The locks on the checkpoint and log directories, held from ``resume(from:)`` or the start
+    /// of ``fit()`` to the end of ``fit()``.
+    var locks: [DirectoryLock] = []
 
     /// A trainer of `model` with `optimizer` on `trainLoader`'s batches.
     /// - Parameters:
@@ -76,13 +91,14 @@ public final class Trainer {
     ///   - schedule: Stepped after each finished epoch (with the monitored loss if it requires a metric).
     ///   - trainLoader: The training batches.
     ///   - validation: Evaluated each epoch; its loss is the monitored metric when present.
-    ///   - test: Evaluated each epoch; its loss is monitored when there is no validation set.
+    ///   - test: Evaluated each epoch and reported; never monitored (the training loss is, without
+    ///     a validation set).
     ///   - configuration: Everything else; ``TrainerConfiguration/steps`` or
     ///     ``TrainerConfiguration/epochs`` must be at least 1.
     ///   - runIdentity: Canonical JSON of what must not change across a resume; ``resume(from:)``
     ///     rejects a checkpoint written with another one.
-    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1 or
-    ///   an invalid early-stopping patience.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.invalidArgument`) for an epoch or step budget below 1,
+    ///   an invalid early-stopping patience, accumulation or divergence factor.
     public init(model: Module<Float>, optimizer: any Optimizer<Float>, schedule: (any LearningRateSchedule)? = nil,
                 trainLoader: DataLoader, validation: Dataset? = nil, test: Dataset? = nil,
                 configuration: TrainerConfiguration, runIdentity: String = "{}") throws {
@@ -107,71 +123,11 @@ public final class Trainer {
         if configuration.steps == nil && configuration.epochs < 1 {
             throw NablaError(.invalidArgument, "--epochs \(configuration.epochs): must be at least 1")
         }
+        for factor in [configuration.divergenceFactor, configuration.epochDivergenceFactor].compactMap({ $0 }) where !(factor > 1 && factor.isFinite) {
+            throw NablaError(.invalidArgument, "divergence factor \(factor) must be a finite number above 1")
+        }
         if configuration.accumulationSteps < 1 {
             throw NablaError(.invalidArgument, "--accumulate \(configuration.accumulationSteps): must be at least 1")
-        }
-    }
-
-    // MARK: Checkpoints
-
-    /// `checkpoint.safetensors` in the checkpoint directory, if one is configured.
-    public var checkpointURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("checkpoint.safetensors") }
-    var bestWeightsURL: URL? { configuration.checkpointDirectory?.appendingPathComponent("best.safetensors") }
-
-    /// The complete state of the run.
-    public func checkpoint() -> Checkpoint {
-        var progress = self.progress
-        if let state = earlyStopping?.state {
-            progress.bestMetric = state.bestMetric
-            progress.bestEpoch = state.bestEpoch
-            progress.epochsWithoutImprovement = state.epochsWithoutImprovement
-        }
-        var checkpoint = Checkpoint(model: model.stateDict(), integerModelKeys: model.integerStateKeys,
-                                    optimizer: optimizer.stateDict(), schedule: schedule?.stateDict() ?? [:],
-                                    generators: model.randomGeneratorStates().mapValues(\.words), progress: progress,
-                                    configuration: runIdentity)
-        for callback in callbacks {
-            let state = callback.checkpointState()
-            if !state.isEmpty { checkpoint.callbacks[callback.name] = state }
-        }
-        return checkpoint
-    }
-
-    /// Writes `checkpoint.safetensors` and `model.safetensors` (atomically) if a directory is configured.
-    public func saveCheckpoint() throws {
-        guard let url = checkpointURL, let directory = configuration.checkpointDirectory else { return }
-        try checkpoint().write(to: url)
-        try model.save(to: directory.appendingPathComponent("model.safetensors"), metadata: modelMetadata)
-    }
-
-    /// Restores a run from a checkpoint written by ``saveCheckpoint()``.
-    /// - Throws: ``/NablaTensor/NablaError`` if the file is unreadable or malformed, or was written by a run with a
-    ///   different configuration (model, data, optimizer, …), naming the file.
-    public func resume(from url: URL) throws {
-        let saved = try Checkpoint.read(from: url)
-        guard saved.configuration == runIdentity else {
-            throw NablaError(.invalidArgument, "\(url.path): checkpoint was written by a run with a different configuration; resume with the same flags (epochs/steps may change)")
-        }
-        do {
-            try model.loadStateDict(saved.model)
-            try optimizer.loadStateDict(saved.optimizer)
-            if let schedule { try schedule.loadStateDict(saved.schedule) }
-            try model.restoreRandomGenerators(saved.generators.mapValues { RandomGenerator(words: $0) })
-            for callback in callbacks { try callback.restore(checkpointState: saved.callbacks[callback.name] ?? [:]) }
-            if let unknown = Set(saved.callbacks.keys).subtracting(callbacks.map(\.name)).sorted().first {
-                throw NablaError(.unexpectedKey, "checkpoint holds the state of '\(unknown)', which this run does not have")
-            }
-        } catch let error as NablaError {
-            throw NablaError(error.kind, "\(url.path): \(error.message)")
-        }
-        progress = saved.progress
-        if let earlyStopping {
-            earlyStopping.state = .init(bestMetric: saved.progress.bestMetric, bestEpoch: saved.progress.bestEpoch,
-                                        epochsWithoutImprovement: saved.progress.epochsWithoutImprovement, stopped: false)
-            if let bestURL = bestWeightsURL, FileManager.default.fileExists(atPath: bestURL.path) {
-                let best = try SafeTensorsFile.read(from: bestURL)
-                earlyStopping.setBestStateDict(best.tensors.mapValues { $0.tensor(as: Float.self) })
-            }
         }
     }
 
@@ -192,17 +148,27 @@ public final class Trainer {
     }
 
     /// Trains until the epoch or step budget is spent, early stopping triggers, or training diverges.
-    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when the loss or a gradient is not
-    ///   finite (unless skipping), or an I/O error from checkpoints and logs.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) naming the step when training diverges (unless
+    ///   skipping), `.invalidArgument` before any step when a batch-normalization layer would get a
+    ///   single value per channel (``checkBatchNormalizationBatches()``), `.io` when a directory is locked by another run or a checkpoint or log cannot be
+    ///   written (the previous checkpoint then stays intact).
     public func fit() throws -> TrainingResult {
         let start = Date()
+        try checkBatchNormalizationBatches()
+        try lockDirectories()
+        defer { releaseLocks() }
         if let directory = configuration.logDirectory, logger == nil {
-            logger = try TrainingLogger(directory: directory, resuming: progress.globalStep > 0)
+            logger = try TrainingLogger(directory: directory, progress: progress)
         }
-        defer { logger?.close() }
+        defer {
+            logger?.close()
+            logger = nil
+        }
         var reports: [EpochReport] = []
         var stopReason: String?
-        var restoredBestEpoch: Int?
+        if progress.earlyStopped == true {
+            stopReason = "early stopping already ended this run after epoch \(progress.epoch); nothing left to train"
+        }
         for callback in callbacks { try callback.trainingWillBegin(self) }
         let names = Dictionary(uniqueKeysWithValues: model.namedParameters().map { (ObjectIdentifier($0.variable), $0.name) })
         let parameters = model.parameters
@@ -212,13 +178,14 @@ public final class Trainer {
             let epoch = progress.epoch
             let epochStart = Date()
             model.train()
-            var metrics = MetricAccumulator()
+            var metrics = progress.epochMetrics ?? MetricAccumulator()
             let batches = trainLoader.epoch(epoch, startingAtBatch: progress.stepInEpoch)
             let total = configuration.steps.map { min(batches.count, ($0 - progress.globalStep) * accumulation) } ?? batches.count
             let label = configuration.steps == nil ? "epoch \(epoch + 1)/\(configuration.epochs)" : "epoch \(epoch + 1)"
             let reporter = ProgressReporter(label: label, total: total, quiet: configuration.quiet)
             var done = 0
             // Gradient accumulation: batches [k·N, (k+1)·N) of the epoch make one optimizer step.
+            // Checkpoints fall between groups (after a step, or on a stop at a group's start).
             var groupLoss = 0.0, skippingGroup = false
             for batch in batches {
                 if let steps = configuration.steps, progress.globalStep >= steps { break }
@@ -236,31 +203,34 @@ public final class Trainer {
                 let output = model(Variable(batch.inputs))
                 let dataLoss = configuration.loss(output, batch.targets)
                 let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
-                let lossValue = loss.value.scalar
+                let lossValue = loss.value.scalar, dataLossValue = Double(dataLoss.value.scalar)
                 let share = accumulation == 1 ? 1 : Double(batch.indices.count) / Double(groupSampleCount(containing: batch.index))
-                var problem: String? = lossValue.isFinite ? nil : "the loss is \(lossValue)"
+                if dataLossValue.isFinite && progress.firstLoss == nil { progress.firstLoss = dataLossValue }
+                var problem = lossValue.isFinite ? divergence(of: dataLossValue) : Problem.nonFinite("the loss is \(lossValue)")
                 if problem == nil {
                     (accumulation == 1 ? loss : loss * Float(share)).backward()
                     if let bad = parameters.first(where: { !($0.grad?.isFinite ?? true) }) {
-                        problem = "the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite"
+                        problem = .nonFinite("the gradient of '\(names[ObjectIdentifier(bad)] ?? "?")' is not finite")
                     }
                 }
+                KillPoint.reach("step")
                 if let problem {
-                    guard configuration.skipNonFinite else {
-                        let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
-                        throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): \(problem)\(kept); lower the learning rate (--lr) or clip the gradients (--clip-norm), or pass --skip-nonfinite to skip such steps")
+                    guard configuration.skipNonFinite, case .nonFinite = problem else {
+                        throw diverged(problem, at: "epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1))")
                     }
                     optimizer.zeroGrad()
                     skippedSteps += 1
                     skippingGroup = true
                     progress.stepInEpoch += 1
                     if endsGroup { progress.globalStep += 1 }
+                    progress.epochMetrics = metrics
                     continue
                 }
-                groupLoss += share * Double(dataLoss.value.scalar)
+                groupLoss += share * dataLossValue
                 guard endsGroup else {
-                    metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                    metrics.add(loss: dataLossValue, output: output.value, targets: batch.targets)
                     progress.stepInEpoch += 1
+                    progress.epochMetrics = metrics
                     done += 1
                     reporter.update(done: done, runningLoss: metrics.loss)
                     continue
@@ -276,7 +246,8 @@ public final class Trainer {
                 if let maxNorm = configuration.maxNorm { MaxNormConstraint(maxNorm: maxNorm).apply(to: model) }
                 progress.stepInEpoch += 1
                 progress.globalStep += 1
-                metrics.add(loss: Double(dataLoss.value.scalar), output: output.value, targets: batch.targets)
+                metrics.add(loss: dataLossValue, output: output.value, targets: batch.targets)
+                progress.epochMetrics = metrics
                 for callback in callbacks { try callback.stepDidEnd(self, loss: groupLoss) }
                 done += 1
                 reporter.update(done: done, runningLoss: metrics.loss)
@@ -290,6 +261,9 @@ public final class Trainer {
                 break
             }
             guard epochFinished || budgetSpent else { continue }
+            // The window between the last step (and its step checkpoint) and the end-of-epoch work.
+            KillPoint.reach("epoch-end")
+            if let problem = divergence(ofEpochMean: metrics.loss) { throw diverged(problem, at: "epoch \(epoch + 1)") }
 
             var report = EpochReport(epoch: epoch + 1, globalStep: progress.globalStep, learningRate: optimizer.learningRate,
                                      trainLoss: metrics.loss, trainAccuracy: metrics.accuracy,
@@ -306,41 +280,43 @@ public final class Trainer {
                 report.testTop5Accuracy = m.top5Accuracy
             }
             report.seconds = Date().timeIntervalSince(epochStart)
-            let monitored = report.validationLoss ?? report.testLoss ?? report.trainLoss
+            // Never the test set: it is reported, not selected on.
+            let monitored = report.validationLoss ?? report.trainLoss
+            // An epoch a step budget ended inside stays open, so a resumed run with a larger budget
+            // continues it; its history entry is replaced when it ends.
+            if progress.history.count > epoch { progress.history.removeLast(progress.history.count - epoch) }
+            progress.history.append(report.values)
+            var improved = false
             if epochFinished {
-                // A step budget that ends mid-epoch leaves the epoch open, so a resumed run with a
-                // larger budget continues it instead of skipping its remaining batches.
                 if let schedule { schedule.requiresMetric ? schedule.step(metric: monitored) : schedule.step() }
                 progress.epoch += 1
                 progress.stepInEpoch = 0
-            }
-            progress.history.append(report.values)
-            if let earlyStopping {
-                let improved = earlyStopping.isImprovement(monitored)
-                if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
-                    stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
-                    try earlyStopping.restoreBest(into: model)
-                    restoredBestEpoch = earlyStopping.bestEpoch
-                } else if improved, let url = bestWeightsURL {
-                    try model.save(to: url, metadata: modelMetadata)
+                progress.epochMetrics = nil
+                if let earlyStopping {
+                    improved = earlyStopping.isImprovement(monitored)
+                    if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
+                        stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
+                        try earlyStopping.restoreBest(into: model)
+                        progress.earlyStopped = true
+                    }
                 }
             }
             for callback in callbacks { try callback.epochDidEnd(self, report: report) }
             try logger?.log(report, model: model, histograms: configuration.logHistograms)
             try saveCheckpoint()
+            if improved, stopReason == nil, let url = bestWeightsURL { try model.save(to: url, metadata: modelMetadata) }
             reports.append(report)
             for callback in onEpochEnd { callback(report) }
             if let request = stopRequest, stopReason == nil { stopReason = request }
         }
-        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress,
-                                    restoredBestEpoch: restoredBestEpoch)
+        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
     }
 
     /// The gradients of `batch`'s loss at the current weights, clipped as the first pass was — the
     /// second pass of a ``ClosureOptimizer`` (SAM).
-    /// - Throws: ``NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
+    /// - Throws: ``/NablaTensor/NablaError`` (`.nonFinite`) when the loss or a gradient is not finite.
     private func recomputeGradients(_ batch: Batch, epoch: Int) throws {
         optimizer.zeroGrad()
         let output = model(Variable(batch.inputs))
@@ -348,12 +324,11 @@ public final class Trainer {
         let loss = configuration.penalty == .none ? dataLoss : dataLoss + configuration.penalty(decayable)
         let value = loss.value.scalar
         let parameters = model.parameters
-        guard value.isFinite else {
-            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): the loss at the perturbed weights is \(value)")
-        }
+        let location = "epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1))"
+        guard value.isFinite else { throw diverged(.nonFinite("the loss at the perturbed weights is \(value)"), at: location) }
         loss.backward()
         if parameters.contains(where: { !($0.grad?.isFinite ?? true) }) {
-            throw NablaError(.nonFinite, "training diverged at epoch \(epoch + 1), step \(progress.stepInEpoch + 1) (global step \(progress.globalStep + 1)): a gradient at the perturbed weights is not finite")
+            throw diverged(.nonFinite("a gradient at the perturbed weights is not finite"), at: location)
         }
         if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
         if let clipValue = configuration.clipValue { clipGradientValues(parameters, clipValue: clipValue) }
@@ -371,5 +346,40 @@ public final class Trainer {
     var budgetSpent: Bool {
         if let steps = configuration.steps { return progress.globalStep >= steps }
         return progress.epoch >= configuration.epochs
+    }
+
+    // MARK: Divergence
+
+    /// Why a step cannot be taken.
+    enum Problem {
+        /// A non-finite loss or gradient.
+        case nonFinite(String)
+        /// A loss far above the first step's.
+        case growth(String)
+    }
+
+    /// A ``Problem/growth`` when a step's data loss exceeds ``TrainerConfiguration/divergenceFactor``
+    /// × max(1, ``TrainingProgress/firstLoss``).
+    func divergence(of loss: Double) -> Problem? {
+        guard let factor = configuration.divergenceFactor, let first = progress.firstLoss else { return nil }
+        guard loss > factor * max(1, first) else { return nil }
+        return .growth(String(format: "the loss %.4g is above %g × max(1, the first step's loss %.4g)", loss, factor, first))
+    }
+
+    /// A ``Problem/growth`` when an epoch's mean training loss exceeds
+    /// ``TrainerConfiguration/epochDivergenceFactor`` × max(1, ``TrainingProgress/firstLoss``).
+    func divergence(ofEpochMean loss: Double) -> Problem? {
+        guard let factor = configuration.epochDivergenceFactor, let first = progress.firstLoss, loss > factor * max(1, first) else { return nil }
+        return .growth(String(format: "its mean training loss %.4g is above %g × max(1, the first step's loss %.4g)", loss, factor, first))
+    }
+
+    /// The error that stops a diverged run: where, the problem, advice, the checkpoint kept.
+    func diverged(_ problem: Problem, at location: String) -> NablaError {
+        let kept = checkpointURL.map { "; the last good checkpoint is \($0.path)" } ?? ""
+        let (what, way) = switch problem {
+        case .nonFinite(let what): (what, "or skip such steps with --skip-nonfinite")
+        case .growth(let what): (what, "or keep training with --allow-divergence")
+        }
+        return NablaError(.nonFinite, "training diverged at \(location): \(what); lower the learning rate (--lr) or clip gradients (--clip-norm 1), \(way)\(kept)")
     }
 }

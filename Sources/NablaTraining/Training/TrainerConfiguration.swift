@@ -23,6 +23,18 @@ public struct TrainerConfiguration: Sendable {
     public var earlyStoppingPatience: Int?
     /// Skip a step whose loss or gradients are not finite instead of stopping.
     public var skipNonFinite = false
+    /// A step whose data loss exceeds this factor × max(1, the first step's data loss) stops
+    /// training as diverged (before the parameters are updated); `nil` keeps training whatever the
+    /// loss. The default, 1000, is far above the noise of mini-batch losses — a cross-entropy
+    /// starting at ln 10 ≈ 2.3 must pass 2300 — while an exploding run gets there within a few steps
+    /// (or reaches infinity, which is caught as non-finite).
+    public var divergenceFactor: Double? = 1000
+    /// An epoch whose mean training (data) loss ends above this factor × max(1, the first step's
+    /// data loss) stops training as diverged, before its evaluation and checkpoint; `nil` turns the
+    /// check off. The default, 5, catches a run that a too-high learning rate has wrecked without
+    /// exploding (dead units, a cross-entropy stuck far above the ln C of guessing), while a whole
+    /// epoch's mean is not moved there by the odd bad batch.
+    public var epochDivergenceFactor: Double? = 5
     /// Where to write `checkpoint.safetensors` (every epoch) and `model.safetensors`.
     public var checkpointDirectory: URL?
     /// Also checkpoint every this many steps within an epoch.
