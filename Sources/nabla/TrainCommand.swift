@@ -185,8 +185,12 @@ struct TrainCommand: ParsableCommand {
         let checkpoint = plan.output.checkpointDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("checkpoint.safetensors") }
         let resuming = plan.output.resume && checkpoint.map { FileManager.default.fileExists(atPath: $0.path) } == true
         if let requested = plan.output.logDirectory {
+            // A directory a live run holds is refused (naming the run), not side-stepped into run-N.
+            if FileManager.default.fileExists(atPath: requested) {
+                try DirectoryLock.acquire(URL(fileURLWithPath: requested), purpose: "log directory").release()
+            }
             let identity = LogDirectory.runIdentity(checkpointIdentity: plan.checkpointIdentity, checkpointDirectory: plan.output.checkpointDirectory)
-            let chosen = try LogDirectory.resolve(URL(fileURLWithPath: requested), identity: identity, resuming: resuming, overwrite: plan.output.overwrite)
+            let chosen = try LogDirectory.resolve(URL(fileURLWithPath: requested), identity: identity, resuming: plan.output.resume, overwrite: plan.output.overwrite)
             if chosen.path != URL(fileURLWithPath: requested).path {
                 note("logs: \(requested) holds another run's logs; this run logs to \(chosen.relativePath) (--overwrite replaces them instead)")
                 plan.output.logDirectory = chosen.relativePath

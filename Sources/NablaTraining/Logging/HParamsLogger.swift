@@ -2,8 +2,8 @@ import Foundation
 import NablaTensor
 
 /// Writes a run's hyper-parameters for TensorBoard's HParams dashboard (the session records of
-/// ``HParamsExperiment``'s protos): the session start when training begins, the session end
-/// (success) when it ends, in their own event file (suffix `.hparams`) in the run's log directory.
+/// ``HParamsExperiment``'s protos): the session's start and end (success) when training ends, in
+/// their own event file (suffix `.hparams`) in the run's log directory.
 /// `nabla train --logdir` adds one with ``TrainingPlan/tensorBoardHyperparameters``, so its runs
 /// can be compared by their settings in TensorBoard's HPARAMS tab (the studies write their own).
 public final class HParamsLogger: TrainingCallback {
@@ -12,32 +12,32 @@ public final class HParamsLogger: TrainingCallback {
     /// What the start record holds.
     public let hyperparameters: [(name: String, value: HParamValue)]
     private let directory: URL
-    private var writer: SummaryWriter?
+    private var startTime: Double?
 
-    /// A logger of `hyperparameters` into a new event file in `directory` (created when training begins).
+    /// A logger of `hyperparameters` into a new event file in `directory`.
     public init(directory: URL, hyperparameters: [(name: String, value: HParamValue)]) {
         self.directory = directory
         self.hyperparameters = hyperparameters
     }
 
-    /// Writes the start record.
-    /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
+    /// Notes when the session started.
     public func trainingWillBegin(_ trainer: Trainer) throws {
-        let writer = try self.writer ?? SummaryWriter(logDirectory: directory, filenameSuffix: ".hparams")
-        self.writer = writer
-        let now = Date().timeIntervalSince1970
-        try writer.add(TensorBoardEvent(wallTime: now, step: 0, payload: .summary([HParamsPlugin.sessionStart(hparams: hyperparameters, groupName: nil, startTime: now)])))
-        try writer.flush()
+        if startTime == nil { startTime = Date().timeIntervalSince1970 }
     }
 
-    /// Writes the end record (``HParamsSessionStatus/success``).
+    /// Writes the session's start and end records (``HParamsSessionStatus/success``) into a new
+    /// `.hparams` event file. Both are written when training ends, so that a run killed and resumed
+    /// records one session, after its other event files (which a resume cuts back to its checkpoint).
     /// - Throws: ``/NablaTensor/NablaError`` (`.io`) when the event file cannot be written.
     public func trainingDidEnd(_ trainer: Trainer, result: TrainingResult) throws {
-        guard let writer else { return }
+        let writer = try SummaryWriter(logDirectory: directory, filenameSuffix: ".hparams")
         let now = Date().timeIntervalSince1970
+        let began = startTime ?? now
+        try writer.add(TensorBoardEvent(wallTime: began, step: 0,
+                                        payload: .summary([HParamsPlugin.sessionStart(hparams: hyperparameters, groupName: nil, startTime: began)])))
         try writer.add(TensorBoardEvent(wallTime: now, step: Int64(trainer.progress.globalStep),
                                         payload: .summary([HParamsPlugin.sessionEnd(status: .success, endTime: now)])))
-        try writer.flush()
+        try writer.close()
     }
 }
 

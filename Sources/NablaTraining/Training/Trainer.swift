@@ -166,6 +166,7 @@ public final class Trainer {
         }
         var reports: [EpochReport] = []
         var stopReason: String?
+        var restoredBestEpoch: Int?
         if progress.earlyStopped == true {
             stopReason = "early stopping already ended this run after epoch \(progress.epoch); nothing left to train"
         }
@@ -297,6 +298,7 @@ public final class Trainer {
                     if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
                         stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
                         try earlyStopping.restoreBest(into: model)
+                        restoredBestEpoch = earlyStopping.bestEpoch
                         progress.earlyStopped = true
                     }
                 }
@@ -309,7 +311,8 @@ public final class Trainer {
             for callback in onEpochEnd { callback(report) }
             if let request = stopRequest, stopReason == nil { stopReason = request }
         }
-        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress,
+                                    restoredBestEpoch: restoredBestEpoch)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
     }
