@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check bench-report
+.PHONY: run test deps tbenv release bench-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check
 
 ## run: the main job (see README)
 run: deps release
@@ -28,12 +28,6 @@ test: deps tbenv check-imports
 ## (Scripts/readme-check.py; its PyTorch step runs where a Python with torch is found, else it is skipped)
 readme-check: release
 	$(PYTHON) Scripts/readme-check.py --nabla $(NABLA) $(if $(TRANSCRIPT),--transcript $(TRANSCRIPT))
-
-## bench-report: the README's Speed table measured on this machine, naming its CPU (bench/compare.py
-## --markdown; BENCH_PYTHON is a Python with torch for the PyTorch column, else it shows Nabla only)
-BENCH_PYTHON ?= $(PYTHON)
-bench-report: release
-	$(PYTHON) bench/compare.py --markdown --rounds 5 --nabla $(NABLA) --python $(BENCH_PYTHON)
 
 ## soak: Scripts/soak.sh — SOAK_KILLS random SIGKILLs of training runs (release build), each run
 ## resumed with --resume until it completes, its weights, metric files and TensorBoard logs compared
@@ -120,6 +114,18 @@ NABLA_CPU ?= native
 release: deps
 	$(SWIFT) build -c release --product nabla -Xswiftc -target-cpu -Xswiftc $(NABLA_CPU)
 
+## bench-report: Nabla vs PyTorch per training step (bench/compare.py, interleaved rounds) on the four
+## benchmark models, written into README.md's bench-report block with the CPU, thread count, OpenBLAS
+## kernels and PyTorch version named. BENCH_PYTHON must import torch; BENCH_FLAGS=--cpu-time on a
+## shared machine (times by process CPU time), e.g. BENCH_FLAGS="--cpu-time" BENCH_THREADS=1.
+BENCH_PYTHON ?= python3
+BENCH_THREADS ?= $(shell nproc)
+BENCH_ROUNDS ?= 5
+BENCH_FLAGS ?=
+bench-report: release
+	$(BENCH_PYTHON) bench/compare.py mlp lenet-bn convnet resnet20 --threads $(BENCH_THREADS) \
+	  --rounds $(BENCH_ROUNDS) --nabla $(NABLA) --report README.md $(BENCH_FLAGS)
+
 ## fixtures: regenerates the PyTorch golden fixtures (needs torch + safetensors in $(PYTHON))
 fixtures:
 	for script in Scripts/fixtures/gen_*.py; do $(PYTHON) $$script || exit 1; done
@@ -141,6 +147,7 @@ fuzz-build: deps
 	  -I $(FUZZ_BUILD)/debug/Modules \
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
 	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CPNG/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
 	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \

@@ -4,9 +4,9 @@ import PackageDescription
 // The target graph is one-way; each library target depends only on targets above it in this list
 // (checked by `make check-imports`, Scripts/check-imports.py):
 //
-//   NablaTensor    tensors, BLAS, the parallel-for, autograd            (CBLAS, CMalloc)
+//   NablaTensor    tensors, BLAS, the parallel-for, autograd            (CBLAS, CMalloc, CNablaKernels)
 //   NablaIO        safetensors, npy/npz, IDX, CSV, zip/inflate           (NablaTensor, CZlib)
-//   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, Yams)
+//   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, CNablaKernels, Yams)
 //   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
 //   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO, CPNG)
 //   NablaTraining  trainer, checkpoints, metrics, logs, training plans   (all of the above)
@@ -17,9 +17,10 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
     ("NablaTensor", [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         .target(name: "CMalloc", condition: .when(platforms: [.linux])),
+        "CNablaKernels",
     ]),
     ("NablaIO", ["NablaTensor", "CZlib"]),
-    ("NablaNN", ["NablaTensor", "NablaIO", .product(name: "Yams", package: "Yams")]),
+    ("NablaNN", ["NablaTensor", "NablaIO", "CNablaKernels", .product(name: "Yams", package: "Yams")]),
     ("NablaOptim", ["NablaTensor", "NablaNN"]),
     ("NablaData", ["NablaTensor", "NablaIO", "CPNG"]),
     ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData"]),
@@ -45,6 +46,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CMalloc"),
+        // Header-only: the SIMD width the Swift code is compiled for, and the bf16 dot-product kernels.
+        .systemLibrary(name: "CNablaKernels"),
     ] + libraries.map { library in
         .target(
             name: library.name,

@@ -13,10 +13,13 @@ struct BenchCommand: ParsableCommand {
             prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N (and, when more than 100 steps run, \
             its resident memory at step 100 and at the last step), then peak resident memory, the BLAS \
             kernels in use and Nabla's version.
-            Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32).
+            Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32), \
+            resnet20 (batch 128, 3×32×32; not in the default set). Each model also prints gflop_per_step (the \
+            multiply-adds ×2 of its convolutions and linear layers, forward and both backward products) and \
+            gflops (that ÷ the median step time).
             """)
 
-    @Argument(help: "Models to run (default: mlp lenet-bn convnet).")
+    @Argument(help: "Models to run: mlp, lenet-bn, convnet, resnet20 (default: mlp lenet-bn convnet).")
     var models: [String] = []
 
     @Option(name: .long, help: "Timed steps per model.")
@@ -30,29 +33,52 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
 
-    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, and conv2d forward+backward GFLOP/s on the convnet layers.")
+    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
     var kernels = false
+
+    @Flag(name: .long, help: "Time by the process's CPU time divided by the thread count instead of the wall clock (for a machine shared with other jobs; exact with --threads 1).")
+    var cpuTime = false
+
+    @Option(name: .long, help: "Convolution kernels: auto (default: direct where it applies), gemm (im2col + BLAS) or direct.")
+    var convAlgorithm: String = "auto"
 
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
+        "resnet20": (128, [3, 32, 32]),
     ]
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
+        _ = try parsedAlgorithm()
         for name in models where Self.reference[name] == nil {
-            throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn or convnet)")
+            throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
+        }
+    }
+
+    func parsedAlgorithm() throws -> ConvolutionAlgorithm {
+        do { return try ConvolutionAlgorithm(parsing: convAlgorithm) } catch let error as NablaError {
+            throw ValidationError("--conv-algorithm: \(error.message)")
         }
     }
 
     func run() throws {
         threadOptions.apply()
+        let algorithm = try parsedAlgorithm()
+        KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
-            KernelBenchmarks.gemm(repetitions: steps)
-            KernelBenchmarks.convolution(repetitions: steps)
+            let sgemm = KernelBenchmarks.gemm(repetitions: steps)
+            withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
+            KernelBenchmarks.convolutionProducts(repetitions: steps, models: models,
+                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm)
+            print("blas_core=\(BLASBackend.coreName)\tsimd_bits=\(DirectConvolutionSupport.vectorBits)\tthreads=\(Parallelism.threadCount)")
             return
         }
+        try withConvolutionAlgorithm(algorithm) { try runModels() }
+    }
+
+    func runModels() throws {
         for name in models.isEmpty ? ["mlp", "lenet-bn", "convnet"] : models {
             let (defaultBatch, shape) = Self.reference[name]!
             let batch = batchSize ?? defaultBatch
@@ -66,17 +92,19 @@ struct BenchCommand: ParsableCommand {
             var residentAtStep100: Double?
             for step in 0..<(warmup + steps) {
                 if step == 100 { residentAtStep100 = currentResidentMegabytes() }
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = KernelBenchmarks.now()
                 optimizer.zeroGrad()
                 let loss = crossEntropy(logits: model(Variable(x)), labels: labels)
                 loss.backward()
                 optimizer.step()
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                let elapsed = (KernelBenchmarks.now() - start) * 1000
                 if step >= warmup { times.append(elapsed) }
             }
             times.sort()
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-            print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))")
+            let flops = BenchFLOPs.perStep(description, batch: batch, shape: shape)
+            print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))"
+                  + "\tgflop_per_step=\(String(format: "%.3f", flops / 1e9))\tgflops=\(String(format: "%.1f", flops / median / 1e6))")
             if let residentAtStep100, let last = currentResidentMegabytes() {
                 // Steady state: whatever a step allocates must be given back (or reused) by the next.
                 let total = warmup + steps

@@ -3,14 +3,30 @@ import Nabla
 
 /// `nabla bench --kernels`: the rates of the two kernels that do the FLOPs.
 enum KernelBenchmarks {
+    /// Whether ``median(_:_:)`` measures the process's CPU time divided by the thread count instead of
+    /// wall-clock time (`--cpu-time`): on a machine shared with other jobs, the time this process's
+    /// threads actually ran, which for kernels that keep every thread busy is the wall-clock time
+    /// of an otherwise idle machine.
+    nonisolated(unsafe) static var measuresCPUTime = false
+
+    /// Seconds now, on the clock ``measuresCPUTime`` selects.
+    static func now() -> Double {
+        if measuresCPUTime {
+            var time = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+            return (Double(time.tv_sec) + Double(time.tv_nsec) / 1e9) / Double(Parallelism.threadCount)
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+
     /// Median seconds of `body` over `repetitions` runs after one warm-up.
     static func median(_ repetitions: Int, _ body: () -> Void) -> Double {
         body()
         var times: [Double] = []
         for _ in 0..<repetitions {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = now()
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(now() - start)
         }
         times.sort()
         return times[times.count / 2]
@@ -22,7 +38,9 @@ enum KernelBenchmarks {
     /// Nabla's products are all measured first: OpenBLAS's pool keeps spinning for a while after a
     /// multi-threaded call and would take a core away from Nabla's split (the reason Nabla keeps
     /// OpenBLAS single-threaded). After OpenBLAS's runs the pool is given a second to go back to sleep.
-    static func gemm(repetitions: Int) {
+    /// Returns Nabla's 1024³ rate in GFLOP/s, the reference of the convolution rates.
+    @discardableResult
+    static func gemm(repetitions: Int) -> Double {
         var generator = RandomGenerator(seed: 1)
         let shapes = [(1024, 1024, 1024), (128, 512, 784), (128, 784, 512), (512, 784, 128)]
         let operands = shapes.map { m, n, k in
@@ -51,6 +69,49 @@ enum KernelBenchmarks {
             let flops = 2.0 * Double(m * n * k)
             print("sgemm \(m)x\(n)x\(k)\topenblas_gflops=\(String(format: "%.1f", flops / direct[i] / 1e9))\t"
                   + "nabla_gflops=\(String(format: "%.1f", flops / nabla[i] / 1e9))\tratio=\(String(format: "%.2f", direct[i] / nabla[i]))")
+        }
+        return 2.0 * 1024 * 1024 * 1024 / nabla[0] / 1e9
+    }
+
+    /// The convolution layers of the reference models: (model, batch, in, out, size, kernel, padding, stride).
+    static let layers: [(model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)] = [
+        ("convnet", 64, 3, 32, 32, 3, 1, 1), ("convnet", 64, 32, 32, 32, 3, 1, 1),
+        ("convnet", 64, 32, 64, 16, 3, 1, 1), ("convnet", 64, 64, 64, 16, 3, 1, 1),
+        ("lenet-bn", 128, 1, 6, 28, 5, 2, 1), ("lenet-bn", 128, 6, 16, 14, 5, 0, 1),
+        ("resnet20", 128, 3, 16, 32, 3, 1, 1), ("resnet20", 128, 16, 16, 32, 3, 1, 1),
+        ("resnet20", 128, 16, 32, 32, 3, 1, 2), ("resnet20", 128, 32, 32, 16, 3, 1, 1),
+        ("resnet20", 128, 32, 64, 16, 3, 1, 2), ("resnet20", 128, 64, 64, 8, 3, 1, 1),
+    ]
+
+    /// GFLOP/s of each product (forward, input gradient, weight gradient) of each layer in `layers`
+    /// (all when `models` is empty), for each algorithm, and as a share of `sgemmRate`.
+    static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm], sgemmRate: Double) {
+        var generator = RandomGenerator(seed: 2)
+        for layer in layers where models.isEmpty || models.contains(layer.model) {
+            let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
+            let out = (size + 2 * padding - kernel) / stride + 1
+            let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)
+            let w = Tensor<Float>(normal: [cout, cin, kernel, kernel], using: &generator)
+            let gy = Tensor<Float>(normal: [batch, cout, out, out], using: &generator)
+            let flops = 2.0 * Double(batch * cout * out * out * cin * kernel * kernel)
+            let name = "\(layer.model) \(cin)->\(cout) \(size)x\(size) k\(kernel)" + (stride > 1 ? " s\(stride)" : "") + " batch \(batch)"
+            for product in ConvolutionProduct.allCases {
+                var result = Tensor<Float>(zeros: product == .forward ? gy.shape : product == .inputGradient ? x.shape : w.shape)
+                var timed: Set<ConvolutionAlgorithm> = []
+                for algorithm in algorithms {
+                    // Time each kernel family once: `auto` on a strided layer is the gemm path again.
+                    let kernels = try! algorithm.kernels(input: x.shape, weight: w.shape, stride: (stride, stride),
+                                                         padding: (padding, padding))
+                    guard timed.insert(kernels).inserted else { continue }
+                    let seconds = median(repetitions) {
+                        try! product.run(input: x, weight: w, upstream: gy, stride: (stride, stride), padding: (padding, padding),
+                                         algorithm: algorithm, into: &result)
+                    }
+                    let rate = flops / seconds / 1e9
+                    print("conv2d \(name)\t\(product.rawValue)\talgorithm=\(algorithm)\tkernels=\(kernels)\tms=\(String(format: "%.3f", seconds * 1000))\t"
+                          + "gflops=\(String(format: "%.1f", rate))\tof_sgemm=\(String(format: "%.0f%%", rate / sgemmRate * 100))")
+                }
+            }
         }
     }
 

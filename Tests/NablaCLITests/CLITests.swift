@@ -42,6 +42,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(evaluate.stdout.contains("loss=\(testLoss)"), "\(evaluate.stdout) vs \(testLoss)")
     }
 
+    /// `nabla bench` counts each model's convolution and linear FLOPs per step: forward, weight gradient and,
+    /// past the first layer, input gradient. convnet per sample: 25,528,832 multiply-adds forward, 884,736 of
+    /// them in the first layer → 2·(3·25,528,832 − 884,736) = 151.4 MFLOP; resnet20: 40.81 M multiply-adds
+    /// (He et al.'s 40.55 M plus the two projections' 262,144 and the Linear's 640) → 243.99 MFLOP.
+    func testBenchCountsTheFLOPsOfAStep() throws {
+        for (model, expected) in [("convnet", "gflop_per_step=0.151"), ("resnet20", "gflop_per_step=0.244")] {
+            let r = try CLI.run(["bench", model, "--batch-size", "1", "--steps", "1", "--warmup", "0", "--threads", "1"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasPrefix(model + "\tbatch=1\tmedian_ms="), r.stdout)
+            XCTAssertTrue(r.stdout.contains(expected), r.stdout)
+        }
+        let unknown = try CLI.run(["bench", "resnet56"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("resnet20"), unknown.stderr)
+    }
+
     /// Every bad flag or input is one line on standard error and a non-zero status, never a crash.
     func testBadInputsGiveOneLineErrors() throws {
         try "layers:\n  - Linear: {in_features: 3, out_features: 2}\n".write(toFile: path("bad.yaml"), atomically: true, encoding: .utf8)

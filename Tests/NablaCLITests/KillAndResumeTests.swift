@@ -122,7 +122,7 @@ final class KillAndResumeTests: XCTestCase {
                        "\(label): TensorBoard steps", file: file, line: line)
         let leftovers = try FileManager.default.subpathsOfDirectory(atPath: run.path).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [], "\(label): temporary files left", file: file, line: line)
-        if let python = ProcessInfo.processInfo.environment["NABLA_PYTHON"] {
+        if let python = ProcessInfo.processInfo.environment["NABLA_PYTHON"], FileManager.default.isExecutableFile(atPath: python) {
             let check = Process()
             check.executableURL = URL(fileURLWithPath: python)
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -15,7 +15,7 @@ final class ReadmeCLITests: XCTestCase {
 
     /// Flags the README names that belong to other programs: the scripts it runs
     /// (`Scripts/fashion-mnist-pngs.py`, `bench/compare.py`) and TensorBoard.
-    static let otherPrograms: Set<String> = ["--count", "--flat", "--python", "--torch-avx2", "--logdir"]
+    static let otherPrograms: Set<String> = ["--count", "--flat", "--python", "--torch-avx2", "--rounds", "--cpu-time", "--logdir"]
 
     /// Flags `nabla --help` does not list (ExitCodeTests runs them).
     static let hidden: Set<String> = ["--generate-completion-script"]

@@ -9,6 +9,11 @@ import NablaTestSupport
 final class ConvolutionTests: XCTestCase {
     static let convolutionFixtures = Fixtures.names("convolution").filter { $0.hasPrefix("conv") }
 
+    /// These tests are about the lowering + BLAS path; the direct kernels have DirectConvolutionTests.
+    override func invokeTest() {
+        withConvolutionAlgorithm(.gemm) { super.invokeTest() }
+    }
+
     override func tearDown() {
         ConvolutionTuning.columnBlockElements = 1 << 21
         ConvolutionTuning.perSampleProducts = true
@@ -25,13 +30,13 @@ final class ConvolutionTests: XCTestCase {
 
     func testMatchesPyTorchInDouble() throws {
         for name in Self.convolutionFixtures {
-            try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12)
+            try checkConvolutionFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12)
         }
     }
 
     func testMatchesPyTorchInFloat() throws {
         for name in Self.convolutionFixtures {
-            try checkAgainstFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5)
+            try checkConvolutionFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5)
         }
     }
 
@@ -45,7 +50,7 @@ final class ConvolutionTests: XCTestCase {
                 ConvolutionTuning.columnBlockElements = elements
                 ConvolutionTuning.perSampleProducts = perSample
                 for name in Self.convolutionFixtures {
-                    try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12,
+                    try checkConvolutionFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12,
                                             "split \(split), block \(elements), perSample \(perSample)")
                 }
             }
@@ -72,8 +77,8 @@ final class ConvolutionTests: XCTestCase {
         for threshold in [1 << 18, 0] {
             ConvolutionTuning.parallelThreshold = threshold
             for name in eligible {
-                try checkAgainstFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12, "row-shifted")
-                try checkAgainstFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5, "row-shifted")
+                try checkConvolutionFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12, "row-shifted")
+                try checkConvolutionFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5, "row-shifted")
             }
         }
     }
@@ -302,7 +307,34 @@ final class ConvolutionTests: XCTestCase {
 
     // MARK: Helpers
 
-    private func checkAgainstFixture<Scalar: TensorScalar>(
+}
+
+/// Parses a fixture's `"2,1"` metadata pair.
+func fixturePair(_ text: String?) -> (Int, Int) {
+    let parts = (text ?? "").split(separator: ",").compactMap { Int($0) }
+    precondition(parts.count == 2, "fixture metadata \(text ?? "nil") is not a pair")
+    return (parts[0], parts[1])
+}
+
+extension ConvolutionTests {
+    func testGradientCheckSuiteCoversConvolutionAndPooling() {
+        let names = GradientCheckSuite.all.map(\.name)
+        for required in ["conv2d(stride 2, odd input)", "conv2d(dilation 2)", "conv2d(groups 2)", "conv2d(non-square, no bias)",
+                         "conv1d(stride 2, groups 2)", "Conv2d(3, 4, 3, padding 1)", "maxPool2d(3, stride 2, padding 1, ceil)",
+                         "avgPool2d(exclude padding, ceil)", "adaptiveAvgPool2d(7×9 → 3×4)", "AdaptiveAvgPool2d((2, 3))"] {
+            XCTAssertTrue(names.contains(required), "gradient check suite lacks \(required)")
+        }
+        for testCase in GradientCheckSuite.convolution {
+            let result = testCase.run()
+            XCTAssertLessThan(result.maxRelativeError, GradientCheckSuite.threshold,
+                              "\(testCase.name) \(testCase.shapes): relative error \(result.maxRelativeError)")
+        }
+    }
+}
+
+extension XCTestCase {
+    /// Runs the convolution fixture `name` forward and backward in `type` and checks every tensor.
+    func checkConvolutionFixture<Scalar: TensorScalar>(
         _ name: String, as type: Scalar.Type, relative: Double, absolute: Double, _ context: String = "",
         file testFile: StaticString = #filePath, line: UInt = #line
     ) throws {
@@ -330,29 +362,6 @@ final class ConvolutionTests: XCTestCase {
         if let b {
             assertClose(b.grad!, file.tensor("grad_bias"), relative: relative, absolute: absolute, "\(label) grad_bias",
                         file: testFile, line: line)
-        }
-    }
-}
-
-/// Parses a fixture's `"2,1"` metadata pair.
-func fixturePair(_ text: String?) -> (Int, Int) {
-    let parts = (text ?? "").split(separator: ",").compactMap { Int($0) }
-    precondition(parts.count == 2, "fixture metadata \(text ?? "nil") is not a pair")
-    return (parts[0], parts[1])
-}
-
-extension ConvolutionTests {
-    func testGradientCheckSuiteCoversConvolutionAndPooling() {
-        let names = GradientCheckSuite.all.map(\.name)
-        for required in ["conv2d(stride 2, odd input)", "conv2d(dilation 2)", "conv2d(groups 2)", "conv2d(non-square, no bias)",
-                         "conv1d(stride 2, groups 2)", "Conv2d(3, 4, 3, padding 1)", "maxPool2d(3, stride 2, padding 1, ceil)",
-                         "avgPool2d(exclude padding, ceil)", "adaptiveAvgPool2d(7×9 → 3×4)", "AdaptiveAvgPool2d((2, 3))"] {
-            XCTAssertTrue(names.contains(required), "gradient check suite lacks \(required)")
-        }
-        for testCase in GradientCheckSuite.convolution {
-            let result = testCase.run()
-            XCTAssertLessThan(result.maxRelativeError, GradientCheckSuite.threshold,
-                              "\(testCase.name) \(testCase.shapes): relative error \(result.maxRelativeError)")
         }
     }
 }

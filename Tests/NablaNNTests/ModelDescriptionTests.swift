@@ -78,3 +78,27 @@ final class ModelDescriptionTests: XCTestCase {
         }
     }
 }
+
+/// `resnet20`: He et al. 2016's CIFAR ResNet-20 (§4.2) with 1×1 projection shortcuts entering stages 2 and 3.
+final class ResNet20Tests: XCTestCase {
+    func testLayersShapesAndParameterCountMatchTheReference() throws {
+        let d = try XCTUnwrap(BuiltinModels.description("resnet20", inputShape: [3, 32, 32], outputCount: 10))
+        var g = RandomGenerator(seed: 1)
+        let built = try d.build(inputShape: [3, 32, 32], using: &g)
+        // 3 + 9 residual blocks × 2 convolutions + 2 projections = 21 convolutions (and the Linear: 20 weight layers
+        // counted the paper's way, which leaves out the projections).
+        XCTAssertEqual(built.layers.map(\.outputShape).filter { $0.count == 3 }.map { $0[0] },
+                       [16, 16, 16] + [16, 16, 16, 16, 16, 16] + [32, 32, 32, 32, 32, 32] + [64, 64, 64, 64, 64, 64] + [64])
+        XCTAssertEqual(built.layers.dropLast(3).last?.outputShape, [64, 8, 8])
+        XCTAssertEqual(built.outputShape, [10])
+        let shortcuts = d.layers.filter { $0.type == "Residual" }.map { $0.arguments["shortcut"] != nil }
+        XCTAssertEqual(shortcuts, [false, false, false, true, false, false, true, false, false])
+        // PyTorch's model in bench/compare.py (torchvision-style BasicBlock, option B): 272,474 parameters.
+        XCTAssertTrue(built.summary.contains("total parameters: 272474"), built.summary)
+        let y = built.model(Variable(Tensor<Float>(normal: [2, 3, 32, 32], using: &g)))
+        XCTAssertEqual(y.shape, [2, 10])
+        XCTAssertTrue(y.value.scalars.allSatisfy(\.isFinite))
+        XCTAssertThrowsError(try BuiltinModels.description("resnet20", inputShape: [784], outputCount: 10))
+        XCTAssertThrowsError(try BuiltinModels.description("resnet20", inputShape: [3, 2, 2], outputCount: 10))
+    }
+}

@@ -250,7 +250,7 @@ final class DocumentationExampleTests: XCTestCase {
         XCTAssertEqual(generators?.keys.sorted(), ["3"])
         XCTAssertEqual(generators?["3"]?.count, 4)
         let progress = try JSONSerialization.jsonObject(with: Data(file.metadata["nabla.progress"]!.utf8)) as? [String: Any]
-        XCTAssertEqual(Set(progress?.keys.map { $0 } ?? []), ["epoch", "stepInEpoch", "globalStep", "history", "epochsWithoutImprovement"])
+        XCTAssertEqual(Set(progress?.keys.map { $0 } ?? []), ["epoch", "stepInEpoch", "globalStep", "history", "epochsWithoutImprovement", "firstLoss"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path))
     }
     func testWritingAnOptimizerUse() throws {

@@ -43,6 +43,25 @@ extension GradientCheckSuite {
             .function("conv2d(1×1)", shapes: [[2, 4, 3, 3], [5, 4, 1, 1], [5]]) {
                 conv2d($0[0], weight: $0[1], bias: $0[2])
             },
+            // The direct kernels (DirectConvolution.swift), pinned whatever the build's default: a
+            // width that is a whole number of vectors and one that is not, a channel count that leaves
+            // a partial tile, the outer-product weight gradient (3×3 and 5×5, 64 taps or more per
+            // output channel) and the general one (fewer taps, dilation, a 2×3 kernel).
+            .function("conv2d(direct, 3×3 padding 1, 8 channels → 3)", shapes: [[1, 8, 3, 4], [3, 8, 3, 3], [3]]) { v in
+                withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: v[2], padding: (1, 1)) }
+            },
+            .function("conv2d(direct, 3×3 padding 1, odd width)", shapes: [[1, 3, 3, 5], [5, 3, 3, 3], [5]]) { v in
+                withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: v[2], padding: (1, 1)) }
+            },
+            .function("conv2d(direct, 5×5 padding 2)", shapes: [[1, 3, 4, 5], [2, 3, 5, 5], [2]]) { v in
+                withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: v[2], padding: (2, 2)) }
+            },
+            .function("conv2d(direct, dilation 2, no bias)", shapes: [[1, 2, 5, 6], [2, 2, 3, 3]]) { v in
+                withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: nil, padding: (2, 1), dilation: (2, 2)) }
+            },
+            .function("conv2d(direct, 2×3 kernel, no padding)", shapes: [[1, 2, 4, 5], [3, 2, 2, 3], [3]]) { v in
+                withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: v[2]) }
+            },
             .function("conv1d(stride 2, groups 2)", shapes: [[2, 4, 9], [6, 2, 3], [6]]) {
                 conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, groups: 2)
             },

@@ -25,6 +25,7 @@ public enum BuiltinModels {
         ("convnet", "[Conv 3×3, BN2d, ReLU] 32, 32, MaxPool, 64, 64, MaxPool, Linear→256, ReLU, Dropout 0.5, Linear (SPEC benchmark)"),
         ("fcnet:H1,H2,…", "a fully connected net: Linear–[norm]–ReLU–[dropout] blocks of the given widths (--norm, --dropout)"),
         ("resnet", "a small residual net: Conv 16, BN, ReLU, 3 residual blocks with DropPath, global average pool, Linear"),
+        ("resnet20", "He et al. 2016's CIFAR ResNet-20: Conv 16, BN, ReLU, 3 stages × 3 basic blocks (16, 32, 64 channels; stride 2 and a 1×1 projection shortcut entering stages 2 and 3), global average pool, Linear"),
         ("line-mlp", "an over-parameterized regression MLP: Linear 1→100, ReLU, 2×[Dropout, Linear 100→100, ReLU], Dropout, Linear 100→1"),
     ]
 
@@ -39,8 +40,24 @@ public enum BuiltinModels {
         }
         func layer(_ type: String, _ args: [String: LayerArgument] = [:]) -> LayerDescription { LayerDescription(type, args) }
         func linear(_ i: Int, _ o: Int) -> LayerDescription { layer("Linear", ["in_features": .int(i), "out_features": .int(o)]) }
-        func conv(_ i: Int, _ o: Int, _ k: Int, padding: Int) -> LayerDescription {
-            layer("Conv2d", ["in_channels": .int(i), "out_channels": .int(o), "kernel_size": .int(k), "padding": .int(padding)])
+        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, padding: Int, bias: Bool = true) -> LayerDescription {
+            var args: [String: LayerArgument] = ["in_channels": .int(i), "out_channels": .int(o), "kernel_size": .int(k), "padding": .int(padding)]
+            if stride != 1 { args["stride"] = .int(stride) }
+            if !bias { args["bias"] = .bool(false) }
+            return layer("Conv2d", args)
+        }
+        /// He et al.'s basic block: conv 3×3 (stride) – BN – ReLU – conv 3×3 – BN, added to the input, or to a
+        /// 1×1 strided projection + BN of it where the shape changes (their option B).
+        func basicBlock(_ i: Int, _ o: Int, stride: Int) -> LayerDescription {
+            func entry(_ d: LayerDescription) -> LayerArgument { .map([d.type: .map(d.arguments)]) }
+            let body = [conv(i, o, 3, stride: stride, padding: 1, bias: false), layer("BatchNorm2d", ["num_features": .int(o)]),
+                        layer("ReLU"), conv(o, o, 3, padding: 1, bias: false), layer("BatchNorm2d", ["num_features": .int(o)])]
+            var args: [String: LayerArgument] = ["layers": .list(body.map(entry))]
+            if stride != 1 || i != o {
+                args["shortcut"] = .list([conv(i, o, 1, stride: stride, padding: 0, bias: false),
+                                          layer("BatchNorm2d", ["num_features": .int(o)])].map(entry))
+            }
+            return layer("Residual", args)
         }
         func dropout(_ p: Double) -> LayerDescription { layer("Dropout", ["p": .double(p)]) }
         func image() throws -> (c: Int, h: Int, w: Int) {
@@ -93,6 +110,17 @@ public enum BuiltinModels {
             layers = [conv(c, 16, 3, padding: 1), layer("BatchNorm2d", ["num_features": .int(16)]), layer("ReLU"),
                       residual(0.0), layer("ReLU"), residual(0.1), layer("ReLU"), residual(0.2), layer("ReLU"),
                       layer("AdaptiveAvgPool2d", ["output_size": .int(1)]), layer("Flatten"), linear(16, outputCount)]
+        case "resnet20":
+            let (c, h, w) = try image()
+            guard h >= 4 && w >= 4 else { throw NablaError(.invalidArgument, "model 'resnet20' needs images of at least 4×4, got \(h)×\(w)") }
+            layers = [conv(c, 16, 3, padding: 1, bias: false), layer("BatchNorm2d", ["num_features": .int(16)]), layer("ReLU")]
+            for (stage, width) in [16, 32, 64].enumerated() {
+                for block in 0..<3 {
+                    let input = block > 0 ? width : [16, 16, 32][stage], stride = stage > 0 && block == 0 ? 2 : 1
+                    layers += [basicBlock(input, width, stride: stride), layer("ReLU")]
+                }
+            }
+            layers += [layer("AdaptiveAvgPool2d", ["output_size": .int(1)]), layer("Flatten"), linear(64, outputCount)]
         case "line-mlp":
             let p = options.dropout
             layers = [linear(features, 100), layer("ReLU")]

@@ -79,6 +79,8 @@ private func convolution2D<Scalar>(
 ) -> Variable<Scalar> {
     let xv = x.value, wv = weight.value
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    // The backward pass runs the algorithm the forward pass ran.
+    let algorithm = ConvolutionAlgorithm.current
     if geometry.batch == 0 {
         // An empty batch: an empty output, and zero gradients for the parameters.
         return Variable(Tensor(zeros: outputShape), inputs: inputs) { _ in
@@ -91,11 +93,11 @@ private func convolution2D<Scalar>(
                 if let bv = bias?.value {
                     bv.withUnsafeBufferPointer { pb in
                         convolution2DForward(input: px.baseAddress!, weight: pw.baseAddress!, bias: pb.baseAddress!,
-                                             output: o.baseAddress!, geometry: geometry)
+                                             output: o.baseAddress!, geometry: geometry, algorithm: algorithm)
                     }
                 } else {
                     convolution2DForward(input: px.baseAddress!, weight: pw.baseAddress!, bias: nil,
-                                         output: o.baseAddress!, geometry: geometry)
+                                         output: o.baseAddress!, geometry: geometry, algorithm: algorithm)
                 }
             }
         }
@@ -117,7 +119,8 @@ private func convolution2D<Scalar>(
                                     input: px.baseAddress!, weight: pw.baseAddress!, upstream: pg.baseAddress!,
                                     inputGradient: wantsInput ? pdx.baseAddress : nil,
                                     weightGradient: wantsWeight ? pdw.baseAddress : nil,
-                                    biasGradient: wantsBias ? pdb.baseAddress : nil, geometry: geometry)
+                                    biasGradient: wantsBias ? pdb.baseAddress : nil, geometry: geometry,
+                                    algorithm: algorithm)
                             }
                         }
                     }

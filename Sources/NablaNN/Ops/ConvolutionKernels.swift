@@ -65,8 +65,12 @@ func runOnWorkers(_ workers: Int, count: Int, _ body: (Range<Int>, Int) -> Void)
 func convolution2DForward<Scalar: TensorScalar>(
     input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
     output out: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry,
-    workspace: ConvolutionWorkspace = .shared
+    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared
 ) {
+    if g.path(algorithm, for: Scalar.self) == .direct {
+        DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
+        return
+    }
     if g.usesRowShiftedLowering {
         rowShiftedConvolutionForward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
         return
@@ -161,7 +165,7 @@ func convolution2DBackward<Scalar: TensorScalar>(
     input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>,
     inputGradient dx: UnsafeMutablePointer<Scalar>?, weightGradient dw: UnsafeMutablePointer<Scalar>?,
     biasGradient db: UnsafeMutablePointer<Scalar>?, geometry g: Convolution2DGeometry,
-    workspace: ConvolutionWorkspace = .shared
+    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared
 ) {
     let plane = g.outPlane, rows = g.columnRows
     let groupOut = g.groupOutChannels, groupRows = g.groupColumnRows
@@ -186,6 +190,11 @@ func convolution2DBackward<Scalar: TensorScalar>(
         }
     }
     if dx == nil && dw == nil { return }
+    if g.path(algorithm, for: Scalar.self) == .direct {
+        DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
+                                   geometry: g, workspace: workspace)
+        return
+    }
     if g.usesRowShiftedLowering {
         rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
                                       geometry: g, workspace: workspace)

@@ -1,0 +1,98 @@
+import CNablaKernels
+import NablaTensor
+
+/// Which kernels compute a 2-D convolution and its two gradients (`--conv-algorithm`).
+///
+/// Every algorithm computes the same mathematical function (``conv2d(_:weight:bias:stride:padding:dilation:groups:)``);
+/// they differ in the order of the floating-point sums and so in the last bits. Each is
+/// deterministic: for a given build, CPU and thread count, the same inputs give the same bits.
+///
+/// The choice is task-local (like ``GradientMode``): ``withConvolutionAlgorithm(_:_:)`` sets it for
+/// the duration of a closure in the current task or thread. A convolution reads it when its forward
+/// pass runs, and its backward pass uses the same algorithm.
+public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm``. The default.
+    case auto
+    /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
+    /// Nabla's engine before the direct kernels, and the path every geometry can take.
+    case gemm
+    /// Direct convolution with Nabla's own SIMD micro-kernels (`DirectConvolution.swift`): no column
+    /// matrix, the kernel reads shifted rows of a zero-padded copy of the input. Applies to one group,
+    /// unit strides and paddings of at most `dilation·(kernel − 1)`; other geometries use ``gemm``.
+    /// Unlike ``auto`` it runs even in a build without vector FMA (correct, but slow there).
+    case direct
+
+    /// The algorithm of convolutions started in the current task or thread (default ``auto``).
+    @TaskLocal public static var current: ConvolutionAlgorithm = .auto
+
+    public var description: String { rawValue }
+
+    /// Parses a user's `--conv-algorithm` value.
+    /// - Throws: ``NablaError`` naming the value and the choices.
+    public init(parsing text: String) throws {
+        guard let value = ConvolutionAlgorithm(rawValue: text.lowercased()) else {
+            throw NablaError(.invalidArgument, "conv algorithm '\(text)': expected one of "
+                             + ConvolutionAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self = value
+    }
+
+    /// Whether this build can run the direct kernels: its Swift code targets a CPU with vector FMA
+    /// (AVX2, AVX-512 or NEON; see ``DirectConvolutionSupport``).
+    public static var directKernelsAvailable: Bool { DirectConvolutionSupport.vectorBits > 0 }
+}
+
+extension ConvolutionAlgorithm {
+    /// The kernels this choice runs for a `Float` 2-D convolution of `input` `[N, C, H, W]` and `weight`
+    /// `[O, C, kH, kW]` (one group, no dilation): `.direct` or `.gemm` (for benchmarks' labels).
+    /// - Throws: ``NablaError`` when the shapes do not fit.
+    package func kernels(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int)) throws -> ConvolutionAlgorithm {
+        let g = try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: stride,
+                                          padding: padding, dilation: (1, 1), groups: 1)
+        return g.path(self, for: Float.self) == .direct ? .direct : .gemm
+    }
+}
+
+/// Runs `body` with convolutions in the current task or thread using `algorithm`; the previous choice
+/// is restored when `body` returns or throws.
+@discardableResult
+public func withConvolutionAlgorithm<R>(_ algorithm: ConvolutionAlgorithm, _ body: () throws -> R) rethrows -> R {
+    try ConvolutionAlgorithm.$current.withValue(algorithm, operation: body)
+}
+
+/// The SIMD width this build's Swift code targets, read at compile time through `CNablaKernels`
+/// (`make release` compiles for the host CPU, so this is the machine's own width there).
+public enum DirectConvolutionSupport {
+    /// 512 (AVX-512), 256 (AVX2 + FMA), 128 (arm64 NEON), or 0 (no vector FMA in the target: the direct
+    /// kernels are not used).
+    public static let vectorBits = Int(nabla_simd_vector_bits())
+    /// Vector registers of the target: 32 (AVX-512, NEON) or 16 (AVX2); sets the kernels' register tiles.
+    nonisolated(unsafe) static var registerCount = Int(nabla_simd_register_count())
+}
+
+/// The kernels a convolution of a given geometry runs on.
+enum ConvolutionPath: Equatable {
+    case gemm, direct
+}
+
+extension Convolution2DGeometry {
+    /// Whether the direct kernels compute this convolution and both gradients: one group, unit
+    /// strides, and paddings no larger than the dilated kernel's reach minus one (so that the input
+    /// gradient is itself a convolution of the padded upstream gradient).
+    var supportsDirectConvolution: Bool {
+        groups == 1 && strideHeight == 1 && strideWidth == 1 && outHeight >= 1 && outWidth >= 1
+            && paddingHeight <= dilationHeight * (kernelHeight - 1) && paddingWidth <= dilationWidth * (kernelWidth - 1)
+    }
+
+    /// The kernels `algorithm` selects for this geometry and element type.
+    func path<Scalar: TensorScalar>(_ algorithm: ConvolutionAlgorithm, for _: Scalar.Type) -> ConvolutionPath {
+        switch algorithm {
+        case .gemm:
+            return .gemm
+        case .auto, .direct:
+            let vectorizable = Scalar.self == Float.self || Scalar.self == Double.self
+            let fast = algorithm == .direct || ConvolutionAlgorithm.directKernelsAvailable
+            return vectorizable && fast && supportsDirectConvolution ? .direct : .gemm
+        }
+    }
+}

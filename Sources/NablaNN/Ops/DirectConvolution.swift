@@ -1,0 +1,462 @@
+import NablaTensor
+
+/// Direct convolution: the forward pass and both gradients of a unit-stride convolution with Nabla's
+/// own SIMD micro-kernels (`DirectConvolutionKernels.swift`), without a column matrix.
+///
+/// Each sample is copied once into a zero-padded buffer (``DirectConvolutionLayout``), `kH·kW` times
+/// smaller than im2col's column matrix; the kernels read shifted rows of it directly:
+///
+/// - forward, `y[o, p] = b[o] + Σ_k W[o, k]·x̂[tap(k) + p]`: an output-stationary register tile of
+///   `mr` output channels × `nv` vectors of pixels, one broadcast weight per channel and tap (the
+///   weights are packed `[⌈O/mr⌉][C·kH·kW][mr]` once per call);
+/// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
+///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic");
+/// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
+///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples.
+///
+/// Every output element's sum runs over its taps in a fixed order (`c`, then `i`, then `j`) with one
+/// fused multiply-add per tap, so the forward pass and the input gradient give the same bits for any
+/// thread count; the weight gradient adds per-lane partial sums, per-block lane totals and per-worker
+/// partial gradients in a fixed order, the same bits for a given thread count (as the BLAS path).
+/// The batch is split across the cores as in the BLAS path.
+enum DirectConvolution {
+    /// The weight-gradient register tile of the build's target: (channels, taps) of ``DotKernel``.
+    static var gradientTile: (rows: Int, taps: Int) {
+        DirectConvolutionSupport.registerCount >= 32 ? (3, 9) : (2, 6)
+    }
+
+    /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
+    /// `nv` vectors. On 32-register targets the row count of 8, 6 or 3 that pads `channels` least
+    /// (ties to the larger); 4×3 on 16-register targets.
+    static func forwardTile(channels: Int) -> (mr: Int, nv: Int) {
+        guard DirectConvolutionSupport.registerCount >= 32 else { return (4, 3) }
+        var best = (mr: 8, nv: 3)
+        for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] {
+            let padded = (channels + candidate.mr - 1) / candidate.mr * candidate.mr
+            if padded < (channels + best.mr - 1) / best.mr * best.mr { best = candidate }
+        }
+        return best
+    }
+
+    /// Whether the weight gradient of `layout` runs on ``OuterKernel`` (3×3 kernels; 5×5 on 32-register
+    /// targets) rather than on the general ``DotKernel``.
+    static func hasOuterKernel(_ layout: DirectConvolutionLayout) -> Bool {
+        // Below 64 taps per output channel the per-sample transposition of the upstream gradient costs
+        // more than the better kernel saves (the 3-channel input layer of convnet: 22% against 77% of sgemm).
+        guard outerKernels && layout.depth >= 64 else { return false }
+        if layout.kernelHeight == 3 && layout.kernelWidth == 3 { return true }
+        return layout.kernelHeight == 5 && layout.kernelWidth == 5 && DirectConvolutionSupport.registerCount >= 32
+    }
+
+    /// Whether ``hasOuterKernel(_:)`` may choose the outer-product kernels (tests turn it off to run the
+    /// general kernel on the same shapes).
+    nonisolated(unsafe) static var outerKernels = true
+
+    /// Vectors of pixels a weight-gradient sweep should cover before its lanes are added (the lane sums
+    /// cost about one vector step each, so a sweep of this length keeps them below ~5%).
+    nonisolated(unsafe) static var minimumSweepVectors = 128
+
+    // MARK: Entry points (any TensorScalar; Float and Double run vectorized)
+
+    /// `output = W ⋆ input + bias` for `g` (``Convolution2DGeometry/supportsDirectConvolution``).
+    static func forward<Scalar: TensorScalar>(
+        input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
+        output: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+    ) {
+        let (xr, wr, br, outr) = (UnsafeRawPointer(x), UnsafeRawPointer(w), bias.map(UnsafeRawPointer.init), UnsafeMutableRawPointer(output))
+        // Concrete types at each call, so that every driver and kernel is specialized for its vector.
+        switch vectorKind(Scalar.self) {
+        case .float16: SIMD16<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .float8: SIMD8<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .float4: SIMD4<Float>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double8: SIMD8<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double4: SIMD4<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        case .double2: SIMD2<Double>.forward(input: xr, weight: wr, bias: br, output: outr, geometry: g, workspace: workspace)
+        }
+    }
+
+    /// Overwrites the requested gradients (the bias gradient is the caller's).
+    static func backward<Scalar: TensorScalar>(
+        input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>,
+        inputGradient dx: UnsafeMutablePointer<Scalar>?, weightGradient dw: UnsafeMutablePointer<Scalar>?,
+        geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+    ) {
+        let (xr, wr, gr) = (UnsafeRawPointer(x), UnsafeRawPointer(w), UnsafeRawPointer(gy))
+        let (dxr, dwr) = (dx.map(UnsafeMutableRawPointer.init), dw.map(UnsafeMutableRawPointer.init))
+        switch vectorKind(Scalar.self) {
+        case .float16: SIMD16<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .float8: SIMD8<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .float4: SIMD4<Float>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double8: SIMD8<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double4: SIMD4<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        case .double2: SIMD2<Double>.backward(input: xr, weight: wr, upstream: gr, inputGradient: dxr, weightGradient: dwr, geometry: g, workspace: workspace)
+        }
+    }
+
+    enum VectorKind { case float16, float8, float4, double8, double4, double2 }
+
+    /// The vector type of `Scalar` at this build's SIMD width (``DirectConvolutionSupport/vectorBits``).
+    /// Tests set the vector width in bits (512, 256 or 128) to run every kernel family on any machine.
+    nonisolated(unsafe) static var vectorBitsOverride: Int?
+
+    static func vectorKind<Scalar>(_: Scalar.Type) -> VectorKind {
+        let bits = vectorBitsOverride ?? DirectConvolutionSupport.vectorBits
+        if Scalar.self == Float.self { return bits >= 512 ? .float16 : bits >= 256 ? .float8 : .float4 }
+        precondition(Scalar.self == Double.self, "direct convolution: Float or Double only")
+        return bits >= 512 ? .double8 : bits >= 256 ? .double4 : .double2
+    }
+}
+
+/// A SIMD vector type the direct kernels run on; the conformances below specialize every driver.
+protocol DirectVector: SIMD where Scalar: TensorScalar {}
+extension SIMD16: DirectVector where Scalar == Float {}
+extension SIMD8: DirectVector where Scalar: TensorScalar {}
+extension SIMD4: DirectVector where Scalar: TensorScalar {}
+extension SIMD2: DirectVector where Scalar == Double {}
+
+extension DirectVector {
+    static func forward(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                        output: UnsafeMutableRawPointer, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
+        let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
+        let tile = DirectConvolution.forwardTile(channels: g.outChannels)
+        let rows = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
+        workspace.withBuffer(of: Scalar.self, count: rows * (layout.depth + 1)) { packed in
+            let packedBias = packed + rows * layout.depth
+            packWeights(outChannels: g.outChannels, layout: layout, mr: tile.mr, into: packed) { o, c, i, j in
+                w[((o * g.inChannels + c) * g.kernelHeight + i) * g.kernelWidth + j]
+            }
+            if let bias {
+                let b = bias.assumingMemoryBound(to: Scalar.self)
+                for o in 0..<rows { packedBias[o] = o < g.outChannels ? b[o] : 0 }
+            }
+            directCorrelation(layout, batch: g.batch, input: x, inputSample: g.inChannels * g.inPlane,
+                              packedWeights: packed, outChannels: g.outChannels, tile: tile,
+                              bias: bias == nil ? nil : UnsafePointer(packedBias),
+                              output: output.assumingMemoryBound(to: Scalar.self), workers: g.workerCount, workspace: workspace)
+        }
+    }
+
+    static func backward(input: UnsafeRawPointer, weight: UnsafeRawPointer, upstream: UnsafeRawPointer,
+                         inputGradient: UnsafeMutableRawPointer?, weightGradient: UnsafeMutableRawPointer?,
+                         geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
+        let gy = upstream.assumingMemoryBound(to: Scalar.self)
+        if let inputGradient {
+            // ∂x = ∂ŷ ⋆ W̃ with W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j].
+            let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
+            let tile = DirectConvolution.forwardTile(channels: g.inChannels)
+            let rows = (g.inChannels + tile.mr - 1) / tile.mr * tile.mr
+            let kH = g.kernelHeight, kW = g.kernelWidth
+            workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in
+                packWeights(outChannels: g.inChannels, layout: layout, mr: tile.mr, into: packed) { c, o, i, j in
+                    w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
+                }
+                directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
+                                  packedWeights: packed, outChannels: g.inChannels, tile: tile, bias: nil,
+                                  output: inputGradient.assumingMemoryBound(to: Scalar.self), workers: g.workerCount,
+                                  workspace: workspace)
+            }
+        }
+        if let weightGradient {
+            let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
+            let target = weightGradient.assumingMemoryBound(to: Scalar.self)
+            if DirectConvolution.hasOuterKernel(layout) {
+                outerWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
+                                    weightGradient: target, workers: g.workerCount, workspace: workspace)
+            } else {
+                directWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
+                                     weightGradient: target, workers: g.workerCount, workspace: workspace)
+            }
+        }
+    }
+
+    /// Packs a correlation's weights `[⌈O/mr⌉][depth][mr]` in kernel-row-major tap order
+    /// (``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``):
+    /// `packed[b][(i·C + c)·kW + j][m] = weight(b·mr + m, c, i, j)`, zero for outputs past `outChannels`.
+    static func packWeights(outChannels: Int, layout: DirectConvolutionLayout, mr: Int, into packed: UnsafeMutablePointer<Scalar>,
+                            _ weight: (_ output: Int, _ channel: Int, _ row: Int, _ column: Int) -> Scalar) {
+        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
+        for b in 0..<blocks {
+            for m in 0..<mr {
+                let o = b * mr + m
+                var destination = packed + b * depth * mr + m
+                for i in 0..<kH {
+                    for c in 0..<channels {
+                        for j in 0..<kW {
+                            destination.pointee = o < outChannels ? weight(o, c, i, j) : 0
+                            destination += mr
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample, with the
+    /// batch split over `workers` cores (each with its own padded buffer and staging). Each tile sums
+    /// only over the kernel rows that reach the unpadded input for its output rows
+    /// (``DirectConvolutionLayout/kernelRows(reaching:)``): the others multiply zeros.
+    static func directCorrelation(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>, inputSample: Int,
+        packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, tile: (mr: Int, nv: Int), bias: UnsafePointer<Scalar>?,
+        output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && tile.nv <= 8,
+                     "direct convolution: invalid layout \(layout)")
+        let (mr, nv) = tile
+        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let tapsPerRow = layout.channels * layout.kernelWidth
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane
+        let vectors = layout.vectorCount, rowMode = layout.isRowMode
+        let lanes = scalarCount
+        // Row mode writes whole blocks of channels straight to the output and a partial last block
+        // through a tile; flat mode stages every block on the padded grid.
+        let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+        let paddedCount = layout.paddedSampleCount
+        workspace.withBuffer(of: Int.self, count: depth) { taps in
+            layout.writeTapOffsets(taps, kernelRowMajor: true)
+            workspace.withBuffer(of: Scalar.self, count: workers * (paddedCount + stagingCount)) { scratch in
+                runOnWorkers(workers, count: batch) { range, worker in
+                    let padded = scratch + worker * (paddedCount + stagingCount), staging = padded + paddedCount
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * 8) { offsets in
+                        let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
+                        for v in 0..<nv { tileOffsets[v] = v * lanes }
+                        for n in range {
+                            layout.pad(input + n * inputSample, into: padded)
+                            let out = output + n * outSample
+                            for first in Swift.stride(from: 0, to: vectors, by: nv) {
+                                let last = Swift.min(first + nv - 1, vectors - 1)
+                                for v in 0..<nv {
+                                    let (inputOffset, outputOffset) = layout.vectorOffsets(Swift.min(first + v, last))
+                                    inputOffsets[v] = inputOffset
+                                    outputOffsets[v] = outputOffset
+                                }
+                                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
+                                let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
+                                for block in 0..<blocks {
+                                    let rows = Swift.min(mr, outChannels - block * mr)
+                                    let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
+                                    let initial = bias.map { $0 + block * mr }
+                                    var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
+                                    if !rowMode {
+                                        target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
+                                    } else if rows == mr {
+                                        target = out + block * mr * outPlane; ldc = outPlane
+                                    } else {
+                                        target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
+                                    }
+                                    let source = UnsafePointer(padded)
+                                    switch mr {
+                                    case 8:
+                                        BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    case 6:
+                                        BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    case 3:
+                                        BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    default:
+                                        BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
+                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
+                                                                ldc: ldc, initial: initial, Self.self)
+                                    }
+                                    if rowMode && rows < mr {
+                                        // The partial block's tile: copy its valid channels out.
+                                        let base = out + block * mr * outPlane
+                                        for m in 0..<rows {
+                                            for v in 0..<nv {
+                                                copySpan(base + (m * outPlane + outputOffsets[v]), staging + (m * ldc + v * lanes), count: lanes)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            if !rowMode {
+                                // Keep the columns ow < Wo of the padded grid.
+                                let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
+                                for o in 0..<outChannels {
+                                    for oh in 0..<layout.outHeight {
+                                        copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `weightGradient[o][k] = Σ_n Σ_p upstream[n][o][p]·pad(input[n])[tap(k) + p]` (overwritten), the
+    /// batch split over `workers` cores, each summing blocks of samples into a private partial gradient.
+    static func directWeightGradient(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
+        upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
+        workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
+                     "direct convolution: invalid layout \(layout)")
+        let (mr, nt) = DirectConvolution.gradientTile
+        let depth = layout.depth, depthPadded = (depth + nt - 1) / nt * nt
+        let rowBlocks = (outChannels + mr - 1) / mr, partialCount = paddedToCacheLine(rowBlocks * mr * depthPadded)
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane
+        let vectors = layout.vectorCount, rowMode = layout.isRowMode, pitch = layout.stagingPitch
+        let perBlock = Swift.max(1, Swift.min(16, (DirectConvolution.minimumSweepVectors + vectors - 1) / vectors))
+        let paddedCount = layout.paddedSampleCount
+        let stagedCount = rowMode ? 0 : paddedToCacheLine(outChannels * pitch)
+        let workerCount = perBlock * (paddedCount + stagedCount) + partialCount
+        workspace.withBuffer(of: Int.self, count: depthPadded) { taps in
+            layout.writeTapOffsets(taps, padding: depthPadded - depth)
+            workspace.withBuffer(of: Scalar.self, count: workers * workerCount) { scratch in
+                runOnWorkers(workers, count: batch) { range, worker in
+                    let base = scratch + worker * workerCount
+                    let partial = base, padded = base + partialCount, staged = padded + perBlock * paddedCount
+                    partial.update(repeating: 0, count: partialCount)
+                    for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: perBlock) {
+                        let count = Swift.min(perBlock, range.upperBound - first)
+                        for s in 0..<count {
+                            layout.pad(input + (first + s) * layout.channels * layout.height * layout.width,
+                                       into: padded + s * paddedCount)
+                            if !rowMode {
+                                // The upstream gradient on the padded grid, zeros in the discarded lanes.
+                                let destination = staged + s * stagedCount, source = upstream + (first + s) * outSample
+                                destination.update(repeating: 0, count: stagedCount)
+                                for o in 0..<outChannels {
+                                    for oh in 0..<layout.outHeight {
+                                        copySpan(destination + o * pitch + oh * layout.paddedWidth,
+                                                 source + o * outPlane + oh * layout.outWidth, count: layout.outWidth)
+                                    }
+                                }
+                            }
+                        }
+                        let gradient = rowMode ? upstream + first * outSample : UnsafePointer(staged)
+                        let channelStride = rowMode ? outPlane : pitch
+                        let sweep = rowMode
+                            ? DotKernelSweep(samples: count, dSample: outSample, xSample: paddedCount, rows: layout.outHeight,
+                                             rowVectors: layout.outWidth / scalarCount, dPitch: layout.outWidth,
+                                             xPitch: layout.paddedWidth)
+                            : DotKernelSweep(samples: count, dSample: stagedCount, xSample: paddedCount, rows: 1,
+                                             rowVectors: vectors, dPitch: 0, xPitch: 0)
+                        for rowBlock in 0..<rowBlocks {
+                            // Channels past O repeat the last one; their rows of the partial sum are dropped.
+                            func channel(_ m: Int) -> UnsafePointer<Scalar> {
+                                gradient + Swift.min(rowBlock * mr + m, outChannels - 1) * channelStride
+                            }
+                            for tapBlock in Swift.stride(from: 0, to: depthPadded, by: nt) {
+                                let target = partial + rowBlock * mr * depthPadded + tapBlock
+                                if mr == 3 {
+                                    DotKernel.tile3x9(channel(0), channel(1), channel(2), input: UnsafePointer(padded),
+                                                      taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
+                                } else {
+                                    DotKernel.tile2x6(channel(0), channel(1), input: UnsafePointer(padded),
+                                                      taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
+                                }
+                            }
+                        }
+                    }
+                }
+                // ∂W = Σ over workers, in worker order.
+                for o in 0..<outChannels {
+                    for k in 0..<depth {
+                        var sum = scratch[o * depthPadded + k]
+                        for worker in 1..<Swift.max(1, workers) { sum += scratch[worker * workerCount + o * depthPadded + k] }
+                        weightGradient[o * depth + k] = sum
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight gradient with ``OuterKernel``: per sample, the padded input and the upstream gradient
+    /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and pair of
+    /// channel vectors, one sweep over the output pixels accumulates `∂Wᵀ[(c, i, j)][o]` in the worker's
+    /// partial sum. Overwrites `weightGradient` (`[O][C][kH][kW]`) with the sum of the partials in worker order.
+    static func outerWeightGradient(
+        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
+        upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
+        workers: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && DirectConvolution.hasOuterKernel(layout),
+                     "direct convolution: invalid layout \(layout)")
+        let lanes = scalarCount, vectors = (outChannels + lanes - 1) / lanes, padded = vectors * lanes
+        let taps = layout.kernelHeight * layout.kernelWidth, depth = layout.depth
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane, inSample = layout.channels * layout.height * layout.width
+        let paddedCount = layout.paddedSampleCount, transposedCount = paddedToCacheLine(outPlane * padded)
+        let partialCount = paddedToCacheLine(depth * padded)
+        let workerCount = partialCount + paddedCount + transposedCount
+        let pairs = DirectConvolutionSupport.registerCount >= 32 && layout.kernelHeight == 3
+        let sweep = OuterKernel.Sweep(rows: layout.outHeight, columns: layout.outWidth, pitch: layout.paddedWidth,
+                                      rowStep: layout.dilationHeight * layout.paddedWidth, columnStep: layout.dilationWidth,
+                                      gradientStride: padded, outStride: padded)
+        workspace.withBuffer(of: Scalar.self, count: workers * workerCount) { scratch in
+            runOnWorkers(workers, count: batch) { range, worker in
+                let partial = scratch + worker * workerCount, xp = partial + partialCount, transposed = xp + paddedCount
+                partial.update(repeating: 0, count: partialCount)
+                for n in range {
+                    layout.pad(input + n * inSample, into: xp)
+                    let dy = upstream + n * outSample
+                    transposeChannels(dy, channels: outChannels, pixels: outPlane, into: transposed, stride: padded)
+                    for c in 0..<layout.channels {
+                        let plane = UnsafePointer(xp + c * layout.paddedPlane), target = partial + c * taps * padded
+                        var v = 0
+                        if layout.kernelHeight == 5 {
+                            for w in 0..<vectors {
+                                OuterKernel.taps5x5x1(input: plane, gradient: transposed + w * lanes, out: target + w * lanes,
+                                                      sweep: sweep, Self.self)
+                            }
+                            continue
+                        }
+                        if pairs {
+                            while v + 2 <= vectors {
+                                OuterKernel.taps3x3x2(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
+                                                      sweep: sweep, Self.self)
+                                v += 2
+                            }
+                        }
+                        while v < vectors {
+                            OuterKernel.taps3x3x1(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
+                                                  sweep: sweep, Self.self)
+                            v += 1
+                        }
+                    }
+                }
+            }
+            // ∂W[o][k] = Σ_workers ∂Wᵀ[k][o], in worker order.
+            for k in 0..<depth {
+                for o in 0..<outChannels {
+                    var sum = scratch[k * padded + o]
+                    for worker in 1..<Swift.max(1, workers) { sum += scratch[worker * workerCount + k * padded + o] }
+                    weightGradient[o * depth + k] = sum
+                }
+            }
+        }
+    }
+
+
+    /// `destination[p·stride + c] = source[c·pixels + p]` for `c < channels`, zeros for
+    /// `channels ≤ c < stride`: `[C][P]` to `[P][stride]`, in blocks of 16 pixels so that both sides stay
+    /// in the L1 cache.
+    static func transposeChannels(_ source: UnsafePointer<Scalar>, channels: Int, pixels: Int,
+                                  into destination: UnsafeMutablePointer<Scalar>, stride: Int) {
+        precondition(channels <= stride, "transposeChannels: \(channels) channels in rows of \(stride)")
+        var first = 0
+        while first < pixels {
+            let count = Swift.min(16, pixels &- first)
+            for c in 0..<channels {
+                let from = source + (c &* pixels &+ first), to = destination + (first &* stride &+ c)
+                for l in 0..<count { to[l &* stride] = from[l] }
+            }
+            if channels < stride {
+                for l in 0..<count { (destination + ((first &+ l) &* stride &+ channels)).update(repeating: 0, count: stride &- channels) }
+            }
+            first &+= 16
+        }
+    }
+
+}

@@ -1,0 +1,270 @@
+import XCTest
+@testable import NablaTensor
+@testable import NablaNN
+import NablaTestSupport
+
+/// The direct convolution kernels (DirectConvolution.swift) on every code path: each vector width
+/// (16, 8, 4 Float lanes; 8, 4, 2 Double lanes) and register-tile family (32 and 16 registers), row
+/// and flat mode, partial channel tiles, the outer-product and the general weight gradient, one core
+/// and the batch split over several — against PyTorch's fixtures and against the BLAS path.
+final class DirectConvolutionTests: XCTestCase {
+    static let widths = [512, 256, 128]
+    static let registerFiles = [32, 16]
+    static let defaultRegisters = DirectConvolutionSupport.registerCount
+
+    override func tearDown() {
+        DirectConvolution.vectorBitsOverride = nil
+        DirectConvolutionSupport.registerCount = Self.defaultRegisters
+        DirectConvolution.outerKernels = true
+        ConvolutionTuning.parallelThreshold = 1 << 18
+        super.tearDown()
+    }
+
+    /// Runs `body` under every combination of vector width, register file and threading.
+    func forEveryKernelFamily(_ body: (String) throws -> Void) rethrows {
+        for bits in Self.widths {
+            for registers in Self.registerFiles {
+                for threshold in [Int.max, 0] {
+                    DirectConvolution.vectorBitsOverride = bits
+                    DirectConvolutionSupport.registerCount = registers
+                    ConvolutionTuning.parallelThreshold = threshold
+                    try body("\(bits)-bit vectors, \(registers) registers, \(threshold == 0 ? "split" : "one core")")
+                }
+            }
+        }
+    }
+
+    func testMatchesPyTorchOnEveryKernelFamily() throws {
+        let names = ConvolutionTests.convolutionFixtures
+        var direct: [String] = []
+        for name in names {
+            let file = try Fixtures.load("convolution", name)
+            let meta = file.metadata
+            let input = file.tensor("input", as: Double.self).shape, weight = file.tensor("weight", as: Double.self).shape
+            let geometry = meta["op"] == "conv1d"
+                ? try Convolution2DGeometry(operation: "conv1d", input: [input[0], input[1], 1, input[2]],
+                                            weight: [weight[0], weight[1], 1, weight[2]], bias: nil,
+                                            stride: (1, Int(meta["stride"]!)!), padding: (0, Int(meta["padding"]!)!),
+                                            dilation: (1, Int(meta["dilation"]!)!), groups: Int(meta["groups"]!)!)
+                : try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil,
+                                            stride: fixturePair(meta["stride"]), padding: fixturePair(meta["padding"]),
+                                            dilation: fixturePair(meta["dilation"]), groups: Int(meta["groups"]!)!)
+            if geometry.supportsDirectConvolution { direct.append(name) }
+        }
+        XCTAssertGreaterThanOrEqual(direct.count, 5, "fixtures the direct kernels take: \(direct)")
+        try withConvolutionAlgorithm(.direct) {
+            try forEveryKernelFamily { family in
+                for name in direct {
+                    try checkConvolutionFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12, family)
+                    try checkConvolutionFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5, family)
+                }
+            }
+        }
+    }
+
+    /// (input channels, output channels, H, W, kernel (kH, kW), padding, dilation, batch): row mode and
+    /// flat mode at every width, channel counts that leave partial tiles, 3×3 and 5×5 weight gradients
+    /// on the outer-product kernel and smaller depths, 1×1 and 2×3 kernels and dilation on the general one.
+    static let shapes: [(cin: Int, cout: Int, h: Int, w: Int, kernel: (Int, Int), padding: (Int, Int), dilation: (Int, Int), batch: Int)] = [
+        (8, 5, 4, 8, (3, 3), (1, 1), (1, 1), 3),
+        (3, 9, 3, 7, (3, 3), (1, 1), (1, 1), 2),
+        (4, 3, 6, 7, (5, 5), (2, 2), (1, 1), 1),
+        (6, 4, 9, 9, (5, 5), (0, 0), (1, 1), 1),
+        (2, 3, 6, 8, (3, 3), (2, 1), (2, 2), 1),
+        (16, 8, 3, 4, (1, 1), (0, 0), (1, 1), 2),
+        (2, 4, 4, 6, (2, 3), (0, 1), (1, 1), 3),
+        (9, 17, 3, 16, (3, 3), (1, 0), (1, 1), 1),
+    ]
+
+    func testAgreesWithTheBLASPathOnEveryKernelFamily() {
+        var generator = RandomGenerator(seed: 21)
+        for shape in Self.shapes {
+            let x = Tensor<Double>(normal: [shape.batch, shape.cin, shape.h, shape.w], using: &generator)
+            let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
+            let b = Tensor<Double>(normal: [shape.cout], using: &generator)
+            func run(_ algorithm: ConvolutionAlgorithm) -> [Tensor<Double>] {
+                withConvolutionAlgorithm(algorithm) {
+                    let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                    let bv = Variable(b, requiresGradient: true)
+                    let y = conv2d(xv, weight: wv, bias: bv, padding: shape.padding, dilation: shape.dilation)
+                    var seedGenerator = RandomGenerator(seed: 5)
+                    y.backward(seed: Tensor<Double>(normal: y.shape, using: &seedGenerator))
+                    return [y.value, xv.grad!, wv.grad!, bv.grad!]
+                }
+            }
+            let reference = run(.gemm)
+            let geometry = Convolution2DGeometry(
+                batch: shape.batch, inChannels: shape.cin, inHeight: shape.h, inWidth: shape.w, outChannels: shape.cout,
+                kernelHeight: shape.kernel.0, kernelWidth: shape.kernel.1, strideHeight: 1, strideWidth: 1,
+                paddingHeight: shape.padding.0, paddingWidth: shape.padding.1, dilationHeight: shape.dilation.0,
+                dilationWidth: shape.dilation.1, groups: 1)
+            // The general weight-gradient kernel also on the shapes the outer-product one takes.
+            let outerShape = DirectConvolution.hasOuterKernel(DirectConvolutionLayout(forward: geometry, lanes: 4))
+            for outer in outerShape ? [true, false] : [true] {
+                DirectConvolution.outerKernels = outer
+                forEveryKernelFamily { family in
+                    let label = "\(shape) \(family) outer \(outer)"
+                    for (part, (direct, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.direct), reference)) {
+                        assertClose(direct, expected, relative: 1e-11, absolute: 1e-11, "\(label) \(part)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The forward pass and the input gradient sum every output over its taps in one fixed order, so
+    /// their bits do not depend on the number of cores; the weight gradient's do (per-worker partial
+    /// sums), but not from run to run.
+    func testBitsDependOnlyOnTheThreadCount() {
+        var generator = RandomGenerator(seed: 3)
+        let x = Tensor<Float>(normal: [4, 8, 6, 16], using: &generator)
+        let w = Tensor<Float>(normal: [12, 8, 3, 3], using: &generator)
+        let seed = Tensor<Float>(normal: [4, 12, 6, 16], using: &generator)
+        func run(threshold: Int) -> [Tensor<Float>] {
+            ConvolutionTuning.parallelThreshold = threshold
+            return withConvolutionAlgorithm(.direct) {
+                let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                let y = conv2d(xv, weight: wv, padding: (1, 1))
+                y.backward(seed: seed)
+                return [y.value, xv.grad!, wv.grad!]
+            }
+        }
+        let single = run(threshold: Int.max), split = run(threshold: 0), again = run(threshold: 0)
+        XCTAssertEqual(single[0].scalars, split[0].scalars, "output")
+        XCTAssertEqual(single[1].scalars, split[1].scalars, "∂x")
+        assertClose(single[2], split[2], relative: 1e-5, absolute: 1e-5, "∂W")
+        for (a, b) in zip(split, again) { XCTAssertEqual(a.scalars, b.scalars) }
+    }
+
+    func testLayoutPadsAndAddressesAsDefined() {
+        let geometry = Convolution2DGeometry(batch: 1, inChannels: 2, inHeight: 3, inWidth: 5, outChannels: 1,
+                                             kernelHeight: 3, kernelWidth: 2, strideHeight: 1, strideWidth: 1,
+                                             paddingHeight: 1, paddingWidth: 1, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        let layout = DirectConvolutionLayout(forward: geometry, lanes: 4)
+        XCTAssertTrue(layout.isValid)
+        XCTAssertEqual([layout.paddedHeight, layout.paddedWidth, layout.outHeight, layout.outWidth], [5, 7, 3, 6])
+        XCTAssertFalse(layout.isRowMode)
+        XCTAssertEqual(layout.vectorCount, (2 * 7 + 6 + 3) / 4)
+        let source = (0..<30).map(Float.init)
+        var padded = [Float](repeating: .nan, count: layout.paddedSampleCount)
+        padded.withUnsafeMutableBufferPointer { layout.pad(source, into: $0.baseAddress!) }
+        for c in 0..<2 {
+            for r in 0..<5 {
+                for col in 0..<7 {
+                    let inside = (1...3).contains(r) && (1...5).contains(col)
+                    let expected: Float = inside ? source[(c * 3 + r - 1) * 5 + col - 1] : 0
+                    XCTAssertEqual(padded[c * 35 + r * 7 + col], expected, "channel \(c) row \(r) column \(col)")
+                }
+            }
+        }
+        XCTAssertTrue(padded[70...].allSatisfy { $0 == 0 }, "slack")
+        var taps = [Int](repeating: -1, count: layout.depth + 2)
+        taps.withUnsafeMutableBufferPointer { layout.writeTapOffsets($0.baseAddress!, padding: 2) }
+        XCTAssertEqual(taps, [0, 1, 7, 8, 14, 15, 35, 36, 42, 43, 49, 50, 0, 0])
+        // Row mode: 8 columns of 4 lanes, two vectors per row.
+        let rows = DirectConvolutionLayout(forward: Convolution2DGeometry(
+            batch: 1, inChannels: 1, inHeight: 2, inWidth: 8, outChannels: 1, kernelHeight: 3, kernelWidth: 3,
+            strideHeight: 1, strideWidth: 1, paddingHeight: 1, paddingWidth: 1, dilationHeight: 1, dilationWidth: 1, groups: 1), lanes: 4)
+        XCTAssertTrue(rows.isRowMode)
+        XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).input }, [0, 4, 10, 14])
+        XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).output }, [0, 4, 8, 12])
+        // Kernel rows that reach the unpadded input: row 0 skips the top zero row, the last row the bottom one.
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 0)), 1..<3)
+        XCTAssertEqual(layout.kernelRows(reaching: (2, 2)), 0..<2)
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 2)), 0..<3)
+        XCTAssertEqual(rowsOf(layout, 0, 1), [0, 1], "lanes 0..<8 of pitch 7: rows 0 and 1")
+        XCTAssertEqual(rowsOf(layout, 0, 4), [0, 2])
+        // The input gradient's layout: the upstream gradient padded by d·(k − 1) − p, an H × W output.
+        let backward = DirectConvolutionLayout(inputGradient: geometry, lanes: 4)
+        XCTAssertEqual([backward.channels, backward.paddingHeight, backward.paddingWidth, backward.outHeight, backward.outWidth],
+                       [1, 1, 0, 3, 5])
+    }
+
+    private func rowsOf(_ layout: DirectConvolutionLayout, _ first: Int, _ last: Int) -> [Int] {
+        let rows = layout.outputRows(ofVectors: first, last)
+        return [rows.first, rows.last]
+    }
+
+    /// LeNet's second layer: its input gradient pads the 10×10 upstream gradient by 4, and its first and
+    /// last output rows reach one kernel row each.
+    func testKernelRowsSkipThePadding() {
+        let geometry = Convolution2DGeometry(batch: 1, inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16,
+                                             kernelHeight: 5, kernelWidth: 5, strideHeight: 1, strideWidth: 1,
+                                             paddingHeight: 0, paddingWidth: 0, dilationHeight: 1, dilationWidth: 1, groups: 1)
+        let layout = DirectConvolutionLayout(inputGradient: geometry, lanes: 16)
+        XCTAssertEqual([layout.paddingHeight, layout.outHeight], [4, 14])
+        XCTAssertEqual(layout.kernelRows(reaching: (0, 0)), 4..<5)
+        XCTAssertEqual(layout.kernelRows(reaching: (13, 13)), 0..<1)
+        XCTAssertEqual(layout.kernelRows(reaching: (5, 8)), 0..<5)
+        XCTAssertEqual((0..<14).map { layout.kernelRows(reaching: ($0, $0)).count }.reduce(0, +), 50, "of 70 row taps")
+        let forward = DirectConvolutionLayout(forward: geometry, lanes: 16)
+        XCTAssertEqual(forward.kernelRows(reaching: (0, 9)), 0..<5, "no padding: every row")
+    }
+
+    func testTileRowsFitTheChannelCount() {
+        DirectConvolutionSupport.registerCount = 32
+        let tiles = [32, 64, 16, 6, 3, 1, 9, 10, 17].map { DirectConvolution.forwardTile(channels: $0).mr }
+        XCTAssertEqual(tiles, [8, 8, 8, 6, 3, 3, 3, 6, 6])
+        DirectConvolutionSupport.registerCount = 16
+        XCTAssertEqual(DirectConvolution.forwardTile(channels: 6).mr, 4)
+    }
+
+    func testTransposeChannelsPadsWithZeros() {
+        let source = (0..<(3 * 20)).map(Double.init)
+        var destination = [Double](repeating: .nan, count: 20 * 4)
+        destination.withUnsafeMutableBufferPointer {
+            SIMD4<Double>.transposeChannels(source, channels: 3, pixels: 20, into: $0.baseAddress!, stride: 4)
+        }
+        for p in 0..<20 {
+            XCTAssertEqual(Array(destination[(p * 4)..<(p * 4 + 4)]), [source[p], source[20 + p], source[40 + p], 0])
+        }
+    }
+
+    func testWhichGeometriesTakeTheDirectKernels() throws {
+        func geometry(_ input: [Int], _ weight: [Int], stride: Int = 1, padding: Int = 1, groups: Int = 1) throws -> Convolution2DGeometry {
+            try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (stride, stride),
+                                      padding: (padding, padding), dilation: (1, 1), groups: groups)
+        }
+        let convnet = try geometry([64, 32, 32, 32], [32, 32, 3, 3])
+        XCTAssertTrue(convnet.supportsDirectConvolution)
+        XCTAssertTrue(try geometry([128, 1, 28, 28], [6, 1, 5, 5], padding: 2).supportsDirectConvolution, "LeNet")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).supportsDirectConvolution, "stride 2")
+        XCTAssertFalse(try geometry([4, 32, 8, 8], [32, 16, 3, 3], groups: 2).supportsDirectConvolution, "groups")
+        XCTAssertFalse(try geometry([4, 8, 8, 8], [8, 8, 1, 1], padding: 1).supportsDirectConvolution, "padding past the kernel")
+        XCTAssertEqual(convnet.path(.gemm, for: Float.self), .gemm)
+        XCTAssertEqual(convnet.path(.direct, for: Float.self), .direct)
+        XCTAssertEqual(convnet.path(.auto, for: Double.self), ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
+        XCTAssertEqual(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).path(.direct, for: Float.self), .gemm)
+        XCTAssertEqual(try ConvolutionAlgorithm(parsing: "GEMM"), .gemm)
+        XCTAssertThrowsError(try ConvolutionAlgorithm(parsing: "fft")) {
+            XCTAssertEqual(($0 as? NablaError)?.message, "conv algorithm 'fft': expected one of auto, gemm, direct")
+        }
+        XCTAssertEqual(ConvolutionAlgorithm.current, .auto)
+        withConvolutionAlgorithm(.gemm) { XCTAssertEqual(ConvolutionAlgorithm.current, .gemm) }
+        XCTAssertEqual(ConvolutionAlgorithm.current, .auto)
+    }
+
+    /// Each product run alone (`nabla bench --kernels`) equals the gradients of the tape node.
+    func testProductsRunAloneMatchTheTapeNode() throws {
+        var generator = RandomGenerator(seed: 8)
+        let x = Tensor<Float>(normal: [2, 4, 6, 8], using: &generator), w = Tensor<Float>(normal: [5, 4, 3, 3], using: &generator)
+        let gy = Tensor<Float>(normal: [2, 5, 6, 8], using: &generator)
+        for algorithm in [ConvolutionAlgorithm.gemm, .direct] {
+            let (y, dx, dw) = withConvolutionAlgorithm(algorithm) { () -> (Tensor<Float>, Tensor<Float>, Tensor<Float>) in
+                let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                let out = conv2d(xv, weight: wv, padding: (1, 1))
+                out.backward(seed: gy)
+                return (out.value, xv.grad!, wv.grad!)
+            }
+            for (product, expected) in zip(ConvolutionProduct.allCases, [y, dx, dw]) {
+                var result = Tensor<Float>(zeros: expected.shape)
+                try product.run(input: x, weight: w, upstream: gy, padding: (1, 1), algorithm: algorithm, into: &result)
+                XCTAssertEqual(result.scalars, expected.scalars, "\(product) \(algorithm)")
+            }
+        }
+        var wrong = Tensor<Float>(zeros: [1])
+        XCTAssertThrowsError(try ConvolutionProduct.forward.run(input: x, weight: w, upstream: gy, padding: (1, 1),
+                                                               algorithm: .direct, into: &wrong))
+        XCTAssertEqual(try ConvolutionProduct.multiplyAdds(input: x.shape, weight: w.shape, padding: (1, 1)), 2 * 5 * 48 * 36)
+    }
+}
