@@ -51,6 +51,13 @@ struct EvaluateCommand: ParsableCommand {
     private func evaluateWeights() throws {
         let (train, test) = try DatasetSource.parse(data, target: target).load(seed: seed ?? 0)
         var dataset = test ?? train
+        // With --model, the memory the evaluation needs is known before the weights are read.
+        var batchSize = 1000
+        if modelOptions.model != nil {
+            batchSize = try MemoryOptions.checkInference(of: modelOptions.selection, inputShape: dataset.sampleShape,
+                                                         outputCount: dataset.outputCount, samples: dataset.count, batchSize: batchSize,
+                                                         dataBytes: 4 * (train.inputs.count + (test?.inputs.count ?? 0)), adapt: true)
+        }
         let trained = try TrainedModel.load(weights: weights, modelOptions: modelOptions, sampleShape: dataset.sampleShape,
                                             outputCount: dataset.outputCount)
         if trained.metadata.isEmpty {
@@ -67,7 +74,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let lossFunction = try LossFunction(name: loss ?? trained.metadata.loss ?? "cross-entropy")
         try lossFunction.validate(targets: dataset.targets, outputShape: trained.built.outputShape, name: dataset.name)
-        let metrics = evaluate(trained.model, on: dataset, loss: lossFunction)
+        let metrics = evaluate(trained.model, on: dataset, loss: lossFunction, batchSize: batchSize)
         var line = String(format: "loss=%.6f", metrics.loss)
         if let a = metrics.accuracy { line += String(format: " accuracy=%.4f", a) }
         try StandardStreams.writeResult(line + "\n")
