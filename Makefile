@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release bench-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak
+.PHONY: run test deps tbenv release bench-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check
 
 ## run: the main job (see README)
 run: deps release
@@ -23,6 +23,11 @@ test: deps tbenv check-imports
 	$(MAKE) --no-print-directory example
 	$(MAKE) --no-print-directory fuzz-brief
 	@Scripts/test-summary.sh .build/test.log
+
+## readme-check: runs the README's tutorial with the release build and checks the output it shows
+## (Scripts/readme-check.py; its PyTorch step runs where a Python with torch is found, else it is skipped)
+readme-check: release
+	$(PYTHON) Scripts/readme-check.py --nabla $(NABLA) $(if $(TRANSCRIPT),--transcript $(TRANSCRIPT))
 
 ## soak: Scripts/soak.sh — SOAK_KILLS random SIGKILLs of training runs (release build), each run
 ## resumed with --resume until it completes, its weights, metric files and TensorBoard logs compared
@@ -85,13 +90,14 @@ tbenv:
 	  || echo "NOTICE: could not install tensorboard (no PyPI?); its round-trip test will be skipped"; \
 	fi
 
-## deps: installs the Debian packages Nabla needs when they are missing (OpenBLAS, Open MPI, Fashion-MNIST)
+## deps: installs the Debian packages Nabla needs when they are missing (OpenBLAS, Open MPI, zlib, libpng, Fashion-MNIST)
 deps:
 	@missing=""; \
 	pkg-config --exists openblas 2>/dev/null || missing="$$missing libopenblas-dev pkg-config"; \
 	pkg-config --exists ompi-c 2>/dev/null || missing="$$missing libopenmpi-dev"; \
 	command -v mpirun >/dev/null || missing="$$missing openmpi-bin"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	pkg-config --exists libpng 2>/dev/null || missing="$$missing libpng-dev"; \
 	[ -f $(FASHION) ] || missing="$$missing dataset-fashion-mnist"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; then \
@@ -132,7 +138,7 @@ FUZZ_BUILD := .build-fuzz
 LIBRARY_TARGETS := NablaTensor NablaIO NablaNN NablaOptim NablaData NablaDistributed NablaTraining NablaStudies
 FUZZ_BIN := $(FUZZ_BUILD)/nabla-fuzz
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= idx gzip cifar npy npz safetensors csv model checkpoint
+FUZZ_TARGETS ?= idx gzip cifar npy npz safetensors csv model checkpoint png
 FUZZ_OPTIONS ?= -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=65536
 # Without the MPI trait: the parsers need no Open MPI, and this build checks that every library
 # target still compiles without it (for users who do not want MPI).
@@ -144,11 +150,12 @@ fuzz-build: deps
 	swiftc -sanitize=fuzzer,address -O -parse-as-library Fuzz/Sources/*.swift -module-name NablaFuzz \
 	  -I $(FUZZ_BUILD)/debug/Modules \
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CPNG/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
 	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
-	  -lopenblas -lz -o $(FUZZ_BIN)
+	  -lopenblas -lz -lpng16 -o $(FUZZ_BIN)
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

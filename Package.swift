@@ -8,7 +8,7 @@ import PackageDescription
 //   NablaIO        safetensors, npy/npz, IDX, CSV, zip/inflate           (NablaTensor, CZlib)
 //   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, CNablaKernels, Yams)
 //   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
-//   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO)
+//   NablaData      datasets, loader, augmentation                        (NablaTensor, NablaIO, CPNG)
 //   NablaDistributed  process groups: collectives over Open MPI, or one process (CMPI with the MPI trait)
 //   NablaTraining  trainer, checkpoints, metrics, logs, training plans, data parallelism (all of the above)
 //   NablaStudies   studies, statistics, reports, charts                  (all of the above)
@@ -23,7 +23,7 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
     ("NablaIO", ["NablaTensor", "CZlib"]),
     ("NablaNN", ["NablaTensor", "NablaIO", "CNablaKernels", .product(name: "Yams", package: "Yams")]),
     ("NablaOptim", ["NablaTensor", "NablaNN"]),
-    ("NablaData", ["NablaTensor", "NablaIO"]),
+    ("NablaData", ["NablaTensor", "NablaIO", "CPNG"]),
     // Needs no other Nabla target; Open MPI only with the `MPI` trait (see `traits` below).
     ("NablaDistributed", [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
     ("NablaTraining", ["NablaTensor", "NablaIO", "NablaNN", "NablaOptim", "NablaData", "NablaDistributed"]),
@@ -55,6 +55,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CMalloc"),
         // Open MPI's C API, with a shim for the handles that are macros (MPI_COMM_WORLD, MPI_FLOAT, …).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),

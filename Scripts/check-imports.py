@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_exported\s+)?import\s+(?:(?:struct|class|enum|func|protocol|var|let)\s+)?(\w+)", re.M)
-SYSTEM = {"CBLAS", "CZlib", "CMalloc", "CMPI"}
+SYSTEM = {"CBLAS", "CZlib", "CMalloc", "CMPI", "CPNG"}
 
 
 def read_graph(root: Path):

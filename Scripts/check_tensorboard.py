@@ -11,7 +11,8 @@ consistency, and prints one JSON object to stdout:
      "file_version": "brain.Event:2",
      "scalars":    {tag: [[step, value], ...]},
      "histograms": {tag: [{"step", "num", "min", "max", "sum", "sum_squares",
-                           "bucket_total", "bucket_count"}, ...]}}
+                           "bucket_total", "bucket_count"}, ...]},
+     "hparams": {name: value} or null, "hparams_status": "STATUS_SUCCESS" or null}
 
 Exit status 0 when the directory loads and every check passes; 1 with a one-line message on stderr
 otherwise (no event file, unreadable records, histogram buckets not summing to `num`, bucket limits
@@ -61,8 +62,13 @@ def main():
     from tensorboard import data_compat
     from tensorboard.util import tensor_util
 
+    from google.protobuf import json_format
+    from tensorboard.plugins.hparams import api_pb2 as plugin_api_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
     file_version = None
     migrated_totals = {}
+    hparams, hparams_status = None, None
     for name in sorted(files):
         path = os.path.join(logdir, name)
         try:
@@ -87,6 +93,20 @@ def main():
         for record in records[1:]:
             event = event_pb2.Event.FromString(record)
             for value in data_compat.migrate_event(event).summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    # HParams records carry their data in the plugin content, no tensor (as PyTorch's).
+                    try:
+                        data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    except Exception as error:
+                        fail(f"{path}: {value.tag} is not an HParamsPluginData message ({error})")
+                    kind = data.WhichOneof("data")
+                    if kind == "session_start_info":
+                        hparams = {k: json_format.MessageToDict(v) for k, v in data.session_start_info.hparams.items()}
+                    elif kind == "session_end_info":
+                        hparams_status = plugin_api_pb2.Status.Name(data.session_end_info.status)
+                    else:
+                        fail(f"{path}: {value.tag} holds {kind}, not a session start or end")
+                    continue
                 array = tensor_util.make_ndarray(value.tensor)
                 if value.metadata.plugin_data.plugin_name == "histograms":
                     if array.ndim != 2 or (array.size and array.shape[1] != 3):
@@ -132,6 +152,8 @@ def main():
         "file_version": file_version,
         "scalars": scalars,
         "histograms": histograms,
+        "hparams": hparams,
+        "hparams_status": hparams_status,
     }, indent=1, sort_keys=True))
 
 

@@ -16,7 +16,7 @@ import Foundation
 enum FuzzTargets {
     static let all: [String: ([UInt8]) throws -> Void] = [
         "idx": idx, "gzip": gzip, "cifar": cifar, "npy": npy, "npz": npz,
-        "safetensors": safetensors, "csv": csv, "model": model, "checkpoint": checkpoint,
+        "safetensors": safetensors, "csv": csv, "model": model, "checkpoint": checkpoint, "png": png,
     ]
 
     /// IDX (raw or gzip) as an image file and as a label file, then MNIST's pixel conversion.
@@ -78,13 +78,31 @@ enum FuzzTargets {
         precondition(again == file, "safetensors round trip changed the file")
     }
 
-    /// A CSV table under each header mode, then the tabular dataset.
+    /// A CSV table under each header mode, numeric and with text columns, then the tabular dataset.
     static func csv(_ data: [UInt8]) throws {
         for mode in [CSVTable.HeaderMode.automatic, .present, .absent] {
-            guard let table = try? CSVTable.parse(data, name: "fuzz.csv", header: mode) else { continue }
-            _ = try? TabularDataset.make(values: table.values, columnCount: table.columnCount, columnNames: table.columnNames,
-                                         options: .init(target: table.columnNames?.first), file: "fuzz.csv", name: "fuzz",
-                                         row: { "line \(table.lineNumbers[$0])" })
+            for allowingText in [false, true] {
+                guard let table = try? CSVTable.parse(data, name: "fuzz.csv", header: mode, allowingText: allowingText) else { continue }
+                for column in table.textColumns.keys { _ = table.notANumberError(column: column, name: "fuzz.csv") }
+                _ = try? TabularDataset.make(values: table.values, columnCount: table.columnCount, columnNames: table.columnNames,
+                                             options: .init(target: table.columnNames?.first), file: "fuzz.csv", name: "fuzz",
+                                             row: { "line \(table.lineNumbers[$0])" })
+            }
+        }
+    }
+
+    /// A PNG image through libpng: its header, gray and color decoding, the float conversion, and
+    /// an encode/decode round trip.
+    static func png(_ data: [UInt8]) throws {
+        _ = try PNGImage.header(of: data, name: "fuzz.png")
+        for color in [false, true] {
+            let image = try PNGImage.decode(data, name: "fuzz.png", color: color)
+            var floats = [Float](repeating: 0, count: image.pixels.count)
+            floats.withUnsafeMutableBufferPointer { image.writeFloats(into: $0) }
+            if image.pixels.count <= 1 << 16 {
+                let again = try PNGImage.decode(try image.encoded(), name: "round-trip", color: color)
+                precondition(again == image, "PNG round trip changed the image")
+            }
         }
     }
 

@@ -11,8 +11,8 @@ struct BenchCommand: ParsableCommand {
             One training step = forward, softmax cross-entropy, backward, SGD with momentum 0.9 and weight \
             decay 5e-4, on random data. After --warmup steps, --steps steps are timed one by one; each model \
             prints NAME<TAB>batch=B<TAB>median_ms=X.XX<TAB>images_per_s=N (and, when more than 100 steps run, \
-            its resident memory at step 100 and at the last step), then peak resident memory and the BLAS \
-            kernels in use.
+            its resident memory at step 100 and at the last step), then peak resident memory, the BLAS \
+            kernels in use and Nabla's version.
             Models: mlp (batch 128, 1×28×28), lenet-bn (batch 128, 1×28×28), convnet (batch 64, 3×32×32), \
             resnet20 (batch 128, 3×32×32; not in the default set). Each model also prints gflop_per_step (the \
             multiply-adds ×2 of its convolutions and linear layers, forward and both backward products) and \
@@ -137,6 +137,7 @@ struct BenchCommand: ParsableCommand {
         }
         print("peak_rss_mb=\(String(format: "%.1f", peakResidentMegabytes()))")
         print("blas_core=\(BLASBackend.coreName)")
+        print("nabla_version=\(NablaVersion.current)")
         if let notice = BLASKernelSelection.environmentPinNotice {
             StandardStreams.note("nabla: note: \(notice)\n")
         }

@@ -21,11 +21,16 @@ struct GradCheckCommand: ParsableCommand {
 
     func validate() throws {
         guard threshold > 0 && threshold.isFinite else { throw ValidationError("--threshold must be a positive number, got \(threshold)") }
+        guard !cases.isEmpty else { throw ValidationError("--filter \(filter ?? ""): no gradient-check case matches") }
+    }
+
+    /// The cases `--filter` selects.
+    var cases: [GradientCheckCase] {
+        GradientCheckSuite.all.filter { filter == nil || $0.name.lowercased().contains(filter!.lowercased()) }
     }
 
     func run() throws {
-        let cases = GradientCheckSuite.all.filter { filter == nil || $0.name.lowercased().contains(filter!.lowercased()) }
-        guard !cases.isEmpty else { throw NablaError(.invalidArgument, "--filter \(filter ?? ""): no gradient-check case matches") }
+        let cases = self.cases
         let nameWidth = max(10, cases.map(\.name.count).max()!)
         let shapeWidth = max(6, cases.map(\.shapes.count).max()!)
         print("op or layer".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "

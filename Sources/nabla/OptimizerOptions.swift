@@ -8,7 +8,7 @@ import Nabla
 struct OptimizerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The optimizer, by name.", discussion: Self.optimizerList))
     var optimizer: String = "sgd"
-    @Option(name: .long, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
+    @Option(name: .long, help: "Learning rate (default: nabla train's for the optimizer, listed under --optimizer).")
     var lr: Double?
     @Option(name: .long, help: "Momentum (\(readers("momentum"))).")
     var momentum: Double?
@@ -98,6 +98,9 @@ struct OptimizerOptions: ParsableArguments {
                 throw ValidationError("--\(flag.flag) does not apply to --optimizer \(registration.name) (\(registration.name) reads \(reads))")
             }
         }
+        if decayWeightsOnly && weightDecay == nil && registration.defaults["weight_decay"]?.number == 0 {
+            throw ValidationError("--decay-weights-only applies to a weight decay, and \(registration.name)'s is 0 unless --weight-decay is given")
+        }
         if let schedule {
             do { _ = try ScheduleSpecification(parsing: schedule) } catch let error as NablaError { throw ValidationError(error.message) }
         }
@@ -121,7 +124,7 @@ struct OptimizerOptions: ParsableArguments {
     static var optimizerList: String {
         OptimizerRegistry.registrations.map { r in
             let flags = OptimizerFlag.flags(of: r).map { "--\($0.flag)" }.joined(separator: " ")
-            return "\(r.name) (\(r.displayName)): \(r.summary). Default lr \(r.defaultLearningRate); reads \(flags)."
+            return "\(r.name) (\(r.displayName)): \(r.summary). \(LearningRateDefaults.help(r)); reads \(flags)."
         }.joined(separator: "\n")
     }
 

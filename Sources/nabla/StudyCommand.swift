@@ -64,6 +64,7 @@ struct StudyOptions: ParsableArguments {
                               ("jobs", jobs), ("threads-per-run", threadsPerRun)] {
             if let value, value < 1 { throw ValidationError("--\(flag) \(value) must be at least 1") }
         }
+        if let data, data != StudyData.syntheticSpec { _ = try DatasetSource.parse(data) }
         if let seeds, seeds < 2 { throw ValidationError("--seeds \(seeds) must be at least 2: one seed has no spread, so no interval and no test") }
         if noCache && cache != nil { throw ValidationError("--cache and --no-cache are exclusive") }
     }

@@ -10,8 +10,8 @@ struct StudyRegularizationCommand: ParsableCommand {
         discussion: """
             Default (make run): the overfitting regime — an MLP on the first 2000 Fashion-MNIST training images \
             (a quarter held out for validation per seed), 7 variants each tuned on a 4-point grid, then 5 paired \
-            seeds at the tuned and the textbook setting, each evaluated once on the whole test set; plus seed \
-            004's demos. --full: all 13 MLP variants on 9-point grids, and the CNN regime on the whole training \
+            seeds at the tuned and the textbook setting, each evaluated once on the whole test set; plus the \
+            noisy-line, initialization and dropout-scale demos. --full: all 13 MLP variants on 9-point grids, and the CNN regime on the whole training \
             set (BatchNorm, dropout, augmentation, stochastic depth on a residual net, Adam + L2 vs AdamW); about \
             an hour on 2 cores. --quick: 1000 images, 10 epochs, 4 variants.
             """)
@@ -38,11 +38,11 @@ struct StudyRegularizationCommand: ParsableCommand {
     var hidden: String?
     @Option(name: .long, help: "The learning rate of the textbook settings (SGD, momentum 0.9, cosine schedule).")
     var lr: Double?
-    @Option(name: .long, help: "Steps (epochs of one full batch) of the seed-004 line demo.")
+    @Option(name: .long, help: "Steps (epochs of one full batch) of the noisy-line demo.")
     var lineEpochs: Int?
     @Option(name: .long, help: "Epochs of the initialization demo.")
     var initEpochs: Int?
-    @Flag(name: .long, help: "Skip the seed-004 line, initialization and dropout-scale demos.")
+    @Flag(name: .long, help: "Skip the noisy-line, initialization and dropout-scale demos.")
     var noDemos = false
 
     func validate() throws {

@@ -22,6 +22,17 @@ struct SummaryCommand: ParsableCommand {
     @Flag(name: .long, help: "List the built-in models.")
     var list = false
 
+    func validate() throws {
+        if let model { try BuiltinModels.checkName(model) }
+        if let inputShape { _ = try parseShape(inputShape, flag: "--input-shape") }
+        guard classes >= 1 else { throw ValidationError("--classes \(classes) must be at least 1") }
+        if list && model != nil { throw ValidationError("--list lists the built-in models; give it without a model") }
+        if model == nil && (inputShape != nil || architecture.norm != nil || architecture.dropout != nil) {
+            throw ValidationError("--input-shape, --norm and --dropout apply to a model's summary: name the model")
+        }
+        if let model { try BuiltinModels.checkOptions(model, normalization: architecture.norm, dropout: architecture.dropout) }
+    }
+
     func run() throws {
         if list || model == nil {
             for entry in BuiltinModels.catalog { print(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0) + entry.summary) }

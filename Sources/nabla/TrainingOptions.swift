@@ -2,11 +2,14 @@ import ArgumentParser
 import Foundation
 import Nabla
 
-/// The data flags shared by train, evaluate and the studies. `--data` is optional here only because
+/// The data flags of `nabla train`. `--data` is optional here only because
 /// `nabla train --plan FILE` takes it from the file; every command that needs it calls ``require()``.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The dataset.", discussion: DatasetRegistry.forms.map { "\($0.grammar): \($0.summary)." }.joined(separator: "\n")))
+    @Option(name: .long, help: ArgumentHelp("The dataset.", discussion: DataOptions.formsHelp))
     var data: String?
+
+    /// `--help`'s list of dataset forms, one per line.
+    static var formsHelp: String { DatasetRegistry.forms.map { "\($0.grammar): \($0.summary)." }.joined(separator: "\n") }
 
     @Option(name: .long, help: "For CSV data: the label column, by header name or 0-based index (default: the last column).")
     var target: String?
@@ -39,13 +42,6 @@ struct DataOptions: ParsableArguments {
         selection.normalize = normalize
         return selection
     }
-
-    /// Loads train (after subset and split), validation and test sets; normalization statistics come
-    /// from the training part only (``TrainingPlan/DataSelection/load(seed:loaded:)``).
-    func load(seed: UInt64) throws -> (train: Dataset, validation: Dataset?, test: Dataset?) {
-        let data = try selection.load(seed: seed)
-        return (data.train, data.validation, data.test)
-    }
 }
 
 /// The model flags shared by train, evaluate and predict. `--model` is optional here only because
@@ -56,19 +52,12 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var architecture: ArchitectureOptions
 
-    @Option(name: .long, help: "Dropout variant of every Dropout layer: inverted (scale in training) or vanilla (scale in evaluation).")
-    var dropoutMode: String = "inverted"
-
-    @Option(name: .long, help: ArgumentHelp("Re-initialize the weights of every Linear layer (biases zeroed).",
-        discussion: "default (PyTorch's), normal (N(0, 1)), xavier-normal (Glorot & Bengio 2010), kaiming-normal (He et al. 2015)."))
-    var weightInit: String = "default"
+    @Option(name: .long, help: "Dropout variant of every Dropout layer: inverted (scale in training; default) or vanilla (scale in evaluation).")
+    var dropoutMode: String?
 
     func validate() throws {
-        guard DropoutMode(rawValue: dropoutMode.lowercased()) != nil else {
+        if let dropoutMode, DropoutMode(rawValue: dropoutMode.lowercased()) == nil {
             throw ValidationError("--dropout-mode \(dropoutMode): expected inverted or vanilla")
-        }
-        guard WeightInitialization(rawValue: weightInit.lowercased()) != nil else {
-            throw ValidationError("--weight-init \(weightInit): expected one of \(WeightInitialization.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -82,13 +71,7 @@ struct ModelOptions: ParsableArguments {
         var selection = TrainingPlan.Model(name: model ?? "")
         selection.normalization = architecture.norm
         selection.dropout = architecture.dropout
-        selection.dropoutMode = DropoutMode(rawValue: dropoutMode.lowercased()) ?? .inverted
-        selection.initialization = WeightInitialization(rawValue: weightInit.lowercased()) ?? .pytorchDefault
+        selection.dropoutMode = dropoutMode.flatMap { DropoutMode(rawValue: $0.lowercased()) } ?? .inverted
         return selection
-    }
-
-    /// Builds the model for samples of `inputShape` with `outputCount` outputs, initialized from `seed`.
-    func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
-        try selection.build(inputShape: inputShape, outputCount: outputCount, seed: seed)
     }
 }

@@ -28,8 +28,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let fields = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t").map(String.init)
         XCTAssertEqual(fields.first, "final")
-        XCTAssertEqual(fields.dropFirst().map { $0.split(separator: "=")[0] }, ["train_loss", "test_loss", "test_accuracy", "seconds"])
-        let evaluate = try CLI.run(["evaluate", "--model", "fcnet:16", "--data", "synthetic:spirals", "--weights", path("w.safetensors")])
+        XCTAssertEqual(fields.dropFirst().map { $0.split(separator: "=")[0] }, ["train_loss", "test_loss", "test_accuracy", "seconds", "weights"])
+        XCTAssertEqual(fields.last, "weights=epoch:2")
+        // The weights carry their model: --model is optional, and checked when given.
+        let evaluate = try CLI.run(["evaluate", "--data", "synthetic:spirals", "--weights", path("w.safetensors")])
+        let named = try CLI.run(["evaluate", "--model", "fcnet:16", "--data", "synthetic:spirals", "--weights", path("w.safetensors")])
+        XCTAssertEqual(named.stdout, evaluate.stdout, named.stderr)
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         XCTAssertTrue(evaluate.stdout.hasPrefix("loss="), evaluate.stdout)
         XCTAssertTrue(evaluate.stdout.contains(" accuracy="), evaluate.stdout)
@@ -85,7 +89,7 @@ final class CLITests: XCTestCase {
             (["train", "--model", "fcnet:8", "--data", "synthetic:spirals", "--bogus"], "--bogus"),
             (["frobnicate"], "frobnicate"),
             (["evaluate", "--model", "fcnet:8", "--data", "synthetic:spirals", "--weights", path("missing.safetensors")], "no such file"),
-            (["predict", "--model", "fcnet:8", "--weights", path("w"), "--input", path("trunc.safetensors"), "--output", path("y")],
+            (["predict", "--model", "fcnet:8", "--weights", path("trunc.safetensors"), "--input", path("x.csv"), "--output", path("y.csv")],
              "not a valid safetensors file"),
             (["summary", "lenet", "--input-shape", "1,x"], "--input-shape 1,x"),
             (["gradcheck", "--filter", "no-such-op"], "no gradient-check case matches"),

@@ -110,10 +110,11 @@ extension HostileInputTests {
         flags("unknown loss", ["--loss", "cosine"], "cosine")
         flags("train subset zero", ["--train-subset", "0"], "--train-subset 0 must be at least 1")
         flags("train subset beyond the data", ["--train-subset", "1000000"], "--train-subset 1000000: the training set has only")
-        flags("steps zero", ["--steps", "0"], "--steps 0 must be at least 1")
+        cases.append(HostileCase(label: "steps zero", arguments: ["train", "--model", "fcnet:4", "--data", "synthetic:spirals?n=40", "--quiet", "--steps", "0"],
+                                 expected: "--steps 0 must be at least 1"))   // --steps replaces --epochs
         flags("negative seed", ["--seed=-1"], "-1")
         flags("early stop zero", ["--early-stop", "0"], "--early-stop 0 must be at least 1")
-        flags("checkpoint every zero", ["--checkpoint-every", "0"], "--checkpoint-every 0 must be at least 1")
+        flags("checkpoint every zero", ["--checkpoint-dir", path("every-zero"), "--checkpoint-every", "0"], "--checkpoint-every 0 must be at least 1")
         flags("infinite learning rate", ["--lr", "inf"], "--lr inf is not a finite number")
         cases.append(HostileCase(label: "synthetic sample count zero", arguments: ["train", "--model", "fcnet:4", "--data", "synthetic:spirals?n=0"],
                                  expected: "--data synthetic:spirals?n=0: n=0 is not an integer in"))

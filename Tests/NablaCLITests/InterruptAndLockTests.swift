@@ -153,8 +153,14 @@ final class InterruptAndLockTests: XCTestCase {
         XCTAssertEqual(try CLI.run(training + ["--quiet", "--epochs", "1", "--save", path("w.safetensors")]).status, 0)
         let input = path("x.safetensors")
         try SafeTensorsFile(tensors: ["x": SafeTensor(Tensor<Float>(shape: [2, 2], scalars: [0, 1, 2, 3]))]).write(to: URL(fileURLWithPath: input))
-        for (target, kind) in [("/dev/full", "is a device"), (fifo, "is a FIFO")] {
-            let r = try CLI.run(["predict", "--model", "fcnet:16", "--outputs", "3", "--weights", path("w.safetensors"), "--input", input, "--output", target])
+        // predict picks the format by extension: /dev/full has none (a usage error); a FIFO named .safetensors is refused.
+        let device = try CLI.run(["predict", "--weights", path("w.safetensors"), "--input", input, "--output", "/dev/full"])
+        XCTAssertEqual(device.status, 2)
+        XCTAssertEqual(device.stderr, "nabla: --output /dev/full: expected a .csv, .json, .npy or .safetensors file\n")
+        let namedFifo = path("fifo.safetensors")
+        XCTAssertEqual(mkfifo(namedFifo, 0o644), 0)
+        for (target, kind) in [(namedFifo, "is a FIFO")] {
+            let r = try CLI.run(["predict", "--weights", path("w.safetensors"), "--input", input, "--output", target])
             XCTAssertEqual(r.status, 1)
             XCTAssertEqual(r.stderr, "nabla: \(target): \(kind), not a regular file; refusing to replace it\n")
         }

@@ -17,10 +17,14 @@ final class OptimizerFlagTests: XCTestCase {
         for registration in OptimizerRegistry.builtIns {
             let flags = OptimizerFlag.flags(of: registration).map { "--" + $0.flag }.joined(separator: " ")
             XCTAssertTrue(help.contains("\(registration.name) (\(registration.displayName)): "), registration.name)
-            XCTAssertTrue(help.contains("Default lr \(registration.defaultLearningRate); reads \(flags)."), "\(registration.name): \(flags)")
+            XCTAssertTrue(help.contains("; reads \(flags)."), "\(registration.name): \(flags)")
         }
         XCTAssertTrue(help.contains("sgd (SGD): stochastic gradient descent"))
-        XCTAssertTrue(help.contains("Default lr 0.01; reads --lr --weight-decay --eps --lr-decay."), "adagrad")
+        // nabla train's default learning rates, with their sources and the library's (torch.optim's) where it differs.
+        XCTAssertTrue(help.contains("Default lr 0.1 (He et al. 2016 and Goyal et al. 2017); the library's (torch.optim's) is 0.001; reads --lr --momentum"), help)
+        XCTAssertTrue(help.contains("Default lr 0.01 (Duchi et al. 2011, torch.optim's default); reads --lr --weight-decay --eps --lr-decay."), "adagrad")
+        XCTAssertTrue(help.contains("Default lr 0.001 (Tieleman & Hinton 2012, Keras's default); the library's (torch.optim's) is 0.01;"), "rmsprop")
+        XCTAssertTrue(help.contains("Default lr 0.001 (Kingma & Ba 2015, torch.optim's default); reads"), "adam")
         XCTAssertTrue(help.contains("--momentum <momentum> Momentum (sgd, rmsprop)."))
         for kind in ScheduleRegistry.builtIns { XCTAssertTrue(help.contains(kind.grammar), kind.grammar) }
         for form in DatasetRegistry.builtIns { XCTAssertTrue(help.contains(form.grammar), form.grammar) }

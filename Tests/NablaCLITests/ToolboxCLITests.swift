@@ -118,12 +118,12 @@ final class ToolboxCLITests: XCTestCase {
 
     func testBadToolboxFlagsAreOneLineUsageErrors() throws {
         let base = ["train", "--model", "fcnet:8", "--data", "synthetic:spirals?n=30", "--epochs", "2"]
-        // Augmentation specs keep their existing exit status (1, thrown by the pipeline parser).
+        // Every one is a usage error, found before any data is read (issue #20: exit 2).
         let cases: [([String], String, Int32)] = [
             (["--ema", "2"], "--ema 2.0: the decay must lie in [0, 1]", 2),
             (["--class-weights", "1,x,2"], "--class-weights 1,x,2: expected one number per class", 2),
             (["--keep-best", "test_accuracy", "--val-split", "0.2", "--checkpoint-dir", "x"], "weights are never selected on the test set", 2),
-            (["--augment", "randaugment:2,40"], "magnitude 40 is out of range [0.0, 30.0]", 1),
+            (["--augment", "randaugment:2,40"], "magnitude 40 is out of range [0.0, 30.0]", 2),
             (["--swa", "9"], "averaging would start after the last epoch (--epochs 2)", 2),
             (["--accumulate", "0"], "--accumulate 0 must be at least 1", 2),
             (["--mixup", "0"], "--mixup 0.0: α must be a positive number", 2),

@@ -30,8 +30,8 @@ final class TrainingPlanCLITests: XCTestCase {
     /// Each field set on its own, then all of them at once, parses back from the command line.
     func testEveryPlanFieldSurvivesTheCommandLine() throws {
         let changes: [(inout TrainingPlan) -> Void] = [
-            { $0.model.normalization = "layernorm" }, { $0.model.dropout = 0.25 }, { $0.model.dropoutMode = .vanilla },
-            { $0.model.initialization = .standardNormal }, { $0.data.target = "2" }, { $0.data.validationFraction = 0.2 },
+            { $0.model.normalization = "layernorm" }, { $0.model.dropout = 0.25 }, { $0.model.dropout = 0.25; $0.model.dropoutMode = .vanilla },
+            { $0.model.initialization = .standardNormal }, { $0.data.spec = "table.csv"; $0.data.target = "2" }, { $0.data.validationFraction = 0.2 },
             { $0.data.trainSubset = 90 }, { $0.data.normalize = true }, { $0.loss = "mse" }, { $0.labelSmoothing = 0.1 },
             { $0.optimizer = OptimizerSpecification(name: "rmsprop", hyperparameters: ["lr": 0.02, "alpha": 0.9, "centered": true, "momentum": 0.5]) },
             { $0.optimizer = OptimizerSpecification(name: "adam", hyperparameters: ["lr": 0.01, "betas": .pair(0.8, 0.99), "amsgrad": true]) },
@@ -44,9 +44,10 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.clipNorm = 5 }, { $0.clipValue = 1 }, { $0.maxNorm = 3 }, { $0.augmentation = "crop:2,flip" },
             { $0.testTimeAugmentation = "ten-crop:1" }, { $0.epochs = 7 }, { $0.steps = 40 }, { $0.batchSize = 16 },
             { $0.shuffle = false }, { $0.dropLast = true }, { $0.seed = 42 }, { $0.earlyStoppingPatience = 3 },
-            { $0.skipNonFinite = true }, { $0.syncBatchNorm = true }, { $0.output.checkpointDirectory = "ckpt"; $0.output.resume = true },
-            { $0.output.checkpointEvery = 5 }, { $0.output.logDirectory = "logs" }, { $0.output.logHistograms = false },
-            { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },
+            { $0.skipNonFinite = true }, { $0.allowDivergence = true }, { $0.syncBatchNorm = true }, { $0.output.checkpointDirectory = "ckpt"; $0.output.resume = true },
+            { $0.output.checkpointDirectory = "ckpt"; $0.output.checkpointEvery = 5 }, { $0.output.logDirectory = "logs" },
+            { $0.output.logDirectory = "logs"; $0.output.logHistograms = false }, { $0.output.logDirectory = "logs"; $0.output.logEvery = 10 },
+            { $0.output.logDirectory = "logs"; $0.output.overwrite = true }, { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },
             { $0.classWeights = [1, 0.5, 2] }, { $0.mixupAlpha = 0.2 }, { $0.cutMixAlpha = 1 }, { $0.emaDecay = 0.999 },
             { $0.swa = "3,0.05,2,linear" }, { $0.accumulationSteps = 4 },
             { $0.keepBest = "val_accuracy"; $0.keepTopK = 2; $0.data.validationFraction = 0.2; $0.output.checkpointDirectory = "ckpt" },
@@ -55,6 +56,8 @@ final class TrainingPlanCLITests: XCTestCase {
         var all = base
         for change in changes { change(&all) }
         all.loss = "cross-entropy"      // label smoothing needs it
+        (all.data.spec, all.data.target) = (base.data.spec, nil)   // a table would take --target, spirals are generated
+        all.epochs = 10                 // --steps replaces --epochs
         all.emaDecay = nil              // --ema and --swa are exclusive
         all.sam = nil                   // SAM sees one batch, not an --accumulate group
         for plan in changes.map({ change -> TrainingPlan in var p = base; change(&p); return p }) + [base, all] {

@@ -49,7 +49,8 @@ final class CSVTests: XCTestCase {
     }
 
     func testErrorsNameTheLineAndColumn() throws {
-        assertNablaError(try load("a,b\n1,2\n3,oops\n"), "data.csv:3: column 2 (\"b\"): 'oops' is not a finite number")
+        assertNablaError(try load("a,b,c\n1,2,0\n3,oops,1\n"), "data.csv:3: column 2 (\"b\"): 'oops' is not a finite number")
+        assertNablaError(try load("a,b\n1,2\n3,oops\n", "?task=regression"), "data.csv:3: column 2 (\"b\"): 'oops' is not a finite number")
         assertNablaError(try load("1,2\n3,nan\n"), "data.csv:2: column 2: 'nan' is not a finite number")
         assertNablaError(try load("1,2\n3,1e999\n"), "'1e999' is not a finite number")
         assertNablaError(try load("1,2\n3,\n"), "data.csv:2: column 2: '' is not a finite number")

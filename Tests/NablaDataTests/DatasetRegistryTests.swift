@@ -25,12 +25,12 @@ final class DatasetRegistryTests: XCTestCase {
     }
 
     func testBuiltInFormsInOrder() {
-        XCTAssertEqual(Array(DatasetRegistry.forms.prefix(9).map(\.pattern)), [
-            .name("fashion-mnist"), .scheme("mnist"), .scheme("cifar10"), .scheme("cifar100"), .fileExtension("safetensors"),
+        XCTAssertEqual(Array(DatasetRegistry.forms.prefix(10).map(\.pattern)), [
+            .name("fashion-mnist"), .scheme("mnist"), .scheme("cifar10"), .scheme("cifar100"), .scheme("images"), .fileExtension("safetensors"),
             .fileExtension("npz"), .fileExtension("npy"), .fileExtension("csv"), .scheme("synthetic"),
         ])
         XCTAssertEqual(DatasetRegistry.forms.filter(\.acceptsTarget).map(\.pattern.description), [".npy", ".csv"])
-        XCTAssertTrue(DatasetSource.acceptedForms.hasPrefix("fashion-mnist, mnist:DIR[?classes=N], cifar10:DIR, cifar100:DIR, FILE.safetensors"))
+        XCTAssertTrue(DatasetSource.acceptedForms.hasPrefix("fashion-mnist, mnist:DIR[?classes=N], cifar10:DIR, cifar100:DIR, images:DIR, FILE.safetensors"))
     }
 
     func testARegisteredFormParsesAndLoadsBySpec() throws {

@@ -3,6 +3,25 @@ import Nabla
 
 /// The README's Swift examples, verbatim, so the README cannot drift from the API.
 final class ReadmeExampleTests: XCTestCase {
+    /// Every line of the README's two Swift examples is a line of this file (the README's
+    /// `fatalError()` stands for the tests' `return`, and the README shows no assertions).
+    func testTheReadmeShowsTheseExamplesVerbatim() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let readme = try String(contentsOf: here.deletingLastPathComponent().appendingPathComponent("../../README.md"), encoding: .utf8)
+        let source = Set(try String(contentsOf: here, encoding: .utf8).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        for heading in ["### A model, by hand", "### The same with the Trainer"] {
+            let section = try XCTUnwrap(readme.components(separatedBy: heading + "\n").dropFirst().first, heading)
+            let code = try XCTUnwrap(section.components(separatedBy: "```swift\n").dropFirst().first?.components(separatedBy: "```").first, heading)
+            var lines = 0
+            for line in code.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty {
+                let expected = line.replacingOccurrences(of: "else { fatalError() }", with: "else { return }")
+                XCTAssertTrue(source.contains(expected), "README (\(heading)): '\(line)' is not in ReadmeExampleTests.swift")
+                lines += 1
+            }
+            XCTAssertGreaterThan(lines, 10, heading)
+        }
+    }
+
     func testHandWrittenLoop() throws {
         // README: "A model, by hand"
         let (train, testSplit) = try DatasetSource.parse("synthetic:spirals").load(seed: 0)
@@ -32,7 +51,7 @@ final class ReadmeExampleTests: XCTestCase {
         guard case .classes(let truth, _) = test.targets else { return }
         let predicted = logits.argmax(alongAxis: 1)
         let accuracy = Double(zip(predicted, truth).filter { $0 == $1 }.count) / Double(truth.count)
-        print("test accuracy:", accuracy)
+        print("test accuracy:", accuracy)                // 0.947
         // README stops here; the test asserts the example really learns.
         XCTAssertGreaterThan(accuracy, 0.9)
     }
@@ -57,7 +76,7 @@ final class ReadmeExampleTests: XCTestCase {
                                   trainLoader: DataLoader(dataset: train, batchSize: 32, seed: 0),
                                   test: test, configuration: configuration)
         let result = try trainer.fit()
-        print(result.epochs.last!.testAccuracy!)
+        print(result.epochs.last!.testAccuracy!)        // 0.94
         XCTAssertGreaterThan(result.epochs.last!.testAccuracy!, 0.9)
     }
 }

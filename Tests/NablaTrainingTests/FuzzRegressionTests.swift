@@ -49,7 +49,14 @@ final class FuzzRegressionTests: XCTestCase {
                 _ = tensor.intValues
             }
         },
-        "csv": { data in _ = try CSVTable.parse(data, name: "fuzz.csv") },
+        "csv": { data in
+            _ = try CSVTable.parse(data, name: "fuzz.csv")
+            _ = try CSVTable.parse(data, name: "fuzz.csv", allowingText: true)
+        },
+        "png": { data in
+            _ = try PNGImage.header(of: data, name: "fuzz.png")
+            _ = try PNGImage.decode(data, name: "fuzz.png", color: true)
+        },
         "model": { data in
             let description = try ModelDescription.parse(String(decoding: data, as: UTF8.self), name: "fuzz.yaml",
                                                          isJSON: data.first == UInt8(ascii: "{"))

@@ -28,7 +28,12 @@ public enum CIFAR {
         var trainFiles: [String] { self == .cifar10 ? (1...5).map { "data_batch_\($0).bin" } : ["train.bin"] }
         var testFiles: [String] { self == .cifar10 ? ["test_batch.bin"] : ["test.bin"] }
         var archiveFolder: String { self == .cifar10 ? "cifar-10-batches-bin" : "cifar-100-binary" }
+        /// The archive's file of class names, one per line in label order.
+        var namesFile: String { self == .cifar10 ? "batches.meta.txt" : "fine_label_names.txt" }
     }
+
+    /// CIFAR-10's class names in label order (Krizhevsky 2009; the archive's `batches.meta.txt`).
+    public static let cifar10ClassNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
     static let imageBytes = 3 * 32 * 32
 
@@ -36,8 +41,21 @@ public enum CIFAR {
     public static func load(_ variant: Variant, directory: URL) throws -> (train: Dataset, test: Dataset) {
         let folder = try resolve(variant, directory: directory)
         let train = try loadFiles(variant.trainFiles.map { folder.appendingPathComponent($0) }, variant: variant, name: "\(variant.rawValue)/train")
-        let test = try loadFiles(variant.testFiles.map { folder.appendingPathComponent($0) }, variant: variant, name: "\(variant.rawValue)/test")
-        return (train, test)
+        var test = try loadFiles(variant.testFiles.map { folder.appendingPathComponent($0) }, variant: variant, name: "\(variant.rawValue)/test")
+        var named = train
+        named.classNames = classNames(variant, folder: folder)
+        test.classNames = named.classNames
+        return (named, test)
+    }
+
+    /// The class names in the archive's names file (`batches.meta.txt`, `fine_label_names.txt`) when
+    /// it is there and lists one name per class, else CIFAR-10's published names, else `nil`.
+    static func classNames(_ variant: Variant, folder: URL) -> [String]? {
+        if let text = try? String(contentsOf: folder.appendingPathComponent(variant.namesFile), encoding: .utf8) {
+            let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if names.count == variant.classCount && Set(names).count == names.count { return names }
+        }
+        return variant == .cifar10 ? cifar10ClassNames : nil
     }
 
     /// The folder holding the batch files: `directory` itself or its archive sub-folder.

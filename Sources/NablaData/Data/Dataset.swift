@@ -37,16 +37,25 @@ public struct Dataset: Sendable {
     public var inputs: Tensor<Float>
     /// What each sample is trained to predict, in sample order.
     public var targets: Targets
+    /// The name of each class, by label (`classNames[3]` is what label 3 means), when the source
+    /// names them: Fashion-MNIST's and CIFAR's published names, a CSV file's text labels, an image
+    /// folder's class folders. `nil` when classes are only numbers (or for regression).
+    public var classNames: [String]?
 
     /// A dataset of `inputs` and `targets`.
     ///
-    /// - Precondition: inputs and targets have the same number of samples.
-    public init(name: String, inputs: Tensor<Float>, targets: Targets) {
+    /// - Precondition: inputs and targets have the same number of samples; `classNames`, when
+    ///   given, names every class of ``Targets/classes(_:classCount:)`` targets.
+    public init(name: String, inputs: Tensor<Float>, targets: Targets, classNames: [String]? = nil) {
         precondition(inputs.shape.first == targets.count,
                      "Dataset \(name): \(inputs.shape.first ?? 0) inputs but \(targets.count) targets")
+        if let classNames, case .classes(_, let classCount) = targets {
+            precondition(classNames.count == classCount, "Dataset \(name): \(classNames.count) class names for \(classCount) classes")
+        }
         self.name = name
         self.inputs = inputs
         self.targets = targets
+        self.classNames = classNames
     }
 
     /// The number of samples.
@@ -66,7 +75,8 @@ public struct Dataset: Sendable {
 
     /// The samples `indices`, in that order.
     public func subset(_ indices: [Int], name: String? = nil) -> Dataset {
-        Dataset(name: name ?? self.name, inputs: inputs.gathering(rows: indices), targets: targets.gathering(indices))
+        Dataset(name: name ?? self.name, inputs: inputs.gathering(rows: indices), targets: targets.gathering(indices),
+                classNames: classNames)
     }
 
     /// A seeded random split into training and validation parts; `validationFraction ∈ [0, 1)`.

@@ -23,6 +23,11 @@ extension DatasetRegistry {
                 try spec.parameters.finish()
                 return .cifar(.cifar100, directory: try directory(spec, "cifar100"))
             },
+            DatasetForm(.scheme("images"), grammar: "images:DIR",
+                        summary: "PNG images in class folders DIR/CLASS/*.png, or DIR/train/CLASS/*.png and DIR/test/CLASS/*.png (torchvision's ImageFolder layout)") { spec in
+                try spec.parameters.finish()
+                return .imageFolder(directory: try directory(spec, "images"))
+            },
             DatasetForm(.fileExtension("safetensors"), grammar: "FILE.safetensors",
                         summary: "tensors x, y [, x_test, y_test]") { spec in .safetensors(path: spec.body) },
             DatasetForm(.fileExtension("npz"), grammar: "FILE.npz",

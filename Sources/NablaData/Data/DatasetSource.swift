@@ -12,6 +12,7 @@ import NablaTensor
 /// | `fashion-mnist` | Fashion-MNIST from `/usr/share/datasets/fashion-mnist` (Debian `dataset-fashion-mnist`) |
 /// | `mnist:DIR[?classes=N]` | MNIST-family IDX files in DIR (see ``MNIST``), N classes (10) |
 /// | `cifar10:DIR`, `cifar100:DIR` | CIFAR binary batches (see ``CIFAR``) |
+/// | `images:DIR` | PNG images in class folders, torchvision's `ImageFolder` layout (see ``ImageFolder``) |
 /// | `FILE.safetensors` | tensors `x`, `y` [, `x_test`, `y_test`] (`ArrayDataset`) |
 /// | `FILE.npz` | arrays `x.npy`, `y.npy` [, `x_test.npy`, `y_test.npy`] |
 /// | `FILE.npy[?target=COL&task=T]` | a 2-D table `[N, D + 1]`, target the last column or COL (0-based, negative from the end) |
@@ -27,6 +28,8 @@ public enum DatasetSource: Equatable, Sendable {
     case mnist(directory: String, classCount: Int, name: String)
     /// `cifar10:DIR`, `cifar100:DIR`: the binary batches in `directory` (see ``CIFAR``).
     case cifar(CIFAR.Variant, directory: String)
+    /// `images:DIR`: PNG images in class folders under `directory` (see ``ImageFolder``).
+    case imageFolder(directory: String)
     /// `FILE.safetensors`: tensors `x`, `y` and optionally `x_test`, `y_test`.
     case safetensors(path: String)
     /// `FILE.npz`: arrays `x.npy`, `y.npy` and optionally `x_test.npy`, `y_test.npy`.
@@ -71,10 +74,18 @@ public enum DatasetSource: Equatable, Sendable {
                 throw NablaError(.io, "\(directory): no such directory (install Debian's dataset-fashion-mnist: "
                                  + "sudo apt-get install dataset-fashion-mnist)")
             }
-            return try MNIST.load(directory: URL(fileURLWithPath: directory), classCount: classCount, name: name)
+            var (train, test) = try MNIST.load(directory: URL(fileURLWithPath: directory), classCount: classCount, name: name)
+            if name == "fashion-mnist" && classCount == MNIST.fashionMNISTClassNames.count {
+                train.classNames = MNIST.fashionMNISTClassNames
+                test?.classNames = MNIST.fashionMNISTClassNames
+            }
+            return (train, test)
         case let .cifar(variant, directory):
             let (train, test) = try CIFAR.load(variant, directory: URL(fileURLWithPath: directory))
             return (train, test)
+        case .imageFolder(let directory):
+            let url = URL(fileURLWithPath: directory)
+            return try ImageFolder.load(directory: url, name: url.standardizedFileURL.lastPathComponent)
         case .safetensors(let path):
             return try ArrayFileDatasets.loadSafeTensors(URL(fileURLWithPath: path), name: Self.stem(path))
         case .npz(let path):

@@ -14,6 +14,11 @@ public enum MNIST {
     /// Debian's `dataset-fashion-mnist` package installs the gzip files here.
     public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
+    /// Fashion-MNIST's class names in label order (Xiao, Rasul & Vollgraf, "Fashion-MNIST: a Novel
+    /// Image Dataset for Benchmarking Machine Learning Algorithms", 2017).
+    public static let fashionMNISTClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
     /// Loads the training split and, when its files are present, the test split of `directory`.
     /// - Parameters:
     ///   - directory: the folder of `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]` and,

@@ -35,11 +35,35 @@ public struct TabularOptions: Equatable, Sendable {
 /// (inputs `[N, D]`), the target column becomes class labels or regression values `[N, 1]`
 /// (see ``TabularOptions/Task``).
 enum TabularDataset {
-    /// Loads a CSV file.
+    /// Loads a CSV file. Its target column may hold text labels (`setosa`, `versicolor`): the classes
+    /// are the distinct labels in sorted order (scikit-learn's `LabelEncoder`, torchvision's
+    /// `ImageFolder`), kept as the dataset's ``Dataset/classNames``. Every other column must be numeric.
     static func loadCSV(_ url: URL, options: TabularOptions, name: String) throws -> Dataset {
-        let table = try CSVTable.read(from: url, header: options.header)
-        return try make(values: table.values, columnCount: table.columnCount, columnNames: table.columnNames,
-                        options: options, file: url.path, name: name, row: { "line \(table.lineNumbers[$0])" })
+        let table = try CSVTable.read(from: url, header: options.header, allowingText: true)
+        let target = try targetColumn(options.target, columnCount: table.columnCount, columnNames: table.columnNames, file: url.path)
+        if let column = table.textColumns.keys.filter({ $0 != target }).min(by: { table.firstTextRows[$0]! < table.firstTextRows[$1]! }) {
+            throw table.notANumberError(column: column, name: url.path)
+        }
+        guard let labels = table.textColumns[target] else {
+            return try make(values: table.values, columnCount: table.columnCount, columnNames: table.columnNames,
+                            options: options, file: url.path, name: name, row: { "line \(table.lineNumbers[$0])" })
+        }
+        if options.task == .regression { throw table.notANumberError(column: target, name: url.path) }
+        let classNames = Array(Set(labels)).sorted()
+        guard classNames.count <= ArrayDataset.maximumClassCount else {
+            throw NablaError(.invalidFile, "\(url.path): the target column has \(classNames.count) distinct labels, more than \(ArrayDataset.maximumClassCount) classes")
+        }
+        let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
+        var values = table.values
+        for (row, label) in labels.enumerated() { values[row * table.columnCount + target] = Double(index[label]!) }
+        var options = options
+        options.task = .classification
+        var dataset = try make(values: values, columnCount: table.columnCount, columnNames: table.columnNames,
+                               options: options, file: url.path, name: name, row: { "line \(table.lineNumbers[$0])" })
+        // Every label is present, so the class count is the number of names.
+        dataset.targets = .classes(labels.map { index[$0]! }, classCount: classNames.count)
+        dataset.classNames = classNames
+        return dataset
     }
 
     /// Loads a 2-D `.npy` array `[N, D + 1]` as a table (no header).

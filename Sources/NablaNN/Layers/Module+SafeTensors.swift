@@ -6,17 +6,18 @@ extension Module {
     /// The state dictionary as a safetensors file: parameters and float buffers in this module's scalar
     /// type, integer buffers (`num_batches_tracked`) as I64 — what PyTorch's `save_file(model.state_dict())`
     /// writes, so either side loads the other's file.
-    public func stateDictFile() -> SafeTensorsFile {
+    public func stateDictFile(metadata: [String: String] = [:]) -> SafeTensorsFile {
         let integers = integerState()
-        var file = SafeTensorsFile()
+        var file = SafeTensorsFile(metadata: metadata)
         for (key, tensor) in stateDict() {
             file.tensors[key] = integers[key].map { SafeTensor(int64: $0, shape: tensor.shape) } ?? SafeTensor(tensor)
         }
         return file
     }
 
-    /// Saves the state dictionary to a `.safetensors` file, atomically.
-    public func save(to url: URL) throws { try stateDictFile().write(to: url) }
+    /// Saves the state dictionary to a `.safetensors` file, atomically, with `metadata` as the
+    /// file's `__metadata__` (string pairs that PyTorch's loader ignores).
+    public func save(to url: URL, metadata: [String: String] = [:]) throws { try stateDictFile(metadata: metadata).write(to: url) }
 
     /// Loads a `.safetensors` state dictionary (any float or integer dtype is converted; integer
     /// entries of integer buffers are kept exactly).

@@ -21,12 +21,12 @@ public enum BuiltinModels {
     public static let catalog: [(name: String, summary: String)] = [
         ("mlp", "Flatten, Linear→512, BN1d, ReLU, Dropout 0.5, Linear 512→512, BN1d, ReLU, Dropout 0.5, Linear→classes (SPEC benchmark)"),
         ("lenet", "LeNet-5: Conv 5×5 (pad 2)→6, ReLU, MaxPool 2, Conv 5×5→16, ReLU, MaxPool 2, Linear→120→84→classes"),
-        ("lenet-bn", "LeNet-5 with BatchNorm after each convolution and the first Linear (seed 004's LeNet_bn)"),
+        ("lenet-bn", "LeNet-5 with BatchNorm after each convolution and the first Linear (LeCun et al. 1998; Ioffe & Szegedy 2015)"),
         ("convnet", "[Conv 3×3, BN2d, ReLU] 32, 32, MaxPool, 64, 64, MaxPool, Linear→256, ReLU, Dropout 0.5, Linear (SPEC benchmark)"),
-        ("fcnet:H1,H2,…", "cs231n FullyConnectedNet: affine–[norm]–ReLU–[dropout] blocks of the given widths (--norm, --dropout)"),
+        ("fcnet:H1,H2,…", "a fully connected net: Linear–[norm]–ReLU–[dropout] blocks of the given widths (--norm, --dropout)"),
         ("resnet", "a small residual net: Conv 16, BN, ReLU, 3 residual blocks with DropPath, global average pool, Linear"),
         ("resnet20", "He et al. 2016's CIFAR ResNet-20: Conv 16, BN, ReLU, 3 stages × 3 basic blocks (16, 32, 64 channels; stride 2 and a 1×1 projection shortcut entering stages 2 and 3), global average pool, Linear"),
-        ("line-mlp", "seed 004's regression MLP: Linear 1→100, ReLU, 2×[Dropout, Linear 100→100, ReLU], Dropout, Linear 100→1"),
+        ("line-mlp", "an over-parameterized regression MLP: Linear 1→100, ReLU, 2×[Dropout, Linear 100→100, ReLU], Dropout, Linear 100→1"),
     ]
 
     /// The description of built-in model `name` for samples of `inputShape` and `outputCount` outputs

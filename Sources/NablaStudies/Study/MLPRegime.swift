@@ -133,7 +133,7 @@ public enum MLPRegime {
             plan(mlp(), s) { $0.penalty = "l1:\(f(s["lambda"]!))" }
         }
         add("elastic-net", "Elastic net",
-            "λ·(β·Σw² + Σ|w|) with β = \(f(Textbook.elasticBeta)) (seed 000's smooth L1-L2); tuned over λ.",
+            "λ·(β·Σw² + Σ|w|) with β = \(f(Textbook.elasticBeta)) (the elastic net, Zou & Hastie 2005); tuned over λ.",
             withStrength("lambda", g.elasticLambda, textbook: Textbook.elasticLambda)) { s in
             plan(mlp(), s) { $0.penalty = "elastic:\(f(s["lambda"]!)):\(f(Textbook.elasticBeta))" }
         }

@@ -55,7 +55,7 @@ extension RegularizationStudy.Result {
         }
         for outcome in regimes { appendRegime(outcome, comparisons: comparisons, to: &page) }
 
-        page.heading("Demos (seed 004; one seed each, illustrations without statistics)")
+        page.heading("Demos (one seed each, illustrations without statistics)")
         page.details("The noisy line, initialization and the dropout scale") { page in
             if let line { appendLine(line, to: &page) }
             if !initialization.isEmpty { appendInitialization(to: &page) }

@@ -191,7 +191,7 @@ public enum RegularizationStudy {
             var runner = StudyRunner(data: data, runsDirectory: demoDirectory, progress: engine.progress)
             runner.test = nil
             let plans = InitializationStudy.plans(c, inputShape: data.train.sampleShape, classCount: classCount)
-            engine.progress.section("Initialization demo (seed 004): \(plans.count) runs of \(c.initializationEpochs) epochs, one seed")
+            engine.progress.section("Initialization demo: \(plans.count) runs of \(c.initializationEpochs) epochs, one seed")
             for (i, plan) in plans.enumerated() { initialization.append(try runner.run(plan, index: i + 1, of: plans.count)) }
         }
         return Result(configuration: c, regimes: regimes, line: line, initialization: initialization,

@@ -62,7 +62,7 @@ public enum SeedLineStudy {
         let grid = (0...200).map { -1.1 + 2.2 * Double($0) / 200 }
         let gridTensor = Tensor<Float>(shape: [grid.count, 1], scalars: grid.map(Float.init))
         let plans = try self.plans(epochs: epochs, seed: seed)
-        progress.section("Noisy line (seed 004): \(plans.count) runs of \(epochs) full-batch steps")
+        progress.section("Noisy line: \(plans.count) runs of \(epochs) full-batch steps")
         var runs: [StudyRun] = []
         var predictions: [String: [Double]] = [:]
         for (i, plan) in plans.enumerated() {

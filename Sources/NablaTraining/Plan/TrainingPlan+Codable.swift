@@ -109,9 +109,9 @@ extension TrainingPlan.DataSelection {
 
 extension TrainingPlan.Output {
     enum CodingKeys: String, CodingKey {
-        case resume, save, quiet
+        case resume, save, quiet, overwrite
         case checkpointDirectory = "checkpoint_directory", checkpointEvery = "checkpoint_every"
-        case logDirectory = "log_directory", logHistograms = "log_histograms"
+        case logDirectory = "log_directory", logHistograms = "log_histograms", logEvery = "log_every"
     }
 
     /// Decodes the outputs; every key falls back to its default (no outputs) when absent.
@@ -125,5 +125,7 @@ extension TrainingPlan.Output {
         logHistograms = try c.value(.logHistograms, or: logHistograms)
         save = try c.decodeIfPresent(String.self, forKey: .save)
         quiet = try c.value(.quiet, or: quiet)
+        logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery)
+        overwrite = try c.value(.overwrite, or: overwrite)
     }
 }

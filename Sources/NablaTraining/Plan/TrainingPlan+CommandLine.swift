@@ -4,7 +4,8 @@ import NablaOptim
 
 extension TrainingPlan {
     /// The `nabla train` arguments that repeat this plan: flags at their defaults are left out, but
-    /// the budget, the seed, the optimizer's name and its effective learning rate are always given.
+    /// the budget, the seed, the optimizer's name and its effective learning rate are always given
+    /// (the budget as `--steps` when the plan has one, which makes its ``epochs`` irrelevant).
     /// `nabla train` parses them back into an equal plan (the command-line tests check the round trip).
     ///
     /// - Parameter modelFile: the path under which ``Model/description`` of a plan with an inline
@@ -29,7 +30,7 @@ extension TrainingPlan {
         add("normalize", data.normalize)
 
         // The budget and the seed are always spelled out: a reproduce command should not lean on defaults.
-        add("epochs", steps != nil && epochs == 10 ? nil : String(epochs))
+        add("epochs", steps != nil ? nil : String(epochs))      // --steps replaces the epoch budget
         add("steps", steps.map(String.init))
         add("batch-size", String(batchSize))
         add("no-shuffle", !shuffle)
@@ -74,6 +75,8 @@ extension TrainingPlan {
         add("resume", output.resume)
         add("logdir", output.logDirectory)
         add("no-histograms", !output.logHistograms)
+        add("log-every", output.logEvery.map(String.init))
+        add("overwrite", output.overwrite)
         add("save", output.save)
         add("quiet", output.quiet)
         return words

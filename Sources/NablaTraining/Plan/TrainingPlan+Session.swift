@@ -28,6 +28,8 @@ public struct TrainingSession {
     public let data: PlanData
     /// The model, built, initialized and (with `--init`) loaded.
     public let built: BuiltModel
+    /// The layers of ``built``: the plan's model resolved for its data.
+    public let modelDescription: ModelDescription
     /// The loss function the plan names.
     public let loss: LossFunction
     /// The trainer, configured from the plan (its checkpoint identity is the plan's).
@@ -98,26 +100,11 @@ extension TrainingPlan.Model {
         return try BuiltinModels.resolve(name, inputShape: inputShape, outputCount: outputCount, options: options)
     }
 
-    /// Builds the model for samples of `inputShape` with `outputCount` outputs: initialized from
-    /// `RandomGenerator(seed:)`, every `Dropout` set to ``dropoutMode``, `Linear` weights re-drawn by
-    /// ``initialization`` (from stream `0x1417` of the seed), then ``initialWeights`` loaded.
+    /// Builds the model for samples of `inputShape` with `outputCount` outputs:
+    /// ``build(description:inputShape:seed:)`` of ``resolvedDescription(inputShape:outputCount:)``.
     /// - Throws: ``/NablaTensor/NablaError`` for a model that does not fit the data or unreadable weights.
     public func build(inputShape: [Int], outputCount: Int, seed: UInt64) throws -> BuiltModel {
-        let description = try resolvedDescription(inputShape: inputShape, outputCount: outputCount)
-        if let declared = description.inputShape, declared != inputShape {
-            throw NablaError(.shapeMismatch, "--model \(name): declares input_shape \(declared) but the data has samples of shape \(inputShape)")
-        }
-        var generator = RandomGenerator(seed: seed)
-        let built = try description.build(inputShape: inputShape, using: &generator)
-        for (_, module) in built.model.namedModules() {
-            if let dropout = module as? Dropout<Float> { dropout.mode = dropoutMode }
-        }
-        if initialization != .pytorchDefault {
-            var initGenerator = RandomGenerator(seed: seed, stream: 0x1417)
-            initialization.apply(to: built.model, using: &initGenerator)
-        }
-        if let initialWeights { try built.model.load(from: URL(fileURLWithPath: initialWeights)) }
-        return built
+        try build(description: try resolvedDescription(inputShape: inputShape, outputCount: outputCount), inputShape: inputShape, seed: seed)
     }
 }
 
@@ -155,8 +142,20 @@ extension TrainingPlan {
         if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count) }
         let evaluationBatchSize = try checkMemory(data: data, evaluationBatchSize: TrainerConfiguration().evaluationBatchSize)
         let loss = try lossFunction()
-        let built = try model.build(inputShape: data.train.sampleShape, outputCount: data.train.outputCount, seed: seed)
-        try loss.validate(targets: data.train.targets, outputShape: built.outputShape)
+        var outputCount = data.train.outputCount
+        if model.description == nil, let initial = model.initialWeights, case .classes = data.train.targets {
+            // Fine-tuning: a built-in model keeps the classes of its initial weights (more outputs
+            // than the data's classes is fine; a label beyond them is reported below).
+            let probe = try model.resolvedDescription(inputShape: data.train.sampleShape, outputCount: outputCount)
+            let weights = try SafeTensorsFile.read(from: URL(fileURLWithPath: initial))
+            outputCount = probe.lastLinearOutputCount(in: weights.tensors) ?? outputCount
+        }
+        let description = try model.resolvedDescription(inputShape: data.train.sampleShape, outputCount: outputCount)
+        let built = try model.build(description: description, inputShape: data.train.sampleShape, seed: seed)
+        try loss.validate(targets: data.train.targets, outputShape: built.outputShape, name: data.train.name)
+        for part in [data.validation, data.test].compactMap({ $0 }) {
+            try loss.validate(targets: part.targets, outputShape: built.outputShape, name: part.name)
+        }
         if ranks > 1 { try validate(ranks: ranks, trainingSamples: data.train.count, model: built.model) }
         let optimizer = try makeOptimizer(for: built.model)
         var loader = DataLoader(dataset: data.train, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
@@ -208,7 +207,9 @@ extension TrainingPlan {
                                   configuration: configuration, runIdentity: checkpointIdentity)
         if perStep, let regular { trainer.callbacks.append(StepScheduleCallback(regular)) }
         trainer.callbacks += try toolboxCallbacks(model: built.model)
-        var session = TrainingSession(plan: self, data: data, built: built, loss: loss, trainer: trainer, notes: note.map { [$0] } ?? [])
+        var session = TrainingSession(plan: self, data: data, built: built, modelDescription: description, loss: loss, trainer: trainer,
+                                      notes: note.map { [$0] } ?? [])
+        trainer.modelMetadata = session.metadata.safetensorsMetadata
         if let group, ranks > 1 {
             if group.rank > 0 {
                 for case let keep as BestCheckpointCallback in trainer.callbacks { keep.writesFiles = false }

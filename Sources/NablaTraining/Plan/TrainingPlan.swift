@@ -78,6 +78,12 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
         public var save: String?
         /// No progress output (`--quiet`).
         public var quiet = false
+        /// Also log the loss, learning rate, gradient norm and throughput to TensorBoard every this
+        /// many optimizer steps (`--log-every`; ``StepLogger``).
+        public var logEvery: Int?
+        /// Write into ``logDirectory`` even when an earlier run's logs are there, replacing them
+        /// (`--overwrite`); without it such a run logs into a fresh sub-directory (``LogDirectory``).
+        public var overwrite = false
 
         /// No outputs.
         public init() {}
@@ -254,6 +260,7 @@ extension TrainingPlan {
         if let augmentation { _ = try AugmentationPipeline(parsing: augmentation) }
         if let testTimeAugmentation { _ = try TestTimeAugmentationSpec(parsing: testTimeAugmentation) }
         try optimizer.validate()
+        try validateSpecifications()
     }
 
     /// The loss function ``loss``, ``labelSmoothing`` and ``classWeights`` name.

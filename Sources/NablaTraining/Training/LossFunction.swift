@@ -101,15 +101,27 @@ public enum LossFunction: Equatable, Sendable {
     }
 
     /// Checks the loss against a dataset's targets and the model's per-sample output shape.
-    public func validate(targets: Targets, outputShape: [Int]) throws {
+    ///
+    /// Class labels need one score per class: a model with `K` outputs takes labels `0..<K`, as
+    /// PyTorch's `cross_entropy` does — more outputs than the data's classes is fine (a subset, a
+    /// fine-tuning set); only a label `≥ K` is an error, naming it. `name` names the data in messages.
+    public func validate(targets: Targets, outputShape: [Int], name: String? = nil) throws {
         switch (self, targets) {
-        case (.crossEntropy, .classes(_, let c)), (.negativeLogLikelihood, .classes(_, let c)), (.hinge, .classes(_, let c)),
-             (.binaryCrossEntropy, .classes(_, let c)):
-            guard outputShape == [c] else {
-                throw NablaError(.shapeMismatch, "the model outputs per-sample shape \(outputShape) but the data has \(c) classes: the last layer needs \(c) outputs")
+        case (.crossEntropy, .classes(let labels, let c)), (.negativeLogLikelihood, .classes(let labels, let c)), (.hinge, .classes(let labels, let c)),
+             (.binaryCrossEntropy, .classes(let labels, let c)):
+            let data = name.map { "\($0) has" } ?? "the data has"
+            guard outputShape.count == 1 else {
+                throw NablaError(.shapeMismatch, "the model outputs per-sample shape \(outputShape), but class labels need one score per class ([classes])")
             }
-            if let weights = classWeights, weights.count != c {
-                throw NablaError(.shapeMismatch, "--class-weights has \(weights.count) weights but the data has \(c) classes")
+            if let sample = labels.firstIndex(where: { $0 >= outputShape[0] }) {
+                let largest = labels.max()!
+                throw NablaError(.shapeMismatch, "\(data) label \(labels[sample]) (sample \(sample)) but the model has \(outputShape[0]) outputs: "
+                                 + "the last layer needs at least \(largest + 1)")
+            }
+            if let weights = classWeights, weights.count != outputShape[0] {
+                // One weight per output, as torch's `weight` argument (outputs ≥ the data's classes).
+                let what = outputShape[0] == c ? "the data has \(c) classes" : "the model has \(outputShape[0]) outputs (one weight per output)"
+                throw NablaError(.shapeMismatch, "--class-weights has \(weights.count) weights but \(what)")
             }
         case (.crossEntropy, .probabilities(let t)), (.binaryCrossEntropy, .probabilities(let t)):
             let c = t.shape.last ?? 0
@@ -120,7 +132,7 @@ public enum LossFunction: Equatable, Sendable {
                 throw NablaError(.shapeMismatch, "--class-weights has \(weights.count) weights but the data has \(c) classes")
             }
         case (.negativeLogLikelihood, .probabilities), (.hinge, .probabilities):
-            throw NablaError(.invalidArgument, "--loss \(name): needs class labels, but the targets are class probabilities (use --loss cross-entropy)")
+            throw NablaError(.invalidArgument, "--loss \(self.name): needs class labels, but the targets are class probabilities (use --loss cross-entropy)")
         case (.crossEntropy, .values), (.negativeLogLikelihood, .values), (.hinge, .values):
             throw NablaError(.invalidArgument, "--loss \(self): needs class labels, but the data has real-valued targets (use --loss mse)")
         case (_, .values(let t)):
@@ -143,8 +155,9 @@ public enum LossFunction: Equatable, Sendable {
             return NablaNN.nllLoss(logProbabilities: output, labels: labels, classWeights: weights?.map { Float($0) })
         case (.hinge(let margin), .classes(let labels, _)):
             return NablaNN.multiclassHingeLoss(scores: output, labels: labels, margin: Float(margin))
-        case (.binaryCrossEntropy, .classes(let labels, let c)):
-            return NablaNN.binaryCrossEntropy(logits: output, targets: oneHot(labels, classCount: c))
+        case (.binaryCrossEntropy, .classes(let labels, _)):
+            // One column per output (the model may have more outputs than the data has classes).
+            return NablaNN.binaryCrossEntropy(logits: output, targets: oneHot(labels, classCount: output.value.shape.last ?? 1))
         case (.binaryCrossEntropy, .values(let t)), (.binaryCrossEntropy, .probabilities(let t)):
             return NablaNN.binaryCrossEntropy(logits: output, targets: t)
         case (.meanSquaredError, .values(let t)): return NablaNN.meanSquaredError(output, t)

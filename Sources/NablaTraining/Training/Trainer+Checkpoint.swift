@@ -49,14 +49,14 @@ extension Trainer {
     public func saveCheckpoint() throws {
         guard let url = checkpointURL, let modelURL = modelFileURL else { return }
         try checkpoint().write(to: url)
-        try model.save(to: modelURL)
+        try model.save(to: modelURL, metadata: modelMetadata)
     }
 
     /// Rewrites `model.safetensors` unless it already holds exactly the model's state (restored
     /// from the checkpoint), so the pair agrees again after a kill between their writes.
     func synchronizeModelFile() throws {
         guard let url = modelFileURL else { return }
-        let bytes = model.stateDictFile().serialized()
+        let bytes = model.stateDictFile(metadata: modelMetadata).serialized()
         if let existing = try? Data(contentsOf: url), existing.elementsEqual(bytes) { return }
         try AtomicFile.write(Data(bytes), to: url)
     }

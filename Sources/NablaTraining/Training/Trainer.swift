@@ -76,6 +76,9 @@ public final class Trainer {
     public internal(set) var progress = TrainingProgress()
     /// Steps skipped because their loss or gradients were not finite.
     public private(set) var skippedSteps = 0
+    /// Written into the `__metadata__` of `model.safetensors` and `best.safetensors` (what
+    /// ``TrainingSession/metadata`` describes: layers, input shape, normalization, class names).
+    public var modelMetadata: [String: String] = [:]
 
     private let decayable: [Variable<Float>]
     let earlyStopping: EarlyStopping<Float>?
@@ -169,6 +172,7 @@ public final class Trainer {
         }
         var reports: [EpochReport] = []
         var stopReason: String?
+        var restoredBestEpoch: Int?
         if progress.earlyStopped == true {
             stopReason = "early stopping already ended this run after epoch \(progress.epoch); nothing left to train"
         }
@@ -316,6 +320,7 @@ public final class Trainer {
                     if earlyStopping.update(metric: monitored, epoch: epoch + 1, module: model) {
                         stopReason = "early stopping after epoch \(epoch + 1): no improvement for \(earlyStopping.patience) epochs; restored the weights of epoch \(earlyStopping.bestEpoch ?? 0)"
                         try earlyStopping.restoreBest(into: model)
+                        restoredBestEpoch = earlyStopping.bestEpoch
                         progress.earlyStopped = true
                     }
                 }
@@ -323,12 +328,13 @@ public final class Trainer {
             for callback in callbacks { try callback.epochDidEnd(self, report: report) }
             try logger?.log(report, model: model, histograms: configuration.logHistograms)
             try saveCheckpoint()
-            if improved, stopReason == nil, let url = bestWeightsURL { try model.save(to: url) }
+            if improved, stopReason == nil, let url = bestWeightsURL { try model.save(to: url, metadata: modelMetadata) }
             reports.append(report)
             for callback in onEpochEnd { callback(report) }
             if let request = stopRequest, stopReason == nil { stopReason = request }
         }
-        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress)
+        let result = TrainingResult(epochs: reports, stopReason: stopReason, seconds: Date().timeIntervalSince(start), progress: progress,
+                                    restoredBestEpoch: restoredBestEpoch)
         for callback in callbacks { try callback.trainingDidEnd(self, result: result) }
         return result
     }

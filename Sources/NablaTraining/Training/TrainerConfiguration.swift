@@ -109,4 +109,7 @@ public struct TrainingResult: Sendable {
     public var seconds: Double
     /// Where the run stands at the end (the resumed part included).
     public var progress: TrainingProgress
+    /// The epoch whose weights early stopping restored at the end, or `nil` when the model holds
+    /// the weights of its last step.
+    public var restoredBestEpoch: Int? = nil
 }
