@@ -103,36 +103,13 @@ final class SyncBatchNormTests: XCTestCase {
 /// `count` replicas on threads of this process: each collective returns once every replica has
 /// contributed, like an MPI collective.
 final class ThreadReplicas: @unchecked Sendable {
-    let count: Int
-    private let condition = NSCondition()
-    private var contributions: [[Double]?]
-    private var arrived = 0
-    private var round = 0
-    private var completed: [[Double]] = []
+    private let rendezvous: ThreadRendezvous<[Double]>
+    var count: Int { rendezvous.count }
 
-    init(count: Int) {
-        self.count = count
-        contributions = Array(repeating: nil, count: count)
-    }
+    init(count: Int) { rendezvous = ThreadRendezvous(count: count) }
 
     /// Every replica's `values`, once all have called.
-    func gather(rank: Int, _ values: [Double]) -> [[Double]] {
-        condition.lock()
-        defer { condition.unlock() }
-        let myRound = round
-        contributions[rank] = values
-        arrived += 1
-        if arrived == count {
-            completed = contributions.map { $0! }
-            contributions = Array(repeating: nil, count: count)
-            arrived = 0
-            round += 1
-            condition.broadcast()
-        } else {
-            while round == myRound { condition.wait() }
-        }
-        return completed
-    }
+    func gather(rank: Int, _ values: [Double]) -> [[Double]] { rendezvous.exchange(rank: rank, values) }
 
     /// Replica `rank`'s view of the group.
     func view(_ rank: Int) -> any ReplicaCollectives { View(group: self, rank: rank) }

@@ -1,4 +1,5 @@
 import Foundation
+import NablaTestSupport
 import NablaDistributed
 
 /// `count` ranks as threads of this process: a ``ProcessGroup`` whose collectives meet in memory,
@@ -7,9 +8,9 @@ import NablaDistributed
 final class ThreadProcessGroup: ProcessGroup, @unchecked Sendable {
     let rank: Int
     let size: Int
-    private let hub: Hub
+    private let hub: ThreadRendezvous<[UInt8]>
 
-    private init(rank: Int, hub: Hub) {
+    private init(rank: Int, hub: ThreadRendezvous<[UInt8]>) {
         self.rank = rank
         self.size = hub.count
         self.hub = hub
@@ -17,7 +18,7 @@ final class ThreadProcessGroup: ProcessGroup, @unchecked Sendable {
 
     /// Runs `body(group)` on one thread per rank and returns the results by rank.
     static func run<T>(ranks: Int, _ body: @escaping (ThreadProcessGroup) throws -> T) throws -> [T] {
-        let hub = Hub(count: ranks)
+        let hub = ThreadRendezvous<[UInt8]>(count: ranks)
         let results = Slots<Result<T, Error>>(count: ranks)
         let done = DispatchGroup()
         for rank in 0..<ranks {
@@ -67,39 +68,6 @@ final class ThreadProcessGroup: ProcessGroup, @unchecked Sendable {
             var total = parts[0][i]
             for part in parts.dropFirst() { total += part[i] }
             buffer[i] = operation == .average ? total / Element(size) : total
-        }
-    }
-
-    /// Where the ranks' threads meet: each exchange returns once every rank has contributed.
-    private final class Hub: @unchecked Sendable {
-        let count: Int
-        private let condition = NSCondition()
-        private var contributions: [[UInt8]?]
-        private var arrived = 0
-        private var round = 0
-        private var completed: [[UInt8]] = []
-
-        init(count: Int) {
-            self.count = count
-            contributions = Array(repeating: nil, count: count)
-        }
-
-        func exchange(rank: Int, _ bytes: [UInt8]) -> [[UInt8]] {
-            condition.lock()
-            defer { condition.unlock() }
-            let myRound = round
-            contributions[rank] = bytes
-            arrived += 1
-            if arrived == count {
-                completed = contributions.map { $0! }
-                contributions = Array(repeating: nil, count: count)
-                arrived = 0
-                round += 1
-                condition.broadcast()
-            } else {
-                while round == myRound { condition.wait() }
-            }
-            return completed
         }
     }
 
