@@ -230,13 +230,43 @@ final class StudyCLITests: XCTestCase {
 
     func testOptimizerStudyWritesItsReport() throws {
         let optimizers = directory.appendingPathComponent("opt")
-        let r = try CLI.run(["study", "optimizers"] + Self.tiny + ["--path-steps", "10", "--output", optimizers.path, "--quiet"], timeout: 300)
+        let arguments = ["study", "optimizers"] + Self.tiny + ["--hidden", "16", "--batch-size", "16", "--seeds", "2", "--jobs", "2",
+                                                              "--path-steps", "10", "--output", optimizers.path, "--quiet"]
+        let r = try CLI.run(arguments, timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
         let html = try String(contentsOf: optimizers.appendingPathComponent("report.html"), encoding: .utf8)
-        for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW"] {
+        for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW", "Lion", "LAMB", "Momentum + one-cycle"] {
             XCTAssertTrue(html.contains(">\(name)<"), name)
         }
+        for fragment in ["Takeaways", "test accuracy − Momentum</title>", "Paths on f(x, y)", "Method and sources"] {
+            XCTAssertTrue(html.contains(fragment), "report lacks \(fragment)")
+        }
         XCTAssertTrue(r.stdout.contains("Paths on f(x, y)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Takeaways"), r.stdout)
+
+        // results.json: every optimizer with its two seeds' test runs and a verdict against Momentum.
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: optimizers.appendingPathComponent("results.json"))) as? [String: Any])
+        let studies = try XCTUnwrap(json["studies"] as? [[String: Any]])
+        let accuracy = try XCTUnwrap(studies.first { $0["name"] as? String == "optimizers/optimizers/tuned/test_accuracy" })
+        XCTAssertEqual(accuracy["baseline"] as? String, "momentum")
+        let variants = try XCTUnwrap(accuracy["variants"] as? [[String: Any]])
+        XCTAssertEqual(Set(variants.compactMap { $0["name"] as? String }), Set(OptimizerStudy.variantKeys))
+        for variant in variants {
+            XCTAssertEqual((variant["runs"] as? [[String: Any]])?.map { $0["split"] as? String }, ["test", "test"])
+            XCTAssertEqual((variant["selection"] as? [String: Any])?["split"] as? String, "validation")
+            if variant["name"] as? String != "momentum" { XCTAssertNotNil((variant["verdict"] as? [String: Any])?["p_value"]) }
+        }
+
+        // TensorBoard: a directory per optimizer, setting and seed; a second invocation trains nothing.
+        let adam = optimizers.appendingPathComponent("runs/optimizers/adam")
+        let setting = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: adam.path).first { $0.hasPrefix("lr=") })
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: adam.appendingPathComponent("\(setting)/seed-1").path)
+            .contains { $0.contains("tfevents") })
+        let cached = try CLI.run(Array(arguments.dropLast()), timeout: 300)
+        XCTAssertEqual(cached.status, 0, cached.stderr)
+        let counts = stageCounts(cached.stderr)
+        XCTAssertEqual(counts.count, 2, cached.stderr)
+        XCTAssertTrue(counts.allSatisfy { $0.runs == $0.cached && $0.runs > 0 }, cached.stderr)
     }
 }
