@@ -154,7 +154,8 @@ final class OptimizerStudyTests: XCTestCase {
         let html = try result.report(command: "nabla study optimizers", outputDirectory: output, comparisons: comparisons).render()
         for fragment in ["<ul class=\"takeaways\">", "test accuracy − Momentum</title>", "validation accuracy</title>", "training loss</title>",
                          "final training loss", "Paths on f(x, y) = x²/20 + y²", "<details>", "Repeat the tuned run of seed 0",
-                         "Choi, D.", "Schmidt, R. M.", "Holm, S. (1979)", "Best model by validation accuracy"] {
+                         "Choi, D.", "Schmidt, R. M.", "Holm, S. (1979)", "Best model by validation accuracy",
+                         "with every learning rate tuned on validation:", "within noise of Momentum"] {
             XCTAssertTrue(html.contains(fragment), "report lacks \(fragment)")
         }
         for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam", "RAdam", "Lion", "LAMB",

@@ -104,10 +104,44 @@ extension OptimizerStudy.Result {
                 + parts.joined(separator: "; ") + " (paired t-tests, Holm over the family).")
     }
 
-    /// The takeaways: one per optimizer on test accuracy, then the training loss, the gap and the
-    /// best model — all written from the statistics.
+    /// The takeaways, all written from the statistics: each optimizer better or worse than the
+    /// reference on test accuracy, then the others in one item (those whose textbook verdict
+    /// differs keep their own), what tuning changed, then the training loss, the gap and the best model.
     func takeaways(_ comparisons: [StudyComparison]) -> [(lead: String, text: String)] {
         var items = SeededStudyReport.takeaways(outcome, comparisons: comparisons)
+        let primary = outcome.settingKinds[0]
+        func accuracy(_ kind: SettingKind) -> StudyComparison? {
+            comparisons.first { $0.setting == kind && $0.metric.name == StudyMetric.testAccuracy.name }
+        }
+        if let main = accuracy(primary) {
+            // Optimizers within noise of the reference (and not differing at the textbook rate): one item.
+            let quiet = main.members.filter { row in
+                guard row.verdict?.label == .noDetectableDifference else { return false }
+                return !items.contains { $0.text.hasPrefix("\(row.name) vs ") && $0.text.contains("At the textbook setting") }
+            }
+            if quiet.count > 1, let first = items.firstIndex(where: { item in quiet.contains { item.text.hasPrefix("\($0.name) vs ") } }) {
+                items.removeAll { item in quiet.contains { item.text.hasPrefix("\($0.name) vs ") } }
+                let list = quiet.compactMap { row in row.comparison.map { "\(row.name) \(SeededStudyReport.difference($0, main.metric))" } }
+                items.insert((quiet[0].verdict!.text,
+                              "\(primary == .tuned ? "Tuned, these" : "These") optimizers' test accuracy is within noise of \(main.baseline.name)'s: "
+                                + list.joined(separator: "; ") + " (mean paired difference [95% CI], Holm-adjusted p ≥ 0.05 or an interval that includes 0)."),
+                             at: min(first, items.count))
+            }
+            // What tuning changed: the verdicts at the textbook rates against the tuned ones.
+            if primary == .tuned, let textbook = accuracy(.textbook) {
+                func counts(_ c: StudyComparison) -> String {
+                    let labels = c.members.compactMap { $0.verdict?.label }
+                    return "\(labels.filter { $0 == .better }.count) better, \(labels.filter { $0 == .worse }.count) worse, "
+                        + "\(labels.filter { $0 == .noDetectableDifference }.count) within noise"
+                }
+                let changed = main.members.filter { row in textbook.members.first { $0.key == row.key }?.verdict?.label != row.verdict?.label }
+                var text = "Against \(main.baseline.name) at the textbook learning rates: \(counts(textbook)); with every learning rate tuned on "
+                    + "validation: \(counts(main))."
+                text += changed.isEmpty ? " Tuning changed no verdict."
+                    : " Comparing at fixed learning rates would have given a different verdict for \(changed.map(\.name).joined(separator: ", ")) (Choi et al., 2019)."
+                items.insert(("tuning", text), at: items.firstIndex { $0.lead == "gap" || $0.lead == "best model" } ?? items.count)
+            }
+        }
         if let loss = comparisons.first(where: { $0.metric.name == StudyMetric.finalTrainLoss.name }), let item = trainLossTakeaway(loss) {
             items.insert(item, at: items.firstIndex { $0.lead == "gap" || $0.lead == "best model" } ?? items.count)
         }
@@ -142,7 +176,7 @@ extension OptimizerStudy.Result {
         }
         text += ", \(c.epochs) epochs per run: \(runCount) runs in all (\(trainedRuns) trained now, \(cachedRuns) read from the cache)."
         text += " A three-point grid half a decade either side of the textbook rate is a small budget: an optimizer whose best rate lies "
-            + "outside it is judged at the grid's edge (the tuning tables below show where each choice fell; `--full` widens the grid to ×0.1 … ×10). "
+            + "outside it is judged at the grid's edge (the tuning tables under Reproduce show where each choice fell; --full widens the grid to ×0.1 … ×10). "
             + "With one family of \(max(0, outcome.variants.count - 1)) comparisons, Holm's correction asks for small p-values, and with "
             + "\(c.seedCount) seeds only effects of about twice the seed-to-seed spread of the paired difference are detectable."
         return text
