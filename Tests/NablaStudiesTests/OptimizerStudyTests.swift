@@ -155,7 +155,8 @@ final class OptimizerStudyTests: XCTestCase {
         for fragment in ["<ul class=\"takeaways\">", "test accuracy − Momentum</title>", "validation accuracy</title>", "training loss</title>",
                          "final training loss", "Paths on f(x, y) = x²/20 + y²", "<details>", "Repeat the tuned run of seed 0",
                          "Choi, D.", "Schmidt, R. M.", "Holm, S. (1979)", "Best model by validation accuracy",
-                         "with every learning rate tuned on validation:", "within noise of Momentum"] {
+                         "with every learning rate tuned on validation:", "within noise of Momentum",
+                         "Each tuning score is the accuracy on 24 validation images × 1 seed"] {
             XCTAssertTrue(html.contains(fragment), "report lacks \(fragment)")
         }
         for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam", "RAdam", "Lion", "LAMB",

@@ -175,9 +175,21 @@ extension OptimizerStudy.Result {
             text += ", no tuning (textbook learning rates only)"
         }
         text += ", \(c.epochs) epochs per run: \(runCount) runs in all (\(trainedRuns) trained now, \(cachedRuns) read from the cache)."
-        text += " A three-point grid half a decade either side of the textbook rate is a small budget: an optimizer whose best rate lies "
-            + "outside it is judged at the grid's edge (the tuning tables under Reproduce show where each choice fell; --full widens the grid to ×0.1 … ×10). "
-            + "With one family of \(max(0, outcome.variants.count - 1)) comparisons, Holm's correction asks for small p-values, and with "
+        let scores = outcome.variants.flatMap(\.trials).compactMap(\.score)
+        if c.tunes, validationCount > 0, !scores.isEmpty {
+            let p = scores.reduce(0, +) / Double(scores.count)
+            let standardError = (p * (1 - p) / Double(validationCount * c.tuningSeedCount)).squareRoot() * 100
+            text += " Each tuning score is the accuracy on \(validationCount) validation images × \(c.tuningSeedCount) seed\(c.tuningSeedCount == 1 ? "" : "s"): "
+                + "at about \(SeededStudyReport.number(p * 100, digits: 0))% its binomial standard error is ±\(SeededStudyReport.number(standardError, digits: 1)) "
+                + "points, so grid points closer than about twice that are chosen between by chance (--tuning-seeds lowers it)."
+        }
+        if c.tunes {
+            let edges = outcome.variants.filter { v in v.tuned.map { $0.setting == v.trials.first?.setting || $0.setting == v.trials.last?.setting } ?? false }
+            text += " A grid of \(c.grid.factors.count) points is a small budget: an optimizer whose best rate lies outside it is judged at the grid's edge"
+                + (edges.isEmpty ? " (no choice fell on an edge here)" : " — here the choice fell on an edge for \(edges.map(\.name).joined(separator: ", "))")
+                + (c.grid == .small ? "; --grid full widens it to ×0.1 … ×10." : ".")
+        }
+        text += " With one family of \(max(0, outcome.variants.count - 1)) comparisons, Holm's correction asks for small p-values, and with "
             + "\(c.seedCount) seeds only effects of about twice the seed-to-seed spread of the paired difference are detectable."
         return text
     }

@@ -253,6 +253,8 @@ public enum OptimizerStudy {
         public var cachedRuns: Int
         /// How runs were executed ("2 worker processes × 1 thread").
         public var execution: String
+        /// Images in each run's validation split (the tuning score's sample size).
+        public var validationCount: Int
     }
 
     /// Runs the paths and the seeded study through `engine`; logs go under `outputDirectory/runs`.
@@ -266,6 +268,7 @@ public enum OptimizerStudy {
         let outcome = try study(c, data: data, runsDirectory: runsDirectory).run(engine: engine)
         if let runsDirectory { try StudyTensorBoard.write([outcome], to: runsDirectory) }
         return Result(configuration: c, outcome: outcome, paths: paths, seconds: Date().timeIntervalSince(start),
-                      trainedRuns: engine.trainedCount, cachedRuns: engine.cachedCount, execution: engine.executor.summary)
+                      trainedRuns: engine.trainedCount, cachedRuns: engine.cachedCount, execution: engine.executor.summary,
+                      validationCount: Int((Double(data.train.count) * c.validationFraction).rounded()))
     }
 }
