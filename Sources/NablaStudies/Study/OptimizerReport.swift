@@ -121,11 +121,17 @@ extension OptimizerStudy.Result {
             }
             if quiet.count > 1, let first = items.firstIndex(where: { item in quiet.contains { item.text.hasPrefix("\($0.name) vs ") } }) {
                 items.removeAll { item in quiet.contains { item.text.hasPrefix("\($0.name) vs ") } }
-                let list = quiet.compactMap { row in row.comparison.map { "\(row.name) \(SeededStudyReport.difference($0, main.metric))" } }
-                items.insert((quiet[0].verdict!.text,
-                              "\(primary == .tuned ? "Tuned, these" : "These") optimizers' test accuracy is within noise of \(main.baseline.name)'s: "
-                                + list.joined(separator: "; ") + " (mean paired difference [95% CI], Holm-adjusted p ≥ 0.05 or an interval that includes 0)."),
-                             at: min(first, items.count))
+                let ordered = quiet.sorted { abs($0.comparison?.meanDifference ?? 0) > abs($1.comparison?.meanDifference ?? 0) }
+                let list = ordered.compactMap { row in row.comparison.map { "\(row.name) \(SeededStudyReport.difference($0, main.metric))" } }
+                var text = "\(primary == .tuned ? "Tuned, these" : "These") optimizers' test accuracy is within noise of \(main.baseline.name)'s "
+                    + "(largest differences first): " + list.joined(separator: "; ")
+                    + " (mean paired difference [95% CI], Holm-adjusted p ≥ 0.05 or an interval that includes 0)."
+                let uncorrected = ordered.filter { $0.comparison?.interval?.excludesZero == true }.map(\.name)
+                if !uncorrected.isEmpty {
+                    text += " The uncorrected intervals of \(uncorrected.joined(separator: ", ")) exclude 0, but after Holm's correction over "
+                        + "\(main.members.count) comparisons with \(main.seeds.count) seeds their adjusted p-values are all ≥ 0.05: suggestive, not shown."
+                }
+                items.insert((quiet[0].verdict!.text, text), at: min(first, items.count))
             }
             // What tuning changed: the verdicts at the textbook rates against the tuned ones.
             if primary == .tuned, let textbook = accuracy(.textbook) {
