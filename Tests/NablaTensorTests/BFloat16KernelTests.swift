@@ -41,16 +41,23 @@ final class BFloat16KernelTests: XCTestCase {
     private func reference(_ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int,
                            c0: [Float]?) -> (value: [Double], bound: [Double]) {
         var value = [Double](repeating: 0, count: m * n), bound = value
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum = Double(c0?[i * n + j] ?? 0), magnitude = abs(sum)
-                for p in 0..<k {
-                    let x = Double(BFloat16Kernels.rounded(ta ? a[p * lda + i] : a[i * lda + p]))
-                    let y = Double(BFloat16Kernels.rounded(tb ? b[j * ldb + p] : b[p * ldb + j]))
-                    sum += x * y; magnitude += abs(x * y)
+        // op(A) as rows and op(B) as columns, rounded once.
+        var rowsA = [Double](repeating: 0, count: m * k), columnsB = [Double](repeating: 0, count: n * k)
+        for i in 0..<m { for p in 0..<k { rowsA[i * k + p] = Double(BFloat16Kernels.rounded(ta ? a[p * lda + i] : a[i * lda + p])) } }
+        for j in 0..<n { for p in 0..<k { columnsB[j * k + p] = Double(BFloat16Kernels.rounded(tb ? b[j * ldb + p] : b[p * ldb + j])) } }
+        rowsA.withUnsafeBufferPointer { ra in
+            columnsB.withUnsafeBufferPointer { cb in
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = Double(c0?[i * n + j] ?? 0), magnitude = abs(sum)
+                        for p in 0..<k {
+                            let product = ra[i * k + p] * cb[j * k + p]
+                            sum += product; magnitude += abs(product)
+                        }
+                        value[i * n + j] = sum
+                        bound[i * n + j] = Double(k + 1) * 0x1p-24 * magnitude + 1e-30
+                    }
                 }
-                value[i * n + j] = sum
-                bound[i * n + j] = Double(k + 1) * 0x1p-24 * magnitude + 1e-30
             }
         }
         return (value, bound)
@@ -63,7 +70,7 @@ final class BFloat16KernelTests: XCTestCase {
     func testGEMMMatchesTheDoubleReferenceOfRoundedOperands() {
         var generator = RandomGenerator(seed: 22)
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 70, 1), (7, 5, 2), (6, 64, 3), (13, 65, 128), (5, 130, 257),
-                                         (97, 3, 33), (20, 600, 9), (2, 17, 300)]
+                                         (97, 3, 33), (7, 530, 9), (2, 17, 300)]
         let hardware = BFloat16Kernels.hardwareAvailable
         if !hardware { print("NOTICE: this CPU has no AVX512_BF16; checking the portable bf16 kernel only") }
         var exactAgreement = 0, compared = 0
@@ -95,7 +102,9 @@ final class BFloat16KernelTests: XCTestCase {
                         }
                         if results.count == 2 {
                             compared += 1
-                            if results[0] == results[1] { exactAgreement += 1 }
+                            if (0..<m).allSatisfy({ i in (0..<n).allSatisfy { results[0][i * ldc + $0] == results[1][i * ldc + $0] } }) {
+                                exactAgreement += 1
+                            }
                             for i in 0..<(m * ldc) where !(results[0][i].isNaN && results[1][i].isNaN) {
                                 XCTAssertEqual(results[0][i], results[1][i], accuracy: Float(expected.bound.max()!) * 2,
                                                "m=\(m) n=\(n) k=\(k): hardware vs portable")
