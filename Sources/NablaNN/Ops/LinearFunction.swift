@@ -19,10 +19,11 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     precondition(x.value.rank >= 1 && x.shape.last == inFeatures,
                  "linear: input of shape \(x.shape) does not end in \(inFeatures) features (weight \(weight.shape))")
     if usesBFloat16(Scalar.self) {
-        let result = linearBFloat16(unsafeBitCast(x, to: Variable<Float>.self),
-                                    weight: unsafeBitCast(weight, to: Variable<Float>.self),
-                                    bias: bias.map { unsafeBitCast($0, to: Variable<Float>.self) })
-        return unsafeBitCast(result, to: Variable<Scalar>.self)
+        // Scalar is Float here (usesBFloat16 checked it).
+        let result = linearBFloat16(unsafeDowncast(x, to: Variable<Float>.self),
+                                    weight: unsafeDowncast(weight, to: Variable<Float>.self),
+                                    bias: bias.map { unsafeDowncast($0, to: Variable<Float>.self) })
+        return unsafeDowncast(result, to: Variable<Scalar>.self)
     }
     let rows = x.value.count / inFeatures
     var outShape = x.shape
