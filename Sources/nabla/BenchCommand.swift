@@ -52,8 +52,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Time by the process's CPU time divided by the thread count instead of the wall clock (for a machine shared with other jobs; exact with --threads 1).")
     var cpuTime = false
 
-    @Option(name: .long, help: "Convolution kernels: auto (default: direct where it applies), gemm (im2col + BLAS) or direct.")
-    var convAlgorithm: String = "auto"
+    @OptionGroup var convolution: ConvolutionOptions
 
     @Option(name: .long, help: "Arithmetic of the linear maps and convolutions: float32 (default) or bf16 (torch.autocast(\"cpu\", dtype=torch.bfloat16); float32 with a notice where the CPU has no AVX512_BF16). Each model line then ends in precision=<what ran>.")
     var precision: String?
@@ -68,18 +67,11 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
         if worldSizes.contains(where: { $0 < 1 }) { throw ValidationError("--world-sizes \(worldSizes): each must be at least 1") }
-        _ = try parsedAlgorithm()
         if let precision, (try? Precision(parsing: precision)) == nil {
             throw ValidationError("--precision \(precision): expected one of float32, bf16")
         }
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
-        }
-    }
-
-    func parsedAlgorithm() throws -> ConvolutionAlgorithm {
-        do { return try ConvolutionAlgorithm(parsing: convAlgorithm) } catch let error as NablaError {
-            throw ValidationError("--conv-algorithm: \(error.message)")
         }
     }
 
@@ -93,7 +85,7 @@ struct BenchCommand: ParsableCommand {
             return try DistributedBench.run(models: names, worldSizes: worldSizes, steps: steps, warmup: warmup,
                                             threads: threadOptions.threads, batchSize: batchSize)
         }
-        let algorithm = try parsedAlgorithm()
+        let algorithm = try convolution.algorithm()
         KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
             let sgemm = KernelBenchmarks.gemm(repetitions: steps)

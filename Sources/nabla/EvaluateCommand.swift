@@ -16,6 +16,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var convolution: ConvolutionOptions
     @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict.")
     var weights: String
@@ -45,7 +46,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        try memoryOptions.apply { try evaluateWeights() }
+        try memoryOptions.apply { try convolution.apply { try evaluateWeights() } }
     }
 
     private func evaluateWeights() throws {

@@ -28,6 +28,7 @@ struct LRFindCommand: ParsableCommand {
     var loss: String = "cross-entropy"
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Performance") var convolution: ConvolutionOptions
 
     @Option(name: .long, help: "The first learning rate of the sweep.")
     var startLr: Double = 1e-7
@@ -82,8 +83,9 @@ struct LRFindCommand: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let session = try plan.prepare()
-        let sweep = try finder.run(model: session.model, optimizer: session.trainer.optimizer, loader: session.trainer.trainLoader,
-                                   loss: session.loss)
+        let sweep = try convolution.apply {
+            try finder.run(model: session.model, optimizer: session.trainer.optimizer, loader: session.trainer.trainLoader, loss: session.loss)
+        }
         print(sweep.terminalPlot(), terminator: "")
         if let reason = sweep.stopReason { print("stopped early: \(reason)") }
         print("rule: \(sweep.rule)")

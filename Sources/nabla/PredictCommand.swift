@@ -21,6 +21,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var convolution: ConvolutionOptions
     @OptionGroup var memoryOptions: MemoryOptions
     @Option(name: .long, help: "The weights: a .safetensors state dict (with nabla train's metadata, or name --model).")
     var weights: String
@@ -51,7 +52,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        try memoryOptions.apply { try predict() }
+        try memoryOptions.apply { try convolution.apply { try predict() } }
     }
 
     private func predict() throws {

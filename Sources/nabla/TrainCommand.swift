@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Regularization") var regularization: RegularizationOptions
     @OptionGroup(title: "Weight averaging, mixing, accumulation, kept checkpoints") var toolbox: ToolboxOptions
     @OptionGroup(title: "Performance") var threadOptions: ThreadOptions
+    @OptionGroup(title: "Performance") var convolution: ConvolutionOptions
     @OptionGroup(title: "Memory") var memoryOptions: MemoryOptions
     @OptionGroup(title: "Distributed") var distributed: DistributedOptions
 
@@ -85,7 +86,7 @@ struct TrainCommand: ParsableCommand {
     var noHistograms = false
 
     @Option(name: .long, help: ArgumentHelp("Train the plan in this JSON file (written by --print-plan) instead of the flags.",
-        discussion: "Only --resume, --quiet, --threads, --max-memory, --world-size and --print-plan may be given with it."))
+        discussion: "Only --resume, --quiet, --threads, --conv-algorithm, --max-memory, --world-size and --print-plan may be given with it."))
     var plan: String?
     @Flag(name: .long, help: "Print the training plan these flags describe, as JSON, and exit without training.")
     var printPlan = false
@@ -102,7 +103,7 @@ struct TrainCommand: ParsableCommand {
             given.output.resume = false
             given.output.quiet = false
             guard given == TrainingPlan(model: .init(name: ""), data: .init(spec: "")) else {
-                throw ValidationError("--plan FILE takes the whole run from the file; only --resume, --quiet, --threads, --max-memory, --world-size and --print-plan may be given with it")
+                throw ValidationError("--plan FILE takes the whole run from the file; only --resume, --quiet, --threads, --conv-algorithm, --max-memory, --world-size and --print-plan may be given with it")
             }
             return
         }
@@ -189,7 +190,7 @@ struct TrainCommand: ParsableCommand {
         if !printPlan, let ranks = distributed.worldSize, ranks > 1, !launch.isLaunchedByMPI {
             try MPILauncher.run(ranks: ranks)
         }
-        try memoryOptions.apply { try train(launch) }
+        try memoryOptions.apply { try convolution.apply { try train(launch) } }
     }
 
     private func train(_ launch: LaunchEnvironment) throws {

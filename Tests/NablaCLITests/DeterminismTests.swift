@@ -134,3 +134,41 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     func set() { lock.lock(); value = true; lock.unlock() }
 }
+
+extension DeterminismTests {
+    /// `--conv-algorithm` reaches the convolutions of `nabla train`: `gemm` twice gives the same bytes,
+    /// `direct` sums in another order (LeNet's 6→16 layer sums 150 products per output) and so gives
+    /// weights that differ in the last bits but agree to Float rounding after an epoch.
+    func testConvAlgorithmFlagChoosesTheKernelsOfTraining() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CLI.executable.path),
+                          "NOTICE: the nabla executable is not built at \(CLI.executable.path)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nabla-conv-algorithm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var g = RandomGenerator(seed: 5)
+        let x = Tensor<Float>(uniform: [64, 1, 16, 16], using: &g)
+        let y = (0..<64).map { Int64($0 % 3) }
+        let data = directory.appendingPathComponent("images.safetensors")
+        try SafeTensorsFile(tensors: ["x": SafeTensor(x), "y": SafeTensor(int64: y, shape: [64])]).write(to: data)
+        func run(_ algorithm: String, _ name: String) throws -> [String: Tensor<Float>] {
+            let output = directory.appendingPathComponent(name)
+            let r = try CLI.run(["train", "--model", "lenet", "--data", data.path, "--epochs", "1", "--batch-size", "16",
+                                 "--conv-algorithm", algorithm, "--threads", "1", "--quiet", "--save", output.path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try SafeTensorsFile.read(from: output).tensors.filter { $0.key.hasSuffix("weight") }.mapValues { $0.tensor(as: Float.self) }
+        }
+        let gemm = try run("gemm", "a.safetensors"), again = try run("gemm", "b.safetensors"), direct = try run("direct", "c.safetensors")
+        XCTAssertFalse(gemm.isEmpty)
+        XCTAssertEqual(gemm, again, "two --conv-algorithm gemm runs differ")
+        XCTAssertNotEqual(gemm, direct, "--conv-algorithm direct trained bit-identical weights: the flag did not reach the kernels")
+        for (key, a) in gemm {
+            let b = try XCTUnwrap(direct[key], key)
+            let scale = a.scalars.map { abs($0) }.max() ?? 1
+            let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-4 * max(1, scale), "\(key): gemm and direct differ by \(worst), more than rounding")
+        }
+        let bad = try CLI.run(["train", "--model", "lenet", "--data", data.path, "--conv-algorithm", "winograd"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        XCTAssertTrue(bad.stderr.hasPrefix("nabla: --conv-algorithm: conv algorithm 'winograd': expected one of auto, gemm, direct"), bad.stderr)
+    }
+}

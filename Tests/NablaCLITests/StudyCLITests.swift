@@ -201,6 +201,9 @@ final class StudyCLITests: XCTestCase {
         let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         for fragment in ["Zhang et al. (2017)", "Claim: ", "Our setup: ", "Band: ", "89.31%"] { XCTAssertTrue(page.contains(fragment), fragment) }
         XCTAssertTrue(page.contains(">replicated<") || page.contains(">not replicated<"), "no outcome on the card")
+        // The setup says what ran: synthetic images, the 64-image subset — not the card's Fashion-MNIST default.
+        XCTAssertTrue(page.contains("Our setup: synthetic images, the first 64 training images"), "setup does not name the data that ran")
+        XCTAssertFalse(page.contains("Our setup: Fashion-MNIST"), "setup names Fashion-MNIST on synthetic data")
         let table = try String(contentsOf: out.appendingPathComponent("replications.md"), encoding: .utf8)
         XCTAssertTrue(table.hasPrefix("| card | paper | measured | replicated? |"), table)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("results.json"))) as? [String: Any])

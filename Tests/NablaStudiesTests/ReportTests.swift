@@ -202,3 +202,17 @@ enum SampleReport {
         return paths
     }
 }
+
+extension ReportTests {
+    /// The report's machine line names the CPU from /proc/cpuinfo's first entry (x86 and arm64 forms).
+    func testMachineLineNamesTheProcessor() {
+        let x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n\n"
+            + "processor\t: 1\ncpu family\t: 6\nmodel\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\n"
+        XCTAssertEqual(StudyReport.processorName(cpuinfo: x86), "AMD EPYC (family 25 model 17)")
+        let noFamily = "processor\t: 0\nmodel name\t: Some CPU\n"
+        XCTAssertEqual(StudyReport.processorName(cpuinfo: noFamily), "Some CPU")
+        XCTAssertNil(StudyReport.processorName(cpuinfo: "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n"))
+        XCTAssertNil(StudyReport.processorName(cpuinfo: ""))
+        XCTAssertTrue(StudyReport.subtitle(seconds: 12).hasSuffix("cores · 12 s"))
+    }
+}

@@ -126,6 +126,23 @@ final class SVGTests: XCTestCase {
         XCTAssertFalse(narrow.minorTicks.isEmpty)
     }
 
+    func testTitlesWiderThanTheChartAreSqueezedInsideIt() throws {
+        // A report's titles are data-dependent ("<variant>: test accuracy per class (mean and 95% CI …)"):
+        // shrinking the font stops at a floor, so past it the title must be squeezed, never clipped.
+        for (title, width) in [(String(repeating: "Validation accuracy per epoch ", count: 4), 300.0),
+                               ("Overfitting regime (MLP, 2000 images): validation accuracy (mean and 95% CI over seeds)", 560.0),
+                               ("Short title", 300.0)] {
+            let chart = LineChart(title: title, series: [.init(name: "a", y: [1, 2, 3])], width: width, height: 200)
+            let probe = try XCTUnwrap(XMLProbe.parse(chart.svg()))
+            let text = try XCTUnwrap(probe.elements.first { $0.name == "text" && $0.attributes["font-weight"] == "bold" }, title)
+            let size = Double(text.attributes["font-size"]!)!
+            let drawn = text.attributes["textLength"].map { Double($0)! }
+                ?? SVGDocument.estimatedWidth(of: title, fontSize: size) * 1.1
+            XCTAssertLessThanOrEqual(drawn, width - 16 + 1e-9, "title of \(title.count) characters overflows a \(width)-wide chart")
+            XCTAssertEqual(text.attributes["textLength"] == nil, title == "Short title", "only overlong titles are squeezed")
+        }
+    }
+
     func testCrowdedXTickLabelsAreThinnedUntilTheyFit() throws {
         let chart = LineChart(series: [.init(name: "", x: [1_000_000, 9_000_000], y: [0, 1])], width: 260, height: 200)
         let probe = try XCTUnwrap(XMLProbe.parse(chart.svg()))

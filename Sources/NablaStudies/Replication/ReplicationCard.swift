@@ -99,6 +99,15 @@ public struct ReplicationContext {
 
     func epochs(_ n: Int) -> Int { epochOverride ?? max(1, Int((Double(n) * epochScale).rounded())) }
 
+    /// How the setup texts name the data that ran: `Fashion-MNIST` for `--data fashion-mnist`, `synthetic
+    /// images` for the generated stand-in, otherwise the name the data's description starts with (a
+    /// file's name without its directory).
+    var dataName: String {
+        let name = data.description.range(of: ": ").map { String(data.description[..<$0.lowerBound]) } ?? data.dataSpec
+        if name == "fashion-mnist" { return "Fashion-MNIST" }
+        return name.contains("/") ? URL(fileURLWithPath: name).lastPathComponent : name
+    }
+
     /// A plan on the first `subset` training images (all when `nil` or larger than the data) with a
     /// validation split, standardized inputs and Kaiming-normal weights.
     func plan(_ model: ModelDescription, subset: Int?, validationFraction: Double, epochs: Int, batchSize: Int,

@@ -32,7 +32,7 @@ extension ReplicationCards {
             claim: "Explicit regularization helps a little but is not what makes nets generalize: Inception on CIFAR-10 scores 85.75% test accuracy "
                 + "with neither, 86.03% with weight decay, 89.31% with random crops, 89.05% with both — augmentation's gain (+3.6 points) far "
                 + "exceeds weight decay's (+0.3), and every variant fits the training set.",
-            setup: "Fashion-MNIST, the first \(subset) training images (a fifth held out), the regime's small CNN (2 conv layers) instead of "
+            setup: "\(context.dataName), the first \(subset) training images (a fifth held out), the regime's small CNN (2 conv layers) instead of "
                 + "Inception, \(epochsUsed) epochs of SGD (momentum 0.9, lr 0.05, cosine); weight decay 5·10⁻⁴, crops with 2-pixel padding and "
                 + "flips; the 2 × 2 design on \(seeds.count) paired seeds.",
             band: "Replicated if augmentation is better than neither (paired, Holm over the three regularized arms) and its gain exceeds "

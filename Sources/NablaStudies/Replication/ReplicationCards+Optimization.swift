@@ -47,7 +47,7 @@ extension ReplicationCards {
             source: "Loshchilov & Hutter (2019), ICLR, Fig. 2",
             claim: "On CIFAR-10 (26 2×64d ResNet, 100 epochs), AdamW's test error is lower and its region of good (learning rate, weight decay) "
                 + "pairs is wider and not diagonal: the best decay hardly depends on the learning rate, while for Adam with L2 it does.",
-            setup: "Fashion-MNIST, the first \(subset) training images (40% held out: the grid is judged on validation error, so no test figure "
+            setup: "\(context.dataName), the first \(subset) training images (40% held out: the grid is judged on validation error, so no test figure "
                 + "chooses anything), MLP 784-256-256-10 instead of a ResNet, \(epochsUsed) epochs with cosine annealing, a 4 × 4 grid "
                 + "(lr \(learningRates.map { VariantSetting.format($0) }.joined(separator: ", ")); λ \(decays.map { VariantSetting.format($0) }.joined(separator: ", "))) "
                 + "× \(seeds.count) seeds per cell. AdamW runs with weight_decay = λ/lr, so that its per-step decay is the paper's η_t·λ.",
@@ -132,7 +132,7 @@ extension ReplicationCards {
             source: "Ioffe & Szegedy (2015), ICML, §4.2.1–4.2.2, Fig. 2 and Table 1",
             claim: "Inception with batch normalization and a 5× learning rate (BN-x5) reaches the plain Inception's best accuracy (72.2%) in "
                 + "14× fewer steps; BN-x30 trains too, while the plain net needs its small learning rate.",
-            setup: "A 4-layer MLP (784-256-256-256-10) with and without BatchNorm before each ReLU on the first \(subset) Fashion-MNIST images "
+            setup: "A 4-layer MLP (784-256-256-256-10) with and without BatchNorm before each ReLU on the first \(subset) images of \(context.dataName) "
                 + "(a sixth held out), SGD with momentum 0.9 and a constant learning rate \(VariantSetting.format(base)) × 1, 5, 30 for "
                 + "\(epochsUsed) epochs, \(seeds.count) paired seeds. Target: the plain net's best validation accuracy at the base rate, "
                 + "taken as the lowest over the seeds so that every plain run reaches it; steps are counted at epoch ends.",

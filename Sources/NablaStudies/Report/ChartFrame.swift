@@ -115,8 +115,8 @@ struct ChartFrame {
         svg.rect(x: 0, y: 0, width: width, height: height, fill: "#ffffff")
         if let title {
             var size = Self.titleFont
-            while size > 10 && SVGDocument.estimatedWidth(of: title, fontSize: size) > width - 16 { size -= 1 }
-            svg.text(title, x: width / 2, y: 25, size: size, anchor: "middle", weight: "bold")
+            while size > 11 && SVGDocument.estimatedWidth(of: title, fontSize: size) * 1.1 > width - 16 { size -= 1 }
+            svg.text(title, x: width / 2, y: 25, size: size, anchor: "middle", weight: "bold", maxWidth: width - 16)
         }
         svg.rect(x: plot.x, y: plot.y, width: plot.width, height: plot.height, fill: "#fcfcfd")
         for v in yAxis.minorTicks { if let py = y(v) { svg.line(x1: plot.x, y1: py, x2: plot.x + plot.width, y2: py, stroke: "#f0f0f0") } }

@@ -132,11 +132,16 @@ public struct SVGDocument: Sendable {
     }
 
     /// Text anchored at (x, y); `anchor` is `start`, `middle` or `end`; `rotation` in degrees about (x, y).
+    /// With `maxWidth`, text whose estimated width (bold counted 10% wider) exceeds it is squeezed to
+    /// exactly that width (SVG `textLength`), so it never runs past the chart's edge.
     public mutating func text(_ text: String, x: Double, y: Double, size: Double = 12, anchor: String = "start",
                               baseline: String? = nil, weight: String? = nil, fill: String = "#222",
-                              rotation: Double? = nil, halo: Bool = false) {
+                              rotation: Double? = nil, halo: Bool = false, maxWidth: Double? = nil) {
         var attributes = [("x", Self.number(x)), ("y", Self.number(y)), ("font-size", Self.number(size)),
                           ("text-anchor", anchor), ("fill", fill)]
+        if let maxWidth, Self.estimatedWidth(of: text, fontSize: size) * (weight == "bold" ? 1.1 : 1) > maxWidth {
+            attributes += [("textLength", Self.number(maxWidth)), ("lengthAdjust", "spacingAndGlyphs")]
+        }
         if let baseline { attributes.append(("dominant-baseline", baseline)) }
         if let weight { attributes.append(("font-weight", weight)) }
         if let rotation {
