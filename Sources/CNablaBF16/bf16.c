@@ -101,25 +101,60 @@ static uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t words) {
     return *buffer;
 }
 
-static inline uint32_t pair(float even, float odd) {
-    return (uint32_t)nabla_bf16_from_float(even) | ((uint32_t)nabla_bf16_from_float(odd) << 16);
+static inline __mmask16 lane_mask(ptrdiff_t valid) {
+    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? (__mmask16)0 : (__mmask16)((1u << valid) - 1u);
+}
+
+#define NABLA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/// 16 Floats rounded to bf16 as nabla_bf16_from_float does (ties to even, quiet NaN), each in the
+/// low half of its 32-bit lane.
+NABLA_BF16_TARGET static inline __m512i round16(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __m512i high = _mm512_srli_epi32(u, 16);
+    __m512i even = _mm512_and_si512(high, _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(even, _mm512_set1_epi32(0x7FFF))), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+    return _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(high, _mm512_set1_epi32(0x40)));
+}
+
+/// 32 consecutive Floats (`valid` of them, the rest read as 0) as 16 words of pairs: word i holds
+/// bf16(x[2i]) in its low half and bf16(x[2i+1]) in its high half.
+NABLA_BF16_TARGET static inline __m512i pairs16(const float *x, ptrdiff_t valid) {
+    __m512i low = round16(_mm512_maskz_loadu_ps(lane_mask(valid), x));
+    __m512i high = round16(_mm512_maskz_loadu_ps(lane_mask(valid - 16), x + 16));
+    __m256i a = _mm512_cvtepi32_epi16(low), b = _mm512_cvtepi32_epi16(high);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
 }
 
 /// Packs op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into MR-row panels of `pairs` k pairs, zero-padded.
-static void pack_a(const float *a, ptrdiff_t lda, int ta, ptrdiff_t i0, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc,
-                   uint32_t *out) {
+NABLA_BF16_TARGET static void pack_a(const float *a, ptrdiff_t lda, int ta, ptrdiff_t i0, ptrdiff_t mc, ptrdiff_t p0,
+                                     ptrdiff_t kc, uint32_t *out) {
     ptrdiff_t pairs = (kc + 1) / 2;
     for (ptrdiff_t panel = 0; panel < mc; panel += MR) {
-        for (ptrdiff_t q = 0; q < pairs; q++) {
-            ptrdiff_t p = p0 + 2 * q;
-            int has_odd = 2 * q + 1 < kc;
+        ptrdiff_t rows = mc - panel < MR ? mc - panel : MR;
+        uint32_t *dst = out + panel * pairs;   // panel / MR · pairs · MR
+        if (ta) {
+            // Rows of the panel are consecutive in memory for each k: one masked load per k.
+            __mmask16 m = lane_mask(rows);
+            for (ptrdiff_t q = 0; q < pairs; q++) {
+                const float *even = a + (p0 + 2 * q) * lda + i0 + panel;
+                __m512i e = round16(_mm512_maskz_loadu_ps(m, even));
+                __m512i o = 2 * q + 1 < kc ? round16(_mm512_maskz_loadu_ps(m, even + lda)) : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(dst + q * MR, (__mmask16)0x3F, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+            }
+        } else {
             for (ptrdiff_t r = 0; r < MR; r++) {
-                ptrdiff_t i = i0 + panel + r;
-                if (panel + r < mc) {
-                    float even = element(a, lda, ta, i, p), odd = has_odd ? element(a, lda, ta, i, p + 1) : 0.0f;
-                    *out++ = pair(even, odd);
-                } else {
-                    *out++ = 0;
+                if (r >= rows) {
+                    for (ptrdiff_t q = 0; q < pairs; q++) dst[q * MR + r] = 0;
+                    continue;
+                }
+                const float *row = a + (i0 + panel + r) * lda + p0;
+                for (ptrdiff_t q = 0; q < pairs; q += 16) {
+                    uint32_t words[16];
+                    _mm512_storeu_si512(words, pairs16(row + 2 * q, kc - 2 * q));
+                    ptrdiff_t count = pairs - q < 16 ? pairs - q : 16;
+                    for (ptrdiff_t i = 0; i < count; i++) dst[(q + i) * MR + r] = words[i];
                 }
             }
         }
@@ -127,35 +162,45 @@ static void pack_a(const float *a, ptrdiff_t lda, int ta, ptrdiff_t i0, ptrdiff_
 }
 
 /// Packs op(B)[p0 ..< p0+kc, j0 ..< j0+nc] into NR-column panels of `pairs` k pairs, zero-padded.
-static void pack_b(const float *b, ptrdiff_t ldb, int tb, ptrdiff_t p0, ptrdiff_t kc, ptrdiff_t j0, ptrdiff_t nc,
-                   uint32_t *out) {
+NABLA_BF16_TARGET static void pack_b(const float *b, ptrdiff_t ldb, int tb, ptrdiff_t p0, ptrdiff_t kc, ptrdiff_t j0,
+                                     ptrdiff_t nc, uint32_t *out) {
     ptrdiff_t pairs = (kc + 1) / 2;
     for (ptrdiff_t panel = 0; panel < nc; panel += NR) {
         ptrdiff_t width = nc - panel < NR ? nc - panel : NR;
-        for (ptrdiff_t q = 0; q < pairs; q++) {
-            ptrdiff_t p = p0 + 2 * q;
-            int has_odd = 2 * q + 1 < kc;
-            if (!tb) {
-                const float *even = b + p * ldb + j0 + panel, *odd = even + ldb;
-                for (ptrdiff_t j = 0; j < width; j++) out[j] = pair(even[j], has_odd ? odd[j] : 0.0f);
-            } else {
-                for (ptrdiff_t j = 0; j < width; j++) {
-                    const float *column = b + (j0 + panel + j) * ldb + p;
-                    out[j] = pair(column[0], has_odd ? column[1] : 0.0f);
+        uint32_t *dst = out + (panel / NR) * pairs * NR;
+        if (!tb) {
+            // Rows 2q and 2q+1 of op(B) are rows of B: 16 columns per vector, interleaved by shifts.
+            for (ptrdiff_t q = 0; q < pairs; q++) {
+                const float *even = b + (p0 + 2 * q) * ldb + j0 + panel;
+                int has_odd = 2 * q + 1 < kc;
+                for (ptrdiff_t j = 0; j < NR; j += 16) {
+                    __mmask16 m = lane_mask(width - j);
+                    __m512i e = round16(_mm512_maskz_loadu_ps(m, even + j));
+                    __m512i o = has_odd ? round16(_mm512_maskz_loadu_ps(m, even + ldb + j)) : _mm512_setzero_si512();
+                    _mm512_store_si512(dst + q * NR + j, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
                 }
             }
-            for (ptrdiff_t j = width; j < NR; j++) out[j] = 0;
-            out += NR;
+        } else {
+            // Column j of op(B) is row j of B, its k values consecutive.
+            for (ptrdiff_t j = 0; j < NR; j++) {
+                if (j >= width) {
+                    for (ptrdiff_t q = 0; q < pairs; q++) dst[q * NR + j] = 0;
+                    continue;
+                }
+                const float *column = b + (j0 + panel + j) * ldb + p0;
+                for (ptrdiff_t q = 0; q < pairs; q += 16) {
+                    uint32_t words[16];
+                    _mm512_storeu_si512(words, pairs16(column + 2 * q, kc - 2 * q));
+                    ptrdiff_t count = pairs - q < 16 ? pairs - q : 16;
+                    for (ptrdiff_t i = 0; i < count; i++) dst[(q + i) * NR + j] = words[i];
+                }
+            }
         }
     }
 }
 
-static inline __mmask16 lane_mask(ptrdiff_t valid) {
-    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? (__mmask16)0 : (__mmask16)((1u << valid) - 1u);
-}
-
 /// C[0 ..< rows, 0 ..< columns] (+)= the MR×NR product of one A panel and one B panel over `pairs`.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+NABLA_BF16_TARGET
 static void micro_kernel(ptrdiff_t pairs, const uint32_t *ap, const uint32_t *bp, float *c, ptrdiff_t ldc,
                          ptrdiff_t rows, ptrdiff_t columns, int load_c) {
     __mmask16 m0 = lane_mask(columns), m1 = lane_mask(columns - 16), m2 = lane_mask(columns - 32),
@@ -196,7 +241,7 @@ static void micro_kernel(ptrdiff_t pairs, const uint32_t *ap, const uint32_t *bp
     }
 }
 
-static void gemm_avx512bf16(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+NABLA_BF16_TARGET static void gemm_avx512bf16(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                             const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
     if (k <= 0) {
         // An empty sum: C = beta·C.
