@@ -152,8 +152,10 @@ fuzz-build: deps
 	  -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
 	  -Xcc -fmodule-map-file=Sources/CMalloc/module.modulemap -Xcc -fmodule-map-file=Sources/CPNG/module.modulemap \
 	  -Xcc -fmodule-map-file=Sources/CNablaKernels/module.modulemap \
+	  -Xcc -fmodule-map-file=Sources/CNablaBF16/include/module.modulemap \
 	  -Xcc -fmodule-map-file=$(YAMS_DIR)/CYaml/include/module.modulemap \
 	  $(foreach t,$(LIBRARY_TARGETS) Nabla,$(FUZZ_BUILD)/debug/$(t).build/*.o) \
+	  $(FUZZ_BUILD)/debug/CNablaBF16.build/*.o \
 	  $(FUZZ_BUILD)/debug/Yams.build/*.o $(FUZZ_BUILD)/debug/CYaml.build/src/*.o \
 	  -lopenblas -lz -lpng16 -o $(FUZZ_BIN)
 

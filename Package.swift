@@ -4,7 +4,7 @@ import PackageDescription
 // The target graph is one-way; each library target depends only on targets above it in this list
 // (checked by `make check-imports`, Scripts/check-imports.py):
 //
-//   NablaTensor    tensors, BLAS, the parallel-for, autograd            (CBLAS, CMalloc, CNablaKernels)
+//   NablaTensor    tensors, BLAS, the parallel-for, autograd            (CBLAS, CMalloc, CNablaKernels, CNablaBF16)
 //   NablaIO        safetensors, npy/npz, IDX, CSV, zip/inflate           (NablaTensor, CZlib)
 //   NablaNN        ops, layers, init, losses, penalties, gradcheck, model files (NablaTensor, NablaIO, CNablaKernels, Yams)
 //   NablaOptim     optimizers, schedules, constraints, clipping, early stopping (NablaTensor, NablaNN)
@@ -19,6 +19,7 @@ let libraries: [(name: String, dependencies: [Target.Dependency])] = [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         .target(name: "CMalloc", condition: .when(platforms: [.linux])),
         "CNablaKernels",
+        "CNablaBF16",
     ]),
     ("NablaIO", ["NablaTensor", "CZlib"]),
     ("NablaNN", ["NablaTensor", "NablaIO", "CNablaKernels", .product(name: "Yams", package: "Yams")]),
@@ -59,8 +60,12 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // Open MPI's C API, with a shim for the handles that are macros (MPI_COMM_WORLD, MPI_FLOAT, …).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
-        // Header-only: the SIMD width the Swift code is compiled for, and the bf16 dot-product kernels.
+        // Header-only: the SIMD width the Swift code is compiled for.
         .systemLibrary(name: "CNablaKernels"),
+        // Compiled C (not header-only): bf16 rounding and the bf16 matrix product of `--precision bf16`.
+        // Its AVX512_BF16 functions carry `target` attributes and are chosen at run time (cpuid), so
+        // the target builds for any x86-64 and for arm64 (portable code only).
+        .target(name: "CNablaBF16"),
     ] + libraries.map { library in
         .target(
             name: library.name,

@@ -7,7 +7,8 @@ step time of each, the ratio PyTorch time / Nabla time (> 1 means Nabla is faste
 process's peak resident memory.
 
     python3 bench/compare.py [MODELS] [--threads 2] [--rounds 3] [--steps 50] [--nabla .build/release/nabla]
-                             [--cpu-time] [--conv-algorithm auto|gemm|direct] [--report FILE]
+                             [--cpu-time] [--conv-algorithm auto|gemm|direct] [--precision float32|bf16]
+                             [--report FILE]
 
 `--report FILE` writes the table as Markdown with the machine named (CPU from lscpu, thread count,
 OpenBLAS kernels, PyTorch version, timing mode) and the limit per step (FLOPs ÷ Nabla's sgemm rate);
@@ -23,6 +24,9 @@ limited to AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`, `ATEN_CPU_CAPABILITY=avx2`), the ins
 Haswell kernels, for a comparison at equal vector width.
 
 One step = forward, softmax cross-entropy, backward, SGD(lr=0.01, momentum=0.9, weight_decay=5e-4).
+`--precision bf16` runs Nabla's step with `--precision bf16` and PyTorch's forward and loss inside
+`torch.autocast("cpu", dtype=torch.bfloat16)` (backward and the step outside it, as autocast's docs
+recommend); the Nabla column then says which precision ran (float32 where the CPU lacks AVX512_BF16).
 """
 import argparse
 import json
@@ -38,6 +42,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 name, steps, warmup, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 # --cpu-time: the process's CPU time ÷ threads (as `nabla bench --cpu-time`), for a shared machine.
 clock = (lambda: time.process_time() / threads) if len(sys.argv) > 5 and sys.argv[5] == "cpu" else time.perf_counter
+# --precision bf16: the forward pass and the loss under CPU autocast (bf16 matmuls/convolutions, Float accumulation).
+autocast = len(sys.argv) > 6 and sys.argv[6] == "bf16"
 torch.set_num_threads(threads)
 torch.manual_seed(1)
 def conv(i, o, k, p): return nn.Conv2d(i, o, k, padding=p)
@@ -81,7 +87,9 @@ times = []
 for i in range(warmup + steps):
     t = clock()
     opt.zero_grad()
-    F.cross_entropy(model(x), y).backward()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        loss = F.cross_entropy(model(x), y)
+    loss.backward()
     opt.step()
     if i >= warmup:
         times.append((clock() - t) * 1000)
@@ -111,9 +119,10 @@ for cin, cout, size in [(3, 32, 32), (32, 32, 32), (32, 64, 16), (64, 64, 16)]:
 """
 
 
-def run_nabla(binary, model, steps, warmup, threads, cpu_time=False, conv_algorithm="auto"):
+def run_nabla(binary, model, steps, warmup, threads, cpu_time=False, conv_algorithm="auto", precision="float32"):
     command = [binary, "bench", model, "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads),
-               "--conv-algorithm", conv_algorithm] + (["--cpu-time"] if cpu_time else [])
+               "--conv-algorithm", conv_algorithm] + (["--cpu-time"] if cpu_time else []) \
+        + (["--precision", precision] if precision != "float32" else [])
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     fields = {}
     for line in out.splitlines():
@@ -125,16 +134,18 @@ def run_nabla(binary, model, steps, warmup, threads, cpu_time=False, conv_algori
                 except ValueError:
                     fields[key] = value  # blas_core=SkylakeX, change=+0.4%
     return {"median_ms": fields["median_ms"], "batch": int(fields["batch"]), "peak_rss_mb": fields["peak_rss_mb"],
-            "blas_core": fields.get("blas_core", "?"), "gflop_per_step": fields.get("gflop_per_step")}
+            "blas_core": fields.get("blas_core", "?"), "gflop_per_step": fields.get("gflop_per_step"),
+            "precision": fields.get("precision", "float32")}
 
 
 # Environment that limits PyTorch's CPU kernels to AVX2 (oneDNN's and ATen's dispatch).
 TORCH_AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 
 
-def run_torch(python, model, steps, warmup, threads, extra_env=None, cpu_time=False):
+def run_torch(python, model, steps, warmup, threads, extra_env=None, cpu_time=False, precision="float32"):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **(extra_env or {}))
-    out = subprocess.run([python, "-c", TORCH_STEP, model, str(steps), str(warmup), str(threads), "cpu" if cpu_time else "wall"],
+    out = subprocess.run([python, "-c", TORCH_STEP, model, str(steps), str(warmup), str(threads), "cpu" if cpu_time else "wall",
+                          precision],
                          capture_output=True, text=True, check=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -154,6 +165,8 @@ def main():
     parser.add_argument("--cpu-time", action="store_true",
                         help="time both by process CPU time / threads instead of the wall clock (a shared machine)")
     parser.add_argument("--conv-algorithm", default="auto", help="nabla's convolution kernels: auto, gemm or direct")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bf16"],
+                        help="bf16: nabla --precision bf16 vs PyTorch under torch.autocast('cpu', dtype=torch.bfloat16)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write the table as Markdown, naming the machine; a README.md gets it between "
                              "its '<!-- bench-report:begin -->' and '<!-- bench-report:end -->' lines")
@@ -164,6 +177,7 @@ def main():
         print(f"NOTICE: {args.python} cannot import torch; showing Nabla only (pass --python)")
     clock = "process CPU time / threads" if args.cpu_time else "wall clock"
     print(f"threads={args.threads} rounds={args.rounds} steps={args.steps} conv_algorithm={args.conv_algorithm} "
+          f"precision={args.precision} "
           f"timing={clock} (medians over rounds of per-step medians)")
     avx2 = has_torch and args.torch_avx2
     print(f"{'model':10} {'batch':>5} {'nabla ms':>9} {'torch ms':>9} {'torch/nabla':>11} {'nabla MiB':>9} {'torch MiB':>9}"
@@ -172,12 +186,14 @@ def main():
     for model in args.models:
         nabla, torch_runs, avx2_runs = [], [], []
         for _ in range(args.rounds):  # interleaved, so drifting machine load hits both alike
-            nabla.append(run_nabla(args.nabla, model, args.steps, args.warmup, args.threads, args.cpu_time, args.conv_algorithm))
+            nabla.append(run_nabla(args.nabla, model, args.steps, args.warmup, args.threads, args.cpu_time, args.conv_algorithm,
+                                   args.precision))
             if has_torch:
-                torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads, cpu_time=args.cpu_time))
+                torch_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads, cpu_time=args.cpu_time,
+                                            precision=args.precision))
             if avx2:
                 avx2_runs.append(run_torch(args.python, model, args.steps, args.warmup, args.threads, TORCH_AVX2,
-                                           cpu_time=args.cpu_time))
+                                           cpu_time=args.cpu_time, precision=args.precision))
         row = {"model": model, "batch": nabla[0]["batch"], "nabla_ms": statistics.median(r["median_ms"] for r in nabla),
                "nabla_mb": max(r["peak_rss_mb"] for r in nabla), "gflop": nabla[0]["gflop_per_step"]}
         cores.add(nabla[0]["blas_core"])
@@ -191,6 +207,8 @@ def main():
                 line += f" {a_ms:>13.2f} {a_ms / row['nabla_ms']:>5.2f}x"
         else:
             line += f" {'-':>9} {'-':>11} {row['nabla_mb']:>9.1f} {'-':>9}"
+        if args.precision != "float32":
+            line += f"  (nabla ran {nabla[0]['precision']})"
         print(line, flush=True)
         rows.append(row)
     pinned = os.environ.get("OPENBLAS_CORETYPE")

@@ -54,6 +54,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var convolution: ConvolutionOptions
 
+    @Option(name: .long, help: "Arithmetic of the linear maps and convolutions: float32 (default) or bf16 (torch.autocast(\"cpu\", dtype=torch.bfloat16); float32 with a notice where the CPU has no AVX512_BF16). Each model line then ends in precision=<what ran>.")
+    var precision: String?
+
     static let reference: [String: (batch: Int, shape: [Int])] = [
         "mlp": (128, [1, 28, 28]), "lenet-bn": (128, [1, 28, 28]), "convnet": (64, [3, 32, 32]),
         "resnet20": (128, [3, 32, 32]),
@@ -64,6 +67,9 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be non-negative") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size \(batchSize) must be at least 1") }
         if worldSizes.contains(where: { $0 < 1 }) { throw ValidationError("--world-sizes \(worldSizes): each must be at least 1") }
+        if let precision, (try? Precision(parsing: precision)) == nil {
+            throw ValidationError("--precision \(precision): expected one of float32, bf16")
+        }
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
         }
@@ -89,7 +95,13 @@ struct BenchCommand: ParsableCommand {
             print("blas_core=\(BLASBackend.coreName)\tsimd_bits=\(DirectConvolutionSupport.vectorBits)\tthreads=\(Parallelism.threadCount)")
             return
         }
-        try withConvolutionAlgorithm(algorithm) { try runModels() }
+        var ran = Precision.float32
+        if let precision {
+            let resolved = try Precision(parsing: precision).resolvedForHardware
+            if let notice = resolved.notice { StandardStreams.note("nabla: \(notice)\n") }
+            ran = resolved.precision
+        }
+        try withConvolutionAlgorithm(algorithm) { try withPrecision(ran) { try runModels() } }
     }
 
     func runModels() throws {
@@ -118,7 +130,8 @@ struct BenchCommand: ParsableCommand {
             let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
             let flops = BenchFLOPs.perStep(description, batch: batch, shape: shape)
             print("\(name)\tbatch=\(batch)\tmedian_ms=\(String(format: "%.2f", median))\timages_per_s=\(Int((Double(batch) / median * 1000).rounded()))"
-                  + "\tgflop_per_step=\(String(format: "%.3f", flops / 1e9))\tgflops=\(String(format: "%.1f", flops / median / 1e6))")
+                  + "\tgflop_per_step=\(String(format: "%.3f", flops / 1e9))\tgflops=\(String(format: "%.1f", flops / median / 1e6))"
+                  + (precision == nil ? "" : "\tprecision=\(Precision.current)"))
             if let residentAtStep100, let last = currentResidentMegabytes() {
                 // Steady state: whatever a step allocates must be given back (or reused) by the next.
                 let total = warmup + steps

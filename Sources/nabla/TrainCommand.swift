@@ -77,6 +77,9 @@ struct TrainCommand: ParsableCommand {
     var skipNonfinite = false
     @Flag(name: .long, help: "Keep training when a step's loss exceeds 1000 × max(1, the first step's loss), or an epoch's mean training loss 5 × that, instead of stopping as diverged.")
     var allowDivergence = false
+    @Option(name: .long, help: ArgumentHelp("Arithmetic of linear maps and convolutions: float32 (default) or bf16.",
+        discussion: "bf16 runs them as torch.autocast(\"cpu\", dtype=torch.bfloat16): bf16 operands and results, Float accumulation, Float master weights, losses and normalization statistics in Float. Needs a CPU with AVX512_BF16 (vdpbf16ps); elsewhere, or with NABLA_DISABLE_BF16=1, it prints a notice and trains in float32. The final line then says precision=bf16 or precision=float32."))
+    var precision: String?
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
     @Flag(name: .long, help: "No parameter and gradient histograms in the TensorBoard logs (with --logdir).")
@@ -112,6 +115,11 @@ struct TrainCommand: ParsableCommand {
         if epochs != nil && steps != nil {
             throw ValidationError("--epochs and --steps are exclusive (--steps S trains exactly S optimizer steps)")
         }
+        if let precision {
+            guard (try? Precision(parsing: precision)) != nil else {
+                throw ValidationError("--precision \(precision): expected one of float32, bf16")
+            }
+        }
         if checkpointEvery != nil && checkpointDir == nil { throw ValidationError("--checkpoint-every applies to --checkpoint-dir, which is not given") }
         for (flag, given) in [("--log-every", logEvery != nil), ("--overwrite", overwrite), ("--no-histograms", noHistograms)] where given && logdir == nil {
             throw ValidationError("\(flag) applies to --logdir, which is not given")
@@ -143,6 +151,7 @@ struct TrainCommand: ParsableCommand {
         plan.earlyStoppingPatience = earlyStop
         plan.skipNonFinite = skipNonfinite
         plan.allowDivergence = allowDivergence
+        plan.precision = precision.flatMap { try? Precision(parsing: $0) }.flatMap { $0 == .float32 ? nil : $0 }
         plan.output.checkpointDirectory = checkpointDir
         plan.output.checkpointEvery = checkpointEvery
         plan.output.resume = resume
@@ -224,6 +233,10 @@ struct TrainCommand: ParsableCommand {
             return session
         }
         let trainer = session.trainer
+        if job.isCoordinator, let notice = (plan.precision ?? .float32).resolvedForHardware.notice {
+            // A warning, not progress: printed even with --quiet.
+            StandardStreams.note("nabla: \(notice)\n")
+        }
         for line in session.notes { note(line) }
         if job.isCoordinator, let directory = plan.output.logDirectory {
             trainer.callbacks.append(HParamsLogger(directory: URL(fileURLWithPath: directory), hyperparameters: plan.tensorBoardHyperparameters))
@@ -306,6 +319,8 @@ struct TrainCommand: ParsableCommand {
         }
         fields.append(String(format: "seconds=%.2f", result.seconds))
         fields.append("weights=" + weights.field)
+        // Which arithmetic actually ran, when bf16 was asked for (float32 where the CPU lacks it).
+        if session.plan.precision != nil { fields.append("precision=\(trainer.configuration.precision)") }
         if let job, job.size > 1 { fields.append("ranks=\(job.size)") }
         note("final: \(weights.words), evaluated in evaluation mode on \(sets); the epoch lines average the batches as they were trained")
         return fields.joined(separator: "\t")

@@ -49,7 +49,7 @@ final class TrainingPlanCLITests: XCTestCase {
             { $0.output.logDirectory = "logs"; $0.output.logHistograms = false }, { $0.output.logDirectory = "logs"; $0.output.logEvery = 10 },
             { $0.output.logDirectory = "logs"; $0.output.overwrite = true }, { $0.output.save = "w.safetensors" }, { $0.output.quiet = true },
             { $0.classWeights = [1, 0.5, 2] }, { $0.mixupAlpha = 0.2 }, { $0.cutMixAlpha = 1 }, { $0.emaDecay = 0.999 },
-            { $0.swa = "3,0.05,2,linear" }, { $0.accumulationSteps = 4 },
+            { $0.swa = "3,0.05,2,linear" }, { $0.accumulationSteps = 4 }, { $0.precision = .bfloat16 },
             { $0.keepBest = "val_accuracy"; $0.keepTopK = 2; $0.data.validationFraction = 0.2; $0.output.checkpointDirectory = "ckpt" },
         ]
         let base = TrainingPlan(model: .init(name: "fcnet:32,16"), data: .init(spec: "synthetic:spirals?n=120"))

@@ -220,7 +220,7 @@ final class TrainingToolboxTests: XCTestCase {
 
     /// Mixup and CutMix batches train through the soft-target loss; a plan refuses what cannot work.
     func testMixingPlansTrainAndRefuseWhatCannotWork() throws {
-        let images = try plan { $0.cutMixAlpha = 1; $0.mixupAlpha = 0.2; $0.loss = "bce" }
+        let images = plan { $0.cutMixAlpha = 1; $0.mixupAlpha = 0.2; $0.loss = "bce" }
         XCTAssertThrowsError(try images.prepare()) { XCTAssertTrue("\($0)".contains("--cutmix needs images [C, H, W]"), "\($0)") }
         let result = try plan { $0.mixupAlpha = 0.4; $0.classWeights = [1, 2, 1] }.prepare().trainer.fit()
         XCTAssertTrue(result.epochs.allSatisfy { $0.trainLoss.isFinite && $0.trainAccuracy == nil },

@@ -25,7 +25,9 @@ import NablaTensor
 /// and no padding skips im2col (the input is its own column matrix). Unit-stride convolutions whose
 /// output is as wide as the input (the "same" 3×3 layers of most CNNs) use a compact im2col with one
 /// lowered row per (channel, kernel column) and one GEMM per kernel row (RowShiftedConvolution.swift).
-/// See ``ConvolutionTuning``.
+/// See ``ConvolutionTuning``. Under ``Precision/bfloat16`` a `Float` convolution lowers with im2col
+/// and runs its three products in bf16 with Float accumulation, as `torch.autocast("cpu",
+/// dtype=torch.bfloat16)` runs `conv2d` (see ``Precision``).
 /// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
 public func conv2d<Scalar>(
     _ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>? = nil,
@@ -87,22 +89,30 @@ private func convolution2D<Scalar>(
             for input in inputs { input.accumulate(Tensor(zeros: input.shape)) }
         }
     }
+    // Under bf16 (Float only; see ``Precision``) the GEMMs read bf16-rounded operands, the bias is
+    // rounded as autocast casts it, and the output is rounded once after the Float bias add.
+    let bf16 = usesBFloat16(Scalar.self)
+    let biasValue = bias.map { bf16 ? roundedToBFloat16($0.value) : $0.value }
     let out = Tensor<Scalar>(shape: outputShape) { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
-                if let bv = bias?.value {
+                if let bv = biasValue {
                     bv.withUnsafeBufferPointer { pb in
                         convolution2DForward(input: px.baseAddress!, weight: pw.baseAddress!, bias: pb.baseAddress!,
-                                             output: o.baseAddress!, geometry: geometry, algorithm: algorithm)
+                                             output: o.baseAddress!, geometry: geometry, algorithm: algorithm, bf16: bf16)
                     }
                 } else {
                     convolution2DForward(input: px.baseAddress!, weight: pw.baseAddress!, bias: nil,
-                                         output: o.baseAddress!, geometry: geometry, algorithm: algorithm)
+                                         output: o.baseAddress!, geometry: geometry, algorithm: algorithm, bf16: bf16)
                 }
             }
         }
+        if bf16 { roundToBFloat16(o) }
     }
-    return Variable(out, inputs: inputs) { g in
+    return Variable(out, inputs: inputs) { upstream in
+        // bf16: the incoming gradient is rounded once (the GEMMs would round it anyway; the bias
+        // gradient sums the rounded values).
+        let g = bf16 ? roundedToBFloat16(upstream) : upstream
         let wantsInput = x.requiresGradient, wantsWeight = weight.requiresGradient
         let wantsBias = bias?.requiresGradient ?? false
         // The kernel overwrites every element of the gradients it is asked for.
@@ -120,7 +130,8 @@ private func convolution2D<Scalar>(
                                     inputGradient: wantsInput ? pdx.baseAddress : nil,
                                     weightGradient: wantsWeight ? pdw.baseAddress : nil,
                                     biasGradient: wantsBias ? pdb.baseAddress : nil, geometry: geometry,
-                                    algorithm: algorithm)
+                                    algorithm: algorithm, bf16: bf16)
+                                if bf16 { roundToBFloat16(pdx); roundToBFloat16(pdw); roundToBFloat16(pdb) }
                             }
                         }
                     }
@@ -131,6 +142,19 @@ private func convolution2D<Scalar>(
         if wantsWeight { weight.accumulate(dw) }
         if wantsBias, let bias { bias.accumulate(db) }
     }
+}
+
+/// Rounds a Float buffer's elements to bf16 in place (the caller has checked `Scalar == Float`).
+private func roundToBFloat16<Scalar>(_ buffer: UnsafeMutableBufferPointer<Scalar>) {
+    guard let base = buffer.baseAddress else { return }
+    BFloat16Kernels.round(UnsafeMutableRawPointer(base).assumingMemoryBound(to: Float.self), count: buffer.count)
+}
+
+/// A copy of a Float tensor with its elements rounded to bf16 (the caller has checked `Scalar == Float`).
+private func roundedToBFloat16<Scalar>(_ tensor: Tensor<Scalar>) -> Tensor<Scalar> {
+    var copy = tensor
+    copy.withUnsafeMutableBufferPointer { roundToBFloat16($0) }
+    return copy
 }
 
 extension Convolution2DGeometry {

@@ -65,13 +65,14 @@ func runOnWorkers(_ workers: Int, count: Int, _ body: (Range<Int>, Int) -> Void)
 func convolution2DForward<Scalar: TensorScalar>(
     input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
     output out: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry,
-    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared
+    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared, bf16: Bool = false
 ) {
-    if g.path(algorithm, for: Scalar.self) == .direct {
+    // bf16 (Float only) lowers with im2col and multiplies with the bf16 GEMM.
+    if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
         DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
         return
     }
-    if g.usesRowShiftedLowering {
+    if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionForward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
         return
     }
@@ -102,7 +103,7 @@ func convolution2DForward<Scalar: TensorScalar>(
                 let columns = g.isPointwise ? UnsafePointer(x + (start + s) * inSample) : UnsafePointer(col + s * plane)
                 let columnStride = g.isPointwise ? plane : ld
                 for group in 0..<g.groups {
-                    convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: false, m: groupOut, n: plane, k: groupRows,
+                    convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: false, transposeB: false, m: groupOut, n: plane, k: groupRows,
                                 alpha: 1, a: w + group * groupOut * groupRows, lda: groupRows,
                                 b: columns + group * groupRows * columnStride, ldb: columnStride,
                                 beta: bias == nil ? 0 : 1, c: out + (start + s) * outSample + group * groupOut * plane,
@@ -112,7 +113,7 @@ func convolution2DForward<Scalar: TensorScalar>(
             return
         }
         for group in 0..<g.groups {
-            convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: false, m: groupOut, n: ld, k: groupRows, alpha: 1,
+            convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: false, transposeB: false, m: groupOut, n: ld, k: groupRows, alpha: 1,
                         a: w + group * groupOut * groupRows, lda: groupRows, b: col + group * groupRows * ld, ldb: ld,
                         beta: 0, c: product + group * groupOut * ld, ldc: ld)
         }
@@ -165,7 +166,7 @@ func convolution2DBackward<Scalar: TensorScalar>(
     input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>,
     inputGradient dx: UnsafeMutablePointer<Scalar>?, weightGradient dw: UnsafeMutablePointer<Scalar>?,
     biasGradient db: UnsafeMutablePointer<Scalar>?, geometry g: Convolution2DGeometry,
-    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared
+    algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared, bf16: Bool = false
 ) {
     let plane = g.outPlane, rows = g.columnRows
     let groupOut = g.groupOutChannels, groupRows = g.groupColumnRows
@@ -190,12 +191,12 @@ func convolution2DBackward<Scalar: TensorScalar>(
         }
     }
     if dx == nil && dw == nil { return }
-    if g.path(algorithm, for: Scalar.self) == .direct {
+    if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
         DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
                                    geometry: g, workspace: workspace)
         return
     }
-    if g.usesRowShiftedLowering {
+    if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
                                       geometry: g, workspace: workspace)
         return
@@ -239,13 +240,13 @@ func convolution2DBackward<Scalar: TensorScalar>(
                 if perSample {
                     for s in 0..<count {
                         let sampleColumns = g.isPointwise ? columns + s * inSample : columns + s * plane
-                        convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: plane,
+                        convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: plane,
                                     alpha: 1, a: gyGroup + s * gySample, lda: gyStride,
                                     b: sampleColumns + group * groupRows * columnStride, ldb: columnStride,
                                     beta: 1, c: dwTarget + group * groupOut * groupRows, ldc: groupRows)
                     }
                 } else {
-                    convolutionProduct(splitAcrossCores: parallel, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: ld,
+                    convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: false, transposeB: true, m: groupOut, n: groupRows, k: ld,
                                 alpha: 1, a: gyGroup, lda: gyStride, b: columns + group * groupRows * ld, ldb: ld,
                                 beta: 1, c: dwTarget + group * groupOut * groupRows, ldc: groupRows)
                 }
@@ -260,12 +261,12 @@ func convolution2DBackward<Scalar: TensorScalar>(
             if perSample {
                 for s in 0..<count {
                     let sampleTarget = g.isPointwise ? target + s * inSample : target + s * plane
-                    convolutionProduct(splitAcrossCores: parallel, transposeA: true, transposeB: false, m: groupRows, n: plane, k: groupOut,
+                    convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: true, transposeB: false, m: groupRows, n: plane, k: groupOut,
                                 alpha: 1, a: wGroup, lda: groupRows, b: gyGroup + s * gySample, ldb: gyStride,
                                 beta: 0, c: sampleTarget + group * groupRows * columnStride, ldc: columnStride)
                 }
             } else {
-                convolutionProduct(splitAcrossCores: parallel, transposeA: true, transposeB: false, m: groupRows, n: ld, k: groupOut, alpha: 1,
+                convolutionProduct(splitAcrossCores: parallel, bf16: bf16, transposeA: true, transposeB: false, m: groupRows, n: ld, k: groupOut, alpha: 1,
                             a: wGroup, lda: groupRows, b: gyGroup, ldb: gyStride,
                             beta: 0, c: col + group * groupRows * ld, ldc: ld)
             }
@@ -323,13 +324,23 @@ func convolution2DBackward<Scalar: TensorScalar>(
 
 /// One GEMM of a convolution pass: split across the cores by ``matrixMultiply(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
 /// when the caller runs on one thread (`splitAcrossCores`), a single BLAS call when it already runs on a worker.
+/// `bf16` (only with `Scalar == Float`, `alpha` 1 and `beta` 0 or 1): the bf16 GEMM with Float accumulation instead.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 private func convolutionProduct<Scalar: TensorScalar>(
-    splitAcrossCores: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    splitAcrossCores: Bool, bf16: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
     beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
 ) {
+    if bf16 {
+        precondition(Scalar.self == Float.self && alpha == 1, "conv2d: the bf16 product is for Float with alpha 1")
+        bf16MatrixMultiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                           a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
+                           b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
+                           beta: beta == 0 ? 0 : 1, c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                           ldc: ldc, splitAcrossCores: splitAcrossCores)
+        return
+    }
     if splitAcrossCores {
         matrixMultiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

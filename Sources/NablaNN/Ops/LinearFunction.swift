@@ -10,12 +10,21 @@ import NablaTensor
 ///
 /// Forward is one GEMM with the bias preloaded into the output (`beta = 1`); backward is
 /// `∂x = g·W`, `∂W = gᵀ·x`, `∂b = Σ_rows g` — two GEMMs and a column sum, no transposes materialized.
+/// Under ``Precision/bfloat16`` a `Float` linear map runs in bf16 with Float accumulation, as
+/// `torch.autocast("cpu", dtype=torch.bfloat16)` (see ``Precision``).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?) -> Variable<Scalar> {
     let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
     precondition(x.value.rank >= 1 && x.shape.last == inFeatures,
                  "linear: input of shape \(x.shape) does not end in \(inFeatures) features (weight \(weight.shape))")
+    if usesBFloat16(Scalar.self) {
+        // Scalar is Float here (usesBFloat16 checked it).
+        let result = linearBFloat16(unsafeDowncast(x, to: Variable<Float>.self),
+                                    weight: unsafeDowncast(weight, to: Variable<Float>.self),
+                                    bias: bias.map { unsafeDowncast($0, to: Variable<Float>.self) })
+        return unsafeDowncast(result, to: Variable<Scalar>.self)
+    }
     let rows = x.value.count / inFeatures
     var outShape = x.shape
     outShape[outShape.count - 1] = outFeatures

@@ -21,7 +21,7 @@ extension TrainingPlan {
         case testTimeAugmentation = "test_time_augmentation", batchSize = "batch_size", dropLast = "drop_last"
         case earlyStoppingPatience = "early_stopping_patience", skipNonFinite = "skip_non_finite"
         case syncBatchNorm = "sync_batch_norm"
-        case allowDivergence = "allow_divergence"
+        case allowDivergence = "allow_divergence", precision
         case classWeights = "class_weights", mixupAlpha = "mixup", cutMixAlpha = "cutmix", emaDecay = "ema", swa
         case accumulationSteps = "accumulate", keepBest = "keep_best", keepTopK = "keep_top_k"
     }
@@ -61,6 +61,8 @@ extension TrainingPlan {
         skipNonFinite = try c.value(.skipNonFinite, or: skipNonFinite)
         syncBatchNorm = try c.value(.syncBatchNorm, or: syncBatchNorm)
         allowDivergence = try c.value(.allowDivergence, or: allowDivergence)
+        // float32 is the default, stored as nil (the same plan, identity and fingerprint as without the key).
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision).flatMap { $0 == .float32 ? nil : $0 }
         output = try c.value(.output, or: output)
     }
 }

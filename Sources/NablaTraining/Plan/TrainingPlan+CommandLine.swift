@@ -69,6 +69,7 @@ extension TrainingPlan {
         add("skip-nonfinite", skipNonFinite)
         add("sync-bn", syncBatchNorm)
         add("allow-divergence", allowDivergence)
+        add("precision", precision == .bfloat16 ? precision?.rawValue : nil)
 
         add("checkpoint-dir", output.checkpointDirectory)
         add("checkpoint-every", output.checkpointEvery.map(String.init))

@@ -61,6 +61,7 @@ extension TrainingPlan {
         plan.steps = nil
         plan.skipNonFinite = false
         plan.allowDivergence = false
+        if plan.precision == .float32 { plan.precision = nil }
         return plan
     }
 

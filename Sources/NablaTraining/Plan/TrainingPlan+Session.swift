@@ -187,6 +187,8 @@ extension TrainingPlan {
         configuration.quiet = output.quiet
         configuration.evaluationBatchSize = evaluationBatchSize
         configuration.accumulationSteps = accumulationSteps
+        // bf16 where the CPU runs it, else float32 (`nabla train` prints the notice).
+        configuration.precision = (precision ?? .float32).resolvedForHardware.precision
         if let group, group.rank > 0 {
             // Rank 0 alone writes (it holds the same weights as every other rank).
             configuration.checkpointDirectory = nil

@@ -167,6 +167,13 @@ public struct TrainingPlan: Codable, Equatable, Sendable {
     /// epoch's mean training loss above 5 × that, which otherwise stop the run as diverged
     /// (`--allow-divergence`; ``TrainerConfiguration/divergenceFactor``, ``TrainerConfiguration/epochDivergenceFactor``).
     public var allowDivergence = false
+    /// The arithmetic of linear maps and convolutions (`--precision`): `nil` is float32, the default
+    /// (a plan file leaves it out, so plans and checkpoints written before this field keep their
+    /// identity); ``Precision/bfloat16`` runs them as `torch.autocast("cpu", dtype=torch.bfloat16)`:
+    /// bf16 products with Float accumulation, Float master weights (see ``Precision``). On a CPU
+    /// without AVX512_BF16 the run trains in float32 (``Precision/resolvedForHardware``). Part of the
+    /// run's identity: a checkpoint resumes only with the precision it was trained with.
+    public var precision: Precision?
     /// Where results go.
     public var output = Output()
 

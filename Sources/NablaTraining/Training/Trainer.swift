@@ -137,7 +137,12 @@ public final class Trainer {
     // MARK: Evaluation
 
     /// Loss and accuracy of the model in evaluation mode on `dataset`, without recording gradients.
+    /// Runs in ``TrainerConfiguration/precision``, like ``fit()``.
     public func evaluate(_ dataset: Dataset) -> MetricAccumulator {
+        withPrecision(configuration.precision) { evaluateInPrecision(dataset) }
+    }
+
+    private func evaluateInPrecision(_ dataset: Dataset) -> MetricAccumulator {
         if let dataParallel {
             return dataParallel.evaluate(model, on: dataset, loss: configuration.loss, batchSize: configuration.evaluationBatchSize)
         }
@@ -158,7 +163,12 @@ public final class Trainer {
     ///   skipping), `.invalidArgument` before any step when a batch-normalization layer would get a
     ///   single value per channel (``checkBatchNormalizationBatches()``), `.io` when a directory is locked by another run or a checkpoint or log cannot be
     ///   written (the previous checkpoint then stays intact).
+    /// Every forward and backward pass runs in ``TrainerConfiguration/precision`` (``withPrecision(_:_:)``).
     public func fit() throws -> TrainingResult {
+        try withPrecision(configuration.precision) { try fitInPrecision() }
+    }
+
+    private func fitInPrecision() throws -> TrainingResult {
         let start = Date()
         try checkBatchNormalizationBatches()
         try lockDirectories()

@@ -53,6 +53,11 @@ public struct TrainerConfiguration: Sendable {
     /// float summation order — except that batch normalization normalizes (and updates its running
     /// statistics) per batch, not per group. ``steps`` counts optimizer steps.
     public var accumulationSteps = 1
+    /// The arithmetic of the linear maps and convolutions in ``Trainer/fit()`` and ``Trainer/evaluate(_:)``
+    /// (``Precision``: float32, or bf16 products with Float accumulation and Float master weights, as
+    /// `torch.autocast("cpu", dtype=torch.bfloat16)`). The trainer runs what it is given; a caller that
+    /// wants the hardware fallback resolves it first (``Precision/resolvedForHardware``).
+    public var precision = Precision.float32
 
     /// The defaults: 10 epochs, cross-entropy, no penalty, clipping, constraint, early stopping,
     /// checkpoints or logs; histograms on; evaluation in batches of 1000.

@@ -1,0 +1,59 @@
+// bf16 ("brain floating point": 1 sign, 8 exponent, 7 fraction bits — the upper half of an IEEE
+// binary32) rounding and matrix products with Float accumulation, for Nabla's `--precision bf16`.
+//
+// Values stay in `float` storage: these functions round their Float inputs to bf16 while packing
+// them (round to nearest, ties to even, NaN stays NaN — PyTorch's `Float -> BFloat16` conversion,
+// c10/util/BFloat16.h `round_to_nearest_even`), multiply them exactly (a product of two bf16 values
+// fits in a Float) and sum in Float. On x86-64 CPUs with AVX512_BF16 the product runs on
+// `vdpbf16ps` (`_mm512_dpbf16_ps`), chosen at run time; elsewhere on a portable C loop.
+#ifndef NABLA_BF16_H
+#define NABLA_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// `x` rounded to the nearest bf16 value (ties to even), as the upper 16 bits of a binary32. NaN
+/// becomes the quiet NaN 0x7FC0 with `x`'s sign; values beyond the largest finite bf16
+/// (0x7F7F = 3.3895e38) round to ±infinity exactly as PyTorch's conversion does.
+uint16_t nabla_bf16_from_float(float x);
+
+/// The Float whose value is the bf16 `bits` (exact).
+float nabla_bf16_to_float(uint16_t bits);
+
+/// `x` rounded to bf16 and widened back to Float.
+float nabla_bf16_round(float x);
+
+/// Rounds `count` Floats in place to bf16-representable Floats.
+void nabla_bf16_round_array(float *values, ptrdiff_t count);
+
+/// 1 when this process can run the AVX512_BF16 kernels: the CPU reports AVX512F, AVX512BW,
+/// AVX512VL (cpuid leaf 7 subleaf 0) and AVX512_BF16 (leaf 7 subleaf 1, EAX bit 5), and the OS saves
+/// the vector state (xgetbv: XCR0 bits 1–2 for SSE/AVX and 5–7 for the opmask and ZMM registers).
+/// Always 0 on other architectures. Does not read NABLA_DISABLE_BF16 (the Swift side does).
+int nabla_bf16_hardware_available(void);
+
+/// `C = op(A)·op(B) + beta·C` in row-major storage, `op(X) = Xᵀ` when `transpose_x` is non-zero, with
+/// op(A) `m×k`, op(B) `k×n` and `lda`, `ldb`, `ldc` the row strides of the stored matrices. A and B
+/// are read as bf16 (rounded while packing); every output element's sum runs in Float, starting from
+/// `beta·C` (`beta` is 0 or 1), over the `k` terms in pairs `(2p, 2p+1)` — for each pair the odd term
+/// is added before the even one, `vdpbf16ps`'s order — with odd `k` padded by a zero term. Uses the
+/// AVX512_BF16 kernel when `use_hardware` is non-zero (precondition: nabla_bf16_hardware_available()),
+/// else the portable loop. Single-threaded; callers split large products over threads by blocks of C.
+void nabla_bf16_gemm(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                     const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                     float beta, float *c, ptrdiff_t ldc, int use_hardware);
+
+/// The portable reference of nabla_bf16_gemm, element by element in the documented order (for tests).
+void nabla_bf16_gemm_reference(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                               const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                               float beta, float *c, ptrdiff_t ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

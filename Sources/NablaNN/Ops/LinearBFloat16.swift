@@ -1,0 +1,79 @@
+import NablaTensor
+
+/// ``linear(_:weight:bias:)`` under ``Precision/bfloat16``, as PyTorch's CPU autocast runs `F.linear`
+/// (`addmm` on bf16 operands through oneDNN/mkldnn, Float accumulation, bf16 result):
+///
+/// `y = bf16(bf16(b) + bf16(x)·bf16(W)ᵀ)` with the sum in Float;
+/// backward, with `ĝ = bf16(g)`: `∂x = bf16(ĝ·bf16(W))`, `∂W = bf16(ĝᵀ·bf16(x))`, `∂b = bf16(Σ_rows ĝ)`,
+/// each accumulated into the Float gradients of the Float master values.
+func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variable<Float>?) -> Variable<Float> {
+    let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+    let rows = x.value.count / inFeatures
+    var outShape = x.shape
+    outShape[outShape.count - 1] = outFeatures
+    let xv = x.value, wv = weight.value
+    var out = Tensor<Float>(shape: outShape) { o in
+        if let b = bias?.value {
+            b.withUnsafeBufferPointer { pb in
+                for r in 0..<rows {
+                    let row = o.baseAddress! + r * outFeatures
+                    for j in 0..<outFeatures { row[j] = BFloat16Kernels.rounded(pb[j]) }
+                }
+            }
+        } else {
+            o.initialize(repeating: 0)
+        }
+    }
+    out.withUnsafeMutableBufferPointer { o in
+        xv.withUnsafeBufferPointer { px in
+            wv.withUnsafeBufferPointer { pw in
+                bf16MatrixMultiply(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                                   a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                                   beta: 1, c: o.baseAddress!, ldc: outFeatures)
+            }
+        }
+        BFloat16Kernels.round(o.baseAddress!, count: o.count)
+    }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return Variable(out, inputs: inputs) { g in
+        g.withUnsafeBufferPointer { pg in
+            if x.requiresGradient {
+                var dx = Tensor<Float>(shape: x.shape) { _ in }   // fully written (beta = 0)
+                dx.withUnsafeMutableBufferPointer { pdx in
+                    wv.withUnsafeBufferPointer { pw in
+                        bf16MatrixMultiply(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                           a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                                           beta: 0, c: pdx.baseAddress!, ldc: inFeatures)
+                    }
+                    BFloat16Kernels.round(pdx.baseAddress!, count: pdx.count)
+                }
+                x.accumulate(dx)
+            }
+            if weight.requiresGradient {
+                var dw = Tensor<Float>(shape: wv.shape) { _ in }
+                dw.withUnsafeMutableBufferPointer { pdw in
+                    xv.withUnsafeBufferPointer { px in
+                        bf16MatrixMultiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                                           a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                           beta: 0, c: pdw.baseAddress!, ldc: inFeatures)
+                    }
+                    BFloat16Kernels.round(pdw.baseAddress!, count: pdw.count)
+                }
+                weight.accumulate(dw)
+            }
+            if let bias, bias.requiresGradient {
+                precondition(pg.count == rows * outFeatures, "linear: upstream gradient of \(pg.count) elements for \(rows)×\(outFeatures)")
+                let db = Tensor<Float>(shape: [outFeatures]) { sums in
+                    sums.initialize(repeating: 0)
+                    let sum = sums.baseAddress!, gradient = pg.baseAddress!
+                    for r in 0..<rows {
+                        let row = gradient + r &* outFeatures
+                        for j in 0..<outFeatures { sum[j] += BFloat16Kernels.rounded(row[j]) }
+                    }
+                    BFloat16Kernels.round(sum, count: outFeatures)
+                }
+                bias.accumulate(db)
+            }
+        }
+    }
+}
