@@ -218,6 +218,9 @@ final class StudyCLITests: XCTestCase {
             (["study", "regularization", "--seeds", "1"], 2, "--seeds 1 must be at least 2"),
             (["study", "regularization", "--regime", "rnn"], 2, "--regime rnn: expected mlp, cnn or both"),
             (["study", "regularization", "--jobs", "0"], 2, "--jobs 0 must be at least 1"),
+            (["study", "optimizers", "--optimizers", "adam,nope"], 2, "--optimizers nope: unknown optimizer"),
+            (["study", "optimizers", "--grid", "huge"], 2, "--grid huge: expected small or full"),
+            (["study", "optimizers", "--seeds", "1"], 2, "--seeds 1 must be at least 2"),
             (["study", "search", "--lr-range", "1,0.1"], 2, "--lr-range 1,0.1"),
             (["study", "replicate", "cold-fusion"], 2, "cold-fusion: unknown replication"),
             (["study", "optimizers", "--data", directory.appendingPathComponent("none.npz").path, "--output", directory.path], 1, "none.npz"),
@@ -233,13 +236,43 @@ final class StudyCLITests: XCTestCase {
 
     func testOptimizerStudyWritesItsReport() throws {
         let optimizers = directory.appendingPathComponent("opt")
-        let r = try CLI.run(["study", "optimizers"] + Self.tiny + ["--path-steps", "10", "--output", optimizers.path, "--quiet"], timeout: 300)
+        let arguments = ["study", "optimizers"] + Self.tiny + ["--hidden", "16", "--batch-size", "16", "--seeds", "2", "--jobs", "2",
+                                                              "--path-steps", "10", "--output", optimizers.path, "--quiet"]
+        let r = try CLI.run(arguments, timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
         let html = try String(contentsOf: optimizers.appendingPathComponent("report.html"), encoding: .utf8)
-        for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW"] {
+        for name in ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW", "Lion", "LAMB", "Momentum + one-cycle"] {
             XCTAssertTrue(html.contains(">\(name)<"), name)
         }
+        for fragment in ["Takeaways", "test accuracy − Momentum</title>", "Paths on f(x, y)", "Method and sources"] {
+            XCTAssertTrue(html.contains(fragment), "report lacks \(fragment)")
+        }
         XCTAssertTrue(r.stdout.contains("Paths on f(x, y)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Takeaways"), r.stdout)
+
+        // results.json: every optimizer with its two seeds' test runs and a verdict against Momentum.
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: optimizers.appendingPathComponent("results.json"))) as? [String: Any])
+        let studies = try XCTUnwrap(json["studies"] as? [[String: Any]])
+        let accuracy = try XCTUnwrap(studies.first { $0["name"] as? String == "optimizers/optimizers/tuned/test_accuracy" })
+        XCTAssertEqual(accuracy["baseline"] as? String, "momentum")
+        let variants = try XCTUnwrap(accuracy["variants"] as? [[String: Any]])
+        XCTAssertEqual(Set(variants.compactMap { $0["name"] as? String }), Set(OptimizerStudy.variantKeys))
+        for variant in variants {
+            XCTAssertEqual((variant["runs"] as? [[String: Any]])?.map { $0["split"] as? String }, ["test", "test"])
+            XCTAssertEqual((variant["selection"] as? [String: Any])?["split"] as? String, "validation")
+            if variant["name"] as? String != "momentum" { XCTAssertNotNil((variant["verdict"] as? [String: Any])?["p_value"]) }
+        }
+
+        // TensorBoard: a directory per optimizer, setting and seed; a second invocation trains nothing.
+        let adam = optimizers.appendingPathComponent("runs/optimizers/adam")
+        let setting = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: adam.path).first { $0.hasPrefix("lr=") })
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: adam.appendingPathComponent("\(setting)/seed-1").path)
+            .contains { $0.contains("tfevents") })
+        let cached = try CLI.run(Array(arguments.dropLast()), timeout: 300)
+        XCTAssertEqual(cached.status, 0, cached.stderr)
+        let counts = stageCounts(cached.stderr)
+        XCTAssertEqual(counts.count, 2, cached.stderr)
+        XCTAssertTrue(counts.allSatisfy { $0.runs == $0.cached && $0.runs > 0 }, cached.stderr)
     }
 }

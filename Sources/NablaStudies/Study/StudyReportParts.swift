@@ -66,21 +66,6 @@ public enum StudyReport {
                          yScale: logarithmic ? .logarithmic : .linear, width: width, height: height)
     }
 
-    /// For each run, a subsection with what it changes, its exact settings, the `nabla train`
-    /// command that repeats it, its model file and where its logs are.
-    public static func appendRunDetails(_ runs: [StudyRun], to report: inout HTMLReport) {
-        for run in runs {
-            report.heading("\(run.name) (\(run.key))", level: 3)
-            report.paragraph(run.summary)
-            var items = run.settings.map { "\($0.name): \($0.value)" }
-            if let dir = run.logDirectory { items.append("logs: \(dir.relativePath) (TensorBoard events, metrics.csv, metrics.jsonl, model.yaml)") }
-            if let note = run.note { items.append("note: \(note)") }
-            report.list(items)
-            report.preformatted(wrappedCommand(run.command), caption: "Repeat this run alone")
-            report.preformatted(run.modelYAML, caption: "Model file (model.yaml)")
-        }
-    }
-
     /// A shell command broken before `--flag`s into lines of at most `width` characters, joined with
     /// `\` continuations, so that it reads without scrolling and still pastes into a shell.
     public static func wrappedCommand(_ command: String, width: Int = 100) -> String {
@@ -116,19 +101,6 @@ public enum StudyReport {
         guard !magnitudes.isEmpty else { return -1...1 }
         let bound = magnitudes[min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.995))]
         return bound > 0 ? -bound...bound : -1...1
-    }
-
-    /// The results as CSV, one row per run.
-    public static func csv(_ runs: [StudyRun]) -> String {
-        var lines = ["key,name,epochs,train_loss,train_accuracy,test_loss,test_accuracy,accuracy_gap,loss_gap,sparsity,seconds"]
-        func v(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
-        for run in runs {
-            let last = run.final
-            lines.append([run.key, "\"\(run.name)\"", String(run.epochs.count), v(last?.trainLoss), v(last?.trainAccuracy),
-                          v(last?.testLoss), v(last?.testAccuracy), v(run.accuracyGap), v(run.lossGap), v(run.sparsity),
-                          v(run.seconds)].joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
     }
 
     /// The checks as a table.
