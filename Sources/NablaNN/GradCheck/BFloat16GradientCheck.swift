@@ -20,25 +20,10 @@ public func checkBFloat16Gradients(
     let projection = Tensor<Double>(normal: out.shape, using: &generator)
     withPrecision(.bfloat16) { out.backward(seed: Tensor<Float>(projection)) }
     let exact = inputs.map { Variable($0) }
-    func objective() -> Double { withoutGradient { (double(exact).value * projection).sum() } }
-    var errors: [Double] = []
-    for (k, leaf) in exact.enumerated() {
-        let analytic = leaves[k].grad.map { Tensor<Double>($0) } ?? Tensor(zeros: leaf.shape)
-        var difference = 0.0, scale = 0.0
-        for i in 0..<leaf.value.count {
-            let original = leaf.value.scalars[i]
-            leaf.value.scalars[i] = original + epsilon
-            let plus = objective()
-            leaf.value.scalars[i] = original - epsilon
-            let minus = objective()
-            leaf.value.scalars[i] = original
-            let numeric = (plus - minus) / (2 * epsilon)
-            difference = max(difference, abs(analytic.scalars[i] - numeric))
-            scale = max(scale, abs(analytic.scalars[i]), abs(numeric))
-        }
-        errors.append(scale == 0 ? 0 : difference / scale)
+    let analytic = zip(leaves, exact).map { leaf, value in leaf.grad.map { Tensor<Double>($0) } ?? Tensor(zeros: value.shape) }
+    return compareWithCentralDifferences(analytic: analytic, leaves: exact, epsilon: epsilon) {
+        withoutGradient { (double(exact).value * projection).sum() }
     }
-    return GradientCheckResult(maxRelativeError: errors.max() ?? 0, relativeErrors: errors)
 }
 
 /// One bf16 gradient-check case: the op in `Float` (run under bf16) and the same op in `Double`.

@@ -52,8 +52,17 @@ private func compareGradients(
     out.backward(seed: projection)
     let analytic = leaves.map { $0.grad ?? Tensor(zeros: $0.shape) }
     for leaf in leaves { leaf.grad = nil }
-    func objective() -> Double { withoutGradient { (evaluate().value * projection).sum() } }
+    return compareWithCentralDifferences(analytic: analytic, leaves: leaves, epsilon: epsilon) {
+        withoutGradient { (evaluate().value * projection).sum() }
+    }
+}
 
+/// Compares `analytic[k]` with central differences `(L(x + ε) − L(x − ε)) / 2ε` of `objective`,
+/// perturbing each element of `leaves[k]` in place (and restoring it): per leaf the max-norm relative
+/// error `max|a − n| / max(|a|, |n|)` (0 when both vanish). Shared by ``checkGradients(at:epsilon:seed:_:)``
+/// and ``checkBFloat16Gradients(at:epsilon:seed:float:double:)``.
+func compareWithCentralDifferences(analytic: [Tensor<Double>], leaves: [Variable<Double>], epsilon: Double,
+                                   objective: () -> Double) -> GradientCheckResult {
     var errors: [Double] = []
     for (k, leaf) in leaves.enumerated() {
         var difference = 0.0, scale = 0.0

@@ -12,18 +12,8 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
     var outShape = x.shape
     outShape[outShape.count - 1] = outFeatures
     let xv = x.value, wv = weight.value
-    var out = Tensor<Float>(shape: outShape) { o in
-        if let b = bias?.value {
-            b.withUnsafeBufferPointer { pb in
-                for r in 0..<rows {
-                    let row = o.baseAddress! + r * outFeatures
-                    for j in 0..<outFeatures { row[j] = BFloat16Kernels.rounded(pb[j]) }
-                }
-            }
-        } else {
-            o.initialize(repeating: 0)
-        }
-    }
+    let roundedBias = bias.map { b in b.value.map(BFloat16Kernels.rounded) }
+    var out = Tensor<Float>(shape: outShape) { fillRows($0, with: roundedBias, rows: rows) }
     out.withUnsafeMutableBufferPointer { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
@@ -35,7 +25,9 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
         BFloat16Kernels.round(o.baseAddress!, count: o.count)
     }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Variable(out, inputs: inputs) { g in
+    return Variable(out, inputs: inputs) { upstream in
+        // ĝ = bf16(g) once: the GEMMs' packing would round it anyway, and ∂b sums the rounded values.
+        let g = upstream.map(BFloat16Kernels.rounded)
         g.withUnsafeBufferPointer { pg in
             if x.requiresGradient {
                 var dx = Tensor<Float>(shape: x.shape) { _ in }   // fully written (beta = 0)
@@ -62,16 +54,8 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
                 weight.accumulate(dw)
             }
             if let bias, bias.requiresGradient {
-                precondition(pg.count == rows * outFeatures, "linear: upstream gradient of \(pg.count) elements for \(rows)×\(outFeatures)")
-                let db = Tensor<Float>(shape: [outFeatures]) { sums in
-                    sums.initialize(repeating: 0)
-                    let sum = sums.baseAddress!, gradient = pg.baseAddress!
-                    for r in 0..<rows {
-                        let row = gradient + r &* outFeatures
-                        for j in 0..<outFeatures { sum[j] += BFloat16Kernels.rounded(row[j]) }
-                    }
-                    BFloat16Kernels.round(sum, count: outFeatures)
-                }
+                var db = columnSums(pg, rows: rows, columns: outFeatures)
+                db.withUnsafeMutableBufferPointer { BFloat16Kernels.round($0.baseAddress!, count: outFeatures) }
                 bias.accumulate(db)
             }
         }

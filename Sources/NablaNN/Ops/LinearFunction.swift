@@ -29,15 +29,7 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     var outShape = x.shape
     outShape[outShape.count - 1] = outFeatures
     let xv = x.value, wv = weight.value
-    var out = Tensor<Scalar>(shape: outShape) { o in
-        if let b = bias?.value {
-            b.withUnsafeBufferPointer { pb in
-                for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
-            }
-        } else {
-            o.initialize(repeating: 0)
-        }
-    }
+    var out = Tensor<Scalar>(shape: outShape) { fillRows($0, with: bias?.value, rows: rows) }
     out.withUnsafeMutableBufferPointer { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
@@ -72,20 +64,31 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
                 }
                 weight.accumulate(dw)
             }
-            if let bias, bias.requiresGradient {
-                // ∂b[j] = Σ_r g[r, j], summed in row order; the row loop is outer so each row is one
-                // contiguous (vectorizable) add. `pg` holds rows·outFeatures elements (g has out's shape).
-                precondition(pg.count == rows * outFeatures, "linear: upstream gradient of \(pg.count) elements for \(rows)×\(outFeatures)")
-                let db = Tensor<Scalar>(shape: [outFeatures]) { sums in
-                    sums.initialize(repeating: 0)
-                    let sum = sums.baseAddress!, gradient = pg.baseAddress!
-                    for r in 0..<rows {
-                        let row = gradient + r &* outFeatures
-                        for j in 0..<outFeatures { sum[j] += row[j] }
-                    }
-                }
-                bias.accumulate(db)
-            }
+            if let bias, bias.requiresGradient { bias.accumulate(columnSums(pg, rows: rows, columns: outFeatures)) }
+        }
+    }
+}
+
+/// Writes `bias` into every one of the `rows` rows of `output` (zeros without a bias): the output a
+/// linear map's GEMM then adds into (`beta = 1`).
+func fillRows<Scalar: TensorScalar>(_ output: UnsafeMutableBufferPointer<Scalar>, with bias: Tensor<Scalar>?, rows: Int) {
+    guard let bias else { return output.initialize(repeating: 0) }
+    let width = bias.count
+    bias.withUnsafeBufferPointer { pb in
+        for r in 0..<rows { (output.baseAddress! + r * width).update(from: pb.baseAddress!, count: width) }
+    }
+}
+
+/// `Σ_r g[r, j]` of a row-major `rows × columns` gradient, summed in row order — the bias gradient
+/// of a linear map. The row loop is outer, so each row is one contiguous (vectorizable) add.
+func columnSums<Scalar: TensorScalar>(_ g: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int) -> Tensor<Scalar> {
+    precondition(g.count == rows * columns, "linear: upstream gradient of \(g.count) elements for \(rows)×\(columns)")
+    return Tensor<Scalar>(shape: [columns]) { sums in
+        sums.initialize(repeating: 0)
+        let sum = sums.baseAddress!, gradient = g.baseAddress!
+        for r in 0..<rows {
+            let row = gradient + r &* columns
+            for j in 0..<columns { sum[j] += row[j] }
         }
     }
 }
