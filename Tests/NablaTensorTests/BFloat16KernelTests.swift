@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NablaTensor
+import CNablaBF16
 import NablaTestSupport
 
 /// bf16 rounding against PyTorch, and the bf16 GEMM (hardware and portable) against a Double product
@@ -144,6 +145,74 @@ final class BFloat16KernelTests: XCTestCase {
             bf16MatrixMultiply(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n,
                                beta: 0, c: &split, ldc: n)
             XCTAssertEqual(whole, split, "m=\(m) n=\(n) k=\(k)")
+        }
+    }
+
+    /// `padPairs` against its definition, element by element, for odd and even channel counts, with and
+    /// without padding, widths that are and are not a multiple of 16, and NaN/infinity/ties; the AVX-512
+    /// loop and the portable one give the same words.
+    func testPadPairsWritesTheDocumentedWords() {
+        var generator = RandomGenerator(seed: 3)
+        for (channels, height, width, ph, pw) in [(1, 3, 5, 0, 0), (3, 4, 17, 1, 2), (4, 2, 16, 2, 1), (5, 1, 33, 0, 3)] {
+            var x = (0..<channels * height * width).map { _ in Float(generator.nextNormal()) }
+            x[0] = .nan; x[x.count - 1] = .infinity
+            if x.count > 2 { x[1] = Float(bitPattern: 0x3F80_8000) }   // a tie: rounds to even (down)
+            let hp = height + 2 * ph, wp = width + 2 * pw, planes = (channels + 1) / 2 * hp * wp
+            let count = planes + 37
+            var expected = [UInt32](repeating: 0, count: count)
+            for c in 0..<channels {
+                for h in 0..<height {
+                    for w in 0..<width {
+                        let word = (c / 2) * hp * wp + (h + ph) * wp + w + pw
+                        expected[word] |= UInt32(nabla_bf16_from_float(x[(c * height + h) * width + w])) << (16 * UInt32(c % 2))
+                    }
+                }
+            }
+            for hardware in BFloat16Kernels.hardwareAvailable ? [false, true] : [false] {
+                var out = [UInt32](repeating: 0xDEAD_BEEF, count: count)
+                BFloat16Kernels.padPairs(x, channels: channels, height: height, width: width, paddingHeight: ph,
+                                         paddingWidth: pw, into: &out, count: count, hardware: hardware)
+                XCTAssertEqual(out, expected, "C=\(channels) \(height)×\(width) padding (\(ph), \(pw)) hardware \(hardware)")
+            }
+        }
+        XCTAssertEqual(BFloat16Kernels.pair(1, -2), 0xC000_3F80)
+    }
+
+    /// One tile of each shape against a Double sum of the rounded pair products (which are exact): equal
+    /// up to Float rounding of the running sums.
+    func testDirectTileComputesPairDotProducts() throws {
+        try XCTSkipUnless(BFloat16Kernels.hardwareAvailable, "no AVX512_BF16 on this CPU")
+        var generator = RandomGenerator(seed: 4)
+        for (mr, nv) in BFloat16Kernels.directTiles {
+            let depth = 7, span = 300
+            let weightFloats = (0..<depth * mr * 2).map { _ in Float(generator.nextNormal()) }
+            let inputFloats = (0..<span * 2).map { _ in Float(generator.nextNormal()) }
+            let weights = (0..<depth * mr).map { BFloat16Kernels.pair(weightFloats[2 * $0], weightFloats[2 * $0 + 1]) }
+            let input = (0..<span).map { BFloat16Kernels.pair(inputFloats[2 * $0], inputFloats[2 * $0 + 1]) }
+            let taps = [0, 5, 17, 40, 41, 99, 3]
+            let inputOffsets = (0..<nv).map { $0 * 19 }, outputOffsets = (0..<nv).map { $0 * 16 }
+            let initial = (0..<mr).map { Float($0) - 2.5 }
+            let ldc = nv * 16 + 3
+            var output = [Float](repeating: .nan, count: mr * ldc)
+            BFloat16Kernels.directTile(mr: mr, nv: nv, depth: depth, weights: weights, taps: taps, input: input,
+                                       inputOffsets: inputOffsets, output: &output, outputOffsets: outputOffsets, ldc: ldc,
+                                       initial: initial)
+            for m in 0..<mr {
+                for v in 0..<nv {
+                    for lane in 0..<16 {
+                        var sum = Double(initial[m])
+                        for k in 0..<depth {
+                            let word = inputOffsets[v] + taps[k] + lane
+                            for half in 0..<2 {
+                                let w = BFloat16Kernels.rounded(weightFloats[2 * (k * mr + m) + half])
+                                sum += Double(w) * Double(BFloat16Kernels.rounded(inputFloats[2 * word + half]))
+                            }
+                        }
+                        let got = output[m * ldc + outputOffsets[v] + lane]
+                        XCTAssertEqual(Double(got), sum, accuracy: 1e-5 * max(1, abs(sum)), "\(mr)×\(nv) m=\(m) v=\(v) lane=\(lane)")
+                    }
+                }
+            }
         }
     }
 

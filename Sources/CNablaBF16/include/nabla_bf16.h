@@ -52,6 +52,27 @@ void nabla_bf16_gemm_reference(int transpose_a, int transpose_b, ptrdiff_t m, pt
                                const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                                float beta, float *c, ptrdiff_t ldc);
 
+/// Copies one sample of a unit-stride correlation's input — `channels` planes of `height × width`
+/// Floats, contiguous — into `count` words of channel pairs, zero-padded by `pad_h` rows above and
+/// below and `pad_w` columns left and right: word `q·Hp·Wp + h·Wp + w` (`Hp = height + 2·pad_h`,
+/// `Wp = width + 2·pad_w`) holds bf16(x[2q, h − pad_h, w − pad_w]) in its low half and
+/// bf16(x[2q+1, …]) in its high half, zero in the padding, past the last channel and after the
+/// `⌈channels/2⌉` planes up to `count` (which must cover them). Rounds as nabla_bf16_from_float.
+/// `use_hardware` picks the AVX-512 loop (precondition: nabla_bf16_hardware_available()); same words.
+void nabla_bf16_pad_pairs(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
+                          ptrdiff_t pad_h, ptrdiff_t pad_w, uint32_t *out, ptrdiff_t count, int use_hardware);
+
+/// One register tile of the bf16 direct correlation on `vdpbf16ps` (precondition:
+/// nabla_bf16_hardware_available()): for `m < mr` and `v < nv`, the 16 Floats at
+/// `output + output_offsets[v] + m·ldc` become `initial[m]` (0 when `initial` is NULL) plus, for each
+/// `k < depth` in order, the pair dot products of the weight word `weights[k·mr + m]` with the 16 words
+/// at `input + input_offsets[v] + taps[k]` (each lane: its odd product, then its even one, added in
+/// Float). Tiles (mr, nv): (8, 3), (6, 4), (3, 8). Returns 0 — and writes nothing — for any other
+/// tile or on a CPU architecture without the kernel, 1 otherwise.
+int nabla_bf16_direct_tile(int mr, int nv, ptrdiff_t depth, const uint32_t *weights, const ptrdiff_t *taps,
+                           const uint32_t *input, const ptrdiff_t *input_offsets, float *output,
+                           const ptrdiff_t *output_offsets, ptrdiff_t ldc, const float *initial);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,7 +67,12 @@ func convolution2DForward<Scalar: TensorScalar>(
     output out: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry,
     algorithm: ConvolutionAlgorithm = .current, workspace: ConvolutionWorkspace = .shared, bf16: Bool = false
 ) {
-    // bf16 (Float only) lowers with im2col and multiplies with the bf16 GEMM.
+    // bf16 (Float only): the bf16 direct kernels where they apply, else im2col and the bf16 GEMM.
+    if bf16 && BFloat16DirectConvolution.applies(to: g, algorithm: algorithm) {
+        BFloat16DirectConvolution.forward(input: floats(x), weight: floats(w), bias: bias.map(floats),
+                                          output: floats(out), geometry: g, workspace: workspace)
+        return
+    }
     if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
         DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
         return
@@ -191,6 +196,12 @@ func convolution2DBackward<Scalar: TensorScalar>(
         }
     }
     if dx == nil && dw == nil { return }
+    if bf16 && BFloat16DirectConvolution.applies(to: g, algorithm: algorithm) {
+        BFloat16DirectConvolution.backward(input: floats(x), weight: floats(w), upstream: floats(gy),
+                                           inputGradient: dx.map(floats), weightGradient: dw.map(floats),
+                                           geometry: g, workspace: workspace)
+        return
+    }
     if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
         DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
                                    geometry: g, workspace: workspace)
@@ -348,6 +359,19 @@ private func convolutionProduct<Scalar: TensorScalar>(
         Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
+}
+
+/// `pointer` as a pointer to Float (bf16 paths: the caller has checked `Scalar == Float`).
+@inline(__always)
+private func floats<Scalar>(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+    precondition(Scalar.self == Float.self, "conv2d: bf16 is for Float")
+    return UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func floats<Scalar>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+    precondition(Scalar.self == Float.self, "conv2d: bf16 is for Float")
+    return UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
 }
 
 /// `count` rounded up to a whole number of 64-byte cache lines' worth of 4-byte elements, so that

@@ -28,8 +28,8 @@ enum DirectConvolution {
     /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
     /// `nv` vectors. On 32-register targets the row count of 8, 6 or 3 that pads `channels` least
     /// (ties to the larger); 4×3 on 16-register targets.
-    static func forwardTile(channels: Int) -> (mr: Int, nv: Int) {
-        guard DirectConvolutionSupport.registerCount >= 32 else { return (4, 3) }
+    static func forwardTile(channels: Int, registers: Int = DirectConvolutionSupport.registerCount) -> (mr: Int, nv: Int) {
+        guard registers >= 32 else { return (4, 3) }
         var best = (mr: 8, nv: 3)
         for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] {
             let padded = (channels + candidate.mr - 1) / candidate.mr * candidate.mr
@@ -194,101 +194,33 @@ extension DirectVector {
         }
     }
 
-    /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample, with the
-    /// batch split over `workers` cores (each with its own padded buffer and staging). Each tile sums
-    /// only over the kernel rows that reach the unpadded input for its output rows
-    /// (``DirectConvolutionLayout/kernelRows(reaching:)``): the others multiply zeros.
+    /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample on the
+    /// ``BroadcastKernel`` tiles (the driver: ``DirectCorrelation``).
     static func directCorrelation(
         _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>, inputSample: Int,
         packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, tile: (mr: Int, nv: Int), bias: UnsafePointer<Scalar>?,
         output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace
     ) {
-        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && tile.nv <= 8,
-                     "direct convolution: invalid layout \(layout)")
-        let (mr, nv) = tile
-        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
-        let tapsPerRow = layout.channels * layout.kernelWidth
-        let outPlane = layout.outPlane, outSample = outChannels * outPlane
-        let vectors = layout.vectorCount, rowMode = layout.isRowMode
-        let lanes = scalarCount
-        // Row mode writes whole blocks of channels straight to the output and a partial last block
-        // through a tile; flat mode stages every block on the padded grid.
-        let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
-        let paddedCount = layout.paddedSampleCount
-        workspace.withBuffer(of: Int.self, count: depth) { taps in
-            layout.writeTapOffsets(taps, kernelRowMajor: true)
-            workspace.withBuffer(of: Scalar.self, count: workers * (paddedCount + stagingCount)) { scratch in
-                runOnWorkers(workers, count: batch) { range, worker in
-                    let padded = scratch + worker * (paddedCount + stagingCount), staging = padded + paddedCount
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * 8) { offsets in
-                        let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
-                        for v in 0..<nv { tileOffsets[v] = v * lanes }
-                        for n in range {
-                            layout.pad(input + n * inputSample, into: padded)
-                            let out = output + n * outSample
-                            for first in Swift.stride(from: 0, to: vectors, by: nv) {
-                                let last = Swift.min(first + nv - 1, vectors - 1)
-                                for v in 0..<nv {
-                                    let (inputOffset, outputOffset) = layout.vectorOffsets(Swift.min(first + v, last))
-                                    inputOffsets[v] = inputOffset
-                                    outputOffsets[v] = outputOffset
-                                }
-                                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
-                                let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
-                                for block in 0..<blocks {
-                                    let rows = Swift.min(mr, outChannels - block * mr)
-                                    let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
-                                    let initial = bias.map { $0 + block * mr }
-                                    var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
-                                    if !rowMode {
-                                        target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
-                                    } else if rows == mr {
-                                        target = out + block * mr * outPlane; ldc = outPlane
-                                    } else {
-                                        target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
-                                    }
-                                    let source = UnsafePointer(padded)
-                                    switch mr {
-                                    case 8:
-                                        BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
-                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
-                                                                ldc: ldc, initial: initial, Self.self)
-                                    case 6:
-                                        BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps + kStart, input: source,
-                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
-                                                                ldc: ldc, initial: initial, Self.self)
-                                    case 3:
-                                        BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps + kStart, input: source,
-                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
-                                                                ldc: ldc, initial: initial, Self.self)
-                                    default:
-                                        BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps + kStart, input: source,
-                                                                inputOffsets: inputOffsets, output: target, outputOffsets: targetOffsets,
-                                                                ldc: ldc, initial: initial, Self.self)
-                                    }
-                                    if rowMode && rows < mr {
-                                        // The partial block's tile: copy its valid channels out.
-                                        let base = out + block * mr * outPlane
-                                        for m in 0..<rows {
-                                            for v in 0..<nv {
-                                                copySpan(base + (m * outPlane + outputOffsets[v]), staging + (m * ldc + v * lanes), count: lanes)
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                            if !rowMode {
-                                // Keep the columns ow < Wo of the padded grid.
-                                let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
-                                for o in 0..<outChannels {
-                                    for oh in 0..<layout.outHeight {
-                                        copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        precondition(layout.lanes == scalarCount, "direct convolution: invalid layout \(layout)")
+        let mr = tile.mr, depth = layout.depth
+        let driver = DirectCorrelation<Scalar, Scalar>(layout: layout, outChannels: outChannels, tile: tile)
+        driver.run(batch: batch, input: input, inputSample: inputSample, output: output, workers: workers, workspace: workspace,
+                   pad: { layout.pad($0, into: $1) }) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
+            let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
+            let initial = bias.map { $0 + block * mr }
+            switch mr {
+            case 8:
+                BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            case 6:
+                BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            case 3:
+                BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            default:
+                BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
             }
         }
     }

@@ -40,6 +40,12 @@ public enum BFloat16Kernels {
         for i in 0..<count { values[i] = rounded(values[i]) }
     }
 
+    /// Writes `count` Floats from `source`, rounded to bf16, to `destination` (one pass; the buffers
+    /// may not overlap).
+    public static func round(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { destination[i] = rounded(source[i]) }
+    }
+
     /// `C = op(A)·op(B) + β·C` (row-major, `β` 0 or 1) on one thread, with A and B rounded to bf16
     /// and Float sums (see `nabla_bf16_gemm`); `hardware` picks `vdpbf16ps` (default: ``usesHardware``).
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -1,0 +1,114 @@
+import NablaTensor
+
+/// Unit-stride convolutions under `--precision bf16` without a column matrix, on `vdpbf16ps`.
+///
+/// The autocast semantics of ``conv2d(_:weight:bias:stride:padding:dilation:groups:)`` under bf16
+/// (operands rounded to bf16, products exact, sums in Float) computed as the Float direct convolution
+/// (``DirectConvolution``) computes its own:
+///
+/// - forward, `y[o, p] = b[o] + Σ_(q,i,j) W[o, 2q, i, j]·x̂[2q, …] + W[o, 2q+1, i, j]·x̂[2q+1, …]`: the
+///   input is padded once per sample into channel-pair words (`BFloat16Kernels.padPairs`), the weights
+///   packed `[⌈O/mr⌉][⌈C/2⌉·kH·kW][mr]` as pair words, and each `mr × nv` register tile adds two
+///   products per lane and tap with one `vdpbf16ps` — half the instructions of the Float kernel;
+/// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
+///   kernel (pairs of output channels);
+/// - weight gradient: the reduction runs over pixels, not channels, so it stays on the Float direct
+///   kernels, fed with a bf16-rounded copy of the input and the (already rounded) upstream gradient:
+///   each product of two bf16 values is exact in Float, so this is the arithmetic of a bf16 dot product.
+///
+/// Every output element's sum runs over its taps in a fixed order, so results do not depend on the
+/// thread count; they differ from the im2col + bf16 GEMM path (and from the portable fallback) only in
+/// the order of Float additions. Used when the CPU runs the bf16 kernels (``BFloat16Kernels/usesHardware``)
+/// and the geometry allows a direct convolution (``Convolution2DGeometry/supportsDirectConvolution``).
+enum BFloat16DirectConvolution {
+    /// Whether `g` under `algorithm` runs here rather than on im2col and the bf16 GEMM.
+    static func applies(to g: Convolution2DGeometry, algorithm: ConvolutionAlgorithm) -> Bool {
+        algorithm != .gemm && BFloat16Kernels.usesHardware && g.supportsDirectConvolution
+    }
+
+    /// Pixels per vector: one ZMM register of 32-bit words.
+    static let lanes = 16
+
+    /// `output = W ⋆ input + bias` (`bias` already bf16, as the caller rounds it).
+    static func forward(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        output: UnsafeMutablePointer<Float>, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        correlate(DirectConvolutionLayout(forward: g, lanes: lanes), batch: g.batch, input: x,
+                  outChannels: g.outChannels, bias: bias, output: output, workers: g.workerCount, workspace: workspace) { o, c, i, j in
+            w[((o * g.inChannels + c) * g.kernelHeight + i) * g.kernelWidth + j]
+        }
+    }
+
+    /// Overwrites the requested gradients of `g` (the bias gradient is the caller's); `upstream` must hold
+    /// bf16 values (conv2d rounds it before the backward products).
+    static func backward(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, upstream gy: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, weightGradient dw: UnsafeMutablePointer<Float>?,
+                         geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        if let dx {
+            // ∂x = ∂ŷ ⋆ W̃ with W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j].
+            let kH = g.kernelHeight, kW = g.kernelWidth
+            correlate(DirectConvolutionLayout(inputGradient: g, lanes: lanes), batch: g.batch, input: gy,
+                      outChannels: g.inChannels, bias: nil, output: dx, workers: g.workerCount, workspace: workspace) { c, o, i, j in
+                w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
+            }
+        }
+        guard let dw else { return }
+        // The caller passes the upstream gradient already rounded (conv2d rounds it once for all three
+        // products); the input is rounded here, in one copying pass.
+        let inputCount = g.batch * g.inChannels * g.inPlane
+        workspace.withBuffer(of: Float.self, count: inputCount) { rounded in
+            BFloat16Kernels.round(x, into: rounded, count: inputCount)
+            DirectConvolution.backward(input: rounded, weight: w, upstream: gy, inputGradient: nil, weightGradient: dw,
+                                       geometry: g, workspace: workspace)
+        }
+    }
+
+    /// `output[n][o] = bias[o] + Σ_(c,i,j) weight(o, c, i, j)·pad(input[n])[c, …]` over `layout`'s
+    /// channels, which are paired two per word.
+    private static func correlate(
+        _ floatLayout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Float>, outChannels: Int,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, workers: Int, workspace: ConvolutionWorkspace,
+        weight: (_ output: Int, _ channel: Int, _ row: Int, _ column: Int) -> Float
+    ) {
+        let channels = floatLayout.channels
+        var layout = floatLayout
+        layout.channels = (channels + 1) / 2
+        let tile = DirectConvolution.forwardTile(channels: outChannels, registers: 32)
+        let mr = tile.mr, rows = (outChannels + mr - 1) / mr * mr, depth = layout.depth
+        let kH = layout.kernelHeight, kW = layout.kernelWidth, pairs = layout.channels
+        workspace.withBuffer(of: UInt32.self, count: rows * depth) { packed in
+        workspace.withBuffer(of: Float.self, count: rows) { packedBias in
+            // packed[b][(i·C' + q)·kW + j][m] = (W[o, 2q, i, j], W[o, 2q+1, i, j]) for o = b·mr + m, kernel-row-major.
+            for b in 0..<rows / mr {
+                for m in 0..<mr {
+                    let o = b * mr + m
+                    var destination = packed + b * depth * mr + m
+                    for i in 0..<kH {
+                        for q in 0..<pairs {
+                            for j in 0..<kW {
+                                let even = o < outChannels ? weight(o, 2 * q, i, j) : 0
+                                let odd = o < outChannels && 2 * q + 1 < channels ? weight(o, 2 * q + 1, i, j) : 0
+                                destination.pointee = BFloat16Kernels.pair(even, odd)
+                                destination += mr
+                            }
+                        }
+                    }
+                }
+            }
+            if let bias { for o in 0..<rows { packedBias[o] = o < outChannels ? bias[o] : 0 } }
+            let initial = bias == nil ? nil : UnsafePointer(packedBias)
+            let driver = DirectCorrelation<UInt32, Float>(layout: layout, outChannels: outChannels, tile: tile)
+            let sample = channels * layout.height * layout.width, paddedCount = layout.paddedSampleCount
+            driver.run(batch: batch, input: input, inputSample: sample, output: output, workers: workers, workspace: workspace,
+                       pad: { source, padded in
+                           BFloat16Kernels.padPairs(source, channels: channels, height: layout.height, width: layout.width,
+                                                    paddingHeight: layout.paddingHeight, paddingWidth: layout.paddingWidth,
+                                                    into: padded, count: paddedCount)
+                       }) { block, kStart, kCount, taps, padded, inputOffsets, target, targetOffsets, ldc in
+                BFloat16Kernels.directTile(mr: mr, nv: tile.nv, depth: kCount, weights: packed + (block * depth + kStart) * mr,
+                                           taps: taps, input: padded, inputOffsets: inputOffsets, output: target,
+                                           outputOffsets: targetOffsets, ldc: ldc, initial: initial.map { $0 + block * mr })
+            }
+        }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+/// The driver shared by every direct correlation — the Float/Double SIMD kernels
+/// (``DirectVector/directCorrelation(_:batch:input:inputSample:packedWeights:outChannels:tile:bias:output:workers:workspace:)``)
+/// and the bf16 kernels (``BFloat16DirectConvolution``): it pads each sample once, walks the output in
+/// groups of `nv` vectors and blocks of `mr` channels, and hands each register tile to `kernel`.
+///
+/// `output[n][o] = bias[o] + Σ_k W[o][k]·pad(input[n])[tap(k) + ·]` for every sample, the batch split
+/// over `workers` cores (each with its own padded buffer and staging). Each tile sums only over the
+/// kernel rows that reach the unpadded input for its output rows
+/// (``DirectConvolutionLayout/kernelRows(reaching:)``): the others multiply zeros. Taps are numbered
+/// kernel-row-major (``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``), so a range
+/// of kernel rows is one range of taps; the weights are packed to match.
+///
+/// `Padded` is the element of the padded copy (the scalar itself, or a bf16 channel-pair word); `pad`
+/// writes one sample's ``DirectConvolutionLayout/paddedSampleCount`` elements. `kernel(block, kStart,
+/// kCount, taps, padded, inputOffsets, target, targetOffsets, ldc)` computes the tile of channel block
+/// `block` over taps `kStart ..< kStart + kCount` (`taps` already points at `kStart`): for `m < mr` and
+/// `v < nv`, `layout.lanes` outputs at `target + targetOffsets[v] + m·ldc`, adding the bias itself.
+struct DirectCorrelation<Padded, Scalar> {
+    var layout: DirectConvolutionLayout
+    var outChannels: Int
+    var tile: (mr: Int, nv: Int)
+
+    typealias Kernel = (_ block: Int, _ kStart: Int, _ kCount: Int, _ taps: UnsafePointer<Int>,
+                        _ padded: UnsafePointer<Padded>, _ inputOffsets: UnsafePointer<Int>,
+                        _ target: UnsafeMutablePointer<Scalar>, _ targetOffsets: UnsafePointer<Int>, _ ldc: Int) -> Void
+
+    func run(batch: Int, input: UnsafePointer<Scalar>, inputSample: Int, output: UnsafeMutablePointer<Scalar>,
+             workers: Int, workspace: ConvolutionWorkspace,
+             pad: (_ sample: UnsafePointer<Scalar>, _ padded: UnsafeMutablePointer<Padded>) -> Void, kernel: Kernel) {
+        precondition(layout.isValid && outChannels >= 1 && tile.nv <= 8, "direct convolution: invalid layout \(layout)")
+        let (mr, nv) = tile, lanes = layout.lanes
+        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
+        let tapsPerRow = layout.channels * layout.kernelWidth
+        let outPlane = layout.outPlane, outSample = outChannels * outPlane
+        let vectors = layout.vectorCount, rowMode = layout.isRowMode
+        // Row mode writes whole blocks of channels straight to the output and a partial last block
+        // through a tile; flat mode stages every block on the padded grid.
+        let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+        let paddedCount = layout.paddedSampleCount
+        workspace.withBuffer(of: Int.self, count: depth) { taps in
+            layout.writeTapOffsets(taps, kernelRowMajor: true)
+            workspace.withBuffer(of: Padded.self, count: workers * paddedCount) { paddedScratch in
+            workspace.withBuffer(of: Scalar.self, count: workers * stagingCount) { stagingScratch in
+                runOnWorkers(workers, count: batch) { range, worker in
+                    let padded = paddedScratch + worker * paddedCount, staging = stagingScratch + worker * stagingCount
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * 8) { offsets in
+                        let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
+                        for v in 0..<nv { tileOffsets[v] = v * lanes }
+                        for n in range {
+                            pad(input + n * inputSample, padded)
+                            let out = output + n * outSample
+                            for first in Swift.stride(from: 0, to: vectors, by: nv) {
+                                let last = Swift.min(first + nv - 1, vectors - 1)
+                                for v in 0..<nv {
+                                    let (inputOffset, outputOffset) = layout.vectorOffsets(Swift.min(first + v, last))
+                                    inputOffsets[v] = inputOffset
+                                    outputOffsets[v] = outputOffset
+                                }
+                                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
+                                let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
+                                for block in 0..<blocks {
+                                    let rows = Swift.min(mr, outChannels - block * mr)
+                                    var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
+                                    if !rowMode {
+                                        target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
+                                    } else if rows == mr {
+                                        target = out + block * mr * outPlane; ldc = outPlane
+                                    } else {
+                                        target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
+                                    }
+                                    kernel(block, kStart, kCount, taps + kStart, UnsafePointer(padded), inputOffsets,
+                                           target, targetOffsets, ldc)
+                                    if rowMode && rows < mr {
+                                        // The partial block's tile: copy its valid channels out.
+                                        let base = out + block * mr * outPlane
+                                        for m in 0..<rows {
+                                            for v in 0..<nv {
+                                                copySpan(base + (m * outPlane + outputOffsets[v]), staging + (m * ldc + v * lanes), count: lanes)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            if !rowMode {
+                                // Keep the columns ow < Wo of the padded grid.
+                                let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
+                                for o in 0..<outChannels {
+                                    for oh in 0..<layout.outHeight {
+                                        copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
+}
