@@ -70,7 +70,7 @@ void nabla_bf16_gemm_reference(int transpose_a, int transpose_b, ptrdiff_t m, pt
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <immintrin.h>
+#include "bf16_simd.h"
 
 int nabla_bf16_hardware_available(void) {
     unsigned eax, ebx, ecx, edx;
@@ -99,32 +99,6 @@ static uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t words) {
         *capacity = *buffer ? words : 0;
     }
     return *buffer;
-}
-
-static inline __mmask16 lane_mask(ptrdiff_t valid) {
-    return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? (__mmask16)0 : (__mmask16)((1u << valid) - 1u);
-}
-
-#define NABLA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-
-/// 16 Floats rounded to bf16 as nabla_bf16_from_float does (ties to even, quiet NaN), each in the
-/// low half of its 32-bit lane.
-NABLA_BF16_TARGET static inline __m512i round16(__m512 x) {
-    __m512i u = _mm512_castps_si512(x);
-    __m512i high = _mm512_srli_epi32(u, 16);
-    __m512i even = _mm512_and_si512(high, _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(even, _mm512_set1_epi32(0x7FFF))), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-    return _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(high, _mm512_set1_epi32(0x40)));
-}
-
-/// 32 consecutive Floats (`valid` of them, the rest read as 0) as 16 words of pairs: word i holds
-/// bf16(x[2i]) in its low half and bf16(x[2i+1]) in its high half.
-NABLA_BF16_TARGET static inline __m512i pairs16(const float *x, ptrdiff_t valid) {
-    __m512i low = round16(_mm512_maskz_loadu_ps(lane_mask(valid), x));
-    __m512i high = round16(_mm512_maskz_loadu_ps(lane_mask(valid - 16), x + 16));
-    __m256i a = _mm512_cvtepi32_epi16(low), b = _mm512_cvtepi32_epi16(high);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
 }
 
 /// Packs op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into MR-row panels of `pairs` k pairs, zero-padded.

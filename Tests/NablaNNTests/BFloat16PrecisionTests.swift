@@ -84,6 +84,13 @@ final class BFloat16PrecisionTests: XCTestCase {
               { conv2d($0[0], weight: $0[1], bias: nil) }, { conv2d($0[0], weight: $0[1], bias: nil) })
         check("conv2d 3×3 padding 1, batch 16, 8 → 8 channels (workers)", [[16, 8, 16, 16], [8, 8, 3, 3], [8]],
               { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }, { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) })
+        // The paired 3×3 weight gradient (≥ 64 taps): two vectors of channels and a last single one (40
+        // outputs), odd output widths (the last pixel pair is half empty), dilation, no padding.
+        check("conv2d 3×3 padding 1, 8 → 40 channels, 9 wide", [[2, 8, 5, 9], [40, 8, 3, 3], [40]],
+              { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }, { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) })
+        check("conv2d 3×3 padding (1, 0) dilation (1, 2), 3 wide", [[3, 9, 6, 7], [17, 9, 3, 3], [17]],
+              { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 0), dilation: (1, 2)) },
+              { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 0), dilation: (1, 2)) })
     }
 
     /// With AVX512_BF16, unit-stride convolutions run on the bf16 direct kernels (not im2col + GEMM)

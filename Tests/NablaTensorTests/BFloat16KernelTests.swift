@@ -178,6 +178,49 @@ final class BFloat16KernelTests: XCTestCase {
         XCTAssertEqual(BFloat16Kernels.pair(1, -2), 0xC000_3F80)
     }
 
+    /// The weight gradient's two layouts against their definitions (sliding pairs never reach into the
+    /// next row; odd widths leave the last pair's high half zero); hardware and portable loops agree.
+    func testSlidingAndPixelPairLayouts() {
+        var generator = RandomGenerator(seed: 5)
+        for (channels, height, width, ph, pw) in [(1, 2, 3, 0, 0), (2, 3, 17, 1, 1), (3, 2, 33, 2, 3), (2, 1, 16, 0, 2)] {
+            let x = (0..<channels * height * width).map { _ in Float(generator.nextNormal()) }
+            let hp = height + 2 * ph, wp = width + 2 * pw, count = channels * hp * wp + 21
+            func padded(_ c: Int, _ h: Int, _ w: Int) -> Float {
+                let (r, k) = (h - ph, w - pw)
+                return r >= 0 && r < height && k >= 0 && k < width ? x[(c * height + r) * width + k] : 0
+            }
+            var expected = [UInt32](repeating: 0, count: count)
+            for c in 0..<channels {
+                for h in 0..<hp {
+                    for w in 0..<wp {
+                        expected[(c * hp + h) * wp + w] = BFloat16Kernels.pair(padded(c, h, w), w + 1 < wp ? padded(c, h, w + 1) : 0)
+                    }
+                }
+            }
+            // The upstream gradient layout of the same numbers read as channels × height × width.
+            let pairs = (width + 1) / 2, stride = (channels + 15) / 16 * 16 + 16
+            var expectedPairs = [UInt32](repeating: 0, count: height * pairs * stride)
+            for h in 0..<height {
+                for q in 0..<pairs {
+                    for o in 0..<channels {
+                        let row = (o * height + h) * width
+                        expectedPairs[(h * pairs + q) * stride + o] = BFloat16Kernels.pair(x[row + 2 * q], 2 * q + 1 < width ? x[row + 2 * q + 1] : 0)
+                    }
+                }
+            }
+            for hardware in BFloat16Kernels.hardwareAvailable ? [false, true] : [false] {
+                var out = [UInt32](repeating: 0xDEAD_BEEF, count: count)
+                BFloat16Kernels.slidingPairs(x, channels: channels, height: height, width: width, paddingHeight: ph,
+                                             paddingWidth: pw, into: &out, count: count, hardware: hardware)
+                XCTAssertEqual(out, expected, "sliding C=\(channels) \(height)×\(width) padding (\(ph), \(pw)) hardware \(hardware)")
+                var transposed = [UInt32](repeating: 0xDEAD_BEEF, count: height * pairs * stride)
+                BFloat16Kernels.transposePixelPairs(x, channels: channels, height: height, width: width, into: &transposed,
+                                                    stride: stride, hardware: hardware)
+                XCTAssertEqual(transposed, expectedPairs, "pixel pairs C=\(channels) \(height)×\(width) hardware \(hardware)")
+            }
+        }
+    }
+
     /// One tile of each shape against a Double sum of the rounded pair products (which are exact): equal
     /// up to Float rounding of the running sums.
     func testDirectTileComputesPairDotProducts() throws {

@@ -73,6 +73,32 @@ int nabla_bf16_direct_tile(int mr, int nv, ptrdiff_t depth, const uint32_t *weig
                            const uint32_t *input, const ptrdiff_t *input_offsets, float *output,
                            const ptrdiff_t *output_offsets, ptrdiff_t ldc, const float *initial);
 
+/// The weight gradient's input layout: one sample's `channels` planes (`height × width` Floats) zero-
+/// padded as nabla_bf16_pad_pairs pads them, but as *sliding* pixel pairs of one channel: word
+/// `c·Hp·Wp + h·Wp + w` holds bf16(x̂[c, h, w]) low and bf16(x̂[c, h, w+1]) high, with x̂ the padded
+/// plane and x̂[c, h, Wp] = 0 (a pair never reaches into the next row). Zeros after the planes up to
+/// `count` words. `use_hardware` picks the AVX-512 loop (precondition: nabla_bf16_hardware_available());
+/// the same words, as for nabla_bf16_transpose_pixel_pairs.
+void nabla_bf16_sliding_pairs(const float *x, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
+                              ptrdiff_t pad_h, ptrdiff_t pad_w, uint32_t *out, ptrdiff_t count, int use_hardware);
+
+/// The weight gradient's upstream layout: `gy` (`channels × height × width`) as pixel pairs by row,
+/// channels last: word `(h·⌈width/2⌉ + q)·stride + o` holds bf16(gy[o, h, 2q]) low and
+/// bf16(gy[o, h, 2q+1]) high (zero past the row's end, for odd widths), zero for `o ≥ channels`.
+void nabla_bf16_transpose_pixel_pairs(const float *gy, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
+                                      uint32_t *out, ptrdiff_t stride, int use_hardware);
+
+/// One 3×3 weight-gradient sweep on `vdpbf16ps` (precondition: nabla_bf16_hardware_available()) over
+/// `vectors` (1 or 2) vectors of 16 output channels: for tap `t = 3i + j` and lane `l`,
+/// `out[t·out_stride + l] +=` the sum, over `rows` rows and `column_pairs` pixel pairs `q`, of the
+/// pair dot product of `x[row·pitch + 2q + i·row_step + j·column_step]` (sliding pairs of one input
+/// channel) with `g[(row·column_pairs + q)·gradient_stride + l]` (pixel pairs of the upstream
+/// gradient), accumulated in Float from zero and then added to `out`. Returns 0 (writing nothing) for
+/// other `vectors` or without the kernel, else 1.
+int nabla_bf16_outer_3x3(int vectors, const uint32_t *x, const uint32_t *g, float *out, ptrdiff_t rows,
+                         ptrdiff_t column_pairs, ptrdiff_t pitch, ptrdiff_t row_step, ptrdiff_t column_step,
+                         ptrdiff_t gradient_stride, ptrdiff_t out_stride);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,9 +12,12 @@ import NablaTensor
 ///   products per lane and tap with one `vdpbf16ps` — half the instructions of the Float kernel;
 /// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
 ///   kernel (pairs of output channels);
-/// - weight gradient: the reduction runs over pixels, not channels, so it stays on the Float direct
-///   kernels, fed with a bf16-rounded copy of the input and the (already rounded) upstream gradient:
-///   each product of two bf16 values is exact in Float, so this is the arithmetic of a bf16 dot product.
+/// - weight gradient of 3×3 kernels (at least 64 taps, as the Float ``OuterKernel``): the reduction
+///   runs over pixels, so pairs of neighbouring output pixels share one `vdpbf16ps` lane
+///   (``pairedWeightGradient(input:upstream:weightGradient:geometry:workspace:)``);
+/// - other weight gradients: the Float direct kernels, fed with a bf16-rounded copy of the input and
+///   the (already rounded) upstream gradient — each product of two bf16 values is exact in Float, so
+///   this is the arithmetic of a bf16 dot product.
 ///
 /// Every output element's sum runs over its taps in a fixed order, so results do not depend on the
 /// thread count; they differ from the im2col + bf16 GEMM path (and from the portable fallback) only in
@@ -52,6 +55,10 @@ enum BFloat16DirectConvolution {
             }
         }
         guard let dw else { return }
+        if g.kernelHeight == 3 && g.kernelWidth == 3 && g.inChannels * 9 >= 64 {
+            pairedWeightGradient(input: x, upstream: gy, weightGradient: dw, geometry: g, workspace: workspace)
+            return
+        }
         // The caller passes the upstream gradient already rounded (conv2d rounds it once for all three
         // products); the input is rounded here, in one copying pass.
         let inputCount = g.batch * g.inChannels * g.inPlane
@@ -59,6 +66,61 @@ enum BFloat16DirectConvolution {
             BFloat16Kernels.round(x, into: rounded, count: inputCount)
             DirectConvolution.backward(input: rounded, weight: w, upstream: gy, inputGradient: nil, weightGradient: dw,
                                        geometry: g, workspace: workspace)
+        }
+    }
+
+    /// The 3×3 weight gradient on `vdpbf16ps`, `∂W[o, c, i, j] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[c, tap(i, j) + p]`
+    /// with the pixels taken in pairs `(2q, 2q+1)` of each output row: per sample, the input as sliding
+    /// pixel pairs (`nabla_bf16_sliding_pairs`) and the upstream gradient as pixel pairs with channels
+    /// last (`nabla_bf16_transpose_pixel_pairs`); per input channel and pair of 16-channel vectors, one
+    /// sweep accumulates `∂Wᵀ[(c, i, j)][o]` in the worker's partial sum (the layout of the Float
+    /// ``OuterKernel``). Overwrites `dw` with the partials summed in worker order.
+    private static func pairedWeightGradient(input x: UnsafePointer<Float>, upstream gy: UnsafePointer<Float>,
+                                             weightGradient dw: UnsafeMutablePointer<Float>, geometry g: Convolution2DGeometry,
+                                             workspace: ConvolutionWorkspace) {
+        let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
+        let channels = g.inChannels, outChannels = g.outChannels, workers = g.workerCount
+        let vectors = (outChannels + 15) / 16, stride = vectors * 16, depth = channels * 9
+        let plane = layout.paddedPlane, columnPairs = (layout.outWidth + 1) / 2
+        let slidingCount = paddedToCacheLine(channels * plane)
+        let pairedCount = paddedToCacheLine(layout.outHeight * columnPairs * stride)
+        let partialCount = paddedToCacheLine(depth * stride)
+        let inSample = channels * g.inPlane, outSample = outChannels * g.outPlane
+        workspace.withBuffer(of: Float.self, count: workers * partialCount) { partials in
+        workspace.withBuffer(of: UInt32.self, count: workers * (slidingCount + pairedCount)) { scratch in
+            runOnWorkers(workers, count: g.batch) { range, worker in
+                let partial = partials + worker * partialCount
+                let sliding = scratch + worker * (slidingCount + pairedCount), paired = sliding + slidingCount
+                partial.update(repeating: 0, count: partialCount)
+                for n in range {
+                    BFloat16Kernels.slidingPairs(x + n * inSample, channels: channels, height: g.inHeight, width: g.inWidth,
+                                                 paddingHeight: g.paddingHeight, paddingWidth: g.paddingWidth,
+                                                 into: sliding, count: slidingCount)
+                    BFloat16Kernels.transposePixelPairs(gy + n * outSample, channels: outChannels, height: layout.outHeight,
+                                                        width: layout.outWidth, into: paired, stride: stride)
+                    for c in 0..<channels {
+                        var v = 0
+                        while v < vectors {
+                            let width = vectors - v >= 2 ? 2 : 1
+                            BFloat16Kernels.outer3x3(vectors: width, input: sliding + c * plane, gradient: paired + v * 16,
+                                                     out: partial + c * 9 * stride + v * 16, rows: layout.outHeight,
+                                                     columnPairs: columnPairs, pitch: layout.paddedWidth,
+                                                     rowStep: g.dilationHeight * layout.paddedWidth, columnStep: g.dilationWidth,
+                                                     gradientStride: stride, outStride: stride)
+                            v += width
+                        }
+                    }
+                }
+            }
+            // ∂W[o][k] = Σ_workers ∂Wᵀ[k][o], in worker order.
+            for k in 0..<depth {
+                for o in 0..<outChannels {
+                    var sum = partials[k * stride + o]
+                    for worker in 1..<Swift.max(1, workers) { sum += partials[worker * partialCount + k * stride + o] }
+                    dw[o * depth + k] = sum
+                }
+            }
+        }
         }
     }
 

@@ -37,4 +37,34 @@ extension BFloat16Kernels {
                                           outputOffsets, ldc, initial)
         precondition(done == 1, "bf16 direct tile \(mr)×\(nv) is not available here")
     }
+
+    /// One sample's input as sliding pixel pairs of each zero-padded channel plane (see `nabla_bf16_sliding_pairs`).
+    package static func slidingPairs(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                     paddingHeight: Int, paddingWidth: Int, into out: UnsafeMutablePointer<UInt32>, count: Int,
+                                     hardware: Bool = usesHardware) {
+        let planes = channels * (height + 2 * paddingHeight) * (width + 2 * paddingWidth)
+        precondition(count >= planes, "bf16 slidingPairs: \(count) words cannot hold \(planes)")
+        precondition(!hardware || hardwareAvailable, "bf16 slidingPairs: this CPU has no AVX512_BF16")
+        nabla_bf16_sliding_pairs(x, channels, height, width, paddingHeight, paddingWidth, out, count, hardware ? 1 : 0)
+    }
+
+    /// One sample's upstream gradient as pixel pairs by row, channels last with row stride `stride`
+    /// (see `nabla_bf16_transpose_pixel_pairs`).
+    package static func transposePixelPairs(_ gy: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                            into out: UnsafeMutablePointer<UInt32>, stride: Int, hardware: Bool = usesHardware) {
+        precondition(channels <= stride, "bf16 transposePixelPairs: \(channels) channels in rows of \(stride)")
+        precondition(!hardware || hardwareAvailable, "bf16 transposePixelPairs: this CPU has no AVX512_BF16")
+        nabla_bf16_transpose_pixel_pairs(gy, channels, height, width, out, stride, hardware ? 1 : 0)
+    }
+
+    /// One 3×3 weight-gradient sweep over `vectors` (1 or 2) vectors of 16 channels (see
+    /// `nabla_bf16_outer_3x3`; needs ``usesHardware``).
+    @inline(__always)
+    package static func outer3x3(vectors: Int, input: UnsafePointer<UInt32>, gradient: UnsafePointer<UInt32>,
+                                 out: UnsafeMutablePointer<Float>, rows: Int, columnPairs: Int, pitch: Int,
+                                 rowStep: Int, columnStep: Int, gradientStride: Int, outStride: Int) {
+        let done = nabla_bf16_outer_3x3(Int32(vectors), input, gradient, out, rows, columnPairs, pitch, rowStep, columnStep,
+                                        gradientStride, outStride)
+        precondition(done == 1, "bf16 outer kernel with \(vectors) vectors is not available here")
+    }
 }
