@@ -25,9 +25,10 @@ import NablaTensor
 /// and no padding skips im2col (the input is its own column matrix). Unit-stride convolutions whose
 /// output is as wide as the input (the "same" 3×3 layers of most CNNs) use a compact im2col with one
 /// lowered row per (channel, kernel column) and one GEMM per kernel row (RowShiftedConvolution.swift).
-/// See ``ConvolutionTuning``. Under ``Precision/bfloat16`` a `Float` convolution lowers with im2col
-/// and runs its three products in bf16 with Float accumulation, as `torch.autocast("cpu",
-/// dtype=torch.bfloat16)` runs `conv2d` (see ``Precision``).
+/// See ``ConvolutionTuning``. Under ``Precision/bfloat16`` a `Float` convolution runs its three
+/// products in bf16 with Float accumulation, as `torch.autocast("cpu", dtype=torch.bfloat16)` runs
+/// `conv2d` (see ``Precision``): on the bf16 direct kernels for unit strides
+/// (`BFloat16DirectConvolution`), else lowered with im2col to the bf16 GEMM.
 /// - Precondition: the shapes and hyper-parameters fit (see ``Conv2d/validate(inChannels:outChannels:kernelSize:stride:padding:dilation:groups:inputShape:)``).
 public func conv2d<Scalar>(
     _ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>? = nil,

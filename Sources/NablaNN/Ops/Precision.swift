@@ -14,9 +14,12 @@ import NablaTensor
 /// group normalization, pooling, activations, and the optimizer with its Float master weights. Values
 /// keep `Float` storage (bf16-representable Floats); no tensor dtype changes.
 ///
-/// The products run on `vdpbf16ps` where the CPU has AVX512_BF16 (``BFloat16Kernels/usesHardware``),
-/// else on a portable loop with the same results (slow: the command line trains in float32 there
-/// instead, with a notice). Only `Float` ops are affected; `Double` ops (gradcheck) ignore the choice.
+/// The products run on `vdpbf16ps` where the CPU has AVX512_BF16 (``BFloat16Kernels/usesHardware``):
+/// matrix products on the bf16 GEMM, unit-stride convolutions on the bf16 direct kernels
+/// (`BFloat16DirectConvolution`), other convolutions on im2col and the bf16 GEMM. Without it every
+/// product runs on the GEMM's portable loop (slow: the command line trains in float32 there instead,
+/// with a notice); its matrix products give the hardware's bits, its convolutions the same definition
+/// summed in another order. Only `Float` ops are affected; `Double` ops (gradcheck) ignore the choice.
 ///
 /// The choice is task-local, like ``ConvolutionAlgorithm``: ``withPrecision(_:_:)`` sets it for a
 /// closure; an op reads it when its forward pass runs and its backward pass uses the same choice.
