@@ -101,7 +101,7 @@ enum KernelBenchmarks {
                 for algorithm in algorithms {
                     // Time each kernel family once: `auto` on a strided layer is the gemm path again.
                     let kernels = try! algorithm.kernels(input: x.shape, weight: w.shape, stride: (stride, stride),
-                                                         padding: (padding, padding))
+                                                         padding: (padding, padding), product: product)
                     guard timed.insert(kernels).inserted else { continue }
                     let seconds = median(repetitions) {
                         try! product.run(input: x, weight: w, upstream: gy, stride: (stride, stride), padding: (padding, padding),

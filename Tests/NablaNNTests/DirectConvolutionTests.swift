@@ -244,6 +244,54 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertEqual(ConvolutionAlgorithm.current, .auto)
     }
 
+    /// `auto` lowers the forward pass and the input gradient of wide layers whose output rows do not
+    /// tile into whole vectors (resnet20's 64→64 8×8 with 16 lanes), keeps their weight gradient direct,
+    /// and leaves every other reference layer direct; the gradients it computes are the gemm path's dx
+    /// and the direct path's dW, bit for bit.
+    func testAutoLowersWideSmallPlaneLayersPerProduct() throws {
+        func geometry(_ input: [Int], _ weight: [Int], padding: Int = 1) throws -> Convolution2DGeometry {
+            try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
+                                      padding: (padding, padding), dilation: (1, 1), groups: 1)
+        }
+        DirectConvolution.vectorBitsOverride = 512   // also lets `auto` choose direct kernels in a build without vector FMA
+        let wide = try geometry([128, 64, 8, 8], [64, 64, 3, 3])
+        XCTAssertEqual(wide.path(.auto, for: Float.self, product: .forward), .gemm)
+        XCTAssertEqual(wide.path(.auto, for: Float.self, product: .inputGradient), .gemm)
+        XCTAssertEqual(wide.path(.auto, for: Float.self, product: .weightGradient), .direct)
+        for product in ConvolutionProduct.allCases {
+            XCTAssertEqual(wide.path(.direct, for: Float.self, product: product), .direct, "\(product): direct is direct")
+        }
+        // Narrower layers, whole-vector rows, shallow sums: direct.
+        for (input, weight, padding) in [([128, 32, 16, 16], [32, 32, 3, 3], 1), ([128, 16, 32, 32], [16, 16, 3, 3], 1),
+                                         ([64, 64, 16, 16], [64, 64, 3, 3], 1), ([128, 6, 14, 14], [16, 6, 5, 5], 0),
+                                         ([128, 32, 8, 8], [32, 32, 3, 3], 1)] {
+            let g = try geometry(input, weight, padding: padding)
+            for product in ConvolutionProduct.allCases {
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: product), .direct, "\(input) \(weight) \(product)")
+            }
+        }
+        // 8 lanes (AVX2): 8-wide rows are whole vectors, so the wide layer stays direct.
+        DirectConvolution.vectorBitsOverride = 256
+        XCTAssertEqual(wide.path(.auto, for: Float.self, product: .forward), .direct)
+        DirectConvolution.vectorBitsOverride = 512
+        // The mixed backward: dx from the lowering, dW from the direct kernels.
+        var generator = RandomGenerator(seed: 12)
+        let x = Tensor<Float>(normal: [3, 64, 8, 8], using: &generator), w = Tensor<Float>(normal: [64, 64, 3, 3], using: &generator)
+        let gy = Tensor<Float>(normal: [3, 64, 8, 8], using: &generator)
+        func gradients(_ algorithm: ConvolutionAlgorithm) -> (Tensor<Float>, Tensor<Float>, Tensor<Float>) {
+            withConvolutionAlgorithm(algorithm) {
+                let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                let out = conv2d(xv, weight: wv, padding: (1, 1))
+                out.backward(seed: gy)
+                return (out.value, xv.grad!, wv.grad!)
+            }
+        }
+        let (autoY, autoDx, autoDw) = gradients(.auto), (gemmY, gemmDx, _) = gradients(.gemm), (_, _, directDw) = gradients(.direct)
+        XCTAssertEqual(autoY.scalars, gemmY.scalars)
+        XCTAssertEqual(autoDx.scalars, gemmDx.scalars)
+        XCTAssertEqual(autoDw.scalars, directDw.scalars)
+    }
+
     /// Each product run alone (`nabla bench --kernels`) equals the gradients of the tape node.
     func testProductsRunAloneMatchTheTapeNode() throws {
         var generator = RandomGenerator(seed: 8)

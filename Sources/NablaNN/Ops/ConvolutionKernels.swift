@@ -73,7 +73,7 @@ func convolution2DForward<Scalar: TensorScalar>(
                                           output: floats(out), geometry: g, workspace: workspace)
         return
     }
-    if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
+    if !bf16 && g.path(algorithm, for: Scalar.self, product: .forward) == .direct {
         DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
         return
     }
@@ -202,11 +202,16 @@ func convolution2DBackward<Scalar: TensorScalar>(
                                            geometry: g, workspace: workspace)
         return
     }
-    if !bf16 && g.path(algorithm, for: Scalar.self) == .direct {
-        DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
-                                   geometry: g, workspace: workspace)
-        return
+    // The direct kernels take the gradients `algorithm` gives them (``Convolution2DGeometry/path(_:for:product:)``);
+    // the lowering below computes the others.
+    let directInput = !bf16 && dx != nil && g.path(algorithm, for: Scalar.self, product: .inputGradient) == .direct
+    let directWeight = !bf16 && dw != nil && g.path(algorithm, for: Scalar.self, product: .weightGradient) == .direct
+    if directInput || directWeight {
+        DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: directInput ? dx : nil,
+                                   weightGradient: directWeight ? dw : nil, geometry: g, workspace: workspace)
     }
+    let dx = directInput ? nil : dx, dw = directWeight ? nil : dw
+    if dx == nil && dw == nil { return }
     if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,
                                       geometry: g, workspace: workspace)
