@@ -11,7 +11,9 @@ import NablaTensor
 /// the duration of a closure in the current task or thread. A convolution reads it when its forward
 /// pass runs, and its backward pass uses the same algorithm.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-    /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm``. The default.
+    /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
+    /// forward pass and input gradient of wide layers whose output rows do not fill whole vectors, which
+    /// a fixed rule of the shapes lowers to ``gemm``. The default.
     case auto
     /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
     /// Nabla's engine before the direct kernels, and the path every geometry can take.
