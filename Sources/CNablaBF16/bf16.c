@@ -113,9 +113,7 @@ NABLA_BF16_TARGET static void pack_a(const float *a, ptrdiff_t lda, int ta, ptrd
             __mmask16 m = lane_mask(rows);
             for (ptrdiff_t q = 0; q < pairs; q++) {
                 const float *even = a + (p0 + 2 * q) * lda + i0 + panel;
-                __m512i e = round16(_mm512_maskz_loadu_ps(m, even));
-                __m512i o = 2 * q + 1 < kc ? round16(_mm512_maskz_loadu_ps(m, even + lda)) : _mm512_setzero_si512();
-                _mm512_mask_storeu_epi32(dst + q * MR, (__mmask16)0x3F, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+                _mm512_mask_storeu_epi32(dst + q * MR, (__mmask16)0x3F, interleave16(even, 2 * q + 1 < kc ? even + lda : NULL, m));
             }
         } else {
             for (ptrdiff_t r = 0; r < MR; r++) {
@@ -123,13 +121,7 @@ NABLA_BF16_TARGET static void pack_a(const float *a, ptrdiff_t lda, int ta, ptrd
                     for (ptrdiff_t q = 0; q < pairs; q++) dst[q * MR + r] = 0;
                     continue;
                 }
-                const float *row = a + (i0 + panel + r) * lda + p0;
-                for (ptrdiff_t q = 0; q < pairs; q += 16) {
-                    uint32_t words[16];
-                    _mm512_storeu_si512(words, pairs16(row + 2 * q, kc - 2 * q));
-                    ptrdiff_t count = pairs - q < 16 ? pairs - q : 16;
-                    for (ptrdiff_t i = 0; i < count; i++) dst[(q + i) * MR + r] = words[i];
-                }
+                store_pairs_strided(a + (i0 + panel + r) * lda + p0, kc, pairs, dst + r, MR);
             }
         }
     }
@@ -147,12 +139,8 @@ NABLA_BF16_TARGET static void pack_b(const float *b, ptrdiff_t ldb, int tb, ptrd
             for (ptrdiff_t q = 0; q < pairs; q++) {
                 const float *even = b + (p0 + 2 * q) * ldb + j0 + panel;
                 int has_odd = 2 * q + 1 < kc;
-                for (ptrdiff_t j = 0; j < NR; j += 16) {
-                    __mmask16 m = lane_mask(width - j);
-                    __m512i e = round16(_mm512_maskz_loadu_ps(m, even + j));
-                    __m512i o = has_odd ? round16(_mm512_maskz_loadu_ps(m, even + ldb + j)) : _mm512_setzero_si512();
-                    _mm512_store_si512(dst + q * NR + j, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
-                }
+                for (ptrdiff_t j = 0; j < NR; j += 16)
+                    _mm512_store_si512(dst + q * NR + j, interleave16(even + j, has_odd ? even + ldb + j : NULL, lane_mask(width - j)));
             }
         } else {
             // Column j of op(B) is row j of B, its k values consecutive.
@@ -161,13 +149,7 @@ NABLA_BF16_TARGET static void pack_b(const float *b, ptrdiff_t ldb, int tb, ptrd
                     for (ptrdiff_t q = 0; q < pairs; q++) dst[q * NR + j] = 0;
                     continue;
                 }
-                const float *column = b + (j0 + panel + j) * ldb + p0;
-                for (ptrdiff_t q = 0; q < pairs; q += 16) {
-                    uint32_t words[16];
-                    _mm512_storeu_si512(words, pairs16(column + 2 * q, kc - 2 * q));
-                    ptrdiff_t count = pairs - q < 16 ? pairs - q : 16;
-                    for (ptrdiff_t i = 0; i < count; i++) dst[(q + i) * NR + j] = words[i];
-                }
+                store_pairs_strided(b + (j0 + panel + j) * ldb + p0, kc, pairs, dst + j, NR);
             }
         }
     }

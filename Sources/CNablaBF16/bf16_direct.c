@@ -30,10 +30,8 @@ NABLA_BF16_TARGET static void pad_pairs_avx512(const float *x, ptrdiff_t channel
             memset(row, 0, (size_t)pad_w * sizeof(uint32_t));
             for (ptrdiff_t w = 0; w < width; w += 16) {
                 ptrdiff_t valid = width - w;
-                __mmask16 m = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1u);
-                __m512i e = round16(_mm512_maskz_loadu_ps(m, even + h * width + w));
-                __m512i o = odd ? round16(_mm512_maskz_loadu_ps(m, odd + h * width + w)) : _mm512_setzero_si512();
-                _mm512_mask_storeu_epi32(row + pad_w + w, m, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+                __mmask16 m = lane_mask(valid);
+                _mm512_mask_storeu_epi32(row + pad_w + w, m, interleave16(even + h * width + w, odd ? odd + h * width + w : NULL, m));
             }
             memset(row + pad_w + width, 0, (size_t)pad_w * sizeof(uint32_t));
         }
@@ -176,12 +174,7 @@ NABLA_BF16_TARGET static void transpose_pixel_pairs_avx512(const float *gy, ptrd
         uint32_t *dst = out + h * pairs * stride;
         for (ptrdiff_t o = 0; o < channels; o++) {
             const float *row = gy + (o * height + h) * width;
-            for (ptrdiff_t q = 0; q < pairs; q += 16) {
-                uint32_t words[16];
-                _mm512_storeu_si512(words, pairs16(row + 2 * q, width - 2 * q));
-                ptrdiff_t n = pairs - q < 16 ? pairs - q : 16;
-                for (ptrdiff_t i = 0; i < n; i++) dst[(q + i) * stride + o] = words[i];
-            }
+            store_pairs_strided(row, width, pairs, dst + o, stride);
         }
         for (ptrdiff_t q = 0; q < pairs; q++)
             for (ptrdiff_t o = channels; o < stride; o++) dst[q * stride + o] = 0;

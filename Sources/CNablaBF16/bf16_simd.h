@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
 
 static inline __mmask16 lane_mask(ptrdiff_t valid) {
     return valid >= 16 ? (__mmask16)0xFFFF : valid <= 0 ? (__mmask16)0 : (__mmask16)((1u << valid) - 1u);
@@ -29,6 +30,26 @@ NABLA_BF16_TARGET static inline __m512i pairs16(const float *x, ptrdiff_t valid)
     __m512i high = round16(_mm512_maskz_loadu_ps(lane_mask(valid - 16), x + 16));
     __m256i a = _mm512_cvtepi32_epi16(low), b = _mm512_cvtepi32_epi16(high);
     return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+/// Words of pairs from two rows of 16 Floats (`even` low, `odd` high; `odd` NULL reads zeros), the
+/// lanes outside `m` zero.
+NABLA_BF16_TARGET static inline __m512i interleave16(const float *even, const float *odd, __mmask16 m) {
+    __m512i e = round16(_mm512_maskz_loadu_ps(m, even));
+    __m512i o = odd ? round16(_mm512_maskz_loadu_ps(m, odd)) : _mm512_setzero_si512();
+    return _mm512_or_si512(e, _mm512_slli_epi32(o, 16));
+}
+
+/// `pairs` words of consecutive Float pairs from `x` (`valid` Floats, the rest read as 0), word q
+/// stored at `dst[q·stride]`: one k-contiguous row or column scattered into a packed panel.
+NABLA_BF16_TARGET static inline void store_pairs_strided(const float *x, ptrdiff_t valid, ptrdiff_t pairs,
+                                                         uint32_t *dst, ptrdiff_t stride) {
+    for (ptrdiff_t q = 0; q < pairs; q += 16) {
+        uint32_t words[16];
+        _mm512_storeu_si512(words, pairs16(x + 2 * q, valid - 2 * q));
+        ptrdiff_t count = pairs - q < 16 ? pairs - q : 16;
+        for (ptrdiff_t i = 0; i < count; i++) dst[(q + i) * stride] = words[i];
+    }
 }
 
 #endif

@@ -112,14 +112,8 @@ enum BFloat16DirectConvolution {
                     }
                 }
             }
-            // ∂W[o][k] = Σ_workers ∂Wᵀ[k][o], in worker order.
-            for k in 0..<depth {
-                for o in 0..<outChannels {
-                    var sum = partials[k * stride + o]
-                    for worker in 1..<Swift.max(1, workers) { sum += partials[worker * partialCount + k * stride + o] }
-                    dw[o * depth + k] = sum
-                }
-            }
+            sumTransposedPartials(partials, workers: workers, workerStride: partialCount, rowStride: stride, depth: depth,
+                                  outChannels: outChannels, into: dw)
         }
         }
     }
@@ -136,25 +130,11 @@ enum BFloat16DirectConvolution {
         layout.channels = (channels + 1) / 2
         let tile = DirectConvolution.forwardTile(channels: outChannels, registers: 32)
         let mr = tile.mr, rows = (outChannels + mr - 1) / mr * mr, depth = layout.depth
-        let kH = layout.kernelHeight, kW = layout.kernelWidth, pairs = layout.channels
         workspace.withBuffer(of: UInt32.self, count: rows * depth) { packed in
         workspace.withBuffer(of: Float.self, count: rows) { packedBias in
-            // packed[b][(i·C' + q)·kW + j][m] = (W[o, 2q, i, j], W[o, 2q+1, i, j]) for o = b·mr + m, kernel-row-major.
-            for b in 0..<rows / mr {
-                for m in 0..<mr {
-                    let o = b * mr + m
-                    var destination = packed + b * depth * mr + m
-                    for i in 0..<kH {
-                        for q in 0..<pairs {
-                            for j in 0..<kW {
-                                let even = o < outChannels ? weight(o, 2 * q, i, j) : 0
-                                let odd = o < outChannels && 2 * q + 1 < channels ? weight(o, 2 * q + 1, i, j) : 0
-                                destination.pointee = BFloat16Kernels.pair(even, odd)
-                                destination += mr
-                            }
-                        }
-                    }
-                }
+            // Word (o, q, i, j) of the pair layout: (W[o, 2q, i, j], W[o, 2q+1, i, j]), zero past the last channel.
+            layout.packWeights(outChannels: outChannels, mr: mr, into: packed) { o, q, i, j in
+                BFloat16Kernels.pair(weight(o, 2 * q, i, j), 2 * q + 1 < channels ? weight(o, 2 * q + 1, i, j) : 0)
             }
             if let bias { for o in 0..<rows { packedBias[o] = o < outChannels ? bias[o] : 0 } }
             let initial = bias == nil ? nil : UnsafePointer(packedBias)

@@ -123,7 +123,7 @@ extension DirectVector {
         let rows = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
         workspace.withBuffer(of: Scalar.self, count: rows * (layout.depth + 1)) { packed in
             let packedBias = packed + rows * layout.depth
-            packWeights(outChannels: g.outChannels, layout: layout, mr: tile.mr, into: packed) { o, c, i, j in
+            layout.packWeights(outChannels: g.outChannels, mr: tile.mr, into: packed) { o, c, i, j in
                 w[((o * g.inChannels + c) * g.kernelHeight + i) * g.kernelWidth + j]
             }
             if let bias {
@@ -149,7 +149,7 @@ extension DirectVector {
             let rows = (g.inChannels + tile.mr - 1) / tile.mr * tile.mr
             let kH = g.kernelHeight, kW = g.kernelWidth
             workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in
-                packWeights(outChannels: g.inChannels, layout: layout, mr: tile.mr, into: packed) { c, o, i, j in
+                layout.packWeights(outChannels: g.inChannels, mr: tile.mr, into: packed) { c, o, i, j in
                     w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
                 }
                 directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
@@ -167,29 +167,6 @@ extension DirectVector {
             } else {
                 directWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
                                      weightGradient: target, workers: g.workerCount, workspace: workspace)
-            }
-        }
-    }
-
-    /// Packs a correlation's weights `[⌈O/mr⌉][depth][mr]` in kernel-row-major tap order
-    /// (``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``):
-    /// `packed[b][(i·C + c)·kW + j][m] = weight(b·mr + m, c, i, j)`, zero for outputs past `outChannels`.
-    static func packWeights(outChannels: Int, layout: DirectConvolutionLayout, mr: Int, into packed: UnsafeMutablePointer<Scalar>,
-                            _ weight: (_ output: Int, _ channel: Int, _ row: Int, _ column: Int) -> Scalar) {
-        let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
-        let kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
-        for b in 0..<blocks {
-            for m in 0..<mr {
-                let o = b * mr + m
-                var destination = packed + b * depth * mr + m
-                for i in 0..<kH {
-                    for c in 0..<channels {
-                        for j in 0..<kW {
-                            destination.pointee = o < outChannels ? weight(o, c, i, j) : 0
-                            destination += mr
-                        }
-                    }
-                }
             }
         }
     }
@@ -359,14 +336,8 @@ extension DirectVector {
                     }
                 }
             }
-            // ∂W[o][k] = Σ_workers ∂Wᵀ[k][o], in worker order.
-            for k in 0..<depth {
-                for o in 0..<outChannels {
-                    var sum = scratch[k * padded + o]
-                    for worker in 1..<Swift.max(1, workers) { sum += scratch[worker * workerCount + k * padded + o] }
-                    weightGradient[o * depth + k] = sum
-                }
-            }
+            sumTransposedPartials(scratch, workers: workers, workerStride: workerCount, rowStride: padded, depth: depth,
+                                  outChannels: outChannels, into: weightGradient)
         }
     }
 
@@ -391,4 +362,20 @@ extension DirectVector {
         }
     }
 
+}
+
+/// `∂W[o][k] = Σ_workers partials[worker·workerStride + k·rowStride + o]`, added in worker order: the
+/// workers' transposed partial sums of an outer-product weight gradient (`[depth][≥ O]` each) folded
+/// into `∂W` (`[O][depth]`, overwritten). Shared by the Float ``OuterKernel`` and the bf16 paired kernel.
+func sumTransposedPartials<Scalar: AdditiveArithmetic>(
+    _ partials: UnsafePointer<Scalar>, workers: Int, workerStride: Int, rowStride: Int, depth: Int, outChannels: Int,
+    into weightGradient: UnsafeMutablePointer<Scalar>
+) {
+    for k in 0..<depth {
+        for o in 0..<outChannels {
+            var sum = partials[k * rowStride + o]
+            for worker in 1..<Swift.max(1, workers) { sum += partials[worker * workerStride + k * rowStride + o] }
+            weightGradient[o * depth + k] = sum
+        }
+    }
 }

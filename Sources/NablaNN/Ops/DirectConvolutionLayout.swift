@@ -135,6 +135,29 @@ struct DirectConvolutionLayout: Equatable {
         return lower <= upper ? lower..<(upper &+ 1) : 0..<0
     }
 
+    /// Packs a correlation's weights `[⌈O/mr⌉][depth][mr]` in kernel-row-major tap order
+    /// (``writeTapOffsets(_:padding:kernelRowMajor:)``): `packed[b][(i·C + c)·kW + j][m] =
+    /// weight(b·mr + m, c, i, j)`, zero for outputs past `outChannels`. `Element` is the scalar, or the
+    /// bf16 kernels' channel-pair word (then `c` counts pairs).
+    func packWeights<Element: AdditiveArithmetic>(outChannels: Int, mr: Int, into packed: UnsafeMutablePointer<Element>,
+                                                  _ weight: (_ output: Int, _ channel: Int, _ row: Int, _ column: Int) -> Element) {
+        let blocks = (outChannels + mr - 1) / mr
+        for b in 0..<blocks {
+            for m in 0..<mr {
+                let o = b * mr + m
+                var destination = packed + b * depth * mr + m
+                for i in 0..<kernelHeight {
+                    for c in 0..<channels {
+                        for j in 0..<kernelWidth {
+                            destination.pointee = o < outChannels ? weight(o, c, i, j) : .zero
+                            destination += mr
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies one sample (`channels × height × width`, contiguous) into its zero-padded buffer
     /// (``paddedSampleCount`` elements, every one written).
     func pad<Scalar>(_ source: UnsafePointer<Scalar>, into destination: UnsafeMutablePointer<Scalar>) {

@@ -29,29 +29,24 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
         // ĝ = bf16(g) once: the GEMMs' packing would round it anyway, and ∂b sums the rounded values.
         let g = upstream.map(BFloat16Kernels.rounded)
         g.withUnsafeBufferPointer { pg in
-            if x.requiresGradient {
-                var dx = Tensor<Float>(shape: x.shape) { _ in }   // fully written (beta = 0)
-                dx.withUnsafeMutableBufferPointer { pdx in
-                    wv.withUnsafeBufferPointer { pw in
-                        bf16MatrixMultiply(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
-                                           a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
-                                           beta: 0, c: pdx.baseAddress!, ldc: inFeatures)
+            /// bf16(op(ĝ)·B), `m × inFeatures`, into a fresh tensor of `shape` (fully written: beta = 0).
+            func roundedProduct(_ shape: [Int], transposeG: Bool, m: Int, k: Int, _ b: Tensor<Float>) -> Tensor<Float> {
+                var result = Tensor<Float>(shape: shape) { _ in }
+                result.withUnsafeMutableBufferPointer { pr in
+                    b.withUnsafeBufferPointer { pb in
+                        bf16MatrixMultiply(transposeA: transposeG, transposeB: false, m: m, n: inFeatures, k: k,
+                                           a: pg.baseAddress!, lda: outFeatures, b: pb.baseAddress!, ldb: inFeatures,
+                                           beta: 0, c: pr.baseAddress!, ldc: inFeatures)
                     }
-                    BFloat16Kernels.round(pdx.baseAddress!, count: pdx.count)
+                    BFloat16Kernels.round(pr.baseAddress!, count: pr.count)
                 }
-                x.accumulate(dx)
+                return result
+            }
+            if x.requiresGradient {
+                x.accumulate(roundedProduct(x.shape, transposeG: false, m: rows, k: outFeatures, wv))   // ∂x = ĝ·Ŵ
             }
             if weight.requiresGradient {
-                var dw = Tensor<Float>(shape: wv.shape) { _ in }
-                dw.withUnsafeMutableBufferPointer { pdw in
-                    xv.withUnsafeBufferPointer { px in
-                        bf16MatrixMultiply(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
-                                           a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
-                                           beta: 0, c: pdw.baseAddress!, ldc: inFeatures)
-                    }
-                    BFloat16Kernels.round(pdw.baseAddress!, count: pdw.count)
-                }
-                weight.accumulate(dw)
+                weight.accumulate(roundedProduct(wv.shape, transposeG: true, m: outFeatures, k: rows, xv))   // ∂W = ĝᵀ·x̂
             }
             if let bias, bias.requiresGradient {
                 var db = columnSums(pg, rows: rows, columns: outFeatures)

@@ -74,27 +74,9 @@ package func bf16MatrixMultiply(
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, splitAcrossCores: Bool = true
 ) {
-    let splitRows = m >= n
-    let extent = splitRows ? m : n
-    let tiles = (extent + 63) / 64
-    let parts = !splitAcrossCores || m * n * k < BLASThreading.parallelThreshold ? 1 : Swift.min(Parallelism.threadCount, tiles)
-    if parts <= 1 {
+    forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                       tile: 64, parallel: splitAcrossCores) { m, n, aOffset, bOffset, cOffset in
         BFloat16Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        return
-    }
-    Parallelism.forEach(parts: parts) { part in
-        let lower = Swift.min(extent, tiles * part / parts * 64)
-        let upper = Swift.min(extent, tiles * (part + 1) / parts * 64)
-        if lower >= upper { return }
-        if splitRows {
-            BFloat16Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: upper - lower, n: n, k: k,
-                                 a: a + (transposeA ? lower : lower * lda), lda: lda, b: b, ldb: ldb,
-                                 beta: beta, c: c + lower * ldc, ldc: ldc)
-        } else {
-            BFloat16Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: upper - lower, k: k,
-                                 a: a, lda: lda, b: b + (transposeB ? lower * ldb : lower), ldb: ldb,
-                                 beta: beta, c: c + lower, ldc: ldc)
-        }
+                             a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
     }
 }

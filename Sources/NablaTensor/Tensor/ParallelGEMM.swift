@@ -54,29 +54,42 @@ package func matrixMultiply<Scalar: TensorScalar>(
     beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
 ) {
     BLASThreading.useSingleThreadedBLAS()
+    forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                       tile: 16, parallel: true) { m, n, aOffset, bOffset, cOffset in
+        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
+    }
+}
+
+/// Splits `C = op(A)·op(B)` (`m × n`, sums `k` deep, row-major, `op(X) = Xᵀ` when the flag is set) into
+/// up to ``Parallelism/threadCount`` parts along the larger of `m` and `n`, in whole tiles of `tile`
+/// rows or columns, when `parallel` and the product has at least ``BLASThreading/parallelThreshold``
+/// multiply-adds; else one part. Calls `body(rows, columns, aOffset, bOffset, cOffset)` for each
+/// non-empty part (on ``Parallelism/forEach(parts:_:)``), the offsets locating the part's rows of op(A)
+/// and C or columns of op(B) and C. Each output element's sum stays in one part, so the bits do not
+/// depend on how many parts run.
+package func forEachProductPart(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, tile: Int, parallel: Bool,
+    _ body: (_ m: Int, _ n: Int, _ aOffset: Int, _ bOffset: Int, _ cOffset: Int) -> Void
+) {
     let splitRows = m >= n
     let extent = splitRows ? m : n
-    let tiles = (extent + 15) / 16
-    let parts = m * n * k < BLASThreading.parallelThreshold ? 1 : Swift.min(Parallelism.threadCount, tiles)
+    let tiles = (extent + tile - 1) / tile
+    let parts = !parallel || m * n * k < BLASThreading.parallelThreshold ? 1 : Swift.min(Parallelism.threadCount, tiles)
     if parts <= 1 {
-        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        body(m, n, 0, 0, 0)
         return
     }
     Parallelism.forEach(parts: parts) { part in
-        let lower = Swift.min(extent, tiles * part / parts * 16)
-        let upper = Swift.min(extent, tiles * (part + 1) / parts * 16)
+        let lower = Swift.min(extent, tiles * part / parts * tile)
+        let upper = Swift.min(extent, tiles * (part + 1) / parts * tile)
         if lower >= upper { return }
         if splitRows {
             // Rows lower..<upper of op(A) and C: op(A) = A stores them as rows, Aᵀ as columns.
-            Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: upper - lower, n: n, k: k, alpha: alpha,
-                        a: a + (transposeA ? lower : lower * lda), lda: lda, b: b, ldb: ldb,
-                        beta: beta, c: c + lower * ldc, ldc: ldc)
+            body(upper - lower, n, transposeA ? lower : lower * lda, 0, lower * ldc)
         } else {
             // Columns lower..<upper of op(B) and C: op(B) = B stores them as columns, Bᵀ as rows.
-            Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: upper - lower, k: k, alpha: alpha,
-                        a: a, lda: lda, b: b + (transposeB ? lower * ldb : lower), ldb: ldb,
-                        beta: beta, c: c + lower, ldc: ldc)
+            body(m, upper - lower, 0, transposeB ? lower * ldb : lower, lower)
         }
     }
 }
