@@ -37,15 +37,34 @@ public enum Parallelism {
     /// Runs `body(part)` for `part` in `0..<parts`, concurrently on up to ``threadCount`` threads
     /// when `parts > 1` and more than one thread is configured, else in order on the calling thread.
     ///
-    /// This is the one place where Nabla's kernels hand work to threads (Dispatch's
-    /// `concurrentPerform`). Each part must write only its own outputs; then the result does not
-    /// depend on whether, or in which order, the parts ran concurrently.
+    /// This is the one place where Nabla's kernels hand work to threads: Nabla's worker pool, whose
+    /// threads stay awake for ``spinMicroseconds`` between jobs (see `WorkerPool`), or Dispatch's
+    /// `concurrentPerform` for a call made while the pool runs another job (a nested call, or a
+    /// second thread's). Each part must write only its own outputs; then the result does not depend
+    /// on whether, in which order, or on which thread the parts ran.
     public static func forEach(parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || threadCount <= 1 {
             for part in 0..<max(parts, 0) { body(part) }
-        } else {
+        } else if !WorkerPool.shared.run(parts: parts, threads: threadCount, body) {
             DispatchQueue.concurrentPerform(iterations: parts, execute: body)
         }
+    }
+
+    /// How long, in microseconds, a worker thread that finished its part polls for the next job
+    /// before it sleeps, and how long the calling thread polls for its workers before it sleeps.
+    /// Default 200: a training step's jobs follow each other within tens of microseconds, and waking
+    /// a sleeping thread costs ~9 µs each time. 0 makes workers sleep at once — for a machine
+    /// running more busy threads than it has cores, where a spinning thread takes time from another
+    /// one's work. The environment variable `NABLA_SPIN_MICROSECONDS` sets
+    /// the initial value (a whole number from 0 to 1,000,000; anything else is ignored).
+    nonisolated(unsafe) public static var spinMicroseconds =
+        spinMicroseconds(fromEnvironment: ProcessInfo.processInfo.environment["NABLA_SPIN_MICROSECONDS"])
+
+    /// The spin a `NABLA_SPIN_MICROSECONDS` value asks for: a whole number of microseconds from 0 to
+    /// 1,000,000, or the default 200 for a missing or any other value.
+    static func spinMicroseconds(fromEnvironment text: String?) -> Int {
+        if let text, let value = Int(text), (0...1_000_000).contains(value) { return value }
+        return 200
     }
 
     /// Splits `0..<count` into `parts` contiguous ranges, part `p` covering
