@@ -108,12 +108,16 @@ final class WorkerPoolTests: XCTestCase {
         }
     }
 
-    func testSpinSettingFromTheEnvironment() {
+    func testSpinSettingFromTheEnvironmentAndItsRange() {
         XCTAssertEqual(Parallelism.spinMicroseconds(fromEnvironment: "0"), 0)
         XCTAssertEqual(Parallelism.spinMicroseconds(fromEnvironment: "1000000"), 1_000_000)
         XCTAssertEqual(Parallelism.spinMicroseconds(fromEnvironment: "35"), 35)
         for ignored in [nil, "", "-1", "1000001", "fast", "1e3", " 5"] {
             XCTAssertEqual(Parallelism.spinMicroseconds(fromEnvironment: ignored), 200, "\(ignored ?? "nil")")
         }
+        Parallelism.spinMicroseconds = -5
+        XCTAssertEqual(Parallelism.spinMicroseconds, 0)
+        Parallelism.spinMicroseconds = 5_000_000
+        XCTAssertEqual(Parallelism.spinMicroseconds, 1_000_000)
     }
 }

@@ -152,8 +152,8 @@ func maskedScale<Scalar>(_ x: Variable<Scalar>, scaledMask: Tensor<Scalar>, grou
     }
 }
 
-/// The forward and backward kernel of ``maskedScale(_:scaledMask:groupSize:)``. Large tensors are
-/// split into two halves processed concurrently.
+/// The forward and backward kernel of ``maskedScale(_:scaledMask:groupSize:)``, split over the
+/// threads once there are at least 2¹⁵ elements per thread.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func scaleGroups<Scalar: TensorScalar>(_ x: Tensor<Scalar>, by m: Tensor<Scalar>, groupSize k: Int) -> Tensor<Scalar> {
@@ -176,7 +176,7 @@ func scaleGroups<Scalar: TensorScalar>(_ x: Tensor<Scalar>, by m: Tensor<Scalar>
                         }
                     }
                 }
-                let parts = x.count >= 1 << 18 ? Parallelism.threadCount : 1
+                let parts = Parallelism.parts(forWork: x.count, items: groups)
                 Parallelism.forEachRange(of: groups, parts: parts) { range, _ in run(range) }
             }
         }

@@ -104,11 +104,15 @@ func reluBackward<Scalar: TensorScalar>(_ upstream: Tensor<Scalar>, output y: Te
     Tensor<Scalar>(shape: y.shape) { out in
         upstream.withUnsafeBufferPointer { pg in
             y.withUnsafeBufferPointer { py in
-                // Both loads are unconditional, so the select vectorizes (a conditional load of
-                // `pg[i]` would not: the compiler cannot prove it in bounds).
-                for i in 0..<out.count {
-                    let g = pg[i], output = py[i]
-                    out[i] = output > 0 ? g : 0
+                let count = out.count
+                let po = out.baseAddress!, pgb = pg.baseAddress!, pyb = py.baseAddress!
+                Parallelism.forEachRange(of: count, parts: Parallelism.parts(forWork: count, items: count)) { range, _ in
+                    // Both loads are unconditional, so the select vectorizes (a conditional load of
+                    // `pg[i]` would not: the compiler cannot prove it in bounds).
+                    for i in range {
+                        let g = pgb[i], output = pyb[i]
+                        po[i] = output > 0 ? g : 0
+                    }
                 }
             }
         }

@@ -55,10 +55,13 @@ public enum Parallelism {
     /// Default 200: a training step's jobs follow each other within tens of microseconds, and waking
     /// a sleeping thread costs ~9 µs each time. 0 makes workers sleep at once — for a machine
     /// running more busy threads than it has cores, where a spinning thread takes time from another
-    /// one's work. The environment variable `NABLA_SPIN_MICROSECONDS` sets
-    /// the initial value (a whole number from 0 to 1,000,000; anything else is ignored).
-    nonisolated(unsafe) public static var spinMicroseconds =
-        spinMicroseconds(fromEnvironment: ProcessInfo.processInfo.environment["NABLA_SPIN_MICROSECONDS"])
+    /// one's work. The environment variable `NABLA_SPIN_MICROSECONDS` sets the initial value (a
+    /// whole number from 0 to 1,000,000; anything else is ignored); values set here are clamped to
+    /// that range.
+    public static var spinMicroseconds: Int {
+        get { WorkerPool.shared.spinMicroseconds }
+        set { WorkerPool.shared.spinMicroseconds = min(max(0, newValue), 1_000_000) }
+    }
 
     /// The spin a `NABLA_SPIN_MICROSECONDS` value asks for: a whole number of microseconds from 0 to
     /// 1,000,000, or the default 200 for a missing or any other value.

@@ -1,5 +1,6 @@
 import CNablaKernels
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -42,7 +43,15 @@ final class WorkerPool: @unchecked Sendable {
     private var busy: UnsafeMutablePointer<Int> { words + 4 * Self.line }
     /// 1 while the caller sleeps on `jobFinished`.
     private var callerAsleep: UnsafeMutablePointer<Int> { words + 5 * Self.line }
-    private static let wordCount = 6 * line
+    /// ``Parallelism/spinMicroseconds``: read by the workers, so it is an atomic word too.
+    private var spin: UnsafeMutablePointer<Int> { words + 6 * Self.line }
+    private static let wordCount = 7 * line
+
+    /// How long a worker polls for the next job, and the caller for its workers, before sleeping.
+    var spinMicroseconds: Int {
+        get { nabla_atomic_load(spin) }
+        set { nabla_atomic_store(spin, newValue) }
+    }
 
     /// The current job; written by the caller before it publishes `generation`, read by the
     /// participants after they see it, and not touched again until all of them have finished.
@@ -61,6 +70,8 @@ final class WorkerPool: @unchecked Sendable {
     private init() {
         words = .allocate(capacity: Self.wordCount)
         words.initialize(repeating: 0, count: Self.wordCount)
+        words[6 * Self.line] = Parallelism.spinMicroseconds(
+            fromEnvironment: ProcessInfo.processInfo.environment["NABLA_SPIN_MICROSECONDS"])
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(jobFinished, nil)
@@ -108,7 +119,7 @@ final class WorkerPool: @unchecked Sendable {
     /// ``Parallelism/spinMicroseconds``, then sleeps on `jobFinished` (the last worker to finish
     /// wakes it), so a caller whose workers were descheduled does not burn a core waiting for them.
     private func waitForWorkers(_ participants: Int) {
-        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(Parallelism.spinMicroseconds) &* 1000
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
         var polls = 0
         while nabla_atomic_load(finished) != participants {
             polls &+= 1
@@ -173,7 +184,7 @@ final class WorkerPool: @unchecked Sendable {
     /// The first generation whose sequence is not `seen`: spins for ``Parallelism/spinMicroseconds``,
     /// then sleeps on `wake`.
     private func nextGeneration(after seen: Int) -> Int {
-        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(Parallelism.spinMicroseconds) &* 1000
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
         var polls = 0
         while true {
             let published = nabla_atomic_load(generation)
