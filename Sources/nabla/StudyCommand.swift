@@ -116,14 +116,15 @@ struct StudyOptions: ParsableArguments {
     func engine(study: String, progress: StudyProgress) -> StudyEngine {
         let executor: StudyExecutor
         if let ranks = Self.rankExecutor {
-            Parallelism.setThreadCount(threadsPerRun)
+            Parallelism.setThreadCount(threadsPerRun, processesSharingCores: ThreadOptions.ranksSharingCores())
             executor = ranks
         } else if effectiveJobs == 1 {
             Parallelism.setThreadCount(threadsPerRun)
             executor = InProcessStudyExecutor()
         } else {
             executor = WorkerProcessStudyExecutor(executable: WorkerProcessStudyExecutor.currentExecutable,
-                                                  arguments: ["study", "worker", "--threads", String(threadsPerRun)],
+                                                  arguments: ["study", "worker", "--threads", String(threadsPerRun),
+                                                              "--processes", String(effectiveJobs)],
                                                   workerCount: effectiveJobs, threadsPerWorker: threadsPerRun)
         }
         let cacheDirectory = cache.map { URL(fileURLWithPath: $0) } ?? outputDirectory(study).appendingPathComponent("cache")
@@ -166,12 +167,16 @@ struct StudyWorkerCommand: ParsableCommand {
     @Option(name: .long, help: "Threads of each run.")
     var threads: Int = 1
 
+    @Option(name: .long, help: "Worker processes of the study sharing this machine's cores.")
+    var processes: Int = 1
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads \(threads) must be at least 1") }
+        if processes < 1 { throw ValidationError("--processes \(processes) must be at least 1") }
     }
 
     func run() throws {
-        Parallelism.setThreadCount(threads)
+        Parallelism.setThreadCount(threads, processesSharingCores: processes)
         // A worker outlives nothing: when the study that started it dies (Ctrl-C, kill), stop at once
         // instead of finishing a run whose result nobody will read.
         let parent = getppid()

@@ -68,6 +68,7 @@ final class CLITests: XCTestCase {
             (["evaluate", "--model", "fcnet:8", "--data", "synthetic:spirals", "--weights", "w.safetensors",
               "--threads=-2"], "--threads -2 must be at least 1"),
             (["bench", "mlp", "--threads", "0"], "--threads 0 must be at least 1"),
+            (["study", "worker", "--processes", "0"], "--processes 0 must be at least 1"),
             (["train", "--model", "fcnet:8", "--data", "synthetic:spirals", "--lr", "nan"], "--lr nan is not a finite number"),
             (["train", "--model", "fcnet:8", "--data", "synthetic:spirals", "--lr=-0.1"], "Invalid learning rate: -0.1"),
             (["train", "--model", "fcnet:8", "--data", "synthetic:spirals", "--optimizer", "lbfgs"], "--optimizer lbfgs"),

@@ -17,7 +17,7 @@ final class WorkerPoolTests: XCTestCase {
     }
 
     override func tearDown() {
-        Parallelism.setThreadCount(savedThreads)
+        Parallelism.setThreadCount(savedThreads, processesSharingCores: 1)
         Parallelism.spinMicroseconds = savedSpin
     }
 
@@ -119,5 +119,27 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(Parallelism.spinMicroseconds, 0)
         Parallelism.spinMicroseconds = 5_000_000
         XCTAssertEqual(Parallelism.spinMicroseconds, 1_000_000)
+    }
+
+    /// More busy threads than cores — in this process, or with the processes sharing its cores —
+    /// switch the spin off (a spinning thread would hold a core another thread needs).
+    func testMoreThreadsThanCoresSwitchTheSpinOff() {
+        let cores = Parallelism.availableCoreCount
+        Parallelism.spinMicroseconds = 150
+        Parallelism.setThreadCount(cores, processesSharingCores: 1)
+        XCTAssertEqual(Parallelism.effectiveSpinMicroseconds, 150)
+        Parallelism.setThreadCount(cores + 1)
+        XCTAssertEqual(Parallelism.effectiveSpinMicroseconds, 0)
+        Parallelism.setThreadCount(cores, processesSharingCores: 2)
+        XCTAssertEqual(Parallelism.effectiveSpinMicroseconds, 0)
+        XCTAssertEqual(Parallelism.processesSharingCores, 2)
+        // nil keeps the processes: one thread each still fits when there are at least 2 cores.
+        Parallelism.setThreadCount(1)
+        XCTAssertEqual(Parallelism.processesSharingCores, 2)
+        XCTAssertEqual(Parallelism.effectiveSpinMicroseconds, cores >= 2 ? 150 : 0)
+        Parallelism.setThreadCount(cores, processesSharingCores: 1)
+        Parallelism.spinMicroseconds = 40
+        XCTAssertEqual(Parallelism.effectiveSpinMicroseconds, 40)
+        XCTAssertEqual(runCounts(parts: 5), [1, 1, 1, 1, 1])
     }
 }

@@ -1,6 +1,5 @@
 import CNablaKernels
 import Dispatch
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -43,7 +42,7 @@ final class WorkerPool: @unchecked Sendable {
     private var busy: UnsafeMutablePointer<Int> { words + 4 * Self.line }
     /// 1 while the caller sleeps on `jobFinished`.
     private var callerAsleep: UnsafeMutablePointer<Int> { words + 5 * Self.line }
-    /// ``Parallelism/spinMicroseconds``: read by the workers, so it is an atomic word too.
+    /// ``Parallelism/effectiveSpinMicroseconds``: read by the workers, so it is an atomic word too.
     private var spin: UnsafeMutablePointer<Int> { words + 6 * Self.line }
     private static let wordCount = 7 * line
 
@@ -70,8 +69,7 @@ final class WorkerPool: @unchecked Sendable {
     private init() {
         words = .allocate(capacity: Self.wordCount)
         words.initialize(repeating: 0, count: Self.wordCount)
-        words[6 * Self.line] = Parallelism.spinMicroseconds(
-            fromEnvironment: ProcessInfo.processInfo.environment["NABLA_SPIN_MICROSECONDS"])
+        words[6 * Self.line] = Parallelism.effectiveSpin
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(jobFinished, nil)
@@ -116,7 +114,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Waits until `participants` workers have finished the current job: polls for
-    /// ``Parallelism/spinMicroseconds``, then sleeps on `jobFinished` (the last worker to finish
+    /// ``Parallelism/effectiveSpinMicroseconds``, then sleeps on `jobFinished` (the last worker to finish
     /// wakes it), so a caller whose workers were descheduled does not burn a core waiting for them.
     private func waitForWorkers(_ participants: Int) {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
@@ -181,8 +179,8 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// The first generation whose sequence is not `seen`: spins for ``Parallelism/spinMicroseconds``,
-    /// then sleeps on `wake`.
+    /// The first generation whose sequence is not `seen`: spins for
+    /// ``Parallelism/effectiveSpinMicroseconds``, then sleeps on `wake`.
     private func nextGeneration(after seen: Int) -> Int {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
         var polls = 0
