@@ -102,14 +102,16 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    /// Claims and runs parts of the current job until none is left.
+    /// Claims and runs parts of the current job until none is left, the last part first: Nabla's
+    /// splits put the remainder of a division into the later parts, and the caller, which claims
+    /// first, should take a larger one while its workers wake.
     private func runParts() {
         guard let body else { return }
         let parts = self.parts
         while true {
-            let part = nabla_atomic_fetch_add(nextPart, 1)
-            if part >= parts { return }
-            body(part)
+            let claim = nabla_atomic_fetch_add(nextPart, 1)
+            if claim >= parts { return }
+            body(parts - 1 - claim)
         }
     }
 
