@@ -13,8 +13,8 @@ import Darwin
 ///
 /// A training step hands work to threads dozens of times (36 times per `mlp` step, 62 per `convnet`
 /// step), with a little serial work in between. Dispatch's `concurrentPerform` parks its workers at
-/// once; waking one costs ~9 µs per call (measured round trip 11 µs for 2 µs of work after a 20 µs
-/// gap, 2 cores), which is ~10% of an `mlp` or `lenet-bn` step. Here a worker that finished a job
+/// once; waking one costs ~9 µs per call (measured round trip 10.5 µs for 2 µs of work after a 20 µs
+/// pause, 4.3 µs back to back; AMD EPYC Zen 4, 2 cores), which is ~10% of an `mlp` or `lenet-bn` step. Here a worker that finished a job
 /// polls for the next one for ``Parallelism/spinMicroseconds`` before it sleeps on a condition
 /// variable, the way OpenMP runtimes and OpenBLAS keep their threads warm. The spinning threads are
 /// the ones that run the next job, so on a machine with a core per thread they take no time from
@@ -30,17 +30,18 @@ final class WorkerPool: @unchecked Sendable {
     /// The shared words, each on its own 128-byte line (no false sharing between the counters).
     private let words: UnsafeMutablePointer<Int>
     private static let line = 16
-    /// `sequence << 16 | participants`: a new value publishes a job to workers `1...participants`.
+    /// `sequence << participantBits | participants`: a new value publishes a job to workers
+    /// `1...participants`.
     private var generation: UnsafeMutablePointer<Int> { words }
     /// The next part to claim.
     private var nextPart: UnsafeMutablePointer<Int> { words + Self.line }
     /// Participating workers that finished the current job.
     private var finished: UnsafeMutablePointer<Int> { words + 2 * Self.line }
     /// Workers asleep (or about to sleep) on `wake`.
-    private var sleepers: UnsafeMutablePointer<Int> { words + 3 * Self.line }
+    private var workersAsleep: UnsafeMutablePointer<Int> { words + 3 * Self.line }
     /// 1 while a job runs.
     private var busy: UnsafeMutablePointer<Int> { words + 4 * Self.line }
-    /// 1 while the caller sleeps on `jobFinished`.
+    /// 1 while the caller sleeps (or is about to sleep) on `jobFinished`.
     private var callerAsleep: UnsafeMutablePointer<Int> { words + 5 * Self.line }
     /// ``Parallelism/effectiveSpinMicroseconds``: read by the workers, so it is an atomic word too.
     private var spin: UnsafeMutablePointer<Int> { words + 6 * Self.line }
@@ -64,12 +65,14 @@ final class WorkerPool: @unchecked Sendable {
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let jobFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    private static let maximumWorkers = (1 << 16) - 1
+    /// `generation` holds the participant count in its low bits, so at most this many workers.
+    private static let participantBits = 16
+    private static let maximumWorkers = (1 << participantBits) - 1
 
     private init() {
         words = .allocate(capacity: Self.wordCount)
         words.initialize(repeating: 0, count: Self.wordCount)
-        words[6 * Self.line] = Parallelism.effectiveSpin
+        spin.pointee = Parallelism.effectiveSpin
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(jobFinished, nil)
@@ -89,14 +92,10 @@ final class WorkerPool: @unchecked Sendable {
             nabla_atomic_store(nextPart, 0)
             nabla_atomic_store(finished, 0)
             sequence &+= 1
-            nabla_atomic_store(generation, sequence << 16 | participants)
-            if nabla_atomic_load(sleepers) > 0 {
-                pthread_mutex_lock(mutex)
-                pthread_cond_broadcast(wake)
-                pthread_mutex_unlock(mutex)
-            }
+            nabla_atomic_store(generation, sequence << Self.participantBits | participants)
+            wakeSleepers(on: wake, counted: workersAsleep)
             runParts()
-            waitForWorkers(participants)
+            wait(until: { nabla_atomic_load(self.finished) == participants }, on: jobFinished, counted: callerAsleep)
             self.body = nil
         }
         return true
@@ -115,24 +114,35 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Waits until `participants` workers have finished the current job: polls for
-    /// ``Parallelism/effectiveSpinMicroseconds``, then sleeps on `jobFinished` (the last worker to finish
-    /// wakes it), so a caller whose workers were descheduled does not burn a core waiting for them.
-    private func waitForWorkers(_ participants: Int) {
+    /// Returns once `ready()` holds: polls it for ``Parallelism/effectiveSpinMicroseconds``, then
+    /// sleeps on `condition` with `sleepers` raised, so that the thread that makes `ready()` true
+    /// (after its own seq-cst store) sees a sleeper and wakes it (``wakeSleepers(on:counted:)``).
+    /// Sleeping rather than spinning on keeps a thread whose partner was descheduled from holding
+    /// a core the partner needs.
+    private func wait(until ready: () -> Bool, on condition: UnsafeMutablePointer<pthread_cond_t>,
+                      counted sleepers: UnsafeMutablePointer<Int>) {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
         var polls = 0
-        while nabla_atomic_load(finished) != participants {
+        while !ready() {
             polls &+= 1
             if polls & 63 == 0 && DispatchTime.now().uptimeNanoseconds > deadline {
                 pthread_mutex_lock(mutex)
-                nabla_atomic_store(callerAsleep, 1)
-                while nabla_atomic_load(finished) != participants { pthread_cond_wait(jobFinished, mutex) }
-                nabla_atomic_store(callerAsleep, 0)
+                _ = nabla_atomic_fetch_add(sleepers, 1)
+                while !ready() { pthread_cond_wait(condition, mutex) }
+                _ = nabla_atomic_fetch_add(sleepers, -1)
                 pthread_mutex_unlock(mutex)
                 return
             }
             nabla_cpu_relax()
         }
+    }
+
+    /// Wakes the threads sleeping on `condition` in ``wait(until:on:counted:)``, if any.
+    private func wakeSleepers(on condition: UnsafeMutablePointer<pthread_cond_t>, counted sleepers: UnsafeMutablePointer<Int>) {
+        guard nabla_atomic_load(sleepers) != 0 else { return }
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     private func startWorkers(upTo count: Int) {
@@ -168,40 +178,14 @@ final class WorkerPool: @unchecked Sendable {
     private func workerLoop(index: Int) -> Never {
         var seen = 0
         while true {
-            let published = nextGeneration(after: seen)
-            seen = published >> 16
-            guard index <= published & 0xFFFF else { continue }
+            wait(until: { nabla_atomic_load(self.generation) >> Self.participantBits != seen },
+                 on: wake, counted: workersAsleep)
+            let published = nabla_atomic_load(generation)
+            seen = published >> Self.participantBits
+            guard index <= published & Self.maximumWorkers else { continue }
             runParts()
             _ = nabla_atomic_fetch_add(finished, 1)
-            if nabla_atomic_load(callerAsleep) != 0 {
-                pthread_mutex_lock(mutex)
-                pthread_cond_signal(jobFinished)
-                pthread_mutex_unlock(mutex)
-            }
+            wakeSleepers(on: jobFinished, counted: callerAsleep)
         }
-    }
-
-    /// The first generation whose sequence is not `seen`: spins for
-    /// ``Parallelism/effectiveSpinMicroseconds``, then sleeps on `wake`.
-    private func nextGeneration(after seen: Int) -> Int {
-        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(spinMicroseconds) &* 1000
-        var polls = 0
-        while true {
-            let published = nabla_atomic_load(generation)
-            if published >> 16 != seen { return published }
-            polls &+= 1
-            if polls & 63 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
-            nabla_cpu_relax()
-        }
-        pthread_mutex_lock(mutex)
-        _ = nabla_atomic_fetch_add(sleepers, 1)
-        var published = nabla_atomic_load(generation)
-        while published >> 16 == seen {
-            pthread_cond_wait(wake, mutex)
-            published = nabla_atomic_load(generation)
-        }
-        _ = nabla_atomic_fetch_add(sleepers, -1)
-        pthread_mutex_unlock(mutex)
-        return published
     }
 }
