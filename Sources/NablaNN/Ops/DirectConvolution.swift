@@ -10,7 +10,8 @@ import NablaTensor
 ///   `mr` output channels × `nv` vectors of pixels, one broadcast weight per channel and tap (the
 ///   weights are packed `[⌈O/mr⌉][C·kH·kW][mr]` once per call);
 /// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
-///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic");
+///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic"), or — where
+///   that multiplies mostly padding — split by kernel column (`ColumnSplitInputGradient.swift`);
 /// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
 ///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples.
 ///
@@ -26,15 +27,18 @@ enum DirectConvolution {
     }
 
     /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
-    /// `nv` vectors. On 32-register targets the row count of 8, 6 or 3 that pads `channels` least
-    /// (ties to the larger); 4×3 on 16-register targets.
-    static func forwardTile(channels: Int, registers: Int = DirectConvolutionSupport.registerCount) -> (mr: Int, nv: Int) {
+    /// `nv` vectors. On 32-register targets the tile of 8×3, 6×4 or 3×8 that computes the fewest padded
+    /// rows — or, given the `vectors` per sample, the fewest padded rows × padded vectors (a partial last
+    /// group of vectors repeats its last one) — ties to the earlier; 4×3 on 16-register targets.
+    static func forwardTile(channels: Int, vectors: Int? = nil,
+                            registers: Int = DirectConvolutionSupport.registerCount) -> (mr: Int, nv: Int) {
         guard registers >= 32 else { return (4, 3) }
-        var best = (mr: 8, nv: 3)
-        for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] {
-            let padded = (channels + candidate.mr - 1) / candidate.mr * candidate.mr
-            if padded < (channels + best.mr - 1) / best.mr * best.mr { best = candidate }
+        func cost(_ tile: (mr: Int, nv: Int)) -> Int {
+            let rows = (channels + tile.mr - 1) / tile.mr * tile.mr
+            return vectors.map { rows * (($0 + tile.nv - 1) / tile.nv * tile.nv) } ?? rows
         }
+        var best = (mr: 8, nv: 3)
+        for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] where cost(candidate) < cost(best) { best = candidate }
         return best
     }
 
@@ -142,7 +146,10 @@ extension DirectVector {
                          geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
         let gy = upstream.assumingMemoryBound(to: Scalar.self)
-        if let inputGradient {
+        if let inputGradient, DirectConvolution.splitsColumns(g, lanes: scalarCount) {
+            columnSplitInputGradient(weight: w, upstream: gy, inputGradient: inputGradient.assumingMemoryBound(to: Scalar.self),
+                                     geometry: g, workspace: workspace)
+        } else if let inputGradient {
             // ∂x = ∂ŷ ⋆ W̃ with W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j].
             let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
             let tile = DirectConvolution.forwardTile(channels: g.inChannels)
@@ -172,17 +179,18 @@ extension DirectVector {
     }
 
     /// `output[n][o] = bias[o] + Σ_k packed[o][k]·pad(input[n])[tap(k) + ·]` for every sample on the
-    /// ``BroadcastKernel`` tiles (the driver: ``DirectCorrelation``).
+    /// ``BroadcastKernel`` tiles (the driver: ``DirectCorrelation``; `finish` as there).
     static func directCorrelation(
         _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>, inputSample: Int,
         packedWeights: UnsafeMutablePointer<Scalar>, outChannels: Int, tile: (mr: Int, nv: Int), bias: UnsafePointer<Scalar>?,
-        output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace
+        output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace,
+        finish: ((_ sample: Int, _ output: UnsafePointer<Scalar>) -> Void)? = nil
     ) {
         precondition(layout.lanes == scalarCount, "direct convolution: invalid layout \(layout)")
         let mr = tile.mr, depth = layout.depth
         let driver = DirectCorrelation<Scalar, Scalar>(layout: layout, outChannels: outChannels, tile: tile)
         driver.run(batch: batch, input: input, inputSample: inputSample, output: output, workers: workers, workspace: workspace,
-                   pad: { layout.pad($0, into: $1) }) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
+                   pad: { layout.pad($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
             let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
             let initial = bias.map { $0 + block * mr }
             switch mr {

@@ -15,6 +15,9 @@
 /// kCount, taps, padded, inputOffsets, target, targetOffsets, ldc)` computes the tile of channel block
 /// `block` over taps `kStart ..< kStart + kCount` (`taps` already points at `kStart`): for `m < mr` and
 /// `v < nv`, `layout.lanes` outputs at `target + targetOffsets[v] + m·ldc`, adding the bias itself.
+///
+/// With `finish`, `output` is scratch for one sample per worker (`workers × outChannels × outPlane`):
+/// each sample is computed into its worker's slot and handed to `finish(sample, slot)` at once.
 struct DirectCorrelation<Padded, Scalar> {
     var layout: DirectConvolutionLayout
     var outChannels: Int
@@ -26,16 +29,20 @@ struct DirectCorrelation<Padded, Scalar> {
 
     func run(batch: Int, input: UnsafePointer<Scalar>, inputSample: Int, output: UnsafeMutablePointer<Scalar>,
              workers: Int, workspace: ConvolutionWorkspace,
-             pad: (_ sample: UnsafePointer<Scalar>, _ padded: UnsafeMutablePointer<Padded>) -> Void, kernel: Kernel) {
+             pad: (_ sample: UnsafePointer<Scalar>, _ padded: UnsafeMutablePointer<Padded>) -> Void,
+             finish: ((_ sample: Int, _ output: UnsafePointer<Scalar>) -> Void)? = nil, kernel: Kernel) {
         precondition(layout.isValid && outChannels >= 1 && tile.nv <= 8, "direct convolution: invalid layout \(layout)")
         let (mr, nv) = tile, lanes = layout.lanes
         let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
         let tapsPerRow = layout.channels * layout.kernelWidth
         let outPlane = layout.outPlane, outSample = outChannels * outPlane
-        let vectors = layout.vectorCount, rowMode = layout.isRowMode
-        // Row mode writes whole blocks of channels straight to the output and a partial last block
-        // through a tile; flat mode stages every block on the padded grid.
-        let stagingCount = paddedToCacheLine(rowMode ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+        let vectors = layout.vectorCount
+        // Where vectors tile the output plane — row mode, or flat mode on a grid without padding
+        // columns (`Wp = Wo`) — whole blocks of channels go straight to the output, and a partial last
+        // block or a vector that runs past the plane through a tile; otherwise every block is staged on
+        // the padded grid.
+        let inPlace = layout.isRowMode || layout.paddedWidth == layout.outWidth, wholeVectors = outPlane / lanes
+        let stagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let paddedCount = layout.paddedSampleCount
         workspace.withBuffer(of: Int.self, count: depth) { taps in
             layout.writeTapOffsets(taps, kernelRowMajor: true)
@@ -48,7 +55,7 @@ struct DirectCorrelation<Padded, Scalar> {
                         for v in 0..<nv { tileOffsets[v] = v * lanes }
                         for n in range {
                             pad(input + n * inputSample, padded)
-                            let out = output + n * outSample
+                            let out = output + (finish == nil ? n : worker) * outSample
                             for first in Swift.stride(from: 0, to: vectors, by: nv) {
                                 let last = Swift.min(first + nv - 1, vectors - 1)
                                 for v in 0..<nv {
@@ -60,28 +67,31 @@ struct DirectCorrelation<Padded, Scalar> {
                                 let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
                                 for block in 0..<blocks {
                                     let rows = Swift.min(mr, outChannels - block * mr)
+                                    let tiled = inPlace && (rows < mr || last >= wholeVectors)
                                     var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
-                                    if !rowMode {
+                                    if !inPlace {
                                         target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
-                                    } else if rows == mr {
+                                    } else if !tiled {
                                         target = out + block * mr * outPlane; ldc = outPlane
                                     } else {
                                         target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
                                     }
                                     kernel(block, kStart, kCount, taps + kStart, UnsafePointer(padded), inputOffsets,
                                            target, targetOffsets, ldc)
-                                    if rowMode && rows < mr {
-                                        // The partial block's tile: copy its valid channels out.
+                                    if tiled {
+                                        // Copy the tile's valid channels and pixels out.
                                         let base = out + block * mr * outPlane
                                         for m in 0..<rows {
                                             for v in 0..<nv {
-                                                copySpan(base + (m * outPlane + outputOffsets[v]), staging + (m * ldc + v * lanes), count: lanes)
+                                                let offset = outputOffsets[v]
+                                                copySpan(base + (m * outPlane + offset), staging + (m * ldc + v * lanes),
+                                                         count: Swift.min(lanes, outPlane - offset))
                                             }
                                         }
                                     }
                                 }
                             }
-                            if !rowMode {
+                            if !inPlace {
                                 // Keep the columns ow < Wo of the padded grid.
                                 let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
                                 for o in 0..<outChannels {
@@ -90,6 +100,7 @@ struct DirectCorrelation<Padded, Scalar> {
                                     }
                                 }
                             }
+                            finish?(n, UnsafePointer(out))
                         }
                     }
                 }
