@@ -168,6 +168,16 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertTrue(rows.isRowMode)
         XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).input }, [0, 4, 10, 14])
         XCTAssertEqual((0..<4).map { rows.vectorOffsets($0).output }, [0, 4, 8, 12])
+        XCTAssertFalse(layout.writesInPlace, "a 7-wide grid: staged")
+        // Flat mode on an 8-wide grid of 4-lane vectors: each vector in one grid row, written in place
+        // at its output row and column; its lanes past Wo = 6 are not output pixels.
+        let pitched = DirectConvolutionLayout(forward: Convolution2DGeometry(
+            batch: 1, inChannels: 1, inHeight: 3, inWidth: 6, outChannels: 1, kernelHeight: 3, kernelWidth: 3,
+            strideHeight: 1, strideWidth: 1, paddingHeight: 1, paddingWidth: 1, dilationHeight: 1, dilationWidth: 1, groups: 1), lanes: 4)
+        XCTAssertTrue(!pitched.isRowMode && pitched.writesInPlace)
+        XCTAssertEqual((0..<4).map { pitched.vectorOffsets($0).input }, [0, 4, 8, 12])
+        XCTAssertEqual((0..<4).map { pitched.vectorOffsets($0).output }, [0, 4, 6, 10])
+        XCTAssertEqual((0..<4).map { pitched.vectorOffsets($0).valid }, [4, 2, 4, 2])
         // Kernel rows that reach the unpadded input: row 0 skips the top zero row, the last row the bottom one.
         XCTAssertEqual(layout.kernelRows(reaching: (0, 0)), 1..<3)
         XCTAssertEqual(layout.kernelRows(reaching: (2, 2)), 0..<2)

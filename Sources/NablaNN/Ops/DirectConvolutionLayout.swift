@@ -81,16 +81,29 @@ struct DirectConvolutionLayout: Equatable {
             && outHeight >= 1 && outWidth >= 1 && lanes >= 1
     }
 
-    /// Where vector `v` reads (relative to a tap's offset) and writes (in the output plane in row
-    /// mode, in a staging plane of pitch ``stagingPitch`` in flat mode).
+    /// Whether the forward driver (``DirectCorrelation``) writes vectors straight to the output plane:
+    /// in row mode; in flat mode on a grid without padding columns (`Wp = Wo`: the vectors tile the
+    /// plane contiguously); and in flat mode with whole vectors per grid row (`Wp` a multiple of `L`:
+    /// each vector lies in one grid row, and its lanes past `Wo` land on the next output row's first
+    /// columns, which a later vector overwrites). Otherwise it stages the padded grid.
+    var writesInPlace: Bool { isRowMode || paddedWidth == outWidth || paddedWidth % lanes == 0 }
+
+    /// Where vector `v` reads (relative to a tap's offset) and writes (in the output plane where
+    /// ``writesInPlace``, else in a staging plane of pitch ``stagingPitch``), and how many of its lanes
+    /// are output pixels (the first `valid`; the others are the padding columns' lanes).
     @inline(__always)
-    func vectorOffsets(_ v: Int) -> (input: Int, output: Int) {
+    func vectorOffsets(_ v: Int) -> (input: Int, output: Int, valid: Int) {
         if isRowMode {
             let perRow = outWidth / lanes
             let row = v / perRow, column = (v - row * perRow) &* lanes
-            return (row &* paddedWidth &+ column, row &* outWidth &+ column)
+            return (row &* paddedWidth &+ column, row &* outWidth &+ column, lanes)
         }
-        return (v &* lanes, v &* lanes)
+        let q = v &* lanes
+        if paddedWidth != outWidth && paddedWidth % lanes == 0 {
+            let row = q / paddedWidth, column = q &- row &* paddedWidth
+            return (q, row &* outWidth &+ column, Swift.max(0, Swift.min(lanes, outWidth &- column)))
+        }
+        return (q, q, lanes)
     }
 
     /// Writes the offset of every tap — `c·Hp·Wp + i·dH·Wp + j·dW` — to `taps[0..<depth]`, then

@@ -37,11 +37,10 @@ struct DirectCorrelation<Padded, Scalar> {
         let tapsPerRow = layout.channels * layout.kernelWidth
         let outPlane = layout.outPlane, outSample = outChannels * outPlane
         let vectors = layout.vectorCount
-        // Where vectors tile the output plane — row mode, or flat mode on a grid without padding
-        // columns (`Wp = Wo`) — whole blocks of channels go straight to the output, and a partial last
-        // block or a vector that runs past the plane through a tile; otherwise every block is staged on
-        // the padded grid.
-        let inPlace = layout.isRowMode || layout.paddedWidth == layout.outWidth, wholeVectors = outPlane / lanes
+        // In place (``DirectConvolutionLayout/writesInPlace``), whole blocks of channels go straight to
+        // the output, and a partial last block or a group with a vector that would write past the plane
+        // through a tile; otherwise every block is staged on the padded grid.
+        let inPlace = layout.writesInPlace
         let stagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let paddedCount = layout.paddedSampleCount
         workspace.withBuffer(of: Int.self, count: depth) { taps in
@@ -50,8 +49,9 @@ struct DirectCorrelation<Padded, Scalar> {
             workspace.withBuffer(of: Scalar.self, count: workers * stagingCount) { stagingScratch in
                 runOnWorkers(workers, count: batch) { range, worker in
                     let padded = paddedScratch + worker * paddedCount, staging = stagingScratch + worker * stagingCount
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * 8) { offsets in
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * 8) { offsets in
                         let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
+                        let validLanes = inputOffsets + 24
                         for v in 0..<nv { tileOffsets[v] = v * lanes }
                         for n in range {
                             pad(input + n * inputSample, padded)
@@ -59,15 +59,16 @@ struct DirectCorrelation<Padded, Scalar> {
                             for first in Swift.stride(from: 0, to: vectors, by: nv) {
                                 let last = Swift.min(first + nv - 1, vectors - 1)
                                 for v in 0..<nv {
-                                    let (inputOffset, outputOffset) = layout.vectorOffsets(Swift.min(first + v, last))
+                                    let (inputOffset, outputOffset, valid) = layout.vectorOffsets(Swift.min(first + v, last))
                                     inputOffsets[v] = inputOffset
                                     outputOffsets[v] = outputOffset
+                                    validLanes[v] = valid
                                 }
                                 let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
                                 let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
                                 for block in 0..<blocks {
                                     let rows = Swift.min(mr, outChannels - block * mr)
-                                    let tiled = inPlace && (rows < mr || last >= wholeVectors)
+                                    let tiled = inPlace && (rows < mr || outputOffsets[nv - 1] + lanes > outPlane)
                                     var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
                                     if !inPlace {
                                         target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
@@ -85,7 +86,7 @@ struct DirectCorrelation<Padded, Scalar> {
                                             for v in 0..<nv {
                                                 let offset = outputOffsets[v]
                                                 copySpan(base + (m * outPlane + offset), staging + (m * ldc + v * lanes),
-                                                         count: Swift.min(lanes, outPlane - offset))
+                                                         count: Swift.min(validLanes[v], outPlane - offset))
                                             }
                                         }
                                     }
