@@ -321,7 +321,8 @@ enum BatchNormKernels {
 
     /// The mean and biased variance of each channel over `N·S` values, in `Double`. With `S > 1`
     /// channels run in parallel, each over its `N` contiguous runs; with `S = 1` (an `(N, C)` input)
-    /// column blocks run in parallel with two passes over the rows, vectorized across channels.
+    /// column blocks run in parallel with two passes over the rows, vectorized across channels
+    /// (``columnMoments(_:rows:stride:columns:mean:variance:)``).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func channelMoments<S: TensorScalar>(
@@ -341,6 +342,14 @@ enum BatchNormKernels {
         let chunks = NormalizationKernels.chunkCount(items: (channels + 15) / 16, elementCount: total)
         NormalizationKernels.forEach(chunks, elementCount: total) { chunk in
             let c0 = chunk * channels / chunks, c1 = (chunk + 1) * channels / chunks
+            if S.self == Float.self {
+                return columnMoments(NormalizationKernels.rebound(x, Float.self), rows: samples, stride: channels,
+                                     columns: c0..<c1, mean: mean, variance: variance)
+            }
+            if S.self == Double.self {
+                return columnMoments(NormalizationKernels.rebound(x, Double.self), rows: samples, stride: channels,
+                                     columns: c0..<c1, mean: mean, variance: variance)
+            }
             for c in c0..<c1 { mean[c] = 0; variance[c] = 0 }
             for n in 0..<samples {
                 let row = x + n * channels
@@ -382,6 +391,18 @@ enum BatchNormKernels {
         let chunks = NormalizationKernels.chunkCount(items: (channels + 15) / 16, elementCount: total)
         NormalizationKernels.forEach(chunks, elementCount: total) { chunk in
             let c0 = chunk * channels / chunks, c1 = (chunk + 1) * channels / chunks
+            if S.self == Float.self {
+                return columnGradientSums(NormalizationKernels.rebound(dy, Float.self), NormalizationKernels.rebound(x, Float.self),
+                                          rows: samples, stride: channels, columns: c0..<c1,
+                                          center: NormalizationKernels.rebound(center, Float.self),
+                                          sumDy: sumDy, sumDyCentered: sumDyCentered)
+            }
+            if S.self == Double.self {
+                return columnGradientSums(NormalizationKernels.rebound(dy, Double.self), NormalizationKernels.rebound(x, Double.self),
+                                          rows: samples, stride: channels, columns: c0..<c1,
+                                          center: NormalizationKernels.rebound(center, Double.self),
+                                          sumDy: sumDy, sumDyCentered: sumDyCentered)
+            }
             for c in c0..<c1 { sumDy[c] = 0; sumDyCentered[c] = 0 }
             for n in 0..<samples {
                 let g = dy + n * channels, row = x + n * channels

@@ -227,9 +227,9 @@ enum NormalizationKernels {
             forEachRowSegment(runs: (chunk * runs / chunks)..<((chunk + 1) * runs / chunks), channels: channels) { n, c0, c1 in
                 let k = n * coefficientRowStride
                 if spatial == 1 {
-                    let xr = x + n * channels, yr = y + n * channels
-                    for c in c0..<c1 { yr[c] = (xr[c] - center[k + c]) * scale[k + c] + shift[k + c] }
-                    if clampingAtZero { for c in c0..<c1 { yr[c] = Swift.max(yr[c], 0) } }
+                    let row = n * channels + c0
+                    affineRow(x + row, into: y + row, count: c1 - c0, center: center + k + c0, scale: scale + k + c0,
+                              shift: shift + k + c0, clampingAtZero: clampingAtZero)
                     return
                 }
                 for c in c0..<c1 {
@@ -239,6 +239,32 @@ enum NormalizationKernels {
                 }
             }
         }
+    }
+
+    /// `y[c] = (x[c] − center[c])·scale[c] + shift[c]` for `c < count` (`max(0, …)` with
+    /// `clampingAtZero`): a row of an `(N, C)` input, coefficients per channel. Every pointer is a
+    /// parameter, not a value captured by the caller's closure, so that the loop vectorizes (a store
+    /// through `y` could otherwise alias the closure's context, and the loop stayed scalar, reloading
+    /// each pointer per element).
+    @inline(__always)
+    static func affineRow<S: TensorScalar>(_ x: UnsafePointer<S>, into y: UnsafeMutablePointer<S>, count: Int,
+                                           center: UnsafePointer<S>, scale: UnsafePointer<S>, shift: UnsafePointer<S>,
+                                           clampingAtZero: Bool) {
+        if clampingAtZero {
+            for c in 0..<count { y[c] = Swift.max((x[c] - center[c]) * scale[c] + shift[c], 0) }
+        } else {
+            for c in 0..<count { y[c] = (x[c] - center[c]) * scale[c] + shift[c] }
+        }
+    }
+
+    /// `dx[c] = scale[c]·dy[c] + slope[c]·(x[c] − center[c]) + offset[c]` for `c < count`: a row of an
+    /// `(N, C)` input (pointers as parameters for the reason given at ``affineRow(_:into:count:center:scale:shift:clampingAtZero:)``).
+    @inline(__always)
+    static func inputGradientRow<S: TensorScalar>(_ dy: UnsafePointer<S>, _ x: UnsafePointer<S>,
+                                                  into dx: UnsafeMutablePointer<S>, count: Int,
+                                                  center: UnsafePointer<S>, scale: UnsafePointer<S>,
+                                                  slope: UnsafePointer<S>, offset: UnsafePointer<S>) {
+        for c in 0..<count { dx[c] = scale[c] * dy[c] + slope[c] * (x[c] - center[c]) + offset[c] }
     }
 
     /// `y = (x − center)·scale + shift` over `count` contiguous values (`max(0, …)` with `clampingAtZero`).
@@ -268,10 +294,9 @@ enum NormalizationKernels {
             forEachRowSegment(runs: (chunk * runs / chunks)..<((chunk + 1) * runs / chunks), channels: channels) { n, c0, c1 in
                 let k = n * coefficientRowStride
                 if spatial == 1, let slope, let offset {
-                    let g = dy + n * channels, xr = x + n * channels, out = dx + n * channels
-                    for c in c0..<c1 {
-                        out[c] = scale[k + c] * g[c] + slope[k + c] * (xr[c] - center[k + c]) + offset[k + c]
-                    }
+                    let row = n * channels + c0, coefficient = k + c0
+                    inputGradientRow(dy + row, x + row, into: dx + row, count: c1 - c0, center: center + coefficient,
+                                     scale: scale + coefficient, slope: slope + coefficient, offset: offset + coefficient)
                     return
                 }
                 for c in c0..<c1 {
