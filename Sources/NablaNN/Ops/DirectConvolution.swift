@@ -122,6 +122,10 @@ extension DirectVector {
     static func forward(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
                         output: UnsafeMutableRawPointer, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
+        if DirectConvolution.vectorizesChannels(g, lanes: scalarCount) {
+            return channelVectorForward(input: x, weight: w, bias: bias?.assumingMemoryBound(to: Scalar.self),
+                                        output: output.assumingMemoryBound(to: Scalar.self), geometry: g, workspace: workspace)
+        }
         let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
         let tile = DirectConvolution.forwardTile(channels: g.outChannels)
         let rows = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr

@@ -1,0 +1,156 @@
+import NablaTensor
+
+/// The direct forward pass vectorized over *output channels* instead of pixels, for layers whose
+/// output rows are too short for the pixel vectors.
+///
+/// The pixel-vector kernels (``BroadcastKernel``) lay `L`-lane vectors over the padded grid: on
+/// LeNet's 6→16 layer (14×14 input, 5×5 kernel, 10×10 output) a 16-lane vector spans one 10-pixel
+/// output row and 6 padding columns, and the 9 vectors per sample compute 144 pixels for 100 (69%).
+/// Here a vector holds `L` output channels of one pixel:
+///
+///     y[o₀ + l][oh][ow] = b[o₀ + l] + Σ_k x̂[tap(k) + oh·Wp + ow] · W[o₀ + l][k]      (l < L)
+///
+/// — one broadcast input value times one vector of packed weights per tap, so every lane is an
+/// output channel and no lane is discarded when `O` is a multiple of `L`. A register tile of
+/// ``ChannelVectorKernel/tile2x12(depth:weights:taps:input:rowPitch:initial:output:_:)`` holds two
+/// output rows × 12 columns (24 accumulators); rows of up to 12 pixels fit one tile, the columns past
+/// `Wo` are computed and dropped (LeNet: 10 of 12, 83%). Taps run in the order of the pixel kernels
+/// (kernel-row-major, ``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``), one fused
+/// multiply-add each from the bias, so each output is the same sum in the same order: the same values
+/// as the pixel kernels (which may skip taps that read only padding; a skipped `w·0` can differ only in
+/// the sign of a zero sum).
+extension DirectConvolution {
+    /// Output columns of one ``ChannelVectorKernel`` tile.
+    static let channelTileColumns = 12
+
+    /// Tests force the channel-vector forward pass on (`true`) or off (`false`); `nil` applies
+    /// ``vectorizesChannels(_:lanes:registers:)``.
+    nonisolated(unsafe) static var channelVectorOverride: Bool?
+
+    /// Whether `g`'s forward pass runs vectorized over output channels: on 32-register targets, for
+    /// `O` a multiple of `L` and output rows of at most 12 pixels, where its multiply-adds
+    /// (`⌈Ho/2⌉·2·12·O` lanes per tap) are at most 90% of the pixel kernels' (`O` rounded to the tile's
+    /// rows × the vectors rounded to its groups × `L`).
+    static func vectorizesChannels(_ g: Convolution2DGeometry, lanes: Int,
+                                   registers: Int = DirectConvolutionSupport.registerCount) -> Bool {
+        if let channelVectorOverride {
+            return channelVectorOverride && g.outChannels % lanes == 0 && g.outWidth <= channelTileColumns
+        }
+        guard registers >= 32, g.outChannels % lanes == 0, g.outWidth <= channelTileColumns else { return false }
+        let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
+        let tile = forwardTile(channels: g.outChannels, vectors: layout.vectorCount, registers: registers)
+        let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
+            * ((layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv) * lanes
+        let channelLanes = (g.outHeight + 1) / 2 * 2 * channelTileColumns * g.outChannels
+        return 10 * channelLanes <= 9 * pixelLanes
+    }
+}
+
+extension DirectVector {
+    /// `output = W ⋆ input + bias` vectorized over output channels (see the extension of
+    /// ``DirectConvolution`` above); the batch split over the cores as in the pixel kernels.
+    static func channelVectorForward(input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>,
+                                     bias: UnsafePointer<Scalar>?, output: UnsafeMutablePointer<Scalar>,
+                                     geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
+        let lanes = scalarCount, columns = DirectConvolution.channelTileColumns
+        let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
+        precondition(layout.isValid && g.outChannels % lanes == 0 && g.outWidth <= columns,
+                     "channel-vector convolution: unsupported geometry \(g)")
+        let blocks = g.outChannels / lanes, depth = layout.depth, kW = g.kernelWidth
+        let outPlane = layout.outPlane, outSample = g.outChannels * outPlane, inSample = g.inChannels * g.inPlane
+        let wp = layout.paddedWidth, wo = g.outWidth, ho = g.outHeight
+        // A tile's second row and its columns past Wo read up to one grid row and 12 + kW values past the
+        // padded sample; they are zeros, and their outputs are dropped.
+        let paddedCount = paddedToCacheLine(layout.paddedSampleCount + wp + columns + kW)
+        let tileCount = 2 * columns * lanes
+        workspace.withBuffer(of: Scalar.self, count: blocks * depth * lanes + g.outChannels) { packed in
+            // packed[block][k][l] = W[block·L + l][c][i][j], k = (i·C + c)·kW + j.
+            for o in 0..<g.outChannels {
+                let panel = packed + (o / lanes) * depth * lanes + o % lanes
+                for i in 0..<g.kernelHeight {
+                    for c in 0..<g.inChannels {
+                        for j in 0..<kW {
+                            panel[((i * g.inChannels + c) * kW + j) * lanes] = w[((o * g.inChannels + c) * g.kernelHeight + i) * kW + j]
+                        }
+                    }
+                }
+            }
+            let packedBias = packed + blocks * depth * lanes
+            if let bias { packedBias.update(from: bias, count: g.outChannels) }
+            workspace.withBuffer(of: Int.self, count: depth) { taps in
+                layout.writeTapOffsets(taps, kernelRowMajor: true)
+                workspace.withBuffer(of: Scalar.self, count: g.workerCount * (paddedCount + tileCount)) { scratch in
+                    runOnWorkers(g.workerCount, count: g.batch) { range, worker in
+                        let padded = scratch + worker * (paddedCount + tileCount), tile = padded + paddedCount
+                        padded.update(repeating: 0, count: paddedCount)
+                        for n in range {
+                            layout.pad(x + n * inSample, into: padded)
+                            let out = output + n * outSample
+                            for oh in Swift.stride(from: 0, to: ho, by: 2) {
+                                let rows = Swift.min(2, ho - oh)
+                                for block in 0..<blocks {
+                                    ChannelVectorKernel.tile2x12(
+                                        depth: depth, weights: UnsafePointer(packed + block * depth * lanes), taps: taps,
+                                        input: UnsafePointer(padded + oh * wp), rowPitch: wp,
+                                        initial: bias == nil ? nil : UnsafePointer(packedBias + block * lanes),
+                                        output: tile, Self.self)
+                                    // The tile is [row][column][channel]; the output [channel][row][column].
+                                    let target = out + block * lanes * outPlane + oh * wo
+                                    for r in 0..<rows {
+                                        for column in 0..<wo {
+                                            let source = tile + (r * columns + column) * lanes, pixel = target + r * wo + column
+                                            for l in 0..<lanes { pixel[l * outPlane] = source[l] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The register tile of the channel-vector forward pass: two rows × 12 columns of pixels, each an
+/// accumulator of `L` output channels, `acc[r][c] = init + Σ_k x[taps[k] + r·rowPitch + c]·a[k]` for
+/// `k < depth`, with `a` the packed weights (`depth × L`) and `x = input`. Writes the 24 vectors to
+/// `output` as `[row][column][lane]`. 24 accumulators and the weight vector fill a 32-register file.
+enum ChannelVectorKernel {
+    @inline(never)
+    static func tile2x12<V: SIMD>(
+        depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>, input: UnsafePointer<V.Scalar>,
+        rowPitch: Int, initial: UnsafePointer<V.Scalar>?, output: UnsafeMutablePointer<V.Scalar>, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        let start: V = initial.map { loadVector($0) } ?? V()
+        var s00 = start, s01 = start, s02 = start, s03 = start, s04 = start, s05 = start
+        var s06 = start, s07 = start, s08 = start, s09 = start, s0a = start, s0b = start
+        var s10 = start, s11 = start, s12 = start, s13 = start, s14 = start, s15 = start
+        var s16 = start, s17 = start, s18 = start, s19 = start, s1a = start, s1b = start
+        var w = a
+        for k in 0..<depth {
+            let wv: V = loadVector(w)
+            let x = input + taps[k], y = x + rowPitch
+            s00 = s00.addingProduct(V(repeating: x[0]), wv); s01 = s01.addingProduct(V(repeating: x[1]), wv)
+            s02 = s02.addingProduct(V(repeating: x[2]), wv); s03 = s03.addingProduct(V(repeating: x[3]), wv)
+            s04 = s04.addingProduct(V(repeating: x[4]), wv); s05 = s05.addingProduct(V(repeating: x[5]), wv)
+            s06 = s06.addingProduct(V(repeating: x[6]), wv); s07 = s07.addingProduct(V(repeating: x[7]), wv)
+            s08 = s08.addingProduct(V(repeating: x[8]), wv); s09 = s09.addingProduct(V(repeating: x[9]), wv)
+            s0a = s0a.addingProduct(V(repeating: x[10]), wv); s0b = s0b.addingProduct(V(repeating: x[11]), wv)
+            s10 = s10.addingProduct(V(repeating: y[0]), wv); s11 = s11.addingProduct(V(repeating: y[1]), wv)
+            s12 = s12.addingProduct(V(repeating: y[2]), wv); s13 = s13.addingProduct(V(repeating: y[3]), wv)
+            s14 = s14.addingProduct(V(repeating: y[4]), wv); s15 = s15.addingProduct(V(repeating: y[5]), wv)
+            s16 = s16.addingProduct(V(repeating: y[6]), wv); s17 = s17.addingProduct(V(repeating: y[7]), wv)
+            s18 = s18.addingProduct(V(repeating: y[8]), wv); s19 = s19.addingProduct(V(repeating: y[9]), wv)
+            s1a = s1a.addingProduct(V(repeating: y[10]), wv); s1b = s1b.addingProduct(V(repeating: y[11]), wv)
+            w += V.scalarCount
+        }
+        let n = V.scalarCount
+        storeVector(s00, output + 0 &* n); storeVector(s01, output + 1 &* n); storeVector(s02, output + 2 &* n); storeVector(s03, output + 3 &* n)
+        storeVector(s04, output + 4 &* n); storeVector(s05, output + 5 &* n); storeVector(s06, output + 6 &* n); storeVector(s07, output + 7 &* n)
+        storeVector(s08, output + 8 &* n); storeVector(s09, output + 9 &* n); storeVector(s0a, output + 10 &* n); storeVector(s0b, output + 11 &* n)
+        storeVector(s10, output + 12 &* n); storeVector(s11, output + 13 &* n); storeVector(s12, output + 14 &* n); storeVector(s13, output + 15 &* n)
+        storeVector(s14, output + 16 &* n); storeVector(s15, output + 17 &* n); storeVector(s16, output + 18 &* n); storeVector(s17, output + 19 &* n)
+        storeVector(s18, output + 20 &* n); storeVector(s19, output + 21 &* n); storeVector(s1a, output + 22 &* n); storeVector(s1b, output + 23 &* n)
+    }
+}
