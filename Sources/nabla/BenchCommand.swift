@@ -41,6 +41,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
     var kernels = false
 
+    @Option(name: .long, help: "With --kernels: only the convolution layers whose name contains this text (e.g. 6->16 or 'lenet-bn 1->6'), without the convnet forward+backward rates.")
+    var layer: String?
+
+    @Option(name: .long, help: "With --kernels: only this convolution product: forward, inputGradient or weightGradient.")
+    var product: String?
+
     @Flag(name: .long, help: "Data-parallel step time, allreduce time and scaling efficiency on 1, 2, … ranks (mpirun).")
     var distributed = false
 
@@ -73,6 +79,16 @@ struct BenchCommand: ParsableCommand {
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
         }
+        if !kernels, let option = layer != nil ? "--layer" : product != nil ? "--product" : nil {
+            throw ValidationError("\(option) selects what --kernels measures; add --kernels")
+        }
+        if let product, ConvolutionProduct(rawValue: product) == nil {
+            throw ValidationError("--product \(product): expected one of forward, inputGradient, weightGradient")
+        }
+        if let layer, KernelBenchmarks.selectedLayers(models: models, filter: layer).isEmpty {
+            let names = KernelBenchmarks.selectedLayers(models: models, filter: nil).map(KernelBenchmarks.layerName)
+            throw ValidationError("--layer \(layer) matches no layer; the layers are: \(names.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -89,9 +105,13 @@ struct BenchCommand: ParsableCommand {
         KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
             let sgemm = KernelBenchmarks.gemm(repetitions: steps)
-            withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
+            if layer == nil && product == nil {
+                withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
+            }
             KernelBenchmarks.convolutionProducts(repetitions: steps, models: models,
-                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm)
+                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm,
+                                                 layerFilter: layer,
+                                                 products: product.flatMap(ConvolutionProduct.init(rawValue:)).map { [$0] } ?? ConvolutionProduct.allCases)
             print("blas_core=\(BLASBackend.coreName)\tsimd_bits=\(DirectConvolutionSupport.vectorBits)\tthreads=\(Parallelism.threadCount)")
             return
         }

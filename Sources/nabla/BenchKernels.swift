@@ -85,17 +85,29 @@ enum KernelBenchmarks {
 
     /// GFLOP/s of each product (forward, input gradient, weight gradient) of each layer in `layers`
     /// (all when `models` is empty), for each algorithm, and as a share of `sgemmRate`.
-    static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm], sgemmRate: Double) {
+    /// The name a layer's lines carry: `MODEL CIN->COUT SIZExSIZE kK[ sS] batch N`.
+    static func layerName(_ layer: (model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)) -> String {
+        "\(layer.model) \(layer.cin)->\(layer.cout) \(layer.size)x\(layer.size) k\(layer.kernel)"
+            + (layer.stride > 1 ? " s\(layer.stride)" : "") + " batch \(layer.batch)"
+    }
+
+    /// The layers of `models` (all when empty) whose name contains `filter` (all when nil).
+    static func selectedLayers(models: [String], filter: String?) -> [(model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)] {
+        layers.filter { (models.isEmpty || models.contains($0.model)) && (filter.map(layerName($0).contains) ?? true) }
+    }
+
+    static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm], sgemmRate: Double,
+                                    layerFilter: String? = nil, products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
         var generator = RandomGenerator(seed: 2)
-        for layer in layers where models.isEmpty || models.contains(layer.model) {
+        for layer in selectedLayers(models: models, filter: layerFilter) {
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)
             let w = Tensor<Float>(normal: [cout, cin, kernel, kernel], using: &generator)
             let gy = Tensor<Float>(normal: [batch, cout, out, out], using: &generator)
             let flops = 2.0 * Double(batch * cout * out * out * cin * kernel * kernel)
-            let name = "\(layer.model) \(cin)->\(cout) \(size)x\(size) k\(kernel)" + (stride > 1 ? " s\(stride)" : "") + " batch \(batch)"
-            for product in ConvolutionProduct.allCases {
+            let name = layerName(layer)
+            for product in products {
                 var result = Tensor<Float>(zeros: product == .forward ? gy.shape : product == .inputGradient ? x.shape : w.shape)
                 var timed: Set<ConvolutionAlgorithm> = []
                 for algorithm in algorithms {

@@ -42,6 +42,29 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(evaluate.stdout.contains("loss=\(testLoss)"), "\(evaluate.stdout) vs \(testLoss)")
     }
 
+    /// `nabla bench --kernels --layer TEXT --product P` times only the matching layers' product (after the
+    /// sgemm rate it is quoted against); a filter that matches nothing, an unknown product, or either
+    /// option without `--kernels` is one clear line and exit status 2.
+    func testKernelBenchmarkFiltersLayersAndProducts() throws {
+        let r = try CLI.run(["bench", "--kernels", "lenet-bn", "--layer", "6->16", "--product", "inputGradient",
+                             "--steps", "1", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("conv2d") }
+        // The gemm kernels, and the auto ones where this build has SIMD kernels (one line when they are the gemm path).
+        XCTAssertTrue((1...2).contains(lines.count), r.stdout)
+        XCTAssertTrue(lines.allSatisfy { $0.contains("lenet-bn 6->16 14x14 k5 batch 128\tinputGradient\t") }, r.stdout)
+        XCTAssertTrue(r.stdout.contains("sgemm 1024x1024x1024"), r.stdout)
+        for (arguments, message) in [
+            (["bench", "--kernels", "lenet-bn", "--layer", "3->32"], "--layer 3->32 matches no layer; the layers are: lenet-bn 1->6"),
+            (["bench", "--kernels", "--product", "sideways"], "--product sideways: expected one of forward, inputGradient, weightGradient"),
+            (["bench", "mlp", "--layer", "6->16"], "--layer selects what --kernels measures; add --kernels"),
+        ] {
+            let failure = try CLI.run(arguments)
+            XCTAssertEqual(failure.status, 2, "\(arguments): \(failure.stderr)")
+            XCTAssertTrue(failure.stderr.contains(message), "\(arguments): \(failure.stderr)")
+        }
+    }
+
     /// `nabla bench` counts each model's convolution and linear FLOPs per step: forward, weight gradient and,
     /// past the first layer, input gradient. convnet per sample: 25,528,832 multiply-adds forward, 884,736 of
     /// them in the first layer → 2·(3·25,528,832 − 884,736) = 151.4 MFLOP; resnet20: 40.81 M multiply-adds
