@@ -74,7 +74,10 @@ enum KernelBenchmarks {
     }
 
     /// The convolution layers of the reference models: (model, batch, in, out, size, kernel, padding, stride).
-    static let layers: [(model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)] = [
+    /// A convolution layer of a reference model, as the kernel benchmark builds it.
+    typealias Layer = (model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)
+
+    static let layers: [Layer] = [
         ("convnet", 64, 3, 32, 32, 3, 1, 1), ("convnet", 64, 32, 32, 32, 3, 1, 1),
         ("convnet", 64, 32, 64, 16, 3, 1, 1), ("convnet", 64, 64, 64, 16, 3, 1, 1),
         ("lenet-bn", 128, 1, 6, 28, 5, 2, 1), ("lenet-bn", 128, 6, 16, 14, 5, 0, 1),
@@ -86,13 +89,13 @@ enum KernelBenchmarks {
     /// GFLOP/s of each product (forward, input gradient, weight gradient) of each layer in `layers`
     /// (all when `models` is empty), for each algorithm, and as a share of `sgemmRate`.
     /// The name a layer's lines carry: `MODEL CIN->COUT SIZExSIZE kK[ sS] batch N`.
-    static func layerName(_ layer: (model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)) -> String {
+    static func layerName(_ layer: Layer) -> String {
         "\(layer.model) \(layer.cin)->\(layer.cout) \(layer.size)x\(layer.size) k\(layer.kernel)"
             + (layer.stride > 1 ? " s\(layer.stride)" : "") + " batch \(layer.batch)"
     }
 
     /// The layers of `models` (all when empty) whose name contains `filter` (all when nil).
-    static func selectedLayers(models: [String], filter: String?) -> [(model: String, batch: Int, cin: Int, cout: Int, size: Int, kernel: Int, padding: Int, stride: Int)] {
+    static func selectedLayers(models: [String], filter: String?) -> [Layer] {
         layers.filter { (models.isEmpty || models.contains($0.model)) && (filter.map(layerName($0).contains) ?? true) }
     }
 

@@ -9,10 +9,7 @@ import NablaTestSupport
 /// core and several), and the rule that chooses it.
 final class ChannelVectorConvolutionTests: XCTestCase {
     override func tearDown() {
-        DirectConvolution.channelVectorOverride = nil
-        DirectConvolution.vectorBitsOverride = nil
-        DirectConvolutionSupport.registerCount = DirectConvolutionTests.defaultRegisters
-        ConvolutionTuning.parallelThreshold = 1 << 18
+        DirectConvolutionTests.resetKernelChoices()
         super.tearDown()
     }
 
@@ -40,18 +37,14 @@ final class ChannelVectorConvolutionTests: XCTestCase {
             let w = Tensor<S>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
             for b in [nil, Tensor<S>(normal: [shape.cout], using: &generator)] {
                 let reference = forward(x, w, b, shape, .gemm, channels: false)
-                for bits in DirectConvolutionTests.widths {
-                    for threshold in [Int.max, 0] {
-                        DirectConvolution.vectorBitsOverride = bits
-                        ConvolutionTuning.parallelThreshold = threshold
-                        let label = "\(S.self) \(shape) \(bits)-bit, bias \(b != nil), threshold \(threshold)"
-                        let channelVectors = forward(x, w, b, shape, .direct, channels: true)
-                        XCTAssertEqual(channelVectors, forward(x, w, b, shape, .direct, channels: false),
-                                       "\(label): the pixel kernels' sums")
-                        assertClose(Tensor(shape: [channelVectors.count], scalars: channelVectors),
-                                    Tensor(shape: [reference.count], scalars: reference),
-                                    relative: tolerance, absolute: tolerance, "\(label): against BLAS")
-                    }
+                DirectConvolutionTests.forEveryKernelFamily { family in
+                    let label = "\(S.self) \(shape) \(family), bias \(b != nil)"
+                    let channelVectors = forward(x, w, b, shape, .direct, channels: true)
+                    XCTAssertEqual(channelVectors, forward(x, w, b, shape, .direct, channels: false),
+                                   "\(label): the pixel kernels' sums")
+                    assertClose(Tensor(shape: [channelVectors.count], scalars: channelVectors),
+                                Tensor(shape: [reference.count], scalars: reference),
+                                relative: tolerance, absolute: tolerance, "\(label): against BLAS")
                 }
             }
         }

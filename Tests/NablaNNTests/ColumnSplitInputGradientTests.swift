@@ -9,10 +9,7 @@ import NablaTestSupport
 /// example, its bits independent of the thread count, and the rule that chooses it.
 final class ColumnSplitInputGradientTests: XCTestCase {
     override func tearDown() {
-        DirectConvolution.columnSplitOverride = nil
-        DirectConvolution.vectorBitsOverride = nil
-        DirectConvolutionSupport.registerCount = DirectConvolutionTests.defaultRegisters
-        ConvolutionTuning.parallelThreshold = 1 << 18
+        DirectConvolutionTests.resetKernelChoices()
         super.tearDown()
     }
 
@@ -40,18 +37,11 @@ final class ColumnSplitInputGradientTests: XCTestCase {
                 }
             }
             let reference = inputGradient(.gemm, split: false)
-            for bits in DirectConvolutionTests.widths {
-                for registers in DirectConvolutionTests.registerFiles {
-                    for threshold in [Int.max, 0] {
-                        DirectConvolution.vectorBitsOverride = bits
-                        DirectConvolutionSupport.registerCount = registers
-                        ConvolutionTuning.parallelThreshold = threshold
-                        let label = "\(shape) \(bits)-bit, \(registers) registers, threshold \(threshold)"
-                        let split = inputGradient(.direct, split: true), plain = inputGradient(.direct, split: false)
-                        assertClose(split, reference, relative: 1e-11, absolute: 1e-11, "\(label): split against BLAS")
-                        assertClose(split, plain, relative: 1e-11, absolute: 1e-11, "\(label): split against plain")
-                    }
-                }
+            DirectConvolutionTests.forEveryKernelFamily { family in
+                let label = "\(shape) \(family)"
+                let split = inputGradient(.direct, split: true), plain = inputGradient(.direct, split: false)
+                assertClose(split, reference, relative: 1e-11, absolute: 1e-11, "\(label): split against BLAS")
+                assertClose(split, plain, relative: 1e-11, absolute: 1e-11, "\(label): split against plain")
             }
         }
     }

@@ -13,17 +13,26 @@ final class DirectConvolutionTests: XCTestCase {
     static let defaultRegisters = DirectConvolutionSupport.registerCount
 
     override func tearDown() {
-        DirectConvolution.vectorBitsOverride = nil
-        DirectConvolutionSupport.registerCount = Self.defaultRegisters
-        DirectConvolution.outerKernels = true
-        ConvolutionTuning.parallelThreshold = 1 << 18
+        Self.resetKernelChoices()
         super.tearDown()
     }
 
+    /// Puts back every switch the direct-convolution tests turn: vector width, register file, kernel
+    /// choices (outer-product weight gradient, column-split input gradient, channel-vector forward pass)
+    /// and the threading threshold.
+    static func resetKernelChoices() {
+        DirectConvolution.vectorBitsOverride = nil
+        DirectConvolutionSupport.registerCount = defaultRegisters
+        DirectConvolution.outerKernels = true
+        DirectConvolution.columnSplitOverride = nil
+        DirectConvolution.channelVectorOverride = nil
+        ConvolutionTuning.parallelThreshold = 1 << 18
+    }
+
     /// Runs `body` under every combination of vector width, register file and threading.
-    func forEveryKernelFamily(_ body: (String) throws -> Void) rethrows {
-        for bits in Self.widths {
-            for registers in Self.registerFiles {
+    static func forEveryKernelFamily(_ body: (String) throws -> Void) rethrows {
+        for bits in widths {
+            for registers in registerFiles {
                 for threshold in [Int.max, 0] {
                     DirectConvolution.vectorBitsOverride = bits
                     DirectConvolutionSupport.registerCount = registers
@@ -53,7 +62,7 @@ final class DirectConvolutionTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(direct.count, 5, "fixtures the direct kernels take: \(direct)")
         try withConvolutionAlgorithm(.direct) {
-            try forEveryKernelFamily { family in
+            try Self.forEveryKernelFamily { family in
                 for name in direct {
                     try checkConvolutionFixture(name, as: Double.self, relative: 1e-10, absolute: 1e-12, family)
                     try checkConvolutionFixture(name, as: Float.self, relative: 1e-5, absolute: 1e-5, family)
@@ -102,7 +111,7 @@ final class DirectConvolutionTests: XCTestCase {
             let outerShape = DirectConvolution.hasOuterKernel(DirectConvolutionLayout(forward: geometry, lanes: 4))
             for outer in outerShape ? [true, false] : [true] {
                 DirectConvolution.outerKernels = outer
-                forEveryKernelFamily { family in
+                Self.forEveryKernelFamily { family in
                     let label = "\(shape) \(family) outer \(outer)"
                     for (part, (direct, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.direct), reference)) {
                         assertClose(direct, expected, relative: 1e-11, absolute: 1e-11, "\(label) \(part)")

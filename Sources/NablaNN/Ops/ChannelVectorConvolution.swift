@@ -33,16 +33,20 @@ extension DirectConvolution {
     /// rows × the vectors rounded to its groups × `L`).
     static func vectorizesChannels(_ g: Convolution2DGeometry, lanes: Int,
                                    registers: Int = DirectConvolutionSupport.registerCount) -> Bool {
-        if let channelVectorOverride {
-            return channelVectorOverride && g.outChannels % lanes == 0 && g.outWidth <= channelTileColumns
-        }
-        guard registers >= 32, g.outChannels % lanes == 0, g.outWidth <= channelTileColumns else { return false }
+        if let channelVectorOverride { return channelVectorOverride && fitsChannelTile(g, lanes: lanes) }
+        guard registers >= 32, fitsChannelTile(g, lanes: lanes) else { return false }
         let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
         let tile = forwardTile(channels: g.outChannels, vectors: layout.vectorCount, registers: registers)
         let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
             * ((layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv) * lanes
         let channelLanes = (g.outHeight + 1) / 2 * 2 * channelTileColumns * g.outChannels
         return 10 * channelLanes <= 9 * pixelLanes
+    }
+
+    /// Whether the channel-vector kernel can compute `g` at all: whole blocks of `lanes` output
+    /// channels, output rows no wider than the tile.
+    static func fitsChannelTile(_ g: Convolution2DGeometry, lanes: Int) -> Bool {
+        g.outChannels % lanes == 0 && g.outWidth <= channelTileColumns
     }
 }
 
@@ -54,7 +58,7 @@ extension DirectVector {
                                      geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let lanes = scalarCount, columns = DirectConvolution.channelTileColumns
         let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
-        precondition(layout.isValid && g.outChannels % lanes == 0 && g.outWidth <= columns,
+        precondition(layout.isValid && DirectConvolution.fitsChannelTile(g, lanes: lanes),
                      "channel-vector convolution: unsupported geometry \(g)")
         let blocks = g.outChannels / lanes, depth = layout.depth, kW = g.kernelWidth
         let outPlane = layout.outPlane, outSample = g.outChannels * outPlane, inSample = g.inChannels * g.inPlane
@@ -64,16 +68,9 @@ extension DirectVector {
         let paddedCount = paddedToCacheLine(layout.paddedSampleCount + wp + columns + kW)
         let tileCount = 2 * columns * lanes
         workspace.withBuffer(of: Scalar.self, count: blocks * depth * lanes + g.outChannels) { packed in
-            // packed[block][k][l] = W[block·L + l][c][i][j], k = (i·C + c)·kW + j.
-            for o in 0..<g.outChannels {
-                let panel = packed + (o / lanes) * depth * lanes + o % lanes
-                for i in 0..<g.kernelHeight {
-                    for c in 0..<g.inChannels {
-                        for j in 0..<kW {
-                            panel[((i * g.inChannels + c) * kW + j) * lanes] = w[((o * g.inChannels + c) * g.kernelHeight + i) * kW + j]
-                        }
-                    }
-                }
+            // packed[block][k][l] = W[block·L + l][c][i][j], k = (i·C + c)·kW + j: the pixel kernels' panels with L rows.
+            layout.packWeights(outChannels: g.outChannels, mr: lanes, into: packed) { o, c, i, j in
+                w[((o * g.inChannels + c) * g.kernelHeight + i) * kW + j]
             }
             let packedBias = packed + blocks * depth * lanes
             if let bias { packedBias.update(from: bias, count: g.outChannels) }
