@@ -18,14 +18,15 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     /// Puts back every switch the direct-convolution tests turn: vector width, register file, kernel
-    /// choices (outer-product weight gradient, column-split input gradient, channel-vector forward pass)
-    /// and the threading threshold.
+    /// choices (outer-product and masked weight gradients, column-split input gradient, channel-vector
+    /// forward pass) and the threading threshold.
     static func resetKernelChoices() {
         DirectConvolution.vectorBitsOverride = nil
         DirectConvolutionSupport.registerCount = defaultRegisters
         DirectConvolution.outerKernels = true
         DirectConvolution.columnSplitOverride = nil
         DirectConvolution.channelVectorOverride = nil
+        DirectConvolution.columnMaskOverride = nil
         ConvolutionTuning.parallelThreshold = 1 << 18
     }
 

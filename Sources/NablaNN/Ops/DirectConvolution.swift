@@ -172,7 +172,10 @@ extension DirectVector {
         if let weightGradient {
             let layout = DirectConvolutionLayout(forward: g, lanes: scalarCount)
             let target = weightGradient.assumingMemoryBound(to: Scalar.self)
-            if DirectConvolution.hasOuterKernel(layout) {
+            if DirectConvolution.masksColumns(layout) {
+                maskedWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
+                                     weightGradient: target, workers: g.workerCount, workspace: workspace)
+            } else if DirectConvolution.hasOuterKernel(layout) {
                 outerWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
                                     weightGradient: target, workers: g.workerCount, workspace: workspace)
             } else {
