@@ -13,7 +13,10 @@ import NablaTensor
 ///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic"), or — where
 ///   that multiplies mostly padding — split by kernel column (`ColumnSplitInputGradient.swift`);
 /// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
-///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples.
+///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples — on the
+///   dense upstream gradient with column-masked input taps for "same" layers whose rows are not whole
+///   vectors (`MaskedWeightGradient.swift`), or with output channels in the lanes for deep 3×3 and 5×5
+///   layers (``OuterKernel``).
 ///
 /// Every output element's sum runs over its taps in a fixed order (`c`, then `i`, then `j`) with one
 /// fused multiply-add per tap, so the forward pass and the input gradient give the same bits for any
