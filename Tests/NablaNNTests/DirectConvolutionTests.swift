@@ -75,7 +75,7 @@ final class DirectConvolutionTests: XCTestCase {
     /// (input channels, output channels, H, W, kernel (kH, kW), padding, dilation, batch): row mode and
     /// flat mode at every width, channel counts that leave partial tiles, 3×3 and 5×5 weight gradients
     /// on the outer-product kernel and smaller depths, 1×1 and 2×3 kernels and dilation on the general one.
-    static let shapes: [(cin: Int, cout: Int, h: Int, w: Int, kernel: (Int, Int), padding: (Int, Int), dilation: (Int, Int), batch: Int)] = [
+    static let shapes: [Shape] = [
         (8, 5, 4, 8, (3, 3), (1, 1), (1, 1), 3),
         (3, 9, 3, 7, (3, 3), (1, 1), (1, 1), 2),
         (4, 3, 6, 7, (5, 5), (2, 2), (1, 1), 1),
@@ -86,37 +86,55 @@ final class DirectConvolutionTests: XCTestCase {
         (9, 17, 3, 16, (3, 3), (1, 0), (1, 1), 1),
     ]
 
+    /// A unit-stride test convolution: (input channels, output channels, H, W, kernel, padding, dilation, batch).
+    typealias Shape = (cin: Int, cout: Int, h: Int, w: Int, kernel: (Int, Int), padding: (Int, Int), dilation: (Int, Int), batch: Int)
+
+    static func geometry(_ shape: Shape) -> Convolution2DGeometry {
+        Convolution2DGeometry(batch: shape.batch, inChannels: shape.cin, inHeight: shape.h, inWidth: shape.w,
+                              outChannels: shape.cout, kernelHeight: shape.kernel.0, kernelWidth: shape.kernel.1,
+                              strideHeight: 1, strideWidth: 1, paddingHeight: shape.padding.0, paddingWidth: shape.padding.1,
+                              dilationHeight: shape.dilation.0, dilationWidth: shape.dilation.1, groups: 1)
+    }
+
+    /// Random Double input, weight and bias of `shape` from `generator`, and a function that runs the
+    /// convolution with an algorithm and returns `[y, ∂x, ∂W, ∂b]` for an upstream gradient drawn from
+    /// `seed` (the same for every run).
+    static func convolution(_ shape: Shape, using generator: inout RandomGenerator,
+                            seed: UInt64) -> (ConvolutionAlgorithm) -> [Tensor<Double>] {
+        let x = Tensor<Double>(normal: [shape.batch, shape.cin, shape.h, shape.w], using: &generator)
+        let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
+        let b = Tensor<Double>(normal: [shape.cout], using: &generator)
+        return { algorithm in
+            withConvolutionAlgorithm(algorithm) {
+                let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                let bv = Variable(b, requiresGradient: true)
+                let y = conv2d(xv, weight: wv, bias: bv, padding: shape.padding, dilation: shape.dilation)
+                var seedGenerator = RandomGenerator(seed: seed)
+                y.backward(seed: Tensor<Double>(normal: y.shape, using: &seedGenerator))
+                return [y.value, xv.grad!, wv.grad!, bv.grad!]
+            }
+        }
+    }
+
+    /// `[y, ∂x, ∂W, ∂b]` of the direct path against `reference`, to 1e-11.
+    static func assertDirectAgrees(_ run: (ConvolutionAlgorithm) -> [Tensor<Double>], with reference: [Tensor<Double>],
+                                   _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        for (part, (direct, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.direct), reference)) {
+            assertClose(direct, expected, relative: 1e-11, absolute: 1e-11, "\(label) \(part)", file: file, line: line)
+        }
+    }
+
     func testAgreesWithTheBLASPathOnEveryKernelFamily() {
         var generator = RandomGenerator(seed: 21)
         for shape in Self.shapes {
-            let x = Tensor<Double>(normal: [shape.batch, shape.cin, shape.h, shape.w], using: &generator)
-            let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
-            let b = Tensor<Double>(normal: [shape.cout], using: &generator)
-            func run(_ algorithm: ConvolutionAlgorithm) -> [Tensor<Double>] {
-                withConvolutionAlgorithm(algorithm) {
-                    let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
-                    let bv = Variable(b, requiresGradient: true)
-                    let y = conv2d(xv, weight: wv, bias: bv, padding: shape.padding, dilation: shape.dilation)
-                    var seedGenerator = RandomGenerator(seed: 5)
-                    y.backward(seed: Tensor<Double>(normal: y.shape, using: &seedGenerator))
-                    return [y.value, xv.grad!, wv.grad!, bv.grad!]
-                }
-            }
+            let run = Self.convolution(shape, using: &generator, seed: 5)
             let reference = run(.gemm)
-            let geometry = Convolution2DGeometry(
-                batch: shape.batch, inChannels: shape.cin, inHeight: shape.h, inWidth: shape.w, outChannels: shape.cout,
-                kernelHeight: shape.kernel.0, kernelWidth: shape.kernel.1, strideHeight: 1, strideWidth: 1,
-                paddingHeight: shape.padding.0, paddingWidth: shape.padding.1, dilationHeight: shape.dilation.0,
-                dilationWidth: shape.dilation.1, groups: 1)
             // The general weight-gradient kernel also on the shapes the outer-product one takes.
-            let outerShape = DirectConvolution.hasOuterKernel(DirectConvolutionLayout(forward: geometry, lanes: 4))
+            let outerShape = DirectConvolution.hasOuterKernel(DirectConvolutionLayout(forward: Self.geometry(shape), lanes: 4))
             for outer in outerShape ? [true, false] : [true] {
                 DirectConvolution.outerKernels = outer
                 Self.forEveryKernelFamily { family in
-                    let label = "\(shape) \(family) outer \(outer)"
-                    for (part, (direct, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.direct), reference)) {
-                        assertClose(direct, expected, relative: 1e-11, absolute: 1e-11, "\(label) \(part)")
-                    }
+                    Self.assertDirectAgrees(run, with: reference, "\(shape) \(family) outer \(outer)")
                 }
             }
         }

@@ -17,7 +17,7 @@ final class MaskedWeightGradientTests: XCTestCase {
     /// vector), a plane narrower than its output (`W < Wo`: zero columns in every row), a dilated kernel,
     /// channel counts that leave partial tiles, depths that leave padding taps, a 1×1 kernel, and planes
     /// narrower than one vector.
-    static let shapes: [(cin: Int, cout: Int, h: Int, w: Int, kernel: (Int, Int), padding: (Int, Int), dilation: (Int, Int), batch: Int)] = [
+    static let shapes: [DirectConvolutionTests.Shape] = [
         (1, 6, 9, 11, (5, 5), (2, 2), (1, 1), 3),
         (2, 7, 5, 5, (3, 3), (2, 2), (1, 1), 2),
         (3, 5, 6, 9, (3, 3), (2, 2), (2, 2), 2),
@@ -26,44 +26,21 @@ final class MaskedWeightGradientTests: XCTestCase {
         (1, 8, 2, 3, (3, 3), (1, 1), (1, 1), 5),
     ]
 
-    static func geometry(_ shape: (cin: Int, cout: Int, h: Int, w: Int, kernel: (Int, Int), padding: (Int, Int),
-                                   dilation: (Int, Int), batch: Int)) -> Convolution2DGeometry {
-        Convolution2DGeometry(batch: shape.batch, inChannels: shape.cin, inHeight: shape.h, inWidth: shape.w,
-                              outChannels: shape.cout, kernelHeight: shape.kernel.0, kernelWidth: shape.kernel.1,
-                              strideHeight: 1, strideWidth: 1, paddingHeight: shape.padding.0, paddingWidth: shape.padding.1,
-                              dilationHeight: shape.dilation.0, dilationWidth: shape.dilation.1, groups: 1)
-    }
-
     /// ∂W (and ∂x, y, ∂b, which the switch must not touch) equal the BLAS path's on every shape, with
     /// the masked kernel forced on and off, in Double to 1e-11.
     func testAgreesWithTheBLASPathOnEveryKernelFamily() {
         var generator = RandomGenerator(seed: 41)
         var maskedRuns = 0
         for shape in Self.shapes {
-            let x = Tensor<Double>(normal: [shape.batch, shape.cin, shape.h, shape.w], using: &generator)
-            let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
-            let seed = Tensor<Double>(normal: [shape.cout], using: &generator)
-            func run(_ algorithm: ConvolutionAlgorithm) -> [Tensor<Double>] {
-                withConvolutionAlgorithm(algorithm) {
-                    let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
-                    let bv = Variable(seed, requiresGradient: true)
-                    let y = conv2d(xv, weight: wv, bias: bv, padding: shape.padding, dilation: shape.dilation)
-                    var seedGenerator = RandomGenerator(seed: 9)
-                    y.backward(seed: Tensor<Double>(normal: y.shape, using: &seedGenerator))
-                    return [y.value, xv.grad!, wv.grad!, bv.grad!]
-                }
-            }
+            let run = DirectConvolutionTests.convolution(shape, using: &generator, seed: 9)
             let reference = run(.gemm)
             for masked in [true, false] {
                 DirectConvolution.columnMaskOverride = masked
                 DirectConvolutionTests.forEveryKernelFamily { family in
                     let lanes = DirectConvolution.vectorBitsOverride! / 64
-                    if masked && DirectConvolution.fitsColumnMasks(DirectConvolutionLayout(forward: Self.geometry(shape), lanes: lanes)) {
-                        maskedRuns += 1
-                    }
-                    for (part, (direct, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.direct), reference)) {
-                        assertClose(direct, expected, relative: 1e-11, absolute: 1e-11, "\(shape) \(family) masked \(masked) \(part)")
-                    }
+                    let layout = DirectConvolutionLayout(forward: DirectConvolutionTests.geometry(shape), lanes: lanes)
+                    if masked && DirectConvolution.fitsColumnMasks(layout) { maskedRuns += 1 }
+                    DirectConvolutionTests.assertDirectAgrees(run, with: reference, "\(shape) \(family) masked \(masked)")
                 }
             }
         }
@@ -74,7 +51,7 @@ final class MaskedWeightGradientTests: XCTestCase {
     /// `(v·L + l) mod Wo + j·dW − pW`, valid in `[0, W)`; the tail row also needs a pixel of the plane.
     func testMasksMarkTheUnpaddedColumns() {
         for (shape, lanes) in [(Self.shapes[0], 16), (Self.shapes[1], 8), (Self.shapes[2], 4), (Self.shapes[5], 16)] {
-            let layout = DirectConvolutionLayout(forward: Self.geometry(shape), lanes: lanes)
+            let layout = DirectConvolutionLayout(forward: DirectConvolutionTests.geometry(shape), lanes: lanes)
             let masked = MaskedGradientLayout(layout)
             XCTAssertTrue(DirectConvolution.fitsColumnMasks(layout), "\(shape)")
             let row = masked.maskColumns * lanes

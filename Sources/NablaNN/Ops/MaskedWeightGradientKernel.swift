@@ -9,6 +9,40 @@ struct MaskedSweep<Word> {
     var rowStride: Int
 }
 
+/// A tile's four taps during a sweep: their input pointers, their mask columns, and the pattern row
+/// of the current vector (row 0 at the start, wrapping after `period` rows).
+struct MaskedTaps<V: SIMD> where V.Scalar: BinaryFloatingPoint {
+    let x0, x1, x2, x3: UnsafePointer<V.Scalar>
+    let c0, c1, c2, c3: Int
+    let sweep: MaskedSweep<V.MaskStorage.Scalar>
+    var row: UnsafePointer<V.MaskStorage.Scalar>
+    var phase = 0
+
+    @inline(__always)
+    init(input x: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>, columns: UnsafePointer<Int>,
+         sweep: MaskedSweep<V.MaskStorage.Scalar>) {
+        (x0, x1, x2, x3) = (x + taps[0], x + taps[1], x + taps[2], x + taps[3])
+        (c0, c1, c2, c3) = (columns[0], columns[1], columns[2], columns[3])
+        self.sweep = sweep
+        row = sweep.masks
+    }
+
+    /// The four masked input vectors of the vector at `offset`.
+    @inline(__always)
+    func vectors(at offset: Int) -> (V, V, V, V) {
+        (MaskedKernel.tapVector(x0 + offset, row + c0), MaskedKernel.tapVector(x1 + offset, row + c1),
+         MaskedKernel.tapVector(x2 + offset, row + c2), MaskedKernel.tapVector(x3 + offset, row + c3))
+    }
+
+    /// Moves to the next vector's pattern row.
+    @inline(__always)
+    mutating func advance() {
+        phase &+= 1
+        row += sweep.rowStride
+        if phase == sweep.period { phase = 0; row = sweep.masks }
+    }
+}
+
 /// The register tiles of the masked weight gradient (`MaskedWeightGradient.swift`): `mr` output
 /// channels × `nt` taps, `sums[(m·ldo + t)·L ..< +L] += Σ_v d_m[v·L ..< +L] ⊙ select(mask_t(v), x[taps[t] +
 /// v·L ..< +L], 0)` lane by lane, where `mask_t(v)` is the pattern row of vector `v` at word offset
@@ -47,13 +81,11 @@ enum MaskedKernel {
         var s30: V = load(sums, 3, 0, ldo), s31: V = load(sums, 3, 1, ldo), s32: V = load(sums, 3, 2, ldo), s33: V = load(sums, 3, 3, ldo)
         var s40: V = load(sums, 4, 0, ldo), s41: V = load(sums, 4, 1, ldo), s42: V = load(sums, 4, 2, ldo), s43: V = load(sums, 4, 3, ldo)
         var s50: V = load(sums, 5, 0, ldo), s51: V = load(sums, 5, 1, ldo), s52: V = load(sums, 5, 2, ldo), s53: V = load(sums, 5, 3, ldo)
-        let x0 = x + taps[0], x1 = x + taps[1], x2 = x + taps[2], x3 = x + taps[3]
-        let c0 = columns[0], c1 = columns[1], c2 = columns[2], c3 = columns[3]
+        var inputs = MaskedTaps<V>(input: x, taps: taps, columns: columns, sweep: sweep)
         let lanes = V.scalarCount
-        var row = sweep.masks, phase = 0, offset = 0
+        var offset = 0
         for _ in 0..<sweep.vectors {
-            let v0: V = tapVector(x0 + offset, row + c0), v1: V = tapVector(x1 + offset, row + c1)
-            let v2: V = tapVector(x2 + offset, row + c2), v3: V = tapVector(x3 + offset, row + c3)
+            let (v0, v1, v2, v3) = inputs.vectors(at: offset)
             var a: V = loadVector(d.0 + offset)
             s00 = s00.addingProduct(a, v0); s01 = s01.addingProduct(a, v1); s02 = s02.addingProduct(a, v2); s03 = s03.addingProduct(a, v3)
             a = loadVector(d.1 + offset)
@@ -67,9 +99,7 @@ enum MaskedKernel {
             a = loadVector(d.5 + offset)
             s50 = s50.addingProduct(a, v0); s51 = s51.addingProduct(a, v1); s52 = s52.addingProduct(a, v2); s53 = s53.addingProduct(a, v3)
             offset &+= lanes
-            phase &+= 1
-            row += sweep.rowStride
-            if phase == sweep.period { phase = 0; row = sweep.masks }
+            inputs.advance()
         }
         store(s00, sums, 0, 0, ldo); store(s01, sums, 0, 1, ldo); store(s02, sums, 0, 2, ldo); store(s03, sums, 0, 3, ldo)
         store(s10, sums, 1, 0, ldo); store(s11, sums, 1, 1, ldo); store(s12, sums, 1, 2, ldo); store(s13, sums, 1, 3, ldo)
@@ -88,21 +118,17 @@ enum MaskedKernel {
     ) where V.Scalar: BinaryFloatingPoint {
         var s00: V = load(sums, 0, 0, ldo), s01: V = load(sums, 0, 1, ldo), s02: V = load(sums, 0, 2, ldo), s03: V = load(sums, 0, 3, ldo)
         var s10: V = load(sums, 1, 0, ldo), s11: V = load(sums, 1, 1, ldo), s12: V = load(sums, 1, 2, ldo), s13: V = load(sums, 1, 3, ldo)
-        let x0 = x + taps[0], x1 = x + taps[1], x2 = x + taps[2], x3 = x + taps[3]
-        let c0 = columns[0], c1 = columns[1], c2 = columns[2], c3 = columns[3]
+        var inputs = MaskedTaps<V>(input: x, taps: taps, columns: columns, sweep: sweep)
         let lanes = V.scalarCount
-        var row = sweep.masks, phase = 0, offset = 0
+        var offset = 0
         for _ in 0..<sweep.vectors {
-            let v0: V = tapVector(x0 + offset, row + c0), v1: V = tapVector(x1 + offset, row + c1)
-            let v2: V = tapVector(x2 + offset, row + c2), v3: V = tapVector(x3 + offset, row + c3)
+            let (v0, v1, v2, v3) = inputs.vectors(at: offset)
             var a: V = loadVector(d.0 + offset)
             s00 = s00.addingProduct(a, v0); s01 = s01.addingProduct(a, v1); s02 = s02.addingProduct(a, v2); s03 = s03.addingProduct(a, v3)
             a = loadVector(d.1 + offset)
             s10 = s10.addingProduct(a, v0); s11 = s11.addingProduct(a, v1); s12 = s12.addingProduct(a, v2); s13 = s13.addingProduct(a, v3)
             offset &+= lanes
-            phase &+= 1
-            row += sweep.rowStride
-            if phase == sweep.period { phase = 0; row = sweep.masks }
+            inputs.advance()
         }
         store(s00, sums, 0, 0, ldo); store(s01, sums, 0, 1, ldo); store(s02, sums, 0, 2, ldo); store(s03, sums, 0, 3, ldo)
         store(s10, sums, 1, 0, ldo); store(s11, sums, 1, 1, ldo); store(s12, sums, 1, 2, ldo); store(s13, sums, 1, 3, ldo)
