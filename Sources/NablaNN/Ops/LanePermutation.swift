@@ -1,0 +1,93 @@
+import NablaTensor
+
+/// The lane permutations of the direct kernels' vectors: the perfect unshuffle of two vectors, the
+/// square transposition it builds, and a store of a vector's first lanes.
+///
+/// The unshuffle of `a ‖ b` (`2L` lanes) puts its even lanes in the first vector and its odd lanes in
+/// the second — one two-source permute (`vpermi2ps` on AVX-512) for each. On `L` vectors of an `L × L`
+/// block held as one array of `L²` values, an unshuffle of every pair moves value `i` to
+/// `(i ≫ 1) + (i & 1)·L²/2`: a rotation of the index's `2·log₂L` bits by one. `log₂L` of them rotate
+/// the row bits and the column bits past each other: the transposition, `4·16` permutes for a 16 × 16
+/// block of Floats against 256 scalar loads and stores.
+protocol LanePermutable: SIMD {
+    /// The even lanes of `a ‖ b`, then its odd lanes.
+    static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self)
+    /// Writes lanes `0..<count` of `v` (`0 ≤ count ≤ L`) to `target[0..<count]`, nothing else.
+    static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>)
+}
+
+extension SIMD16: LanePermutable where Scalar == Float {
+    @inline(__always)
+    static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
+        (Self(lowHalf: a.evenHalf, highHalf: b.evenHalf), Self(lowHalf: a.oddHalf, highHalf: b.oddHalf))
+    }
+
+    @inline(__always)
+    static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
+        if count >= 16 { return storeVector(v, target) }
+        if count < 8 { return SIMD8.store(v.lowHalf, prefix: count, to: target) }
+        storeVector(v.lowHalf, target)
+        SIMD8.store(v.highHalf, prefix: count &- 8, to: target + 8)
+    }
+}
+
+extension SIMD8: LanePermutable where Scalar: TensorScalar {
+    @inline(__always)
+    static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
+        (Self(lowHalf: a.evenHalf, highHalf: b.evenHalf), Self(lowHalf: a.oddHalf, highHalf: b.oddHalf))
+    }
+
+    @inline(__always)
+    static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
+        if count >= 8 { return storeVector(v, target) }
+        if count < 4 { return SIMD4.store(v.lowHalf, prefix: count, to: target) }
+        storeVector(v.lowHalf, target)
+        SIMD4.store(v.highHalf, prefix: count &- 4, to: target + 4)
+    }
+}
+
+extension SIMD4: LanePermutable where Scalar: TensorScalar {
+    @inline(__always)
+    static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
+        (Self(lowHalf: a.evenHalf, highHalf: b.evenHalf), Self(lowHalf: a.oddHalf, highHalf: b.oddHalf))
+    }
+
+    @inline(__always)
+    static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
+        if count >= 4 { return storeVector(v, target) }
+        for l in 0..<Swift.max(0, count) { target[l] = v[l] }
+    }
+}
+
+extension SIMD2: LanePermutable where Scalar == Double {
+    @inline(__always)
+    static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
+        (Self(a[0], b[0]), Self(a[1], b[1]))
+    }
+
+    @inline(__always)
+    static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
+        if count >= 2 { return storeVector(v, target) }
+        if count == 1 { target[0] = v[0] }
+    }
+}
+
+extension LanePermutable {
+    /// Transposes the `L × L` block `rows[0..<L]` in place (`rows[i][j] ← rows[j][i]`) by `log₂L` rounds
+    /// of unshuffles (see ``LanePermutable``); `scratch` holds `L` more vectors.
+    @inline(__always)
+    static func transposeSquare(_ rows: UnsafeMutablePointer<Self>, scratch: UnsafeMutablePointer<Self>) {
+        let lanes = scalarCount, half = lanes / 2
+        var from = rows, to = scratch, width = 1
+        while width < lanes {
+            for k in 0..<half {
+                let (even, odd) = unshuffle(from[2 &* k], from[2 &* k &+ 1])
+                to[k] = even
+                to[k &+ half] = odd
+            }
+            swap(&from, &to)
+            width &<<= 1
+        }
+        if from != rows { rows.update(from: from, count: lanes) }
+    }
+}
