@@ -27,6 +27,7 @@ final class DirectConvolutionTests: XCTestCase {
         DirectConvolution.columnSplitOverride = nil
         DirectConvolution.channelVectorOverride = nil
         DirectConvolution.columnMaskOverride = nil
+        DirectConvolution.batchVectorOverride = nil
         ConvolutionTuning.parallelThreshold = 1 << 18
     }
 

@@ -44,17 +44,35 @@ extension DirectConvolution {
     /// way and stay plain.
     static func splitsColumns(_ g: Convolution2DGeometry, lanes: Int) -> Bool {
         if let columnSplitOverride { return columnSplitOverride }
-        guard g.kernelWidth > 1 else { return false }
+        let work = pixelInputGradientWork(g, lanes: lanes)
+        return work.split.map { 5 * $0 <= 4 * work.plain } ?? false
+    }
+
+    /// Vector multiply-adds per sample of `g`'s input gradient on the pixel kernels: the plain
+    /// correlation's and (for kernels more than one column wide) the column split's — padded rows ×
+    /// padded vectors × depth of the register tiles `registers` allow.
+    static func pixelInputGradientWork(_ g: Convolution2DGeometry, lanes: Int,
+                                       registers: Int = DirectConvolutionSupport.registerCount) -> (plain: Int, split: Int?) {
         func work(_ layout: DirectConvolutionLayout, rows: Int, tile: (mr: Int, nv: Int)) -> Int {
             let paddedRows = (rows + tile.mr - 1) / tile.mr * tile.mr
             let paddedVectors = (layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv
             return paddedRows * paddedVectors * layout.depth
         }
         let plain = DirectConvolutionLayout(inputGradient: g, lanes: lanes)
+        let plainWork = work(plain, rows: g.inChannels, tile: forwardTile(channels: g.inChannels, registers: registers))
+        guard g.kernelWidth > 1 else { return (plainWork, nil) }
         let split = columnSplitLayout(g, lanes: lanes), splitRows = g.inChannels * g.kernelWidth
-        let plainWork = work(plain, rows: g.inChannels, tile: forwardTile(channels: g.inChannels))
-        let splitWork = work(split, rows: splitRows, tile: forwardTile(channels: splitRows, vectors: split.vectorCount))
-        return 5 * splitWork <= 4 * plainWork
+        let tile = forwardTile(channels: splitRows, vectors: split.vectorCount, registers: registers)
+        return (plainWork, work(split, rows: splitRows, tile: tile))
+    }
+
+    /// Lanes per sample the pixel kernels compute for `g`'s input gradient: the column split's where
+    /// its rule (without the tests' override) takes it, else the plain correlation's.
+    static func pixelInputGradientLanes(_ g: Convolution2DGeometry, lanes: Int,
+                                        registers: Int = DirectConvolutionSupport.registerCount) -> Int {
+        let work = pixelInputGradientWork(g, lanes: lanes, registers: registers)
+        guard let split = work.split, 5 * split <= 4 * work.plain else { return lanes * work.plain }
+        return lanes * split
     }
 }
 

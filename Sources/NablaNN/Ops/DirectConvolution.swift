@@ -11,7 +11,9 @@ import NablaTensor
 ///   weights are packed `[⌈O/mr⌉][C·kH·kW][mr]` once per call);
 /// - input gradient: the same kernel on the padded upstream gradient with the flipped, transposed
 ///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic"), or — where
-///   that multiplies mostly padding — split by kernel column (`ColumnSplitInputGradient.swift`);
+///   that multiplies mostly padding — split by kernel column (`ColumnSplitInputGradient.swift`), or,
+///   for small planes at training batches, with samples in the lanes and only each input pixel's valid
+///   taps summed (`BatchVectorInputGradient.swift`);
 /// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
 ///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples — on the
 ///   dense upstream gradient with column-masked input taps for "same" layers whose rows are not whole
@@ -115,7 +117,7 @@ enum DirectConvolution {
 }
 
 /// A SIMD vector type the direct kernels run on; the conformances below specialize every driver.
-protocol DirectVector: SIMD where Scalar: TensorScalar {}
+protocol DirectVector: LanePermutable where Scalar: TensorScalar {}
 extension SIMD16: DirectVector where Scalar == Float {}
 extension SIMD8: DirectVector where Scalar: TensorScalar {}
 extension SIMD4: DirectVector where Scalar: TensorScalar {}
@@ -153,7 +155,10 @@ extension DirectVector {
                          geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
         let gy = upstream.assumingMemoryBound(to: Scalar.self)
-        if let inputGradient, DirectConvolution.splitsColumns(g, lanes: scalarCount) {
+        if let inputGradient, DirectConvolution.vectorizesBatch(g, lanes: scalarCount, scalarSize: MemoryLayout<Scalar>.size) {
+            batchVectorInputGradient(weight: w, upstream: gy, inputGradient: inputGradient.assumingMemoryBound(to: Scalar.self),
+                                     geometry: g, workspace: workspace)
+        } else if let inputGradient, DirectConvolution.splitsColumns(g, lanes: scalarCount) {
             columnSplitInputGradient(weight: w, upstream: gy, inputGradient: inputGradient.assumingMemoryBound(to: Scalar.self),
                                      geometry: g, workspace: workspace)
         } else if let inputGradient {
