@@ -20,9 +20,9 @@ import NablaTensor
 ///   vectors (`MaskedWeightGradient.swift`), or with output channels in the lanes for deep 3×3 and 5×5
 ///   layers (``OuterKernel``).
 ///
-/// Every output element's sum runs over its taps in a fixed order (`c`, then `i`, then `j`) with one
-/// fused multiply-add per tap, so the forward pass and the input gradient give the same bits for any
-/// thread count; the weight gradient adds per-lane partial sums, per-block lane totals and per-worker
+/// Every output element's sum runs over its taps in an order fixed by its kernel family (the plain
+/// correlation's: `c`, then `i`, then `j`), with one fused multiply-add per tap, so the forward pass and
+/// the input gradient give the same bits for any thread count; the weight gradient adds per-lane partial sums, per-block lane totals and per-worker
 /// partial gradients in a fixed order, the same bits for a given thread count (as the BLAS path).
 /// The batch is split across the cores as in the BLAS path.
 enum DirectConvolution {
