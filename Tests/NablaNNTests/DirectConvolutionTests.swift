@@ -29,6 +29,7 @@ final class DirectConvolutionTests: XCTestCase {
         DirectConvolution.columnMaskOverride = nil
         DirectConvolution.batchVectorOverride = nil
         ConvolutionTuning.parallelThreshold = 1 << 18
+        ConvolutionParallelism.override = nil
     }
 
     /// Runs `body` under every combination of vector width, register file and threading.

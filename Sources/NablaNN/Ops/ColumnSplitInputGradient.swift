@@ -43,9 +43,12 @@ extension DirectConvolution {
     /// against 38,400 per sample; the 3×3 "same" layers of convnet and resnet20 compute as many either
     /// way and stay plain.
     static func splitsColumns(_ g: Convolution2DGeometry, lanes: Int) -> Bool {
-        if let columnSplitOverride { return columnSplitOverride }
-        let work = pixelInputGradientWork(g, lanes: lanes)
-        return work.split.map { 5 * $0 <= 4 * work.plain } ?? false
+        columnSplitOverride ?? splitPays(pixelInputGradientWork(g, lanes: lanes))
+    }
+
+    /// The rule of ``splitsColumns(_:lanes:)`` on the two works of ``pixelInputGradientWork(_:lanes:registers:)``.
+    private static func splitPays(_ work: (plain: Int, split: Int?)) -> Bool {
+        work.split.map { 5 * $0 <= 4 * work.plain } ?? false
     }
 
     /// Vector multiply-adds per sample of `g`'s input gradient on the pixel kernels: the plain
@@ -71,8 +74,7 @@ extension DirectConvolution {
     static func pixelInputGradientLanes(_ g: Convolution2DGeometry, lanes: Int,
                                         registers: Int = DirectConvolutionSupport.registerCount) -> Int {
         let work = pixelInputGradientWork(g, lanes: lanes, registers: registers)
-        guard let split = work.split, 5 * split <= 4 * work.plain else { return lanes * work.plain }
-        return lanes * split
+        return lanes * (splitPays(work) ? work.split! : work.plain)
     }
 }
 

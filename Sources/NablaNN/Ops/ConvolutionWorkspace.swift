@@ -127,7 +127,8 @@ func convolutionParallelFor(_ count: Int, workPerItem: Int, threshold: Int = 1 <
 
 /// How many cores the convolution and pooling kernels split their batch loops over.
 public enum ConvolutionParallelism {
-    nonisolated(unsafe) private static var override: Int?
+    /// The pinned count, `nil` to follow the thread count (tests pin it, then clear it).
+    nonisolated(unsafe) static var override: Int?
     /// ``/NablaTensor/Parallelism/threadCount`` unless set here (tests pin it to exercise both code paths).
     public static var workerCount: Int {
         get { override ?? Parallelism.threadCount }

@@ -22,8 +22,9 @@ import NablaTensor
 ///
 /// Every output element's sum runs over its taps in an order fixed by its kernel family (the plain
 /// correlation's: `c`, then `i`, then `j`), with one fused multiply-add per tap, so the forward pass and
-/// the input gradient give the same bits for any thread count; the weight gradient adds per-lane partial sums, per-block lane totals and per-worker
-/// partial gradients in a fixed order, the same bits for a given thread count (as the BLAS path).
+/// the input gradient give the same bits for any thread count; the weight gradient adds per-lane
+/// partial sums, per-block lane totals and per-worker partial gradients in a fixed order, the same bits
+/// for a given thread count (as the BLAS path).
 /// The batch is split across the cores as in the BLAS path.
 enum DirectConvolution {
     /// The weight-gradient register tile of the build's target: (channels, taps) of ``DotKernel``.
@@ -155,26 +156,14 @@ extension DirectVector {
                          geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace) {
         let x = input.assumingMemoryBound(to: Scalar.self), w = weight.assumingMemoryBound(to: Scalar.self)
         let gy = upstream.assumingMemoryBound(to: Scalar.self)
-        if let inputGradient, DirectConvolution.vectorizesBatch(g, lanes: scalarCount, scalarSize: MemoryLayout<Scalar>.size) {
-            batchVectorInputGradient(weight: w, upstream: gy, inputGradient: inputGradient.assumingMemoryBound(to: Scalar.self),
-                                     geometry: g, workspace: workspace)
-        } else if let inputGradient, DirectConvolution.splitsColumns(g, lanes: scalarCount) {
-            columnSplitInputGradient(weight: w, upstream: gy, inputGradient: inputGradient.assumingMemoryBound(to: Scalar.self),
-                                     geometry: g, workspace: workspace)
-        } else if let inputGradient {
-            // ∂x = ∂ŷ ⋆ W̃ with W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j].
-            let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
-            let tile = DirectConvolution.forwardTile(channels: g.inChannels)
-            let rows = (g.inChannels + tile.mr - 1) / tile.mr * tile.mr
-            let kH = g.kernelHeight, kW = g.kernelWidth
-            workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in
-                layout.packWeights(outChannels: g.inChannels, mr: tile.mr, into: packed) { c, o, i, j in
-                    w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
-                }
-                directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
-                                  packedWeights: packed, outChannels: g.inChannels, tile: tile, bias: nil,
-                                  output: inputGradient.assumingMemoryBound(to: Scalar.self), workers: g.workerCount,
-                                  workspace: workspace)
+        if let inputGradient {
+            let dx = inputGradient.assumingMemoryBound(to: Scalar.self)
+            if DirectConvolution.vectorizesBatch(g, lanes: scalarCount, scalarSize: MemoryLayout<Scalar>.size) {
+                batchVectorInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
+            } else if DirectConvolution.splitsColumns(g, lanes: scalarCount) {
+                columnSplitInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
+            } else {
+                plainInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
             }
         }
         if let weightGradient {
@@ -190,6 +179,25 @@ extension DirectVector {
                 directWeightGradient(layout, batch: g.batch, input: x, upstream: gy, outChannels: g.outChannels,
                                      weightGradient: target, workers: g.workerCount, workspace: workspace)
             }
+        }
+    }
+
+    /// `∂x = ∂ŷ ⋆ W̃` (`W̃[c, o, i, j] = W[o, c, kH−1−i, kW−1−j]`): the forward kernels on the upstream
+    /// gradient padded by `d·(k − 1) − p`; overwrites `dx`.
+    static func plainInputGradient(weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>,
+                                   inputGradient dx: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry,
+                                   workspace: ConvolutionWorkspace) {
+        let layout = DirectConvolutionLayout(inputGradient: g, lanes: scalarCount)
+        let tile = DirectConvolution.forwardTile(channels: g.inChannels)
+        let rows = (g.inChannels + tile.mr - 1) / tile.mr * tile.mr
+        let kH = g.kernelHeight, kW = g.kernelWidth
+        workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in
+            layout.packWeights(outChannels: g.inChannels, mr: tile.mr, into: packed) { c, o, i, j in
+                w[((o * g.inChannels + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)]
+            }
+            directCorrelation(layout, batch: g.batch, input: gy, inputSample: g.outChannels * g.outPlane,
+                              packedWeights: packed, outChannels: g.inChannels, tile: tile, bias: nil,
+                              output: dx, workers: g.workerCount, workspace: workspace)
         }
     }
 
