@@ -53,7 +53,10 @@ struct NablaCommand: ParsableCommand {
     /// rank other than 0 names the rank — except errors every rank meets together (a usage error, a
     /// diverged step: the ranks share the loss and gradients), which rank 0 alone prints.
     static func report(_ error: Error, status defaultStatus: Int32) -> Never {
-        if let exit = error as? SilentExit { Foundation.exit(exit.status) }
+        if let exit = error as? SilentExit {
+            TrainingJob.finishAfterAgreedFailure()
+            Foundation.exit(exit.status)
+        }
         if exitCode(for: error) == .success { exit(withError: error) }
         if let explicit = error as? ExitCode { Foundation.exit(explicit.rawValue) }
         let status = exitStatus(for: error, default: defaultStatus)
@@ -65,7 +68,10 @@ struct NablaCommand: ParsableCommand {
             message = "rank \(error.rank): " + oneLine(error.underlying)
         } else if size > 1 && rank > 0 {
             let common = status == usageStatus || (error as? NablaError)?.kind == .nonFinite
-            if common { Foundation.exit(status) }
+            if common {
+                TrainingJob.finishAfterAgreedFailure()
+                Foundation.exit(status)
+            }
             message = "rank \(rank): " + message
         }
         fail(message, status: status)
@@ -93,6 +99,7 @@ struct NablaCommand: ParsableCommand {
 
     static func fail(_ message: String, status: Int32) -> Never {
         StandardStreams.note("nabla: \(message)\n")
+        TrainingJob.finishAfterAgreedFailure()
         Foundation.exit(status)
     }
 }

@@ -21,6 +21,20 @@ struct TrainingJob {
     /// The job this process belongs to, for error reporting in ``NablaCommand/main()``.
     nonisolated(unsafe) static var current: TrainingJob?
 
+    /// Set when every rank has agreed to fail (``agree(_:)``, ``requireSamePlan(_:)``): the ranks are
+    /// healthy and all about to exit, so they can end the job with `MPI_Finalize`
+    /// (``finishAfterAgreedFailure()``).
+    nonisolated(unsafe) static var failedTogether = false
+
+    /// After an agreed failure, `MPI_Finalize` on this rank before it exits: Open MPI's finalize waits
+    /// for every rank, so the reporting rank's line has been written before any rank ends, and `mpirun`
+    /// forwards it instead of tearing down a job whose ranks exited unfinalized (which lost the line
+    /// now and then). Nothing after a failed collective, where a rank may be gone.
+    static func finishAfterAgreedFailure() {
+        guard failedTogether, let job = current else { return }
+        try? job.finish()
+    }
+
     /// The group the launcher started this process in (initializing MPI), or a single process.
     /// - Throws: the MPI error of initialization, or a launch by `mpirun` of a build without MPI.
     static func start(_ environment: LaunchEnvironment = LaunchEnvironment()) throws -> TrainingJob {
@@ -44,6 +58,7 @@ struct TrainingJob {
         if case .failure(let error) = outcome { status = NablaCommand.exitStatus(for: error) }
         let statuses = try collective { try group.allGather([status]) }.map { $0.first ?? 1 }
         guard let first = statuses.firstIndex(where: { $0 != 0 }) else { return try outcome.get() }
+        Self.failedTogether = true
         if first == rank, case .failure(let error) = outcome {
             throw statuses.allSatisfy({ $0 != 0 }) ? error : RankError(rank: rank, underlying: error)
         }
@@ -59,6 +74,7 @@ struct TrainingJob {
         let digests = try collective { try group.allGather(digest) }
         let differing = digests.indices.filter { digests[$0] != digests[0] }
         guard !differing.isEmpty else { return }
+        Self.failedTogether = true
         guard isCoordinator else { throw SilentExit(status: 2) }
         throw UsageError(message: "the ranks were started with different training plans: rank\(differing.count > 1 ? "s" : "") \(differing.map(String.init).joined(separator: ", ")) differ\(differing.count > 1 ? "" : "s") from rank 0 (every rank needs the same flags and the same --plan file)")
     }
