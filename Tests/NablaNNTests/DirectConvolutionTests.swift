@@ -260,6 +260,37 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// The register-block transposition against its definition, for every vector type, channel counts
+    /// around the lane count, pixel counts with and without a partial last block, and strides that
+    /// are not whole vectors (the one-by-one path).
+    func testTransposeChannelsMatchesTheDefinitionForEveryShape() {
+        func check<V: DirectVector>(_: V.Type) where V.Scalar: BinaryFloatingPoint {
+            let lanes = V.scalarCount
+            for channels in [1, 3, lanes - 1, lanes, lanes + 1, 2 * lanes + 3] where channels >= 1 {
+                for pixels in [1, lanes - 1, lanes, 2 * lanes + 5, 64] where pixels >= 1 {
+                    let padded = (channels + lanes - 1) / lanes * lanes
+                    for stride in [padded, padded + lanes, channels + 1] {
+                        let source = (0..<(channels * pixels)).map { V.Scalar($0 + 1) }
+                        var destination = [V.Scalar](repeating: .nan, count: pixels * stride + 3)
+                        destination.withUnsafeMutableBufferPointer {
+                            V.transposeChannels(source, channels: channels, pixels: pixels, into: $0.baseAddress!, stride: stride)
+                        }
+                        var expected = [V.Scalar](repeating: 0, count: pixels * stride)
+                        for p in 0..<pixels { for c in 0..<channels { expected[p * stride + c] = source[c * pixels + p] } }
+                        XCTAssertEqual(Array(destination[..<(pixels * stride)]), expected,
+                                       "\(V.self) channels \(channels) pixels \(pixels) stride \(stride)")
+                        XCTAssertTrue(destination[(pixels * stride)...].allSatisfy { $0.isNaN }, "writes past the end")
+                    }
+                }
+            }
+        }
+        check(SIMD16<Float>.self)
+        check(SIMD8<Float>.self)
+        check(SIMD4<Float>.self)
+        check(SIMD4<Double>.self)
+        check(SIMD2<Double>.self)
+    }
+
     func testWhichGeometriesTakeTheDirectKernels() throws {
         func geometry(_ input: [Int], _ weight: [Int], stride: Int = 1, padding: Int = 1, groups: Int = 1) throws -> Convolution2DGeometry {
             try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (stride, stride),
