@@ -238,7 +238,10 @@ enum BatchNormKernels {
         }
         NormalizationKernels.forEach(channels, elementCount: samples * channels * spatial) { c in
             var moments = NormalizationKernels.Moments()
-            for n in 0..<samples { moments.add(x + (n * channels + c) * spatial, count: spatial) }
+            for n in 0..<samples {
+                if n + 1 < samples { prefetchStart(of: x + ((n + 1) * channels + c) * spatial, count: spatial) }
+                moments.add(x + (n * channels + c) * spatial, count: spatial)
+            }
             mean[c] = moments.mean
             variance[c] = moments.biasedVariance
             let k = BatchNormCoefficients<S>(mean[c], variance[c], gamma[c], beta[c], eps)
@@ -255,7 +258,8 @@ enum BatchNormKernels {
     /// channel is one task that writes its gradient right after reducing its runs. With
     /// `maskingReLU` (a fused ReLU, `S > 1` only) `dy` counts only where the forward output was
     /// positive, recomputed from `x` by ``BatchNormCoefficients/passesReLU(_:)`` instead of reading the
-    /// output back: one array less through the memory system per pass.
+    /// output back: one array less through the memory system per pass. Each channel's runs are reduced
+    /// with the start of the next one prefetched (``prefetchStart(of:count:)``).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func trainingBackward<S: TensorScalar>(
@@ -289,6 +293,10 @@ enum BatchNormKernels {
             withUnsafeTemporaryAllocation(of: S.self, capacity: maskingReLU ? spatial : 0) { scratch in
                 for n in 0..<samples {
                     let offset = (n * channels + c) * spatial
+                    if n + 1 < samples {
+                        prefetchStart(of: dy + offset + channels * spatial, count: spatial)
+                        prefetchStart(of: x + offset + channels * spatial, count: spatial)
+                    }
                     let sums = maskingReLU
                         ? NormalizationKernels.maskedGradientSums(dy + offset, x + offset, spatial, coefficients: k,
                                                                   scratch: scratch.baseAddress!)
@@ -333,7 +341,10 @@ enum BatchNormKernels {
         if spatial > 1 {
             NormalizationKernels.forEach(channels, elementCount: total) { c in
                 var moments = NormalizationKernels.Moments()
-                for n in 0..<samples { moments.add(x + (n * channels + c) * spatial, count: spatial) }
+                for n in 0..<samples {
+                    if n + 1 < samples { prefetchStart(of: x + ((n + 1) * channels + c) * spatial, count: spatial) }
+                    moments.add(x + (n * channels + c) * spatial, count: spatial)
+                }
                 mean[c] = moments.mean
                 variance[c] = moments.biasedVariance
             }
@@ -379,6 +390,10 @@ enum BatchNormKernels {
                 var a = 0.0, b = 0.0
                 for n in 0..<samples {
                     let offset = (n * channels + c) * spatial
+                    if n + 1 < samples {
+                        prefetchStart(of: dy + offset + channels * spatial, count: spatial)
+                        prefetchStart(of: x + offset + channels * spatial, count: spatial)
+                    }
                     let sums = NormalizationKernels.gradientSums(dy + offset, x + offset, spatial, center: center[c])
                     a += sums.sumDy
                     b += sums.sumDyCentered

@@ -1,3 +1,5 @@
+import CNablaKernels
+
 /// The driver shared by every direct correlation — the Float/Double SIMD kernels
 /// (``DirectVector/directCorrelation(_:batch:input:inputSample:packedWeights:outChannels:tile:bias:output:workers:workspace:)``)
 /// and the bf16 kernels (``BFloat16DirectConvolution``): it pads each sample once, walks the output in
@@ -76,6 +78,12 @@ struct DirectCorrelation<Padded, Scalar> {
                                         target = out + block * mr * outPlane; ldc = outPlane
                                     } else {
                                         target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
+                                    }
+                                    // The tile's output lines, requested owned now: the kernel's final
+                                    // stores would otherwise wait for each line to be read from memory
+                                    // (a fresh output tensor is not in any cache), stalling in the store buffer.
+                                    for m in 0..<mr {
+                                        for v in 0..<nv { nabla_prefetch_for_write(target + (targetOffsets[v] + m * ldc)) }
                                     }
                                     kernel(block, kStart, kCount, taps + kStart, UnsafePointer(padded), inputOffsets,
                                            target, targetOffsets, ldc)
