@@ -33,7 +33,8 @@ import NablaTensor
 /// With `fusingReLU` the node is `relu(batchNorm(x))` in one pass each way — the same values and
 /// gradients bit for bit, without the intermediate tensor: the forward clamps as it normalizes, the
 /// backward reads `∂y` only where the output is positive (`Sequential` fuses a `BatchNorm` followed
-/// by a `ReLU` this way).
+/// by a `ReLU` this way). In training (`[N, C, *]` with `∏* > 1`) the fused node's backward writes
+/// `∂x` over the `∂y` that ``backward()`` lends it (``Variable/reusingUpstream(_:inputs:pullback:)``).
 ///
 /// - Parameters:
 ///   - x: the input `[N, C, *]`.
@@ -108,39 +109,58 @@ public func batchNorm<Scalar: TensorScalar>(
     let masksInKernel = fusingReLU && training && spatial > 1
     let keptOutput = fusingReLU && !masksInKernel ? y : nil
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Variable(y, inputs: inputs) { upstream in
+    return Variable.reusingUpstream(y, inputs: inputs) { upstream in
         let needsInput = x.requiresGradient
         let needsWeight = weight?.requiresGradient ?? false, needsBias = bias?.requiresGradient ?? false
         var sumDy = [Double](repeating: 0, count: channels), sumDyCentered = sumDy
         var dx: Tensor<Scalar>? = nil
-        let g = keptOutput.map { reluBackward(upstream, output: $0) } ?? upstream
-        g.withUnsafeBufferPointer { pg in
+        if masksInKernel && needsInput {
+            // ∂x overwrites ∂y, run by run, right after the reduction has read it (see trainingBackward):
+            // no fresh tensor whose every line the memory system would read before it is written. Only
+            // with the fused ReLU, whose upstream comes from the next layer's pullback and is held by
+            // nobody else; a plain batch norm's output often feeds a residual sum, whose pullback hands
+            // one tensor to both branches, and writing over it would first copy it (measured on
+            // resnet20: the copies cost more than the in-place writes saved).
             xv.withUnsafeBufferPointer { px in
-                if training {
-                    func run(_ out: UnsafeMutablePointer<Scalar>?) {
-                        BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
-                                                          samples: samples, channels: channels, spatial: spatial,
-                                                          coefficients: coefficients, mean: mean, gamma: gamma,
-                                                          sumDy: &sumDy, sumDyCentered: &sumDyCentered,
-                                                          maskingReLU: masksInKernel)
+                upstream.withUnsafeMutableBufferPointer { pg in
+                    BatchNormKernels.trainingBackward(UnsafePointer(pg.baseAddress!), px.baseAddress!, into: pg.baseAddress!,
+                                                      samples: samples, channels: channels, spatial: spatial,
+                                                      coefficients: coefficients, mean: mean, gamma: gamma,
+                                                      sumDy: &sumDy, sumDyCentered: &sumDyCentered,
+                                                      maskingReLU: masksInKernel)
+                }
+            }
+            dx = upstream
+        } else {
+            let g = keptOutput.map { reluBackward(upstream, output: $0) } ?? upstream
+            g.withUnsafeBufferPointer { pg in
+                xv.withUnsafeBufferPointer { px in
+                    if training {
+                        func run(_ out: UnsafeMutablePointer<Scalar>?) {
+                            BatchNormKernels.trainingBackward(pg.baseAddress!, px.baseAddress!, into: out,
+                                                              samples: samples, channels: channels, spatial: spatial,
+                                                              coefficients: coefficients, mean: mean, gamma: gamma,
+                                                              sumDy: &sumDy, sumDyCentered: &sumDyCentered,
+                                                              maskingReLU: masksInKernel)
+                        }
+                        if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
+                        return
                     }
-                    if needsInput { dx = Tensor<Scalar>(shape: shape) { run($0.baseAddress!) } } else { run(nil) }
-                    return
-                }
-                let center = coefficients.map { $0.center }, scale = coefficients.map { $0.scale }
-                if needsWeight || needsBias {
-                    BatchNormKernels.channelGradientSums(pg.baseAddress!, px.baseAddress!, samples: samples,
-                                                         channels: channels, spatial: spatial, center: center,
-                                                         sumDy: &sumDy, sumDyCentered: &sumDyCentered)
-                    for c in 0..<channels { sumDyCentered[c] += (Double(center[c]) - mean[c]) * sumDy[c] }
-                }
-                if needsInput {
-                    // The backward of an affine map: ∂x = γσ⁻¹·dy.
-                    dx = Tensor<Scalar>(shape: shape) { out in
-                        NormalizationKernels.inputGradient(pg.baseAddress!, px.baseAddress!, into: out.baseAddress!,
-                                                           samples: samples, channels: channels, spatial: spatial,
-                                                           center: center, scale: scale, slope: nil, offset: nil,
-                                                           coefficientRowStride: 0)
+                    let center = coefficients.map { $0.center }, scale = coefficients.map { $0.scale }
+                    if needsWeight || needsBias {
+                        BatchNormKernels.channelGradientSums(pg.baseAddress!, px.baseAddress!, samples: samples,
+                                                             channels: channels, spatial: spatial, center: center,
+                                                             sumDy: &sumDy, sumDyCentered: &sumDyCentered)
+                        for c in 0..<channels { sumDyCentered[c] += (Double(center[c]) - mean[c]) * sumDy[c] }
+                    }
+                    if needsInput {
+                        // The backward of an affine map: ∂x = γσ⁻¹·dy.
+                        dx = Tensor<Scalar>(shape: shape) { out in
+                            NormalizationKernels.inputGradient(pg.baseAddress!, px.baseAddress!, into: out.baseAddress!,
+                                                               samples: samples, channels: channels, spatial: spatial,
+                                                               center: center, scale: scale, slope: nil, offset: nil,
+                                                               coefficientRowStride: 0)
+                        }
                     }
                 }
             }
@@ -258,8 +278,10 @@ enum BatchNormKernels {
     /// channel is one task that writes its gradient right after reducing its runs. With
     /// `maskingReLU` (a fused ReLU, `S > 1` only) `dy` counts only where the forward output was
     /// positive, recomputed from `x` by ``BatchNormCoefficients/passesReLU(_:)`` instead of reading the
-    /// output back: one array less through the memory system per pass. Each channel's runs are reduced
-    /// with the start of the next one prefetched (``prefetchStart(of:count:)``).
+    /// output back: one array less through the memory system per pass. With `S > 1`, `dx` may be `dy`
+    /// itself: a channel's gradient overwrites its runs of `dy` once its reduction has read them all.
+    /// Each channel's runs are reduced with the start of the next one prefetched
+    /// (``prefetchStart(of:count:)``).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func trainingBackward<S: TensorScalar>(
@@ -312,6 +334,14 @@ enum BatchNormKernels {
             guard let dx else { return }
             let (p, q) = k.inputGradientTerms(mean: mean[c], gamma: gamma[c], sumDy: a, sumDyCentered: b, count: count)
             let m = k.center, scale = k.scale
+            if UnsafePointer(dx) == dy {
+                for n in 0..<samples {
+                    let offset = (n * channels + c) * spatial
+                    inputGradientInPlace(dx + offset, x + offset, count: spatial, coefficients: k, slope: p, offset: q,
+                                         maskingReLU: maskingReLU)
+                }
+                return
+            }
             for n in 0..<samples {
                 let offset = (n * channels + c) * spatial
                 let g = dy + offset, xr = x + offset, out = dx + offset
@@ -324,6 +354,26 @@ enum BatchNormKernels {
                     for s in 0..<spatial { out[s] = scale * g[s] + p * (xr[s] - m) + q }
                 }
             }
+        }
+    }
+
+    /// `g[s] ← scale·g[s] + p·(x[s] − center) + q` for `s < count` (`g[s]` counted only where
+    /// ``BatchNormCoefficients/passesReLU(_:)`` with `maskingReLU`): the input gradient of one run
+    /// written over its upstream gradient. One pointer for both, so that the compiler's overlap check
+    /// between a source and a destination cannot send the loop to its scalar version.
+    @inline(__always)
+    static func inputGradientInPlace<S: TensorScalar>(
+        _ g: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>, count: Int, coefficients k: BatchNormCoefficients<S>,
+        slope p: S, offset q: S, maskingReLU: Bool
+    ) {
+        let m = k.center, scale = k.scale
+        if maskingReLU {
+            for s in 0..<count {
+                let value = x[s], upstream = g[s]
+                g[s] = scale * (k.passesReLU(value) ? upstream : 0) + p * (value - m) + q
+            }
+        } else {
+            for s in 0..<count { g[s] = scale * g[s] + p * (x[s] - m) + q }
         }
     }
 

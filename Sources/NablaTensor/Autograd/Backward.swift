@@ -21,10 +21,10 @@ extension Variable {
         accumulate(seed)
         for node in order.reversed() {
             guard let pullback = node.pullback else { continue }
-            if let g = node.grad { pullback(g) }
+            // Taken out of the node first, so that the pullback holds the only reference.
+            if var g = node.grad.take() { pullback(&g) }
             node.pullback = nil
             node.inputs = []
-            node.grad = nil
         }
     }
 
@@ -73,10 +73,9 @@ extension Variable {
         if pullback == nil { gradientReady(self); return }
         for (position, node) in order.enumerated() {
             if let pullback = node.pullback {
-                if let g = node.grad { pullback(g) }
+                if var g = node.grad.take() { pullback(&g) }
                 node.pullback = nil
                 node.inputs = []
-                node.grad = nil
             }
             for leaf in readyAfter[position] { gradientReady(leaf) }
         }

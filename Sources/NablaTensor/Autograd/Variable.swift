@@ -16,8 +16,10 @@ public final class Variable<Scalar: TensorScalar> {
     public let requiresGradient: Bool
     /// The inputs of the operation that produced this node (empty for leaves).
     var inputs: [Variable]
-    /// Sends the upstream gradient to `inputs` (nil for leaves and after backward).
-    var pullback: ((Tensor<Scalar>) -> Void)?
+    /// Sends the upstream gradient to `inputs` (nil for leaves and after backward). The gradient is
+    /// lent `inout` because ``backward()`` hands it over for the last time: a pullback made with
+    /// ``reusingUpstream(_:inputs:pullback:)`` may overwrite it and pass its storage on.
+    var pullback: ((inout Tensor<Scalar>) -> Void)?
 
     /// A leaf node.
     @_specialize(where Scalar == Float)
@@ -34,6 +36,29 @@ public final class Variable<Scalar: TensorScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public init(_ value: Tensor<Scalar>, inputs: [Variable], pullback: @escaping (Tensor<Scalar>) -> Void) {
+        self.value = value
+        let needed = GradientMode.isEnabled && inputs.contains { $0.requiresGradient }
+        self.requiresGradient = needed
+        self.inputs = needed ? inputs : []
+        self.pullback = needed ? { pullback($0) } : nil
+    }
+
+    /// The result of an operation whose pullback may reuse the upstream gradient's storage: it
+    /// receives the gradient `inout`, as the last holder that ``backward()`` lends it to, and may
+    /// overwrite it (with an input gradient of the same shape, computed element by element) and
+    /// accumulate it into an input. Writing into memory the pullback has just read, instead of into a
+    /// fresh tensor, spares the memory system a read of every line of that tensor before it is
+    /// written. When something else still holds the gradient (a `seed` the caller keeps), `Tensor`'s
+    /// copy-on-write gives the pullback its own copy on the first write; the caller's is unchanged.
+    /// (A static function, not an initializer: a trailing closure would fit both.)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func reusingUpstream(_ value: Tensor<Scalar>, inputs: [Variable],
+                                       pullback: @escaping (inout Tensor<Scalar>) -> Void) -> Variable {
+        Variable(value, inputs: inputs, lentPullback: pullback)
+    }
+
+    private init(_ value: Tensor<Scalar>, inputs: [Variable], lentPullback pullback: @escaping (inout Tensor<Scalar>) -> Void) {
         self.value = value
         let needed = GradientMode.isEnabled && inputs.contains { $0.requiresGradient }
         self.requiresGradient = needed
