@@ -257,11 +257,7 @@ enum BatchNormKernels {
             return
         }
         NormalizationKernels.forEach(channels, elementCount: samples * channels * spatial) { c in
-            var moments = NormalizationKernels.Moments()
-            for n in 0..<samples {
-                if n + 1 < samples { prefetchStart(of: x + ((n + 1) * channels + c) * spatial, count: spatial) }
-                moments.add(x + (n * channels + c) * spatial, count: spatial)
-            }
+            let moments = runMoments(x, channel: c, samples: samples, channels: channels, spatial: spatial)
             mean[c] = moments.mean
             variance[c] = moments.biasedVariance
             let k = BatchNormCoefficients<S>(mean[c], variance[c], gamma[c], beta[c], eps)
@@ -357,10 +353,24 @@ enum BatchNormKernels {
         }
     }
 
+    /// The moments of channel `c` of an `[N, C, S]` input: its `N` runs added sample by sample, the
+    /// start of each next run prefetched (``prefetchStart(of:count:)``).
+    @inline(__always)
+    static func runMoments<S: TensorScalar>(_ x: UnsafePointer<S>, channel c: Int, samples: Int, channels: Int,
+                                            spatial: Int) -> NormalizationKernels.Moments {
+        var moments = NormalizationKernels.Moments()
+        for n in 0..<samples {
+            if n + 1 < samples { prefetchStart(of: x + ((n + 1) * channels + c) * spatial, count: spatial) }
+            moments.add(x + (n * channels + c) * spatial, count: spatial)
+        }
+        return moments
+    }
+
     /// `g[s] ← scale·g[s] + p·(x[s] − center) + q` for `s < count` (`g[s]` counted only where
     /// ``BatchNormCoefficients/passesReLU(_:)`` with `maskingReLU`): the input gradient of one run
-    /// written over its upstream gradient. One pointer for both, so that the compiler's overlap check
-    /// between a source and a destination cannot send the loop to its scalar version.
+    /// written over its upstream gradient. One pointer for both: with a source and a destination that
+    /// are the same address, the overlap check the compiler puts before a vectorized loop over two
+    /// pointers would fail and run the scalar loop instead.
     @inline(__always)
     static func inputGradientInPlace<S: TensorScalar>(
         _ g: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>, count: Int, coefficients k: BatchNormCoefficients<S>,
@@ -390,11 +400,7 @@ enum BatchNormKernels {
         let total = samples * channels * spatial
         if spatial > 1 {
             NormalizationKernels.forEach(channels, elementCount: total) { c in
-                var moments = NormalizationKernels.Moments()
-                for n in 0..<samples {
-                    if n + 1 < samples { prefetchStart(of: x + ((n + 1) * channels + c) * spatial, count: spatial) }
-                    moments.add(x + (n * channels + c) * spatial, count: spatial)
-                }
+                let moments = runMoments(x, channel: c, samples: samples, channels: channels, spatial: spatial)
                 mean[c] = moments.mean
                 variance[c] = moments.biasedVariance
             }

@@ -11,8 +11,8 @@ import CNablaKernels
 
 /// How far into the next run ``prefetchStart(of:count:)`` reaches: 1 KiB, the first 16 lines. Measured
 /// on the batch-norm reductions of `[64, 32, 32, 32]` and `[64, 64, 16, 16]` inputs (AMD EPYC Zen 4,
-/// 2 threads): prefetching a whole 4 KiB run was slower than none, 1 KiB faster than none and than
-/// 512 B — enough to start the run's stream, which the hardware prefetcher then follows.
+/// 2 threads): prefetching a whole 4 KiB run was slower than none, 1 KiB faster than none, 512 B no
+/// faster than 1 KiB — enough to start the run's stream, which the hardware prefetcher then follows.
 let prefetchLeadBytes = 1024
 
 /// Hints the memory system to fetch the start of the `count` elements at `p` (up to

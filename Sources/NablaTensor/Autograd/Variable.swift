@@ -16,10 +16,24 @@ public final class Variable<Scalar: TensorScalar> {
     public let requiresGradient: Bool
     /// The inputs of the operation that produced this node (empty for leaves).
     var inputs: [Variable]
-    /// Sends the upstream gradient to `inputs` (nil for leaves and after backward). The gradient is
-    /// lent `inout` because ``backward()`` hands it over for the last time: a pullback made with
-    /// ``reusingUpstream(_:inputs:pullback:)`` may overwrite it and pass its storage on.
-    var pullback: ((inout Tensor<Scalar>) -> Void)?
+    /// Sends the upstream gradient to `inputs` (nil for leaves and after backward).
+    var pullback: Pullback?
+
+    /// A recorded pullback. ``backward()`` hands each node's gradient over for the last time, taken out
+    /// of the node, so it lends it `inout`: a pullback made with ``reusingUpstream(_:inputs:pullback:)``
+    /// may overwrite it and pass its storage on; the others only read it.
+    enum Pullback {
+        case reading((Tensor<Scalar>) -> Void)
+        case overwriting((inout Tensor<Scalar>) -> Void)
+
+        @inline(__always)
+        func callAsFunction(_ gradient: inout Tensor<Scalar>) {
+            switch self {
+            case .reading(let body): body(gradient)
+            case .overwriting(let body): body(&gradient)
+            }
+        }
+    }
 
     /// A leaf node.
     @_specialize(where Scalar == Float)
@@ -35,12 +49,8 @@ public final class Variable<Scalar: TensorScalar> {
     /// requires a gradient; otherwise the result is a constant.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public init(_ value: Tensor<Scalar>, inputs: [Variable], pullback: @escaping (Tensor<Scalar>) -> Void) {
-        self.value = value
-        let needed = GradientMode.isEnabled && inputs.contains { $0.requiresGradient }
-        self.requiresGradient = needed
-        self.inputs = needed ? inputs : []
-        self.pullback = needed ? { pullback($0) } : nil
+    public convenience init(_ value: Tensor<Scalar>, inputs: [Variable], pullback: @escaping (Tensor<Scalar>) -> Void) {
+        self.init(value, inputs: inputs, recording: .reading(pullback))
     }
 
     /// The result of an operation whose pullback may reuse the upstream gradient's storage: it
@@ -55,10 +65,11 @@ public final class Variable<Scalar: TensorScalar> {
     @_specialize(where Scalar == Double)
     public static func reusingUpstream(_ value: Tensor<Scalar>, inputs: [Variable],
                                        pullback: @escaping (inout Tensor<Scalar>) -> Void) -> Variable {
-        Variable(value, inputs: inputs, lentPullback: pullback)
+        Variable(value, inputs: inputs, recording: .overwriting(pullback))
     }
 
-    private init(_ value: Tensor<Scalar>, inputs: [Variable], lentPullback pullback: @escaping (inout Tensor<Scalar>) -> Void) {
+    /// Records `pullback` only when gradient recording is on and an input requires a gradient.
+    private init(_ value: Tensor<Scalar>, inputs: [Variable], recording pullback: Pullback) {
         self.value = value
         let needed = GradientMode.isEnabled && inputs.contains { $0.requiresGradient }
         self.requiresGradient = needed
