@@ -147,8 +147,14 @@ enum BroadcastKernel {
         var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10, s13 = s10, s14 = s10, s15 = s10, s16 = s10, s17 = s10
         var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20, s23 = s20, s24 = s20, s25 = s20, s26 = s20, s27 = s20
         var w = a
-        for k in 0..<depth {
-            let offset = taps[k]
+        // A pointer walk, not `for k in 0..<depth`: with the frame pointer SwiftPM builds with
+        // (`-fno-omit-frame-pointer`), LLVM unrolled the counted loop twice, hoisted the second
+        // iteration's eight loads and spilled accumulators to the stack in every iteration.
+        var tap = taps
+        let tapsEnd = taps + depth
+        while tap < tapsEnd {
+            let offset = tap.pointee
+            tap += 1
             let r0 = V(repeating: w[0]), r1 = V(repeating: w[1]), r2 = V(repeating: w[2])
             var x: V = loadVector(b0 + offset)
             s00 = s00.addingProduct(r0, x); s10 = s10.addingProduct(r1, x); s20 = s20.addingProduct(r2, x)
