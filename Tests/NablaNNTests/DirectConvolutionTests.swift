@@ -176,8 +176,10 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertFalse(layout.isRowMode)
         XCTAssertEqual(layout.vectorCount, (2 * 7 + 6 + 3) / 4)
         let source = (0..<30).map(Float.init)
-        var padded = [Float](repeating: .nan, count: layout.paddedSampleCount)
-        padded.withUnsafeMutableBufferPointer { layout.pad(source, into: $0.baseAddress!) }
+        // A zeroed buffer filled twice: the second sample replaces the first and the borders stay zero.
+        var padded = [Float](repeating: 0, count: layout.paddedSampleCount)
+        padded.withUnsafeMutableBufferPointer { layout.copyInterior(source.map { -$0 - 1 }, into: $0.baseAddress!) }
+        padded.withUnsafeMutableBufferPointer { layout.copyInterior(source, into: $0.baseAddress!) }
         for c in 0..<2 {
             for r in 0..<5 {
                 for col in 0..<7 {

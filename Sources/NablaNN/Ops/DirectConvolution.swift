@@ -13,7 +13,8 @@ import NablaTensor
 ///   kernel (`∂x = ∂ŷ ⋆ W̃`, Dumoulin & Visin 2016, "A guide to convolution arithmetic"), or — where
 ///   that multiplies mostly padding — split by kernel column (`ColumnSplitInputGradient.swift`), or,
 ///   for small planes at training batches, with samples in the lanes and only each input pixel's valid
-///   taps summed (`BatchVectorInputGradient.swift`);
+///   taps summed (`BatchVectorInputGradient.swift`); with one output plane (one image channel), on tiles of
+///   eight rows that reuse each loaded input row for every kernel row (`RowReuseCorrelation.swift`);
 /// - weight gradient, `∂W[o, k] = Σ_n Σ_p ∂y[n, o, p]·x̂_n[tap(k) + p]`: a tile of `mr` channels × `nt`
 ///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples — on the
 ///   dense upstream gradient with column-masked input taps for "same" layers whose rows are not whole
@@ -160,7 +161,8 @@ extension DirectVector {
             let dx = inputGradient.assumingMemoryBound(to: Scalar.self)
             if DirectConvolution.vectorizesBatch(g, lanes: scalarCount, scalarSize: MemoryLayout<Scalar>.size) {
                 batchVectorInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
-            } else if DirectConvolution.splitsColumns(g, lanes: scalarCount) {
+            } else if DirectConvolution.splitsColumns(g, lanes: scalarCount)
+                        && !DirectConvolution.reusesRows(DirectConvolutionLayout(inputGradient: g, lanes: scalarCount), outChannels: g.inChannels) {
                 columnSplitInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
             } else {
                 plainInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
@@ -211,9 +213,15 @@ extension DirectVector {
     ) {
         precondition(layout.lanes == scalarCount, "direct convolution: invalid layout \(layout)")
         let mr = tile.mr, depth = layout.depth
+        if DirectConvolution.reusesRows(layout, outChannels: outChannels) {
+            let channels = layout.channels, kW = layout.kernelWidth
+            return rowReuseCorrelation(layout, batch: batch, input: input, inputSample: inputSample,
+                                       weight: { c, i, j in packedWeights[((i * channels + c) * kW + j) * mr] },
+                                       bias: bias?[0] ?? 0, output: output, workers: workers, workspace: workspace, finish: finish)
+        }
         let driver = DirectCorrelation<Scalar, Scalar>(layout: layout, outChannels: outChannels, tile: tile)
         driver.run(batch: batch, input: input, inputSample: inputSample, output: output, workers: workers, workspace: workspace,
-                   pad: { layout.pad($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
+                   interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
             let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
             let initial = bias.map { $0 + block * mr }
             switch mr {
@@ -258,11 +266,13 @@ extension DirectVector {
                     let base = scratch + worker * workerCount
                     let partial = base, padded = base + partialCount, staged = padded + perBlock * paddedCount
                     partial.update(repeating: 0, count: partialCount)
+                    // Zero borders written once; each sample fills only the interior.
+                    padded.update(repeating: 0, count: perBlock * paddedCount)
                     for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: perBlock) {
                         let count = Swift.min(perBlock, range.upperBound - first)
                         for s in 0..<count {
-                            layout.pad(input + (first + s) * layout.channels * layout.height * layout.width,
-                                       into: padded + s * paddedCount)
+                            layout.copyInterior(input + (first + s) * layout.channels * layout.height * layout.width,
+                                                into: padded + s * paddedCount)
                             if !rowMode {
                                 // The upstream gradient on the padded grid, zeros in the discarded lanes.
                                 let destination = staged + s * stagedCount, source = upstream + (first + s) * outSample
@@ -338,8 +348,9 @@ extension DirectVector {
             runOnWorkers(workers, count: batch) { range, worker in
                 let partial = scratch + worker * workerCount, xp = partial + partialCount, transposed = xp + paddedCount
                 partial.update(repeating: 0, count: partialCount)
+                xp.update(repeating: 0, count: paddedCount)     // zero borders once; each sample fills the interior
                 for n in range {
-                    layout.pad(input + n * inSample, into: xp)
+                    layout.copyInterior(input + n * inSample, into: xp)
                     let dy = upstream + n * outSample
                     transposeChannels(dy, channels: outChannels, pixels: outPlane, into: transposed, stride: padded)
                     for c in 0..<layout.channels {

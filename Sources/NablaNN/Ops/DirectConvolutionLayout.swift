@@ -171,22 +171,15 @@ struct DirectConvolutionLayout: Equatable {
         }
     }
 
-    /// Copies one sample (`channels × height × width`, contiguous) into its zero-padded buffer
-    /// (``paddedSampleCount`` elements, every one written).
-    func pad<Scalar>(_ source: UnsafePointer<Scalar>, into destination: UnsafeMutablePointer<Scalar>) {
-        let wp = paddedWidth, top = paddingHeight &* wp
+    /// Copies one sample (`channels × height × width`, contiguous) into the interior of its padded
+    /// buffer (``paddedSampleCount`` elements): the zero rows, columns and slack are not written — the
+    /// drivers zero each buffer once and then only this function writes it, so the borders stay zero
+    /// for every sample without being written again.
+    func copyInterior<Scalar>(_ source: UnsafePointer<Scalar>, into destination: UnsafeMutablePointer<Scalar>) {
+        let wp = paddedWidth, first = paddingHeight &* wp &+ paddingWidth
         for c in 0..<channels {
-            let plane = destination + c &* paddedPlane, input = source + c &* height &* width
-            zeroSpan(plane, count: top)
-            for h in 0..<height {
-                let row = plane + (top &+ h &* wp)
-                zeroSpan(row, count: paddingWidth)
-                copySpan(row + paddingWidth, input + h &* width, count: width)
-                zeroSpan(row + (paddingWidth &+ width), count: paddingWidth)
-            }
-            zeroSpan(plane + (top &+ height &* wp), count: top)
+            let plane = destination + (c &* paddedPlane &+ first), input = source + c &* height &* width
+            for h in 0..<height { copySpan(plane + h &* wp, input + h &* width, count: width) }
         }
-        let used = channels &* paddedPlane
-        zeroSpan(destination + used, count: paddedSampleCount &- used)
     }
 }

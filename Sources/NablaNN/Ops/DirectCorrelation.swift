@@ -13,7 +13,9 @@ import CNablaKernels
 /// of kernel rows is one range of taps; the weights are packed to match.
 ///
 /// `Padded` is the element of the padded copy (the scalar itself, or a bf16 channel-pair word); `pad`
-/// writes one sample's ``DirectConvolutionLayout/paddedSampleCount`` elements. `kernel(block, kStart,
+/// writes one sample's ``DirectConvolutionLayout/paddedSampleCount`` elements — or, with
+/// `interiorOnly`, only the sample's own elements into a buffer the driver zeroes once per worker
+/// (``DirectConvolutionLayout/copyInterior(_:into:)``: nothing else writes it, so the borders stay zero). `kernel(block, kStart,
 /// kCount, taps, padded, inputOffsets, target, targetOffsets, ldc)` computes the tile of channel block
 /// `block` over taps `kStart ..< kStart + kCount` (`taps` already points at `kStart`): for `m < mr` and
 /// `v < nv`, `layout.lanes` outputs at `target + targetOffsets[v] + m·ldc`, adding the bias itself.
@@ -30,7 +32,7 @@ struct DirectCorrelation<Padded, Scalar> {
                         _ target: UnsafeMutablePointer<Scalar>, _ targetOffsets: UnsafePointer<Int>, _ ldc: Int) -> Void
 
     func run(batch: Int, input: UnsafePointer<Scalar>, inputSample: Int, output: UnsafeMutablePointer<Scalar>,
-             workers: Int, workspace: ConvolutionWorkspace,
+             workers: Int, workspace: ConvolutionWorkspace, interiorOnly: Bool = false,
              pad: (_ sample: UnsafePointer<Scalar>, _ padded: UnsafeMutablePointer<Padded>) -> Void,
              finish: ((_ sample: Int, _ output: UnsafePointer<Scalar>) -> Void)? = nil, kernel: Kernel) {
         precondition(layout.isValid && outChannels >= 1 && tile.nv <= 8, "direct convolution: invalid layout \(layout)")
@@ -51,6 +53,7 @@ struct DirectCorrelation<Padded, Scalar> {
             workspace.withBuffer(of: Scalar.self, count: workers * stagingCount) { stagingScratch in
                 runOnWorkers(workers, count: batch) { range, worker in
                     let padded = paddedScratch + worker * paddedCount, staging = stagingScratch + worker * stagingCount
+                    if interiorOnly { UnsafeMutableRawPointer(padded).initializeMemory(as: UInt8.self, repeating: 0, count: paddedCount * MemoryLayout<Padded>.stride) }
                     withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * 8) { offsets in
                         let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
                         let validLanes = inputOffsets + 24

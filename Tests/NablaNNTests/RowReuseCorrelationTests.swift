@@ -1,0 +1,131 @@
+import XCTest
+@testable import NablaTensor
+@testable import NablaNN
+import NablaTestSupport
+
+/// The single-output-plane correlation (RowReuseCorrelation.swift): the input gradient of one-channel
+/// layers and the forward pass of one-output-channel layers agree with the BLAS path and with the
+/// general direct tiles on every kernel family (kernel heights 3 and 5, width dilation, planes narrower
+/// and wider than a vector, row blocks that end inside the plane), give the same bits on one core and
+/// several, propagate infinities as the BLAS path does, and are chosen by their rule.
+final class RowReuseCorrelationTests: XCTestCase {
+    override func tearDown() {
+        DirectConvolutionTests.resetKernelChoices()
+        super.tearDown()
+    }
+
+    /// One-channel inputs (their ∂x runs here) and one-channel outputs (their forward pass does).
+    static let shapes: [DirectConvolutionTests.Shape] = [
+        (1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 3),     // LeNet's first layer
+        (1, 4, 17, 13, (3, 3), (1, 1), (1, 1), 2),     // 17 rows: a block of 8 ends past the plane
+        (1, 3, 9, 40, (5, 3), (0, 1), (1, 2), 2),      // wider than two 16-lane vectors, dilated columns
+        (1, 2, 5, 5, (3, 5), (1, 2), (1, 1), 2),       // narrower than every vector
+        (3, 1, 12, 30, (5, 3), (2, 1), (1, 1), 2),     // one output channel: the forward pass
+        (2, 1, 20, 7, (3, 3), (0, 0), (1, 3), 1),      // no padding, dilated columns
+    ]
+
+    /// `[y, ∂x, ∂W, ∂b]` of `shape` with the row-reusing tiles forced `on` or off.
+    static func run(_ shape: DirectConvolutionTests.Shape, on: Bool, algorithm: ConvolutionAlgorithm,
+                    x: Tensor<Double>, w: Tensor<Double>, b: Tensor<Double>, seed: Tensor<Double>) -> [Tensor<Double>] {
+        DirectConvolution.rowReuseOverride = on
+        return withConvolutionAlgorithm(algorithm) {
+            let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+            let bv = Variable(b, requiresGradient: true)
+            let y = conv2d(xv, weight: wv, bias: bv, padding: shape.padding, dilation: shape.dilation)
+            y.backward(seed: seed)
+            return [y.value, xv.grad!, wv.grad!, bv.grad!]
+        }
+    }
+
+    func testAgreesWithTheBLASPathAndTheGeneralTiles() {
+        var generator = RandomGenerator(seed: 77)
+        for shape in Self.shapes {
+            let x = Tensor<Double>(normal: [shape.batch, shape.cin, shape.h, shape.w], using: &generator)
+            let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
+            let b = Tensor<Double>(normal: [shape.cout], using: &generator)
+            let g = DirectConvolutionTests.geometry(shape)
+            let seed = Tensor<Double>(normal: [shape.batch, shape.cout, g.outHeight, g.outWidth], using: &generator)
+            let reference = Self.run(shape, on: false, algorithm: .gemm, x: x, w: w, b: b, seed: seed)
+            var reused = 0
+            DirectConvolutionTests.forEveryKernelFamily { family in
+                let lanes = DirectConvolution.vectorBitsOverride! / 64
+                let layout = shape.cin == 1 ? DirectConvolutionLayout(inputGradient: g, lanes: lanes)
+                                            : DirectConvolutionLayout(forward: g, lanes: lanes)
+                DirectConvolution.rowReuseOverride = nil
+                XCTAssertTrue(DirectConvolution.reusesRows(layout, outChannels: 1), "\(shape): the rule takes it unforced")
+                let rows = Self.run(shape, on: true, algorithm: .direct, x: x, w: w, b: b, seed: seed)
+                let general = Self.run(shape, on: false, algorithm: .direct, x: x, w: w, b: b, seed: seed)
+                for (part, index) in [("output", 0), ("∂x", 1), ("∂W", 2), ("∂b", 3)] {
+                    assertClose(rows[index], reference[index], relative: 1e-11, absolute: 1e-11, "\(shape) \(family) \(part): against BLAS")
+                    assertClose(rows[index], general[index], relative: 1e-11, absolute: 1e-11, "\(shape) \(family) \(part): against the general tiles")
+                }
+                reused += 1
+            }
+            XCTAssertEqual(reused, DirectConvolutionTests.widths.count * DirectConvolutionTests.registerFiles.count * 2)
+        }
+    }
+
+    func testBitsDoNotDependOnTheThreadCount() {
+        var generator = RandomGenerator(seed: 5)
+        for shape in Self.shapes {
+            let x = Tensor<Double>(normal: [9, shape.cin, shape.h, shape.w], using: &generator)
+            let w = Tensor<Double>(normal: [shape.cout, shape.cin, shape.kernel.0, shape.kernel.1], using: &generator)
+            let b = Tensor<Double>(normal: [shape.cout], using: &generator)
+            let g = DirectConvolutionTests.geometry(shape)
+            let seed = Tensor<Double>(normal: [9, shape.cout, g.outHeight, g.outWidth], using: &generator)
+            var results: [[Tensor<Double>]] = []
+            for threshold in [Int.max, 0] {
+                ConvolutionTuning.parallelThreshold = threshold
+                ConvolutionParallelism.override = threshold == 0 ? 2 : nil
+                results.append(Self.run(shape, on: true, algorithm: .direct, x: x, w: w, b: b, seed: seed))
+            }
+            // The product this file is about: ∂x of a one-channel input, or y of a one-channel output.
+            let part = shape.cin == 1 ? 1 : 0
+            XCTAssertEqual(results[0][part].scalars, results[1][part].scalars, "\(shape): one core and two")
+        }
+    }
+
+    /// An infinite upstream gradient: the padded zeros multiply only weights, so the ∞ and NaN pixels of
+    /// ∂x are where the BLAS path puts them.
+    func testInfinitiesLandWhereTheBLASPathPutsThem() {
+        var generator = RandomGenerator(seed: 12)
+        let shape: DirectConvolutionTests.Shape = (1, 2, 10, 12, (5, 5), (2, 2), (1, 1), 2)
+        let x = Tensor<Double>(normal: [2, 1, 10, 12], using: &generator)
+        let w = Tensor<Double>(normal: [2, 1, 5, 5], using: &generator)
+        let b = Tensor<Double>(zeros: [2])
+        var seed = Tensor<Double>(normal: [2, 2, 10, 12], using: &generator)
+        seed[0, 0, 0, 11] = .infinity          // a corner: its taps meet the padding
+        seed[1, 1, 6, 3] = -.infinity
+        seed[1, 0, 6, 4] = .infinity            // +∞ and −∞ meet in some pixels: NaN
+        let reference = Self.run(shape, on: false, algorithm: .gemm, x: x, w: w, b: b, seed: seed)[1]
+        for bits in DirectConvolutionTests.widths {
+            DirectConvolution.vectorBitsOverride = bits
+            let rows = Self.run(shape, on: true, algorithm: .direct, x: x, w: w, b: b, seed: seed)[1]
+            XCTAssertEqual(rows.scalars.map(\.isNaN), reference.scalars.map(\.isNaN), "\(bits)-bit: NaN pixels")
+            XCTAssertEqual(rows.scalars.map { $0.isInfinite ? $0.sign : nil }, reference.scalars.map { $0.isInfinite ? $0.sign : nil },
+                           "\(bits)-bit: infinite pixels")
+            XCTAssertGreaterThan(rows.scalars.filter(\.isNaN).count, 0, "the shape meets +∞ and −∞")
+        }
+    }
+
+    func testRuleTakesOneOutputPlaneOfKernelHeightThreeOrFive() throws {
+        func layout(_ input: [Int], _ weight: [Int], padding: Int, dilation: Int = 1, lanes: Int) throws -> DirectConvolutionLayout {
+            let g = try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
+                                              padding: (padding, padding), dilation: (dilation, dilation), groups: 1)
+            return DirectConvolutionLayout(inputGradient: g, lanes: lanes)
+        }
+        for lanes in [16, 8, 4] {
+            XCTAssertTrue(DirectConvolution.reusesRows(try layout([128, 1, 28, 28], [6, 1, 5, 5], padding: 2, lanes: lanes), outChannels: 1),
+                          "LeNet's 1→6 input gradient, \(lanes) lanes")
+            XCTAssertTrue(DirectConvolution.reusesRows(try layout([8, 1, 32, 32], [16, 1, 3, 3], padding: 1, lanes: lanes), outChannels: 1))
+            XCTAssertFalse(DirectConvolution.reusesRows(try layout([64, 3, 32, 32], [32, 3, 3, 3], padding: 1, lanes: lanes), outChannels: 3),
+                           "three output planes")
+            XCTAssertFalse(DirectConvolution.reusesRows(try layout([8, 1, 32, 32], [16, 1, 3, 3], padding: 2, dilation: 2, lanes: lanes),
+                                                        outChannels: 1), "dilated rows")
+            DirectConvolution.rowReuseOverride = true
+            XCTAssertFalse(DirectConvolution.reusesRows(try layout([8, 1, 32, 32], [16, 1, 4, 4], padding: 1, lanes: lanes), outChannels: 1),
+                           "no tile for kernel height 4, forced or not")
+            DirectConvolution.rowReuseOverride = nil
+        }
+    }
+}
