@@ -6,8 +6,9 @@ import NablaTestSupport
 /// The single-output-plane correlation (RowReuseCorrelation.swift): the input gradient of one-channel
 /// layers and the forward pass of one-output-channel layers agree with the BLAS path and with the
 /// general direct tiles on every kernel family (kernel heights 3 and 5, width dilation, planes narrower
-/// and wider than a vector, row blocks that end inside the plane), give the same bits on one core and
-/// several, propagate infinities as the BLAS path does, and are chosen by their rule.
+/// and wider than a vector, row blocks that end past the plane, several samples per grid row with a
+/// last group that leaves slots unused), give the same bits on one core and several, propagate
+/// infinities as the BLAS path does, and are chosen by their rule.
 final class RowReuseCorrelationTests: XCTestCase {
     override func tearDown() {
         DirectConvolutionTests.resetKernelChoices()
@@ -16,7 +17,8 @@ final class RowReuseCorrelationTests: XCTestCase {
 
     /// One-channel inputs (their ∂x runs here) and one-channel outputs (their forward pass does).
     static let shapes: [DirectConvolutionTests.Shape] = [
-        (1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 3),     // LeNet's first layer
+        (1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 9),     // LeNet's first layer: groups of 7 samples and of 2, blocks 8+8+8+4
+        (1, 3, 10, 12, (3, 3), (1, 1), (1, 1), 11),    // several samples per grid row at every width, a 4-row block
         (1, 4, 17, 13, (3, 3), (1, 1), (1, 1), 2),     // 17 rows: a block of 8 ends past the plane
         (1, 3, 9, 40, (5, 3), (0, 1), (1, 2), 2),      // wider than two 16-lane vectors, dilated columns
         (1, 2, 5, 5, (3, 5), (1, 2), (1, 1), 2),       // narrower than every vector
@@ -106,6 +108,24 @@ final class RowReuseCorrelationTests: XCTestCase {
                            "\(bits)-bit: infinite pixels")
             XCTAssertGreaterThan(rows.scalars.filter(\.isNaN).count, 0, "the shape meets +∞ and −∞")
         }
+    }
+
+    /// The grid's slots and blocks for LeNet's 28-wide, 28-high input-gradient plane.
+    func testGridStacksSamplesToWasteTheFewestLanes() throws {
+        let g = try Convolution2DGeometry(operation: "conv2d", input: [128, 1, 28, 28], weight: [6, 1, 5, 5], bias: nil,
+                                          stride: (1, 1), padding: (2, 2), dilation: (1, 1), groups: 1)
+        let layout16 = DirectConvolutionLayout(inputGradient: g, lanes: 16)
+        let grid = RowReuseGrid(layout16, batch: 128)
+        // 7 samples: 6·30 + 28 = 208 output columns, 13 vectors (a sample alone: 2 vectors for 28 columns).
+        XCTAssertEqual([grid.samples, grid.sampleStride, grid.width, grid.vectorsPerRow], [7, 30, 212, 13])
+        XCTAssertEqual(grid.blocks.map(\.top), [0, 8, 16, 24])
+        XCTAssertEqual(grid.blocks.map(\.rows), [8, 8, 8, 4])
+        XCTAssertEqual(RowReuseGrid(layout16, batch: 3).samples, 1, "three samples waste as many lanes as one")
+        XCTAssertEqual(RowReuseGrid(layout16, batch: 1).samples, 1)
+        let rows9 = RowReuseGrid(DirectConvolutionLayout(inputGradient: try Convolution2DGeometry(
+            operation: "conv2d", input: [2, 1, 9, 9], weight: [2, 1, 3, 3], bias: nil, stride: (1, 1), padding: (1, 1),
+            dilation: (1, 1), groups: 1), lanes: 4), batch: 2)
+        XCTAssertEqual(rows9.blocks.map(\.rows), [8, 4], "9 rows: a block of 8, then 4 for the last")
     }
 
     func testRuleTakesOneOutputPlaneOfKernelHeightThreeOrFive() throws {

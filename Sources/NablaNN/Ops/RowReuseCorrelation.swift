@@ -7,36 +7,32 @@
 /// eight output rows of one vector column: each input row it loads serves every output row its kernel
 /// rows meet (`kH` multiply-adds per load inside the tile).
 ///
-/// Each sample is copied into the interior of a padded buffer as the general kernels' (whose zero
-/// borders are written once per call: ``DirectConvolutionLayout/copyInterior(_:into:)``), the
-/// tiles walk the output plane in blocks of eight rows of the padded grid's pitch `Wp`, and the plane is
-/// computed into a staging grid of pitch `Wp` whose columns `ow < Wo` are copied out. Within a block the
-/// vector columns run last to first: a last vector that reaches past its row (when `⌈Wo/L⌉·L > Wp`)
-/// writes into the next row's first lanes, which that row's first vector overwrites afterwards. Rows past
-/// `Ho` (the last block's) read the buffer's zeroed tail and are discarded.
+/// A group of samples is copied side by side into the interior of one padded grid (``RowReuseGrid``:
+/// its zero borders are written once per call), the tiles walk the grid's rows in blocks of eight (the
+/// last of four), and the output is computed into a staging grid of the same pitch whose output columns
+/// are copied out. Within a block the vector columns run last to first: a last vector that reaches past
+/// its row writes into the next row's first lanes, which that row's first vector overwrites afterwards.
+/// Rows past `Ho` (a last block of four taller than what is left) read the buffer's zeroed tail and are
+/// discarded.
 ///
 /// Every output element sums its taps in the order `c`, `j`, `i` (the general kernels: `i`, `c`, `j`),
 /// one fused multiply-add each, so its bits do not depend on the thread count.
 extension DirectConvolution {
-    /// Rows of one register tile.
-    static let rowReuseTileRows = 8
-
     /// Tests force the single-channel tiles on (where their kernel heights allow) or off.
     nonisolated(unsafe) static var rowReuseOverride: Bool?
 
     /// Whether a correlation of `layout` with `outChannels` output planes runs on the row-reusing tiles:
-    /// one output plane, unit row dilation, a kernel of height 3 or 5, and no more vectors to compute than
-    /// the general tiles' `mr` rows × ``DirectConvolutionLayout/vectorCount``.
+    /// one output plane, unit row dilation, a kernel of height 3 or 5, and — one sample per grid row —
+    /// no more vectors to compute than the general tiles' `mr` rows × ``DirectConvolutionLayout/vectorCount``.
     static func reusesRows(_ layout: DirectConvolutionLayout, outChannels: Int,
                            registers: Int = DirectConvolutionSupport.registerCount) -> Bool {
         guard outChannels == 1 && layout.dilationHeight == 1 && (layout.kernelHeight == 3 || layout.kernelHeight == 5) else {
             return false
         }
         if let rowReuseOverride { return rowReuseOverride }
-        let rows = (layout.outHeight + rowReuseTileRows - 1) / rowReuseTileRows * rowReuseTileRows
-        let vectorsPerRow = (layout.outWidth + layout.lanes - 1) / layout.lanes
-        let mr = forwardTile(channels: 1, registers: registers).mr
-        return rows * vectorsPerRow <= mr * layout.vectorCount
+        let grid = RowReuseGrid(layout, batch: 1)
+        let rows = grid.blocks.reduce(0) { $0 + $1.rows }
+        return rows * grid.vectorsPerRow <= forwardTile(channels: 1, registers: registers).mr * layout.vectorCount
     }
 }
 
@@ -52,39 +48,47 @@ extension DirectVector {
     ) {
         precondition(layout.isValid && layout.lanes == scalarCount && layout.dilationHeight == 1
                      && (layout.kernelHeight == 3 || layout.kernelHeight == 5), "direct convolution: invalid layout \(layout)")
-        let tileRows = DirectConvolution.rowReuseTileRows, lanes = scalarCount
-        let kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
-        let wp = layout.paddedWidth, ho = layout.outHeight, wo = layout.outWidth, outPlane = layout.outPlane
-        let blocks = (ho + tileRows - 1) / tileRows, vectorsPerRow = (wo + lanes - 1) / lanes
-        // The last tile reads up to input row `blocks·8 − 1 + kH − 1` of the last plane.
-        let reach = (channels - 1) * layout.paddedPlane + (blocks * tileRows + kH - 2) * wp
-            + (vectorsPerRow - 1) * lanes + (kW - 1) * layout.dilationWidth + lanes
-        let paddedCount = paddedToCacheLine(Swift.max(layout.paddedSampleCount, reach))
-        let stagingCount = paddedToCacheLine(blocks * tileRows * wp + vectorsPerRow * lanes)
+        let grid = RowReuseGrid(layout, batch: batch)
+        let lanes = scalarCount, kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
+        let h = layout.height, w = layout.width, ho = layout.outHeight, wo = layout.outWidth, outPlane = layout.outPlane
+        let pitch = grid.width, plane = grid.plane, samples = grid.samples
         workspace.withBuffer(of: Scalar.self, count: layout.depth) { packed in
             // [C][kW][kH]: the order the tiles walk their taps.
             var k = 0
             for c in 0..<channels { for j in 0..<kW { for i in 0..<kH { packed[k] = weight(c, i, j); k += 1 } } }
-            workspace.withBuffer(of: Scalar.self, count: workers * (paddedCount + stagingCount)) { scratch in
+            let perWorker = grid.paddedCount + grid.stagingCount
+            workspace.withBuffer(of: Scalar.self, count: workers * perWorker) { scratch in
                 runOnWorkers(workers, count: batch) { range, worker in
-                    let padded = scratch + worker * (paddedCount + stagingCount), staging = padded + paddedCount
-                    // The padding and the tail (which only the discarded rows read) are zeroed once;
-                    // each sample writes only the interior.
-                    zeroSpan(padded, count: paddedCount)
-                    for n in range {
-                        layout.copyInterior(input + n * inputSample, into: padded)
-                        for block in 0..<blocks {
-                            let offset = block * tileRows * wp
-                            for column in Swift.stride(from: vectorsPerRow - 1, through: 0, by: -1) {
-                                tile(kernelHeight: kH, channels: channels, kernelWidth: kW, dilationWidth: layout.dilationWidth,
-                                     weights: UnsafePointer(packed), input: UnsafePointer(padded + (offset + column * lanes)),
-                                     planeStride: layout.paddedPlane, rowPitch: wp,
-                                     output: staging + (offset + column * lanes), initial: bias)
+                    let padded = scratch + worker * perWorker, staging = padded + grid.paddedCount
+                    // The zero borders (and the tail only discarded rows read) are written once; each
+                    // group of samples writes only the interiors. A slot the last group leaves unused
+                    // keeps an earlier sample, read only by that slot's discarded outputs.
+                    zeroSpan(padded, count: grid.paddedCount)
+                    for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: samples) {
+                        let count = Swift.min(samples, range.upperBound - first)
+                        for s in 0..<count {
+                            let source = input + (first + s) * inputSample
+                            let target = padded + (layout.paddingHeight * pitch + layout.paddingWidth + s * grid.sampleStride)
+                            for c in 0..<channels {
+                                for row in 0..<h { copySpan(target + (c * plane + row * pitch), source + (c * h + row) * w, count: w) }
                             }
                         }
-                        let out = output + (finish == nil ? n : worker) * outPlane
-                        for oh in 0..<ho { copySpan(out + oh * wo, staging + oh * wp, count: wo) }
-                        finish?(n, UnsafePointer(out))
+                        // A last group of fewer samples computes only the vectors its slots reach.
+                        let vectors = grid.vectors(samples: count)
+                        for (top, rows) in grid.blocks {
+                            for column in Swift.stride(from: vectors - 1, through: 0, by: -1) {
+                                let offset = top * pitch + column * lanes
+                                tile(rows: rows, kernelHeight: kH, channels: channels, kernelWidth: kW,
+                                     dilationWidth: layout.dilationWidth, weights: UnsafePointer(packed),
+                                     input: UnsafePointer(padded + offset), planeStride: plane, rowPitch: pitch,
+                                     output: staging + offset, initial: bias)
+                            }
+                        }
+                        for s in 0..<count {
+                            let out = output + (finish == nil ? first + s : worker) * outPlane
+                            for oh in 0..<ho { copySpan(out + oh * wo, staging + (oh * pitch + s * grid.sampleStride), count: wo) }
+                            finish?(first + s, UnsafePointer(out))
+                        }
                     }
                 }
             }
@@ -92,17 +96,76 @@ extension DirectVector {
     }
 
     @inline(__always)
-    private static func tile(kernelHeight: Int, channels: Int, kernelWidth: Int, dilationWidth: Int,
+    private static func tile(rows: Int, kernelHeight: Int, channels: Int, kernelWidth: Int, dilationWidth: Int,
                              weights: UnsafePointer<Scalar>, input: UnsafePointer<Scalar>, planeStride: Int, rowPitch: Int,
                              output: UnsafeMutablePointer<Scalar>, initial: Scalar) {
-        if kernelHeight == 5 {
+        switch (rows, kernelHeight) {
+        case (8, 5):
             RowReuseKernel.rows8Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
                                         input: input, planeStride: planeStride, rowPitch: rowPitch,
                                         output: output, outputPitch: rowPitch, initial: initial, Self.self)
-        } else {
+        case (8, _):
             RowReuseKernel.rows8Height3(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
                                         input: input, planeStride: planeStride, rowPitch: rowPitch,
                                         output: output, outputPitch: rowPitch, initial: initial, Self.self)
+        case (_, 5):
+            RowReuseKernel.rows4Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
+                                        input: input, planeStride: planeStride, rowPitch: rowPitch,
+                                        output: output, outputPitch: rowPitch, initial: initial, Self.self)
+        default:
+            RowReuseKernel.rows4Height3(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
+                                        input: input, planeStride: planeStride, rowPitch: rowPitch,
+                                        output: output, outputPitch: rowPitch, initial: initial, Self.self)
         }
+    }
+}
+
+/// The padded grid of ``DirectVector/rowReuseCorrelation(_:batch:input:inputSample:weight:bias:output:workers:workspace:finish:)``:
+/// `samples` samples side by side in each row, `W + pW` columns apart, so that the right padding of one
+/// is the left padding of the next (the kernel's reach past a sample's last column is `pW` columns, all
+/// zeros, on either side). Output pixel `(oh, ow)` of slot `s` is grid column `s·(W + pW) + ow`; the
+/// `pW` columns between two samples' outputs are computed and discarded. The slot count (at most 8)
+/// computes the fewest vectors per useful output pixel — a 28-wide LeNet plane: one sample per row
+/// wastes 4 of 32 lanes, seven 12 of 208.
+struct RowReuseGrid {
+    var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
+    private var outWidth: Int, lanes: Int
+    /// (first row, rows) of each register tile: blocks of 8, the last of 4 when at most 4 are left.
+    var blocks: [(top: Int, rows: Int)]
+    var paddedCount: Int, stagingCount: Int
+
+    init(_ layout: DirectConvolutionLayout, batch: Int) {
+        let w = layout.width, pW = layout.paddingWidth, wo = layout.outWidth, l = layout.lanes
+        sampleStride = w + pW
+        outWidth = wo; lanes = l
+        func vectors(_ count: Int) -> Int { Self.vectors(samples: count, stride: w + pW, outWidth: wo, lanes: l) }
+        var best = 1
+        for candidate in 2...8 where candidate <= batch && vectors(candidate) * best < vectors(best) * candidate {
+            best = candidate
+        }
+        samples = best
+        width = pW + best * (w + pW)
+        plane = layout.paddedHeight * width
+        vectorsPerRow = vectors(best)
+        blocks = []
+        var top = 0
+        while top < layout.outHeight {
+            let rows = layout.outHeight - top <= 4 ? 4 : 8
+            blocks.append((top, rows))
+            top += rows
+        }
+        // The last tile reads input rows up to `top − 1 + kH − 1` of the last plane, and its last vector
+        // reaches `L` lanes past its first.
+        let reach = (layout.channels - 1) * plane + (top + layout.kernelHeight - 2) * width
+            + (vectorsPerRow - 1) * l + (layout.kernelWidth - 1) * layout.dilationWidth + l
+        paddedCount = paddedToCacheLine(Swift.max(layout.channels * plane, reach))
+        stagingCount = paddedToCacheLine(top * width + vectorsPerRow * l)
+    }
+
+    /// Vectors per grid row that cover the outputs of the first `samples` slots.
+    func vectors(samples: Int) -> Int { Self.vectors(samples: samples, stride: sampleStride, outWidth: outWidth, lanes: lanes) }
+
+    private static func vectors(samples: Int, stride: Int, outWidth: Int, lanes: Int) -> Int {
+        ((samples - 1) * stride + outWidth + lanes - 1) / lanes
     }
 }

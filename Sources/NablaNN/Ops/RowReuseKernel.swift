@@ -1,5 +1,6 @@
 /// The register tiles of the single-channel correlation (`RowReuseCorrelation.swift`): eight output
-/// rows of one channel, one vector of `L` pixels each, for a kernel of height 5 or 3.
+/// rows of one channel, one vector of `L` pixels each, for a kernel of height 5 or 3 — and four rows,
+/// for the last block of a plane whose height leaves at most four.
 ///
 /// Output row `r` of the tile takes kernel row `i` from input row `r + i`, so input row `m` meets
 /// every output row `r = m − i` of the tile: one load of it serves up to `kH` multiply-adds, each with
@@ -102,6 +103,79 @@ enum RowReuseKernel {
             }
         }
         storeRows(s0, s1, s2, s3, s4, s5, s6, s7, output, outputPitch)
+    }
+
+    /// Four rows, kernel height 5: the last block of a plane whose height leaves at most four rows.
+    @inline(never)
+    static func rows4Height5<V: SIMD>(
+        channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, planeStride: Int, rowPitch: Int,
+        output: UnsafeMutablePointer<V.Scalar>, outputPitch: Int, initial: V.Scalar, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        var s0 = V(repeating: initial), s1 = s0, s2 = s0, s3 = s0
+        var w = weights
+        for c in 0..<channels {
+            let plane = input + c &* planeStride
+            for j in 0..<kernelWidth {
+                var row = plane + j &* dilationWidth
+                let w0 = V(repeating: w[0]), w1 = V(repeating: w[1]), w2 = V(repeating: w[2])
+                let w3 = V(repeating: w[3]), w4 = V(repeating: w[4])
+                w += 5
+                var x: V = loadVector(row)                     // input row 0
+                s0 = s0.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 1
+                s0 = s0.addingProduct(w1, x); s1 = s1.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 2
+                s0 = s0.addingProduct(w2, x); s1 = s1.addingProduct(w1, x); s2 = s2.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 3
+                s0 = s0.addingProduct(w3, x); s1 = s1.addingProduct(w2, x); s2 = s2.addingProduct(w1, x)
+                s3 = s3.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 4
+                s0 = s0.addingProduct(w4, x); s1 = s1.addingProduct(w3, x); s2 = s2.addingProduct(w2, x)
+                s3 = s3.addingProduct(w1, x)
+                row += rowPitch; x = loadVector(row)             // 5
+                s1 = s1.addingProduct(w4, x); s2 = s2.addingProduct(w3, x); s3 = s3.addingProduct(w2, x)
+                row += rowPitch; x = loadVector(row)             // 6
+                s2 = s2.addingProduct(w4, x); s3 = s3.addingProduct(w3, x)
+                row += rowPitch; x = loadVector(row)             // 7
+                s3 = s3.addingProduct(w4, x)
+            }
+        }
+        storeVector(s0, output); storeVector(s1, output + outputPitch)
+        storeVector(s2, output + 2 &* outputPitch); storeVector(s3, output + 3 &* outputPitch)
+    }
+
+    /// Four rows, kernel height 3.
+    @inline(never)
+    static func rows4Height3<V: SIMD>(
+        channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, planeStride: Int, rowPitch: Int,
+        output: UnsafeMutablePointer<V.Scalar>, outputPitch: Int, initial: V.Scalar, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        var s0 = V(repeating: initial), s1 = s0, s2 = s0, s3 = s0
+        var w = weights
+        for c in 0..<channels {
+            let plane = input + c &* planeStride
+            for j in 0..<kernelWidth {
+                var row = plane + j &* dilationWidth
+                let w0 = V(repeating: w[0]), w1 = V(repeating: w[1]), w2 = V(repeating: w[2])
+                w += 3
+                var x: V = loadVector(row)                     // input row 0
+                s0 = s0.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 1
+                s0 = s0.addingProduct(w1, x); s1 = s1.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 2
+                s0 = s0.addingProduct(w2, x); s1 = s1.addingProduct(w1, x); s2 = s2.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 3
+                s1 = s1.addingProduct(w2, x); s2 = s2.addingProduct(w1, x); s3 = s3.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 4
+                s2 = s2.addingProduct(w2, x); s3 = s3.addingProduct(w1, x)
+                row += rowPitch; x = loadVector(row)             // 5
+                s3 = s3.addingProduct(w2, x)
+            }
+        }
+        storeVector(s0, output); storeVector(s1, output + outputPitch)
+        storeVector(s2, output + 2 &* outputPitch); storeVector(s3, output + 3 &* outputPitch)
     }
 
     /// Stores eight rows `pitch` apart, first to last.
