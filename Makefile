@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test deps tbenv release bench-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check
+.PHONY: run test deps tbenv release bench-report kernel-stack-report fixtures clean fuzz fuzz-build fuzz-brief sanitize sanitize-thread check-imports example docs check-docs soak readme-check
 
 ## run: the main job (see README)
 run: deps release
@@ -23,6 +23,12 @@ test: deps tbenv check-imports
 	$(MAKE) --no-print-directory example
 	$(MAKE) --no-print-directory fuzz-brief
 	@Scripts/test-summary.sh .build/test.log
+
+## kernel-stack-report: how many vector-register spills and reloads each register-tile kernel of the
+## release build has (Scripts/kernel-stack-report.sh; x86-64, needs objdump): a spilling tile is slow,
+## not wrong, so no test sees it
+kernel-stack-report: release
+	Scripts/kernel-stack-report.sh $(NABLA)
 
 ## readme-check: runs the README's tutorial with the release build and checks the output it shows
 ## (Scripts/readme-check.py; its PyTorch step runs where a Python with torch is found, else it is skipped)
