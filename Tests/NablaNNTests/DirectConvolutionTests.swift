@@ -18,8 +18,8 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     /// Puts back every switch the direct-convolution tests turn: vector width, register file, kernel
-    /// choices (outer-product and masked weight gradients, column-split input gradient, channel-vector
-    /// forward pass) and the threading threshold.
+    /// choices (outer-product and masked weight gradients, column-split, batch-vector and row-reusing
+    /// correlations, channel-vector forward pass) and the threading threshold.
     static func resetKernelChoices() {
         DirectConvolution.vectorBitsOverride = nil
         DirectConvolutionSupport.registerCount = defaultRegisters
@@ -28,6 +28,7 @@ final class DirectConvolutionTests: XCTestCase {
         DirectConvolution.channelVectorOverride = nil
         DirectConvolution.columnMaskOverride = nil
         DirectConvolution.batchVectorOverride = nil
+        DirectConvolution.rowReuseOverride = nil
         ConvolutionTuning.parallelThreshold = 1 << 18
         ConvolutionParallelism.override = nil
     }

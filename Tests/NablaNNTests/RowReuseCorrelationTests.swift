@@ -48,7 +48,6 @@ final class RowReuseCorrelationTests: XCTestCase {
             let g = DirectConvolutionTests.geometry(shape)
             let seed = Tensor<Double>(normal: [shape.batch, shape.cout, g.outHeight, g.outWidth], using: &generator)
             let reference = Self.run(shape, on: false, algorithm: .gemm, x: x, w: w, b: b, seed: seed)
-            var reused = 0
             DirectConvolutionTests.forEveryKernelFamily { family in
                 let lanes = DirectConvolution.vectorBitsOverride! / 64
                 let layout = shape.cin == 1 ? DirectConvolutionLayout(inputGradient: g, lanes: lanes)
@@ -61,9 +60,7 @@ final class RowReuseCorrelationTests: XCTestCase {
                     assertClose(rows[index], reference[index], relative: 1e-11, absolute: 1e-11, "\(shape) \(family) \(part): against BLAS")
                     assertClose(rows[index], general[index], relative: 1e-11, absolute: 1e-11, "\(shape) \(family) \(part): against the general tiles")
                 }
-                reused += 1
             }
-            XCTAssertEqual(reused, DirectConvolutionTests.widths.count * DirectConvolutionTests.registerFiles.count * 2)
         }
     }
 

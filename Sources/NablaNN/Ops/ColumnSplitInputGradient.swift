@@ -41,9 +41,11 @@ extension DirectConvolution {
     /// of the shapes — when its multiply-adds (padded rows × padded vectors × depth of the register
     /// tiles) are at most 80% of the plain correlation's. LeNet's 6→16 layer with 16 lanes: 23,040
     /// against 38,400 per sample; the 3×3 "same" layers of convnet and resnet20 compute as many either
-    /// way and stay plain.
+    /// way and stay plain. A gradient of one input plane that the row-reusing tiles take
+    /// (``reusesRows(_:outChannels:registers:)``: LeNet's 1→6) stays on them.
     static func splitsColumns(_ g: Convolution2DGeometry, lanes: Int) -> Bool {
-        columnSplitOverride ?? splitPays(pixelInputGradientWork(g, lanes: lanes))
+        columnSplitOverride ?? (!reusesRows(DirectConvolutionLayout(inputGradient: g, lanes: lanes), outChannels: g.inChannels)
+                                && splitPays(pixelInputGradientWork(g, lanes: lanes)))
     }
 
     /// The rule of ``splitsColumns(_:lanes:)`` on the two works of ``pixelInputGradientWork(_:lanes:registers:)``.

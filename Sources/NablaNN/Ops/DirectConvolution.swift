@@ -161,8 +161,7 @@ extension DirectVector {
             let dx = inputGradient.assumingMemoryBound(to: Scalar.self)
             if DirectConvolution.vectorizesBatch(g, lanes: scalarCount, scalarSize: MemoryLayout<Scalar>.size) {
                 batchVectorInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
-            } else if DirectConvolution.splitsColumns(g, lanes: scalarCount)
-                        && !DirectConvolution.reusesRows(DirectConvolutionLayout(inputGradient: g, lanes: scalarCount), outChannels: g.inChannels) {
+            } else if DirectConvolution.splitsColumns(g, lanes: scalarCount) {
                 columnSplitInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
             } else {
                 plainInputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)

@@ -174,11 +174,13 @@ struct DirectConvolutionLayout: Equatable {
     /// Copies one sample (`channels × height × width`, contiguous) into the interior of its padded
     /// buffer (``paddedSampleCount`` elements): the zero rows, columns and slack are not written — the
     /// drivers zero each buffer once and then only this function writes it, so the borders stay zero
-    /// for every sample without being written again.
-    func copyInterior<Scalar>(_ source: UnsafePointer<Scalar>, into destination: UnsafeMutablePointer<Scalar>) {
-        let wp = paddedWidth, first = paddingHeight &* wp &+ paddingWidth
+    /// for every sample without being written again. A buffer with wider rows (several samples side by
+    /// side, as in ``RowReuseGrid``) passes its own `rowPitch` and `planeStride`.
+    func copyInterior<Scalar>(_ source: UnsafePointer<Scalar>, into destination: UnsafeMutablePointer<Scalar>,
+                              rowPitch: Int? = nil, planeStride: Int? = nil) {
+        let wp = rowPitch ?? paddedWidth, stride = planeStride ?? paddedPlane, first = paddingHeight &* wp &+ paddingWidth
         for c in 0..<channels {
-            let plane = destination + (c &* paddedPlane &+ first), input = source + c &* height &* width
+            let plane = destination + (c &* stride &+ first), input = source + c &* height &* width
             for h in 0..<height { copySpan(plane + h &* wp, input + h &* width, count: width) }
         }
     }

@@ -50,7 +50,7 @@ extension DirectVector {
                      && (layout.kernelHeight == 3 || layout.kernelHeight == 5), "direct convolution: invalid layout \(layout)")
         let grid = RowReuseGrid(layout, batch: batch)
         let lanes = scalarCount, kH = layout.kernelHeight, kW = layout.kernelWidth, channels = layout.channels
-        let h = layout.height, w = layout.width, ho = layout.outHeight, wo = layout.outWidth, outPlane = layout.outPlane
+        let ho = layout.outHeight, wo = layout.outWidth, outPlane = layout.outPlane
         let pitch = grid.width, plane = grid.plane, samples = grid.samples
         workspace.withBuffer(of: Scalar.self, count: layout.depth) { packed in
             // [C][kW][kH]: the order the tiles walk their taps.
@@ -67,11 +67,8 @@ extension DirectVector {
                     for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: samples) {
                         let count = Swift.min(samples, range.upperBound - first)
                         for s in 0..<count {
-                            let source = input + (first + s) * inputSample
-                            let target = padded + (layout.paddingHeight * pitch + layout.paddingWidth + s * grid.sampleStride)
-                            for c in 0..<channels {
-                                for row in 0..<h { copySpan(target + (c * plane + row * pitch), source + (c * h + row) * w, count: w) }
-                            }
+                            layout.copyInterior(input + (first + s) * inputSample, into: padded + s * grid.sampleStride,
+                                                rowPitch: pitch, planeStride: plane)
                         }
                         // A last group of fewer samples computes only the vectors its slots reach.
                         let vectors = grid.vectors(samples: count)
