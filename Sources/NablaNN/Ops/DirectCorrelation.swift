@@ -47,73 +47,80 @@ struct DirectCorrelation<Padded, Scalar> {
         let inPlace = layout.writesInPlace
         let stagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let paddedCount = layout.paddedSampleCount
-        workspace.withBuffer(of: Int.self, count: depth) { taps in
+        // The groups of vectors are the same for every sample: their offsets, valid lanes and tap
+        // ranges are tabulated once per call (computing them per tile took a third of the driver's
+        // time at LeNet's depth of 25 — a few integer divisions per vector).
+        let groups = (vectors + nv - 1) / nv, groupStride = 3 * nv + 2
+        workspace.withBuffer(of: Int.self, count: depth + groups * groupStride + nv) { taps in
             layout.writeTapOffsets(taps, kernelRowMajor: true)
+            let table = taps + depth, tileOffsets = UnsafePointer(table + groups * groupStride)
+            for group in 0..<groups {
+                let entry = table + group * groupStride, first = group * nv, last = Swift.min(first + nv - 1, vectors - 1)
+                for v in 0..<nv {
+                    let (inputOffset, outputOffset, valid) = layout.vectorOffsets(Swift.min(first + v, last))
+                    entry[v] = inputOffset
+                    entry[nv + v] = outputOffset
+                    entry[2 * nv + v] = valid
+                }
+                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
+                entry[3 * nv] = kernelRows.lowerBound * tapsPerRow
+                entry[3 * nv + 1] = kernelRows.count * tapsPerRow
+            }
+            for v in 0..<nv { table[groups * groupStride + v] = v * lanes }
             workspace.withBuffer(of: Padded.self, count: workers * paddedCount) { paddedScratch in
             workspace.withBuffer(of: Scalar.self, count: workers * stagingCount) { stagingScratch in
                 runOnWorkers(workers, count: batch) { range, worker in
                     let padded = paddedScratch + worker * paddedCount, staging = stagingScratch + worker * stagingCount
                     if interiorOnly { UnsafeMutableRawPointer(padded).initializeMemory(as: UInt8.self, repeating: 0, count: paddedCount * MemoryLayout<Padded>.stride) }
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * 8) { offsets in
-                        let inputOffsets = offsets.baseAddress!, outputOffsets = inputOffsets + 8, tileOffsets = inputOffsets + 16
-                        let validLanes = inputOffsets + 24
-                        for v in 0..<nv { tileOffsets[v] = v * lanes }
-                        for n in range {
-                            pad(input + n * inputSample, padded)
-                            let out = output + (finish == nil ? n : worker) * outSample
-                            for first in Swift.stride(from: 0, to: vectors, by: nv) {
-                                let last = Swift.min(first + nv - 1, vectors - 1)
-                                for v in 0..<nv {
-                                    let (inputOffset, outputOffset, valid) = layout.vectorOffsets(Swift.min(first + v, last))
-                                    inputOffsets[v] = inputOffset
-                                    outputOffsets[v] = outputOffset
-                                    validLanes[v] = valid
+                    for n in range {
+                        pad(input + n * inputSample, padded)
+                        let out = output + (finish == nil ? n : worker) * outSample
+                        for group in 0..<groups {
+                            let entry = UnsafePointer(table + group * groupStride)
+                            let inputOffsets = entry, outputOffsets = entry + nv, validLanes = entry + 2 * nv
+                            let kStart = entry[3 * nv], kCount = entry[3 * nv + 1]
+                            for block in 0..<blocks {
+                                let rows = Swift.min(mr, outChannels - block * mr)
+                                let tiled = inPlace && (rows < mr || outputOffsets[nv - 1] + lanes > outPlane)
+                                var target: UnsafeMutablePointer<Scalar>, targetOffsets = outputOffsets, ldc: Int
+                                if !inPlace {
+                                    target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
+                                } else if !tiled {
+                                    target = out + block * mr * outPlane; ldc = outPlane
+                                } else {
+                                    target = staging; targetOffsets = tileOffsets; ldc = nv * lanes
                                 }
-                                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
-                                let kStart = kernelRows.lowerBound * tapsPerRow, kCount = kernelRows.count * tapsPerRow
-                                for block in 0..<blocks {
-                                    let rows = Swift.min(mr, outChannels - block * mr)
-                                    let tiled = inPlace && (rows < mr || outputOffsets[nv - 1] + lanes > outPlane)
-                                    var target: UnsafeMutablePointer<Scalar>, targetOffsets = UnsafePointer(outputOffsets), ldc: Int
-                                    if !inPlace {
-                                        target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
-                                    } else if !tiled {
-                                        target = out + block * mr * outPlane; ldc = outPlane
-                                    } else {
-                                        target = staging; targetOffsets = UnsafePointer(tileOffsets); ldc = nv * lanes
-                                    }
-                                    // The tile's output lines, requested owned now: the kernel's final
-                                    // stores would otherwise wait for each line to be read from memory
-                                    // (a fresh output tensor is not in any cache), stalling in the store buffer.
-                                    for m in 0..<mr {
-                                        for v in 0..<nv { nabla_prefetch_for_write(target + (targetOffsets[v] + m * ldc)) }
-                                    }
-                                    kernel(block, kStart, kCount, taps + kStart, UnsafePointer(padded), inputOffsets,
-                                           target, targetOffsets, ldc)
-                                    if tiled {
-                                        // Copy the tile's valid channels and pixels out.
-                                        let base = out + block * mr * outPlane
-                                        for m in 0..<rows {
-                                            for v in 0..<nv {
-                                                let offset = outputOffsets[v]
-                                                copySpan(base + (m * outPlane + offset), staging + (m * ldc + v * lanes),
-                                                         count: Swift.min(validLanes[v], outPlane - offset))
-                                            }
+                                // The tile's output lines, requested owned now: the kernel's final
+                                // stores would otherwise wait for each line to be read from memory
+                                // (a fresh output tensor is not in any cache), stalling in the store buffer.
+                                for m in 0..<mr {
+                                    for v in 0..<nv { nabla_prefetch_for_write(target + (targetOffsets[v] + m * ldc)) }
+                                }
+                                kernel(block, kStart, kCount, taps + kStart, UnsafePointer(padded), inputOffsets,
+                                       target, targetOffsets, ldc)
+                                if tiled {
+                                    // Copy the tile's valid channels and pixels out.
+                                    let base = out + block * mr * outPlane
+                                    for m in 0..<rows {
+                                        for v in 0..<nv {
+                                            let offset = outputOffsets[v]
+                                            copySpan(base + (m * outPlane + offset), staging + (m * ldc + v * lanes),
+                                                     count: Swift.min(validLanes[v], outPlane - offset))
                                         }
                                     }
                                 }
                             }
-                            if !inPlace {
-                                // Keep the columns ow < Wo of the padded grid.
-                                let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
-                                for o in 0..<outChannels {
-                                    for oh in 0..<layout.outHeight {
-                                        copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
-                                    }
+                        }
+                        if !inPlace {
+                            // Keep the columns ow < Wo of the padded grid.
+                            let pitch = layout.stagingPitch, wp = layout.paddedWidth, wo = layout.outWidth
+                            for o in 0..<outChannels {
+                                for oh in 0..<layout.outHeight {
+                                    copySpan(out + o * outPlane + oh * wo, staging + o * pitch + oh * wp, count: wo)
                                 }
                             }
-                            finish?(n, UnsafePointer(out))
                         }
+                        finish?(n, UnsafePointer(out))
                     }
                 }
             }
