@@ -55,8 +55,17 @@ final class ChannelVectorConvolutionTests: XCTestCase {
         check(Double.self, tolerance: 1e-11)
     }
 
-    /// Taken where it computes at most 90% of the pixel kernels' lanes, on 32-register targets, for
-    /// whole blocks of output channels and rows of at most 12 pixels.
+    /// The tile: 2 × 12 × 1 on 32 registers; on 16, one row of 5 or 6 columns (whichever pads the row
+    /// least) × 2 channel vectors.
+    func testTileShape() {
+        XCTAssertTrue(DirectConvolution.channelTile(outWidth: 10, registers: 32) == (2, 12, 1))
+        let columns = (1...12).map { DirectConvolution.channelTile(outWidth: $0, registers: 16).columns }
+        XCTAssertEqual(columns, [5, 5, 5, 5, 5, 6, 5, 5, 5, 5, 6, 6])
+        XCTAssertTrue(DirectConvolution.channelTile(outWidth: 10, registers: 16) == (1, 5, 2))
+    }
+
+    /// Taken where it computes at most 90% of the pixel kernels' lanes, for whole blocks of output
+    /// channels and rows of at most 12 pixels.
     func testRule() {
         func geometry(_ cin: Int, _ cout: Int, _ size: Int, kernel: Int, padding: Int) -> Convolution2DGeometry {
             Convolution2DGeometry(batch: 1, inChannels: cin, inHeight: size, inWidth: size, outChannels: cout,
@@ -66,7 +75,10 @@ final class ChannelVectorConvolutionTests: XCTestCase {
         let lenet2 = geometry(6, 16, 14, kernel: 5, padding: 0)
         XCTAssertTrue(DirectConvolution.vectorizesChannels(lenet2, lanes: 16, registers: 32),
                       "10 rows × 12 columns × 16 channels against 16 rows × 9 vectors × 16 lanes")
-        XCTAssertFalse(DirectConvolution.vectorizesChannels(lenet2, lanes: 16, registers: 16), "24 accumulators")
+        XCTAssertTrue(DirectConvolution.vectorizesChannels(lenet2, lanes: 8, registers: 16),
+                      "AVX2: 10 rows × 10 columns × 16 channels against 16 rows × 18 vectors × 8 lanes")
+        XCTAssertFalse(DirectConvolution.vectorizesChannels(lenet2, lanes: 16, registers: 16),
+                       "16 channels in a tile of two 16-lane vectors: half of it padding")
         XCTAssertFalse(DirectConvolution.vectorizesChannels(geometry(1, 6, 28, kernel: 5, padding: 2), lanes: 16, registers: 32),
                        "6 of 16 lanes")
         XCTAssertFalse(DirectConvolution.vectorizesChannels(geometry(32, 32, 32, kernel: 3, padding: 1), lanes: 16, registers: 32),

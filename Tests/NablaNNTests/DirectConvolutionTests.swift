@@ -249,7 +249,27 @@ final class DirectConvolutionTests: XCTestCase {
         let tiles = [32, 64, 16, 6, 3, 1, 9, 10, 17].map { DirectConvolution.forwardTile(channels: $0).mr }
         XCTAssertEqual(tiles, [8, 8, 8, 6, 3, 3, 3, 6, 6])
         DirectConvolutionSupport.registerCount = 16
-        XCTAssertEqual(DirectConvolution.forwardTile(channels: 6).mr, 4)
+        let narrow = [32, 64, 16, 6, 3, 1, 9, 10, 17].map { DirectConvolution.forwardTile(channels: $0) }
+        XCTAssertEqual(narrow.map(\.mr), [4, 4, 4, 6, 3, 3, 3, 4, 6], "4×3, 6×2 or 3×4: fewest padded rows, ties to 4×3")
+        XCTAssertEqual(narrow.map(\.nv), [3, 3, 3, 2, 4, 4, 4, 3, 2])
+        XCTAssertTrue(DirectConvolution.forwardTile(channels: 6, vectors: 7, registers: 16) == (6, 2), "6 × 8 either way: the earlier")
+        XCTAssertTrue(DirectConvolution.forwardTile(channels: 3, vectors: 8, registers: 16) == (3, 4), "3 × 8 against 4 × 9")
+        XCTAssertTrue(DirectConvolution.forwardTile(channels: 3, vectors: 5, registers: 16) == (4, 3), "4 × 6 against 3 × 8")
+    }
+
+    /// 5×5 weight gradients take the outer-product kernel on both register files (five one-row calls
+    /// on 16 registers); shallow layers do not.
+    func testOuterKernelTakesDeep3x3And5x5Layers() {
+        func layout(_ cin: Int, _ kernel: Int) -> DirectConvolutionLayout {
+            DirectConvolutionLayout(forward: Self.geometry((cin, 16, 14, 14, (kernel, kernel), (0, 0), (1, 1), 2)), lanes: 8)
+        }
+        for registers in Self.registerFiles {
+            DirectConvolutionSupport.registerCount = registers
+            XCTAssertTrue(DirectConvolution.hasOuterKernel(layout(6, 5)), "LeNet 6→16, \(registers) registers")
+            XCTAssertTrue(DirectConvolution.hasOuterKernel(layout(8, 3)), "depth 72, \(registers) registers")
+            XCTAssertFalse(DirectConvolution.hasOuterKernel(layout(2, 5)), "depth 50, \(registers) registers")
+            XCTAssertFalse(DirectConvolution.hasOuterKernel(layout(16, 4)), "4×4 kernel, \(registers) registers")
+        }
     }
 
     func testTransposeChannelsPadsWithZeros() {

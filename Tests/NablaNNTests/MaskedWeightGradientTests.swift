@@ -110,6 +110,16 @@ final class MaskedWeightGradientTests: XCTestCase {
         }
     }
 
+    /// The 16-register tile by the load-port model: 6×2 for LeNet's six channels and for deep layers,
+    /// 2×4 where six rows would be mostly padding; 6×4 on 32 registers.
+    func testTileByLoadPortModel() {
+        XCTAssertTrue(DirectConvolution.maskedTile(channels: 6, depth: 25, registers: 16) == (6, 2), "78 cycles against 105")
+        XCTAssertTrue(DirectConvolution.maskedTile(channels: 16, depth: 144, registers: 16) == (6, 2))
+        XCTAssertTrue(DirectConvolution.maskedTile(channels: 2, depth: 25, registers: 16) == (2, 4), "one 2×4 row block")
+        XCTAssertTrue(DirectConvolution.maskedTile(channels: 3, depth: 12, registers: 16) == (2, 4), "30 cycles against 36")
+        XCTAssertTrue(DirectConvolution.maskedTile(channels: 2, depth: 25, registers: 32) == (6, 4))
+    }
+
     /// LeNet's input layer takes the masked kernel; row-mode layers, layers without the padding
     /// (`W > Wo`) and the outer-product kernel's layers do not.
     func testWhichLayersTakeTheMaskedKernel() {

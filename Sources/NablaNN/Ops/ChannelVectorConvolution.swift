@@ -14,33 +14,49 @@ import NablaTensor
 /// output channel and no lane is discarded when `O` is a multiple of `L`. A register tile of
 /// ``ChannelVectorKernel/tile2x12(depth:weights:taps:input:rowPitch:initial:output:_:)`` holds two
 /// output rows × 12 columns (24 accumulators); rows of up to 12 pixels fit one tile, the columns past
-/// `Wo` are computed and dropped (LeNet: 10 of 12, 83%). Taps run in the order of the pixel kernels
+/// `Wo` are computed and dropped (LeNet: 10 of 12, 83%). On 16-register targets (AVX2) a tile is one
+/// row × 5 or 6 columns × two channel vectors (``ChannelVectorKernel/tile1x5x2(depth:weights:taps:input:initial:output:_:)``,
+/// `NarrowRegisterKernels.swift`; LeNet: 10 of 10 columns). Taps run in the order of the pixel kernels
 /// (kernel-row-major, ``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``), one fused
 /// multiply-add each from the bias, so each output is the same sum in the same order: the same values
 /// as the pixel kernels (which may skip taps that read only padding; a skipped `w·0` can differ only in
 /// the sign of a zero sum).
 extension DirectConvolution {
-    /// Output columns of one ``ChannelVectorKernel`` tile.
+    /// Output columns of one 32-register ``ChannelVectorKernel`` tile, and the most any tile covers.
     static let channelTileColumns = 12
 
     /// Tests force the channel-vector forward pass on (`true`) or off (`false`); `nil` applies
     /// ``vectorizesChannels(_:lanes:registers:)``.
     nonisolated(unsafe) static var channelVectorOverride: Bool?
 
-    /// Whether `g`'s forward pass runs vectorized over output channels: on 32-register targets, for
-    /// `O` a multiple of `L` and output rows of at most 12 pixels, where its multiply-adds
-    /// (`⌈Ho/2⌉·2·12·O` lanes per tap) are at most 90% of the pixel kernels' (`O` rounded to the tile's
-    /// rows × the vectors rounded to its groups × `L`).
+    /// Whether `g`'s forward pass runs vectorized over output channels: for `O` a multiple of `L` and
+    /// output rows of at most 12 pixels, where its multiply-adds (the output rows, columns and channels
+    /// rounded to the tile's: ``channelTile(outWidth:registers:)``) are at most 90% of the pixel
+    /// kernels' (`O` rounded to their tile's rows × the vectors rounded to its groups × `L`).
     static func vectorizesChannels(_ g: Convolution2DGeometry, lanes: Int,
                                    registers: Int = DirectConvolutionSupport.registerCount) -> Bool {
         if let channelVectorOverride { return channelVectorOverride && fitsChannelTile(g, lanes: lanes) }
-        guard registers >= 32, fitsChannelTile(g, lanes: lanes) else { return false }
+        guard fitsChannelTile(g, lanes: lanes) else { return false }
         let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
         let tile = forwardTile(channels: g.outChannels, vectors: layout.vectorCount, registers: registers)
         let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
             * ((layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv) * lanes
-        let channelLanes = (g.outHeight + 1) / 2 * 2 * channelTileColumns * g.outChannels
+        let channelTile = channelTile(outWidth: g.outWidth, registers: registers), block = channelTile.vectors * lanes
+        func rounded(_ count: Int, _ step: Int) -> Int { (count + step - 1) / step * step }
+        let channelLanes = rounded(g.outHeight, channelTile.rows) * rounded(g.outWidth, channelTile.columns)
+            * rounded(g.outChannels, block)
         return 10 * channelLanes <= 9 * pixelLanes
+    }
+
+    /// The channel-vector register tile: output rows × columns × vectors of channels. 2 × 12 × 1 on
+    /// 32-register targets (24 accumulators); on 16-register targets 1 × 5 × 2 or 1 × 6 × 2 (10 or 12
+    /// accumulators, two weight vectors per tap), the column count that pads `Wo` least (LeNet's
+    /// 10-pixel rows: two tiles of 5).
+    static func channelTile(outWidth: Int, registers: Int = DirectConvolutionSupport.registerCount)
+        -> (rows: Int, columns: Int, vectors: Int) {
+        guard registers < 32 else { return (2, channelTileColumns, 1) }
+        func padded(_ columns: Int) -> Int { (outWidth + columns - 1) / columns * columns }
+        return (1, padded(5) < padded(6) ? 5 : 6, 2)
     }
 
     /// Whether the channel-vector kernel can compute `g` at all: whole blocks of `lanes` output
@@ -60,19 +76,23 @@ extension DirectVector {
         let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
         precondition(layout.isValid && DirectConvolution.fitsChannelTile(g, lanes: lanes),
                      "channel-vector convolution: unsupported geometry \(g)")
-        let blocks = g.outChannels / lanes, depth = layout.depth, kW = g.kernelWidth
+        let tileShape = DirectConvolution.channelTile(outWidth: g.outWidth)
+        let tileRows = tileShape.rows, tileColumns = tileShape.columns, block = tileShape.vectors * lanes
+        let blocks = (g.outChannels + block - 1) / block, depth = layout.depth, kW = g.kernelWidth
         let outPlane = layout.outPlane, outSample = g.outChannels * outPlane, inSample = g.inChannels * g.inPlane
         let wp = layout.paddedWidth, wo = g.outWidth, ho = g.outHeight
-        // A tile's second row and its columns past Wo read up to one grid row and 12 + kW values past the
-        // padded sample; they are zeros, and their outputs are dropped.
+        // A tile's second row and its columns past Wo (at most 12 columns in all) read up to one grid row
+        // and 12 + kW values past the padded sample; they are zeros, and their outputs are dropped.
         let paddedCount = paddedToCacheLine(layout.paddedSampleCount + wp + columns + kW)
-        let tileCount = 2 * columns * lanes
-        workspace.withBuffer(of: Scalar.self, count: blocks * depth * lanes + g.outChannels) { packed in
-            // packed[block][k][l] = W[block·L + l][c][i][j], k = (i·C + c)·kW + j: the pixel kernels' panels with L rows.
-            layout.packWeights(outChannels: g.outChannels, mr: lanes, into: packed) { o, c, i, j in
+        let tileCount = tileRows * tileColumns * block
+        workspace.withBuffer(of: Scalar.self, count: blocks * block * (depth + 1)) { packed in
+            // packed[block][k][l] = W[block·B + l][c][i][j], k = (i·C + c)·kW + j: the pixel kernels' panels
+            // with B = vectors·L rows (zeros past O).
+            layout.packWeights(outChannels: g.outChannels, mr: block, into: packed) { o, c, i, j in
                 w[((o * g.inChannels + c) * g.kernelHeight + i) * kW + j]
             }
-            let packedBias = packed + blocks * depth * lanes
+            let packedBias = packed + blocks * depth * block
+            packedBias.update(repeating: 0, count: blocks * block)
             if let bias { packedBias.update(from: bias, count: g.outChannels) }
             workspace.withBuffer(of: Int.self, count: depth) { taps in
                 layout.writeTapOffsets(taps, kernelRowMajor: true)
@@ -83,20 +103,32 @@ extension DirectVector {
                         for n in range {
                             layout.copyInterior(x + n * inSample, into: padded)
                             let out = output + n * outSample
-                            for oh in Swift.stride(from: 0, to: ho, by: 2) {
-                                let rows = Swift.min(2, ho - oh)
-                                for block in 0..<blocks {
-                                    ChannelVectorKernel.tile2x12(
-                                        depth: depth, weights: UnsafePointer(packed + block * depth * lanes), taps: taps,
-                                        input: UnsafePointer(padded + oh * wp), rowPitch: wp,
-                                        initial: bias == nil ? nil : UnsafePointer(packedBias + block * lanes),
-                                        output: tile, Self.self)
-                                    // The tile is [row][column][channel]; the output [channel][row][column].
-                                    let target = out + block * lanes * outPlane + oh * wo
-                                    for r in 0..<rows {
-                                        for column in 0..<wo {
-                                            let source = tile + (r * columns + column) * lanes, pixel = target + r * wo + column
-                                            for l in 0..<lanes { pixel[l * outPlane] = source[l] }
+                            for oh in Swift.stride(from: 0, to: ho, by: tileRows) {
+                                let rows = Swift.min(tileRows, ho - oh)
+                                for first in Swift.stride(from: 0, to: wo, by: tileColumns) {
+                                    let columnCount = Swift.min(tileColumns, wo - first)
+                                    for b in 0..<blocks {
+                                        let weights = UnsafePointer(packed + b * depth * block), source = UnsafePointer(padded + (oh * wp + first))
+                                        let initial = bias == nil ? nil : UnsafePointer(packedBias + b * block)
+                                        switch tileColumns {
+                                        case 5:
+                                            ChannelVectorKernel.tile1x5x2(depth: depth, weights: weights, taps: taps, input: source,
+                                                                          initial: initial, output: tile, Self.self)
+                                        case 6:
+                                            ChannelVectorKernel.tile1x6x2(depth: depth, weights: weights, taps: taps, input: source,
+                                                                          initial: initial, output: tile, Self.self)
+                                        default:
+                                            ChannelVectorKernel.tile2x12(depth: depth, weights: weights, taps: taps, input: source,
+                                                                         rowPitch: wp, initial: initial, output: tile, Self.self)
+                                        }
+                                        // The tile is [row][column][channel]; the output [channel][row][column].
+                                        let target = out + b * block * outPlane + oh * wo + first
+                                        let channels = Swift.min(block, g.outChannels - b * block)
+                                        for r in 0..<rows {
+                                            for column in 0..<columnCount {
+                                                let values = tile + (r * tileColumns + column) * block, pixel = target + r * wo + column
+                                                for l in 0..<channels { pixel[l * outPlane] = values[l] }
+                                            }
                                         }
                                     }
                                 }

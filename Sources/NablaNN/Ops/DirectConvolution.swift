@@ -34,29 +34,32 @@ enum DirectConvolution {
     }
 
     /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
-    /// `nv` vectors. On 32-register targets the tile of 8×3, 6×4 or 3×8 that computes the fewest padded
-    /// rows — or, given the `vectors` per sample, the fewest padded rows × padded vectors (a partial last
-    /// group of vectors repeats its last one) — ties to the earlier; 4×3 on 16-register targets.
+    /// `nv` vectors. The tile that computes the fewest padded rows — or, given the `vectors` per
+    /// sample, the fewest padded rows × padded vectors (a partial last group of vectors repeats its
+    /// last one) — ties to the earlier: of 8×3, 6×4 and 3×8 on 32-register targets, of 4×3, 6×2 and
+    /// 3×4 on 16-register targets (12 accumulators each).
     static func forwardTile(channels: Int, vectors: Int? = nil,
                             registers: Int = DirectConvolutionSupport.registerCount) -> (mr: Int, nv: Int) {
-        guard registers >= 32 else { return (4, 3) }
         func cost(_ tile: (mr: Int, nv: Int)) -> Int {
             let rows = (channels + tile.mr - 1) / tile.mr * tile.mr
             return vectors.map { rows * (($0 + tile.nv - 1) / tile.nv * tile.nv) } ?? rows
         }
-        var best = (mr: 8, nv: 3)
-        for candidate in [(mr: 6, nv: 4), (mr: 3, nv: 8)] where cost(candidate) < cost(best) { best = candidate }
+        let candidates = registers >= 32 ? [(mr: 8, nv: 3), (mr: 6, nv: 4), (mr: 3, nv: 8)]
+                                         : [(mr: 4, nv: 3), (mr: 6, nv: 2), (mr: 3, nv: 4)]
+        var best = candidates[0]
+        for candidate in candidates.dropFirst() where cost(candidate) < cost(best) { best = candidate }
         return best
     }
 
-    /// Whether the weight gradient of `layout` runs on ``OuterKernel`` (3×3 kernels; 5×5 on 32-register
-    /// targets) rather than on the general ``DotKernel``.
+    /// Whether the weight gradient of `layout` runs on ``OuterKernel`` (3×3 and 5×5 kernels; on
+    /// 16-register targets a 5×5 kernel is five calls of a one-row tile) rather than on the general
+    /// ``DotKernel``.
     static func hasOuterKernel(_ layout: DirectConvolutionLayout) -> Bool {
         // Below 64 taps per output channel the per-sample transposition of the upstream gradient costs
         // more than the better kernel saves (the 3-channel input layer of convnet: 22% against 77% of sgemm).
         guard outerKernels && layout.depth >= 64 else { return false }
         if layout.kernelHeight == 3 && layout.kernelWidth == 3 { return true }
-        return layout.kernelHeight == 5 && layout.kernelWidth == 5 && DirectConvolutionSupport.registerCount >= 32
+        return layout.kernelHeight == 5 && layout.kernelWidth == 5
     }
 
     /// Whether ``hasOuterKernel(_:)`` may choose the outer-product kernels (tests turn it off to run the
@@ -223,19 +226,27 @@ extension DirectVector {
                    interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
             let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
             let initial = bias.map { $0 + block * mr }
-            switch mr {
-            case 8:
+            switch (mr, tile.nv) {
+            case (8, 3):
                 BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
                                         output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case 6:
+            case (6, 4):
                 BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
                                         output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case 3:
+            case (3, 8):
                 BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
                                         output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            default:
+            case (4, 3):
                 BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
                                         output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            case (6, 2):
+                BroadcastKernel.tile6x2(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            case (3, 4):
+                BroadcastKernel.tile3x4(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+            default:
+                preconditionFailure("direct convolution: no register tile \(tile)")
             }
         }
     }
@@ -339,7 +350,7 @@ extension DirectVector {
         let paddedCount = layout.paddedSampleCount, transposedCount = paddedToCacheLine(outPlane * padded)
         let partialCount = paddedToCacheLine(depth * padded)
         let workerCount = partialCount + paddedCount + transposedCount
-        let pairs = DirectConvolutionSupport.registerCount >= 32 && layout.kernelHeight == 3
+        let wide = DirectConvolutionSupport.registerCount >= 32, pairs = wide && layout.kernelHeight == 3
         let sweep = OuterKernel.Sweep(rows: layout.outHeight, columns: layout.outWidth, pitch: layout.paddedWidth,
                                       rowStep: layout.dilationHeight * layout.paddedWidth, columnStep: layout.dilationWidth,
                                       gradientStride: padded, outStride: padded)
@@ -355,6 +366,23 @@ extension DirectVector {
                     for c in 0..<layout.channels {
                         let plane = UnsafePointer(xp + c * layout.paddedPlane), target = partial + c * taps * padded
                         var v = 0
+                        if layout.kernelHeight == 5 && !wide {
+                            // Kernel row i: taps 5i ..< 5i + 5, read from the plane i rows lower.
+                            for i in 0..<5 {
+                                let row = plane + i * sweep.rowStep, rowTarget = target + 5 * i * padded
+                                var w = 0
+                                while w + 2 <= vectors {
+                                    OuterKernel.row5x2(input: row, gradient: transposed + w * lanes, out: rowTarget + w * lanes,
+                                                       sweep: sweep, Self.self)
+                                    w += 2
+                                }
+                                if w < vectors {
+                                    OuterKernel.row5x1(input: row, gradient: transposed + w * lanes, out: rowTarget + w * lanes,
+                                                       sweep: sweep, Self.self)
+                                }
+                            }
+                            continue
+                        }
                         if layout.kernelHeight == 5 {
                             for w in 0..<vectors {
                                 OuterKernel.taps5x5x1(input: plane, gradient: transposed + w * lanes, out: target + w * lanes,

@@ -39,8 +39,9 @@ func laneSum<V: SIMD>(_ v: V) -> V.Scalar where V.Scalar: BinaryFloatingPoint {
 /// weight panel (`depth × mr`, one broadcast per row and tap), `b_v = input + inputOffsets[v]` the
 /// input at vector `v`'s pixels, `c_v = output + outputOffsets[v]`, and `taps[k]` the offset of tap
 /// `k` (channel plane, kernel row and column). `initial` (length `mr`) is the bias, or nil for zeros.
-/// The wide tiles (8×3, 6×4, 3×8) fill 32 vector registers, the narrow one (4×3) 16; the driver picks
-/// the row count that wastes the fewest rows of a layer's channels (``DirectConvolution/forwardTile(channels:)``).
+/// The wide tiles (8×3, 6×4, 3×8) fill 32 vector registers, the narrow ones (4×3, 6×2, 3×4,
+/// `NarrowRegisterKernels.swift`) 16; the driver picks the shape that wastes the fewest rows of a
+/// layer's channels (``DirectConvolution/forwardTile(channels:vectors:registers:)``).
 enum BroadcastKernel {
     /// 8 rows × 3 vectors: 24 accumulators (32-register targets).
     @inline(never)
@@ -178,40 +179,6 @@ enum BroadcastKernel {
         storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2); storeVector(s03, c3); storeVector(s04, c4); storeVector(s05, c5); storeVector(s06, c6); storeVector(s07, c7)
         storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc); storeVector(s13, c3 + ldc); storeVector(s14, c4 + ldc); storeVector(s15, c5 + ldc); storeVector(s16, c6 + ldc); storeVector(s17, c7 + ldc)
         storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc); storeVector(s23, c3 + 2 &* ldc); storeVector(s24, c4 + 2 &* ldc); storeVector(s25, c5 + 2 &* ldc); storeVector(s26, c6 + 2 &* ldc); storeVector(s27, c7 + 2 &* ldc)
-    }
-
-    /// 4 rows × 3 vectors: 12 accumulators (16-register targets).
-    @inline(never)
-    static func tile4x3<V: SIMD>(
-        depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
-        input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
-        output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
-        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
-    ) where V.Scalar: BinaryFloatingPoint {
-        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
-        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
-        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10
-        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20
-        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30
-        var w = a
-        for k in 0..<depth {
-            let offset = taps[k]
-            let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset)
-            var r = V(repeating: w[0])
-            s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2)
-            r = V(repeating: w[1])
-            s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2)
-            r = V(repeating: w[2])
-            s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2)
-            r = V(repeating: w[3])
-            s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2)
-            w += 4
-        }
-        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
-        storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2)
-        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc)
-        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc)
-        storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc)
     }
 }
 

@@ -22,7 +22,8 @@ import NablaTensor
 /// place (a last partial vector per sample comes from a zero-padded copy of the plane's tail).
 ///
 /// The register tile is `mr` output channels × `nt` taps of per-lane partial sums (6×4 on 32-register
-/// targets, 2×4 on 16), loaded from and stored to the worker's lane sums around each sweep over one
+/// targets, 6×2 or 2×4 on 16: ``DirectConvolution/maskedTile(channels:depth:registers:)``), loaded
+/// from and stored to the worker's lane sums around each sweep over one
 /// sample's vectors; after the worker's last sample the lanes are added (``laneSum(_:)``) and the
 /// workers' sums are added in worker order — the same bits for a given thread count.
 extension DirectConvolution {
@@ -44,9 +45,20 @@ extension DirectConvolution {
         return columnMaskOverride ?? !hasOuterKernel(layout)
     }
 
-    /// The register tile of ``MaskedKernel`` on this build's target: (channels, taps).
-    static var maskedTile: (rows: Int, taps: Int) {
-        DirectConvolutionSupport.registerCount >= 32 ? (6, 4) : (2, 4)
+    /// The register tile of ``MaskedKernel`` for `channels` output channels and `depth` taps: (channels,
+    /// taps). 6×4 on 32-register targets. On 16-register targets 2×4 or 6×2, whichever takes fewer
+    /// cycles by a load-port model: a vector step costs `max(multiply-adds, loads) / 2` cycles (two FMA
+    /// and two vector-load ports), loads being a masked input and its mask per tap plus a gradient per
+    /// channel — 5 cycles for 2×4's 8 multiply-adds, 6 for 6×2's 12 — times the tiles that cover
+    /// `⌈channels / rows⌉ × ⌈depth / taps⌉` (LeNet's 6 × 25: 105 against 78).
+    static func maskedTile(channels: Int, depth: Int,
+                           registers: Int = DirectConvolutionSupport.registerCount) -> (rows: Int, taps: Int) {
+        guard registers < 32 else { return (6, 4) }
+        func cycles(_ tile: (rows: Int, taps: Int)) -> Int {
+            let step = Swift.max(tile.rows * tile.taps, 2 * tile.taps + tile.rows)
+            return (channels + tile.rows - 1) / tile.rows * ((depth + tile.taps - 1) / tile.taps) * step
+        }
+        return cycles((6, 2)) <= cycles((2, 4)) ? (6, 2) : (2, 4)
     }
 }
 

@@ -147,7 +147,7 @@ extension DirectVector {
                      "direct convolution: invalid layout \(layout)")
         typealias Word = MaskStorage.Scalar
         let geometry = MaskedGradientLayout(layout), lanes = scalarCount
-        let (mr, nt) = DirectConvolution.maskedTile
+        let (mr, nt) = DirectConvolution.maskedTile(channels: outChannels, depth: layout.depth)
         let depth = layout.depth, depthPadded = (depth + nt - 1) / nt * nt, rowBlocks = (outChannels + mr - 1) / mr
         let sumsCount = paddedToCacheLine(rowBlocks * mr * depthPadded * lanes)
         let full = geometry.fullVectors, hasTail = geometry.tailPixels > 0
@@ -193,7 +193,13 @@ extension DirectVector {
                                     let target = sums + (rowBlock * mr * depthPadded + tapBlock) * lanes
                                     func sweep(_ d: UnsafePointer<Scalar>, _ stride: Int, _ x: UnsafePointer<Scalar>,
                                                _ pattern: MaskedSweep<Word>) {
-                                        if mr == 6 {
+                                        if mr == 6 && nt == 2 {
+                                            MaskedKernel.tile6x2(
+                                                (channel(0, d, stride), channel(1, d, stride), channel(2, d, stride),
+                                                 channel(3, d, stride), channel(4, d, stride), channel(5, d, stride)),
+                                                input: x, taps: taps + tapBlock, columns: columns + tapBlock, sweep: pattern,
+                                                sums: target, ldo: depthPadded, Self.self)
+                                        } else if mr == 6 {
                                             MaskedKernel.tile6x4(
                                                 (channel(0, d, stride), channel(1, d, stride), channel(2, d, stride),
                                                  channel(3, d, stride), channel(4, d, stride), channel(5, d, stride)),
