@@ -84,7 +84,12 @@ extension DirectVector {
         // A tile's second row and its columns past Wo (at most 12 columns in all) read up to one grid row
         // and 12 + kW values past the padded sample; they are zeros, and their outputs are dropped.
         let paddedCount = paddedToCacheLine(layout.paddedSampleCount + wp + columns + kW)
-        let tileCount = tileRows * tileColumns * block
+        // Each sample's output is staged as [block][row][column][channel] (rows and columns rounded to
+        // whole tiles), then written channel by channel: whole output planes in order, where storing each
+        // tile's pixels to their `block` planes at once touched `block` cold lines per pixel.
+        let stageRows = (ho + tileRows - 1) / tileRows * tileRows, stageColumns = (wo + tileColumns - 1) / tileColumns * tileColumns
+        let blockStage = stageRows * stageColumns * block
+        let tileCount = paddedToCacheLine(blocks * blockStage)
         workspace.withBuffer(of: Scalar.self, count: blocks * block * (depth + 1)) { packed in
             // packed[block][k][l] = W[block·B + l][c][i][j], k = (i·C + c)·kW + j: the pixel kernels' panels
             // with B = vectors·L rows (zeros past O).
@@ -98,18 +103,17 @@ extension DirectVector {
                 layout.writeTapOffsets(taps, kernelRowMajor: true)
                 workspace.withBuffer(of: Scalar.self, count: g.workerCount * (paddedCount + tileCount)) { scratch in
                     runOnWorkers(g.workerCount, count: g.batch) { range, worker in
-                        let padded = scratch + worker * (paddedCount + tileCount), tile = padded + paddedCount
+                        let padded = scratch + worker * (paddedCount + tileCount), stage = padded + paddedCount
                         padded.update(repeating: 0, count: paddedCount)   // the borders, once
                         for n in range {
                             layout.copyInterior(x + n * inSample, into: padded)
                             let out = output + n * outSample
                             for oh in Swift.stride(from: 0, to: ho, by: tileRows) {
-                                let rows = Swift.min(tileRows, ho - oh)
                                 for first in Swift.stride(from: 0, to: wo, by: tileColumns) {
-                                    let columnCount = Swift.min(tileColumns, wo - first)
                                     for b in 0..<blocks {
                                         let weights = UnsafePointer(packed + b * depth * block), source = UnsafePointer(padded + (oh * wp + first))
                                         let initial = bias == nil ? nil : UnsafePointer(packedBias + b * block)
+                                        let tile = stage + (b * blockStage + (oh * stageColumns + first) * block)
                                         switch tileColumns {
                                         case 5:
                                             ChannelVectorKernel.tile1x5x2(depth: depth, weights: weights, taps: taps, input: source,
@@ -121,16 +125,15 @@ extension DirectVector {
                                             ChannelVectorKernel.tile2x12(depth: depth, weights: weights, taps: taps, input: source,
                                                                          rowPitch: wp, initial: initial, output: tile, Self.self)
                                         }
-                                        // The tile is [row][column][channel]; the output [channel][row][column].
-                                        let target = out + b * block * outPlane + oh * wo + first
-                                        let channels = Swift.min(block, g.outChannels - b * block)
-                                        for r in 0..<rows {
-                                            for column in 0..<columnCount {
-                                                let values = tile + (r * tileColumns + column) * block, pixel = target + r * wo + column
-                                                for l in 0..<channels { pixel[l * outPlane] = values[l] }
-                                            }
-                                        }
                                     }
+                                }
+                            }
+                            // [block][row][column][channel] → [channel][row][column], the valid rows and columns.
+                            for o in 0..<g.outChannels {
+                                let values = stage + ((o / block) * blockStage + o % block), plane = out + o * outPlane
+                                for oh in 0..<ho {
+                                    let row = values + oh * stageColumns * block, target = plane + oh * wo
+                                    for ow in 0..<wo { target[ow] = row[ow * block] }
                                 }
                             }
                         }
