@@ -19,7 +19,7 @@ import NablaTensor
 ///   taps whose accumulators hold per-lane partial sums over the pixels of a block of samples — on the
 ///   dense upstream gradient with column-masked input taps for "same" layers whose rows are not whole
 ///   vectors (`MaskedWeightGradient.swift`), or with output channels in the lanes for deep 3×3 and 5×5
-///   layers (``OuterKernel``).
+///   layers (``OuterKernel``, `OuterWeightGradient.swift`).
 ///
 /// Every output element's sum runs over its taps in an order fixed by its kernel family (the plain
 /// correlation's: `c`, then `i`, then `j`), with one fused multiply-add per tap, so the forward pass and
@@ -330,135 +330,6 @@ extension DirectVector {
                     }
                 }
             }
-        }
-    }
-
-    /// The weight gradient with ``OuterKernel``: per sample, the padded input and the upstream gradient
-    /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and pair of
-    /// channel vectors, one sweep over the output pixels accumulates `∂Wᵀ[(c, i, j)][o]` in the worker's
-    /// partial sum. Overwrites `weightGradient` (`[O][C][kH][kW]`) with the sum of the partials in worker order.
-    static func outerWeightGradient(
-        _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
-        upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
-        workers: Int, workspace: ConvolutionWorkspace
-    ) {
-        precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1 && DirectConvolution.hasOuterKernel(layout),
-                     "direct convolution: invalid layout \(layout)")
-        let lanes = scalarCount, vectors = (outChannels + lanes - 1) / lanes, padded = vectors * lanes
-        let taps = layout.kernelHeight * layout.kernelWidth, depth = layout.depth
-        let outPlane = layout.outPlane, outSample = outChannels * outPlane, inSample = layout.channels * layout.height * layout.width
-        let paddedCount = layout.paddedSampleCount, transposedCount = paddedToCacheLine(outPlane * padded)
-        let partialCount = paddedToCacheLine(depth * padded)
-        let workerCount = partialCount + paddedCount + transposedCount
-        let wide = DirectConvolutionSupport.registerCount >= 32, pairs = wide && layout.kernelHeight == 3
-        let sweep = OuterKernel.Sweep(rows: layout.outHeight, columns: layout.outWidth, pitch: layout.paddedWidth,
-                                      rowStep: layout.dilationHeight * layout.paddedWidth, columnStep: layout.dilationWidth,
-                                      gradientStride: padded, outStride: padded)
-        workspace.withBuffer(of: Scalar.self, count: workers * workerCount) { scratch in
-            runOnWorkers(workers, count: batch) { range, worker in
-                let partial = scratch + worker * workerCount, xp = partial + partialCount, transposed = xp + paddedCount
-                partial.update(repeating: 0, count: partialCount)
-                xp.update(repeating: 0, count: paddedCount)     // zero borders once; each sample fills the interior
-                for n in range {
-                    layout.copyInterior(input + n * inSample, into: xp)
-                    let dy = upstream + n * outSample
-                    transposeChannels(dy, channels: outChannels, pixels: outPlane, into: transposed, stride: padded)
-                    for c in 0..<layout.channels {
-                        let plane = UnsafePointer(xp + c * layout.paddedPlane), target = partial + c * taps * padded
-                        var v = 0
-                        if layout.kernelHeight == 5 && !wide {
-                            // Kernel row i: taps 5i ..< 5i + 5, read from the plane i rows lower.
-                            for i in 0..<5 {
-                                let row = plane + i * sweep.rowStep, rowTarget = target + 5 * i * padded
-                                var w = 0
-                                while w + 2 <= vectors {
-                                    OuterKernel.row5x2(input: row, gradient: transposed + w * lanes, out: rowTarget + w * lanes,
-                                                       sweep: sweep, Self.self)
-                                    w += 2
-                                }
-                                if w < vectors {
-                                    OuterKernel.row5x1(input: row, gradient: transposed + w * lanes, out: rowTarget + w * lanes,
-                                                       sweep: sweep, Self.self)
-                                }
-                            }
-                            continue
-                        }
-                        if layout.kernelHeight == 5 {
-                            for w in 0..<vectors {
-                                OuterKernel.taps5x5x1(input: plane, gradient: transposed + w * lanes, out: target + w * lanes,
-                                                      sweep: sweep, Self.self)
-                            }
-                            continue
-                        }
-                        if pairs {
-                            while v + 2 <= vectors {
-                                OuterKernel.taps3x3x2(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
-                                                      sweep: sweep, Self.self)
-                                v += 2
-                            }
-                        }
-                        while v < vectors {
-                            OuterKernel.taps3x3x1(input: plane, gradient: transposed + v * lanes, out: target + v * lanes,
-                                                  sweep: sweep, Self.self)
-                            v += 1
-                        }
-                    }
-                }
-            }
-            sumTransposedPartials(scratch, workers: workers, workerStride: workerCount, rowStride: padded, depth: depth,
-                                  outChannels: outChannels, into: weightGradient)
-        }
-    }
-
-
-    /// `destination[p·stride + c] = source[c·pixels + p]` for `c < channels`, zeros for
-    /// `channels ≤ c < stride`: `[C][P]` to `[P][stride]`. Whole `L × L` blocks (`L` channels by `L`
-    /// pixels) are transposed in registers (``LanePermutable/transposeSquare(_:scratch:)``) and stored as
-    /// whole vectors when `stride` is a multiple of `L` (the weight gradient's padded channel count);
-    /// the last `P mod L` pixels, and every pixel otherwise, go one by one. The compilers' own
-    /// vectorization of the one-by-one loop is a scatter store per vector, microcoded and slow on AMD's
-    /// cores: this transposition took 3% of a single-threaded `convnet` step that way.
-    static func transposeChannels(_ source: UnsafePointer<Scalar>, channels: Int, pixels: Int,
-                                  into destination: UnsafeMutablePointer<Scalar>, stride: Int) {
-        precondition(channels <= stride, "transposeChannels: \(channels) channels in rows of \(stride)")
-        let lanes = scalarCount
-        var first = 0
-        if stride % lanes == 0 {
-            withUnsafeTemporaryAllocation(of: Self.self, capacity: 2 &* lanes) { buffer in
-                let rows = buffer.baseAddress!, scratch = rows + lanes
-                while first &+ lanes <= pixels {
-                    for c0 in Swift.stride(from: 0, to: stride, by: lanes) {
-                        for l in 0..<lanes {
-                            rows[l] = c0 &+ l < channels ? loadVector(source + ((c0 &+ l) &* pixels &+ first)) : Self()
-                        }
-                        transposeSquare(rows, scratch: scratch)
-                        for q in 0..<lanes { storeVector(rows[q], destination + ((first &+ q) &* stride &+ c0)) }
-                    }
-                    first &+= lanes
-                }
-            }
-        }
-        for p in first..<pixels {
-            let to = destination + p &* stride
-            for c in 0..<channels { to[c] = source[c &* pixels &+ p] }
-            for c in channels..<stride { to[c] = 0 }
-        }
-    }
-
-}
-
-/// `∂W[o][k] = Σ_workers partials[worker·workerStride + k·rowStride + o]`, added in worker order: the
-/// workers' transposed partial sums of an outer-product weight gradient (`[depth][≥ O]` each) folded
-/// into `∂W` (`[O][depth]`, overwritten). Shared by the Float ``OuterKernel`` and the bf16 paired kernel.
-func sumTransposedPartials<Scalar: AdditiveArithmetic>(
-    _ partials: UnsafePointer<Scalar>, workers: Int, workerStride: Int, rowStride: Int, depth: Int, outChannels: Int,
-    into weightGradient: UnsafeMutablePointer<Scalar>
-) {
-    for k in 0..<depth {
-        for o in 0..<outChannels {
-            var sum = partials[k * rowStride + o]
-            for worker in 1..<Swift.max(1, workers) { sum += partials[worker * workerStride + k * rowStride + o] }
-            weightGradient[o * depth + k] = sum
         }
     }
 }
