@@ -134,6 +134,12 @@ final class RowReuseCorrelationTests: XCTestCase {
         for lanes in [16, 8, 4] {
             XCTAssertTrue(DirectConvolution.reusesRows(try layout([128, 1, 28, 28], [6, 1, 5, 5], padding: 2, lanes: lanes), outChannels: 1),
                           "LeNet's 1→6 input gradient, \(lanes) lanes")
+            for registers in [32, 16] {
+                // The comparison is with the general tiles' one-plane rows (3 of a 3×8 or 3×4 tile).
+                XCTAssertTrue(DirectConvolution.reusesRows(try layout([128, 1, 28, 28], [6, 1, 5, 5], padding: 2, lanes: lanes),
+                                                           outChannels: 1, registers: registers),
+                              "LeNet's 1→6 input gradient, \(lanes) lanes, \(registers) registers")
+            }
             XCTAssertTrue(DirectConvolution.reusesRows(try layout([8, 1, 32, 32], [16, 1, 3, 3], padding: 1, lanes: lanes), outChannels: 1))
             XCTAssertFalse(DirectConvolution.reusesRows(try layout([64, 3, 32, 32], [32, 3, 3, 3], padding: 1, lanes: lanes), outChannels: 3),
                            "three output planes")
