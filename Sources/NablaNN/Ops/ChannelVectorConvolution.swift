@@ -42,9 +42,8 @@ extension DirectConvolution {
         let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
             * ((layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv) * lanes
         let channelTile = channelTile(outWidth: g.outWidth, registers: registers), block = channelTile.vectors * lanes
-        func rounded(_ count: Int, _ step: Int) -> Int { (count + step - 1) / step * step }
-        let channelLanes = rounded(g.outHeight, channelTile.rows) * rounded(g.outWidth, channelTile.columns)
-            * rounded(g.outChannels, block)
+        let channelLanes = roundedUp(g.outHeight, channelTile.rows) * roundedUp(g.outWidth, channelTile.columns)
+            * roundedUp(g.outChannels, block)
         return 10 * channelLanes <= 9 * pixelLanes
     }
 
@@ -55,8 +54,7 @@ extension DirectConvolution {
     static func channelTile(outWidth: Int, registers: Int = DirectConvolutionSupport.registerCount)
         -> (rows: Int, columns: Int, vectors: Int) {
         guard registers < 32 else { return (2, channelTileColumns, 1) }
-        func padded(_ columns: Int) -> Int { (outWidth + columns - 1) / columns * columns }
-        return (1, padded(5) < padded(6) ? 5 : 6, 2)
+        return (1, roundedUp(outWidth, 5) < roundedUp(outWidth, 6) ? 5 : 6, 2)
     }
 
     /// Whether the channel-vector kernel can compute `g` at all: whole blocks of `lanes` output
@@ -65,6 +63,9 @@ extension DirectConvolution {
         g.outChannels % lanes == 0 && g.outWidth <= channelTileColumns
     }
 }
+
+/// `count` rounded up to a multiple of `step` (the rows, columns and channels a tile computes).
+private func roundedUp(_ count: Int, _ step: Int) -> Int { (count + step - 1) / step * step }
 
 extension DirectVector {
     /// `output = W ⋆ input + bias` vectorized over output channels (see the extension of
@@ -87,9 +88,8 @@ extension DirectVector {
         // Each sample's output is staged as [block][row][column][channel] (rows and columns rounded to
         // whole tiles), then written channel by channel: whole output planes in order, where storing each
         // tile's pixels to their `block` planes at once touched `block` cold lines per pixel.
-        let stageRows = (ho + tileRows - 1) / tileRows * tileRows, stageColumns = (wo + tileColumns - 1) / tileColumns * tileColumns
-        let blockStage = stageRows * stageColumns * block
-        let tileCount = paddedToCacheLine(blocks * blockStage)
+        let stageColumns = roundedUp(wo, tileColumns), blockStage = roundedUp(ho, tileRows) * stageColumns * block
+        let stageCount = paddedToCacheLine(blocks * blockStage)
         workspace.withBuffer(of: Scalar.self, count: blocks * block * (depth + 1)) { packed in
             // packed[block][k][l] = W[block·B + l][c][i][j], k = (i·C + c)·kW + j: the pixel kernels' panels
             // with B = vectors·L rows (zeros past O).
@@ -101,9 +101,9 @@ extension DirectVector {
             if let bias { packedBias.update(from: bias, count: g.outChannels) }
             workspace.withBuffer(of: Int.self, count: depth) { taps in
                 layout.writeTapOffsets(taps, kernelRowMajor: true)
-                workspace.withBuffer(of: Scalar.self, count: g.workerCount * (paddedCount + tileCount)) { scratch in
+                workspace.withBuffer(of: Scalar.self, count: g.workerCount * (paddedCount + stageCount)) { scratch in
                     runOnWorkers(g.workerCount, count: g.batch) { range, worker in
-                        let padded = scratch + worker * (paddedCount + tileCount), stage = padded + paddedCount
+                        let padded = scratch + worker * (paddedCount + stageCount), stage = padded + paddedCount
                         padded.update(repeating: 0, count: paddedCount)   // the borders, once
                         for n in range {
                             layout.copyInterior(x + n * inSample, into: padded)
@@ -121,9 +121,11 @@ extension DirectVector {
                                         case 6:
                                             ChannelVectorKernel.tile1x6x2(depth: depth, weights: weights, taps: taps, input: source,
                                                                           initial: initial, output: tile, Self.self)
-                                        default:
+                                        case DirectConvolution.channelTileColumns:
                                             ChannelVectorKernel.tile2x12(depth: depth, weights: weights, taps: taps, input: source,
                                                                          rowPitch: wp, initial: initial, output: tile, Self.self)
+                                        default:
+                                            preconditionFailure("channel-vector convolution: no register tile \(tileShape)")
                                         }
                                     }
                                 }

@@ -9,38 +9,54 @@ struct MaskedSweep<Word> {
     var rowStride: Int
 }
 
-/// A tile's four taps during a sweep: their input pointers, their mask columns, and the pattern row
-/// of the current vector (row 0 at the start, wrapping after `period` rows).
-struct MaskedTaps<V: SIMD> where V.Scalar: BinaryFloatingPoint {
-    let x0, x1, x2, x3: UnsafePointer<V.Scalar>
-    let c0, c1, c2, c3: Int
-    let sweep: MaskedSweep<V.MaskStorage.Scalar>
-    var row: UnsafePointer<V.MaskStorage.Scalar>
-    var phase = 0
+/// The pattern row of the current vector during a sweep: row 0 at the start, the next one
+/// `rowStride` words on per vector, back to row 0 after `period` rows.
+struct MaskedPatternRow<Word> {
+    let sweep: MaskedSweep<Word>
+    private(set) var current: UnsafePointer<Word>
+    private var phase = 0
 
     @inline(__always)
-    init(input x: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>, columns: UnsafePointer<Int>,
-         sweep: MaskedSweep<V.MaskStorage.Scalar>) {
-        (x0, x1, x2, x3) = (x + taps[0], x + taps[1], x + taps[2], x + taps[3])
-        (c0, c1, c2, c3) = (columns[0], columns[1], columns[2], columns[3])
+    init(_ sweep: MaskedSweep<Word>) {
         self.sweep = sweep
-        row = sweep.masks
-    }
-
-    /// The four masked input vectors of the vector at `offset`.
-    @inline(__always)
-    func vectors(at offset: Int) -> (V, V, V, V) {
-        (MaskedKernel.tapVector(x0 + offset, row + c0), MaskedKernel.tapVector(x1 + offset, row + c1),
-         MaskedKernel.tapVector(x2 + offset, row + c2), MaskedKernel.tapVector(x3 + offset, row + c3))
+        current = sweep.masks
     }
 
     /// Moves to the next vector's pattern row.
     @inline(__always)
     mutating func advance() {
         phase &+= 1
-        row += sweep.rowStride
-        if phase == sweep.period { phase = 0; row = sweep.masks }
+        current += sweep.rowStride
+        if phase == sweep.period { phase = 0; current = sweep.masks }
     }
+}
+
+/// A tile's four taps during a sweep: their input pointers, their mask columns, and the pattern row
+/// of the current vector.
+struct MaskedTaps<V: SIMD> where V.Scalar: BinaryFloatingPoint {
+    let x0, x1, x2, x3: UnsafePointer<V.Scalar>
+    let c0, c1, c2, c3: Int
+    var row: MaskedPatternRow<V.MaskStorage.Scalar>
+
+    @inline(__always)
+    init(input x: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>, columns: UnsafePointer<Int>,
+         sweep: MaskedSweep<V.MaskStorage.Scalar>) {
+        (x0, x1, x2, x3) = (x + taps[0], x + taps[1], x + taps[2], x + taps[3])
+        (c0, c1, c2, c3) = (columns[0], columns[1], columns[2], columns[3])
+        row = MaskedPatternRow(sweep)
+    }
+
+    /// The four masked input vectors of the vector at `offset`.
+    @inline(__always)
+    func vectors(at offset: Int) -> (V, V, V, V) {
+        let masks = row.current
+        return (MaskedKernel.tapVector(x0 + offset, masks + c0), MaskedKernel.tapVector(x1 + offset, masks + c1),
+                MaskedKernel.tapVector(x2 + offset, masks + c2), MaskedKernel.tapVector(x3 + offset, masks + c3))
+    }
+
+    /// Moves to the next vector's pattern row.
+    @inline(__always)
+    mutating func advance() { row.advance() }
 }
 
 /// The register tiles of the masked weight gradient (`MaskedWeightGradient.swift`): `mr` output
@@ -193,22 +209,25 @@ extension DirectVector {
                                     let target = sums + (rowBlock * mr * depthPadded + tapBlock) * lanes
                                     func sweep(_ d: UnsafePointer<Scalar>, _ stride: Int, _ x: UnsafePointer<Scalar>,
                                                _ pattern: MaskedSweep<Word>) {
-                                        if mr == 6 && nt == 2 {
+                                        switch (mr, nt) {
+                                        case (6, 2):
                                             MaskedKernel.tile6x2(
                                                 (channel(0, d, stride), channel(1, d, stride), channel(2, d, stride),
                                                  channel(3, d, stride), channel(4, d, stride), channel(5, d, stride)),
                                                 input: x, taps: taps + tapBlock, columns: columns + tapBlock, sweep: pattern,
                                                 sums: target, ldo: depthPadded, Self.self)
-                                        } else if mr == 6 {
+                                        case (6, 4):
                                             MaskedKernel.tile6x4(
                                                 (channel(0, d, stride), channel(1, d, stride), channel(2, d, stride),
                                                  channel(3, d, stride), channel(4, d, stride), channel(5, d, stride)),
                                                 input: x, taps: taps + tapBlock, columns: columns + tapBlock, sweep: pattern,
                                                 sums: target, ldo: depthPadded, Self.self)
-                                        } else {
+                                        case (2, 4):
                                             MaskedKernel.tile2x4((channel(0, d, stride), channel(1, d, stride)),
                                                                  input: x, taps: taps + tapBlock, columns: columns + tapBlock,
                                                                  sweep: pattern, sums: target, ldo: depthPadded, Self.self)
+                                        default:
+                                            preconditionFailure("masked weight gradient: no register tile \(mr)×\(nt)")
                                         }
                                     }
                                     if full > 0 { sweep(dy, outPlane, UnsafePointer(buffer), pattern) }

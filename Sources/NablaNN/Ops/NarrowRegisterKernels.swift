@@ -145,9 +145,9 @@ extension MaskedKernel {
         var s50: V = load(sums, 5, 0, ldo), s51: V = load(sums, 5, 1, ldo)
         let x0 = x + taps[0], x1 = x + taps[1], c0 = columns[0], c1 = columns[1]
         let lanes = V.scalarCount
-        var row = sweep.masks, phase = 0, offset = 0
+        var row = MaskedPatternRow(sweep), offset = 0
         for _ in 0..<sweep.vectors {
-            let v0: V = tapVector(x0 + offset, row + c0), v1: V = tapVector(x1 + offset, row + c1)
+            let v0: V = tapVector(x0 + offset, row.current + c0), v1: V = tapVector(x1 + offset, row.current + c1)
             var a: V = loadVector(d.0 + offset)
             s00 = s00.addingProduct(a, v0); s01 = s01.addingProduct(a, v1)
             a = loadVector(d.1 + offset)
@@ -161,9 +161,7 @@ extension MaskedKernel {
             a = loadVector(d.5 + offset)
             s50 = s50.addingProduct(a, v0); s51 = s51.addingProduct(a, v1)
             offset &+= lanes
-            phase &+= 1
-            row += sweep.rowStride
-            if phase == sweep.period { phase = 0; row = sweep.masks }
+            row.advance()
         }
         store(s00, sums, 0, 0, ldo); store(s01, sums, 0, 1, ldo)
         store(s10, sums, 1, 0, ldo); store(s11, sums, 1, 1, ldo)
