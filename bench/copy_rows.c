@@ -1,6 +1,6 @@
 // The copy-in of the single-channel correlation's grid (Sources/NablaNN/Ops/RowReuseCorrelation.swift)
 // on its own: LeNet 1->6's input gradient copies the upstream gradient, 128 samples x 6 channels x 28
-// rows of 28 floats (2.4 MB), row by row into groups of `S` samples side by side, and this program times
+// rows of 28 floats (2.4 MB), row by row into groups of `samples` samples side by side, and this program times
 // that copy without the tiles (best of 2,000 calls, one thread). See docs/speed.md, "The copy into the
 // grid". Build and run: cc -O2 -march=native bench/copy_rows.c -o /tmp/copy_rows && /tmp/copy_rows
 // Arguments (optional): samples side by side (3, what the driver picks for LeNet), slot stride in floats
@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "copy_rows: want 1..%d samples and a stride of at least %d\n", N, W);
         return 2;
     }
-    int pitch = 4 + samples * stride, plane = (H + 4) * pitch;
+    int pitch = 2 + samples * stride, plane = (H + 4) * pitch;   // RowReuseGrid: pW + samples·(W + pW)
     size_t count = (size_t)N * C * H * W;
     float *source = aligned_alloc(64, count * sizeof(float));
     float *grid = aligned_alloc(64, ((size_t)C * plane * sizeof(float) + 63) / 64 * 64);
