@@ -164,7 +164,7 @@ def main():
                         help="also run PyTorch limited to AVX2 kernels (equal vector width to OpenBLAS's Haswell kernels)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="time both by process CPU time / threads instead of the wall clock (a shared machine)")
-    parser.add_argument("--conv-algorithm", default="auto", help="nabla's convolution kernels: auto, gemm or direct")
+    parser.add_argument("--conv-algorithm", default="auto", help="nabla's convolution kernels: auto, gemm, direct or winograd")
     parser.add_argument("--precision", default="float32", choices=["float32", "bf16"],
                         help="bf16: nabla --precision bf16 vs PyTorch under torch.autocast('cpu', dtype=torch.bfloat16)")
     parser.add_argument("--report", metavar="FILE",

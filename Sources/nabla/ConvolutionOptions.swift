@@ -4,9 +4,10 @@ import Nabla
 /// `--conv-algorithm`, shared by the commands that run models: which kernels compute 2-D
 /// convolutions (``ConvolutionAlgorithm``). Every choice computes the same function; they differ in
 /// the order of the floating-point sums, so `gemm` reproduces runs made before the direct kernels
-/// bit for bit and `direct` forces Nabla's SIMD kernels even where `auto` would not pick them.
+/// bit for bit, `direct` forces Nabla's SIMD kernels even where `auto` would not pick them, and
+/// `winograd` takes F(2×2, 3×3) for every 3×3 unit-stride layer's forward pass and input gradient.
 struct ConvolutionOptions: ParsableArguments {
-    @Option(name: .long, help: "Convolution kernels: auto (default: direct where it applies and, by a fixed rule of the shapes, is faster), gemm (im2col + BLAS) or direct. Same maths; the last bits differ.")
+    @Option(name: .long, help: "Convolution kernels: auto (default: by fixed rules of the shapes, direct where it applies and is faster, Winograd F(2x2,3x3) for the forward pass and input gradient of 3x3 layers with >= 32 channels in and out), gemm (im2col + BLAS), direct or winograd. Same maths; the last bits differ.")
     var convAlgorithm: String = "auto"
 
     func validate() throws { _ = try algorithm() }

@@ -29,6 +29,7 @@ final class DirectConvolutionTests: XCTestCase {
         DirectConvolution.columnMaskOverride = nil
         DirectConvolution.batchVectorOverride = nil
         DirectConvolution.rowReuseOverride = nil
+        WinogradConvolution.automatic = true
         ConvolutionTuning.parallelThreshold = 1 << 18
         ConvolutionParallelism.override = nil
     }
@@ -327,11 +328,12 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertFalse(try geometry([4, 8, 8, 8], [8, 8, 1, 1], padding: 1).supportsDirectConvolution, "padding past the kernel")
         XCTAssertEqual(convnet.path(.gemm, for: Float.self), .gemm)
         XCTAssertEqual(convnet.path(.direct, for: Float.self), .direct)
-        XCTAssertEqual(convnet.path(.auto, for: Double.self), ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
+        XCTAssertEqual(convnet.path(.auto, for: Double.self, product: .weightGradient),
+                       ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
         XCTAssertEqual(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).path(.direct, for: Float.self), .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm(parsing: "GEMM"), .gemm)
         XCTAssertThrowsError(try ConvolutionAlgorithm(parsing: "fft")) {
-            XCTAssertEqual(($0 as? NablaError)?.message, "conv algorithm 'fft': expected one of auto, gemm, direct")
+            XCTAssertEqual(($0 as? NablaError)?.message, "conv algorithm 'fft': expected one of auto, gemm, direct, winograd")
         }
         XCTAssertEqual(ConvolutionAlgorithm.current, .auto)
         withConvolutionAlgorithm(.gemm) { XCTAssertEqual(ConvolutionAlgorithm.current, .gemm) }
@@ -348,6 +350,7 @@ final class DirectConvolutionTests: XCTestCase {
                                       padding: (padding, padding), dilation: (1, 1), groups: 1)
         }
         DirectConvolution.vectorBitsOverride = 512   // also lets `auto` choose direct kernels in a build without vector FMA
+        WinogradConvolution.automatic = false        // which would take these 3×3 layers' forward pass and input gradient
         let wide = try geometry([128, 64, 8, 8], [64, 64, 3, 3])
         XCTAssertEqual(wide.path(.auto, for: Float.self, product: .forward), .gemm)
         XCTAssertEqual(wide.path(.auto, for: Float.self, product: .inputGradient), .gemm)

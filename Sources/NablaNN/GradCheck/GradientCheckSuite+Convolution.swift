@@ -62,6 +62,14 @@ extension GradientCheckSuite {
             .function("conv2d(direct, 2×3 kernel, no padding)", shapes: [[1, 2, 4, 5], [3, 2, 2, 3], [3]]) { v in
                 withConvolutionAlgorithm(.direct) { conv2d(v[0], weight: v[1], bias: v[2]) }
             },
+            // Winograd F(2×2, 3×3) (WinogradConvolution.swift) for the output and the input gradient: odd
+            // output sizes (a partial last tile) and each padding it takes.
+            .function("conv2d(winograd, 3×3 padding 1, odd height)", shapes: [[2, 3, 5, 4], [4, 3, 3, 3], [4]]) { v in
+                withConvolutionAlgorithm(.winograd) { conv2d(v[0], weight: v[1], bias: v[2], padding: (1, 1)) }
+            },
+            .function("conv2d(winograd, 3×3 padding (0, 2))", shapes: [[1, 2, 6, 3], [3, 2, 3, 3], [3]]) { v in
+                withConvolutionAlgorithm(.winograd) { conv2d(v[0], weight: v[1], bias: v[2], padding: (0, 2)) }
+            },
             .function("conv1d(stride 2, groups 2)", shapes: [[2, 4, 9], [6, 2, 3], [6]]) {
                 conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, groups: 2)
             },

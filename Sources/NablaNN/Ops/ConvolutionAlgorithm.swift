@@ -12,8 +12,9 @@ import NablaTensor
 /// pass runs, and its backward pass uses the same algorithm.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
     /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
-    /// forward pass and input gradient of wide layers whose output rows do not fill whole vectors, which
-    /// a fixed rule of the shapes lowers to ``gemm``. The default.
+    /// forward pass and input gradient of 3×3 layers with at least 32 channels in and out, which run on
+    /// ``winograd`` (where its tiles fill the vectors), and of other wide layers whose output rows do not
+    /// fill whole vectors, which are lowered to ``gemm``; fixed rules of the shapes. The default.
     case auto
     /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
     /// Nabla's engine before the direct kernels, and the path every geometry can take.
@@ -23,6 +24,11 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
     /// unit strides and paddings of at most `dilation·(kernel − 1)`; other geometries use ``gemm``.
     /// Unlike ``auto`` it runs even in a build without vector FMA (correct, but slow there).
     case direct
+    /// Winograd's F(2×2, 3×3) (`WinogradConvolution.swift`, Lavin & Gray 2016) for the forward pass and
+    /// the input gradient of 3×3 layers with unit strides and dilations, one group and paddings of at
+    /// most 2: 2.25× fewer multiply-adds than the direct sum, in a different rounding. Their weight
+    /// gradient, and every other geometry, run as under ``direct``.
+    case winograd
 
     /// The algorithm of convolutions started in the current task or thread (default ``auto``).
     @TaskLocal public static var current: ConvolutionAlgorithm = .auto
@@ -46,13 +52,17 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
 
 extension ConvolutionAlgorithm {
     /// The kernels this choice runs for a `Float` 2-D convolution of `input` `[N, C, H, W]` and `weight`
-    /// `[O, C, kH, kW]` (one group, no dilation) in `product`: `.direct` or `.gemm` (for benchmarks' labels).
+    /// `[O, C, kH, kW]` (one group, no dilation) in `product`: `.direct`, `.winograd` or `.gemm` (for benchmarks' labels).
     /// - Throws: ``NablaError`` when the shapes do not fit.
     package func kernels(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int),
                          product: ConvolutionProduct = .forward) throws -> ConvolutionAlgorithm {
         let g = try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: stride,
                                           padding: padding, dilation: (1, 1), groups: 1)
-        return g.path(self, for: Float.self, product: product) == .direct ? .direct : .gemm
+        switch g.path(self, for: Float.self, product: product) {
+        case .direct: return .direct
+        case .winograd: return .winograd
+        case .gemm: return .gemm
+        }
     }
 }
 
@@ -75,7 +85,7 @@ public enum DirectConvolutionSupport {
 
 /// The kernels a convolution of a given geometry runs on.
 enum ConvolutionPath: Equatable {
-    case gemm, direct
+    case gemm, direct, winograd
 }
 
 extension Convolution2DGeometry {
@@ -90,23 +100,30 @@ extension Convolution2DGeometry {
     /// The kernels `algorithm` selects for `product` of this geometry and element type.
     ///
     /// ``ConvolutionAlgorithm/auto`` takes the direct kernels where they apply, except for the forward
-    /// pass and the input gradient of wide, small-plane layers (``lowersBetter(_:lanes:)``), which it
-    /// lowers to the BLAS product; the weight gradient of such a layer stays direct. A fixed rule of
-    /// the shapes, so the choice — and the bits — do not depend on timing.
+    /// pass and the input gradient of wide 3×3 layers (``WinogradConvolution/isFaster(_:product:lanes:)``),
+    /// which run on Winograd's F(2×2, 3×3), and of other wide, small-plane layers
+    /// (``lowersBetter(_:lanes:)``), which it lowers to the BLAS product; the weight gradient of such a
+    /// layer stays direct. Fixed rules of the shapes, so the choice — and the bits — do not depend on timing.
     func path<Scalar: TensorScalar>(_ algorithm: ConvolutionAlgorithm, for _: Scalar.Type,
                                     product: ConvolutionProduct = .forward) -> ConvolutionPath {
         switch algorithm {
         case .gemm:
             return .gemm
-        case .auto, .direct:
+        case .auto, .direct, .winograd:
             let vectorizable = Scalar.self == Float.self || Scalar.self == Double.self
             // A test that sets the vector width runs `auto` as a build with that width would.
             let override = DirectConvolution.vectorBitsOverride
-            let fast = algorithm == .direct || override != nil || ConvolutionAlgorithm.directKernelsAvailable
+            let fast = algorithm != .auto || override != nil || ConvolutionAlgorithm.directKernelsAvailable
             guard vectorizable && fast && supportsDirectConvolution else { return .gemm }
+            if algorithm == .winograd && product != .weightGradient && WinogradConvolution.applies(to: self) {
+                return .winograd
+            }
             if algorithm == .auto && product != .weightGradient {
                 let bits = override ?? DirectConvolutionSupport.vectorBits
                 let lanes = Swift.max(1, bits / (8 * MemoryLayout<Scalar>.size))
+                if WinogradConvolution.automatic && WinogradConvolution.isFaster(self, product: product, lanes: lanes) {
+                    return .winograd
+                }
                 if lowersBetter(product, lanes: lanes) { return .gemm }
             }
             return .direct

@@ -73,9 +73,13 @@ func convolution2DForward<Scalar: TensorScalar>(
                                           output: floats(out), geometry: g, workspace: workspace)
         return
     }
-    if !bf16 && g.path(algorithm, for: Scalar.self, product: .forward) == .direct {
-        DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
-        return
+    switch bf16 ? .gemm : g.path(algorithm, for: Scalar.self, product: .forward) {
+    case .direct:
+        return DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
+    case .winograd:
+        return WinogradConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
+    case .gemm:
+        break
     }
     if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionForward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
@@ -204,13 +208,17 @@ func convolution2DBackward<Scalar: TensorScalar>(
     }
     // The direct kernels take the gradients `algorithm` gives them (``Convolution2DGeometry/path(_:for:product:)``);
     // the lowering below computes the others.
-    let directInput = !bf16 && dx != nil && g.path(algorithm, for: Scalar.self, product: .inputGradient) == .direct
+    let inputPath = bf16 || dx == nil ? ConvolutionPath.gemm : g.path(algorithm, for: Scalar.self, product: .inputGradient)
+    let directInput = inputPath == .direct, winogradInput = inputPath == .winograd
     let directWeight = !bf16 && dw != nil && g.path(algorithm, for: Scalar.self, product: .weightGradient) == .direct
     if directInput || directWeight {
         DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: directInput ? dx : nil,
                                    weightGradient: directWeight ? dw : nil, geometry: g, workspace: workspace)
     }
-    let dx = directInput ? nil : dx, dw = directWeight ? nil : dw
+    if winogradInput, let dx {
+        WinogradConvolution.inputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
+    }
+    let dx = directInput || winogradInput ? nil : dx, dw = directWeight ? nil : dw
     if dx == nil && dw == nil { return }
     if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,

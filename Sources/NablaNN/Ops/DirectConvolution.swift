@@ -226,28 +226,39 @@ extension DirectVector {
                    interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
             let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
             let initial = bias.map { $0 + block * mr }
-            switch (mr, tile.nv) {
-            case (8, 3):
-                BroadcastKernel.tile8x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case (6, 4):
-                BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case (3, 8):
-                BroadcastKernel.tile3x8(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case (4, 3):
-                BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case (6, 2):
-                BroadcastKernel.tile6x2(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            case (3, 4):
-                BroadcastKernel.tile3x4(depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                                        output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
-            default:
-                preconditionFailure("direct convolution: no register tile \(tile)")
-            }
+            broadcastTile(tile, depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                          output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial)
+        }
+    }
+
+    /// One ``BroadcastKernel`` tile of shape `tile` (`mr` rows × `nv` vectors; the shapes of
+    /// ``DirectConvolution/forwardTile(channels:vectors:registers:)``).
+    @inline(__always)
+    static func broadcastTile(_ tile: (mr: Int, nv: Int), depth: Int, weights: UnsafePointer<Scalar>, taps: UnsafePointer<Int>,
+                              input source: UnsafePointer<Scalar>, inputOffsets: UnsafePointer<Int>,
+                              output target: UnsafeMutablePointer<Scalar>, outputOffsets targetOffsets: UnsafePointer<Int>,
+                              ldc: Int, initial: UnsafePointer<Scalar>?) {
+        switch (tile.mr, tile.nv) {
+        case (8, 3):
+            BroadcastKernel.tile8x3(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        case (6, 4):
+            BroadcastKernel.tile6x4(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        case (3, 8):
+            BroadcastKernel.tile3x8(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        case (4, 3):
+            BroadcastKernel.tile4x3(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        case (6, 2):
+            BroadcastKernel.tile6x2(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        case (3, 4):
+            BroadcastKernel.tile3x4(depth: depth, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
+                                    output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial, Self.self)
+        default:
+            preconditionFailure("direct convolution: no register tile \(tile)")
         }
     }
 

@@ -12,6 +12,13 @@ import NablaTensor
 protocol LanePermutable: SIMD {
     /// The even lanes of `a ‖ b`, then its odd lanes.
     static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self)
+    /// The inverse of ``unshuffle(_:_:)``: `e0 o0 e1 o1 …`, its first `L` lanes and its last `L`.
+    static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self)
+    /// `L/2` values from `low`, then `L/2` from `high`.
+    static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self
+    /// Writes the first `count` (`0 ≤ count ≤ L/2`) lanes of each half of `v`: the lower half to `low`,
+    /// the upper to `high`.
+    static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>)
     /// Writes lanes `0..<count` of `v` (`0 ≤ count ≤ L`) to `target[0..<count]`, nothing else.
     static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>)
 }
@@ -20,6 +27,22 @@ extension SIMD16: LanePermutable where Scalar == Float {
     @inline(__always)
     static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
         (Self(lowHalf: a.evenHalf, highHalf: b.evenHalf), Self(lowHalf: a.oddHalf, highHalf: b.oddHalf))
+    }
+
+    @inline(__always)
+    static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self) {
+        let low = SIMD8.interleave(even.lowHalf, odd.lowHalf), high = SIMD8.interleave(even.highHalf, odd.highHalf)
+        return (Self(lowHalf: low.low, highHalf: low.high), Self(lowHalf: high.low, highHalf: high.high))
+    }
+
+    @inline(__always)
+    static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
+        Self(lowHalf: loadVector(low), highHalf: loadVector(high))
+    }
+
+    @inline(__always)
+    static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
+        SIMD8.store(v.lowHalf, prefix: count, to: low); SIMD8.store(v.highHalf, prefix: count, to: high)
     }
 
     @inline(__always)
@@ -38,6 +61,22 @@ extension SIMD8: LanePermutable where Scalar: TensorScalar {
     }
 
     @inline(__always)
+    static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self) {
+        let low = SIMD4.interleave(even.lowHalf, odd.lowHalf), high = SIMD4.interleave(even.highHalf, odd.highHalf)
+        return (Self(lowHalf: low.low, highHalf: low.high), Self(lowHalf: high.low, highHalf: high.high))
+    }
+
+    @inline(__always)
+    static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
+        Self(lowHalf: loadVector(low), highHalf: loadVector(high))
+    }
+
+    @inline(__always)
+    static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
+        SIMD4.store(v.lowHalf, prefix: count, to: low); SIMD4.store(v.highHalf, prefix: count, to: high)
+    }
+
+    @inline(__always)
     static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
         if count >= 8 { return storeVector(v, target) }
         if count < 4 { return SIMD4.store(v.lowHalf, prefix: count, to: target) }
@@ -53,6 +92,21 @@ extension SIMD4: LanePermutable where Scalar: TensorScalar {
     }
 
     @inline(__always)
+    static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self) {
+        (Self(even[0], odd[0], even[1], odd[1]), Self(even[2], odd[2], even[3], odd[3]))
+    }
+
+    @inline(__always)
+    static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
+        Self(low[0], low[1], high[0], high[1])
+    }
+
+    @inline(__always)
+    static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
+        for l in 0..<Swift.min(2, Swift.max(0, count)) { low[l] = v[l]; high[l] = v[2 &+ l] }
+    }
+
+    @inline(__always)
     static func store(_ v: Self, prefix count: Int, to target: UnsafeMutablePointer<Scalar>) {
         if count >= 4 { return storeVector(v, target) }
         for l in 0..<Swift.max(0, count) { target[l] = v[l] }
@@ -63,6 +117,21 @@ extension SIMD2: LanePermutable where Scalar == Double {
     @inline(__always)
     static func unshuffle(_ a: Self, _ b: Self) -> (even: Self, odd: Self) {
         (Self(a[0], b[0]), Self(a[1], b[1]))
+    }
+
+    @inline(__always)
+    static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self) {
+        (Self(even[0], odd[0]), Self(even[1], odd[1]))
+    }
+
+    @inline(__always)
+    static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
+        Self(low[0], high[0])
+    }
+
+    @inline(__always)
+    static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
+        if count >= 1 { low[0] = v[0]; high[0] = v[1] }
     }
 
     @inline(__always)

@@ -1,0 +1,251 @@
+/// The driver of ``WinogradConvolution``: transforms, the 16 matrix products on the broadcast tiles,
+/// and the output transform, over chunks of tile rows.
+///
+/// A unit of work is one tile row of one sample (`⌈Wo/2⌉` tiles); the units are split over the
+/// workers, and each worker walks its units in chunks whose transformed patches `V` (`[16][C][T]`)
+/// and products `M` (`[16][K'][T]`, `K'` rounded up to the tile's `mr`) stay in its L2
+/// (``WinogradConvolution/chunkBytes``). Per chunk:
+///
+/// 1. `V_ξ[c][t] = (Bᵀ d B)[i][j]`: each sample is copied once into the interior of a zero-bordered
+///    grid (`C` planes of `2·⌈Ho/2⌉ + 2` rows of `2·⌈Wo/2⌉ + 2` columns), and `L` tiles of a tile row at a
+///    time take their even and odd columns from two unshuffled loads of each of their four rows;
+/// 2. `M_ξ = U_ξ·V_ξ` for ξ = 0..<16 on ``BroadcastKernel``'s `mr × nv` tile, depth `C`;
+/// 3. `y = b + Aᵀ M A`, `L` tiles at a time, the two columns of each tile interleaved into the row.
+extension DirectVector {
+    static func winogradCorrelation(
+        _ shape: WinogradShape, batch: Int, input: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
+        output: UnsafeMutablePointer<Scalar>, workers: Int, workspace: ConvolutionWorkspace,
+        weight: (_ out: Int, _ channel: Int, _ row: Int, _ column: Int) -> Scalar
+    ) {
+        let lanes = scalarCount, channels = shape.channels, outChannels = shape.outChannels
+        let tile = DirectConvolution.forwardTile(channels: outChannels)
+        let (mr, nv) = tile, blocks = (outChannels + mr - 1) / mr, paddedOut = blocks * mr
+        let group = nv * lanes
+        let rowsPerUnit = shape.tileRowsPerVector(lanes: lanes)
+        let unitTiles = rowsPerUnit * shape.tileColumns, unitsPerSample = shape.tileRows / rowsPerUnit
+        let units = batch * unitsPerSample
+        let perTile = 16 * (channels + paddedOut) * MemoryLayout<Scalar>.stride
+        let unitsPerChunk = Swift.max(1, Swift.min(units, WinogradConvolution.chunkBytes / perTile / unitTiles))
+        let groupsPerChunk = (unitsPerChunk * unitTiles + group - 1) / group
+        // A vector of the transforms may run `L − 1` tiles past the chunk's last (into columns nothing reads).
+        let pitch = groupsPerChunk * group + lanes
+        let grid = WinogradGrid(shape, lanes: lanes)
+        let transformed = 16 * channels * pitch, products = 16 * paddedOut * pitch
+        let perWorker = paddedToCacheLine(transformed) + paddedToCacheLine(products) + grid.count
+        workspace.withBuffer(of: Scalar.self, count: 16 * paddedOut * channels) { packed in
+            packWinogradWeights(outChannels: outChannels, channels: channels, mr: mr, into: packed, weight: weight)
+            workspace.withBuffer(of: Int.self, count: channels + groupsPerChunk * nv) { taps in
+                for c in 0..<channels { taps[c] = c * pitch }
+                let offsets = UnsafePointer(taps + channels)
+                for v in 0..<(groupsPerChunk * nv) { taps[channels + v] = v * lanes }
+                workspace.withBuffer(of: Scalar.self, count: workers * perWorker) { scratch in
+                    runOnWorkers(workers, count: units) { range, worker in
+                        let v = scratch + worker * perWorker
+                        let m = v + paddedToCacheLine(transformed), padded = m + paddedToCacheLine(products)
+                        // The grid's zero borders are written once; each sample fills only the interior.
+                        zeroSpan(padded, count: grid.count)
+                        var gridSample = -1
+                        for first in Swift.stride(from: range.lowerBound, to: range.upperBound, by: unitsPerChunk) {
+                            let count = Swift.min(unitsPerChunk, range.upperBound - first)
+                            for u in 0..<count {
+                                let sample = (first + u) / unitsPerSample
+                                if sample != gridSample {
+                                    grid.copyInterior(input + sample * channels * shape.height * shape.width, into: padded)
+                                    gridSample = sample
+                                }
+                                transformInput(shape, tileRow: (first + u) % unitsPerSample * rowsPerUnit, rows: rowsPerUnit,
+                                               grid: grid, padded: UnsafePointer(padded), into: v + u * unitTiles, pitch: pitch)
+                            }
+                            let groups = (count * unitTiles + group - 1) / group
+                            for xi in 0..<16 {
+                                let source = UnsafePointer(v + xi * channels * pitch)
+                                for g in 0..<groups {
+                                    for block in 0..<blocks {
+                                        broadcastTile(tile, depth: channels,
+                                                      weights: UnsafePointer(packed + (xi * blocks + block) * channels * mr),
+                                                      taps: UnsafePointer(taps), input: source, inputOffsets: offsets + g * nv,
+                                                      output: m + (xi * paddedOut + block * mr) * pitch,
+                                                      outputOffsets: offsets + g * nv, ldc: pitch, initial: nil)
+                                    }
+                                }
+                            }
+                            for u in 0..<count {
+                                let sample = (first + u) / unitsPerSample, tileRow = (first + u) % unitsPerSample * rowsPerUnit
+                                transformOutput(shape, tileRow: tileRow, rows: rowsPerUnit,
+                                                products: UnsafePointer(m + u * unitTiles), pitch: pitch, outPitch: paddedOut * pitch,
+                                                bias: bias, output: output + sample * outChannels * shape.outHeight * shape.outWidth)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `U_ξ[k][c] = (G g_kc Gᵀ)[i][j]`, packed `[16][K'/mr][C][mr]` (zero rows past `K`).
+    private static func packWinogradWeights(outChannels: Int, channels: Int, mr: Int, into packed: UnsafeMutablePointer<Scalar>,
+                                            weight: (_ out: Int, _ channel: Int, _ row: Int, _ column: Int) -> Scalar) {
+        let blocks = (outChannels + mr - 1) / mr, half: Scalar = 0.5
+        packed.update(repeating: 0, count: 16 * blocks * mr * channels)
+        /// `(x0, (x0 + x1 + x2)/2, (x0 − x1 + x2)/2, x2)`: a column of G applied to three values.
+        func g(_ x0: Scalar, _ x1: Scalar, _ x2: Scalar) -> (Scalar, Scalar, Scalar, Scalar) {
+            (x0, (x0 + x1 + x2) * half, (x0 - x1 + x2) * half, x2)
+        }
+        for k in 0..<outChannels {
+            for c in 0..<channels {
+                // G g (4 × 3, by columns), then (G g) Gᵀ (4 × 4, by rows).
+                let c0 = g(weight(k, c, 0, 0), weight(k, c, 1, 0), weight(k, c, 2, 0))
+                let c1 = g(weight(k, c, 0, 1), weight(k, c, 1, 1), weight(k, c, 2, 1))
+                let c2 = g(weight(k, c, 0, 2), weight(k, c, 1, 2), weight(k, c, 2, 2))
+                let target = packed + (k / mr * channels + c) * mr + k % mr, xiStride = blocks * channels * mr
+                func store(_ r: Int, _ u: (Scalar, Scalar, Scalar, Scalar)) {
+                    target[(4 * r) * xiStride] = u.0; target[(4 * r + 1) * xiStride] = u.1
+                    target[(4 * r + 2) * xiStride] = u.2; target[(4 * r + 3) * xiStride] = u.3
+                }
+                store(0, g(c0.0, c1.0, c2.0)); store(1, g(c0.1, c1.1, c2.1))
+                store(2, g(c0.2, c1.2, c2.2)); store(3, g(c0.3, c1.3, c2.3))
+            }
+        }
+    }
+
+    /// `V_ξ[c][tx] = (Bᵀ d B)[i][j]` for the tiles of tile rows `ty ..< ty + rows` of the sample in
+    /// `padded` (with `rows` of 2 or 4, each tile row fills `L/rows` lanes of one vector), `v` at the
+    /// unit's first column, `pitch` apart per channel (`C·pitch` per ξ). A last vector that runs past
+    /// the tile row writes `V` columns the next unit overwrites, or that no product reads.
+    @inline(__always)
+    private static func transformInput(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
+                                       padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int) {
+        let lanes = scalarCount, channels = shape.channels, xiStride = channels * pitch, rowLength = grid.rowLength
+        // An unshuffled pair of loads holds 2·L columns: one tile row's, or the first 2·L/rows of `rows`
+        // tile rows (2·rowLength apart), one after the other.
+        let tileRowStride = 2 * rowLength
+        @inline(__always) func pair(_ q: UnsafePointer<Scalar>) -> (even: Self, odd: Self) {
+            switch rows {
+            case 1: return Self.unshuffle(loadVector(q), loadVector(q + lanes))
+            case 2: return Self.unshuffle(loadVector(q), loadVector(q + tileRowStride))
+            default:
+                return Self.unshuffle(Self.load(halves: q, q + tileRowStride),
+                                      Self.load(halves: q + 2 * tileRowStride, q + 3 * tileRowStride))
+            }
+        }
+        for c in 0..<channels {
+            let top = padded + c * grid.plane + 2 * ty * rowLength
+            let out = v + c * pitch
+            for tx in Swift.stride(from: 0, to: shape.tileColumns, by: lanes) {
+                // Column s of the 4 × 4 patches of tiles tx ..< tx + L: d_r[2·tx + s].
+                func columns(_ r: Int) -> (Self, Self, Self, Self) {
+                    let p = top + r * rowLength + 2 * tx
+                    let a = pair(p), b = pair(p + 2)
+                    return (a.even, a.odd, b.even, b.odd)
+                }
+                let r0 = columns(0), r1 = columns(1), r2 = columns(2), r3 = columns(3)
+                // Bᵀ d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3 (per column).
+                let t0 = (r0.0 - r2.0, r0.1 - r2.1, r0.2 - r2.2, r0.3 - r2.3)
+                let t1 = (r1.0 + r2.0, r1.1 + r2.1, r1.2 + r2.2, r1.3 + r2.3)
+                let t2 = (r2.0 - r1.0, r2.1 - r1.1, r2.2 - r1.2, r2.3 - r1.3)
+                let t3 = (r1.0 - r3.0, r1.1 - r3.1, r1.2 - r3.2, r1.3 - r3.3)
+                // (Bᵀ d) B: the same combinations of the columns.
+                func store(_ t: (Self, Self, Self, Self), row i: Int) {
+                    let base = out + 4 * i * xiStride + tx
+                    storeVector(t.0 - t.2, base); storeVector(t.1 + t.2, base + xiStride)
+                    storeVector(t.2 - t.1, base + 2 * xiStride); storeVector(t.1 - t.3, base + 3 * xiStride)
+                }
+                store(t0, row: 0); store(t1, row: 1); store(t2, row: 2); store(t3, row: 3)
+            }
+        }
+    }
+
+    /// `y[k][2·ty + a][2·tx + b] = bias[k] + (Aᵀ M A)[a][b]` for the tiles of tile rows `ty ..< ty + rows`
+    /// (packed into the lanes as ``transformInput(_:tileRow:rows:grid:padded:into:pitch:)`` packs them)
+    /// of the sample at `output`, `products` at the unit's first column, `pitch` apart per output channel
+    /// and `outPitch` per ξ.
+    @inline(__always)
+    private static func transformOutput(_ shape: WinogradShape, tileRow ty: Int, rows: Int, products: UnsafePointer<Scalar>,
+                                        pitch: Int, outPitch: Int, bias: UnsafePointer<Scalar>?, output: UnsafeMutablePointer<Scalar>) {
+        let lanes = scalarCount, ho = shape.outHeight, wo = shape.outWidth
+        // Every output row of the unit exists but possibly the last (an odd height ends on a half tile).
+        let lastRow = 2 * (ty + rows) - 1 < ho
+        for k in 0..<shape.outChannels {
+            let p = products + k * pitch, top = output + (k * ho + 2 * ty) * wo
+            let b = Self(repeating: bias?[k] ?? 0)
+            for tx in Swift.stride(from: 0, to: shape.tileColumns, by: lanes) {
+                func load(_ xi: Int) -> Self { loadVector(p + xi * outPitch + tx) }
+                // Aᵀ M: a0 = m0 + m1 + m2, a1 = m1 − m2 − m3 (rows i of ξ = 4i + j).
+                var a0 = (Self(), Self(), Self(), Self()), a1 = a0
+                for j in 0..<4 {
+                    let m0 = load(j), m1 = load(4 + j), m2 = load(8 + j), m3 = load(12 + j)
+                    let s = m0 + m1 + m2, d = m1 - m2 - m3
+                    switch j {
+                    case 0: a0.0 = s; a1.0 = d
+                    case 1: a0.1 = s; a1.1 = d
+                    case 2: a0.2 = s; a1.2 = d
+                    default: a0.3 = s; a1.3 = d
+                    }
+                }
+                // (Aᵀ M) A, interleaved into the output rows (e0 o0 e1 o1 …): `even` rows 2·ty', `odd` 2·ty' + 1.
+                let even = Self.interleave(a0.0 + a0.1 + a0.2 + b, a0.1 - a0.2 - a0.3 + b)
+                let odd = Self.interleave(a1.0 + a1.1 + a1.2 + b, a1.1 - a1.2 - a1.3 + b)
+                switch rows {
+                case 1:
+                    let count = Swift.min(2 * lanes, wo - 2 * tx)
+                    storePair(even, count: count, to: top + 2 * tx)
+                    if lastRow { storePair(odd, count: count, to: top + wo + 2 * tx) }
+                case 2:
+                    // Lanes of tile row ty, then ty + 1: one vector per output row.
+                    Self.store(even.low, prefix: wo, to: top); Self.store(even.high, prefix: wo, to: top + 2 * wo)
+                    Self.store(odd.low, prefix: wo, to: top + wo)
+                    if lastRow { Self.store(odd.high, prefix: wo, to: top + 3 * wo) }
+                default:
+                    // Tile rows ty … ty + 3 in the four half vectors.
+                    Self.storeHalves(even.low, prefix: wo, low: top, high: top + 2 * wo)
+                    Self.storeHalves(even.high, prefix: wo, low: top + 4 * wo, high: top + 6 * wo)
+                    Self.storeHalves(odd.low, prefix: wo, low: top + wo, high: top + 3 * wo)
+                    if lastRow {
+                        Self.storeHalves(odd.high, prefix: wo, low: top + 5 * wo, high: top + 7 * wo)
+                    } else {
+                        Self.store(odd.high, prefix: wo, to: top + 5 * wo)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the first `count` values (`count ≤ 2L`) of `pair.low ‖ pair.high`.
+    @inline(__always)
+    private static func storePair(_ pair: (low: Self, high: Self), count: Int, to target: UnsafeMutablePointer<Scalar>) {
+        let lanes = scalarCount
+        if count >= 2 * lanes {
+            storeVector(pair.low, target); storeVector(pair.high, target + lanes)
+        } else if count > lanes {
+            storeVector(pair.low, target); Self.store(pair.high, prefix: count - lanes, to: target + lanes)
+        } else {
+            Self.store(pair.low, prefix: count, to: target)
+        }
+    }
+}
+
+/// The zero-padded copy of one sample that the input transform reads: `C` planes of
+/// `2·⌈Ho/2⌉ + 2` rows (every row a tile reads) of `2·⌈Wo/2⌉ + 2` columns, the sample at row `pH`,
+/// column `pW`; then slack for the last vector's loads past the last plane.
+struct WinogradGrid {
+    var channels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int
+    var rowLength: Int, plane: Int, count: Int
+
+    init(_ shape: WinogradShape, lanes: Int) {
+        channels = shape.channels; height = shape.height; width = shape.width
+        paddingHeight = shape.paddingHeight; paddingWidth = shape.paddingWidth
+        rowLength = 2 * shape.tileColumns + 2
+        plane = (2 * shape.tileRows + 2) * rowLength
+        // A vector of tiles starting at the last tile column reads 2·L + 2 columns from its first.
+        let vectors = (shape.tileColumns + lanes - 1) / lanes
+        count = paddedToCacheLine(channels * plane + 2 * vectors * lanes + 2)
+    }
+
+    /// Copies the `C × H × W` sample into the grid's interior (its borders are left as they are).
+    func copyInterior<Scalar>(_ sample: UnsafePointer<Scalar>, into grid: UnsafeMutablePointer<Scalar>) {
+        for c in 0..<channels {
+            let target = grid + c * plane + paddingHeight * rowLength + paddingWidth, source = sample + c * height * width
+            for y in 0..<height { copySpan(target + y * rowLength, source + y * width, count: width) }
+        }
+    }
+}

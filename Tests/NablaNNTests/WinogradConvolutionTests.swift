@@ -1,0 +1,174 @@
+import XCTest
+@testable import NablaTensor
+@testable import NablaNN
+import NablaTestSupport
+
+/// Winograd F(2×2, 3×3) (WinogradConvolution.swift): the output and the input gradient against the
+/// BLAS path in Double on every vector width, register file, threading and chunking; its Float
+/// rounding against the direct sum's; bits that do not depend on cores or chunks; and which
+/// products of which geometries take it.
+final class WinogradConvolutionTests: XCTestCase {
+    static let defaultChunkBytes = WinogradConvolution.chunkBytes
+
+    override func tearDown() {
+        DirectConvolutionTests.resetKernelChoices()
+        WinogradConvolution.chunkBytes = Self.defaultChunkBytes
+        super.tearDown()
+    }
+
+    /// (input channels, output channels, H, W, kernel, padding, dilation, batch): odd output heights and
+    /// widths (a partial last tile), every padding 0…2 (and mixed), output channels that leave a
+    /// partial register tile, planes narrower and wider than a vector of tiles, and tile rows of exactly
+    /// a half or a quarter of a vector (two or four per vector) at each width, with and without a half
+    /// last tile row.
+    static let shapes: [DirectConvolutionTests.Shape] = [
+        (3, 5, 5, 4, (3, 3), (1, 1), (1, 1), 2),
+        (8, 9, 7, 9, (3, 3), (1, 1), (1, 1), 3),
+        (2, 3, 6, 3, (3, 3), (0, 2), (1, 1), 1),
+        (4, 17, 4, 38, (3, 3), (2, 0), (1, 1), 2),
+        (16, 8, 8, 8, (3, 3), (0, 0), (1, 1), 3),
+        (5, 4, 3, 3, (3, 3), (2, 2), (1, 1), 4),
+        (6, 7, 8, 8, (3, 3), (1, 1), (1, 1), 3),
+        (3, 5, 7, 7, (3, 3), (1, 1), (1, 1), 2),
+        (4, 6, 15, 16, (3, 3), (1, 1), (1, 1), 2),
+        (2, 3, 8, 4, (3, 3), (1, 1), (1, 1), 3),
+        (2, 2, 8, 2, (3, 3), (1, 1), (1, 1), 3),
+    ]
+
+    /// The shapes above pack 1, 2 and 4 tile rows per vector at 16, 8, 4 and 2 lanes.
+    func testShapesCoverEveryPacking() {
+        for lanes in [16, 8, 4, 2] {
+            let packings = Set(Self.shapes.map { shape in
+                WinogradShape(channels: shape.cin, outChannels: shape.cout, height: shape.h, width: shape.w,
+                              paddingHeight: shape.padding.0, paddingWidth: shape.padding.1).tileRowsPerVector(lanes: lanes)
+            })
+            XCTAssertEqual(packings, lanes == 2 ? [1, 2] : [1, 2, 4], "\(lanes) lanes")
+        }
+    }
+
+    func testAgreesWithTheBLASPathOnEveryKernelFamilyAndChunking() {
+        var generator = RandomGenerator(seed: 41)
+        for shape in Self.shapes {
+            let run = DirectConvolutionTests.convolution(shape, using: &generator, seed: 9)
+            let reference = run(.gemm)
+            // One tile row per chunk, and everything in one chunk.
+            for chunkBytes in [1, 1 << 30] {
+                WinogradConvolution.chunkBytes = chunkBytes
+                DirectConvolutionTests.forEveryKernelFamily { family in
+                    for (part, (actual, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.winograd), reference)) {
+                        assertClose(actual, expected, relative: 1e-11, absolute: 1e-11,
+                                    "\(shape) \(family) chunk \(chunkBytes) \(part)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// In Float the transforms round differently from the direct sum. On a 64 → 64 layer the largest error
+    /// against the exact (Double) result, as a share of the result's RMS, was 1.3e-6 for the output and
+    /// 1.6e-6 for ∂x — below the direct sum's 4.5e-6 and 3.5e-6 (its sums are 576 products long, the
+    /// Winograd products' 64).
+    func testFloatRoundingStaysNearTheDirectSum() {
+        var generator = RandomGenerator(seed: 7)
+        let x = Tensor<Double>(normal: [2, 64, 12, 12], using: &generator).map { Double(Float($0)) }
+        let w = Tensor<Double>(normal: [64, 64, 3, 3], using: &generator).map { Double(Float($0 / 24)) }
+        let seed = Tensor<Double>(normal: [2, 64, 12, 12], using: &generator).map { Double(Float($0)) }
+        func run<Scalar: TensorScalar>(_: Scalar.Type, _ algorithm: ConvolutionAlgorithm) -> [[Double]] {
+            withConvolutionAlgorithm(algorithm) {
+                let xv = Variable(Tensor<Scalar>(x), requiresGradient: true)
+                let y = conv2d(xv, weight: Variable(Tensor<Scalar>(w)), padding: (1, 1))
+                y.backward(seed: Tensor<Scalar>(seed))
+                return [Tensor<Double>(y.value).scalars, Tensor<Double>(xv.grad!).scalars]
+            }
+        }
+        let exact = run(Double.self, .gemm), direct = run(Float.self, .direct), winograd = run(Float.self, .winograd)
+        for (part, index) in [("output", 0), ("∂x", 1)] {
+            let scale = (exact[index].map { $0 * $0 }.reduce(0, +) / Double(exact[index].count)).squareRoot()
+            func error(_ values: [Double]) -> Double { zip(values, exact[index]).map { abs($0 - $1) }.max()! / scale }
+            let directError = error(direct[index]), winogradError = error(winograd[index])
+            print("winograd \(part): max error \(winogradError) of the rms output (direct \(directError))")
+            XCTAssertLessThan(winogradError, 1e-5, part)
+            XCTAssertLessThan(winogradError, 2 * directError, part)
+            XCTAssertGreaterThan(winogradError, 0, "\(part): Float rounds somewhere")
+        }
+    }
+
+    /// The same bits for one core or several, and for any chunk size.
+    func testBitsDoNotDependOnCoresOrChunks() {
+        var generator = RandomGenerator(seed: 5)
+        let x = Tensor<Float>(normal: [5, 6, 9, 20], using: &generator)
+        let w = Tensor<Float>(normal: [10, 6, 3, 3], using: &generator)
+        let seed = Tensor<Float>(normal: [5, 10, 9, 20], using: &generator)
+        func run(threshold: Int, chunkBytes: Int) -> [Tensor<Float>] {
+            ConvolutionTuning.parallelThreshold = threshold
+            WinogradConvolution.chunkBytes = chunkBytes
+            return withConvolutionAlgorithm(.winograd) {
+                let xv = Variable(x, requiresGradient: true)
+                let y = conv2d(xv, weight: Variable(w), padding: (1, 1))
+                y.backward(seed: seed)
+                return [y.value, xv.grad!]
+            }
+        }
+        let reference = run(threshold: Int.max, chunkBytes: 1 << 30)
+        for (threshold, chunkBytes) in [(0, 1 << 30), (0, 1), (Int.max, 1), (0, 20_000)] {
+            let other = run(threshold: threshold, chunkBytes: chunkBytes)
+            XCTAssertEqual(other[0].scalars, reference[0].scalars, "output, threshold \(threshold), chunk \(chunkBytes)")
+            XCTAssertEqual(other[1].scalars, reference[1].scalars, "∂x, threshold \(threshold), chunk \(chunkBytes)")
+        }
+    }
+
+    func testTakesTheForwardPassAndInputGradientOfThreeByThreeUnitStrideLayers() throws {
+        func geometry(_ weight: [Int], stride: Int = 1, padding: Int = 1, dilation: Int = 1, groups: Int = 1) throws -> Convolution2DGeometry {
+            try Convolution2DGeometry(operation: "conv2d", input: [2, 4, 8, 8], weight: weight, bias: nil, stride: (stride, stride),
+                                      padding: (padding, padding), dilation: (dilation, dilation), groups: groups)
+        }
+        let layer = try geometry([8, 4, 3, 3])
+        XCTAssertEqual(layer.path(.winograd, for: Float.self, product: .forward), .winograd)
+        XCTAssertEqual(layer.path(.winograd, for: Double.self, product: .inputGradient), .winograd)
+        XCTAssertEqual(layer.path(.winograd, for: Float.self, product: .weightGradient), .direct)
+        XCTAssertEqual(try geometry([8, 4, 3, 3], padding: 0).path(.winograd, for: Float.self), .winograd)
+        XCTAssertEqual(try geometry([8, 4, 5, 5], padding: 2).path(.winograd, for: Float.self), .direct)
+        XCTAssertEqual(try geometry([8, 4, 3, 3], dilation: 2).path(.winograd, for: Float.self), .direct)
+        XCTAssertEqual(try geometry([8, 4, 3, 3], stride: 2).path(.winograd, for: Float.self), .gemm)
+        XCTAssertEqual(try geometry([8, 2, 3, 3], groups: 2).path(.winograd, for: Float.self), .gemm)
+        XCTAssertEqual(try ConvolutionAlgorithm(parsing: "Winograd"), .winograd)
+        // An explicit choice runs it even where `auto` would not (4 input channels).
+        XCTAssertEqual(layer.path(.auto, for: Float.self), ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
+        XCTAssertEqual(try ConvolutionAlgorithm.winograd.kernels(input: [2, 4, 8, 8], weight: [8, 4, 3, 3], stride: (1, 1),
+                                                                  padding: (1, 1), product: .weightGradient), .direct)
+    }
+
+    /// `auto` takes it for the forward pass and input gradient of 3×3 layers with ≥ 32 planes in and out
+    /// whose tile rows fill the vectors, at every width; not for thin layers, 5×5 kernels or half-empty
+    /// vectors; never for the weight gradient.
+    func testAutoTakesItForWideLayersWhoseTilesFillTheVectors() throws {
+        func geometry(_ input: [Int], _ weight: [Int], padding: Int = 1) throws -> Convolution2DGeometry {
+            try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
+                                      padding: (padding, padding), dilation: (1, 1), groups: 1)
+        }
+        for bits in [512, 256] {
+            DirectConvolution.vectorBitsOverride = bits
+            // convnet's 32→32 32×32, 32→64 and 64→64 16×16; resnet20's 32→32 16×16 and 64→64 8×8.
+            for (input, weight) in [([64, 32, 32, 32], [32, 32, 3, 3]), ([64, 32, 16, 16], [64, 32, 3, 3]),
+                                    ([64, 64, 16, 16], [64, 64, 3, 3]), ([128, 32, 16, 16], [32, 32, 3, 3]),
+                                    ([128, 64, 8, 8], [64, 64, 3, 3])] {
+                let g = try geometry(input, weight)
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .winograd, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), .winograd, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), .direct, "\(bits) \(input) \(weight)")
+            }
+            // Thin layers (the 3-channel input layers, resnet20's 16→16) and 5×5 kernels stay direct.
+            for (input, weight, padding) in [([64, 3, 32, 32], [32, 3, 3, 3], 1), ([128, 16, 32, 32], [16, 16, 3, 3], 1),
+                                             ([64, 16, 32, 32], [32, 16, 3, 3], 1), ([128, 32, 14, 14], [32, 32, 5, 5], 2)] {
+                let g = try geometry(input, weight, padding: padding)
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .direct, "\(bits) \(input) \(weight)")
+            }
+        }
+        // 16 lanes: the 5 tile columns of a 10×10 plane fill 5/16 of a vector, the 13 of a 26×26 plane 13/16.
+        DirectConvolution.vectorBitsOverride = 512
+        XCTAssertNotEqual(try geometry([8, 64, 10, 10], [64, 64, 3, 3]).path(.auto, for: Float.self, product: .forward), .winograd)
+        XCTAssertEqual(try geometry([8, 64, 26, 26], [64, 64, 3, 3]).path(.auto, for: Float.self, product: .forward), .winograd)
+        WinogradConvolution.automatic = false
+        XCTAssertEqual(try geometry([64, 64, 16, 16], [64, 64, 3, 3]).path(.auto, for: Float.self, product: .forward), .direct)
+    }
+}
