@@ -2,8 +2,8 @@ import XCTest
 @testable import NablaNN
 
 /// The lane permutations (LanePermutation.swift) on every vector type the direct kernels use: the
-/// unshuffle's even and odd lanes, the square transposition against its definition, and the prefix
-/// store writing exactly its lanes.
+/// unshuffle's even and odd lanes, the interleave that undoes it, the square transposition against its
+/// definition, the half-vector load, and the prefix stores writing exactly their lanes.
 final class LanePermutationTests: XCTestCase {
     func testEveryVectorType() {
         check(SIMD16<Float>.self)
@@ -26,6 +26,29 @@ final class LanePermutationTests: XCTestCase {
         for l in 0..<lanes {
             XCTAssertEqual(even[l], V.Scalar(2 * l), "\(V.self) even lane \(l)", file: file, line: line)
             XCTAssertEqual(odd[l], V.Scalar(2 * l + 1), "\(V.self) odd lane \(l)", file: file, line: line)
+        }
+        let zipped = V.interleave(vector { 2 * $0 }, vector { 2 * $0 + 1 })
+        for l in 0..<lanes {
+            XCTAssertEqual(zipped.low[l], V.Scalar(l), "\(V.self) interleaved low lane \(l)", file: file, line: line)
+            XCTAssertEqual(zipped.high[l], V.Scalar(lanes + l), "\(V.self) interleaved high lane \(l)", file: file, line: line)
+        }
+        let source = (0..<(3 * lanes + 4)).map { V.Scalar($0) }
+        let halves = source.withUnsafeBufferPointer { V.load(halves: $0.baseAddress! + 1, $0.baseAddress! + lanes + 3) }
+        for l in 0..<lanes {
+            let expected = l < lanes / 2 ? 1 + l : lanes + 3 + l - lanes / 2
+            XCTAssertEqual(halves[l], V.Scalar(expected), "\(V.self) half-vector load lane \(l)", file: file, line: line)
+        }
+        for count in 0...(lanes / 2) {
+            var low = [V.Scalar](repeating: -1, count: lanes / 2 + 1), high = low
+            low.withUnsafeMutableBufferPointer { l in
+                high.withUnsafeMutableBufferPointer { h in
+                    V.storeHalves(vector { $0 + 7 }, prefix: count, low: l.baseAddress!, high: h.baseAddress!)
+                }
+            }
+            XCTAssertEqual(low, (0...(lanes / 2)).map { $0 < count ? V.Scalar($0 + 7) : -1 }, "\(V.self) low half \(count)",
+                           file: file, line: line)
+            XCTAssertEqual(high, (0...(lanes / 2)).map { $0 < count ? V.Scalar($0 + lanes / 2 + 7) : -1 },
+                           "\(V.self) high half \(count)", file: file, line: line)
         }
         var rows = (0..<lanes).map { r in vector { r * 100 + $0 } }
         var scratch = [V](repeating: V(), count: lanes)

@@ -25,7 +25,10 @@ extension DirectVector {
         let unitTiles = rowsPerUnit * shape.tileColumns, unitsPerSample = shape.tileRows / rowsPerUnit
         let units = batch * unitsPerSample
         let perTile = 16 * (channels + paddedOut) * MemoryLayout<Scalar>.stride
-        let unitsPerChunk = Swift.max(1, Swift.min(units, WinogradConvolution.chunkBytes / perTile / unitTiles))
+        // Whole groups of the product's tile per chunk where the budget allows (a chunk of 4 units of 16
+        // tiles would compute 2 groups of 48 for 64 tiles): `unitsPerGroups` units make whole groups.
+        let unitsPerGroups = group / gcd(group, unitTiles), budget = WinogradConvolution.chunkBytes / perTile / unitTiles
+        let unitsPerChunk = Swift.max(1, Swift.min(units, budget >= unitsPerGroups ? budget / unitsPerGroups * unitsPerGroups : budget))
         let groupsPerChunk = (unitsPerChunk * unitTiles + group - 1) / group
         // A vector of the transforms may run `L − 1` tiles past the chunk's last (into columns nothing reads).
         let pitch = groupsPerChunk * group + lanes
@@ -249,3 +252,6 @@ struct WinogradGrid {
         }
     }
 }
+
+/// The greatest common divisor of two positive integers.
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
