@@ -36,10 +36,10 @@ enum WinogradConvolution {
     /// and its tile rows fill at least three quarters of the vectors they take (or pack two or four to a
     /// vector). Measured on the reference models' layers (AMD EPYC Zen 4, 2 threads, `nabla bench
     /// --kernels`, medians of three alternations with `direct`), its time against the direct kernels'
-    /// with 16 lanes: convnet 32→32 32×32 0.75–0.89, 32→64 16×16 0.88–0.94, 64→64 16×16 0.62–0.67,
-    /// resnet20 32→32 16×16 0.71–0.85, 64→64 8×8 0.42–0.53; with 8 lanes (AVX2) 0.60–0.98 on the same
-    /// layers. Thinner layers do not gain: 0.91–1.14 on resnet20's 16→16 32×32, 1.2–2.6 on the 3-channel
-    /// input layers.
+    /// with 16 lanes: convnet 32→32 32×32 0.79–0.80, 32→64 16×16 0.74–0.75, 64→64 16×16 0.63–0.65,
+    /// resnet20 32→32 16×16 0.72–0.73, 64→64 8×8 0.43–0.53; with 8 lanes (AVX2) 0.58–0.72 on the same
+    /// layers. Thinner layers gain little or lose: 1.10–1.13 (16 lanes) and 0.89 (8 lanes) on resnet20's
+    /// 16→16 32×32, 1.4–2.2 on the 3-channel input layers.
     static func isFaster(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Bool {
         guard applies(to: g) && product != .weightGradient else { return false }
         let shape = product == .forward ? WinogradShape(forward: g) : WinogradShape(inputGradient: g)
