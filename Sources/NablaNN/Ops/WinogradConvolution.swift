@@ -54,7 +54,8 @@ enum WinogradConvolution {
     nonisolated(unsafe) static var automatic = true
 
     /// Bytes of transformed patches and products (`16·(C + K)` values per tile) a chunk of tiles may
-    /// hold: about half of a 1 MiB L2.
+    /// hold: about half of a 1 MiB L2. A chunk still holds one whole group of the product's tile (48
+    /// tiles with 16 lanes) where the budget is smaller.
     nonisolated(unsafe) static var chunkBytes = 384 * 1024
 
     /// `output = W ⋆ input + bias` for `g` (``applies(to:)``).

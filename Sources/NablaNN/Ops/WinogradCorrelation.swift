@@ -1,10 +1,11 @@
 /// The driver of ``WinogradConvolution``: transforms, the 16 matrix products on the broadcast tiles,
 /// and the output transform, over chunks of tile rows.
 ///
-/// A unit of work is one tile row of one sample (`⌈Wo/2⌉` tiles); the units are split over the
-/// workers, and each worker walks its units in chunks whose transformed patches `V` (`[16][C][T]`)
-/// and products `M` (`[16][K'][T]`, `K'` rounded up to the tile's `mr`) stay in its L2
-/// (``WinogradConvolution/chunkBytes``). Per chunk:
+/// A unit of work is one tile row of one sample (`⌈Wo/2⌉` tiles), or two or four where they fill one
+/// vector (``WinogradShape/tileRowsPerVector(lanes:)``). The units are split over the workers, and each
+/// worker walks its units in chunks whose transformed patches `V` (`[16][C][T]`) and products `M`
+/// (`[16][K'][T]`, `K'` rounded up to the tile's `mr`) stay in its L2 (``WinogradConvolution/chunkBytes``).
+/// Per chunk:
 ///
 /// 1. `V_ξ[c][t] = (Bᵀ d B)[i][j]`: each sample is copied once into the interior of a zero-bordered
 ///    grid (`C` planes of `2·⌈Ho/2⌉ + 2` rows of `2·⌈Wo/2⌉ + 2` columns), and `L` tiles of a tile row at a
@@ -25,10 +26,11 @@ extension DirectVector {
         let unitTiles = rowsPerUnit * shape.tileColumns, unitsPerSample = shape.tileRows / rowsPerUnit
         let units = batch * unitsPerSample
         let perTile = 16 * (channels + paddedOut) * MemoryLayout<Scalar>.stride
-        // Whole groups of the product's tile per chunk where the budget allows (a chunk of 4 units of 16
-        // tiles would compute 2 groups of 48 for 64 tiles): `unitsPerGroups` units make whole groups.
+        // Whole groups of the product's tile per chunk (a chunk of 4 units of 16 tiles would compute 2
+        // groups of 48 for 64 tiles): `unitsPerGroups` units make whole groups. At least one whole set,
+        // even past the budget: deep layers would otherwise multiply mostly unused columns.
         let unitsPerGroups = group / gcd(group, unitTiles), budget = WinogradConvolution.chunkBytes / perTile / unitTiles
-        let unitsPerChunk = Swift.max(1, Swift.min(units, budget >= unitsPerGroups ? budget / unitsPerGroups * unitsPerGroups : budget))
+        let unitsPerChunk = Swift.min(units, Swift.max(1, budget / unitsPerGroups) * unitsPerGroups)
         let groupsPerChunk = (unitsPerChunk * unitTiles + group - 1) / group
         // A vector of the transforms may run `L − 1` tiles past the chunk's last (into columns nothing reads).
         let pitch = groupsPerChunk * group + lanes
