@@ -108,23 +108,6 @@ enum WinogradConvolution {
 struct WinogradShape {
     var channels: Int, outChannels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int
 
-    /// The forward pass of `g`: its input planes padded by `p`.
-    init(forward g: Convolution2DGeometry) {
-        self.init(channels: g.inChannels, outChannels: g.outChannels, height: g.inHeight, width: g.inWidth,
-                  paddingHeight: g.paddingHeight, paddingWidth: g.paddingWidth)
-    }
-
-    /// The input gradient of `g`: its upstream gradient's planes padded by `2 − p`.
-    init(inputGradient g: Convolution2DGeometry) {
-        self.init(channels: g.outChannels, outChannels: g.inChannels, height: g.outHeight, width: g.outWidth,
-                  paddingHeight: 2 - g.paddingHeight, paddingWidth: 2 - g.paddingWidth)
-    }
-
-    init(channels: Int, outChannels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int) {
-        self.channels = channels; self.outChannels = outChannels; self.height = height; self.width = width
-        self.paddingHeight = paddingHeight; self.paddingWidth = paddingWidth
-    }
-
     var outHeight: Int { height + 2 * paddingHeight - 2 }
     var outWidth: Int { width + 2 * paddingWidth - 2 }
     /// Tile rows and tile columns: `⌈Ho/2⌉`, `⌈Wo/2⌉`.
@@ -136,5 +119,19 @@ struct WinogradShape {
     func tileRowsPerVector(lanes: Int) -> Int {
         for rows in [2, 4] where rows * tileColumns == lanes && tileRows % rows == 0 { return rows }
         return 1
+    }
+}
+
+extension WinogradShape {
+    /// The forward pass of `g`: its input planes padded by `p`.
+    init(forward g: Convolution2DGeometry) {
+        self.init(channels: g.inChannels, outChannels: g.outChannels, height: g.inHeight, width: g.inWidth,
+                  paddingHeight: g.paddingHeight, paddingWidth: g.paddingWidth)
+    }
+
+    /// The input gradient of `g`: its upstream gradient's planes padded by `2 − p`.
+    init(inputGradient g: Convolution2DGeometry) {
+        self.init(channels: g.outChannels, outChannels: g.inChannels, height: g.outHeight, width: g.outWidth,
+                  paddingHeight: 2 - g.paddingHeight, paddingWidth: 2 - g.paddingWidth)
     }
 }

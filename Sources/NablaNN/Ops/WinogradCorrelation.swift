@@ -144,18 +144,17 @@ extension DirectVector {
                     return (a.even, a.odd, b.even, b.odd)
                 }
                 let r0 = columns(0), r1 = columns(1), r2 = columns(2), r3 = columns(3)
-                // Bᵀ d: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3 (per column).
-                let t0 = (r0.0 - r2.0, r0.1 - r2.1, r0.2 - r2.2, r0.3 - r2.3)
-                let t1 = (r1.0 + r2.0, r1.1 + r2.1, r1.2 + r2.2, r1.3 + r2.3)
-                let t2 = (r2.0 - r1.0, r2.1 - r1.1, r2.2 - r1.2, r2.3 - r1.3)
-                let t3 = (r1.0 - r3.0, r1.1 - r3.1, r1.2 - r3.2, r1.3 - r3.3)
-                // (Bᵀ d) B: the same combinations of the columns.
-                func store(_ t: (Self, Self, Self, Self), row i: Int) {
-                    let base = out + 4 * i * xiStride + tx
-                    storeVector(t.0 - t.2, base); storeVector(t.1 + t.2, base + xiStride)
-                    storeVector(t.2 - t.1, base + 2 * xiStride); storeVector(t.1 - t.3, base + 3 * xiStride)
+                // Bᵀ d, column by column: c_s.i = (Bᵀ d)[i][s].
+                let c0 = inputTransform((r0.0, r1.0, r2.0, r3.0)), c1 = inputTransform((r0.1, r1.1, r2.1, r3.1))
+                let c2 = inputTransform((r0.2, r1.2, r2.2, r3.2)), c3 = inputTransform((r0.3, r1.3, r2.3, r3.3))
+                // (Bᵀ d) B, row by row: V[4·i + j].
+                func store(_ row: (Self, Self, Self, Self), _ i: Int) {
+                    let base = out + 4 * i * xiStride + tx, v = inputTransform(row)
+                    storeVector(v.0, base); storeVector(v.1, base + xiStride)
+                    storeVector(v.2, base + 2 * xiStride); storeVector(v.3, base + 3 * xiStride)
                 }
-                store(t0, row: 0); store(t1, row: 1); store(t2, row: 2); store(t3, row: 3)
+                store((c0.0, c1.0, c2.0, c3.0), 0); store((c0.1, c1.1, c2.1, c3.1), 1)
+                store((c0.2, c1.2, c2.2, c3.2), 2); store((c0.3, c1.3, c2.3, c3.3), 3)
             }
         }
     }
@@ -174,22 +173,15 @@ extension DirectVector {
             let p = products + k * pitch, top = output + (k * ho + 2 * ty) * wo
             let b = Self(repeating: bias?[k] ?? 0)
             for tx in Swift.stride(from: 0, to: shape.tileColumns, by: lanes) {
-                func load(_ xi: Int) -> Self { loadVector(p + xi * outPitch + tx) }
-                // Aᵀ M: a0 = m0 + m1 + m2, a1 = m1 − m2 − m3 (rows i of ξ = 4i + j).
-                var a0 = (Self(), Self(), Self(), Self()), a1 = a0
-                for j in 0..<4 {
-                    let m0 = load(j), m1 = load(4 + j), m2 = load(8 + j), m3 = load(12 + j)
-                    let s = m0 + m1 + m2, d = m1 - m2 - m3
-                    switch j {
-                    case 0: a0.0 = s; a1.0 = d
-                    case 1: a0.1 = s; a1.1 = d
-                    case 2: a0.2 = s; a1.2 = d
-                    default: a0.3 = s; a1.3 = d
-                    }
+                // Aᵀ M, column by column: c_j = ((Aᵀ M)[0][j], (Aᵀ M)[1][j]) from M[j], M[4 + j], M[8 + j], M[12 + j].
+                func column(_ j: Int) -> (Self, Self) {
+                    outputTransform((loadVector(p + j * outPitch + tx), loadVector(p + (4 + j) * outPitch + tx),
+                                     loadVector(p + (8 + j) * outPitch + tx), loadVector(p + (12 + j) * outPitch + tx)))
                 }
+                let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
                 // (Aᵀ M) A, interleaved into the output rows (e0 o0 e1 o1 …): `even` rows 2·ty', `odd` 2·ty' + 1.
-                let even = Self.interleave(a0.0 + a0.1 + a0.2 + b, a0.1 - a0.2 - a0.3 + b)
-                let odd = Self.interleave(a1.0 + a1.1 + a1.2 + b, a1.1 - a1.2 - a1.3 + b)
+                let y0 = outputTransform((c0.0, c1.0, c2.0, c3.0)), y1 = outputTransform((c0.1, c1.1, c2.1, c3.1))
+                let even = Self.interleave(y0.0 + b, y0.1 + b), odd = Self.interleave(y1.0 + b, y1.1 + b)
                 switch rows {
                 case 1:
                     let count = Swift.min(2 * lanes, wo - 2 * tx)
@@ -213,6 +205,18 @@ extension DirectVector {
                 }
             }
         }
+    }
+
+    /// `Bᵀ x` for a column (or, transposed, a row) `x` of a 4 × 4 patch: `(x0 − x2, x1 + x2, x2 − x1, x1 − x3)`.
+    @inline(__always)
+    private static func inputTransform(_ x: (Self, Self, Self, Self)) -> (Self, Self, Self, Self) {
+        (x.0 - x.2, x.1 + x.2, x.2 - x.1, x.1 - x.3)
+    }
+
+    /// `Aᵀ x` for a column (or row) `x` of a 4 × 4 product: `(x0 + x1 + x2, x1 − x2 − x3)`.
+    @inline(__always)
+    private static func outputTransform(_ x: (Self, Self, Self, Self)) -> (Self, Self) {
+        (x.0 + x.1 + x.2, x.1 - x.2 - x.3)
     }
 
     /// Writes the first `count` values (`count ≤ 2L`) of `pair.low ‖ pair.high`.
