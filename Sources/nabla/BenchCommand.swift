@@ -41,11 +41,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
     var kernels = false
 
-    @Option(name: .long, help: "With --kernels: only the convolution layers whose name contains this text (e.g. 6->16 or 'lenet-bn 1->6'), without the convnet forward+backward rates.")
-    var layer: String?
+    @Option(name: .long, help: "With --kernels: only the convolution layers whose name contains this text (e.g. 6->16 or 'lenet-bn 1->6'), without the convnet forward+backward rates; repeat it for several layers.")
+    var layer: [String] = []
 
-    @Option(name: .long, help: "With --kernels: only this convolution product: forward, inputGradient or weightGradient.")
-    var product: String?
+    @Option(name: .long, help: "With --kernels: only this convolution product: forward, inputGradient or weightGradient; repeat it for several.")
+    var product: [String] = []
 
     @Flag(name: .long, help: "Data-parallel step time, allreduce time and scaling efficiency on 1, 2, … ranks (mpirun).")
     var distributed = false
@@ -79,14 +79,14 @@ struct BenchCommand: ParsableCommand {
         for name in models where Self.reference[name] == nil {
             throw ValidationError("unknown benchmark model '\(name)' (expected mlp, lenet-bn, convnet or resnet20)")
         }
-        if !kernels, let option = layer != nil ? "--layer" : product != nil ? "--product" : nil {
+        if !kernels, let option = !layer.isEmpty ? "--layer" : !product.isEmpty ? "--product" : nil {
             throw ValidationError("\(option) selects what --kernels measures; add --kernels")
         }
-        if let product, ConvolutionProduct(rawValue: product) == nil {
+        for product in product where ConvolutionProduct(rawValue: product) == nil {
             throw ValidationError("--product \(product): expected one of forward, inputGradient, weightGradient")
         }
-        if let layer, KernelBenchmarks.selectedLayers(models: models, filter: layer).isEmpty {
-            let names = KernelBenchmarks.selectedLayers(models: models, filter: nil).map(KernelBenchmarks.layerName)
+        for layer in layer where KernelBenchmarks.selectedLayers(models: models, filters: [layer]).isEmpty {
+            let names = KernelBenchmarks.selectedLayers(models: models, filters: []).map(KernelBenchmarks.layerName)
             throw ValidationError("--layer \(layer) matches no layer; the layers are: \(names.joined(separator: ", "))")
         }
     }
@@ -105,13 +105,14 @@ struct BenchCommand: ParsableCommand {
         KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
             let sgemm = KernelBenchmarks.gemm(repetitions: steps)
-            if layer == nil && product == nil {
+            if layer.isEmpty && product.isEmpty {
                 withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
             }
             KernelBenchmarks.convolutionProducts(repetitions: steps, models: models,
                                                  algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm,
-                                                 layerFilter: layer,
-                                                 products: product.flatMap(ConvolutionProduct.init(rawValue:)).map { [$0] } ?? ConvolutionProduct.allCases)
+                                                 layerFilters: layer,
+                                                 products: product.isEmpty ? ConvolutionProduct.allCases
+                                                     : ConvolutionProduct.allCases.filter { product.contains($0.rawValue) })
             print("blas_core=\(BLASBackend.coreName)\tsimd_bits=\(DirectConvolutionSupport.vectorBits)\tthreads=\(Parallelism.threadCount)")
             return
         }

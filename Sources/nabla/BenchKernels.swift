@@ -86,23 +86,25 @@ enum KernelBenchmarks {
         ("resnet20", 128, 32, 64, 16, 3, 1, 2), ("resnet20", 128, 64, 64, 8, 3, 1, 1),
     ]
 
-    /// GFLOP/s of each product (forward, input gradient, weight gradient) of each layer in `layers`
-    /// (all when `models` is empty), for each algorithm, and as a share of `sgemmRate`.
     /// The name a layer's lines carry: `MODEL CIN->COUT SIZExSIZE kK[ sS] batch N`.
     static func layerName(_ layer: Layer) -> String {
         "\(layer.model) \(layer.cin)->\(layer.cout) \(layer.size)x\(layer.size) k\(layer.kernel)"
             + (layer.stride > 1 ? " s\(layer.stride)" : "") + " batch \(layer.batch)"
     }
 
-    /// The layers of `models` (all when empty) whose name contains `filter` (all when nil).
-    static func selectedLayers(models: [String], filter: String?) -> [Layer] {
-        layers.filter { (models.isEmpty || models.contains($0.model)) && (filter.map(layerName($0).contains) ?? true) }
+    /// The layers of `models` (all when empty) whose name contains one of `filters` (all when empty).
+    static func selectedLayers(models: [String], filters: [String]) -> [Layer] {
+        layers.filter { layer in
+            (models.isEmpty || models.contains(layer.model)) && (filters.isEmpty || filters.contains { layerName(layer).contains($0) })
+        }
     }
 
+    /// GFLOP/s of each product in `products` of each layer of `models` in `layers` (all when `models` is
+    /// empty) that `layerFilters` select, for each algorithm, and as a share of `sgemmRate`.
     static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm], sgemmRate: Double,
-                                    layerFilter: String? = nil, products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
+                                    layerFilters: [String] = [], products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
         var generator = RandomGenerator(seed: 2)
-        for layer in selectedLayers(models: models, filter: layerFilter) {
+        for layer in selectedLayers(models: models, filters: layerFilters) {
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)

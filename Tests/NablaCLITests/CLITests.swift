@@ -43,8 +43,8 @@ final class CLITests: XCTestCase {
     }
 
     /// `nabla bench --kernels --layer TEXT --product P` times only the matching layers' product (after the
-    /// sgemm rate it is quoted against); a filter that matches nothing, an unknown product, or either
-    /// option without `--kernels` is one clear line and exit status 2.
+    /// sgemm rate it is quoted against), and both options repeat; a filter that matches nothing, an
+    /// unknown product, or either option without `--kernels` is one clear line and exit status 2.
     func testKernelBenchmarkFiltersLayersAndProducts() throws {
         let r = try CLI.run(["bench", "--kernels", "lenet-bn", "--layer", "6->16", "--product", "inputGradient",
                              "--steps", "1", "--threads", "1"])
@@ -54,8 +54,20 @@ final class CLITests: XCTestCase {
         XCTAssertTrue((1...2).contains(lines.count), r.stdout)
         XCTAssertTrue(lines.allSatisfy { $0.contains("lenet-bn 6->16 14x14 k5 batch 128\tinputGradient\t") }, r.stdout)
         XCTAssertTrue(r.stdout.contains("sgemm 1024x1024x1024"), r.stdout)
+        // Both options repeat: the layers matching any --layer, the products named by any --product.
+        let several = try CLI.run(["bench", "--kernels", "--layer", "lenet-bn 6->16", "--layer", "convnet 3->32",
+                                   "--product", "forward", "--product", "weightGradient", "--steps", "1", "--threads", "1"])
+        XCTAssertEqual(several.status, 0, several.stderr)
+        let timed = Set(several.stdout.split(separator: "\n").filter { $0.hasPrefix("conv2d") }.map { line in
+            let fields = line.split(separator: "\t")
+            return "\(fields[0].split(separator: " ")[1...2].joined(separator: " ")) \(fields[1])"
+        })
+        XCTAssertEqual(timed, ["lenet-bn 6->16 forward", "lenet-bn 6->16 weightGradient",
+                               "convnet 3->32 forward", "convnet 3->32 weightGradient"], several.stdout)
         for (arguments, message) in [
             (["bench", "--kernels", "lenet-bn", "--layer", "3->32"], "--layer 3->32 matches no layer; the layers are: lenet-bn 1->6"),
+            (["bench", "--kernels", "lenet-bn", "--layer", "1->6", "--layer", "9->9"], "--layer 9->9 matches no layer"),
+            (["bench", "--kernels", "--product", "forward", "--product", "sideways"], "--product sideways: expected one of"),
             (["bench", "--kernels", "--product", "sideways"], "--product sideways: expected one of forward, inputGradient, weightGradient"),
             (["bench", "mlp", "--layer", "6->16"], "--layer selects what --kernels measures; add --kernels"),
         ] {
