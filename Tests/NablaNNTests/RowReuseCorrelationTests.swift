@@ -133,12 +133,10 @@ final class RowReuseCorrelationTests: XCTestCase {
     /// rows past the plane than a block of 4 would.
     func testBlocksTakeTheTallestTileThatWastesLeast() {
         func blocks(_ height: Int, _ registers: Int) -> [Int] {
-            var rows: [Int] = [], top = 0
-            while top < height {
-                rows.append(RowReuseGrid.blockRows(remaining: height - top, registers: registers))
-                top += rows.last!
-            }
-            return rows
+            let blocks = RowReuseGrid.blocks(outHeight: height, registers: registers)
+            XCTAssertEqual(blocks.map(\.top), Array(blocks.map(\.rows).reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast()),
+                           "\(height) rows: each block starts where the last ended")
+            return blocks.map(\.rows)
         }
         XCTAssertEqual(blocks(28, 32), [10, 10, 8])
         XCTAssertEqual(blocks(28, 16), [8, 8, 8, 4])

@@ -152,13 +152,8 @@ struct RowReuseGrid {
         width = pW + best * (w + pW)
         plane = layout.paddedHeight * width
         vectorsPerRow = vectors(best)
-        blocks = []
-        var top = 0
-        while top < layout.outHeight {
-            let rows = Self.blockRows(remaining: layout.outHeight - top, registers: registers)
-            blocks.append((top, rows))
-            top += rows
-        }
+        blocks = Self.blocks(outHeight: layout.outHeight, registers: registers)
+        let top = blocks.last.map { $0.top + $0.rows } ?? 0
         // The last tile reads input rows up to `top − 1 + kH − 1` of the last plane, and its last vector
         // reaches `L` lanes past its first.
         let reach = (layout.channels - 1) * plane + (top + layout.kernelHeight - 2) * width
@@ -180,6 +175,17 @@ struct RowReuseGrid {
         case ...8, 11, 12: 8
         default: registers >= 32 ? 10 : 8
         }
+    }
+
+    /// The register tiles that cover `outHeight` output rows, top to bottom: (first row, rows).
+    static func blocks(outHeight: Int, registers: Int) -> [(top: Int, rows: Int)] {
+        var blocks: [(top: Int, rows: Int)] = [], top = 0
+        while top < outHeight {
+            let rows = blockRows(remaining: outHeight - top, registers: registers)
+            blocks.append((top, rows))
+            top += rows
+        }
+        return blocks
     }
 
     /// Vectors per grid row that cover the outputs of the first `samples` slots.
