@@ -166,4 +166,32 @@ final class DropoutTests: XCTestCase {
         XCTAssertEqual(mask.scalars, Array(expected.prefix(5)))
         XCTAssertEqual(generator, words)
     }
+
+    func testLargeMasksDrawnInParallelPartsAreTheSerialStream() {
+        // Masks of a few parts' worth of elements (odd counts, partial last blocks) on 1–4 threads:
+        // every element gets the bits of the serial layout above, and the generator ends where
+        // drawing them one by one leaves it.
+        let savedThreads = Parallelism.threadCount
+        defer { Parallelism.setThreadCount(savedThreads) }
+        for (count, p, seed) in [(100_001, 0.5, 7 as UInt64), (131_072, 0.2, 8), (70_145, 0.9, 9)] {
+            var words = RandomGenerator(seed: seed)
+            let threshold = UInt64((p * 4_294_967_296).rounded())
+            var expected = [Float](repeating: 0, count: count)
+            for i in stride(from: 0, to: count, by: 2) {
+                let r = words.next()
+                expected[i] = (r & 0xFFFF_FFFF) < threshold ? 0 : 1
+                if i + 1 < count { expected[i + 1] = (r >> 32) < threshold ? 0 : 1 }
+            }
+            for threads in 1...4 {
+                Parallelism.setThreadCount(threads)
+                var generator = RandomGenerator(seed: seed)
+                let mask: Tensor<Float> = dropoutMask(shape: [count], probability: p, using: &generator)
+                let scalars = mask.scalars
+                XCTAssertEqual(scalars.count, count)
+                XCTAssertNil(scalars.indices.first { scalars[$0] != expected[$0] },
+                             "first element off the serial stream: \(count) elements, p = \(p), \(threads) threads")
+                XCTAssertEqual(generator, words, "generator after \(count) elements, \(threads) threads")
+            }
+        }
+    }
 }

@@ -47,26 +47,53 @@ func drawMask<Scalar: TensorScalar>(
     shape: [Int], probability p: Double, keptValue: Scalar, using generator: inout RandomGenerator
 ) -> Tensor<Scalar> {
     let threshold = UInt64((p * 4_294_967_296).rounded())
-    var local = generator  // a local copy keeps the state in registers inside the loop
-    defer { generator = local }
-    // Blocks of 512: first the raw 32-bit draws into a stack buffer (the sequential part), then a
-    // branch-free, vectorizable compare-and-select (a branch would mispredict half the time at p = ½).
+    // Blocks of 512 elements (256 draws). Large masks are drawn in parallel parts of whole blocks,
+    // each part starting from the generator jumped ahead to its first draw
+    // (`RandomGenerator.advance(by:)`), so every element gets the bits the serial draw gives it, on
+    // any number of threads, and the generator ends where the serial draw leaves it.
     let block = 512
-    return Tensor(shape: shape) { out in
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { bits in
-            var start = 0
-            let n = out.count
-            while start < n {
-                let size = Swift.min(block, n - start)
-                for k in stride(from: 0, to: size, by: 2) {
-                    let r = local.next()
-                    bits[k] = r & 0xFFFF_FFFF
-                    if k + 1 < size { bits[k + 1] = r >> 32 }
-                }
-                let o = out.baseAddress! + start
-                for k in 0..<size { o[k] = bits[k] < threshold ? 0 : keptValue }
-                start += size
+    let count = shape.reduce(1, *)
+    let blocks = (count + block - 1) / block
+    let parts = Parallelism.parts(forWork: count, items: blocks)
+    let start = generator
+    var end = generator
+    let mask = Tensor<Scalar>(shape: shape) { out in
+        Parallelism.forEachRange(of: blocks, parts: parts) { range, _ in
+            var local = start   // a local copy keeps the state in registers inside the loop
+            if range.lowerBound > 0 { local.advance(by: UInt64(range.lowerBound * block / 2)) }
+            drawMaskBlocks(out, from: range.lowerBound * block, to: Swift.min(count, range.upperBound * block),
+                           threshold: threshold, keptValue: keptValue, using: &local)
+            if range.upperBound == blocks { end = local }   // exactly one part ends the mask
+        }
+    }
+    generator = end
+    return mask
+}
+
+/// Elements `lower ..< upper` of a keep mask (`lower` a multiple of the 512-element block), from
+/// `generator` positioned at draw `lower / 2`: per block, first the raw 32-bit draws into a stack
+/// buffer (the sequential part), then a branch-free, vectorizable compare-and-select (a branch would
+/// mispredict half the time at p = ½).
+@inline(__always)
+private func drawMaskBlocks<Scalar: TensorScalar>(
+    _ out: UnsafeMutableBufferPointer<Scalar>, from lower: Int, to upper: Int, threshold: UInt64, keptValue: Scalar,
+    using generator: inout RandomGenerator
+) {
+    let block = 512
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { bits in
+        var local = generator
+        defer { generator = local }
+        var start = lower
+        while start < upper {
+            let size = Swift.min(block, upper - start)
+            for k in stride(from: 0, to: size, by: 2) {
+                let r = local.next()
+                bits[k] = r & 0xFFFF_FFFF
+                if k + 1 < size { bits[k + 1] = r >> 32 }
             }
+            let o = out.baseAddress! + start
+            for k in 0..<size { o[k] = bits[k] < threshold ? 0 : keptValue }
+            start += size
         }
     }
 }
