@@ -13,7 +13,11 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
     outShape[outShape.count - 1] = outFeatures
     let xv = x.value, wv = weight.value
     let roundedBias = bias.map { b in b.value.map(BFloat16Kernels.rounded) }
-    var out = Tensor<Float>(shape: outShape) { fillRows($0, with: roundedBias, rows: rows) }
+    var out = Tensor<Float>(shape: outShape) { o in
+        if let base = o.baseAddress {
+            fillBlock(base, rows: rows, columns: outFeatures, rowStride: outFeatures, firstColumn: 0, bias: roundedBias)
+        }
+    }
     out.withUnsafeMutableBufferPointer { o in
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in

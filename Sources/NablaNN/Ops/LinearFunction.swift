@@ -29,13 +29,23 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     var outShape = x.shape
     outShape[outShape.count - 1] = outFeatures
     let xv = x.value, wv = weight.value
-    var out = Tensor<Scalar>(shape: outShape) { fillRows($0, with: bias?.value, rows: rows) }
+    var out = Tensor<Scalar>(shape: outShape) { _ in }   // each part fills its block, then adds into it
+    let bv = bias?.value
+    BLASThreading.useSingleThreadedBLAS()
     out.withUnsafeMutableBufferPointer { o in
+        guard let c = o.baseAddress, o.count > 0 else { return }   // an empty batch or no outputs
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
-                matrixMultiply(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                            alpha: 1, a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
-                            beta: 1, c: o.baseAddress!, ldc: outFeatures)
+                forEachProductPart(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                                   lda: inFeatures, ldb: inFeatures, ldc: outFeatures, tile: 16,
+                                   parallel: true) { m, n, aOffset, bOffset, cOffset in
+                    // The part's block of the output, on the thread that then accumulates into it.
+                    fillBlock(c + cOffset, rows: m, columns: n, rowStride: outFeatures,
+                              firstColumn: cOffset % outFeatures, bias: bv)
+                    Scalar.gemm(transposeA: false, transposeB: true, m: m, n: n, k: inFeatures, alpha: 1,
+                                a: px.baseAddress! + aOffset, lda: inFeatures, b: pw.baseAddress! + bOffset,
+                                ldb: inFeatures, beta: 1, c: c + cOffset, ldc: outFeatures)
+                }
             }
         }
     }
@@ -69,26 +79,37 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     }
 }
 
-/// Writes `bias` into every one of the `rows` rows of `output` (zeros without a bias): the output a
-/// linear map's GEMM then adds into (`beta = 1`).
-func fillRows<Scalar: TensorScalar>(_ output: UnsafeMutableBufferPointer<Scalar>, with bias: Tensor<Scalar>?, rows: Int) {
-    guard let bias else { return output.initialize(repeating: 0) }
-    let width = bias.count
+/// Writes columns `firstColumn ..< firstColumn + columns` of `bias` (zeros without a bias) into each
+/// of the `rows` rows of a block of a row-major output: the part of a linear map's output its GEMM
+/// then adds into (`beta = 1`).
+func fillBlock<Scalar: TensorScalar>(
+    _ block: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int, rowStride: Int, firstColumn: Int, bias: Tensor<Scalar>?
+) {
+    guard let bias else {
+        for r in 0..<rows { (block + r * rowStride).update(repeating: 0, count: columns) }
+        return
+    }
     bias.withUnsafeBufferPointer { pb in
-        for r in 0..<rows { (output.baseAddress! + r * width).update(from: pb.baseAddress!, count: width) }
+        for r in 0..<rows { (block + r * rowStride).update(from: pb.baseAddress! + firstColumn, count: columns) }
     }
 }
 
 /// `Σ_r g[r, j]` of a row-major `rows × columns` gradient, summed in row order — the bias gradient
-/// of a linear map. The row loop is outer, so each row is one contiguous (vectorizable) add.
+/// of a linear map. The row loop is outer, so each row is one contiguous (vectorizable) add; large
+/// gradients split the columns over the threads, which leaves every column's order of addition as is.
 func columnSums<Scalar: TensorScalar>(_ g: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int) -> Tensor<Scalar> {
     precondition(g.count == rows * columns, "linear: upstream gradient of \(g.count) elements for \(rows)×\(columns)")
     return Tensor<Scalar>(shape: [columns]) { sums in
         sums.initialize(repeating: 0)
-        let sum = sums.baseAddress!, gradient = g.baseAddress!
-        for r in 0..<rows {
-            let row = gradient + r &* columns
-            for j in 0..<columns { sum[j] += row[j] }
+        guard let gradient = g.baseAddress, let sum = sums.baseAddress else { return }
+        // Whole 16-column tiles per part, so no part shares a cache line of `sums` with another.
+        let tiles = (columns + 15) / 16
+        Parallelism.forEachRange(of: tiles, parts: Parallelism.parts(forWork: g.count, items: tiles)) { range, _ in
+            let lower = range.lowerBound * 16, upper = Swift.min(columns, range.upperBound * 16)
+            for r in 0..<rows {
+                let row = gradient + r &* columns
+                for j in lower..<upper { sum[j] += row[j] }
+            }
         }
     }
 }

@@ -1,0 +1,49 @@
+import XCTest
+@testable import NablaTensor
+@testable import NablaNN
+
+/// `linear` splits its output over threads, each part writing its block of the bias and then adding
+/// its product into it, and splits the bias gradient's columns: every split gives the definition.
+final class LinearPartsTests: XCTestCase {
+    override func tearDown() {
+        Parallelism.setThreadCount(Parallelism.availableCoreCount)
+        BLASThreading.parallelThreshold = 1 << 19
+    }
+
+    func testEverySplitOfTheOutputAndTheBiasGradientGivesTheDefinition() {
+        var g = RandomGenerator(seed: 23)
+        // Tall (rows split), wide (columns split, tiles of 16 not dividing the width), one row, and a
+        // bias gradient large enough to be split over the threads.
+        for (rows, inputs, outputs) in [(75, 9, 33), (5, 7, 70), (1, 3, 40), (300, 4, 257)] {
+            let x = Tensor<Double>(normal: [rows, inputs], using: &g)
+            let w = Tensor<Double>(normal: [outputs, inputs], using: &g)
+            let b = Tensor<Double>(normal: [outputs], using: &g)
+            let upstream = Tensor<Double>(normal: [rows, outputs], using: &g)
+            for withBias in [true, false] {
+                for threads in [1, 2, 3, 8] {
+                    Parallelism.setThreadCount(threads)
+                    BLASThreading.parallelThreshold = 0
+                    let xv = Variable(x, requiresGradient: true), wv = Variable(w, requiresGradient: true)
+                    let bv = withBias ? Variable(b, requiresGradient: true) : nil
+                    let y = linear(xv, weight: wv, bias: bv)
+                    (y * Variable(upstream)).sum().backward()
+                    let context = "\(rows)×\(inputs)→\(outputs) bias=\(withBias) threads=\(threads)"
+                    var worst = 0.0
+                    for r in 0..<rows {
+                        for j in 0..<outputs {
+                            var sum = withBias ? b[j] : 0
+                            for i in 0..<inputs { sum += x[r, i] * w[j, i] }
+                            worst = max(worst, abs(y.value[r, j] - sum))
+                        }
+                    }
+                    XCTAssertLessThan(worst, 1e-12, "output: \(context)")
+                    if let bv {
+                        let db = bv.grad!
+                        let expected = (0..<outputs).map { j in (0..<rows).reduce(0.0) { $0 + upstream[$1, j] } }
+                        XCTAssertLessThan(zip(db.scalars, expected).map { abs($0 - $1) }.max()!, 1e-12, "∂b: \(context)")
+                    }
+                }
+            }
+        }
+    }
+}
