@@ -49,6 +49,19 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(input.grad!.scalars, expectedGrad, "\(height)×\(width)", file: file, line: line)
     }
 
+    func testReluSplitOverThreadsIsTheDefinition() {
+        let savedThreads = Parallelism.threadCount
+        defer { Parallelism.setThreadCount(savedThreads) }
+        var g = RandomGenerator(seed: 8)
+        var x = Tensor<Float>(normal: [3, 40_001], using: &g)
+        x.scalars[5] = -0.0; x.scalars[70_000] = .infinity
+        for threads in [1, 2, 3] {
+            Parallelism.setThreadCount(threads)
+            let y = Variable(x).relu().value.scalars
+            XCTAssertNil(y.indices.first { y[$0].bitPattern != Swift.max(x.scalars[$0], 0).bitPattern }, "\(threads) threads")
+        }
+    }
+
     func testReluBackwardRoutesExactlyWherePositive() {
         let x = Variable(Tensor<Float>([-2, -0.0, 0, 1e-30, 3]), requiresGradient: true)
         let y = x.relu()

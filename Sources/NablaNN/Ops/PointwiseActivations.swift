@@ -30,7 +30,13 @@ extension Variable {
         // reads the output, since y > 0 exactly where x > 0.
         let x = value
         let y = Tensor<Scalar>(shape: x.shape) { out in
-            x.withUnsafeBufferPointer { px in for i in 0..<out.count { out[i] = Swift.max(px[i], 0) } }
+            x.withUnsafeBufferPointer { px in
+                guard let po = out.baseAddress, let pxb = px.baseAddress else { return }
+                let count = out.count
+                Parallelism.forEachRange(of: count, parts: Parallelism.parts(forWork: count, items: count)) { range, _ in
+                    for i in range { po[i] = Swift.max(pxb[i], 0) }
+                }
+            }
         }
         return Variable(y, inputs: [self]) { [self] g in self.accumulate(reluBackward(g, output: y)) }
     }

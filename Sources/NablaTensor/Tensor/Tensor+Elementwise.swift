@@ -112,53 +112,61 @@ extension Tensor {
     /// `lhs + rhs` elementwise, broadcasting as NumPy does (shapes aligned at the trailing axis, extents of 1 stretched).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, +) }
+    @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        lhs.shape == rhs.shape ? lhs.elementwise(.add, rhs) : lhs.zipWith(rhs, +)
+    }
     /// `lhs − rhs` elementwise, with broadcasting.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, -) }
+    @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+        lhs.shape == rhs.shape ? lhs.elementwise(.subtract, rhs) : lhs.zipWith(rhs, -)
+    }
     /// `lhs ⊙ rhs` elementwise (Hadamard product), with broadcasting.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, *) }
+    @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+        lhs.shape == rhs.shape ? lhs.elementwise(.multiply, rhs) : lhs.zipWith(rhs, *)
+    }
     /// `lhs / rhs` elementwise, with broadcasting (IEEE 754 division: `x/0` is ±∞ or NaN).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipWith(rhs, /) }
+    @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+        lhs.shape == rhs.shape ? lhs.elementwise(.divide, rhs) : lhs.zipWith(rhs, /)
+    }
     /// `lhs + c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 + rhs } }
+    @inlinable public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.elementwise(.addScalar(rhs)) }
     /// `lhs − c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 - rhs } }
+    @inlinable public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.elementwise(.subtractScalar(rhs)) }
     /// `lhs · c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 * rhs } }
+    @inlinable public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.elementwise(.multiplyByScalar(rhs)) }
     /// `lhs / c` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 / rhs } }
+    @inlinable public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.elementwise(.divideByScalar(rhs)) }
     /// `c + rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs + $0 } }
+    @inlinable public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.elementwise(.addScalar(lhs)) }
     /// `c − rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
+    @inlinable public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.elementwise(.subtractFromScalar(lhs)) }
     /// `c · rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
+    @inlinable public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.elementwise(.multiplyByScalar(lhs)) }
     /// `c / rhs` for every element.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    @inlinable public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs / $0 } }
+    @inlinable public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.elementwise(.divideScalar(lhs)) }
     /// `−x` for every element.
-    @inlinable public static prefix func - (x: Tensor) -> Tensor { x.map { -$0 } }
+    @inlinable public static prefix func - (x: Tensor) -> Tensor { x.elementwise(.negate) }
 
     /// In-place `self += other`, where `other` has exactly this shape. No allocation when unshared.
     @inlinable
@@ -166,9 +174,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public static func += (lhs: inout Tensor, rhs: Tensor) {
         precondition(lhs.shape == rhs.shape, "+= needs equal shapes, got \(lhs.shape) and \(rhs.shape)")
-        lhs.storage.withUnsafeMutableBufferPointer { a in
-            rhs.scalars.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] += b[i] } }
-        }
+        lhs.updateElementwise(.add, rhs)
     }
 
     /// In-place `self = self + alpha · other` (BLAS `axpy`), where `other` has this shape.
@@ -177,9 +183,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public mutating func addScaled(_ other: Tensor, by alpha: Scalar) {
         precondition(shape == other.shape, "addScaled needs equal shapes, got \(shape) and \(other.shape)")
-        storage.withUnsafeMutableBufferPointer { a in
-            other.scalars.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] += alpha * b[i] } }
-        }
+        updateElementwise(.addScaled(alpha), other)
     }
 
     /// 1 where `lhs < rhs`, else 0 (broadcasting).
