@@ -47,3 +47,19 @@ final class LinearPartsTests: XCTestCase {
         }
     }
 }
+
+extension LinearPartsTests {
+    /// An empty batch, as PyTorch allows: an empty output, and zero weight and bias gradients.
+    func testEmptyBatchGivesEmptyOutputAndZeroGradients() {
+        var g = RandomGenerator(seed: 2)
+        let w = Variable(Tensor<Double>(normal: [5, 3], using: &g), requiresGradient: true)
+        let b = Variable(Tensor<Double>(normal: [5], using: &g), requiresGradient: true)
+        let x = Variable(Tensor<Double>(shape: [0, 3], scalars: []), requiresGradient: true)
+        let y = linear(x, weight: w, bias: b)
+        XCTAssertEqual(y.shape, [0, 5])
+        y.sum().backward()
+        XCTAssertEqual(w.grad?.scalars, [Double](repeating: 0, count: 15))
+        XCTAssertEqual(b.grad?.scalars, [Double](repeating: 0, count: 5))
+        XCTAssertEqual(x.grad?.shape, [0, 3])
+    }
+}
