@@ -47,11 +47,11 @@ func drawMask<Scalar: TensorScalar>(
     shape: [Int], probability p: Double, keptValue: Scalar, using generator: inout RandomGenerator
 ) -> Tensor<Scalar> {
     let threshold = UInt64((p * 4_294_967_296).rounded())
-    // Blocks of 512 elements (256 draws). Large masks are drawn in parallel parts of whole blocks,
-    // each part starting from the generator jumped ahead to its first draw
-    // (`RandomGenerator.advance(by:)`), so every element gets the bits the serial draw gives it, on
-    // any number of threads, and the generator ends where the serial draw leaves it.
-    let block = 512
+    // Large masks are drawn in parallel parts of whole blocks, each part starting from the generator
+    // jumped ahead to its first draw (`RandomGenerator.advance(by:)`), so every element gets the bits
+    // the serial draw gives it, on any number of threads, and the generator ends where the serial
+    // draw leaves it.
+    let block = maskBlock
     let count = shape.reduce(1, *)
     let blocks = (count + block - 1) / block
     let parts = Parallelism.parts(forWork: count, items: blocks)
@@ -59,7 +59,7 @@ func drawMask<Scalar: TensorScalar>(
     var end = generator
     let mask = Tensor<Scalar>(shape: shape) { out in
         Parallelism.forEachRange(of: blocks, parts: parts) { range, _ in
-            var local = start   // a local copy keeps the state in registers inside the loop
+            var local = start
             if range.lowerBound > 0 { local.advance(by: UInt64(range.lowerBound * block / 2)) }
             drawMaskBlocks(out, from: range.lowerBound * block, to: Swift.min(count, range.upperBound * block),
                            threshold: threshold, keptValue: keptValue, using: &local)
@@ -70,18 +70,22 @@ func drawMask<Scalar: TensorScalar>(
     return mask
 }
 
-/// Elements `lower ..< upper` of a keep mask (`lower` a multiple of the 512-element block), from
-/// `generator` positioned at draw `lower / 2`: per block, first the raw 32-bit draws into a stack
-/// buffer (the sequential part), then a branch-free, vectorizable compare-and-select (a branch would
-/// mispredict half the time at p = ½).
+/// The elements of a keep mask drawn per block, 256 draws (two elements each): a part of a mask
+/// drawn in parallel is a run of whole blocks.
+private let maskBlock = 512
+
+/// Elements `lower ..< upper` of a keep mask (`lower` a multiple of ``maskBlock``), from `generator`
+/// positioned at draw `lower / 2`: per block, first the raw 32-bit draws into a stack buffer (the
+/// sequential part), then a branch-free, vectorizable compare-and-select (a branch would mispredict
+/// half the time at p = ½).
 @inline(__always)
 private func drawMaskBlocks<Scalar: TensorScalar>(
     _ out: UnsafeMutableBufferPointer<Scalar>, from lower: Int, to upper: Int, threshold: UInt64, keptValue: Scalar,
     using generator: inout RandomGenerator
 ) {
-    let block = 512
+    let block = maskBlock
     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { bits in
-        var local = generator
+        var local = generator   // a local copy keeps the state in registers inside the loop
         defer { generator = local }
         var start = lower
         while start < upper {

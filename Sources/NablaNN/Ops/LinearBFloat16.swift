@@ -15,7 +15,7 @@ func linearBFloat16(_ x: Variable<Float>, weight: Variable<Float>, bias: Variabl
     let roundedBias = bias.map { b in b.value.map(BFloat16Kernels.rounded) }
     var out = Tensor<Float>(shape: outShape) { o in
         if let base = o.baseAddress {
-            fillBlock(base, rows: rows, columns: outFeatures, rowStride: outFeatures, firstColumn: 0, bias: roundedBias)
+            fillBlock(base, rows: 0..<rows, columns: 0..<outFeatures, rowStride: outFeatures, bias: roundedBias)
         }
     }
     out.withUnsafeMutableBufferPointer { o in

@@ -31,20 +31,15 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     let xv = x.value, wv = weight.value
     var out = Tensor<Scalar>(shape: outShape) { _ in }   // each part fills its block, then adds into it
     let bv = bias?.value
-    BLASThreading.useSingleThreadedBLAS()
     out.withUnsafeMutableBufferPointer { o in
         guard let c = o.baseAddress, o.count > 0 else { return }   // an empty batch or no outputs
         xv.withUnsafeBufferPointer { px in
             wv.withUnsafeBufferPointer { pw in
-                forEachProductPart(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                                   lda: inFeatures, ldb: inFeatures, ldc: outFeatures, tile: 16,
-                                   parallel: true) { m, n, aOffset, bOffset, cOffset in
+                matrixMultiply(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                               alpha: 1, a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                               beta: 1, c: c, ldc: outFeatures) { partRows, partColumns in
                     // The part's block of the output, on the thread that then accumulates into it.
-                    fillBlock(c + cOffset, rows: m, columns: n, rowStride: outFeatures,
-                              firstColumn: cOffset % outFeatures, bias: bv)
-                    Scalar.gemm(transposeA: false, transposeB: true, m: m, n: n, k: inFeatures, alpha: 1,
-                                a: px.baseAddress! + aOffset, lda: inFeatures, b: pw.baseAddress! + bOffset,
-                                ldb: inFeatures, beta: 1, c: c + cOffset, ldc: outFeatures)
+                    fillBlock(c, rows: partRows, columns: partColumns, rowStride: outFeatures, bias: bv)
                 }
             }
         }
@@ -79,18 +74,20 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     }
 }
 
-/// Writes columns `firstColumn ..< firstColumn + columns` of `bias` (zeros without a bias) into each
-/// of the `rows` rows of a block of a row-major output: the part of a linear map's output its GEMM
-/// then adds into (`beta = 1`).
+/// Writes `bias[columns]` (zeros without a bias) into `rows` of a row-major output with row stride
+/// `rowStride`: the block of a linear map's output its GEMM then adds into (`beta = 1`).
 func fillBlock<Scalar: TensorScalar>(
-    _ block: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int, rowStride: Int, firstColumn: Int, bias: Tensor<Scalar>?
+    _ output: UnsafeMutablePointer<Scalar>, rows: Range<Int>, columns: Range<Int>, rowStride: Int, bias: Tensor<Scalar>?
 ) {
     guard let bias else {
-        for r in 0..<rows { (block + r * rowStride).update(repeating: 0, count: columns) }
+        for r in rows { (output + r * rowStride + columns.lowerBound).update(repeating: 0, count: columns.count) }
         return
     }
     bias.withUnsafeBufferPointer { pb in
-        for r in 0..<rows { (block + r * rowStride).update(from: pb.baseAddress! + firstColumn, count: columns) }
+        for r in rows {
+            (output + r * rowStride + columns.lowerBound).update(from: pb.baseAddress! + columns.lowerBound,
+                                                                 count: columns.count)
+        }
     }
 }
 

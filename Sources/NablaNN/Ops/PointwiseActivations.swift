@@ -32,8 +32,7 @@ extension Variable {
         let y = Tensor<Scalar>(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in
                 guard let po = out.baseAddress, let pxb = px.baseAddress else { return }
-                let count = out.count
-                Parallelism.forEachRange(of: count, parts: Parallelism.parts(forWork: count, items: count)) { range, _ in
+                Parallelism.forEachElementRange(of: out.count) { range in
                     for i in range { po[i] = Swift.max(pxb[i], 0) }
                 }
             }
@@ -112,7 +111,7 @@ func reluBackward<Scalar: TensorScalar>(_ upstream: Tensor<Scalar>, output y: Te
             y.withUnsafeBufferPointer { py in
                 let count = out.count
                 let po = out.baseAddress!, pgb = pg.baseAddress!, pyb = py.baseAddress!
-                Parallelism.forEachRange(of: count, parts: Parallelism.parts(forWork: count, items: count)) { range, _ in
+                Parallelism.forEachElementRange(of: count) { range in
                     // Both loads are unconditional, so the select vectorizes (a conditional load of
                     // `pg[i]` would not: the compiler cannot prove it in bounds).
                     for i in range {

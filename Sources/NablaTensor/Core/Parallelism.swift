@@ -112,6 +112,13 @@ public enum Parallelism {
         }
     }
 
+    /// Runs `body` over `0..<count` elements of elementwise work in contiguous ranges, one per thread
+    /// once each gets at least 2¹⁵ elements (``parts(forWork:items:minimumWorkPerPart:)``), else once
+    /// on the calling thread. Nothing runs when `count` is 0.
+    public static func forEachElementRange(of count: Int, _ body: (Range<Int>) -> Void) {
+        forEachRange(of: count, parts: parts(forWork: count, items: count)) { range, _ in body(range) }
+    }
+
     /// How many parts to split `work` units into: one per thread once the work is worth it
     /// (`work ≥ minimumWorkPerPart` per part), and never more parts than `items`.
     public static func parts(forWork work: Int, items: Int, minimumWorkPerPart: Int = 1 << 15) -> Int {

@@ -46,16 +46,24 @@ public enum BLASThreading {
 /// up to ``Parallelism/threadCount`` parts along the larger of `m` and `n` when the product has at
 /// least ``BLASThreading/parallelThreshold`` multiply-adds. `op(X)` is `Xᵀ` when the flag is set;
 /// `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
+///
+/// `preparingEachPart(rows, columns)` runs on the thread of each part just before its product, with
+/// the part's rows and columns of `C`: for writing what a `β = 1` product adds into (a linear map's
+/// bias) on the core that is about to read it.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 package func matrixMultiply<Scalar: TensorScalar>(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
-    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
+    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int,
+    preparingEachPart: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void = { _, _ in }
 ) {
     BLASThreading.useSingleThreadedBLAS()
     forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
                        tile: 16, parallel: true) { m, n, aOffset, bOffset, cOffset in
+        // A part starts at row `lower` (cOffset = lower·ldc) or at column `lower < n ≤ ldc`.
+        let firstRow = cOffset / Swift.max(ldc, 1), firstColumn = cOffset % Swift.max(ldc, 1)
+        preparingEachPart(firstRow ..< firstRow + m, firstColumn ..< firstColumn + n)
         Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                     a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
     }

@@ -37,9 +37,8 @@ extension RandomGenerator {
                 _ = walker.next()
             }
         }
-        var result = self
-        result.state = sum
-        return result
+        walker.state = sum
+        return walker
     }
 }
 
@@ -96,12 +95,5 @@ struct GF2Residue: Equatable, Sendable {
             result = result.map { $0.times(powersOfTwo[j]) } ?? powersOfTwo[j]
         }
         return result ?? one
-    }
-
-    /// `x^(2ᵉ) mod P` by `e` squarings of `x`, for exponents past `2⁶³` (the tests' `2¹²⁸`).
-    static func power(ofTwoToThe e: Int) -> GF2Residue {
-        var result = x
-        for _ in 0..<e { result = result.times(result) }
-        return result
     }
 }
