@@ -145,12 +145,27 @@ enum BFloat16DirectConvolution {
                            BFloat16Kernels.padPairs(source, channels: channels, height: layout.height, width: layout.width,
                                                     paddingHeight: layout.paddingHeight, paddingWidth: layout.paddingWidth,
                                                     into: padded, count: paddedCount)
-                       }) { block, kStart, kCount, taps, padded, inputOffsets, target, targetOffsets, ldc in
-                BFloat16Kernels.directTile(mr: mr, nv: tile.nv, depth: kCount, weights: packed + (block * depth + kStart) * mr,
-                                           taps: taps, input: padded, inputOffsets: inputOffsets, output: target,
-                                           outputOffsets: targetOffsets, ldc: ldc, initial: initial.map { $0 + block * mr })
-            }
+                       }, kernel: PairTile(shape: tile, depth: depth, packedWeights: UnsafePointer(packed), bias: initial))
         }
         }
+    }
+}
+
+/// The bf16 pair tile (``BFloat16Kernels/directTile(mr:nv:depth:weights:taps:input:inputOffsets:output:outputOffsets:ldc:initial:)``)
+/// of a ``DirectCorrelation`` over channel-pair words, the weights packed `[⌈O/mr⌉][depth][mr]`.
+private struct PairTile: DirectCorrelationTile {
+    var shape: (mr: Int, nv: Int)
+    var depth: Int
+    var packedWeights: UnsafePointer<UInt32>
+    var bias: UnsafePointer<Float>?
+
+    @inline(__always)
+    func compute(block: Int, kStart: Int, kCount: Int, taps: UnsafePointer<Int>, input: UnsafePointer<UInt32>,
+                 inputOffsets: UnsafePointer<Int>, output: UnsafeMutablePointer<Float>,
+                 outputOffsets: UnsafePointer<Int>, ldc: Int) {
+        BFloat16Kernels.directTile(mr: shape.mr, nv: shape.nv, depth: kCount,
+                                   weights: packedWeights + (block * depth + kStart) * shape.mr, taps: taps, input: input,
+                                   inputOffsets: inputOffsets, output: output, outputOffsets: outputOffsets, ldc: ldc,
+                                   initial: bias.map { $0 + block * shape.mr })
     }
 }

@@ -223,12 +223,8 @@ extension DirectVector {
         }
         let driver = DirectCorrelation<Scalar, Scalar>(layout: layout, outChannels: outChannels, tile: tile)
         driver.run(batch: batch, input: input, inputSample: inputSample, output: output, workers: workers, workspace: workspace,
-                   interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish) { block, kStart, kCount, taps, source, inputOffsets, target, targetOffsets, ldc in
-            let weights = UnsafePointer(packedWeights + (block * depth + kStart) * mr)
-            let initial = bias.map { $0 + block * mr }
-            broadcastTile(tile, depth: kCount, weights: weights, taps: taps, input: source, inputOffsets: inputOffsets,
-                          output: target, outputOffsets: targetOffsets, ldc: ldc, initial: initial)
-        }
+                   interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish,
+                   kernel: BroadcastTile<Self>(shape: tile, depth: depth, packedWeights: packedWeights, bias: bias))
     }
 
     /// One ``BroadcastKernel`` tile of shape `tile` (`mr` rows × `nv` vectors; the shapes of
@@ -342,5 +338,30 @@ extension DirectVector {
                 }
             }
         }
+    }
+}
+
+/// The ``BroadcastKernel`` tile of ``DirectVector/directCorrelation(_:batch:input:inputSample:packedWeights:outChannels:tile:bias:output:workers:workspace:finish:)``
+/// over weights packed `[⌈O/mr⌉][depth][mr]` and a bias padded to whole blocks (or none).
+struct BroadcastTile<V: DirectVector>: DirectCorrelationTile {
+    var shape: (mr: Int, nv: Int)
+    var depth: Int
+    var packedWeights: UnsafePointer<V.Scalar>
+    var bias: UnsafePointer<V.Scalar>?
+
+    init(shape: (mr: Int, nv: Int), depth: Int, packedWeights: UnsafeMutablePointer<V.Scalar>, bias: UnsafePointer<V.Scalar>?) {
+        self.shape = shape
+        self.depth = depth
+        self.packedWeights = UnsafePointer(packedWeights)
+        self.bias = bias
+    }
+
+    @inline(__always)
+    func compute(block: Int, kStart: Int, kCount: Int, taps: UnsafePointer<Int>, input: UnsafePointer<V.Scalar>,
+                 inputOffsets: UnsafePointer<Int>, output: UnsafeMutablePointer<V.Scalar>,
+                 outputOffsets: UnsafePointer<Int>, ldc: Int) {
+        V.broadcastTile(shape, depth: kCount, weights: packedWeights + (block * depth + kStart) * shape.mr, taps: taps,
+                        input: input, inputOffsets: inputOffsets, output: output, outputOffsets: outputOffsets, ldc: ldc,
+                        initial: bias.map { $0 + block * shape.mr })
     }
 }
