@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
 
-    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's sgemm rate (the models given restrict the layers).")
+    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's 1024³ sgemm rate measured just before each layer (sgemm_gflops; a shared machine's speed drifts), the models given restricting the layers.")
     var kernels = false
 
     @Option(name: .long, help: "With --kernels: only the convolution layers whose name contains this text (e.g. 6->16 or 'lenet-bn 1->6'), without the convnet forward+backward rates; repeat it for several layers.")
@@ -104,12 +104,12 @@ struct BenchCommand: ParsableCommand {
         let algorithm = try convolution.algorithm()
         KernelBenchmarks.measuresCPUTime = cpuTime
         if kernels {
-            let sgemm = KernelBenchmarks.gemm(repetitions: steps)
+            KernelBenchmarks.gemm(repetitions: steps)
             if layer.isEmpty && product.isEmpty {
                 withConvolutionAlgorithm(algorithm) { KernelBenchmarks.convolution(repetitions: steps) }
             }
             KernelBenchmarks.convolutionProducts(repetitions: steps, models: models,
-                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm], sgemmRate: sgemm,
+                                                 algorithms: algorithm == .gemm ? [.gemm] : [.gemm, algorithm],
                                                  layerFilters: layer,
                                                  products: product.isEmpty ? ConvolutionProduct.allCases
                                                      : ConvolutionProduct.allCases.filter { product.contains($0.rawValue) })

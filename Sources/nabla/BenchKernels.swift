@@ -38,9 +38,7 @@ enum KernelBenchmarks {
     /// Nabla's products are all measured first: OpenBLAS's pool keeps spinning for a while after a
     /// multi-threaded call and would take a core away from Nabla's split (the reason Nabla keeps
     /// OpenBLAS single-threaded). After OpenBLAS's runs the pool is given a second to go back to sleep.
-    /// Returns Nabla's 1024³ rate in GFLOP/s, the reference of the convolution rates.
-    @discardableResult
-    static func gemm(repetitions: Int) -> Double {
+    static func gemm(repetitions: Int) {
         var generator = RandomGenerator(seed: 1)
         let shapes = [(1024, 1024, 1024), (128, 512, 784), (128, 784, 512), (512, 784, 128)]
         let operands = shapes.map { m, n, k in
@@ -70,7 +68,6 @@ enum KernelBenchmarks {
             print("sgemm \(m)x\(n)x\(k)\topenblas_gflops=\(String(format: "%.1f", flops / direct[i] / 1e9))\t"
                   + "nabla_gflops=\(String(format: "%.1f", flops / nabla[i] / 1e9))\tratio=\(String(format: "%.2f", direct[i] / nabla[i]))")
         }
-        return 2.0 * 1024 * 1024 * 1024 / nabla[0] / 1e9
     }
 
     /// The convolution layers of the reference models: (model, batch, in, out, size, kernel, padding, stride).
@@ -99,12 +96,23 @@ enum KernelBenchmarks {
         }
     }
 
+    /// Nabla's 1024³ sgemm rate in GFLOP/s now: the median of `repetitions` products.
+    static func squareSgemmRate(repetitions: Int) -> Double {
+        var generator = RandomGenerator(seed: 1)
+        let a = Tensor<Float>(normal: [1024, 1024], using: &generator), b = Tensor<Float>(normal: [1024, 1024], using: &generator)
+        return 2.0 * 1024 * 1024 * 1024 / median(repetitions) { _ = Tensor.matmul(a, b) } / 1e9
+    }
+
     /// GFLOP/s of each product in `products` of each layer of `models` in `layers` (all when `models` is
-    /// empty) that `layerFilters` select, for each algorithm, and as a share of `sgemmRate`.
-    static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm], sgemmRate: Double,
+    /// empty) that `layerFilters` select, for each algorithm, and as a share of Nabla's 1024³ sgemm rate
+    /// measured just before the layer (`sgemm_gflops`): a shared machine's speed drifts by tens of percent
+    /// over a minute (AMD EPYC Zen 4, 2 vCPUs: 173–216 GFLOP/s within one session), so a share against a
+    /// rate taken at the start would measure the drift as much as the kernel.
+    static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm],
                                     layerFilters: [String] = [], products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
         var generator = RandomGenerator(seed: 2)
         for layer in selectedLayers(models: models, filters: layerFilters) {
+            let sgemmRate = squareSgemmRate(repetitions: Swift.max(5, repetitions / 5))
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)
@@ -126,7 +134,8 @@ enum KernelBenchmarks {
                     }
                     let rate = flops / seconds / 1e9
                     print("conv2d \(name)\t\(product.rawValue)\talgorithm=\(algorithm)\tkernels=\(kernels)\tms=\(String(format: "%.3f", seconds * 1000))\t"
-                          + "gflops=\(String(format: "%.1f", rate))\tof_sgemm=\(String(format: "%.0f%%", rate / sgemmRate * 100))")
+                          + "gflops=\(String(format: "%.1f", rate))\tof_sgemm=\(String(format: "%.0f%%", rate / sgemmRate * 100))"
+                          + "\tsgemm_gflops=\(String(format: "%.1f", sgemmRate))")
                 }
             }
         }

@@ -42,8 +42,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(evaluate.stdout.contains("loss=\(testLoss)"), "\(evaluate.stdout) vs \(testLoss)")
     }
 
-    /// `nabla bench --kernels --layer TEXT --product P` times only the matching layers' product (after the
-    /// sgemm rate it is quoted against), and both options repeat; a filter that matches nothing, an
+    /// `nabla bench --kernels --layer TEXT --product P` times only the matching layers' product, each
+    /// line quoting its share of the sgemm rate measured before its layer, and both options repeat; a filter that matches nothing, an
     /// unknown product, or either option without `--kernels` is one clear line and exit status 2.
     func testKernelBenchmarkFiltersLayersAndProducts() throws {
         let r = try CLI.run(["bench", "--kernels", "lenet-bn", "--layer", "6->16", "--product", "inputGradient",
@@ -54,6 +54,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue((1...2).contains(lines.count), r.stdout)
         XCTAssertTrue(lines.allSatisfy { $0.contains("lenet-bn 6->16 14x14 k5 batch 128\tinputGradient\t") }, r.stdout)
         XCTAssertTrue(r.stdout.contains("sgemm 1024x1024x1024"), r.stdout)
+        // Each share is the line's rate over the sgemm rate measured just before its layer, printed with it.
+        for line in lines {
+            var fields: [String: Double] = [:]
+            for field in line.split(separator: "\t") {
+                let parts = field.split(separator: "=")
+                if parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: ["%"])) { fields[String(parts[0])] = value }
+            }
+            let (rate, sgemm, share) = (fields["gflops"] ?? 0, fields["sgemm_gflops"] ?? 0, fields["of_sgemm"] ?? -1)
+            XCTAssertGreaterThan(sgemm, 0, String(line))
+            XCTAssertEqual(share, (rate / sgemm * 100).rounded(), accuracy: 1, String(line))
+        }
         // Both options repeat: the layers matching any --layer, the products named by any --product.
         let several = try CLI.run(["bench", "--kernels", "--layer", "lenet-bn 6->16", "--layer", "convnet 3->32",
                                    "--product", "forward", "--product", "weightGradient", "--steps", "1", "--threads", "1"])
