@@ -224,7 +224,7 @@ extension DirectVector {
         let driver = DirectCorrelation<Scalar, Scalar>(layout: layout, outChannels: outChannels, tile: tile)
         driver.run(batch: batch, input: input, inputSample: inputSample, output: output, workers: workers, workspace: workspace,
                    interiorOnly: true, pad: { layout.copyInterior($0, into: $1) }, finish: finish,
-                   kernel: BroadcastTile<Self>(shape: tile, depth: depth, packedWeights: packedWeights, bias: bias))
+                   kernel: BroadcastTile<Self>(shape: tile, depth: depth, packedWeights: UnsafePointer(packedWeights), bias: bias))
     }
 
     /// One ``BroadcastKernel`` tile of shape `tile` (`mr` rows × `nv` vectors; the shapes of
@@ -348,13 +348,6 @@ struct BroadcastTile<V: DirectVector>: DirectCorrelationTile {
     var depth: Int
     var packedWeights: UnsafePointer<V.Scalar>
     var bias: UnsafePointer<V.Scalar>?
-
-    init(shape: (mr: Int, nv: Int), depth: Int, packedWeights: UnsafeMutablePointer<V.Scalar>, bias: UnsafePointer<V.Scalar>?) {
-        self.shape = shape
-        self.depth = depth
-        self.packedWeights = UnsafePointer(packedWeights)
-        self.bias = bias
-    }
 
     @inline(__always)
     func compute(block: Int, kStart: Int, kCount: Int, taps: UnsafePointer<Int>, input: UnsafePointer<V.Scalar>,
