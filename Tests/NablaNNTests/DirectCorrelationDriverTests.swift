@@ -3,8 +3,8 @@ import XCTest
 @testable import NablaNN
 
 /// The direct correlation's driver (``DirectCorrelation``) on its own, with a tile that writes what
-/// it was asked to compute instead of a sum: every output element is written once, by the channel
-/// block and row that own it, whether the tiles write in place, through the tile buffer (a partial
+/// it was asked to compute instead of a sum: every output element is written, by the channel block
+/// and row that own it, whether the tiles write in place, through the tile buffer (a partial
 /// channel block, a last vector past the plane) or on the staging grid; and every tile sums the kernel
 /// rows its output rows reach, as ``DirectConvolutionLayout/kernelRows(reaching:)`` says.
 final class DirectCorrelationDriverTests: XCTestCase {
@@ -40,7 +40,7 @@ final class DirectCorrelationDriverTests: XCTestCase {
         ((1, 5, 5, 13, (3, 3), (2, 0), (1, 1), 4), (4, 3)),
     ]
 
-    func testEveryOutputIsWrittenOnceByItsChannelWithTheTapsItsRowsReach() {
+    func testEveryOutputIsWrittenByItsChannelWithTheTapsItsRowsReach() {
         for (shape, tile) in Self.cases {
             for lanes in [4, 8] {
                 for workers in [1, 2, 3] {
