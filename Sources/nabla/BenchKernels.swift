@@ -96,23 +96,17 @@ enum KernelBenchmarks {
         }
     }
 
-    /// Nabla's 1024³ sgemm rate in GFLOP/s now: the median of `repetitions` products.
-    static func squareSgemmRate(repetitions: Int) -> Double {
-        var generator = RandomGenerator(seed: 1)
-        let a = Tensor<Float>(normal: [1024, 1024], using: &generator), b = Tensor<Float>(normal: [1024, 1024], using: &generator)
-        return 2.0 * 1024 * 1024 * 1024 / median(repetitions) { _ = Tensor.matmul(a, b) } / 1e9
-    }
-
     /// GFLOP/s of each product in `products` of each layer of `models` in `layers` (all when `models` is
     /// empty) that `layerFilters` select, for each algorithm, and as a share of Nabla's 1024³ sgemm rate
     /// measured just before the layer (`sgemm_gflops`): a shared machine's speed drifts by tens of percent
-    /// over a minute (AMD EPYC Zen 4, 2 vCPUs: 173–216 GFLOP/s within one session), so a share against a
+    /// over a minute (AMD EPYC Zen 4, 2 vCPUs, Haswell kernels: 107–219 GFLOP/s within one session), so a share against a
     /// rate taken at the start would measure the drift as much as the kernel.
     static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm],
                                     layerFilters: [String] = [], products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
-        var generator = RandomGenerator(seed: 2)
+        var generator = RandomGenerator(seed: 2), squareGenerator = RandomGenerator(seed: 1)
+        let square = Tensor<Float>(normal: [1024, 1024], using: &squareGenerator)   // the reference product's operand
         for layer in selectedLayers(models: models, filters: layerFilters) {
-            let sgemmRate = squareSgemmRate(repetitions: Swift.max(5, repetitions / 5))
+            let sgemmRate = 2.0 * 1024 * 1024 * 1024 / median(Swift.max(5, repetitions / 5)) { _ = Tensor.matmul(square, square) } / 1e9
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)

@@ -75,8 +75,8 @@ package func bf16MatrixMultiply(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, splitAcrossCores: Bool = true
 ) {
     forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
-                       tile: 64, parallel: splitAcrossCores) { m, n, aOffset, bOffset, cOffset in
-        BFloat16Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                       tile: 64, parallel: splitAcrossCores) { rows, columns, aOffset, bOffset, cOffset in
+        BFloat16Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k,
                              a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
     }
 }

@@ -60,11 +60,9 @@ package func matrixMultiply<Scalar: TensorScalar>(
 ) {
     BLASThreading.useSingleThreadedBLAS()
     forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
-                       tile: 16, parallel: true) { m, n, aOffset, bOffset, cOffset in
-        // A part starts at row `lower` (cOffset = lower·ldc) or at column `lower < n ≤ ldc`.
-        let firstRow = cOffset / Swift.max(ldc, 1), firstColumn = cOffset % Swift.max(ldc, 1)
-        preparingEachPart(firstRow ..< firstRow + m, firstColumn ..< firstColumn + n)
-        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                       tile: 16, parallel: true) { rows, columns, aOffset, bOffset, cOffset in
+        preparingEachPart(rows, columns)
+        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                     a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
     }
 }
@@ -73,19 +71,19 @@ package func matrixMultiply<Scalar: TensorScalar>(
 /// up to ``Parallelism/threadCount`` parts along the larger of `m` and `n`, in whole tiles of `tile`
 /// rows or columns, when `parallel` and the product has at least ``BLASThreading/parallelThreshold``
 /// multiply-adds; else one part. Calls `body(rows, columns, aOffset, bOffset, cOffset)` for each
-/// non-empty part (on ``Parallelism/forEach(parts:_:)``), the offsets locating the part's rows of op(A)
-/// and C or columns of op(B) and C. Each output element's sum stays in one part, so the bits do not
+/// non-empty part (on ``Parallelism/forEach(parts:_:)``): the part's rows and columns of C, and the
+/// offsets of its rows of op(A) and C or its columns of op(B) and C. Each output element's sum stays in one part, so the bits do not
 /// depend on how many parts run.
 package func forEachProductPart(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, tile: Int, parallel: Bool,
-    _ body: (_ m: Int, _ n: Int, _ aOffset: Int, _ bOffset: Int, _ cOffset: Int) -> Void
+    _ body: (_ rows: Range<Int>, _ columns: Range<Int>, _ aOffset: Int, _ bOffset: Int, _ cOffset: Int) -> Void
 ) {
     let splitRows = m >= n
     let extent = splitRows ? m : n
     let tiles = (extent + tile - 1) / tile
     let parts = !parallel || m * n * k < BLASThreading.parallelThreshold ? 1 : Swift.min(Parallelism.threadCount, tiles)
     if parts <= 1 {
-        body(m, n, 0, 0, 0)
+        body(0..<m, 0..<n, 0, 0, 0)
         return
     }
     Parallelism.forEach(parts: parts) { part in
@@ -94,10 +92,10 @@ package func forEachProductPart(
         if lower >= upper { return }
         if splitRows {
             // Rows lower..<upper of op(A) and C: op(A) = A stores them as rows, Aᵀ as columns.
-            body(upper - lower, n, transposeA ? lower : lower * lda, 0, lower * ldc)
+            body(lower..<upper, 0..<n, transposeA ? lower : lower * lda, 0, lower * ldc)
         } else {
             // Columns lower..<upper of op(B) and C: op(B) = B stores them as columns, Bᵀ as rows.
-            body(m, upper - lower, 0, transposeB ? lower * ldb : lower, lower)
+            body(0..<m, lower..<upper, 0, transposeB ? lower * ldb : lower, lower)
         }
     }
 }
