@@ -258,6 +258,21 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertTrue(DirectConvolution.forwardTile(channels: 3, vectors: 5, registers: 16) == (4, 3), "4 × 6 against 3 × 8")
     }
 
+    /// The general weight gradient's tile: 3×9 on 32 registers; on 16 the fewer padded channel-tap
+    /// pairs of 2×6 and 4×3, ties to 4×3. `shapes` run both on 16 registers against the BLAS path
+    /// (4×3: 4 channels × 150 taps, 3 × 18 with a partial block, 8 × 16; 2×6: 5 × 72, 17 × 81).
+    func testGradientTileCoversTheFewestPaddedTaps() {
+        XCTAssertTrue(DirectConvolution.gradientTile(channels: 32, depth: 27, registers: 32) == (3, 9))
+        let cases: [(channels: Int, depth: Int, tile: (Int, Int))] = [
+            (32, 27, (4, 3)), (16, 27, (4, 3)), (4, 150, (4, 3)), (3, 18, (4, 3)), (8, 16, (4, 3)),
+            (5, 72, (2, 6)), (17, 81, (2, 6)), (2, 27, (2, 6)), (6, 54, (2, 6)),
+        ]
+        for (channels, depth, tile) in cases {
+            XCTAssertTrue(DirectConvolution.gradientTile(channels: channels, depth: depth, registers: 16) == tile,
+                          "\(channels) channels × \(depth) taps: \(tile)")
+        }
+    }
+
     /// 5×5 weight gradients take the outer-product kernel on both register files (five one-row calls
     /// on 16 registers); shallow layers do not.
     func testOuterKernelTakesDeep3x3And5x5Layers() {

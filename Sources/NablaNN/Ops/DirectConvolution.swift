@@ -28,9 +28,18 @@ import NablaTensor
 /// for a given thread count (as the BLAS path).
 /// The batch is split across the cores as in the BLAS path.
 enum DirectConvolution {
-    /// The weight-gradient register tile of the build's target: (channels, taps) of ``DotKernel``.
-    static var gradientTile: (rows: Int, taps: Int) {
-        DirectConvolutionSupport.registerCount >= 32 ? (3, 9) : (2, 6)
+    /// The ``DotKernel`` weight-gradient register tile for `channels` output channels and `depth` taps:
+    /// (channels, taps). 3×9 on 32-register targets. On 16 registers 2×6 or 4×3 — both 12 multiply-adds
+    /// per vector step, within the load ports' budget — whichever multiplies the fewest padded
+    /// channel-tap pairs, `⌈channels/rows⌉·rows × ⌈depth/taps⌉·taps`; ties go to 4×3, which loads
+    /// fewer vectors (a 3-channel 3×3 layer's 27 taps are 30 for 2×6, 27 for 4×3).
+    static func gradientTile(channels: Int, depth: Int,
+                             registers: Int = DirectConvolutionSupport.registerCount) -> (rows: Int, taps: Int) {
+        guard registers < 32 else { return (3, 9) }
+        func padded(_ tile: (rows: Int, taps: Int)) -> Int {
+            (channels + tile.rows - 1) / tile.rows * tile.rows * ((depth + tile.taps - 1) / tile.taps * tile.taps)
+        }
+        return padded((4, 3)) <= padded((2, 6)) ? (4, 3) : (2, 6)
     }
 
     /// The forward (and input-gradient) register tile for `channels` output channels: `mr` rows ×
@@ -267,7 +276,7 @@ extension DirectVector {
     ) {
         precondition(layout.isValid && layout.lanes == scalarCount && outChannels >= 1,
                      "direct convolution: invalid layout \(layout)")
-        let (mr, nt) = DirectConvolution.gradientTile
+        let (mr, nt) = DirectConvolution.gradientTile(channels: outChannels, depth: layout.depth)
         let depth = layout.depth, depthPadded = (depth + nt - 1) / nt * nt
         let rowBlocks = (outChannels + mr - 1) / mr, partialCount = paddedToCacheLine(rowBlocks * mr * depthPadded)
         let outPlane = layout.outPlane, outSample = outChannels * outPlane
@@ -317,10 +326,14 @@ extension DirectVector {
                             }
                             for tapBlock in Swift.stride(from: 0, to: depthPadded, by: nt) {
                                 let target = partial + rowBlock * mr * depthPadded + tapBlock
-                                if mr == 3 {
+                                switch mr {
+                                case 3:
                                     DotKernel.tile3x9(channel(0), channel(1), channel(2), input: UnsafePointer(padded),
                                                       taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
-                                } else {
+                                case 4:
+                                    DotKernel.tile4x3(channel(0), channel(1), channel(2), channel(3), input: UnsafePointer(padded),
+                                                      taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
+                                default:
                                     DotKernel.tile2x6(channel(0), channel(1), input: UnsafePointer(padded),
                                                       taps: taps + tapBlock, sweep: sweep, out: target, ldo: depthPadded, Self.self)
                                 }
