@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Override the batch size.")
     var batchSize: Int?
 
-    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's 1024³ sgemm rate measured just before each layer (sgemm_gflops; a shared machine's speed drifts), the models given restricting the layers.")
+    @Flag(name: .long, help: "Instead of models: sgemm GFLOP/s through Nabla vs OpenBLAS directly, conv2d forward+backward GFLOP/s on the convnet layers, and each convolution product (forward, input and weight gradient) of the reference models' layers with the gemm and the selected algorithm, as a share of Nabla's 1024³ sgemm rate measured just before each layer (sgemm_gflops; a shared machine's speed drifts) — and the fastest run against the fastest of those sgemm runs (fastest_of_sgemm), what the kernel does when the machine is quiet — the models given restricting the layers.")
     var kernels = false
 
     @Option(name: .long, help: "With --kernels: only the convolution layers whose name contains this text (e.g. 6->16 or 'lenet-bn 1->6'), without the convnet forward+backward rates; repeat it for several layers.")

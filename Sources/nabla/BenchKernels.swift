@@ -21,15 +21,20 @@ enum KernelBenchmarks {
 
     /// Median seconds of `body` over `repetitions` runs after one warm-up.
     static func median(_ repetitions: Int, _ body: () -> Void) -> Double {
+        timings(repetitions, body).median
+    }
+
+    /// The median and the fastest seconds of `body` over `repetitions` runs after one warm-up.
+    static func timings(_ repetitions: Int, _ body: () -> Void) -> (median: Double, fastest: Double) {
         body()
         var times: [Double] = []
-        for _ in 0..<repetitions {
+        for _ in 0..<Swift.max(1, repetitions) {
             let start = now()
             body()
             times.append(now() - start)
         }
         times.sort()
-        return times[times.count / 2]
+        return (times[times.count / 2], times[0])
     }
 
     /// sgemm GFLOP/s through `Tensor.matmul` (allocating its output) next to the same OpenBLAS call on
@@ -100,13 +105,18 @@ enum KernelBenchmarks {
     /// empty) that `layerFilters` select, for each algorithm, and as a share of Nabla's 1024³ sgemm rate
     /// measured just before the layer (`sgemm_gflops`): a shared machine's speed drifts by tens of percent
     /// over a minute (AMD EPYC Zen 4, 2 vCPUs, Haswell kernels: 107–219 GFLOP/s within one session), so a share against a
-    /// rate taken at the start would measure the drift as much as the kernel.
+    /// rate taken at the start would measure the drift as much as the kernel. Each line also gives the
+    /// fastest run (`fastest_ms`) as a share of the fastest of those sgemm runs (`fastest_of_sgemm`,
+    /// `fastest_sgemm_gflops`): both at the host's quietest moments, so on a shared machine it says what
+    /// the kernel does when nothing else runs, where the median share moves with the neighbours. The
+    /// median is the figure to quote; the fastest bounds it.
     static func convolutionProducts(repetitions: Int, models: [String], algorithms: [ConvolutionAlgorithm],
                                     layerFilters: [String] = [], products: [ConvolutionProduct] = ConvolutionProduct.allCases) {
         var generator = RandomGenerator(seed: 2), squareGenerator = RandomGenerator(seed: 1)
         let square = Tensor<Float>(normal: [1024, 1024], using: &squareGenerator)   // the reference product's operand
         for layer in selectedLayers(models: models, filters: layerFilters) {
-            let sgemmRate = 2.0 * 1024 * 1024 * 1024 / median(Swift.max(5, repetitions / 5)) { _ = Tensor.matmul(square, square) } / 1e9
+            let sgemm = timings(Swift.max(5, repetitions / 5)) { _ = Tensor.matmul(square, square) }
+            let sgemmRate = 2.0 * 1024 * 1024 * 1024 / sgemm.median / 1e9, fastestSgemmRate = 2.0 * 1024 * 1024 * 1024 / sgemm.fastest / 1e9
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)
@@ -122,14 +132,16 @@ enum KernelBenchmarks {
                     let kernels = try! algorithm.kernels(input: x.shape, weight: w.shape, stride: (stride, stride),
                                                          padding: (padding, padding), product: product)
                     guard timed.insert(kernels).inserted else { continue }
-                    let seconds = median(repetitions) {
+                    let (seconds, fastest) = timings(repetitions) {
                         try! product.run(input: x, weight: w, upstream: gy, stride: (stride, stride), padding: (padding, padding),
                                          algorithm: algorithm, into: &result)
                     }
-                    let rate = flops / seconds / 1e9
+                    let rate = flops / seconds / 1e9, fastestRate = flops / fastest / 1e9
                     print("conv2d \(name)\t\(product.rawValue)\talgorithm=\(algorithm)\tkernels=\(kernels)\tms=\(String(format: "%.3f", seconds * 1000))\t"
                           + "gflops=\(String(format: "%.1f", rate))\tof_sgemm=\(String(format: "%.0f%%", rate / sgemmRate * 100))"
-                          + "\tsgemm_gflops=\(String(format: "%.1f", sgemmRate))")
+                          + "\tsgemm_gflops=\(String(format: "%.1f", sgemmRate))\tfastest_ms=\(String(format: "%.3f", fastest * 1000))"
+                          + "\tfastest_of_sgemm=\(String(format: "%.0f%%", fastestRate / fastestSgemmRate * 100))"
+                          + "\tfastest_sgemm_gflops=\(String(format: "%.1f", fastestSgemmRate))")
                 }
             }
         }
