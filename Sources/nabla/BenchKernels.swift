@@ -116,7 +116,8 @@ enum KernelBenchmarks {
         let square = Tensor<Float>(normal: [1024, 1024], using: &squareGenerator)   // the reference product's operand
         for layer in selectedLayers(models: models, filters: layerFilters) {
             let sgemm = timings(Swift.max(5, repetitions / 5)) { _ = Tensor.matmul(square, square) }
-            let sgemmRate = 2.0 * 1024 * 1024 * 1024 / sgemm.median / 1e9, fastestSgemmRate = 2.0 * 1024 * 1024 * 1024 / sgemm.fastest / 1e9
+            let squareGflop = 2.0 * 1024 * 1024 * 1024 / 1e9
+            let sgemmRate = squareGflop / sgemm.median, fastestSgemmRate = squareGflop / sgemm.fastest
             let (batch, cin, cout, size, kernel, padding, stride) = (layer.batch, layer.cin, layer.cout, layer.size, layer.kernel, layer.padding, layer.stride)
             let out = (size + 2 * padding - kernel) / stride + 1
             let x = Tensor<Float>(normal: [batch, cin, size, size], using: &generator)

@@ -65,13 +65,13 @@ final class CLITests: XCTestCase {
             let (rate, sgemm, share) = (fields["gflops"] ?? 0, fields["sgemm_gflops"] ?? 0, fields["of_sgemm"] ?? -1)
             XCTAssertGreaterThan(sgemm, 0, String(line))
             XCTAssertEqual(share, (rate / sgemm * 100).rounded(), accuracy: 1, String(line))
-            // The fastest run against the fastest sgemm run: no slower than the median, at no lower a rate.
+            // The fastest run against the fastest sgemm run: no slower than the median, at no lower a rate
+            // (rounding to the printed digits keeps the order).
             let (ms, fastestMs) = (fields["ms"] ?? 0, fields["fastest_ms"] ?? .infinity)
             let (fastestSgemm, fastestShare) = (fields["fastest_sgemm_gflops"] ?? 0, fields["fastest_of_sgemm"] ?? -1)
             XCTAssertLessThanOrEqual(fastestMs, ms, String(line))
-            XCTAssertGreaterThanOrEqual(fastestSgemm, sgemm - 0.05, String(line))
-            XCTAssertEqual(fastestShare, (rate * ms / fastestMs / fastestSgemm * 100).rounded(),
-                           accuracy: Swift.max(1, fastestShare * 0.01), String(line))
+            XCTAssertGreaterThanOrEqual(fastestSgemm, sgemm, String(line))
+            XCTAssertEqual(fastestShare, (rate * ms / fastestMs / fastestSgemm * 100).rounded(), accuracy: 1, String(line))
         }
         // Both options repeat: the layers matching any --layer, the products named by any --product.
         let several = try CLI.run(["bench", "--kernels", "--layer", "lenet-bn 6->16", "--layer", "convnet 3->32",

@@ -271,6 +271,13 @@ final class DirectConvolutionTests: XCTestCase {
             XCTAssertTrue(DirectConvolution.gradientTile(channels: channels, depth: depth, registers: 16) == tile,
                           "\(channels) channels × \(depth) taps: \(tile)")
         }
+        // The shapes the BLAS-path comparison runs keep both 16-register tiles in use.
+        let tiles = Set(Self.shapes.map { shape in
+            let tile = DirectConvolution.gradientTile(channels: shape.cout, depth: shape.cin * shape.kernel.0 * shape.kernel.1,
+                                                      registers: 16)
+            return "\(tile.rows)×\(tile.taps)"
+        })
+        XCTAssertEqual(tiles, ["4×3", "2×6"])
     }
 
     /// 5×5 weight gradients take the outer-product kernel on both register files (five one-row calls
