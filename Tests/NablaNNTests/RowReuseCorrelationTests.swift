@@ -23,7 +23,7 @@ final class RowReuseCorrelationTests: XCTestCase {
         (1, 3, 9, 40, (5, 3), (0, 1), (1, 2), 2),      // wider than two 16-lane vectors, dilated columns
         (1, 2, 5, 5, (3, 5), (1, 2), (1, 1), 2),       // narrower than every vector
         (3, 1, 12, 30, (5, 3), (2, 1), (1, 1), 2),     // one output channel: the forward pass
-        (2, 1, 20, 7, (3, 3), (0, 0), (1, 3), 1),      // no padding, dilated columns
+        (2, 1, 20, 14, (3, 3), (0, 0), (1, 3), 1),     // no padding, dilated columns (8 wide: whole vectors, not packed tails)
     ]
 
     /// `[y, ∂x, ∂W, ∂b]` of `shape` with the row-reusing tiles forced `on` or off.

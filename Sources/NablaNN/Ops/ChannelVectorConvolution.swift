@@ -38,9 +38,8 @@ extension DirectConvolution {
         if let channelVectorOverride { return channelVectorOverride && fitsChannelTile(g, lanes: lanes) }
         guard fitsChannelTile(g, lanes: lanes) else { return false }
         let layout = DirectConvolutionLayout(forward: g, lanes: lanes)
-        let tile = forwardTile(channels: g.outChannels, vectors: layout.vectorCount, registers: registers)
-        let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr
-            * ((layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv) * lanes
+        let tile = forwardTile(channels: g.outChannels, vectors: layout.computedVectorCount, registers: registers)
+        let pixelLanes = (g.outChannels + tile.mr - 1) / tile.mr * tile.mr * layout.computedVectors(groupsOf: tile.nv) * lanes
         let channelTile = channelTile(outWidth: g.outWidth, registers: registers), block = channelTile.vectors * lanes
         let channelLanes = roundedUp(g.outHeight, channelTile.rows) * roundedUp(g.outWidth, channelTile.columns)
             * roundedUp(g.outChannels, block)

@@ -60,14 +60,13 @@ extension DirectConvolution {
                                        registers: Int = DirectConvolutionSupport.registerCount) -> (plain: Int, split: Int?) {
         func work(_ layout: DirectConvolutionLayout, rows: Int, tile: (mr: Int, nv: Int)) -> Int {
             let paddedRows = (rows + tile.mr - 1) / tile.mr * tile.mr
-            let paddedVectors = (layout.vectorCount + tile.nv - 1) / tile.nv * tile.nv
-            return paddedRows * paddedVectors * layout.depth
+            return paddedRows * layout.computedVectors(groupsOf: tile.nv) * layout.depth
         }
         let plain = DirectConvolutionLayout(inputGradient: g, lanes: lanes)
         let plainWork = work(plain, rows: g.inChannels, tile: forwardTile(channels: g.inChannels, registers: registers))
         guard g.kernelWidth > 1 else { return (plainWork, nil) }
         let split = columnSplitLayout(g, lanes: lanes), splitRows = g.inChannels * g.kernelWidth
-        let tile = forwardTile(channels: splitRows, vectors: split.vectorCount, registers: registers)
+        let tile = forwardTile(channels: splitRows, vectors: split.computedVectorCount, registers: registers)
         return (plainWork, work(split, rows: splitRows, tile: tile))
     }
 
@@ -90,7 +89,7 @@ extension DirectVector {
     ) {
         let layout = DirectConvolution.columnSplitLayout(g, lanes: scalarCount)
         let kH = g.kernelHeight, kW = g.kernelWidth, channels = g.inChannels, planes = channels * kW
-        let tile = DirectConvolution.forwardTile(channels: planes, vectors: layout.vectorCount)
+        let tile = DirectConvolution.forwardTile(channels: planes, vectors: layout.computedVectorCount)
         let rows = (planes + tile.mr - 1) / tile.mr * tile.mr
         let inSample = channels * g.inPlane
         workspace.withBuffer(of: Scalar.self, count: rows * layout.depth) { packed in

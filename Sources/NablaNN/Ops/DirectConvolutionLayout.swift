@@ -15,7 +15,9 @@
 ///   every `q < (Ho − 1)·Wp + Wo` rounded up to a whole vector, so vector `v` reads at `v·L`. The
 ///   lanes with `ow ≥ Wo` are discarded: the forward pass writes to a staging buffer of pitch `Wp`
 ///   and copies the valid columns out; the weight gradient reads a staged upstream gradient whose
-///   discarded lanes hold zeros. This costs `Wp/Wo − 1` extra work (a 28-wide LeNet layer: 14%).
+///   discarded lanes hold zeros. This costs `Wp/Wo − 1` extra work (a 28-wide LeNet layer: 14%);
+///   where a row's tail `Wo mod L` divides `L`, the correlation driver packs the tails of several
+///   rows into one vector instead (``PackedRowTails``).
 ///
 /// Invariant (checked by ``isValid``): every read stays inside the padded sample plus its slack of
 /// ``slack`` elements, which covers the flat mode's last vector.

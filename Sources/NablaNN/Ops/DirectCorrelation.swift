@@ -6,7 +6,9 @@ import CNablaKernels
 /// groups of `nv` vectors and blocks of `mr` channels, and hands each register tile to `kernel`.
 ///
 /// `output[n][o] = bias[o] + Σ_k W[o][k]·pad(input[n])[tap(k) + ·]` for every sample, the batch split
-/// over `workers` cores (each with its own padded buffer and staging). Each tile sums only over the
+/// over `workers` cores (each with its own padded buffer and staging). Flat-mode layouts whose rows'
+/// tails divide a vector run as row-mode heads plus packed tails (``PackedRowTails``): the tail groups
+/// read the worker's copy of the tail columns with their own tap offsets. Each tile sums only over the
 /// kernel rows that reach the unpadded input for its output rows
 /// (``DirectConvolutionLayout/kernelRows(reaching:)``): the others multiply zeros. Taps are numbered
 /// kernel-row-major (``DirectConvolutionLayout/writeTapOffsets(_:padding:kernelRowMajor:)``), so a range
@@ -39,50 +41,88 @@ struct DirectCorrelation<Padded, Scalar> {
         let blocks = (outChannels + mr - 1) / mr, depth = layout.depth
         let tapsPerRow = layout.channels * layout.kernelWidth
         let outPlane = layout.outPlane, outSample = outChannels * outPlane
-        let vectors = layout.vectorCount
-        // In place (``DirectConvolutionLayout/writesInPlace``), whole blocks of channels go straight to
-        // the output, and a partial last block or a group with a vector that would write past the plane
-        // through a tile; otherwise every block is staged on the padded grid.
-        let inPlace = layout.writesInPlace
+        // Rows whose tails pack into shared vectors (``PackedRowTails``): head vectors as in row mode,
+        // then tail vectors read from a per-sample copy of the tail columns.
+        let packing = PackedRowTails(layout)
+        let mainVectors = packing?.headVectors ?? layout.vectorCount, tailVectors = packing?.tailVectors ?? 0
+        // In place (``DirectConvolutionLayout/writesInPlace``, or packed), whole blocks of channels go
+        // straight to the output, and a partial last block or a group with a vector that would write
+        // past the plane through a tile; otherwise every block is staged on the padded grid. Tail
+        // groups write the sample's tail stage, `[block·mr + m][tail vector][L]`, copied out by rows
+        // after the sample's last tile (copying each tile's rows out at once waited on its stores: a
+        // third of the driver's time, AVX2 LeNet 1→6).
+        let inPlace = packing != nil || layout.writesInPlace
+        let tailGroups = (tailVectors + nv - 1) / nv, tailPitch = tailGroups * nv * lanes
         let stagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
-        let paddedCount = layout.paddedSampleCount
-        // The groups of vectors are the same for every sample: their offsets, valid lanes and tap
-        // ranges are tabulated once per call (computing them per tile took a third of the driver's
-        // time at LeNet's depth of 25 — a few integer divisions per vector).
-        let groups = (vectors + nv - 1) / nv, groupStride = 3 * nv + 2
-        workspace.withBuffer(of: Int.self, count: depth + groups * groupStride + nv) { taps in
+            + paddedToCacheLine(blocks * mr * tailPitch)
+        let paddedCount = layout.paddedSampleCount, tailCount = packing?.bufferCount ?? 0
+        // The groups of vectors are the same for every sample: their offsets, valid lanes (of main
+        // groups), tap ranges and kind (0 main, 1 tail) are tabulated once per call (computing them per
+        // tile took a third of the driver's time at LeNet's depth of 25 — a few integer divisions per
+        // vector).
+        let mainGroups = (mainVectors + nv - 1) / nv, groups = mainGroups + tailGroups
+        let groupStride = 3 * nv + 3
+        workspace.withBuffer(of: Int.self, count: 2 * depth + groups * groupStride + nv) { taps in
             layout.writeTapOffsets(taps, kernelRowMajor: true)
-            let table = taps + depth, tileOffsets = UnsafePointer(table + groups * groupStride)
+            let tailTaps = taps + depth
+            packing?.writeTapOffsets(tailTaps)
+            let table = tailTaps + depth, tileOffsets = UnsafePointer(table + groups * groupStride)
             for group in 0..<groups {
-                let entry = table + group * groupStride, first = group * nv, last = Swift.min(first + nv - 1, vectors - 1)
+                let isTail = group >= mainGroups, entry = table + group * groupStride
+                let first = (isTail ? group - mainGroups : group) * nv
+                let last = Swift.min(first + nv - 1, (isTail ? tailVectors : mainVectors) - 1)
                 for v in 0..<nv {
-                    let (inputOffset, outputOffset, valid) = layout.vectorOffsets(Swift.min(first + v, last))
+                    let vector = Swift.min(first + v, last)
+                    let (inputOffset, outputOffset, valid) = switch (packing, isTail) {
+                    case (let packing?, false): (packing.head(vector).input, packing.head(vector).output, lanes)
+                    case (let packing?, true): packing.tail(vector)
+                    case (nil, _): layout.vectorOffsets(vector)
+                    }
                     entry[v] = inputOffset
                     entry[nv + v] = outputOffset
                     entry[2 * nv + v] = valid
                 }
-                let kernelRows = layout.kernelRows(reaching: layout.outputRows(ofVectors: first, last))
+                let rows = switch (packing, isTail) {
+                case (let packing?, false): (first / packing.headsPerRow, last / packing.headsPerRow)
+                case (let packing?, true): packing.tailRows(ofVectors: first, last)
+                case (nil, _): layout.outputRows(ofVectors: first, last)
+                }
+                let kernelRows = layout.kernelRows(reaching: rows)
                 entry[3 * nv] = kernelRows.lowerBound * tapsPerRow
                 entry[3 * nv + 1] = kernelRows.count * tapsPerRow
+                entry[3 * nv + 2] = isTail ? 1 : 0
             }
             for v in 0..<nv { table[groups * groupStride + v] = v * lanes }
-            workspace.withBuffer(of: Padded.self, count: workers * paddedCount) { paddedScratch in
+            let bufferCount = paddedCount + tailCount
+            workspace.withBuffer(of: Padded.self, count: workers * bufferCount) { paddedScratch in
             workspace.withBuffer(of: Scalar.self, count: workers * stagingCount) { stagingScratch in
                 runOnWorkers(workers, count: batch) { range, worker in
-                    let padded = paddedScratch + worker * paddedCount, staging = stagingScratch + worker * stagingCount
-                    if interiorOnly { UnsafeMutableRawPointer(padded).initializeMemory(as: UInt8.self, repeating: 0, count: paddedCount * MemoryLayout<Padded>.stride) }
+                    let padded = paddedScratch + worker * bufferCount, tails = padded + paddedCount
+                    let staging = stagingScratch + worker * stagingCount
+                    let tailStage = staging + paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+                    if interiorOnly || packing != nil {
+                        // Zero once: the borders (``DirectConvolutionLayout/copyInterior(_:into:)``) and
+                        // the tail copy's slack are never written again.
+                        UnsafeMutableRawPointer(padded).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                         count: bufferCount * MemoryLayout<Padded>.stride)
+                    }
                     for n in range {
                         pad(input + n * inputSample, padded)
+                        packing?.copyTails(UnsafePointer(padded), into: tails)
                         let out = output + (finish == nil ? n : worker) * outSample
                         for group in 0..<groups {
                             let entry = UnsafePointer(table + group * groupStride)
                             let inputOffsets = entry, outputOffsets = entry + nv, validLanes = entry + 2 * nv
-                            let kStart = entry[3 * nv], kCount = entry[3 * nv + 1]
+                            let kStart = entry[3 * nv], kCount = entry[3 * nv + 1], isTail = entry[3 * nv + 2] != 0
+                            let source = UnsafePointer(isTail ? tails : padded), groupTaps = (isTail ? tailTaps : taps) + kStart
                             for block in 0..<blocks {
                                 let rows = Swift.min(mr, outChannels - block * mr)
-                                let tiled = inPlace && (rows < mr || outputOffsets[nv - 1] + lanes > outPlane)
+                                let tiled = !isTail && inPlace && (rows < mr || outputOffsets[nv - 1] + lanes > outPlane)
                                 var target: UnsafeMutablePointer<Scalar>, targetOffsets = outputOffsets, ldc: Int
-                                if !inPlace {
+                                if isTail {
+                                    target = tailStage + (block * mr * tailPitch + (group - mainGroups) * nv * lanes)
+                                    targetOffsets = tileOffsets; ldc = tailPitch
+                                } else if !inPlace {
                                     target = staging + block * mr * layout.stagingPitch; ldc = layout.stagingPitch
                                 } else if !tiled {
                                     target = out + block * mr * outPlane; ldc = outPlane
@@ -93,12 +133,12 @@ struct DirectCorrelation<Padded, Scalar> {
                                 // stores would otherwise wait for each line to be read from memory
                                 // (a fresh output tensor is not in any cache), stalling in the store buffer.
                                 // (Pointer steps, no overflow checks: this loop is a fifth of the driver's time.)
-                                for v in 0..<nv {
+                                for v in 0..<nv where !isTail {
                                     var line = target + targetOffsets[v]
                                     for _ in 0..<mr { nabla_prefetch_for_write(line); line += ldc }
                                 }
-                                kernel.compute(block: block, kStart: kStart, kCount: kCount, taps: taps + kStart,
-                                               input: UnsafePointer(padded), inputOffsets: inputOffsets,
+                                kernel.compute(block: block, kStart: kStart, kCount: kCount, taps: groupTaps,
+                                               input: source, inputOffsets: inputOffsets,
                                                output: target, outputOffsets: targetOffsets, ldc: ldc)
                                 if tiled {
                                     // Copy the tile's valid channels and pixels out.
@@ -111,6 +151,15 @@ struct DirectCorrelation<Padded, Scalar> {
                                         }
                                     }
                                 }
+                            }
+                        }
+                        if let packing {
+                            // Each row's tail, out of the tail stage (a channel's tails are its rows in order,
+                            // `t` elements apart).
+                            let t = packing.tailWidth, wo = layout.outWidth
+                            for o in 0..<outChannels {
+                                copyRows(out + (o * outPlane + wo - t), pitch: wo, tailStage + o * tailPitch, pitch: t,
+                                         rows: layout.outHeight, count: t)
                             }
                         }
                         if !inPlace {

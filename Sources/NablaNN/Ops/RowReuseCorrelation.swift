@@ -23,7 +23,7 @@ extension DirectConvolution {
 
     /// Whether a correlation of `layout` with `outChannels` output planes runs on the row-reusing tiles:
     /// one output plane, unit row dilation, a kernel of height 3 or 5, and — one sample per grid row —
-    /// no more vectors to compute than the general tiles' `mr` rows × ``DirectConvolutionLayout/vectorCount``.
+    /// no more vectors to compute than the general tiles' `mr` rows × ``DirectConvolutionLayout/computedVectorCount``.
     static func reusesRows(_ layout: DirectConvolutionLayout, outChannels: Int,
                            registers: Int = DirectConvolutionSupport.registerCount) -> Bool {
         guard outChannels == 1 && layout.dilationHeight == 1 && (layout.kernelHeight == 3 || layout.kernelHeight == 5) else {
@@ -32,7 +32,7 @@ extension DirectConvolution {
         if let rowReuseOverride { return rowReuseOverride }
         let grid = RowReuseGrid(layout, batch: 1, registers: registers)
         let rows = grid.blocks.reduce(0) { $0 + $1.rows }
-        return rows * grid.vectorsPerRow <= forwardTile(channels: 1, registers: registers).mr * layout.vectorCount
+        return rows * grid.vectorsPerRow <= forwardTile(channels: 1, registers: registers).mr * layout.computedVectorCount
     }
 }
 
