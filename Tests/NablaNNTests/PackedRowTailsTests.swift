@@ -15,6 +15,11 @@ final class PackedRowTailsTests: XCTestCase {
         let lenet = try XCTUnwrap(PackedRowTails(layout((1, 6, 28, 28, (5, 5), (2, 2), (1, 1), 1), lanes: 8)))
         XCTAssertEqual([lenet.tailWidth, lenet.rowsPerVector, lenet.headVectors, lenet.tailVectors], [4, 2, 84, 14])
         XCTAssertEqual(lenet.layout.vectorCount, 112)
+        // What the cost models count: heads and tails, each rounded up to whole groups of a tile's vectors.
+        XCTAssertEqual(lenet.layout.computedVectorCount, 98)
+        XCTAssertEqual([2, 3, 4].map { lenet.layout.computedVectors(groupsOf: $0) }, [98, 84 + 15, 84 + 16])
+        let flat = layout((2, 7, 9, 11, (3, 3), (1, 1), (1, 1), 1), lanes: 8)
+        XCTAssertEqual([flat.vectorCount, flat.computedVectorCount, flat.computedVectors(groupsOf: 4)], [15, 15, 16])
         // 6→16 (10-wide rows): 2-pixel tails, four rows per vector, the last vector two rows.
         let second = try XCTUnwrap(PackedRowTails(layout((6, 16, 14, 14, (5, 5), (0, 0), (1, 1), 1), lanes: 8)))
         XCTAssertEqual([second.tailWidth, second.rowsPerVector, second.vectorCount], [2, 4, 13])
@@ -66,6 +71,8 @@ final class PackedRowTailsTests: XCTestCase {
                 let head = packing.head(v), row = v / packing.headsPerRow
                 XCTAssertEqual(head.input - row * layout.paddedWidth, head.output - row * layout.outWidth)
                 XCTAssertLessThanOrEqual(head.output - row * layout.outWidth + lanes, layout.outWidth - t)
+                XCTAssertEqual(head.valid, lanes)
+                XCTAssertEqual(packing.headRows(ofVectors: v, v).first, row)
             }
         }
     }

@@ -53,15 +53,15 @@ struct DirectCorrelation<Padded, Scalar> {
         // third of the driver's time, AVX2 LeNet 1→6).
         let inPlace = packing != nil || layout.writesInPlace
         let tailGroups = (tailVectors + nv - 1) / nv, tailPitch = tailGroups * nv * lanes
-        let stagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
-            + paddedToCacheLine(blocks * mr * tailPitch)
+        let tileStagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+        let stagingCount = tileStagingCount + paddedToCacheLine(blocks * mr * tailPitch)
         let paddedCount = layout.paddedSampleCount, tailCount = packing?.bufferCount ?? 0
         // The groups of vectors are the same for every sample: their offsets, valid lanes (of main
-        // groups), tap ranges and kind (0 main, 1 tail) are tabulated once per call (computing them per
-        // tile took a third of the driver's time at LeNet's depth of 25 — a few integer divisions per
-        // vector).
+        // groups) and tap ranges are tabulated once per call (computing them per tile took a third of
+        // the driver's time at LeNet's depth of 25 — a few integer divisions per vector). Main groups
+        // come first; groups from `mainGroups` on are tail groups.
         let mainGroups = (mainVectors + nv - 1) / nv, groups = mainGroups + tailGroups
-        let groupStride = 3 * nv + 3
+        let groupStride = 3 * nv + 2
         workspace.withBuffer(of: Int.self, count: 2 * depth + groups * groupStride + nv) { taps in
             layout.writeTapOffsets(taps, kernelRowMajor: true)
             let tailTaps = taps + depth
@@ -74,7 +74,7 @@ struct DirectCorrelation<Padded, Scalar> {
                 for v in 0..<nv {
                     let vector = Swift.min(first + v, last)
                     let (inputOffset, outputOffset, valid) = switch (packing, isTail) {
-                    case (let packing?, false): (packing.head(vector).input, packing.head(vector).output, lanes)
+                    case (let packing?, false): packing.head(vector)
                     case (let packing?, true): packing.tail(vector)
                     case (nil, _): layout.vectorOffsets(vector)
                     }
@@ -83,14 +83,13 @@ struct DirectCorrelation<Padded, Scalar> {
                     entry[2 * nv + v] = valid
                 }
                 let rows = switch (packing, isTail) {
-                case (let packing?, false): (first / packing.headsPerRow, last / packing.headsPerRow)
+                case (let packing?, false): packing.headRows(ofVectors: first, last)
                 case (let packing?, true): packing.tailRows(ofVectors: first, last)
                 case (nil, _): layout.outputRows(ofVectors: first, last)
                 }
                 let kernelRows = layout.kernelRows(reaching: rows)
                 entry[3 * nv] = kernelRows.lowerBound * tapsPerRow
                 entry[3 * nv + 1] = kernelRows.count * tapsPerRow
-                entry[3 * nv + 2] = isTail ? 1 : 0
             }
             for v in 0..<nv { table[groups * groupStride + v] = v * lanes }
             let bufferCount = paddedCount + tailCount
@@ -99,7 +98,7 @@ struct DirectCorrelation<Padded, Scalar> {
                 runOnWorkers(workers, count: batch) { range, worker in
                     let padded = paddedScratch + worker * bufferCount, tails = padded + paddedCount
                     let staging = stagingScratch + worker * stagingCount
-                    let tailStage = staging + paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
+                    let tailStage = staging + tileStagingCount
                     if interiorOnly || packing != nil {
                         // Zero once: the borders (``DirectConvolutionLayout/copyInterior(_:into:)``) and
                         // the tail copy's slack are never written again.
@@ -113,7 +112,7 @@ struct DirectCorrelation<Padded, Scalar> {
                         for group in 0..<groups {
                             let entry = UnsafePointer(table + group * groupStride)
                             let inputOffsets = entry, outputOffsets = entry + nv, validLanes = entry + 2 * nv
-                            let kStart = entry[3 * nv], kCount = entry[3 * nv + 1], isTail = entry[3 * nv + 2] != 0
+                            let kStart = entry[3 * nv], kCount = entry[3 * nv + 1], isTail = group >= mainGroups
                             let source = UnsafePointer(isTail ? tails : padded), groupTaps = (isTail ? tailTaps : taps) + kStart
                             for block in 0..<blocks {
                                 let rows = Swift.min(mr, outChannels - block * mr)

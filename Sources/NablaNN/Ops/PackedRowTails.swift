@@ -51,10 +51,16 @@ struct PackedRowTails {
     var bufferCount: Int { paddedToCacheLine(layout.kernelWidth * layout.channels * tailPlane + layout.lanes) }
 
     /// Head vector `v`: where it reads in the padded sample (relative to a tap's offset) and writes in
-    /// the output plane.
-    func head(_ v: Int) -> (input: Int, output: Int) {
+    /// the output plane, and its valid lanes (all: a head lies inside its row), as
+    /// ``DirectConvolutionLayout/vectorOffsets(_:)`` gives them for row and flat mode.
+    func head(_ v: Int) -> (input: Int, output: Int, valid: Int) {
         let row = v / headsPerRow, column = (v - row * headsPerRow) * layout.lanes
-        return (row * layout.paddedWidth + column, row * layout.outWidth + column)
+        return (row * layout.paddedWidth + column, row * layout.outWidth + column, layout.lanes)
+    }
+
+    /// The output rows of head vectors `first...last`.
+    func headRows(ofVectors first: Int, _ last: Int) -> (first: Int, last: Int) {
+        (first / headsPerRow, last / headsPerRow)
     }
 
     /// Tail vector `v`: where it reads in the tail copy (relative to a tail tap's offset), where its
