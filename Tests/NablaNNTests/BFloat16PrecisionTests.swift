@@ -66,7 +66,11 @@ final class BFloat16PrecisionTests: XCTestCase {
         check("conv2d 3×3 padding 1 (row-shifted in float32)", [[3, 8, 7, 6], [5, 8, 3, 3], [5]],
               { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }, { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) })
         // 8-wide rows on 16 lanes: the tails of two rows share a vector (``PackedRowTails``) in the
-        // forward pass and the input gradient.
+        // forward pass and the input gradient (the bf16 kernels' 16 lanes; the layout packs whatever
+        // its channel pairs).
+        let packedShape: DirectConvolutionTests.Shape = (4, 6, 8, 8, (3, 3), (1, 1), (1, 1), 2)
+        XCTAssertNotNil(PackedRowTails(DirectConvolutionLayout(forward: DirectConvolutionTests.geometry(packedShape), lanes: 16)))
+        XCTAssertNotNil(PackedRowTails(DirectConvolutionLayout(inputGradient: DirectConvolutionTests.geometry(packedShape), lanes: 16)))
         check("conv2d 3×3 padding 1, packed row tails", [[2, 4, 8, 8], [6, 4, 3, 3], [6]],
               { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }, { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) })
         check("conv2d stride 2 groups 2", [[2, 4, 9, 8], [6, 2, 3, 3], [6]],

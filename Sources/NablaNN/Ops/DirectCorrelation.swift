@@ -56,8 +56,8 @@ struct DirectCorrelation<Padded, Scalar> {
         let tileStagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let stagingCount = tileStagingCount + paddedToCacheLine(blocks * mr * tailPitch)
         let paddedCount = layout.paddedSampleCount, tailCount = packing?.bufferCount ?? 0
-        // The groups of vectors are the same for every sample: their offsets, valid lanes (of main
-        // groups) and tap ranges are tabulated once per call (computing them per tile took a third of
+        // The groups of vectors are the same for every sample: their offsets, valid lanes (read
+        // where a main group goes through the tile staging) and tap ranges are tabulated once per call (computing them per tile took a third of
         // the driver's time at LeNet's depth of 25 — a few integer divisions per vector). Main groups
         // come first; groups from `mainGroups` on are tail groups.
         let mainGroups = (mainVectors + nv - 1) / nv, groups = mainGroups + tailGroups
@@ -73,10 +73,14 @@ struct DirectCorrelation<Padded, Scalar> {
                 let last = Swift.min(first + nv - 1, (isTail ? tailVectors : mainVectors) - 1)
                 for v in 0..<nv {
                     let vector = Swift.min(first + v, last)
-                    let (inputOffset, outputOffset, valid) = switch (packing, isTail) {
-                    case (let packing?, false): packing.head(vector)
-                    case (let packing?, true): packing.tail(vector)
-                    case (nil, _): layout.vectorOffsets(vector)
+                    let inputOffset: Int, outputOffset: Int, valid: Int
+                    switch (packing, isTail) {
+                    case (let packing?, false): (inputOffset, outputOffset, valid) = packing.head(vector)
+                    case (let packing?, true):
+                        // Its valid lanes: the `t` tail pixels of each of its rows.
+                        let tail = packing.tail(vector)
+                        (inputOffset, outputOffset, valid) = (tail.input, tail.output, tail.rows * packing.tailWidth)
+                    case (nil, _): (inputOffset, outputOffset, valid) = layout.vectorOffsets(vector)
                     }
                     entry[v] = inputOffset
                     entry[nv + v] = outputOffset
