@@ -3,7 +3,7 @@ import XCTest
 
 /// The lane permutations (LanePermutation.swift) on every vector type the direct kernels use: the
 /// unshuffle's even and odd lanes, the interleave that undoes it, the square transposition against its
-/// definition, the half-vector load, and the prefix stores writing exactly their lanes.
+/// definition, the half- and quarter-vector loads, and the prefix stores writing exactly their lanes.
 final class LanePermutationTests: XCTestCase {
     func testEveryVectorType() {
         check(SIMD16<Float>.self)
@@ -37,6 +37,19 @@ final class LanePermutationTests: XCTestCase {
         for l in 0..<lanes {
             let expected = l < lanes / 2 ? 1 + l : lanes + 3 + l - lanes / 2
             XCTAssertEqual(halves[l], V.Scalar(expected), "\(V.self) half-vector load lane \(l)", file: file, line: line)
+        }
+        if lanes >= 4 {
+            // Quarters from four places, out of order in memory.
+            let starts = [2 * lanes + 1, 0, lanes + 2, 5]
+            let quarters = source.withUnsafeBufferPointer { p in
+                V.load(quarters: p.baseAddress! + starts[0], p.baseAddress! + starts[1], p.baseAddress! + starts[2],
+                       p.baseAddress! + starts[3])
+            }
+            for l in 0..<lanes {
+                let quarter = lanes / 4
+                XCTAssertEqual(quarters[l], V.Scalar(starts[l / quarter] + l % quarter), "\(V.self) quarter-vector load lane \(l)",
+                               file: file, line: line)
+            }
         }
         for count in 0...(lanes / 2) {
             var low = [V.Scalar](repeating: -1, count: lanes / 2 + 1), high = low

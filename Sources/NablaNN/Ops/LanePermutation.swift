@@ -16,6 +16,9 @@ protocol LanePermutable: SIMD {
     static func interleave(_ even: Self, _ odd: Self) -> (low: Self, high: Self)
     /// `L/2` values from `low`, then `L/2` from `high`.
     static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self
+    /// `L/4` values from each of `q0`, `q1`, `q2`, `q3`, in that order (`L ≥ 4`).
+    static func load(quarters q0: UnsafePointer<Scalar>, _ q1: UnsafePointer<Scalar>, _ q2: UnsafePointer<Scalar>,
+                     _ q3: UnsafePointer<Scalar>) -> Self
     /// Writes the first `count` (`0 ≤ count ≤ L/2`) lanes of each half of `v`: the lower half to `low`,
     /// the upper to `high`.
     static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>)
@@ -38,6 +41,13 @@ extension SIMD16: LanePermutable where Scalar == Float {
     @inline(__always)
     static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
         Self(lowHalf: loadVector(low), highHalf: loadVector(high))
+    }
+
+    @inline(__always)
+    static func load(quarters q0: UnsafePointer<Scalar>, _ q1: UnsafePointer<Scalar>, _ q2: UnsafePointer<Scalar>,
+                     _ q3: UnsafePointer<Scalar>) -> Self {
+        Self(lowHalf: SIMD8(lowHalf: loadVector(q0), highHalf: loadVector(q1)),
+             highHalf: SIMD8(lowHalf: loadVector(q2), highHalf: loadVector(q3)))
     }
 
     @inline(__always)
@@ -72,6 +82,13 @@ extension SIMD8: LanePermutable where Scalar: TensorScalar {
     }
 
     @inline(__always)
+    static func load(quarters q0: UnsafePointer<Scalar>, _ q1: UnsafePointer<Scalar>, _ q2: UnsafePointer<Scalar>,
+                     _ q3: UnsafePointer<Scalar>) -> Self {
+        Self(lowHalf: SIMD4(lowHalf: loadVector(q0), highHalf: loadVector(q1)),
+             highHalf: SIMD4(lowHalf: loadVector(q2), highHalf: loadVector(q3)))
+    }
+
+    @inline(__always)
     static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
         SIMD4.store(v.lowHalf, prefix: count, to: low); SIMD4.store(v.highHalf, prefix: count, to: high)
     }
@@ -102,6 +119,12 @@ extension SIMD4: LanePermutable where Scalar: TensorScalar {
     }
 
     @inline(__always)
+    static func load(quarters q0: UnsafePointer<Scalar>, _ q1: UnsafePointer<Scalar>, _ q2: UnsafePointer<Scalar>,
+                     _ q3: UnsafePointer<Scalar>) -> Self {
+        Self(q0[0], q1[0], q2[0], q3[0])
+    }
+
+    @inline(__always)
     static func storeHalves(_ v: Self, prefix count: Int, low: UnsafeMutablePointer<Scalar>, high: UnsafeMutablePointer<Scalar>) {
         for l in 0..<Swift.min(2, Swift.max(0, count)) { low[l] = v[l]; high[l] = v[2 &+ l] }
     }
@@ -127,6 +150,14 @@ extension SIMD2: LanePermutable where Scalar == Double {
     @inline(__always)
     static func load(halves low: UnsafePointer<Scalar>, _ high: UnsafePointer<Scalar>) -> Self {
         Self(low[0], high[0])
+    }
+
+    /// Two lanes have no quarters: no caller packs four tile rows into a 2-lane vector
+    /// (``WinogradShape/tileRowsPerVector(lanes:)`` needs `4·columns = L`).
+    @inline(__always)
+    static func load(quarters q0: UnsafePointer<Scalar>, _ q1: UnsafePointer<Scalar>, _ q2: UnsafePointer<Scalar>,
+                     _ q3: UnsafePointer<Scalar>) -> Self {
+        preconditionFailure("load(quarters:) on a 2-lane vector")
     }
 
     @inline(__always)
