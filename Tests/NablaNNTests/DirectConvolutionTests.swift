@@ -359,7 +359,7 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertEqual(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).path(.direct, for: Float.self), .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm(parsing: "GEMM"), .gemm)
         XCTAssertThrowsError(try ConvolutionAlgorithm(parsing: "fft")) {
-            XCTAssertEqual(($0 as? NablaError)?.message, "conv algorithm 'fft': expected one of auto, gemm, direct, winograd")
+            XCTAssertEqual(($0 as? NablaError)?.message, "conv algorithm 'fft': expected one of auto, gemm, direct, winograd, winograd4x4")
         }
         XCTAssertEqual(ConvolutionAlgorithm.current, .auto)
         withConvolutionAlgorithm(.gemm) { XCTAssertEqual(ConvolutionAlgorithm.current, .gemm) }

@@ -3,10 +3,10 @@ import XCTest
 @testable import NablaNN
 import NablaTestSupport
 
-/// Winograd F(2×2, 3×3) (WinogradConvolution.swift): the output and the input gradient against the
-/// BLAS path in Double on every vector width, register file, threading and chunking; its Float
-/// rounding against the direct sum's; bits that do not depend on cores or chunks; and which
-/// products of which geometries take it.
+/// Winograd F(2×2, 3×3) and F(4×4, 3×3) (WinogradConvolution.swift, WinogradF4Transforms.swift): the
+/// output and the input gradient against the BLAS path in Double on every vector width, register
+/// file, threading and chunking; their Float rounding against the direct sum's; bits that do not
+/// depend on cores or chunks; and which products of which geometries take them.
 final class WinogradConvolutionTests: XCTestCase {
     static let defaultChunkBytes = WinogradConvolution.chunkBytes
 
@@ -19,8 +19,8 @@ final class WinogradConvolutionTests: XCTestCase {
     /// (input channels, output channels, H, W, kernel, padding, dilation, batch): odd output heights and
     /// widths (a partial last tile), every padding 0…2 (and mixed), output channels that leave a
     /// partial register tile, planes narrower and wider than a vector of tiles, and tile rows of exactly
-    /// a half or a quarter of a vector (two or four per vector) at each width, with and without a half
-    /// last tile row.
+    /// a half or a quarter of a vector (two or four per vector) at each width and tile size, with and
+    /// without a partial last tile row.
     static let shapes: [DirectConvolutionTests.Shape] = [
         (3, 5, 5, 4, (3, 3), (1, 1), (1, 1), 2),
         (8, 9, 7, 9, (3, 3), (1, 1), (1, 1), 3),
@@ -33,21 +33,30 @@ final class WinogradConvolutionTests: XCTestCase {
         (4, 6, 15, 16, (3, 3), (1, 1), (1, 1), 2),
         (2, 3, 8, 4, (3, 3), (1, 1), (1, 1), 3),
         (2, 2, 8, 2, (3, 3), (1, 1), (1, 1), 3),
+        (2, 3, 14, 30, (3, 3), (1, 1), (1, 1), 2),
+        (2, 3, 16, 8, (3, 3), (1, 1), (1, 1), 2),
+        (3, 2, 13, 3, (3, 3), (1, 1), (1, 1), 1),
     ]
 
-    /// The shapes above pack 1, 2 and 4 tile rows per vector at 16, 8, 4 and 2 lanes.
+    /// The two algorithms, F(2×2, 3×3) and F(4×4, 3×3), with their tile sizes.
+    static let algorithms: [(ConvolutionAlgorithm, tileSize: Int)] = [(.winograd, 2), (.winograd4x4, 4)]
+
+    /// The shapes above pack 1, 2 and 4 tile rows per vector at 16, 8, 4 and 2 lanes, for both tile sizes.
     func testShapesCoverEveryPacking() {
-        for lanes in [16, 8, 4, 2] {
-            let packings = Set(Self.shapes.map { shape in
-                WinogradShape(channels: shape.cin, outChannels: shape.cout, height: shape.h, width: shape.w,
-                              paddingHeight: shape.padding.0, paddingWidth: shape.padding.1).tileRowsPerVector(lanes: lanes)
-            })
-            XCTAssertEqual(packings, lanes == 2 ? [1, 2] : [1, 2, 4], "\(lanes) lanes")
+        for (_, tileSize) in Self.algorithms {
+            for lanes in [16, 8, 4, 2] {
+                let packings = Set(Self.shapes.map { shape in
+                    WinogradShape(channels: shape.cin, outChannels: shape.cout, height: shape.h, width: shape.w,
+                                  paddingHeight: shape.padding.0, paddingWidth: shape.padding.1, tileSize: tileSize)
+                        .tileRowsPerVector(lanes: lanes)
+                })
+                XCTAssertEqual(packings, lanes == 2 ? [1, 2] : [1, 2, 4], "F(\(tileSize)×\(tileSize)) \(lanes) lanes")
+            }
         }
     }
 
     /// In Double, to 1e-12 (every shape here also passes at 1e-13): the transforms' extra rounding is a
-    /// few units in the last place of sums of at most 16·18 products.
+    /// few units in the last place of sums of at most 36·18 products.
     func testAgreesWithTheBLASPathOnEveryKernelFamilyAndChunking() {
         var generator = RandomGenerator(seed: 41)
         for shape in Self.shapes {
@@ -57,9 +66,11 @@ final class WinogradConvolutionTests: XCTestCase {
             for chunkBytes in [1, 1 << 30] {
                 WinogradConvolution.chunkBytes = chunkBytes
                 DirectConvolutionTests.forEveryKernelFamily { family in
-                    for (part, (actual, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(.winograd), reference)) {
-                        assertClose(actual, expected, relative: 1e-12, absolute: 1e-12,
-                                    "\(shape) \(family) chunk \(chunkBytes) \(part)")
+                    for (algorithm, _) in Self.algorithms {
+                        for (part, (actual, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(algorithm), reference)) {
+                            assertClose(actual, expected, relative: 1e-12, absolute: 1e-12,
+                                        "\(algorithm) \(shape) \(family) chunk \(chunkBytes) \(part)")
+                        }
                     }
                 }
             }
@@ -83,15 +94,18 @@ final class WinogradConvolutionTests: XCTestCase {
                 return [Tensor<Double>(y.value).scalars, Tensor<Double>(xv.grad!).scalars]
             }
         }
-        let exact = run(Double.self, .gemm), direct = run(Float.self, .direct), winograd = run(Float.self, .winograd)
+        let exact = run(Double.self, .gemm), direct = run(Float.self, .direct)
+        let f2 = run(Float.self, .winograd), f4 = run(Float.self, .winograd4x4)
         for (part, index) in [("output", 0), ("∂x", 1)] {
             let scale = (exact[index].map { $0 * $0 }.reduce(0, +) / Double(exact[index].count)).squareRoot()
             func error(_ values: [Double]) -> Double { zip(values, exact[index]).map { abs($0 - $1) }.max()! / scale }
-            let directError = error(direct[index]), winogradError = error(winograd[index])
-            print("winograd \(part): max error \(winogradError) of the rms output (direct \(directError))")
-            XCTAssertLessThan(winogradError, 1e-5, part)
-            XCTAssertLessThan(winogradError, 2 * directError, part)
-            XCTAssertGreaterThan(winogradError, 0, "\(part): Float rounds somewhere")
+            let directError = error(direct[index]), f2Error = error(f2[index]), f4Error = error(f4[index])
+            print("winograd \(part): max error of the rms output F(2×2) \(f2Error), F(4×4) \(f4Error) (direct \(directError))")
+            XCTAssertLessThan(f2Error, 1e-5, part)
+            XCTAssertLessThan(f2Error, 2 * directError, part)
+            XCTAssertGreaterThan(f2Error, 0, "\(part): Float rounds somewhere")
+            XCTAssertLessThan(f4Error, 1e-3, part)
+            XCTAssertGreaterThan(f4Error, f2Error, "\(part): F(4×4)'s transforms round more")
         }
     }
 
@@ -101,21 +115,23 @@ final class WinogradConvolutionTests: XCTestCase {
         let x = Tensor<Float>(normal: [5, 6, 9, 20], using: &generator)
         let w = Tensor<Float>(normal: [10, 6, 3, 3], using: &generator)
         let seed = Tensor<Float>(normal: [5, 10, 9, 20], using: &generator)
-        func run(threshold: Int, chunkBytes: Int) -> [Tensor<Float>] {
+        func run(_ algorithm: ConvolutionAlgorithm, threshold: Int, chunkBytes: Int) -> [Tensor<Float>] {
             ConvolutionTuning.parallelThreshold = threshold
             WinogradConvolution.chunkBytes = chunkBytes
-            return withConvolutionAlgorithm(.winograd) {
+            return withConvolutionAlgorithm(algorithm) {
                 let xv = Variable(x, requiresGradient: true)
                 let y = conv2d(xv, weight: Variable(w), padding: (1, 1))
                 y.backward(seed: seed)
                 return [y.value, xv.grad!]
             }
         }
-        let reference = run(threshold: Int.max, chunkBytes: 1 << 30)
-        for (threshold, chunkBytes) in [(0, 1 << 30), (0, 1), (Int.max, 1), (0, 20_000)] {
-            let other = run(threshold: threshold, chunkBytes: chunkBytes)
-            XCTAssertEqual(other[0].scalars, reference[0].scalars, "output, threshold \(threshold), chunk \(chunkBytes)")
-            XCTAssertEqual(other[1].scalars, reference[1].scalars, "∂x, threshold \(threshold), chunk \(chunkBytes)")
+        for (choice, _) in Self.algorithms {
+            let reference = run(choice, threshold: Int.max, chunkBytes: 1 << 30)
+            for (threshold, chunkBytes) in [(0, 1 << 30), (0, 1), (Int.max, 1), (0, 20_000)] {
+                let other = run(choice, threshold: threshold, chunkBytes: chunkBytes)
+                XCTAssertEqual(other[0].scalars, reference[0].scalars, "\(choice) output, threshold \(threshold), chunk \(chunkBytes)")
+                XCTAssertEqual(other[1].scalars, reference[1].scalars, "\(choice) ∂x, threshold \(threshold), chunk \(chunkBytes)")
+            }
         }
     }
 
@@ -134,15 +150,20 @@ final class WinogradConvolutionTests: XCTestCase {
         XCTAssertEqual(try geometry([8, 4, 3, 3], stride: 2).path(.winograd, for: Float.self), .gemm)
         XCTAssertEqual(try geometry([8, 2, 3, 3], groups: 2).path(.winograd, for: Float.self), .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm(parsing: "Winograd"), .winograd)
+        XCTAssertEqual(try ConvolutionAlgorithm(parsing: "winograd4x4"), .winograd4x4)
+        XCTAssertEqual(layer.path(.winograd4x4, for: Float.self, product: .forward), .winograd4x4)
+        XCTAssertEqual(layer.path(.winograd4x4, for: Double.self, product: .inputGradient), .winograd4x4)
+        XCTAssertEqual(layer.path(.winograd4x4, for: Float.self, product: .weightGradient), .direct)
+        XCTAssertEqual(try geometry([8, 4, 5, 5], padding: 2).path(.winograd4x4, for: Float.self), .direct)
         // That layer (4 input channels) is too thin for `auto`: only the explicit choice takes Winograd.
         XCTAssertEqual(layer.path(.auto, for: Float.self), ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm.winograd.kernels(input: [2, 4, 8, 8], weight: [8, 4, 3, 3], stride: (1, 1),
                                                                   padding: (1, 1), product: .weightGradient), .direct)
     }
 
-    /// `auto` takes it for the forward pass and input gradient of 3×3 layers with ≥ 32 planes in and out
-    /// whose tile rows fill the vectors, at every width; not for thin layers, 5×5 kernels or half-empty
-    /// vectors; never for the weight gradient.
+    /// `auto` takes Winograd for the forward pass and input gradient of 3×3 layers with ≥ 32 planes in and
+    /// out whose tile rows fill the vectors, at every width — F(4×4) where its tiles do, else F(2×2); not
+    /// for thin layers, 5×5 kernels or half-empty vectors; never for the weight gradient.
     func testAutoTakesItForWideLayersWhoseTilesFillTheVectors() throws {
         func geometry(_ input: [Int], _ weight: [Int], padding: Int = 1) throws -> Convolution2DGeometry {
             try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
@@ -151,12 +172,15 @@ final class WinogradConvolutionTests: XCTestCase {
         for bits in [512, 256] {
             DirectConvolution.vectorBitsOverride = bits
             // convnet's 32→32 32×32, 32→64 and 64→64 16×16; resnet20's 32→32 16×16 and 64→64 8×8.
-            for (input, weight) in [([64, 32, 32, 32], [32, 32, 3, 3]), ([64, 32, 16, 16], [64, 32, 3, 3]),
-                                    ([64, 64, 16, 16], [64, 64, 3, 3]), ([128, 32, 16, 16], [32, 32, 3, 3]),
-                                    ([128, 64, 8, 8], [64, 64, 3, 3])] {
-                let g = try geometry(input, weight)
-                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .winograd, "\(bits) \(input) \(weight)")
-                XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), .winograd, "\(bits) \(input) \(weight)")
+            // F(4×4) where its tile rows fill the vectors: 8 tiles of a 32-wide plane fill 8 lanes and pack two
+            // to 16; 4 of a 16-wide plane pack two to 8 lanes and four to 16. An 8-wide plane's 2 tile rows of
+            // 2 tiles fill half of 8 lanes: F(2×2) there.
+            for (input, weight, wide) in [([64, 32, 32, 32], [32, 32, 3, 3], true), ([64, 32, 16, 16], [64, 32, 3, 3], true),
+                                          ([64, 64, 16, 16], [64, 64, 3, 3], true), ([128, 32, 16, 16], [32, 32, 3, 3], true),
+                                          ([128, 64, 8, 8], [64, 64, 3, 3], false)] {
+                let g = try geometry(input, weight), expected: ConvolutionPath = wide ? .winograd4x4 : .winograd
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), expected, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), expected, "\(bits) \(input) \(weight)")
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), .direct, "\(bits) \(input) \(weight)")
             }
             // Thin layers (the 3-channel input layers, resnet20's 16→16) and 5×5 kernels stay direct.

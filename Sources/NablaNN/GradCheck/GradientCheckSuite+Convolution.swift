@@ -70,6 +70,14 @@ extension GradientCheckSuite {
             .function("conv2d(winograd, 3×3 padding (0, 2))", shapes: [[1, 2, 6, 3], [3, 2, 3, 3], [3]]) { v in
                 withConvolutionAlgorithm(.winograd) { conv2d(v[0], weight: v[1], bias: v[2], padding: (0, 2)) }
             },
+            // F(4×4, 3×3) (WinogradF4Transforms.swift): a partial last tile in both directions, and the
+            // input gradient's padding of 2.
+            .function("conv2d(winograd4x4, 3×3 padding 1, partial tiles)", shapes: [[2, 3, 6, 7], [4, 3, 3, 3], [4]]) { v in
+                withConvolutionAlgorithm(.winograd4x4) { conv2d(v[0], weight: v[1], bias: v[2], padding: (1, 1)) }
+            },
+            .function("conv2d(winograd4x4, 3×3 padding (2, 0))", shapes: [[1, 2, 5, 9], [3, 2, 3, 3], [3]]) { v in
+                withConvolutionAlgorithm(.winograd4x4) { conv2d(v[0], weight: v[1], bias: v[2], padding: (2, 0)) }
+            },
             .function("conv1d(stride 2, groups 2)", shapes: [[2, 4, 9], [6, 2, 3], [6]]) {
                 conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, groups: 2)
             },

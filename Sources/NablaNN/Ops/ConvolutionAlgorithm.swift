@@ -13,7 +13,7 @@ import NablaTensor
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
     /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
     /// forward pass and input gradient of 3×3 layers with at least 32 channels in and out, which run on
-    /// ``winograd`` (where its tiles fill the vectors), and of other wide layers whose output rows do not
+    /// ``winograd4x4`` or ``winograd`` (the larger tile whose tile rows fill the vectors), and of other wide layers whose output rows do not
     /// fill whole vectors, which are lowered to ``gemm``; fixed rules of the shapes. The default.
     case auto
     /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
@@ -29,6 +29,10 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
     /// most 2: 2.25× fewer multiply-adds than the direct sum, in a different rounding. Their weight
     /// gradient, and every other geometry, run as under ``direct``.
     case winograd
+    /// Winograd's F(4×4, 3×3) (`WinogradF4Transforms.swift`) on the same layers as ``winograd``: 4× fewer
+    /// multiply-adds than the direct sum, with larger transforms and a rounding error several times
+    /// F(2×2)'s (``WinogradConvolution``). Their weight gradient, and every other geometry, run as under ``direct``.
+    case winograd4x4
 
     /// The algorithm of convolutions started in the current task or thread (default ``auto``).
     @TaskLocal public static var current: ConvolutionAlgorithm = .auto
@@ -52,7 +56,8 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
 
 extension ConvolutionAlgorithm {
     /// The kernels this choice runs for a `Float` 2-D convolution of `input` `[N, C, H, W]` and `weight`
-    /// `[O, C, kH, kW]` (one group, no dilation) in `product`: `.direct`, `.winograd` or `.gemm` (for benchmarks' labels).
+    /// `[O, C, kH, kW]` (one group, no dilation) in `product`: `.direct`, `.winograd`, `.winograd4x4` or `.gemm`
+    /// (for benchmarks' labels).
     /// - Throws: ``NablaError`` when the shapes do not fit.
     package func kernels(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int),
                          product: ConvolutionProduct = .forward) throws -> ConvolutionAlgorithm {
@@ -61,6 +66,7 @@ extension ConvolutionAlgorithm {
         switch g.path(self, for: Float.self, product: product) {
         case .direct: return .direct
         case .winograd: return .winograd
+        case .winograd4x4: return .winograd4x4
         case .gemm: return .gemm
         }
     }
@@ -85,7 +91,16 @@ public enum DirectConvolutionSupport {
 
 /// The kernels a convolution of a given geometry runs on.
 enum ConvolutionPath: Equatable {
-    case gemm, direct, winograd
+    case gemm, direct, winograd, winograd4x4
+
+    /// Winograd's tile size on this path: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)); nil off Winograd.
+    var winogradTileSize: Int? {
+        switch self {
+        case .winograd: 2
+        case .winograd4x4: 4
+        case .gemm, .direct: nil
+        }
+    }
 }
 
 extension Convolution2DGeometry {
@@ -100,8 +115,8 @@ extension Convolution2DGeometry {
     /// The kernels `algorithm` selects for `product` of this geometry and element type.
     ///
     /// ``ConvolutionAlgorithm/auto`` takes the direct kernels where they apply, except for the forward
-    /// pass and the input gradient of wide 3×3 layers (``WinogradConvolution/isFaster(_:product:lanes:)``),
-    /// which run on Winograd's F(2×2, 3×3), and of other wide, small-plane layers
+    /// pass and the input gradient of wide 3×3 layers (``WinogradConvolution/tileSize(_:product:lanes:)``),
+    /// which run on Winograd's F(4×4, 3×3) or F(2×2, 3×3), and of other wide, small-plane layers
     /// (``lowersBetter(_:lanes:)``), which it lowers to the BLAS product; the weight gradient of such a
     /// layer stays direct. Fixed rules of the shapes, so the choice — and the bits — do not depend on timing.
     func path<Scalar: TensorScalar>(_ algorithm: ConvolutionAlgorithm, for _: Scalar.Type,
@@ -109,20 +124,21 @@ extension Convolution2DGeometry {
         switch algorithm {
         case .gemm:
             return .gemm
-        case .auto, .direct, .winograd:
+        case .auto, .direct, .winograd, .winograd4x4:
             let vectorizable = Scalar.self == Float.self || Scalar.self == Double.self
             // A test that sets the vector width runs `auto` as a build with that width would.
             let override = DirectConvolution.vectorBitsOverride
             let fast = algorithm != .auto || override != nil || ConvolutionAlgorithm.directKernelsAvailable
             guard vectorizable && fast && supportsDirectConvolution else { return .gemm }
-            if algorithm == .winograd && product != .weightGradient && WinogradConvolution.applies(to: self) {
-                return .winograd
+            if product != .weightGradient && WinogradConvolution.applies(to: self) {
+                if algorithm == .winograd { return .winograd }
+                if algorithm == .winograd4x4 { return .winograd4x4 }
             }
             if algorithm == .auto && product != .weightGradient {
                 let bits = override ?? DirectConvolutionSupport.vectorBits
                 let lanes = Swift.max(1, bits / (8 * MemoryLayout<Scalar>.size))
-                if WinogradConvolution.automatic && WinogradConvolution.isFaster(self, product: product, lanes: lanes) {
-                    return .winograd
+                if WinogradConvolution.automatic, let tileSize = WinogradConvolution.tileSize(self, product: product, lanes: lanes) {
+                    return tileSize == 4 ? .winograd4x4 : .winograd
                 }
                 if lowersBetter(product, lanes: lanes) { return .gemm }
             }

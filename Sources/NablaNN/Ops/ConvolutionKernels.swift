@@ -73,11 +73,14 @@ func convolution2DForward<Scalar: TensorScalar>(
                                           output: floats(out), geometry: g, workspace: workspace)
         return
     }
-    switch bf16 ? .gemm : g.path(algorithm, for: Scalar.self, product: .forward) {
+    let path = bf16 ? .gemm : g.path(algorithm, for: Scalar.self, product: .forward)
+    switch path {
     case .direct:
         return DirectConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
-    case .winograd:
-        return WinogradConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, workspace: workspace)
+    case .winograd, .winograd4x4:
+        let tileSize = path.winogradTileSize ?? 2
+        return WinogradConvolution.forward(input: x, weight: w, bias: bias, output: out, geometry: g, tileSize: tileSize,
+                                           workspace: workspace)
     case .gemm:
         break
     }
@@ -209,14 +212,15 @@ func convolution2DBackward<Scalar: TensorScalar>(
     // The direct kernels take the gradients `algorithm` gives them (``Convolution2DGeometry/path(_:for:product:)``);
     // the lowering below computes the others.
     let inputPath = bf16 || dx == nil ? ConvolutionPath.gemm : g.path(algorithm, for: Scalar.self, product: .inputGradient)
-    let directInput = inputPath == .direct, winogradInput = inputPath == .winograd
+    let directInput = inputPath == .direct, winogradInput = inputPath.winogradTileSize != nil
     let directWeight = !bf16 && dw != nil && g.path(algorithm, for: Scalar.self, product: .weightGradient) == .direct
     if directInput || directWeight {
         DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: directInput ? dx : nil,
                                    weightGradient: directWeight ? dw : nil, geometry: g, workspace: workspace)
     }
     if winogradInput, let dx {
-        WinogradConvolution.inputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g, workspace: workspace)
+        WinogradConvolution.inputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g,
+                                          tileSize: inputPath.winogradTileSize ?? 2, workspace: workspace)
     }
     let dx = directInput || winogradInput ? nil : dx, dw = directWeight ? nil : dw
     if dx == nil && dw == nil { return }

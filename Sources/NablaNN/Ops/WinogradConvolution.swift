@@ -17,11 +17,17 @@ import NablaTensor
 /// transforms only add and subtract (the ½ of `G` is exact), vectorized over `L` neighbouring tiles of a
 /// tile row (``LanePermutable/unshuffle(_:_:)`` splits a padded row into its even and odd columns).
 ///
+/// F(4×4, 3×3) (``ConvolutionAlgorithm/winograd4x4``, `WinogradF4Transforms.swift`) cuts the plane into
+/// 4×4 tiles of 6×6 patches: 36 products per tile, 4× fewer multiply-adds than the direct sum, with
+/// larger transforms and more rounding. On a 64 → 64 layer the largest Float error against the exact
+/// result, as a share of the result's RMS, is 2.3e-5 (output) and 2.7e-5 (∂x), against F(2×2)'s 1.3e-6
+/// and 1.6e-6 and the direct sum's 4.5e-6 and 3.5e-6 (`WinogradConvolutionTests`).
+///
 /// The result differs from the direct sum in rounding only: each output is a different sum of the
 /// same products, with the inputs and weights combined before they are multiplied. Every element is
 /// computed by the same operations in the same order whatever the chunking and the number of cores.
 enum WinogradConvolution {
-    /// Whether F(2×2, 3×3) computes this geometry's forward pass and input gradient: one group, a 3×3
+    /// Whether F(2×2, 3×3) and F(4×4, 3×3) compute this geometry's forward pass and input gradient: one group, a 3×3
     /// kernel, unit strides and dilations, and paddings of at most 2 (so that the input gradient, a
     /// correlation of the upstream gradient padded by `2 − p`, is one too).
     static func applies(to g: Convolution2DGeometry) -> Bool {
@@ -30,51 +36,65 @@ enum WinogradConvolution {
             && g.outHeight >= 1 && g.outWidth >= 1
     }
 
-    /// Whether ``ConvolutionAlgorithm/auto`` takes F(2×2, 3×3) for `product` (forward or input gradient)
-    /// of `g` with vectors of `lanes` values: where it applies, the correlation has at least 32 input
-    /// and 32 output planes — the transforms cost `O(C + K)` per tile against the products' `O(C·K)` —
-    /// and its tile rows fill at least three quarters of the vectors they take (or pack two or four to a
-    /// vector). Measured on the reference models' layers (AMD EPYC Zen 4, 2 threads, `nabla bench
-    /// --kernels`, medians of three alternations with `direct`), its time against the direct kernels'
-    /// with 16 lanes: convnet 32→32 32×32 0.79–0.80, 32→64 16×16 0.74–0.75, 64→64 16×16 0.63–0.65,
-    /// resnet20 32→32 16×16 0.72–0.73, 64→64 8×8 0.43–0.53; with 8 lanes (AVX2) 0.58–0.72 on the same
-    /// layers. Thinner layers gain little or lose: 1.10–1.13 (16 lanes) and 0.89 (8 lanes) on resnet20's
-    /// 16→16 32×32, 1.4–2.2 on the 3-channel input layers.
-    static func isFaster(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Bool {
-        guard applies(to: g) && product != .weightGradient else { return false }
-        let shape = product == .forward ? WinogradShape(forward: g) : WinogradShape(inputGradient: g)
-        guard shape.channels >= 32 && shape.outChannels >= 32 else { return false }
-        if shape.tileRowsPerVector(lanes: lanes) > 1 { return true }
-        let vectors = (shape.tileColumns + lanes - 1) / lanes
-        return 4 * shape.tileColumns >= 3 * vectors * lanes
+    /// The Winograd tile size ``ConvolutionAlgorithm/auto`` takes for `product` (forward or input
+    /// gradient) of `g` with vectors of `lanes` values — 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)) — or nil for
+    /// neither: where it applies, the correlation has at least 32 input and 32 output planes (the
+    /// transforms cost `O(C + K)` per tile against the products' `O(C·K)`), and the larger tile whose
+    /// tile rows fill at least three quarters of the vectors they take (or pack two, or for F(2×2)
+    /// four, to a vector).
+    ///
+    /// Measured on the reference models' layers (AMD EPYC Zen 4, `nabla bench --kernels`), F(2×2)'s time
+    /// against the direct kernels' with 16 lanes (2 threads, medians of three alternations): convnet
+    /// 32→32 32×32 0.79–0.80, 32→64 16×16 0.74–0.75, 64→64 16×16 0.63–0.65, resnet20 32→32 16×16
+    /// 0.72–0.73, 64→64 8×8 0.43–0.53; with 8 lanes (AVX2) 0.58–0.72 on the same layers. F(4×4)'s time
+    /// against F(2×2)'s (1 thread, medians of three alternations, forward / input gradient): 16 lanes
+    /// convnet 32→32 32×32 0.86 / 0.79, 32→64 16×16 0.70 / 0.81, 64→64 16×16 0.81 / 0.78, resnet20 32→32
+    /// 16×16 0.86 / 0.84; 8 lanes 32→32 32×32 0.86 / 0.87, 32→64 16×16 0.91 / 0.92, 64→64 16×16 0.81 /
+    /// 0.82, resnet20 32→32 16×16 0.92 / 0.93 — and 1.6–3.3 where its tile rows fill a quarter of a
+    /// vector or less unpacked (resnet20's 8×8 planes on 8 lanes: 1.78 / 1.79). Thinner layers gain little
+    /// or lose: F(2×2) 1.10–1.13 (16 lanes) and 0.89 (8 lanes) of the direct time on resnet20's 16→16
+    /// 32×32, 1.4–2.2 on the 3-channel input layers.
+    static func tileSize(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Int? {
+        guard applies(to: g) && product != .weightGradient else { return nil }
+        for tileSize in [4, 2] {
+            let shape = product == .forward ? WinogradShape(forward: g, tileSize: tileSize)
+                                            : WinogradShape(inputGradient: g, tileSize: tileSize)
+            guard shape.channels >= 32 && shape.outChannels >= 32 else { return nil }
+            if shape.tileRowsPerVector(lanes: lanes) > 1 { return tileSize }
+            let vectors = (shape.tileColumns + lanes - 1) / lanes
+            if 4 * shape.tileColumns >= 3 * vectors * lanes { return tileSize }
+        }
+        return nil
     }
 
-    /// Whether ``ConvolutionAlgorithm/auto`` may choose F(2×2, 3×3) (tests turn it off to exercise the
+    /// Whether ``ConvolutionAlgorithm/auto`` may choose Winograd (tests turn it off to exercise the
     /// other rules on the same shapes).
     nonisolated(unsafe) static var automatic = true
 
-    /// Bytes of transformed patches and products (`16·(C + K)` values per tile) a chunk of tiles may
+    /// Bytes of transformed patches and products (`P·(C + K)` values per tile, `P` = 16 or 36) a chunk of tiles may
     /// hold: about half of a 1 MiB L2. A chunk still holds one whole group of the product's tile (48
     /// tiles with 16 lanes) where the budget is smaller.
     nonisolated(unsafe) static var chunkBytes = 384 * 1024
 
-    /// `output = W ⋆ input + bias` for `g` (``applies(to:)``).
+    /// `output = W ⋆ input + bias` for `g` (``applies(to:)``) on `m × m` tiles (`tileSize` 2 or 4).
     static func forward<Scalar: TensorScalar>(
         input x: UnsafePointer<Scalar>, weight w: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
-        output: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+        output: UnsafeMutablePointer<Scalar>, geometry g: Convolution2DGeometry, tileSize: Int = 2,
+        workspace: ConvolutionWorkspace
     ) {
         let cin = g.inChannels
-        run(Scalar.self, WinogradShape(forward: g), batch: g.batch, input: x, bias: bias, output: output, workers: g.workerCount,
+        run(Scalar.self, WinogradShape(forward: g, tileSize: tileSize), batch: g.batch, input: x, bias: bias, output: output, workers: g.workerCount,
             workspace: workspace) { k, c, i, j in w[((k * cin + c) * 3 + i) * 3 + j] }
     }
 
-    /// `∂x = ∂ŷ ⋆ W̃` (`W̃[c, o, i, j] = W[o, c, 2 − i, 2 − j]`, the upstream gradient padded by `2 − p`).
+    /// `∂x = ∂ŷ ⋆ W̃` (`W̃[c, o, i, j] = W[o, c, 2 − i, 2 − j]`, the upstream gradient padded by `2 − p`)
+    /// on `m × m` tiles (`tileSize` 2 or 4).
     static func inputGradient<Scalar: TensorScalar>(
         weight w: UnsafePointer<Scalar>, upstream gy: UnsafePointer<Scalar>, inputGradient dx: UnsafeMutablePointer<Scalar>,
-        geometry g: Convolution2DGeometry, workspace: ConvolutionWorkspace
+        geometry g: Convolution2DGeometry, tileSize: Int = 2, workspace: ConvolutionWorkspace
     ) {
         let cin = g.inChannels
-        run(Scalar.self, WinogradShape(inputGradient: g), batch: g.batch, input: gy, bias: nil, output: dx, workers: g.workerCount,
+        run(Scalar.self, WinogradShape(inputGradient: g, tileSize: tileSize), batch: g.batch, input: gy, bias: nil, output: dx, workers: g.workerCount,
             workspace: workspace) { c, o, i, j in w[((o * cin + c) * 3 + (2 - i)) * 3 + (2 - j)] }
     }
 
@@ -104,15 +124,19 @@ enum WinogradConvolution {
 }
 
 /// A stride-1 3×3 correlation of `channels` input planes `height × width`, zero-padded by
-/// `paddingHeight`/`paddingWidth`, into `outChannels` planes, cut into 2×2 output tiles.
+/// `paddingHeight`/`paddingWidth`, into `outChannels` planes, cut into `m × m` output tiles (`tileSize`
+/// `m` of 2 for F(2×2, 3×3), 4 for F(4×4, 3×3)), each read from an `(m + 2) × (m + 2)` input patch.
 struct WinogradShape {
     var channels: Int, outChannels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int
+    var tileSize = 2
 
     var outHeight: Int { height + 2 * paddingHeight - 2 }
     var outWidth: Int { width + 2 * paddingWidth - 2 }
-    /// Tile rows and tile columns: `⌈Ho/2⌉`, `⌈Wo/2⌉`.
-    var tileRows: Int { (outHeight + 1) / 2 }
-    var tileColumns: Int { (outWidth + 1) / 2 }
+    /// Tile rows and tile columns: `⌈Ho/m⌉`, `⌈Wo/m⌉`.
+    var tileRows: Int { (outHeight + tileSize - 1) / tileSize }
+    var tileColumns: Int { (outWidth + tileSize - 1) / tileSize }
+    /// The transformed points per tile, `(m + 2)²`: one matrix product each.
+    var points: Int { (tileSize + 2) * (tileSize + 2) }
 
     /// Tile rows the transforms pack into one vector of `lanes` tiles: 2 or 4 where a tile row is exactly
     /// half or a quarter of a vector (and the plane's tile rows divide evenly), else 1.
@@ -124,14 +148,14 @@ struct WinogradShape {
 
 extension WinogradShape {
     /// The forward pass of `g`: its input planes padded by `p`.
-    init(forward g: Convolution2DGeometry) {
+    init(forward g: Convolution2DGeometry, tileSize: Int = 2) {
         self.init(channels: g.inChannels, outChannels: g.outChannels, height: g.inHeight, width: g.inWidth,
-                  paddingHeight: g.paddingHeight, paddingWidth: g.paddingWidth)
+                  paddingHeight: g.paddingHeight, paddingWidth: g.paddingWidth, tileSize: tileSize)
     }
 
     /// The input gradient of `g`: its upstream gradient's planes padded by `2 − p`.
-    init(inputGradient g: Convolution2DGeometry) {
+    init(inputGradient g: Convolution2DGeometry, tileSize: Int = 2) {
         self.init(channels: g.outChannels, outChannels: g.inChannels, height: g.outHeight, width: g.outWidth,
-                  paddingHeight: 2 - g.paddingHeight, paddingWidth: 2 - g.paddingWidth)
+                  paddingHeight: 2 - g.paddingHeight, paddingWidth: 2 - g.paddingWidth, tileSize: tileSize)
     }
 }

@@ -1,17 +1,18 @@
-/// The driver of ``WinogradConvolution``: transforms, the 16 matrix products on the broadcast tiles,
-/// and the output transform, over chunks of tile rows.
+/// The driver of ``WinogradConvolution``: transforms, the `P = (m + 2)²` matrix products on the broadcast
+/// tiles, and the output transform, over chunks of tile rows (`m` the tile size: 2, `P = 16`, or 4,
+/// `P = 36`, whose transforms are in `WinogradF4Transforms.swift`).
 ///
-/// A unit of work is one tile row of one sample (`⌈Wo/2⌉` tiles), or two or four where they fill one
+/// A unit of work is one tile row of one sample (`⌈Wo/m⌉` tiles), or two or four where they fill one
 /// vector (``WinogradShape/tileRowsPerVector(lanes:)``). The units are split over the workers, and each
-/// worker walks its units in chunks whose transformed patches `V` (`[16][C][T]`) and products `M`
-/// (`[16][K'][T]`, `K'` rounded up to the tile's `mr`) stay in its L2 (``WinogradConvolution/chunkBytes``).
+/// worker walks its units in chunks whose transformed patches `V` (`[P][C][T]`) and products `M`
+/// (`[P][K'][T]`, `K'` rounded up to the tile's `mr`) stay in its L2 (``WinogradConvolution/chunkBytes``).
 /// Per chunk:
 ///
 /// 1. `V_ξ[c][t] = (Bᵀ d B)[i][j]`: each sample is copied once into the interior of a zero-bordered
-///    grid (`C` planes of `2·⌈Ho/2⌉ + 2` rows of `2·⌈Wo/2⌉ + 2` columns), and `L` tiles of a tile row at a
-///    time take their even and odd columns from two unshuffled loads of each of their four rows;
-/// 2. `M_ξ = U_ξ·V_ξ` for ξ = 0..<16 on ``BroadcastKernel``'s `mr × nv` tile, depth `C`;
-/// 3. `y = b + Aᵀ M A`, `L` tiles at a time, the two columns of each tile interleaved into the row.
+///    grid (`C` planes of `m·⌈Ho/m⌉ + 2` rows of `m·⌈Wo/m⌉ + 2` columns), and `L` tiles of a tile row at a
+///    time take their columns from unshuffled loads of each of their `m + 2` rows;
+/// 2. `M_ξ = U_ξ·V_ξ` for ξ = 0..<P on ``BroadcastKernel``'s `mr × nv` tile, depth `C`;
+/// 3. `y = b + Aᵀ M A`, `L` tiles at a time, the `m` columns of each tile interleaved into the row.
 extension DirectVector {
     static func winogradCorrelation(
         _ shape: WinogradShape, batch: Int, input: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
@@ -25,7 +26,7 @@ extension DirectVector {
         let rowsPerUnit = shape.tileRowsPerVector(lanes: lanes)
         let unitTiles = rowsPerUnit * shape.tileColumns, unitsPerSample = shape.tileRows / rowsPerUnit
         let units = batch * unitsPerSample
-        let perTile = 16 * (channels + paddedOut) * MemoryLayout<Scalar>.stride
+        let points = shape.points, perTile = points * (channels + paddedOut) * MemoryLayout<Scalar>.stride
         // Whole groups of the product's tile per chunk (a chunk of 4 units of 16 tiles would compute 2
         // groups of 48 for 64 tiles): `unitsPerGroups` units make whole groups. At least one whole set,
         // even past the budget: deep layers would otherwise multiply mostly unused columns.
@@ -35,10 +36,16 @@ extension DirectVector {
         // A vector of the transforms may run `L − 1` tiles past the chunk's last (into columns nothing reads).
         let pitch = groupsPerChunk * group + lanes
         let grid = WinogradGrid(shape, lanes: lanes)
-        let transformed = 16 * channels * pitch, products = 16 * paddedOut * pitch
-        let perWorker = paddedToCacheLine(transformed) + paddedToCacheLine(products) + grid.count
-        workspace.withBuffer(of: Scalar.self, count: 16 * paddedOut * channels) { packed in
-            packWinogradWeights(outChannels: outChannels, channels: channels, mr: mr, into: packed, weight: weight)
+        let transformed = points * channels * pitch, products = points * paddedOut * pitch
+        // F(4×4, 3×3)'s transforms pass their 36 vectors of a patch or product through a scratch of their own.
+        let transformScratch = shape.tileSize == 4 ? paddedToCacheLine(36 * lanes) : 0
+        let perWorker = paddedToCacheLine(transformed) + paddedToCacheLine(products) + grid.count + transformScratch
+        workspace.withBuffer(of: Scalar.self, count: points * paddedOut * channels) { packed in
+            if shape.tileSize == 4 {
+                packWinograd4Weights(outChannels: outChannels, channels: channels, mr: mr, into: packed, weight: weight)
+            } else {
+                packWinogradWeights(outChannels: outChannels, channels: channels, mr: mr, into: packed, weight: weight)
+            }
             workspace.withBuffer(of: Int.self, count: channels + groupsPerChunk * nv) { taps in
                 for c in 0..<channels { taps[c] = c * pitch }
                 let offsets = UnsafePointer(taps + channels)
@@ -47,6 +54,7 @@ extension DirectVector {
                     runOnWorkers(workers, count: units) { range, worker in
                         let v = scratch + worker * perWorker
                         let m = v + paddedToCacheLine(transformed), padded = m + paddedToCacheLine(products)
+                        let scratch = padded + grid.count
                         // The grid's zero borders are written once; each sample fills only the interior.
                         zeroSpan(padded, count: grid.count)
                         var gridSample = -1
@@ -58,11 +66,17 @@ extension DirectVector {
                                     grid.copyInterior(input + sample * channels * shape.height * shape.width, into: padded)
                                     gridSample = sample
                                 }
-                                transformInput(shape, tileRow: (first + u) % unitsPerSample * rowsPerUnit, rows: rowsPerUnit,
-                                               grid: grid, padded: UnsafePointer(padded), into: v + u * unitTiles, pitch: pitch)
+                                let tileRow = (first + u) % unitsPerSample * rowsPerUnit
+                                if shape.tileSize == 4 {
+                                    transformInput4(shape, tileRow: tileRow, rows: rowsPerUnit, grid: grid, padded: UnsafePointer(padded),
+                                                    into: v + u * unitTiles, pitch: pitch, scratch: scratch)
+                                } else {
+                                    transformInput(shape, tileRow: tileRow, rows: rowsPerUnit, grid: grid, padded: UnsafePointer(padded),
+                                                   into: v + u * unitTiles, pitch: pitch)
+                                }
                             }
                             let groups = (count * unitTiles + group - 1) / group
-                            for xi in 0..<16 {
+                            for xi in 0..<points {
                                 let source = UnsafePointer(v + xi * channels * pitch)
                                 for g in 0..<groups {
                                     for block in 0..<blocks {
@@ -76,9 +90,14 @@ extension DirectVector {
                             }
                             for u in 0..<count {
                                 let sample = (first + u) / unitsPerSample, tileRow = (first + u) % unitsPerSample * rowsPerUnit
-                                transformOutput(shape, tileRow: tileRow, rows: rowsPerUnit,
-                                                products: UnsafePointer(m + u * unitTiles), pitch: pitch, outPitch: paddedOut * pitch,
-                                                bias: bias, output: output + sample * outChannels * shape.outHeight * shape.outWidth)
+                                let target = output + sample * outChannels * shape.outHeight * shape.outWidth
+                                if shape.tileSize == 4 {
+                                    transformOutput4(shape, tileRow: tileRow, rows: rowsPerUnit, products: UnsafePointer(m + u * unitTiles),
+                                                     pitch: pitch, outPitch: paddedOut * pitch, bias: bias, output: target, scratch: scratch)
+                                } else {
+                                    transformOutput(shape, tileRow: tileRow, rows: rowsPerUnit, products: UnsafePointer(m + u * unitTiles),
+                                                    pitch: pitch, outPitch: paddedOut * pitch, bias: bias, output: target)
+                                }
                             }
                         }
                     }
@@ -234,27 +253,53 @@ extension DirectVector {
 }
 
 /// The zero-padded copy of one sample that the input transform reads: `C` planes of
-/// `2·⌈Ho/2⌉ + 2` rows (every row a tile reads) of `2·⌈Wo/2⌉ + 2` columns, the sample at row `pH`,
+/// `m·⌈Ho/m⌉ + 2` rows (every row a tile reads) of `m·⌈Wo/m⌉ + 2` columns, the sample at row `pH`,
 /// column `pW`; then slack for the last vector's loads past the last plane.
+///
+/// F(2×2, 3×3) stores each row as it is (`rowLength` columns). F(4×4, 3×3) stores it split by column
+/// phase: column `x` at `(x mod 4)·phaseLength + ⌊x/4⌋`, so that column `4·t + s` of `L` consecutive
+/// tiles is one vector load at phase `s mod 4`, offset `t + ⌊s/4⌋` — unshuffling by 4 in registers
+/// took two rounds of permutes, which LLVM turned into scalar element inserts (`perf`, AVX2).
 struct WinogradGrid {
     var channels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int
-    var rowLength: Int, plane: Int, count: Int
+    var rowLength: Int, phaseLength: Int, plane: Int, count: Int
+    /// Whether rows are stored by column phase (F(4×4, 3×3)).
+    var splitsPhases: Bool
 
     init(_ shape: WinogradShape, lanes: Int) {
         channels = shape.channels; height = shape.height; width = shape.width
         paddingHeight = shape.paddingHeight; paddingWidth = shape.paddingWidth
-        rowLength = 2 * shape.tileColumns + 2
-        plane = (2 * shape.tileRows + 2) * rowLength
-        // A vector of tiles starting at the last tile column reads 2·L + 2 columns from its first.
-        let vectors = (shape.tileColumns + lanes - 1) / lanes
+        let m = shape.tileSize, vectors = (shape.tileColumns + lanes - 1) / lanes
+        splitsPhases = m == 4
+        if splitsPhases {
+            // A vector of tiles starting at the last tile column reads `L + 1` values of a phase.
+            phaseLength = vectors * lanes + 1
+            rowLength = 4 * phaseLength
+        } else {
+            rowLength = 2 * shape.tileColumns + 2
+            phaseLength = rowLength
+        }
+        plane = (m * shape.tileRows + 2) * rowLength
+        // Unsplit rows: a vector of tiles starting at the last tile column reads 2·L + 2 columns from its first.
         count = paddedToCacheLine(channels * plane + 2 * vectors * lanes + 2)
     }
 
     /// Copies the `C × H × W` sample into the grid's interior (its borders are left as they are).
     func copyInterior<Scalar>(_ sample: UnsafePointer<Scalar>, into grid: UnsafeMutablePointer<Scalar>) {
         for c in 0..<channels {
-            let target = grid + c * plane + paddingHeight * rowLength + paddingWidth, source = sample + c * height * width
-            for y in 0..<height { copySpan(target + y * rowLength, source + y * width, count: width) }
+            let source = sample + c * height * width
+            if splitsPhases {
+                for y in 0..<height {
+                    let row = grid + c * plane + (paddingHeight + y) * rowLength, values = source + y * width
+                    for x in 0..<width {
+                        let column = paddingWidth + x
+                        row[(column & 3) * phaseLength + (column >> 2)] = values[x]
+                    }
+                }
+            } else {
+                let target = grid + c * plane + paddingHeight * rowLength + paddingWidth
+                for y in 0..<height { copySpan(target + y * rowLength, source + y * width, count: width) }
+            }
         }
     }
 }
