@@ -9,8 +9,9 @@
 /// Per chunk:
 ///
 /// 1. `V_ξ[c][t] = (Bᵀ d B)[i][j]`: each sample is copied once into the interior of a zero-bordered
-///    grid (`C` planes of `m·⌈Ho/m⌉ + 2` rows of `m·⌈Wo/m⌉ + 2` columns), and `L` tiles of a tile row at a
-///    time take their columns from unshuffled loads of each of their `m + 2` rows;
+///    grid (`C` planes of `m·⌈Ho/m⌉ + 2` rows of `m·⌈Wo/m⌉ + 2` columns, ``WinogradGrid``), and `L` tiles of
+///    a tile row at a time take their columns from each of their `m + 2` rows — F(2×2) from unshuffled
+///    pairs of loads, F(4×4) from plain loads of the row's column phases;
 /// 2. `M_ξ = U_ξ·V_ξ` for ξ = 0..<P on ``BroadcastKernel``'s `mr × nv` tile, depth `C`;
 /// 3. `y = b + Aᵀ M A`, `L` tiles at a time, the `m` columns of each tile interleaved into the row.
 extension DirectVector {
