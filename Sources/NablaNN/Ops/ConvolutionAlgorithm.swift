@@ -13,8 +13,9 @@ import NablaTensor
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
     /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
     /// forward pass and input gradient of 3×3 layers with at least 32 channels in and out, which run on
-    /// ``winograd4x4`` or ``winograd`` (the larger tile whose tile rows fill the vectors), and of other wide layers whose output rows do not
-    /// fill whole vectors, which are lowered to ``gemm``; fixed rules of the shapes. The default.
+    /// ``winograd4x4`` or ``winograd`` (the larger tile whose tile rows fill the vectors), and of other
+    /// wide layers whose output rows do not fill whole vectors, which are lowered to ``gemm``; fixed rules
+    /// of the shapes. The default.
     case auto
     /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
     /// Nabla's engine before the direct kernels, and the path every geometry can take.
@@ -31,7 +32,8 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
     case winograd
     /// Winograd's F(4×4, 3×3) (`WinogradF4Transforms.swift`) on the same layers as ``winograd``: 4× fewer
     /// multiply-adds than the direct sum, with larger transforms and a rounding error several times
-    /// F(2×2)'s (``WinogradConvolution``). Their weight gradient, and every other geometry, run as under ``direct``.
+    /// F(2×2)'s (``WinogradConvolution``). Their weight gradient, and every other geometry, run as under
+    /// ``direct``.
     case winograd4x4
 
     /// The algorithm of convolutions started in the current task or thread (default ``auto``).
