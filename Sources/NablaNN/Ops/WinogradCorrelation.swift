@@ -292,9 +292,13 @@ struct WinogradGrid {
             if splitsPhases {
                 for y in 0..<height {
                     let row = grid + c * plane + (paddingHeight + y) * rowLength, values = source + y * width
-                    for x in 0..<width {
-                        let column = paddingWidth + x
-                        row[(column & 3) * phaseLength + (column >> 2)] = values[x]
+                    // Phase by phase, each phase row written in order: columns `4·i + phase ≥ pW` take values
+                    // `4·i + phase − pW < W`. (Element by element in column order it took a quarter more
+                    // `perf` samples; unshuffling staged rows by 4 with vector permutes, half again more.)
+                    for phase in 0..<4 {
+                        let first = (paddingWidth - phase + 3) / 4, target = row + phase * phaseLength
+                        var i = first, x = 4 * first + phase - paddingWidth
+                        while x < width { target[i] = values[x]; i += 1; x += 4 }
                     }
                 }
             } else {
