@@ -40,8 +40,8 @@ enum WinogradConvolution {
     /// gradient) of `g` with vectors of `lanes` values — 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)) — or nil for
     /// neither: where it applies, the correlation has at least 32 input and 32 output planes (the
     /// transforms cost `O(C + K)` per tile against the products' `O(C·K)`), and the larger tile whose
-    /// tile rows fill at least three quarters of the vectors they take (or pack two, or for F(2×2)
-    /// four, to a vector).
+    /// tile rows fill at least three quarters of the vectors they take (or pack two or four to a
+    /// vector).
     ///
     /// Measured on the reference models' layers (AMD EPYC Zen 4, `nabla bench --kernels`), F(2×2)'s time
     /// against the direct kernels' with 16 lanes (2 threads, medians of three alternations): convnet
