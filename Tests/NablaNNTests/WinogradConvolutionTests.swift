@@ -55,7 +55,7 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
-    /// In Double, to 1e-12 (every shape here also passes at 1e-13): the transforms' extra rounding is a
+    /// In Double, to 1e-12 (every shape here also passes at 1e-13, both tile sizes): the transforms' extra rounding is a
     /// few units in the last place of sums of at most 36·18 products.
     func testAgreesWithTheBLASPathOnEveryKernelFamilyAndChunking() {
         var generator = RandomGenerator(seed: 41)
@@ -80,7 +80,7 @@ final class WinogradConvolutionTests: XCTestCase {
     /// In Float the transforms round differently from the direct sum. On a 64 → 64 layer the largest error
     /// against the exact (Double) result, as a share of the result's RMS, was 1.3e-6 for the output and
     /// 1.6e-6 for ∂x — below the direct sum's 4.5e-6 and 3.5e-6 (its sums are 576 products long, the
-    /// Winograd products' 64).
+    /// Winograd products' 64). F(4×4)'s transforms round more: 2.3e-5 and 2.7e-5.
     func testFloatRoundingStaysNearTheDirectSum() {
         var generator = RandomGenerator(seed: 7)
         let x = Tensor<Double>(normal: [2, 64, 12, 12], using: &generator).map { Double(Float($0)) }
@@ -104,7 +104,8 @@ final class WinogradConvolutionTests: XCTestCase {
             XCTAssertLessThan(f2Error, 1e-5, part)
             XCTAssertLessThan(f2Error, 2 * directError, part)
             XCTAssertGreaterThan(f2Error, 0, "\(part): Float rounds somewhere")
-            XCTAssertLessThan(f4Error, 1e-3, part)
+            // Measured 2.3e-5 (output) and 2.7e-5 (∂x): about 4× headroom, as F(2×2)'s bound has 6×.
+            XCTAssertLessThan(f4Error, 1e-4, part)
             XCTAssertGreaterThan(f4Error, f2Error, "\(part): F(4×4)'s transforms round more")
         }
     }

@@ -56,10 +56,10 @@ struct DirectCorrelation<Padded, Scalar> {
         let tileStagingCount = paddedToCacheLine(inPlace ? mr * nv * lanes : blocks * mr * layout.stagingPitch)
         let stagingCount = tileStagingCount + paddedToCacheLine(blocks * mr * tailPitch)
         let paddedCount = layout.paddedSampleCount, tailCount = packing?.bufferCount ?? 0
-        // The groups of vectors are the same for every sample: their offsets, valid lanes (read
-        // where a main group goes through the tile staging) and tap ranges are tabulated once per call (computing them per tile took a third of
-        // the driver's time at LeNet's depth of 25 — a few integer divisions per vector). Main groups
-        // come first; groups from `mainGroups` on are tail groups.
+        // The groups of vectors are the same for every sample: their offsets, valid lanes (read where a
+        // main group goes through the tile staging) and tap ranges are tabulated once per call
+        // (computing them per tile took a third of the driver's time at LeNet's depth of 25 — a few
+        // integer divisions per vector). Main groups come first; groups from `mainGroups` on are tail groups.
         let mainGroups = (mainVectors + nv - 1) / nv, groups = mainGroups + tailGroups
         let groupStride = 3 * nv + 2
         workspace.withBuffer(of: Int.self, count: 2 * depth + groups * groupStride + nv) { taps in

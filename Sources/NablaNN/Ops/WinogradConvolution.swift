@@ -56,10 +56,11 @@ enum WinogradConvolution {
     /// 32×32, 1.4–2.2 on the 3-channel input layers.
     static func tileSize(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Int? {
         guard applies(to: g) && product != .weightGradient else { return nil }
+        let planes = product == .forward ? (g.inChannels, g.outChannels) : (g.outChannels, g.inChannels)
+        guard planes.0 >= 32 && planes.1 >= 32 else { return nil }
         for tileSize in [4, 2] {
             let shape = product == .forward ? WinogradShape(forward: g, tileSize: tileSize)
                                             : WinogradShape(inputGradient: g, tileSize: tileSize)
-            guard shape.channels >= 32 && shape.outChannels >= 32 else { return nil }
             if shape.tileRowsPerVector(lanes: lanes) > 1 { return tileSize }
             let vectors = (shape.tileColumns + lanes - 1) / lanes
             if 4 * shape.tileColumns >= 3 * vectors * lanes { return tileSize }

@@ -38,8 +38,8 @@ extension DirectVector {
         let pitch = groupsPerChunk * group + lanes
         let grid = WinogradGrid(shape, lanes: lanes)
         let transformed = points * channels * pitch, products = points * paddedOut * pitch
-        // F(4×4, 3×3)'s transforms pass their 36 vectors of a patch or product through a scratch of their own.
-        let transformScratch = shape.tileSize == 4 ? paddedToCacheLine(36 * lanes) : 0
+        // F(4×4, 3×3)'s transforms pass the 36 vectors of a patch or product through a scratch of their own.
+        let transformScratch = shape.tileSize == 4 ? paddedToCacheLine(points * lanes) : 0
         let perWorker = paddedToCacheLine(transformed) + paddedToCacheLine(products) + grid.count + transformScratch
         workspace.withBuffer(of: Scalar.self, count: points * paddedOut * channels) { packed in
             if shape.tileSize == 4 {
