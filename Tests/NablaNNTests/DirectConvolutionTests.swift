@@ -80,7 +80,8 @@ final class DirectConvolutionTests: XCTestCase {
     /// flat mode at every width, packed row tails (``PackedRowTails``) at every width (the last two
     /// shapes on 8 lanes: a last tail vector with fewer rows, dilation), channel counts that leave partial
     /// tiles, 3×3 and 5×5 weight gradients on the outer-product kernel and smaller depths, 1×1 and 2×3
-    /// kernels and dilation on the general one.
+    /// kernels and dilation on the general one; the last shape puts a dilated 3×3 weight gradient on the
+    /// 16-register outer kernel's groups of four channel vectors and its leftover vectors.
     static let shapes: [Shape] = [
         (8, 5, 4, 8, (3, 3), (1, 1), (1, 1), 3),
         (3, 9, 3, 7, (3, 3), (1, 1), (1, 1), 2),
@@ -92,6 +93,7 @@ final class DirectConvolutionTests: XCTestCase {
         (9, 17, 3, 16, (3, 3), (1, 0), (1, 1), 1),
         (1, 6, 5, 12, (5, 5), (2, 2), (1, 1), 2),
         (3, 5, 7, 10, (3, 3), (2, 2), (2, 2), 2),
+        (8, 18, 5, 6, (3, 3), (2, 2), (2, 2), 2),
     ]
 
     /// A unit-stride test convolution: (input channels, output channels, H, W, kernel, padding, dilation, batch).

@@ -205,6 +205,47 @@ extension OuterKernel {
         accumulate(f0, out + 4 &* o); accumulate(f1, out + (4 &* o &+ lanes))
     }
 
+    /// One kernel row of 3 taps × 4 vectors of channels: 12 accumulators, the 3 broadcast inputs and
+    /// one gradient vector at a time — all 16 registers (16-register targets). Per pixel it loads 4
+    /// gradient vectors and broadcasts 3 inputs for 12 multiply-adds, where
+    /// ``taps3x3x1(input:gradient:out:sweep:_:)`` loads 1 and broadcasts 9 for 9: a load per
+    /// multiply-add, more than cores with two load ports issue beside two multiply-adds a cycle. `x`
+    /// points at the kernel row's first tap; the three rows of a 3 × 3 kernel are three calls, each
+    /// output summed over the same pixels in the same order as in the 9-tap tile. The pixel loop walks
+    /// a pointer: a counted loop was unrolled and spilled an accumulator.
+    @inline(never)
+    static func row3x4<V: SIMD>(input x: UnsafePointer<V.Scalar>, gradient g: UnsafePointer<V.Scalar>,
+                                out: UnsafeMutablePointer<V.Scalar>, sweep s: Sweep, _: V.Type)
+    where V.Scalar: BinaryFloatingPoint {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+        let d = s.columnStep, d2 = 2 &* d, lanes = V.scalarCount
+        var gp = g
+        for row in 0..<s.rows {
+            var xa = x + row &* s.pitch
+            let rowEnd = xa + s.columns
+            while xa < rowEnd {
+                let wa = V(repeating: xa[0]), wb = V(repeating: xa[d]), wc = V(repeating: xa[d2])
+                var v: V = loadVector(gp)
+                a0 = a0.addingProduct(wa, v); b0 = b0.addingProduct(wb, v); c0 = c0.addingProduct(wc, v)
+                v = loadVector(gp + lanes)
+                a1 = a1.addingProduct(wa, v); b1 = b1.addingProduct(wb, v); c1 = c1.addingProduct(wc, v)
+                v = loadVector(gp + 2 &* lanes)
+                a2 = a2.addingProduct(wa, v); b2 = b2.addingProduct(wb, v); c2 = c2.addingProduct(wc, v)
+                v = loadVector(gp + 3 &* lanes)
+                a3 = a3.addingProduct(wa, v); b3 = b3.addingProduct(wb, v); c3 = c3.addingProduct(wc, v)
+                gp += s.gradientStride
+                xa += 1
+            }
+        }
+        let o = s.outStride, o2 = 2 &* o
+        accumulate(a0, out); accumulate(a1, out + lanes); accumulate(a2, out + 2 &* lanes); accumulate(a3, out + 3 &* lanes)
+        accumulate(b0, out + o); accumulate(b1, out + (o &+ lanes))
+        accumulate(b2, out + (o &+ 2 &* lanes)); accumulate(b3, out + (o &+ 3 &* lanes))
+        accumulate(c0, out + o2); accumulate(c1, out + (o2 &+ lanes))
+        accumulate(c2, out + (o2 &+ 2 &* lanes)); accumulate(c3, out + (o2 &+ 3 &* lanes))
+    }
+
     /// One kernel row of 5 taps × 1 vector of channels: 5 accumulators (an odd last vector).
     @inline(never)
     static func row5x1<V: SIMD>(input x: UnsafePointer<V.Scalar>, gradient g: UnsafePointer<V.Scalar>,

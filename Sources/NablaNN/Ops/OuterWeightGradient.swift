@@ -7,9 +7,12 @@ import NablaTensor
 
 extension DirectVector {
     /// The weight gradient with ``OuterKernel``: per sample, the padded input and the upstream gradient
-    /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and pair of
-    /// channel vectors, one sweep over the output pixels accumulates `∂Wᵀ[(c, i, j)][o]` in the worker's
-    /// partial sum. Overwrites `weightGradient` (`[O][C][kH][kW]`) with the sum of the partials in worker order.
+    /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and group of
+    /// channel vectors, sweeps over the output pixels accumulate `∂Wᵀ[(c, i, j)][o]` in the worker's
+    /// partial sum — one sweep for all taps of a 3 × 3 kernel on 32 registers (two vectors) and for an
+    /// odd vector, one per kernel row on 16 registers (four vectors of a 3 × 3 kernel, two of a 5 × 5).
+    /// Each partial sums its pixels in the same order on every tile. Overwrites `weightGradient`
+    /// (`[O][C][kH][kW]`) with the sum of the partials in worker order.
     static func outerWeightGradient(
         _ layout: DirectConvolutionLayout, batch: Int, input: UnsafePointer<Scalar>,
         upstream: UnsafePointer<Scalar>, outChannels: Int, weightGradient: UnsafeMutablePointer<Scalar>,
@@ -62,6 +65,17 @@ extension DirectVector {
                                                       sweep: sweep, Self.self)
                             }
                             continue
+                        }
+                        if layout.kernelHeight == 3 && !wide {
+                            // Groups of four channel vectors, kernel row i (taps 3i ..< 3i + 3) read from
+                            // the plane i rows lower; a last one to three vectors on the 9-tap tile.
+                            while v + 4 <= vectors {
+                                for i in 0..<3 {
+                                    OuterKernel.row3x4(input: plane + i * sweep.rowStep, gradient: transposed + v * lanes,
+                                                       out: target + (3 * i * padded + v * lanes), sweep: sweep, Self.self)
+                                }
+                                v += 4
+                            }
                         }
                         if pairs {
                             while v + 2 <= vectors {
