@@ -37,7 +37,12 @@ extension DirectVector {
         // A vector of the transforms may run `L − 1` tiles past the chunk's last (into columns nothing reads).
         let pitch = groupsPerChunk * group + lanes
         let grid = WinogradGrid(shape, lanes: lanes)
-        let transformed = points * channels * pitch, products = points * paddedOut * pitch
+        // Each ξ's block of `V` and of `M` starts an odd number of cache lines after the previous one: the
+        // transforms load or store one vector per ξ, and at a block size that is a multiple of 4 KiB
+        // (AVX2, convnet 32→32: 32 channels × a pitch of 32) all 36 fell into one 8-way set of the L1
+        // and evicted each other — the transforms took twice the products' time.
+        let vStride = oddCacheLines(channels * pitch), mStride = oddCacheLines(paddedOut * pitch)
+        let transformed = points * vStride, products = points * mStride
         // F(4×4, 3×3)'s transforms pass the 36 vectors of a patch or product through a scratch of their own.
         let transformScratch = shape.tileSize == 4 ? paddedToCacheLine(points * lanes) : 0
         let perWorker = paddedToCacheLine(transformed) + paddedToCacheLine(products) + grid.count + transformScratch
@@ -70,21 +75,21 @@ extension DirectVector {
                                 let tileRow = (first + u) % unitsPerSample * rowsPerUnit
                                 if shape.tileSize == 4 {
                                     transformInput4(shape, tileRow: tileRow, rows: rowsPerUnit, grid: grid, padded: UnsafePointer(padded),
-                                                    into: v + u * unitTiles, pitch: pitch, scratch: scratch)
+                                                    into: v + u * unitTiles, pitch: pitch, xiStride: vStride, scratch: scratch)
                                 } else {
                                     transformInput(shape, tileRow: tileRow, rows: rowsPerUnit, grid: grid, padded: UnsafePointer(padded),
-                                                   into: v + u * unitTiles, pitch: pitch)
+                                                   into: v + u * unitTiles, pitch: pitch, xiStride: vStride)
                                 }
                             }
                             let groups = (count * unitTiles + group - 1) / group
                             for xi in 0..<points {
-                                let source = UnsafePointer(v + xi * channels * pitch)
+                                let source = UnsafePointer(v + xi * vStride)
                                 for g in 0..<groups {
                                     for block in 0..<blocks {
                                         broadcastTile(tile, depth: channels,
                                                       weights: UnsafePointer(packed + (xi * blocks + block) * channels * mr),
                                                       taps: UnsafePointer(taps), input: source, inputOffsets: offsets + g * nv,
-                                                      output: m + (xi * paddedOut + block * mr) * pitch,
+                                                      output: m + (xi * mStride + block * mr * pitch),
                                                       outputOffsets: offsets + g * nv, ldc: pitch, initial: nil)
                                     }
                                 }
@@ -94,10 +99,10 @@ extension DirectVector {
                                 let target = output + sample * outChannels * shape.outHeight * shape.outWidth
                                 if shape.tileSize == 4 {
                                     transformOutput4(shape, tileRow: tileRow, rows: rowsPerUnit, products: UnsafePointer(m + u * unitTiles),
-                                                     pitch: pitch, outPitch: paddedOut * pitch, bias: bias, output: target, scratch: scratch)
+                                                     pitch: pitch, outPitch: mStride, bias: bias, output: target, scratch: scratch)
                                 } else {
                                     transformOutput(shape, tileRow: tileRow, rows: rowsPerUnit, products: UnsafePointer(m + u * unitTiles),
-                                                    pitch: pitch, outPitch: paddedOut * pitch, bias: bias, output: target)
+                                                    pitch: pitch, outPitch: mStride, bias: bias, output: target)
                                 }
                             }
                         }
@@ -105,6 +110,15 @@ extension DirectVector {
                 }
             }
         }
+    }
+
+    /// `count` rounded up to an odd number of 64-byte cache lines of `Scalar`s: blocks this far apart
+    /// start in different sets of a set-associative cache (the 64 sets of a 32 KiB 8-way L1 hold 64 such
+    /// blocks' first lines), where blocks a multiple of 4 KiB apart would all share one set.
+    static func oddCacheLines(_ count: Int) -> Int {
+        let perLine = Swift.max(1, 64 / MemoryLayout<Scalar>.stride)
+        let lines = (count + perLine - 1) / perLine
+        return (lines % 2 == 0 ? lines + 1 : lines) * perLine
     }
 
     /// `U_ξ[k][c] = (G g_kc Gᵀ)[i][j]`, packed `[16][K'/mr][C][mr]` (zero rows past `K`).
@@ -135,12 +149,13 @@ extension DirectVector {
 
     /// `V_ξ[c][tx] = (Bᵀ d B)[i][j]` for the tiles of tile rows `ty ..< ty + rows` of the sample in
     /// `padded` (with `rows` of 2 or 4, each tile row fills `L/rows` lanes of one vector), `v` at the
-    /// unit's first column, `pitch` apart per channel (`C·pitch` per ξ). A last vector that runs past
-    /// the tile row writes `V` columns the next unit overwrites, or that no product reads.
+    /// unit's first column, `pitch` apart per channel and `xiStride` (≥ `C·pitch`) per ξ. A last vector
+    /// that runs past the tile row writes `V` columns the next unit overwrites, or that no product reads.
     @inline(__always)
     private static func transformInput(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
-                                       padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int) {
-        let lanes = scalarCount, channels = shape.channels, xiStride = channels * pitch, rowLength = grid.rowLength
+                                       padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int,
+                                       xiStride: Int) {
+        let lanes = scalarCount, channels = shape.channels, rowLength = grid.rowLength
         // An unshuffled pair of loads holds 2·L columns: one tile row's, or the first 2·L/rows of `rows`
         // tile rows (2·rowLength apart), one after the other.
         let tileRowStride = 2 * rowLength

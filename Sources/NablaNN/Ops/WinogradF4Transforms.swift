@@ -48,14 +48,15 @@ extension DirectVector {
 
     /// `V_ξ[c][tx] = (Bᵀ d B)[i][j]` for the tiles of tile rows `ty ..< ty + rows` of the sample in
     /// `padded`, split by column phase (with `rows` of 2 or 4, each tile row fills `L/rows` lanes of one
-    /// vector), `v` at the unit's first column, `pitch` apart per channel (`C·pitch` per ξ). A last vector that runs past
+    /// vector), `v` at the unit's first column, `pitch` apart per channel and `xiStride` (≥ `C·pitch`) per
+    /// ξ. A last vector that runs past
     /// the tile row writes `V` columns the next unit overwrites, or that no product reads. Out of line
     /// (one call per unit of `C` planes), as is the output transform.
     @inline(never)
     static func transformInput4(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
                                 padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int,
-                                scratch: UnsafeMutablePointer<Scalar>) {
-        let lanes = scalarCount, xiStride = shape.channels * pitch, rowLength = grid.rowLength, phase = grid.phaseLength
+                                xiStride: Int, scratch: UnsafeMutablePointer<Scalar>) {
+        let lanes = scalarCount, rowLength = grid.rowLength, phase = grid.phaseLength
         // Column `4·t + s` of the tiles of a patch row (``WinogradGrid``: one load from phase `s mod 4`),
         // or of two or four tile rows, a half or a quarter of a vector each, each tile row's patch rows 4
         // grid rows below the previous one's.
