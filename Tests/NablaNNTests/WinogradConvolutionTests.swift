@@ -176,9 +176,10 @@ final class WinogradConvolutionTests: XCTestCase {
                                                                   padding: (1, 1), product: .weightGradient), .direct)
     }
 
-    /// `auto` takes Winograd for the forward pass and input gradient of 3×3 layers with ≥ 32 planes in and
+    /// `auto` takes Winograd for the forward pass and input gradient of 3×3 layers with ≥ 16 planes in and
     /// out whose tile rows fill the vectors, at every width — F(4×4) where its tiles do, else F(2×2); not
-    /// for thin layers, 5×5 kernels or half-empty vectors; never for the weight gradient.
+    /// for thin layers (F(2×2) below 32 planes, F(4×4) below 16), 5×5 kernels or half-empty vectors; never
+    /// for the weight gradient.
     func testAutoTakesItForWideLayersWhoseTilesFillTheVectors() throws {
         func geometry(_ input: [Int], _ weight: [Int], padding: Int = 1) throws -> Convolution2DGeometry {
             try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
@@ -198,9 +199,17 @@ final class WinogradConvolutionTests: XCTestCase {
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), expected, "\(bits) \(input) \(weight)")
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), .direct, "\(bits) \(input) \(weight)")
             }
-            // Thin layers (the 3-channel input layers, resnet20's 16→16) and 5×5 kernels stay direct.
-            for (input, weight, padding) in [([64, 3, 32, 32], [32, 3, 3, 3], 1), ([128, 16, 32, 32], [16, 16, 3, 3], 1),
-                                             ([64, 16, 32, 32], [32, 16, 3, 3], 1), ([128, 32, 14, 14], [32, 32, 5, 5], 2)] {
+            // 16 planes (resnet20's 16→16, a 16→32 layer) on F(4×4) where its tile rows fill the vectors, never
+            // on F(2×2): a 16→16 layer on 8×8 planes (2 tile rows of 2 tiles for F(4×4)) stays direct.
+            for (input, weight) in [([128, 16, 32, 32], [16, 16, 3, 3]), ([64, 16, 32, 32], [32, 16, 3, 3])] {
+                let g = try geometry(input, weight)
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .winograd4x4, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), .winograd4x4, "\(bits) \(input) \(weight)")
+            }
+            // Thinner layers (the 3-channel input layers, 8 planes), 16 planes where F(4×4) would waste
+            // lanes, and 5×5 kernels stay direct.
+            for (input, weight, padding) in [([64, 3, 32, 32], [32, 3, 3, 3], 1), ([64, 8, 32, 32], [16, 8, 3, 3], 1),
+                                             ([128, 16, 8, 8], [16, 16, 3, 3], 1), ([128, 32, 14, 14], [32, 32, 5, 5], 2)] {
                 let g = try geometry(input, weight, padding: padding)
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .direct, "\(bits) \(input) \(weight)")
             }

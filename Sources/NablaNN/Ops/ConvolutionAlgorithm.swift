@@ -12,8 +12,9 @@ import NablaTensor
 /// pass runs, and its backward pass uses the same algorithm.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
     /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
-    /// forward pass and input gradient of 3×3 layers with at least 32 channels in and out, which run on
-    /// ``winograd4x4`` or ``winograd`` (the larger tile whose tile rows fill the vectors), and of other
+    /// forward pass and input gradient of 3×3 layers with at least 16 channels in and out, which run on
+    /// ``winograd4x4`` or, with at least 32, ``winograd`` (the larger tile whose tile rows fill the
+    /// vectors), and of other
     /// wide layers whose output rows do not fill whole vectors, which are lowered to ``gemm``; fixed rules
     /// of the shapes. The default.
     case auto

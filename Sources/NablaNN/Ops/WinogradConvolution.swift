@@ -38,10 +38,10 @@ enum WinogradConvolution {
 
     /// The Winograd tile size ``ConvolutionAlgorithm/auto`` takes for `product` (forward or input
     /// gradient) of `g` with vectors of `lanes` values — 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)) — or nil for
-    /// neither: where it applies, the correlation has at least 32 input and 32 output planes (the
-    /// transforms cost `O(C + K)` per tile against the products' `O(C·K)`), and the larger tile whose
-    /// tile rows fill at least three quarters of the vectors they take (or pack two or four to a
-    /// vector).
+    /// neither: where it applies, the larger tile whose tile rows fill at least three quarters of the
+    /// vectors they take (or pack two or four to a vector), on a correlation with at least 16 input and
+    /// 16 output planes for F(4×4) and 32 for F(2×2) (the transforms cost `O(C + K)` per tile against the
+    /// products' `O(C·K)`, and F(2×2) saves less).
     ///
     /// Measured on the reference models' layers (AMD EPYC Zen 4, `nabla bench --kernels`), F(2×2)'s time
     /// against the direct kernels' with 16 lanes (2 threads, medians of three alternations): convnet
@@ -51,14 +51,18 @@ enum WinogradConvolution {
     /// convnet 32→32 32×32 0.86 / 0.79, 32→64 16×16 0.70 / 0.81, 64→64 16×16 0.81 / 0.78, resnet20 32→32
     /// 16×16 0.86 / 0.84; 8 lanes 32→32 32×32 0.86 / 0.87, 32→64 16×16 0.91 / 0.92, 64→64 16×16 0.81 /
     /// 0.82, resnet20 32→32 16×16 0.92 / 0.93 — and 1.6–3.3 where its tile rows fill a quarter of a
-    /// vector or less unpacked (resnet20's 8×8 planes on 8 lanes: 1.78 / 1.79). Thinner layers gain little
+    /// vector or less unpacked (resnet20's 8×8 planes on 8 lanes: 1.78 / 1.79). Thinner layers gain less
     /// or lose: F(2×2) 1.10–1.13 (16 lanes) and 0.89 (8 lanes) of the direct time on resnet20's 16→16
-    /// 32×32, 1.4–2.2 on the 3-channel input layers.
+    /// 32×32, 1.4–2.2 on the 3-channel input layers; F(4×4) there 0.95 (16 lanes) and 0.93 (8 lanes)
+    /// before the transforms' blocks were spread over the cache sets (``oddCacheLines(_:)``), then
+    /// 0.85–0.90 forward and 0.83–0.91 input gradient with 8 lanes (AMD EPYC Zen 3, 2 threads, three
+    /// alternations; 16 lanes not measured since).
     static func tileSize(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Int? {
         guard applies(to: g) && product != .weightGradient else { return nil }
         let planes = product == .forward ? (g.inChannels, g.outChannels) : (g.outChannels, g.inChannels)
-        guard planes.0 >= 32 && planes.1 >= 32 else { return nil }
-        for tileSize in [4, 2] {
+        let thinnest = Swift.min(planes.0, planes.1)
+        guard thinnest >= 16 else { return nil }
+        for tileSize in [4, 2] where tileSize == 4 || thinnest >= 32 {
             let shape = product == .forward ? WinogradShape(forward: g, tileSize: tileSize)
                                             : WinogradShape(inputGradient: g, tileSize: tileSize)
             if shape.tileRowsPerVector(lanes: lanes) > 1 { return tileSize }
