@@ -246,6 +246,46 @@ extension OuterKernel {
         accumulate(c2, out + (o2 &+ 2 &* lanes)); accumulate(c3, out + (o2 &+ 3 &* lanes))
     }
 
+    /// One kernel row of 3 taps × 2 vectors of channels for two input channels at once: 12
+    /// accumulators (16-register targets), the two gradient vectors of a pixel shared by both channels'
+    /// 6 broadcast inputs — 8 loads per 12 multiply-adds, where two vectors on
+    /// ``taps3x3x1(input:gradient:out:sweep:_:)`` take 20 per 18. `x` points at the first channel's
+    /// kernel row, the second channel's `channelStride` further; its sums go `outChannelStride` after
+    /// the first's. Each output is summed over the same pixels in the same order as in the 9-tap tile.
+    @inline(never)
+    static func channelPairRow3x2<V: SIMD>(input x: UnsafePointer<V.Scalar>, channelStride: Int,
+                                           gradient g: UnsafePointer<V.Scalar>, out: UnsafeMutablePointer<V.Scalar>,
+                                           outChannelStride: Int, sweep s: Sweep, _: V.Type)
+    where V.Scalar: BinaryFloatingPoint {
+        var a0 = V(), a1 = V(), b0 = V(), b1 = V(), c0 = V(), c1 = V()
+        var e0 = V(), e1 = V(), f0 = V(), f1 = V(), h0 = V(), h1 = V()
+        let d = s.columnStep, d2 = 2 &* d, lanes = V.scalarCount
+        var gp = g
+        for row in 0..<s.rows {
+            var xa = x + row &* s.pitch
+            let rowEnd = xa + s.columns
+            while xa < rowEnd {
+                let v0: V = loadVector(gp), v1: V = loadVector(gp + lanes)
+                let xb = xa + channelStride
+                var w = V(repeating: xa[0]); a0 = a0.addingProduct(w, v0); a1 = a1.addingProduct(w, v1)
+                w = V(repeating: xa[d]); b0 = b0.addingProduct(w, v0); b1 = b1.addingProduct(w, v1)
+                w = V(repeating: xa[d2]); c0 = c0.addingProduct(w, v0); c1 = c1.addingProduct(w, v1)
+                w = V(repeating: xb[0]); e0 = e0.addingProduct(w, v0); e1 = e1.addingProduct(w, v1)
+                w = V(repeating: xb[d]); f0 = f0.addingProduct(w, v0); f1 = f1.addingProduct(w, v1)
+                w = V(repeating: xb[d2]); h0 = h0.addingProduct(w, v0); h1 = h1.addingProduct(w, v1)
+                gp += s.gradientStride
+                xa += 1
+            }
+        }
+        let o = s.outStride, second = out + outChannelStride
+        accumulate(a0, out); accumulate(a1, out + lanes)
+        accumulate(b0, out + o); accumulate(b1, out + (o &+ lanes))
+        accumulate(c0, out + 2 &* o); accumulate(c1, out + (2 &* o &+ lanes))
+        accumulate(e0, second); accumulate(e1, second + lanes)
+        accumulate(f0, second + o); accumulate(f1, second + (o &+ lanes))
+        accumulate(h0, second + 2 &* o); accumulate(h1, second + (2 &* o &+ lanes))
+    }
+
     /// One kernel row of 5 taps × 1 vector of channels: 5 accumulators (an odd last vector).
     @inline(never)
     static func row5x1<V: SIMD>(input x: UnsafePointer<V.Scalar>, gradient g: UnsafePointer<V.Scalar>,

@@ -27,6 +27,9 @@ extension DirectVector {
         let partialCount = paddedToCacheLine(depth * padded)
         let workerCount = partialCount + paddedCount + transposedCount
         let wide = DirectConvolutionSupport.registerCount >= 32, pairs = wide && layout.kernelHeight == 3
+        // 16 registers, 3 × 3: two or three vectors left after the groups of four run two at a time on
+        // ``OuterKernel/channelPairRow3x2(input:channelStride:gradient:out:outChannelStride:sweep:_:)``.
+        let pairedVectors = !wide && layout.kernelHeight == 3 && vectors % 4 >= 2
         let sweep = OuterKernel.Sweep(rows: layout.outHeight, columns: layout.outWidth, pitch: layout.paddedWidth,
                                       rowStep: layout.dilationHeight * layout.paddedWidth, columnStep: layout.dilationWidth,
                                       gradientStride: padded, outStride: padded)
@@ -68,13 +71,28 @@ extension DirectVector {
                         }
                         if layout.kernelHeight == 3 && !wide {
                             // Groups of four channel vectors, kernel row i (taps 3i ..< 3i + 3) read from
-                            // the plane i rows lower; a last one to three vectors on the 9-tap tile.
+                            // the plane i rows lower; two of the last two or three vectors for this input
+                            // channel and the next together (an even channel computes its odd neighbour's
+                            // too); what is left on the 9-tap tile.
                             while v + 4 <= vectors {
                                 for i in 0..<3 {
                                     OuterKernel.row3x4(input: plane + i * sweep.rowStep, gradient: transposed + v * lanes,
                                                        out: target + (3 * i * padded + v * lanes), sweep: sweep, Self.self)
                                 }
                                 v += 4
+                            }
+                            if pairedVectors {
+                                if c % 2 == 0 && c + 1 < layout.channels {
+                                    for i in 0..<3 {
+                                        OuterKernel.channelPairRow3x2(
+                                            input: plane + i * sweep.rowStep, channelStride: layout.paddedPlane,
+                                            gradient: transposed + v * lanes, out: target + (3 * i * padded + v * lanes),
+                                            outChannelStride: taps * padded, sweep: sweep, Self.self)
+                                    }
+                                    v += 2
+                                } else if c % 2 == 1 {
+                                    v += 2
+                                }
                             }
                         }
                         if pairs {
