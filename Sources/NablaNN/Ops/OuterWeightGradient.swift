@@ -10,7 +10,8 @@ extension DirectVector {
     /// transposed to `[pixel][O]` (channels padded to whole vectors); per input channel and group of
     /// channel vectors, sweeps over the output pixels accumulate `∂Wᵀ[(c, i, j)][o]` in the worker's
     /// partial sum — one sweep for all taps of a 3 × 3 kernel on 32 registers (two vectors) and for an
-    /// odd vector, one per kernel row on 16 registers (four vectors of a 3 × 3 kernel, two of a 5 × 5).
+    /// odd vector, one per kernel row on 16 registers (four vectors of a 3 × 3 kernel, or two for two
+    /// input channels at once; two vectors of a 5 × 5).
     /// Each partial sums its pixels in the same order on every tile. Overwrites `weightGradient`
     /// (`[O][C][kH][kW]`) with the sum of the partials in worker order.
     static func outerWeightGradient(
