@@ -49,9 +49,8 @@ extension DirectVector {
     /// `V_ξ[c][tx] = (Bᵀ d B)[i][j]` for the tiles of tile rows `ty ..< ty + rows` of the sample in
     /// `padded`, split by column phase (with `rows` of 2 or 4, each tile row fills `L/rows` lanes of one
     /// vector), `v` at the unit's first column, `pitch` apart per channel and `xiStride` (≥ `C·pitch`) per
-    /// ξ. A last vector that runs past
-    /// the tile row writes `V` columns the next unit overwrites, or that no product reads. Out of line
-    /// (one call per unit of `C` planes), as is the output transform.
+    /// ξ. A last vector that runs past the tile row writes `V` columns the next unit overwrites, or that
+    /// no product reads. Out of line (one call per unit of `C` planes), as is the output transform.
     @inline(never)
     static func transformInput4(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
                                 padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int,
