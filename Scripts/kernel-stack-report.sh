@@ -10,7 +10,7 @@ set -euo pipefail
 binary=${1:-.build/release/nabla}
 [ -f "$binary" ] || { echo "kernel-stack-report: no binary at $binary (run make release)" >&2; exit 2; }
 command -v objdump >/dev/null || { echo "kernel-stack-report: objdump not found (binutils)" >&2; exit 2; }
-nm "$binary" | awk '$2 ~ /[tT]/ && ($3 ~ /Kernel[OV].*tile[0-9]/ || $3 ~ /Kernel[OV][0-9]+(row|taps)[0-9]/) {print $3}' | sort -u | while read -r symbol; do
+nm "$binary" | awk '$2 ~ /[tT]/ && ($3 ~ /Kernel[OV].*tile[0-9]/ || $3 ~ /Kernel[OV][0-9]+[A-Za-z]*([Rr]ow|taps)[0-9]/) {print $3}' | sort -u | while read -r symbol; do
     count=$(objdump -d --no-show-raw-insn "$binary" --disassemble="$symbol" | grep -cE '[xyz]mm[0-9]+.*\(%r[sb]p\)|\(%r[sb]p\).*[xyz]mm[0-9]+' || true)
     vector=$(echo "$symbol" | grep -oE 'SIMD[0-9]+VyS[fd]G' | tail -1 | sed -E 's/VySfG/<Float>/; s/VySdG/<Double>/')
     printf '%5d  %-16s %s\n' "$count" "${vector:-?}" "$symbol"
