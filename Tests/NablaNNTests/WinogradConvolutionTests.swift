@@ -59,14 +59,14 @@ final class WinogradConvolutionTests: XCTestCase {
     /// (whole lines, never fewer elements than asked), for 4- and 8-byte scalars.
     func testPointBlocksStartAnOddNumberOfCacheLinesApart() {
         for count in [1, 15, 16, 17, 31, 32, 33, 1024, 1040, 4096, 36 * 24] {
-            let floats = SIMD8<Float>.oddCacheLines(count), doubles = SIMD4<Double>.oddCacheLines(count)
+            let floats = oddCacheLines(count, of: Float.self), doubles = oddCacheLines(count, of: Double.self)
             XCTAssertGreaterThanOrEqual(floats, count); XCTAssertGreaterThanOrEqual(doubles, count)
             XCTAssertEqual(floats % 16, 0); XCTAssertEqual(doubles % 8, 0)
             XCTAssertEqual(floats / 16 % 2, 1, "\(count) floats"); XCTAssertEqual(doubles / 8 % 2, 1, "\(count) doubles")
             XCTAssertLessThan(floats - count, 32); XCTAssertLessThan(doubles - count, 16)
         }
         // AVX2, convnet 32→32: 32 channels × a pitch of 32 floats is 4 KiB; one line more.
-        XCTAssertEqual(SIMD8<Float>.oddCacheLines(32 * 32), 32 * 32 + 16)
+        XCTAssertEqual(oddCacheLines(32 * 32, of: Float.self), 32 * 32 + 16)
     }
 
     /// In Double, to 1e-12 (every shape here also passes at 1e-13, both tile sizes): the transforms' extra rounding is a

@@ -395,3 +395,13 @@ private func floats<Scalar>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMu
 /// the workers' slices of a shared buffer start on separate cache lines.
 @inline(__always)
 func paddedToCacheLine(_ count: Int) -> Int { (count + 15) & ~15 }
+
+/// `count` elements of `Scalar` rounded up to an odd number of 64-byte cache lines. Blocks laid out
+/// this far apart start in different sets of a set-associative cache (the 64 sets of a 32 KiB 8-way L1
+/// take the first lines of 64 consecutive such blocks), where blocks a multiple of 4 KiB apart all
+/// share one set: a kernel that touches one vector per block then evicts its own lines.
+func oddCacheLines<Scalar>(_ count: Int, of _: Scalar.Type) -> Int {
+    let perLine = Swift.max(1, 64 / MemoryLayout<Scalar>.stride)
+    let lines = (count + perLine - 1) / perLine
+    return (lines % 2 == 0 ? lines + 1 : lines) * perLine
+}

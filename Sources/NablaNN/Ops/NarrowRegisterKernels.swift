@@ -211,8 +211,10 @@ extension OuterKernel {
     /// ``taps3x3x1(input:gradient:out:sweep:_:)`` loads 1 and broadcasts 9 for 9: a load per
     /// multiply-add, more than cores with two load ports issue beside two multiply-adds a cycle. `x`
     /// points at the kernel row's first tap; the three rows of a 3 × 3 kernel are three calls, each
-    /// output summed over the same pixels in the same order as in the 9-tap tile. The pixel loop walks
-    /// a pointer: a counted loop was unrolled and spilled an accumulator.
+    /// output summed over the same pixels in the same order as in the 9-tap tile. It holds one gradient
+    /// vector at a time: with all four loaded at once (17 live vectors) an accumulator went to the stack
+    /// on every pixel. The pixel loop walks a pointer, as the other tiles' loops do, so that LLVM does
+    /// not unroll it.
     @inline(never)
     static func row3x4<V: SIMD>(input x: UnsafePointer<V.Scalar>, gradient g: UnsafePointer<V.Scalar>,
                                 out: UnsafeMutablePointer<V.Scalar>, sweep s: Sweep, _: V.Type)

@@ -82,18 +82,17 @@ extension DirectVector {
                                 }
                                 v += 4
                             }
-                            if pairedVectors {
-                                if c % 2 == 0 && c + 1 < layout.channels {
+                            // Channels 2k and 2k + 1 are a pair; an odd last channel has no partner.
+                            if pairedVectors && (c ^ 1) < layout.channels {
+                                if c % 2 == 0 {
                                     for i in 0..<3 {
                                         OuterKernel.channelPairRow3x2(
                                             input: plane + i * sweep.rowStep, channelStride: layout.paddedPlane,
                                             gradient: transposed + v * lanes, out: target + (3 * i * padded + v * lanes),
                                             outChannelStride: taps * padded, sweep: sweep, Self.self)
                                     }
-                                    v += 2
-                                } else if c % 2 == 1 {
-                                    v += 2
                                 }
+                                v += 2
                             }
                         }
                         if pairs {

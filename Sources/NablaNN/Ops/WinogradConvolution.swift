@@ -54,7 +54,7 @@ enum WinogradConvolution {
     /// vector or less unpacked (resnet20's 8×8 planes on 8 lanes: 1.78 / 1.79). Thinner layers gain less
     /// or lose: F(2×2) 1.10–1.13 (16 lanes) and 0.89 (8 lanes) of the direct time on resnet20's 16→16
     /// 32×32, 1.4–2.2 on the 3-channel input layers; F(4×4) there 0.95 (16 lanes) and 0.93 (8 lanes)
-    /// before the transforms' blocks were spread over the cache sets (``oddCacheLines(_:)``), then
+    /// before the transforms' blocks were spread over the cache sets (`oddCacheLines`), then
     /// 0.85–0.90 forward and 0.83–0.91 input gradient with 8 lanes (AMD EPYC Zen 3, 2 threads, three
     /// alternations; 16 lanes not measured since).
     static func tileSize(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Int? {

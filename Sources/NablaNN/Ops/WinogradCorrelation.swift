@@ -41,7 +41,7 @@ extension DirectVector {
         // transforms load or store one vector per ξ, and at a block size that is a multiple of 4 KiB
         // (AVX2, convnet 32→32: 32 channels × a pitch of 32) all 36 fell into one 8-way set of the L1
         // and evicted each other — the transforms took twice the products' time.
-        let vStride = oddCacheLines(channels * pitch), mStride = oddCacheLines(paddedOut * pitch)
+        let vStride = oddCacheLines(channels * pitch, of: Scalar.self), mStride = oddCacheLines(paddedOut * pitch, of: Scalar.self)
         let transformed = points * vStride, products = points * mStride
         // F(4×4, 3×3)'s transforms pass the 36 vectors of a patch or product through a scratch of their own.
         let transformScratch = shape.tileSize == 4 ? paddedToCacheLine(points * lanes) : 0
@@ -110,15 +110,6 @@ extension DirectVector {
                 }
             }
         }
-    }
-
-    /// `count` rounded up to an odd number of 64-byte cache lines of `Scalar`s: blocks this far apart
-    /// start in different sets of a set-associative cache (the 64 sets of a 32 KiB 8-way L1 hold 64 such
-    /// blocks' first lines), where blocks a multiple of 4 KiB apart would all share one set.
-    static func oddCacheLines(_ count: Int) -> Int {
-        let perLine = Swift.max(1, 64 / MemoryLayout<Scalar>.stride)
-        let lines = (count + perLine - 1) / perLine
-        return (lines % 2 == 0 ? lines + 1 : lines) * perLine
     }
 
     /// `U_ξ[k][c] = (G g_kc Gᵀ)[i][j]`, packed `[16][K'/mr][C][mr]` (zero rows past `K`).
