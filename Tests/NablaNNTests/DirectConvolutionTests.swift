@@ -356,7 +356,10 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertFalse(try geometry([4, 8, 8, 8], [8, 8, 1, 1], padding: 1).supportsDirectConvolution, "padding past the kernel")
         XCTAssertEqual(convnet.path(.gemm, for: Float.self), .gemm)
         XCTAssertEqual(convnet.path(.direct, for: Float.self), .direct)
+        // A wide 3×3 layer's weight gradient: Winograd under `auto` (WinogradConvolutionTests), direct without it.
         XCTAssertEqual(convnet.path(.auto, for: Double.self, product: .weightGradient),
+                       ConvolutionAlgorithm.directKernelsAvailable ? .winograd4x4 : .gemm)
+        XCTAssertEqual(try geometry([64, 32, 32, 32], [32, 32, 5, 5], padding: 2).path(.auto, for: Double.self, product: .weightGradient),
                        ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
         XCTAssertEqual(try geometry([4, 32, 8, 8], [32, 32, 3, 3], stride: 2).path(.direct, for: Float.self), .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm(parsing: "GEMM"), .gemm)

@@ -36,6 +36,8 @@ final class WinogradConvolutionTests: XCTestCase {
         (2, 3, 14, 30, (3, 3), (1, 1), (1, 1), 2),
         (2, 3, 16, 8, (3, 3), (1, 1), (1, 1), 2),
         (3, 2, 13, 3, (3, 3), (1, 1), (1, 1), 1),
+        // 12 output channels: 6 vectors of 2 lanes, the weight gradient's four-vector group and a pair.
+        (4, 12, 6, 7, (3, 3), (1, 1), (1, 1), 2),
     ]
 
     /// The two algorithms, F(2×2, 3×3) and F(4×4, 3×3), with their tile sizes.
@@ -103,14 +105,15 @@ final class WinogradConvolutionTests: XCTestCase {
         func run<Scalar: TensorScalar>(_: Scalar.Type, _ algorithm: ConvolutionAlgorithm) -> [[Double]] {
             withConvolutionAlgorithm(algorithm) {
                 let xv = Variable(Tensor<Scalar>(x), requiresGradient: true)
-                let y = conv2d(xv, weight: Variable(Tensor<Scalar>(w)), padding: (1, 1))
+                let wv = Variable(Tensor<Scalar>(w), requiresGradient: true)
+                let y = conv2d(xv, weight: wv, padding: (1, 1))
                 y.backward(seed: Tensor<Scalar>(seed))
-                return [Tensor<Double>(y.value).scalars, Tensor<Double>(xv.grad!).scalars]
+                return [Tensor<Double>(y.value).scalars, Tensor<Double>(xv.grad!).scalars, Tensor<Double>(wv.grad!).scalars]
             }
         }
         let exact = run(Double.self, .gemm), direct = run(Float.self, .direct)
         let f2 = run(Float.self, .winograd), f4 = run(Float.self, .winograd4x4)
-        for (part, index) in [("output", 0), ("∂x", 1)] {
+        for (part, index) in [("output", 0), ("∂x", 1), ("∂W", 2)] {
             let scale = (exact[index].map { $0 * $0 }.reduce(0, +) / Double(exact[index].count)).squareRoot()
             func error(_ values: [Double]) -> Double { zip(values, exact[index]).map { abs($0 - $1) }.max()! / scale }
             let directError = error(direct[index]), f2Error = error(f2[index]), f4Error = error(f4[index])
@@ -124,7 +127,50 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
-    /// The same bits for one core or several, and for any chunk size.
+    /// The weight gradient's input channels are padded to a multiple of every product tile's channel
+    /// count that its output-channel vectors use: 3 (groups of four vectors), 6 (a pair), 9 (one).
+    func testWeightGradientPadsChannelsForEveryProductTile() {
+        for vectors in 1...13 {
+            let multiple = WinogradWeightGradient.channelMultiple(vectors: vectors)
+            if vectors >= 4 { XCTAssertEqual(multiple % 3, 0, "\(vectors) vectors") }
+            if vectors % 4 >= 2 { XCTAssertEqual(multiple % 6, 0, "\(vectors) vectors") }
+            if vectors % 2 == 1 { XCTAssertEqual(multiple % 9, 0, "\(vectors) vectors") }
+        }
+        XCTAssertEqual([1, 2, 3, 4, 5, 6, 8].map { WinogradWeightGradient.channelMultiple(vectors: $0) }, [9, 6, 18, 3, 9, 6, 3])
+    }
+
+    /// The weight gradient's partial sums follow the workers and chunks (a fixed function of the shape):
+    /// other splits agree to rounding, and a repeated run gives the same bits.
+    func testWeightGradientIsDeterministicAndAgreesAcrossSplits() {
+        var generator = RandomGenerator(seed: 6)
+        let x = Tensor<Float>(normal: [5, 18, 9, 20], using: &generator)
+        let w = Tensor<Float>(normal: [20, 18, 3, 3], using: &generator)
+        let seed = Tensor<Float>(normal: [5, 20, 9, 20], using: &generator)
+        func run(_ algorithm: ConvolutionAlgorithm, threshold: Int, chunkBytes: Int) -> [Float] {
+            ConvolutionTuning.parallelThreshold = threshold
+            WinogradConvolution.chunkBytes = chunkBytes
+            return withConvolutionAlgorithm(algorithm) {
+                let wv = Variable(w, requiresGradient: true)
+                conv2d(Variable(x), weight: wv, padding: (1, 1)).backward(seed: seed)
+                return wv.grad!.scalars
+            }
+        }
+        for (choice, _) in Self.algorithms {
+            let reference = run(choice, threshold: Int.max, chunkBytes: 1 << 30)
+            XCTAssertEqual(run(choice, threshold: Int.max, chunkBytes: 1 << 30), reference, "\(choice) repeated")
+            for (threshold, chunkBytes) in [(0, 1 << 30), (0, 1), (Int.max, 1), (0, 20_000)] {
+                let other = run(choice, threshold: threshold, chunkBytes: chunkBytes)
+                XCTAssertEqual(run(choice, threshold: threshold, chunkBytes: chunkBytes), other, "\(choice) repeated")
+                let scale = reference.map { abs($0) }.max()!
+                for (a, b) in zip(other, reference) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "\(choice) ∂W, threshold \(threshold), chunk \(chunkBytes)")
+                }
+            }
+        }
+    }
+
+    /// The same bits for one core or several, and for any chunk size, in the output and the input
+    /// gradient.
     func testBitsDoNotDependOnCoresOrChunks() {
         var generator = RandomGenerator(seed: 5)
         let x = Tensor<Float>(normal: [5, 6, 9, 20], using: &generator)
@@ -150,7 +196,7 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
-    func testTakesTheForwardPassAndInputGradientOfThreeByThreeUnitStrideLayers() throws {
+    func testTakesTheThreeProductsOfThreeByThreeUnitStrideLayers() throws {
         func geometry(_ weight: [Int], stride: Int = 1, padding: Int = 1, dilation: Int = 1, groups: Int = 1) throws -> Convolution2DGeometry {
             try Convolution2DGeometry(operation: "conv2d", input: [2, 4, 8, 8], weight: weight, bias: nil, stride: (stride, stride),
                                       padding: (padding, padding), dilation: (dilation, dilation), groups: groups)
@@ -158,7 +204,7 @@ final class WinogradConvolutionTests: XCTestCase {
         let layer = try geometry([8, 4, 3, 3])
         XCTAssertEqual(layer.path(.winograd, for: Float.self, product: .forward), .winograd)
         XCTAssertEqual(layer.path(.winograd, for: Double.self, product: .inputGradient), .winograd)
-        XCTAssertEqual(layer.path(.winograd, for: Float.self, product: .weightGradient), .direct)
+        XCTAssertEqual(layer.path(.winograd, for: Float.self, product: .weightGradient), .winograd)
         XCTAssertEqual(try geometry([8, 4, 3, 3], padding: 0).path(.winograd, for: Float.self), .winograd)
         XCTAssertEqual(try geometry([8, 4, 5, 5], padding: 2).path(.winograd, for: Float.self), .direct)
         XCTAssertEqual(try geometry([8, 4, 3, 3], dilation: 2).path(.winograd, for: Float.self), .direct)
@@ -168,18 +214,18 @@ final class WinogradConvolutionTests: XCTestCase {
         XCTAssertEqual(try ConvolutionAlgorithm(parsing: "winograd4x4"), .winograd4x4)
         XCTAssertEqual(layer.path(.winograd4x4, for: Float.self, product: .forward), .winograd4x4)
         XCTAssertEqual(layer.path(.winograd4x4, for: Double.self, product: .inputGradient), .winograd4x4)
-        XCTAssertEqual(layer.path(.winograd4x4, for: Float.self, product: .weightGradient), .direct)
+        XCTAssertEqual(layer.path(.winograd4x4, for: Float.self, product: .weightGradient), .winograd4x4)
         XCTAssertEqual(try geometry([8, 4, 5, 5], padding: 2).path(.winograd4x4, for: Float.self), .direct)
         // That layer (4 input channels) is too thin for `auto`: only the explicit choice takes Winograd.
         XCTAssertEqual(layer.path(.auto, for: Float.self), ConvolutionAlgorithm.directKernelsAvailable ? .direct : .gemm)
         XCTAssertEqual(try ConvolutionAlgorithm.winograd.kernels(input: [2, 4, 8, 8], weight: [8, 4, 3, 3], stride: (1, 1),
-                                                                  padding: (1, 1), product: .weightGradient), .direct)
+                                                                  padding: (1, 1), product: .weightGradient), .winograd)
     }
 
-    /// `auto` takes Winograd for the forward pass and input gradient of 3×3 layers with ≥ 16 planes in and
+    /// `auto` takes Winograd for the three products of 3×3 layers with ≥ 16 planes in and
     /// out whose tile rows fill the vectors, at every width — F(4×4) where its tiles do, else F(2×2); not
-    /// for thin layers (F(2×2) below 32 planes, F(4×4) below 16), 5×5 kernels or half-empty vectors; never
-    /// for the weight gradient.
+    /// for thin layers (F(2×2) below 32 planes, F(4×4) below 16), 5×5 kernels or half-empty vectors. The
+    /// weight gradient follows the forward pass.
     func testAutoTakesItForWideLayersWhoseTilesFillTheVectors() throws {
         func geometry(_ input: [Int], _ weight: [Int], padding: Int = 1) throws -> Convolution2DGeometry {
             try Convolution2DGeometry(operation: "conv2d", input: input, weight: weight, bias: nil, stride: (1, 1),
@@ -197,7 +243,7 @@ final class WinogradConvolutionTests: XCTestCase {
                 let g = try geometry(input, weight), expected: ConvolutionPath = wide ? .winograd4x4 : .winograd
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), expected, "\(bits) \(input) \(weight)")
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), expected, "\(bits) \(input) \(weight)")
-                XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), .direct, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), expected, "\(bits) \(input) \(weight)")
             }
             // 16 planes (resnet20's 16→16, a 16→32 layer) on F(4×4) where its tile rows fill the vectors, never
             // on F(2×2): a 16→16 layer on 8×8 planes (2 tile rows of 2 tiles for F(4×4)) stays direct.
@@ -205,13 +251,16 @@ final class WinogradConvolutionTests: XCTestCase {
                 let g = try geometry(input, weight)
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .winograd4x4, "\(bits) \(input) \(weight)")
                 XCTAssertEqual(g.path(.auto, for: Float.self, product: .inputGradient), .winograd4x4, "\(bits) \(input) \(weight)")
+                XCTAssertEqual(g.path(.auto, for: Float.self, product: .weightGradient), .winograd4x4, "\(bits) \(input) \(weight)")
             }
             // Thinner layers (the 3-channel input layers, 8 planes), 16 planes where F(4×4) would waste
             // lanes, and 5×5 kernels stay direct.
             for (input, weight, padding) in [([64, 3, 32, 32], [32, 3, 3, 3], 1), ([64, 8, 32, 32], [16, 8, 3, 3], 1),
                                              ([128, 16, 8, 8], [16, 16, 3, 3], 1), ([128, 32, 14, 14], [32, 32, 5, 5], 2)] {
                 let g = try geometry(input, weight, padding: padding)
-                XCTAssertEqual(g.path(.auto, for: Float.self, product: .forward), .direct, "\(bits) \(input) \(weight)")
+                for product in ConvolutionProduct.allCases {
+                    XCTAssertEqual(g.path(.auto, for: Float.self, product: product), .direct, "\(bits) \(input) \(weight) \(product)")
+                }
             }
         }
         // 16 lanes: the 5 tile columns of a 10×10 plane fill 5/16 of a vector, the 13 of a 26×26 plane 13/16.

@@ -26,15 +26,15 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringCo
     /// unit strides and paddings of at most `dilation·(kernel − 1)`; other geometries use ``gemm``.
     /// Unlike ``auto`` it runs even in a build without vector FMA (correct, but slow there).
     case direct
-    /// Winograd's F(2×2, 3×3) (`WinogradConvolution.swift`, Lavin & Gray 2016) for the forward pass and
-    /// the input gradient of 3×3 layers with unit strides and dilations, one group and paddings of at
-    /// most 2: 2.25× fewer multiply-adds than the direct sum, in a different rounding. Their weight
-    /// gradient, and every other geometry, run as under ``direct``.
+    /// Winograd's F(2×2, 3×3) (`WinogradConvolution.swift`, Lavin & Gray 2016) for the forward pass, the
+    /// input gradient and the weight gradient (`WinogradWeightGradient.swift`) of 3×3 layers with unit
+    /// strides and dilations, one group and paddings of at most 2: 2.25× fewer multiply-adds than the
+    /// direct sum, in a different rounding. Every other geometry runs as under ``direct``.
     case winograd
-    /// Winograd's F(4×4, 3×3) (`WinogradF4Transforms.swift`) on the same layers as ``winograd``: 4× fewer
-    /// multiply-adds than the direct sum, with larger transforms and a rounding error several times
-    /// F(2×2)'s (``WinogradConvolution``). Their weight gradient, and every other geometry, run as under
-    /// ``direct``.
+    /// Winograd's F(4×4, 3×3) (`WinogradF4Transforms.swift`) for the three products of the layers
+    /// ``winograd`` takes: 4× fewer multiply-adds than the direct sum, with larger transforms and a
+    /// rounding error several times F(2×2)'s (``WinogradConvolution``). Every other geometry runs as
+    /// under ``direct``.
     case winograd4x4
 
     /// The algorithm of convolutions started in the current task or thread (default ``auto``).
@@ -133,17 +133,17 @@ extension Convolution2DGeometry {
             let override = DirectConvolution.vectorBitsOverride
             let fast = algorithm != .auto || override != nil || ConvolutionAlgorithm.directKernelsAvailable
             guard vectorizable && fast && supportsDirectConvolution else { return .gemm }
-            if product != .weightGradient && WinogradConvolution.applies(to: self) {
+            if WinogradConvolution.applies(to: self) {
                 if algorithm == .winograd { return .winograd }
                 if algorithm == .winograd4x4 { return .winograd4x4 }
             }
-            if algorithm == .auto && product != .weightGradient {
+            if algorithm == .auto {
                 let bits = override ?? DirectConvolutionSupport.vectorBits
                 let lanes = Swift.max(1, bits / (8 * MemoryLayout<Scalar>.size))
                 if WinogradConvolution.automatic, let tileSize = WinogradConvolution.tileSize(self, product: product, lanes: lanes) {
                     return tileSize == 4 ? .winograd4x4 : .winograd
                 }
-                if lowersBetter(product, lanes: lanes) { return .gemm }
+                if product != .weightGradient && lowersBetter(product, lanes: lanes) { return .gemm }
             }
             return .direct
         }

@@ -213,7 +213,8 @@ func convolution2DBackward<Scalar: TensorScalar>(
     // the lowering below computes the others.
     let inputPath = bf16 || dx == nil ? ConvolutionPath.gemm : g.path(algorithm, for: Scalar.self, product: .inputGradient)
     let directInput = inputPath == .direct, winogradInput = inputPath.winogradTileSize != nil
-    let directWeight = !bf16 && dw != nil && g.path(algorithm, for: Scalar.self, product: .weightGradient) == .direct
+    let weightPath = bf16 || dw == nil ? ConvolutionPath.gemm : g.path(algorithm, for: Scalar.self, product: .weightGradient)
+    let directWeight = weightPath == .direct, winogradWeight = weightPath.winogradTileSize != nil
     if directInput || directWeight {
         DirectConvolution.backward(input: x, weight: w, upstream: gy, inputGradient: directInput ? dx : nil,
                                    weightGradient: directWeight ? dw : nil, geometry: g, workspace: workspace)
@@ -222,7 +223,11 @@ func convolution2DBackward<Scalar: TensorScalar>(
         WinogradConvolution.inputGradient(weight: w, upstream: gy, inputGradient: dx, geometry: g,
                                           tileSize: inputPath.winogradTileSize ?? 2, workspace: workspace)
     }
-    let dx = directInput || winogradInput ? nil : dx, dw = directWeight ? nil : dw
+    if winogradWeight, let dw {
+        WinogradWeightGradient.compute(input: x, upstream: gy, weightGradient: dw, geometry: g,
+                                       tileSize: weightPath.winogradTileSize ?? 2, workspace: workspace)
+    }
+    let dx = directInput || winogradInput ? nil : dx, dw = directWeight || winogradWeight ? nil : dw
     if dx == nil && dw == nil { return }
     if !bf16 && g.usesRowShiftedLowering {
         rowShiftedConvolutionBackward(input: x, weight: w, upstream: gy, inputGradient: dx, weightGradient: dw,

@@ -2,7 +2,7 @@ import NablaTensor
 
 /// Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray 2016, "Fast Algorithms for Convolutional
 /// Neural Networks", CVPR) for the forward pass and the input gradient of 3×3 unit-stride layers
-/// (``ConvolutionAlgorithm/winograd``).
+/// (``ConvolutionAlgorithm/winograd``; their weight gradient is ``WinogradWeightGradient``).
 ///
 /// The output plane is cut into 2×2 tiles; tile `(ty, tx)` reads the 4×4 patch `d` of the zero-padded
 /// input at rows `2·ty − pH …` and columns `2·tx − pW …`. With
@@ -27,7 +27,8 @@ import NablaTensor
 /// same products, with the inputs and weights combined before they are multiplied. Every element is
 /// computed by the same operations in the same order whatever the chunking and the number of cores.
 enum WinogradConvolution {
-    /// Whether F(2×2, 3×3) and F(4×4, 3×3) compute this geometry's forward pass and input gradient: one group, a 3×3
+    /// Whether F(2×2, 3×3) and F(4×4, 3×3) compute this geometry's three products (the weight gradient in
+    /// ``WinogradWeightGradient``): one group, a 3×3
     /// kernel, unit strides and dilations, and paddings of at most 2 (so that the input gradient, a
     /// correlation of the upstream gradient padded by `2 − p`, is one too).
     static func applies(to g: Convolution2DGeometry) -> Bool {
@@ -36,12 +37,12 @@ enum WinogradConvolution {
             && g.outHeight >= 1 && g.outWidth >= 1
     }
 
-    /// The Winograd tile size ``ConvolutionAlgorithm/auto`` takes for `product` (forward or input
-    /// gradient) of `g` with vectors of `lanes` values — 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)) — or nil for
-    /// neither: where it applies, the larger tile whose tile rows fill at least three quarters of the
-    /// vectors they take (or pack two or four to a vector), on a correlation with at least 16 input and
-    /// 16 output planes for F(4×4) and 32 for F(2×2) (the transforms cost `O(C + K)` per tile against the
-    /// products' `O(C·K)`, and F(2×2) saves less).
+    /// The Winograd tile size ``ConvolutionAlgorithm/auto`` takes for `product` of `g` with vectors of
+    /// `lanes` values — 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)) — or nil for neither: where it applies, the
+    /// larger tile whose tile rows fill at least three quarters of the vectors they take (or pack two or
+    /// four to a vector), on a layer with at least 16 input and 16 output planes for F(4×4) and 32 for
+    /// F(2×2) (the transforms cost `O(C + K)` per tile against the products' `O(C·K)`, and F(2×2) saves
+    /// less). The weight gradient transforms the forward pass's patches, and follows its rule.
     ///
     /// Measured on the reference models' layers (AMD EPYC Zen 4, `nabla bench --kernels`), F(2×2)'s time
     /// against the direct kernels' with 16 lanes (2 threads, medians of three alternations): convnet
@@ -57,14 +58,20 @@ enum WinogradConvolution {
     /// before the transforms' blocks were spread over the cache sets (`oddCacheLines`), then
     /// 0.85–0.90 forward and 0.83–0.91 input gradient with 8 lanes (AMD EPYC Zen 3, 2 threads, three
     /// alternations; 16 lanes not measured since).
+    ///
+    /// The weight gradient, measured the same way (AMD EPYC Zen 3, 8 lanes, one thread, two alternations,
+    /// ms direct / F(2×2) / F(4×4)): convnet 32→32 32×32 13.97–14.12 / 10.26–10.74 / 8.12–8.25, 32→64
+    /// 16×16 7.35–7.45 / 4.57–4.91 / 3.73–3.98, 64→64 16×16 13.87–13.96 / 9.00–11.40 / 6.85–7.07; resnet20
+    /// 16→16 32×32 7.77–8.11 / 7.51–8.05 / 6.28–6.34, 32→32 16×16 7.02–7.54 / 5.19–5.93 / 4.11–4.43, 64→64
+    /// 8×8 7.11–7.14 / 4.29–4.62 / 4.72–4.82; the 3-channel input layers 1.6–2.0 direct against 2.2–4.3.
     static func tileSize(_ g: Convolution2DGeometry, product: ConvolutionProduct, lanes: Int) -> Int? {
-        guard applies(to: g) && product != .weightGradient else { return nil }
-        let planes = product == .forward ? (g.inChannels, g.outChannels) : (g.outChannels, g.inChannels)
-        let thinnest = Swift.min(planes.0, planes.1)
+        guard applies(to: g) else { return nil }
+        let thinnest = Swift.min(g.inChannels, g.outChannels)
         guard thinnest >= 16 else { return nil }
         for tileSize in [4, 2] where tileSize == 4 || thinnest >= 32 {
-            let shape = product == .forward ? WinogradShape(forward: g, tileSize: tileSize)
-                                            : WinogradShape(inputGradient: g, tileSize: tileSize)
+            // The weight gradient transforms the forward pass's patches (``WinogradWeightGradient``).
+            let shape = product == .inputGradient ? WinogradShape(inputGradient: g, tileSize: tileSize)
+                                                  : WinogradShape(forward: g, tileSize: tileSize)
             if shape.tileRowsPerVector(lanes: lanes) > 1 { return tileSize }
             let vectors = (shape.tileColumns + lanes - 1) / lanes
             if 4 * shape.tileColumns >= 3 * vectors * lanes { return tileSize }

@@ -143,7 +143,7 @@ extension DirectVector {
     /// unit's first column, `pitch` apart per channel and `xiStride` (≥ `C·pitch`) per ξ. A last vector
     /// that runs past the tile row writes `V` columns the next unit overwrites, or that no product reads.
     @inline(__always)
-    private static func transformInput(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
+    static func transformInput(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
                                        padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int,
                                        xiStride: Int) {
         let lanes = scalarCount, channels = shape.channels, rowLength = grid.rowLength

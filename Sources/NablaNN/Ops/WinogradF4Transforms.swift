@@ -132,6 +132,80 @@ extension DirectVector {
         }
     }
 
+    /// `Ug_ξ[t][k] = (A ∂Y_k Aᵀ)[i][j]` (ξ = 6·i + j, `A` the transpose of `Aᵀ` above) for the weight
+    /// gradient (``WinogradWeightGradient``): the 4 × 4 upstream-gradient tiles of tile rows
+    /// `ty ..< ty + rows`, numbered as ``transformInput4(_:tileRow:rows:grid:padded:into:pitch:xiStride:scratch:)``
+    /// numbers them (`t = r·⌈Wo/4⌉ + tx`), from the gradient transposed to `[pixel][stride]` (output
+    /// channels in the lanes); `ug` at the unit's first tile, `stride` apart per tile and `xiStride` per
+    /// ξ. Pixels past the output's edge count as zeros. The columns of `A ∂Y` pass through 24 vectors
+    /// of `scratch`.
+    @inline(never)
+    static func transformGradient4(_ shape: WinogradShape, tileRow ty: Int, rows: Int, gradient: UnsafePointer<Scalar>,
+                                   stride: Int, into ug: UnsafeMutablePointer<Scalar>, xiStride: Int,
+                                   scratch: UnsafeMutablePointer<Scalar>) {
+        let lanes = scalarCount, ho = shape.outHeight, wo = shape.outWidth
+        @inline(__always) func scratchVector(_ index: Int) -> Self { loadVector(UnsafePointer(scratch + index * lanes)) }
+        for r in 0..<rows {
+            let y = 4 * (ty + r), rowCount = Swift.min(4, ho - y)
+            for tx in 0..<shape.tileColumns {
+                let x = 4 * tx, columnCount = Swift.min(4, wo - x)
+                let p = gradient + (y * wo + x) * stride, out = ug + (r * shape.tileColumns + tx) * stride
+                for offset in Swift.stride(from: 0, to: stride, by: lanes) {
+                    // A ∂Y column by column: scratch[4·i + s] = (A ∂Y)[i][s].
+                    for s in 0..<4 {
+                        @inline(__always) func at(_ a: Int) -> Self {
+                            a < rowCount && s < columnCount ? loadVector(p + ((a * wo + s) * stride + offset)) : Self()
+                        }
+                        let column = gradientTransform4((at(0), at(1), at(2), at(3)))
+                        storeVector(column.0, scratch + s * lanes); storeVector(column.1, scratch + (4 + s) * lanes)
+                        storeVector(column.2, scratch + (8 + s) * lanes); storeVector(column.3, scratch + (12 + s) * lanes)
+                        storeVector(column.4, scratch + (16 + s) * lanes); storeVector(column.5, scratch + (20 + s) * lanes)
+                    }
+                    // (A ∂Y) Aᵀ row by row: Ug[6·i + j].
+                    for i in 0..<6 {
+                        let row = gradientTransform4((scratchVector(4 * i), scratchVector(4 * i + 1),
+                                                      scratchVector(4 * i + 2), scratchVector(4 * i + 3)))
+                        let base = out + (6 * i * xiStride + offset)
+                        storeVector(row.0, base); storeVector(row.1, base + xiStride); storeVector(row.2, base + 2 * xiStride)
+                        storeVector(row.3, base + 3 * xiStride); storeVector(row.4, base + 4 * xiStride)
+                        storeVector(row.5, base + 5 * xiStride)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `A x` for a column (or row) `x` of a 4 × 4 gradient tile:
+    /// `(x0, x0 + x1 + x2 + x3, x0 − x1 + x2 − x3, x0 + 2x1 + 4x2 + 8x3, x0 − 2x1 + 4x2 − 8x3, x3)`.
+    @inline(__always)
+    private static func gradientTransform4(_ x: (Self, Self, Self, Self)) -> (Self, Self, Self, Self, Self, Self) {
+        let even = x.0 + x.2, odd = x.1 + x.3
+        let evenFour = x.0.addingProduct(Self(repeating: 4), x.2), oddFour = x.1.addingProduct(Self(repeating: 4), x.3)
+        let oddEight = oddFour + oddFour
+        return (x.0, even + odd, even - odd, evenFour + oddEight, evenFour - oddEight, x.3)
+    }
+
+    /// `Gᵀ M G` for F(4×4, 3×3)'s `G` and a 6 × 6 `M` (`m[6·i + j]`), computed in `Double` (the sixths are
+    /// inexact) and rounded once, row-major 3 × 3 into `target`.
+    static func weightTransform4(_ m: UnsafePointer<Scalar>, into target: UnsafeMutablePointer<Scalar>) {
+        typealias Three = (Double, Double, Double)
+        /// `Gᵀ x` for a column (or row) `x` of six: the columns of `G` against `x`.
+        func gt(_ x: (Double, Double, Double, Double, Double, Double)) -> Three {
+            let s12 = x.1 + x.2, d12 = x.2 - x.1, s34 = x.3 + x.4, d34 = x.3 - x.4
+            return (x.0 / 4 - s12 / 6 + s34 / 24, d12 / 6 + d34 / 12, -s12 / 6 + s34 / 6 + x.5)
+        }
+        func value(_ i: Int, _ j: Int) -> Double { Double(m[6 * i + j]) }
+        func column(_ j: Int) -> Three { gt((value(0, j), value(1, j), value(2, j), value(3, j), value(4, j), value(5, j))) }
+        // Gᵀ M by columns, then (Gᵀ M) G by rows.
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        func store(_ a: Int, _ row: Three) {
+            target[3 * a] = Scalar(row.0); target[3 * a + 1] = Scalar(row.1); target[3 * a + 2] = Scalar(row.2)
+        }
+        store(0, gt((c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)))
+        store(1, gt((c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)))
+        store(2, gt((c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)))
+    }
+
     /// `x0[0] x1[0] x2[0] x3[0] x0[1] …`, in four vectors: two rounds of ``LanePermutable/interleave(_:_:)``.
     /// Out of line: inlined after the output transform's additions, LLVM pushed the permutes back
     /// through them and built the vectors from scalar element inserts (`perf`, AVX2).
