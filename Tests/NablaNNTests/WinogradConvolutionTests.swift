@@ -38,6 +38,8 @@ final class WinogradConvolutionTests: XCTestCase {
         (3, 2, 13, 3, (3, 3), (1, 1), (1, 1), 1),
         // 12 output channels: 6 vectors of 2 lanes, the weight gradient's four-vector group and a pair.
         (4, 12, 6, 7, (3, 3), (1, 1), (1, 1), 2),
+        // Padding 2 in a row of a whole 16-value block and two left over (the F(4×4) grid's copy).
+        (3, 4, 5, 18, (3, 3), (1, 2), (1, 1), 2),
     ]
 
     /// The two algorithms, F(2×2, 3×3) and F(4×4, 3×3), with their tile sizes.

@@ -1,3 +1,5 @@
+import NablaTensor
+
 /// The driver of ``WinogradConvolution``: transforms, the `P = (m + 2)²` matrix products on the broadcast
 /// tiles, and the output transform, over chunks of tile rows (`m` the tile size: 2, `P = 16`, or 4,
 /// `P = 36`, whose transforms are in `WinogradF4Transforms.swift`).
@@ -264,14 +266,18 @@ extension DirectVector {
 /// column `pW`; then slack for the last vector's loads past the last plane.
 ///
 /// F(2×2, 3×3) stores each row as it is (`rowLength` columns). F(4×4, 3×3) stores it split by column
-/// phase: column `x` at `(x mod 4)·phaseLength + ⌊x/4⌋`, so that column `4·t + s` of `L` consecutive
-/// tiles is one vector load at phase `s mod 4`, offset `t + ⌊s/4⌋` — unshuffling by 4 in registers
-/// took two rounds of permutes, which LLVM turned into scalar element inserts (`perf`, AVX2).
+/// phase, shifted `shift` columns right so that the sample starts a group of four (`pW + shift` is 0
+/// or 4): column `x` at `((x + shift) mod 4)·phaseLength + ⌊(x + shift)/4⌋`, so that column `4·t + s` of
+/// `L` consecutive tiles is one vector load — unshuffling by 4 in registers took two rounds of
+/// permutes, which LLVM turned into scalar element inserts (`perf`, AVX2) — and every four values of a
+/// sample row fill one index of the four phases (``copyInterior(_:into:)``).
 struct WinogradGrid {
     var channels: Int, height: Int, width: Int, paddingHeight: Int, paddingWidth: Int
     var rowLength: Int, phaseLength: Int, plane: Int, count: Int
     /// Whether rows are stored by column phase (F(4×4, 3×3)).
     var splitsPhases: Bool
+    /// Columns the phase-split rows are shifted right by: `(4 − pW mod 4) mod 4` (0 unsplit).
+    var shift: Int
 
     init(_ shape: WinogradShape, lanes: Int) {
         channels = shape.channels; height = shape.height; width = shape.width
@@ -279,10 +285,13 @@ struct WinogradGrid {
         let m = shape.tileSize, vectors = (shape.tileColumns + lanes - 1) / lanes
         splitsPhases = m == 4
         if splitsPhases {
-            // A vector of tiles starting at the last tile column reads `L + 1` values of a phase.
-            phaseLength = vectors * lanes + 1
+            shift = (4 - paddingWidth % 4) % 4
+            // A vector of tiles starting at the last tile column reads `L + 2` values of a phase (column
+            // `4·t + 5 + shift`, index up to `t + 2`).
+            phaseLength = vectors * lanes + 2
             rowLength = 4 * phaseLength
         } else {
+            shift = 0
             rowLength = 2 * shape.tileColumns + 2
             phaseLength = rowLength
         }
@@ -296,21 +305,45 @@ struct WinogradGrid {
         for c in 0..<channels {
             let source = sample + c * height * width
             if splitsPhases {
+                // Sample column `x` at phase `x mod 4`, index `first + ⌊x/4⌋`: four values to one index of each
+                // phase. Blocks of four such groups are a 4 × 4 transposition in registers; the groups
+                // and columns left over go one by one. (Phase by phase, one value at a time, this copy
+                // was 12% of a two-thread `convnet` step once all three products took F(4×4).)
+                let first = (paddingWidth + shift) / 4, blocks = width / 16
                 for y in 0..<height {
-                    let row = grid + c * plane + (paddingHeight + y) * rowLength, values = source + y * width
-                    // Phase by phase, each phase row written in order: columns `4·i + phase ≥ pW` take values
-                    // `4·i + phase − pW < W`. (Element by element in column order it took a quarter more
-                    // `perf` samples; unshuffling staged rows by 4 with vector permutes, half again more.)
-                    for phase in 0..<4 {
-                        let first = (paddingWidth - phase + 3) / 4, target = row + phase * phaseLength
-                        var i = first, x = 4 * first + phase - paddingWidth
-                        while x < width { target[i] = values[x]; i += 1; x += 4 }
+                    let row = grid + c * plane + (paddingHeight + y) * rowLength + first, values = source + y * width
+                    if Scalar.self == Float.self {
+                        transposeBlocks(UnsafeRawPointer(values).assumingMemoryBound(to: Float.self),
+                                        into: UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), blocks: blocks)
+                    } else if Scalar.self == Double.self {
+                        transposeBlocks(UnsafeRawPointer(values).assumingMemoryBound(to: Double.self),
+                                        into: UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self), blocks: blocks)
                     }
+                    let done = Scalar.self == Float.self || Scalar.self == Double.self ? 16 * blocks : 0
+                    for x in done..<width { row[x % 4 * phaseLength + x / 4] = values[x] }
                 }
             } else {
                 let target = grid + c * plane + paddingHeight * rowLength + paddingWidth
                 for y in 0..<height { copySpan(target + y * rowLength, source + y * width, count: width) }
             }
+        }
+    }
+}
+
+extension WinogradGrid {
+    /// `row[k·phaseLength + 4·b + i] = values[16·b + 4·i + k]` for `k, i < 4` and `b < blocks`: each
+    /// block of 16 values a 4 × 4 transposition in registers (two rounds of ``LanePermutable/unshuffle(_:_:)``).
+    @inline(__always)
+    private func transposeBlocks<S: TensorScalar & SIMDScalar>(_ values: UnsafePointer<S>, into row: UnsafeMutablePointer<S>,
+                                                               blocks: Int) {
+        let p1 = row + phaseLength, p2 = row + 2 &* phaseLength, p3 = row + 3 &* phaseLength
+        for b in 0..<blocks {
+            let q = values + 16 &* b, at = 4 &* b
+            let (e0, o0) = SIMD4<S>.unshuffle(loadVector(q), loadVector(q + 4))
+            let (e1, o1) = SIMD4<S>.unshuffle(loadVector(q + 8), loadVector(q + 12))
+            let (phase0, phase2) = SIMD4<S>.unshuffle(e0, e1), (phase1, phase3) = SIMD4<S>.unshuffle(o0, o1)
+            storeVector(phase0, row + at); storeVector(phase1, p1 + at)
+            storeVector(phase2, p2 + at); storeVector(phase3, p3 + at)
         }
     }
 }

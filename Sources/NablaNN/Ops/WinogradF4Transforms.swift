@@ -55,13 +55,13 @@ extension DirectVector {
     static func transformInput4(_ shape: WinogradShape, tileRow ty: Int, rows: Int, grid: WinogradGrid,
                                 padded: UnsafePointer<Scalar>, into v: UnsafeMutablePointer<Scalar>, pitch: Int,
                                 xiStride: Int, scratch: UnsafeMutablePointer<Scalar>) {
-        let lanes = scalarCount, rowLength = grid.rowLength, phase = grid.phaseLength
-        // Column `4·t + s` of the tiles of a patch row (``WinogradGrid``: one load from phase `s mod 4`),
-        // or of two or four tile rows, a half or a quarter of a vector each, each tile row's patch rows 4
-        // grid rows below the previous one's.
+        let lanes = scalarCount, rowLength = grid.rowLength, phase = grid.phaseLength, shift = grid.shift
+        // Column `4·t + s` of the tiles of a patch row (``WinogradGrid``: one load from phase
+        // `(s + shift) mod 4`), or of two or four tile rows, a half or a quarter of a vector each, each
+        // tile row's patch rows 4 grid rows below the previous one's.
         let tileRow = 4 * rowLength
         @inline(__always) func column(_ row: UnsafePointer<Scalar>, _ s: Int) -> Self {
-            let q = row + (s & 3) * phase + (s >> 2)
+            let q = row + ((s + shift) & 3) * phase + ((s + shift) >> 2)
             switch rows {
             case 1: return loadVector(q)
             case 2: return load(halves: q, q + tileRow)
