@@ -12,11 +12,10 @@ import NablaTensor
 /// pass runs, and its backward pass uses the same algorithm.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
     /// ``direct`` where it applies and this build has vector fused multiply-add, else ``gemm`` — except the
-    /// forward pass and input gradient of 3×3 layers with at least 16 channels in and out, which run on
-    /// ``winograd4x4`` or, with at least 32, ``winograd`` (the larger tile whose tile rows fill the
-    /// vectors), and of other
-    /// wide layers whose output rows do not fill whole vectors, which are lowered to ``gemm``; fixed rules
-    /// of the shapes. The default.
+    /// three products of 3×3 layers with at least 16 channels in and out, which run on ``winograd4x4``
+    /// or, with at least 32, ``winograd`` (the larger tile whose tile rows fill the vectors), and the
+    /// forward pass and input gradient of other wide layers whose output rows do not fill whole vectors,
+    /// which are lowered to ``gemm``; fixed rules of the shapes. The default.
     case auto
     /// Lowering to a column matrix (im2col, or the row-shifted lowering) and a BLAS matrix product —
     /// Nabla's engine before the direct kernels, and the path every geometry can take.
@@ -117,9 +116,9 @@ extension Convolution2DGeometry {
 
     /// The kernels `algorithm` selects for `product` of this geometry and element type.
     ///
-    /// ``ConvolutionAlgorithm/auto`` takes the direct kernels where they apply, except for the forward
-    /// pass and the input gradient of wide 3×3 layers (``WinogradConvolution/tileSize(_:product:lanes:)``),
-    /// which run on Winograd's F(4×4, 3×3) or F(2×2, 3×3), and of other wide, small-plane layers
+    /// ``ConvolutionAlgorithm/auto`` takes the direct kernels where they apply, except for the three
+    /// products of wide 3×3 layers (``WinogradConvolution/tileSize(_:product:lanes:)``), which run on
+    /// Winograd's F(4×4, 3×3) or F(2×2, 3×3), and the forward pass and input gradient of other wide, small-plane layers
     /// (``lowersBetter(_:lanes:)``), which it lowers to the BLAS product; the weight gradient of such a
     /// layer stays direct. Fixed rules of the shapes, so the choice — and the bits — do not depend on timing.
     func path<Scalar: TensorScalar>(_ algorithm: ConvolutionAlgorithm, for _: Scalar.Type,
