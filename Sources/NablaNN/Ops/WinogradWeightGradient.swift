@@ -163,8 +163,9 @@ extension DirectVector {
         let points = (tileSize + 2) * (tileSize + 2)
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: points) { buffer in
             let m = buffer.baseAddress!
-            for k in 0..<outChannels {
-                for c in 0..<channels {
+            // Channel by channel, the output channels inner: consecutive `k` read the same lines of each ξ.
+            for c in 0..<channels {
+                for k in 0..<outChannels {
                     for xi in 0..<points {
                         let first = partials + (xi * partialStride + c * rowStride + k)
                         var sum = first[0]
