@@ -118,9 +118,10 @@ extension Convolution2DGeometry {
     ///
     /// ``ConvolutionAlgorithm/auto`` takes the direct kernels where they apply, except for the three
     /// products of wide 3×3 layers (``WinogradConvolution/tileSize(_:product:lanes:)``), which run on
-    /// Winograd's F(4×4, 3×3) or F(2×2, 3×3), and the forward pass and input gradient of other wide, small-plane layers
-    /// (``lowersBetter(_:lanes:)``), which it lowers to the BLAS product; the weight gradient of such a
-    /// layer stays direct. Fixed rules of the shapes, so the choice — and the bits — do not depend on timing.
+    /// Winograd's F(4×4, 3×3) or F(2×2, 3×3), and the forward pass and input gradient of other wide,
+    /// small-plane layers (``lowersBetter(_:lanes:)``), which it lowers to the BLAS product; the weight
+    /// gradient of such a layer stays direct. Fixed rules of the shapes, so the choice — and the bits —
+    /// do not depend on timing.
     func path<Scalar: TensorScalar>(_ algorithm: ConvolutionAlgorithm, for _: Scalar.Type,
                                     product: ConvolutionProduct = .forward) -> ConvolutionPath {
         switch algorithm {
