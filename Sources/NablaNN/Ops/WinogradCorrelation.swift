@@ -312,14 +312,16 @@ struct WinogradGrid {
                 let first = (paddingWidth + shift) / 4, blocks = width / 16
                 for y in 0..<height {
                     let row = grid + c * plane + (paddingHeight + y) * rowLength + first, values = source + y * width
+                    var done = 0
                     if Scalar.self == Float.self {
                         transposeBlocks(UnsafeRawPointer(values).assumingMemoryBound(to: Float.self),
                                         into: UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), blocks: blocks)
+                        done = 16 * blocks
                     } else if Scalar.self == Double.self {
                         transposeBlocks(UnsafeRawPointer(values).assumingMemoryBound(to: Double.self),
                                         into: UnsafeMutableRawPointer(row).assumingMemoryBound(to: Double.self), blocks: blocks)
+                        done = 16 * blocks
                     }
-                    let done = Scalar.self == Float.self || Scalar.self == Double.self ? 16 * blocks : 0
                     for x in done..<width { row[x % 4 * phaseLength + x / 4] = values[x] }
                 }
             } else {
@@ -349,4 +351,4 @@ extension WinogradGrid {
 }
 
 /// The greatest common divisor of two positive integers.
-private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

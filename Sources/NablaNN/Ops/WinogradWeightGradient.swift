@@ -50,16 +50,12 @@ enum WinogradWeightGradient {
     /// (6), a last single one on ``OuterKernel/taps3x3x1(input:gradient:out:sweep:_:)`` (9).
     static func channelMultiple(vectors: Int) -> Int {
         var multiple = 1
-        if vectors >= 4 { multiple = 3 }
-        if vectors % 4 >= 2 { multiple = multiple == 1 ? 6 : lcm(multiple, 6) }
-        if vectors % 2 == 1 { multiple = lcm(multiple, 9) }
+        /// Also a multiple of `group`: their least common multiple.
+        func include(_ group: Int) { multiple = multiple / gcd(multiple, group) * group }
+        if vectors >= 4 { include(3) }
+        if vectors % 4 >= 2 { include(6) }
+        if vectors % 2 == 1 { include(9) }
         return multiple
-    }
-
-    private static func lcm(_ a: Int, _ b: Int) -> Int {
-        var (x, y) = (a, b)
-        while y != 0 { (x, y) = (y, x % y) }
-        return a / x * b
     }
 }
 
