@@ -19,13 +19,11 @@ final class ConvolutionRandomShapeTests: XCTestCase {
     /// A shape the direct kernels take (unit stride, padding at most the dilated kernel's reach minus
     /// one), drawn from `generator`.
     static func randomShape(using generator: inout RandomGenerator) -> DirectConvolutionTests.Shape {
-        func draw(_ range: ClosedRange<Int>) -> Int {
-            range.lowerBound + Int(generator.next() % UInt64(range.count))
-        }
+        func draw(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         while true {
             // Half of the shapes are 3×3 undilated, the ones Winograd takes.
-            let winogradShape = draw(0...1) == 0
-            let kernel = winogradShape ? (3, 3) : ([1, 3, 5][draw(0...2)], [1, 3, 5][draw(0...2)])
+            let winogradShape = Bool.random(using: &generator)
+            let kernel = winogradShape ? (3, 3) : ([1, 3, 5].randomElement(using: &generator)!, [1, 3, 5].randomElement(using: &generator)!)
             let dilation = winogradShape ? (1, 1) : (draw(1...2), draw(1...2))
             let padding = (draw(0...dilation.0 * (kernel.0 - 1)), draw(0...dilation.1 * (kernel.1 - 1)))
             let shape: DirectConvolutionTests.Shape = (draw(1...20), draw(1...40), draw(1...21), draw(1...37),
@@ -36,9 +34,9 @@ final class ConvolutionRandomShapeTests: XCTestCase {
 
     /// Sets a random vector width, register file, threading and kernel choices; returns their description.
     static func randomKernelChoices(using generator: inout RandomGenerator) -> String {
-        func choice<T>(_ options: [T]) -> T { options[Int(generator.next() % UInt64(options.count))] }
+        func choice<T>(_ options: [T]) -> T { options.randomElement(using: &generator)! }
         let bits = choice(DirectConvolutionTests.widths), registers = choice(DirectConvolutionTests.registerFiles)
-        let split = choice([false, true])
+        let split = Bool.random(using: &generator)
         DirectConvolution.vectorBitsOverride = bits
         DirectConvolutionSupport.registerCount = registers
         ConvolutionTuning.parallelThreshold = split ? 0 : Int.max
@@ -48,18 +46,19 @@ final class ConvolutionRandomShapeTests: XCTestCase {
         DirectConvolution.columnMaskOverride = choice(switches)
         DirectConvolution.batchVectorOverride = choice(switches)
         DirectConvolution.rowReuseOverride = choice(switches)
-        DirectConvolution.outerKernels = choice([true, false])
-        return "\(bits)-bit vectors, \(registers) registers, \(split ? "split" : "one core"), column split "
-            + "\(String(describing: DirectConvolution.columnSplitOverride)), channel vectors "
-            + "\(String(describing: DirectConvolution.channelVectorOverride)), column masks "
-            + "\(String(describing: DirectConvolution.columnMaskOverride)), batch vectors "
-            + "\(String(describing: DirectConvolution.batchVectorOverride)), row reuse "
-            + "\(String(describing: DirectConvolution.rowReuseOverride)), outer kernels \(DirectConvolution.outerKernels)"
+        DirectConvolution.outerKernels = Bool.random(using: &generator)
+        let forced: [(String, Bool?)] = [
+            ("column split", DirectConvolution.columnSplitOverride), ("channel vectors", DirectConvolution.channelVectorOverride),
+            ("column masks", DirectConvolution.columnMaskOverride), ("batch vectors", DirectConvolution.batchVectorOverride),
+            ("row reuse", DirectConvolution.rowReuseOverride), ("outer kernels", DirectConvolution.outerKernels),
+        ]
+        return (["\(bits)-bit vectors", "\(registers) registers", split ? "split" : "one core"]
+            + forced.map { "\($0.0) \($0.1.map(String.init) ?? "by rule")" }).joined(separator: ", ")
     }
 
-    /// `direct`, `winograd`, `winograd4x4` and `auto` give the BLAS path's output and gradients to 1e-10
-    /// (Winograd's transforms add a few units in the last place to sums of at most 36·20 products; the
-    /// direct kernels differ only in summation order). `NABLA_RANDOM_SHAPES` sets how many shapes
+    /// `direct`, `winograd`, `winograd4x4` and `auto` give the BLAS path's output and gradients to 1e-12
+    /// per element, the bound of the hand-picked shapes (`WinogradConvolutionTests`): the direct kernels
+    /// differ from it only in summation order, Winograd by its transforms' few extra roundings. `NABLA_RANDOM_SHAPES` sets how many shapes
     /// (default 48), `NABLA_RANDOM_SHAPES_SEED` the seed (default 2026), to sweep further by hand.
     func testEveryAlgorithmAgreesWithTheBLASPathOnRandomShapes() {
         let environment = ProcessInfo.processInfo.environment
@@ -73,7 +72,7 @@ final class ConvolutionRandomShapeTests: XCTestCase {
             let choices = Self.randomKernelChoices(using: &generator)
             for algorithm in [ConvolutionAlgorithm.direct, .winograd, .winograd4x4, .auto] {
                 for (part, (actual, expected)) in zip(["output", "∂x", "∂W", "∂b"], zip(run(algorithm), reference)) {
-                    assertClose(actual, expected, relative: 1e-10, absolute: 1e-10,
+                    assertClose(actual, expected, relative: 1e-12, absolute: 1e-12,
                                 "shape \(index) \(shape), \(algorithm), \(choices): \(part)")
                 }
             }
