@@ -15,6 +15,7 @@ final class DirectCorrelationDriverTests: XCTestCase {
         var mr: Int, nv: Int, lanes: Int
         var expectedTaps: UnsafePointer<Int>
         var expectedTailTaps: UnsafePointer<Int>?
+        var shape: (mr: Int, nv: Int) { (mr, nv) }
 
         func compute(block: Int, kStart: Int, kCount: Int, taps: UnsafePointer<Int>, input: UnsafePointer<Float>,
                      inputOffsets: UnsafePointer<Int>, output: UnsafeMutablePointer<Float>,

@@ -1,3 +1,5 @@
+import CNablaKernels
+
 /// The register-tiled SIMD micro-kernels of the direct convolution (`DirectConvolution.swift`).
 ///
 /// They are generic over the vector type `V` (`SIMD16<Float>` with AVX-512, `SIMD8<Float>` with AVX2,
@@ -93,46 +95,60 @@ enum BroadcastKernel {
         storeVector(s70, c0 + 7 &* ldc); storeVector(s71, c1 + 7 &* ldc); storeVector(s72, c2 + 7 &* ldc)
     }
 
-    /// 6 rows × 4 vectors: 24 accumulators (32-register targets).
+    /// 6 rows × 4 vectors: 24 accumulators (32-register targets; six channels in one block). With
+    /// `groups > 1` it computes that many tiles, the next one's offsets `stride` further in
+    /// `inputOffsets` and `outputOffsets` (a run of ``DirectCorrelation``'s groups over one tap range),
+    /// first requesting each tile's output lines owned if `prefetch`.
     @inline(never)
     static func tile6x4<V: SIMD>(
         depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
         input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
         output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
-        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
+        ldc: Int, initial: UnsafePointer<V.Scalar>?, groups: Int = 1, stride: Int = 0, prefetch: Bool = false, _: V.Type
     ) where V.Scalar: BinaryFloatingPoint {
-        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2], b3 = input + inputOffsets[3]
-        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00, s03 = s00
-        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10, s13 = s10
-        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20, s23 = s20
-        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30, s33 = s30
-        var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40, s42 = s40, s43 = s40
-        var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50, s52 = s50, s53 = s50
-        var w = a
-        for k in 0..<depth {
-            let offset = taps[k]
-            let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset), x3: V = loadVector(b3 + offset)
-            var r = V(repeating: w[0])
-            s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2); s03 = s03.addingProduct(r, x3)
-            r = V(repeating: w[1])
-            s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2); s13 = s13.addingProduct(r, x3)
-            r = V(repeating: w[2])
-            s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2); s23 = s23.addingProduct(r, x3)
-            r = V(repeating: w[3])
-            s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2); s33 = s33.addingProduct(r, x3)
-            r = V(repeating: w[4])
-            s40 = s40.addingProduct(r, x0); s41 = s41.addingProduct(r, x1); s42 = s42.addingProduct(r, x2); s43 = s43.addingProduct(r, x3)
-            r = V(repeating: w[5])
-            s50 = s50.addingProduct(r, x0); s51 = s51.addingProduct(r, x1); s52 = s52.addingProduct(r, x2); s53 = s53.addingProduct(r, x3)
-            w += 6
+        var inputOffsets = inputOffsets, outputOffsets = outputOffsets
+        for _ in 0..<groups {
+            let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2], c3 = output + outputOffsets[3]
+            if prefetch {
+                var l0 = c0, l1 = c1, l2 = c2, l3 = c3
+                for _ in 0..<6 {
+                    nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); nabla_prefetch_for_write(l2); nabla_prefetch_for_write(l3)
+                    l0 += ldc; l1 += ldc; l2 += ldc; l3 += ldc
+                }
+            }
+            let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2], b3 = input + inputOffsets[3]
+            var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00, s03 = s00
+            var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10, s13 = s10
+            var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20, s23 = s20
+            var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30, s33 = s30
+            var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40, s42 = s40, s43 = s40
+            var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50, s52 = s50, s53 = s50
+            var w = a
+            for k in 0..<depth {
+                let offset = taps[k]
+                let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset), x3: V = loadVector(b3 + offset)
+                var r = V(repeating: w[0])
+                s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2); s03 = s03.addingProduct(r, x3)
+                r = V(repeating: w[1])
+                s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2); s13 = s13.addingProduct(r, x3)
+                r = V(repeating: w[2])
+                s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2); s23 = s23.addingProduct(r, x3)
+                r = V(repeating: w[3])
+                s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2); s33 = s33.addingProduct(r, x3)
+                r = V(repeating: w[4])
+                s40 = s40.addingProduct(r, x0); s41 = s41.addingProduct(r, x1); s42 = s42.addingProduct(r, x2); s43 = s43.addingProduct(r, x3)
+                r = V(repeating: w[5])
+                s50 = s50.addingProduct(r, x0); s51 = s51.addingProduct(r, x1); s52 = s52.addingProduct(r, x2); s53 = s53.addingProduct(r, x3)
+                w += 6
+            }
+            storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2); storeVector(s03, c3)
+            storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc); storeVector(s13, c3 + ldc)
+            storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc); storeVector(s23, c3 + 2 &* ldc)
+            storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc); storeVector(s33, c3 + 3 &* ldc)
+            storeVector(s40, c0 + 4 &* ldc); storeVector(s41, c1 + 4 &* ldc); storeVector(s42, c2 + 4 &* ldc); storeVector(s43, c3 + 4 &* ldc)
+            storeVector(s50, c0 + 5 &* ldc); storeVector(s51, c1 + 5 &* ldc); storeVector(s52, c2 + 5 &* ldc); storeVector(s53, c3 + 5 &* ldc)
+            inputOffsets += stride; outputOffsets += stride
         }
-        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2], c3 = output + outputOffsets[3]
-        storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2); storeVector(s03, c3)
-        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc); storeVector(s13, c3 + ldc)
-        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc); storeVector(s23, c3 + 2 &* ldc)
-        storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc); storeVector(s33, c3 + 3 &* ldc)
-        storeVector(s40, c0 + 4 &* ldc); storeVector(s41, c1 + 4 &* ldc); storeVector(s42, c2 + 4 &* ldc); storeVector(s43, c3 + 4 &* ldc)
-        storeVector(s50, c0 + 5 &* ldc); storeVector(s51, c1 + 5 &* ldc); storeVector(s52, c2 + 5 &* ldc); storeVector(s53, c3 + 5 &* ldc)
     }
 
     /// 3 rows × 8 vectors: 24 accumulators (32-register targets).

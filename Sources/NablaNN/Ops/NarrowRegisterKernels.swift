@@ -1,3 +1,5 @@
+import CNablaKernels
+
 /// The register tiles of 16-register targets (x86-64 with AVX2 but without AVX-512): the same sums as
 /// the 32-register tiles of `DirectConvolutionKernels.swift` and `MaskedWeightGradientKernel.swift`,
 /// in the same order per output, on tiles of at most 12 accumulators plus the vectors a step loads.
@@ -46,48 +48,59 @@ extension BroadcastKernel {
         storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc)
     }
 
-    /// 6 rows × 2 vectors: 12 accumulators (16-register targets; six channels in one block).
+    /// 6 rows × 2 vectors: 12 accumulators (16-register targets; six channels in one block). With
+    /// `groups > 1` it computes that many tiles, the next one's offsets `stride` further in
+    /// `inputOffsets` and `outputOffsets` (a run of ``DirectCorrelation``'s groups over one tap range),
+    /// first requesting each tile's output lines owned if `prefetch`.
     @inline(never)
     static func tile6x2<V: SIMD>(
         depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
         input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
         output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
-        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
+        ldc: Int, initial: UnsafePointer<V.Scalar>?, groups: Int = 1, stride: Int = 0, prefetch: Bool = false, _: V.Type
     ) where V.Scalar: BinaryFloatingPoint {
-        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1]
-        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00
-        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10
-        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20
-        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30
-        var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40
-        var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50
-        var w = a, tap = taps
+        var inputOffsets = inputOffsets, outputOffsets = outputOffsets
         let tapsEnd = taps + depth
-        while tap < tapsEnd {
-            let offset = tap.pointee
-            tap += 1
-            let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset)
-            var r = V(repeating: w[0])
-            s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1)
-            r = V(repeating: w[1])
-            s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1)
-            r = V(repeating: w[2])
-            s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1)
-            r = V(repeating: w[3])
-            s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1)
-            r = V(repeating: w[4])
-            s40 = s40.addingProduct(r, x0); s41 = s41.addingProduct(r, x1)
-            r = V(repeating: w[5])
-            s50 = s50.addingProduct(r, x0); s51 = s51.addingProduct(r, x1)
-            w += 6
+        for _ in 0..<groups {
+            let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1]
+            if prefetch {
+                var l0 = c0, l1 = c1
+                for _ in 0..<6 { nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); l0 += ldc; l1 += ldc }
+            }
+            let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1]
+            var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00
+            var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10
+            var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20
+            var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30
+            var s40 = initial.map { V(repeating: $0[4]) } ?? V(), s41 = s40
+            var s50 = initial.map { V(repeating: $0[5]) } ?? V(), s51 = s50
+            var w = a, tap = taps
+            while tap < tapsEnd {
+                let offset = tap.pointee
+                tap += 1
+                let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset)
+                var r = V(repeating: w[0])
+                s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1)
+                r = V(repeating: w[1])
+                s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1)
+                r = V(repeating: w[2])
+                s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1)
+                r = V(repeating: w[3])
+                s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1)
+                r = V(repeating: w[4])
+                s40 = s40.addingProduct(r, x0); s41 = s41.addingProduct(r, x1)
+                r = V(repeating: w[5])
+                s50 = s50.addingProduct(r, x0); s51 = s51.addingProduct(r, x1)
+                w += 6
+            }
+            storeVector(s00, c0); storeVector(s01, c1)
+            storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc)
+            storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc)
+            storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc)
+            storeVector(s40, c0 + 4 &* ldc); storeVector(s41, c1 + 4 &* ldc)
+            storeVector(s50, c0 + 5 &* ldc); storeVector(s51, c1 + 5 &* ldc)
+            inputOffsets += stride; outputOffsets += stride
         }
-        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1]
-        storeVector(s00, c0); storeVector(s01, c1)
-        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc)
-        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc)
-        storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc)
-        storeVector(s40, c0 + 4 &* ldc); storeVector(s41, c1 + 4 &* ldc)
-        storeVector(s50, c0 + 5 &* ldc); storeVector(s51, c1 + 5 &* ldc)
     }
 
     /// 3 rows × 4 vectors: 12 accumulators (16-register targets; three channels, e.g. the input
