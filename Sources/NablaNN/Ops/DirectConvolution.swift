@@ -375,14 +375,19 @@ struct BroadcastTile<V: DirectVector>: DirectCorrelationTile {
     func computeGroups(block: Int, kStart: Int, kCount: Int, taps: UnsafePointer<Int>, input: UnsafePointer<V.Scalar>,
                        groups: UnsafePointer<Int>, stride: Int, count: Int, output: UnsafeMutablePointer<V.Scalar>,
                        ldc: Int, prefetch: Bool) {
-        // The six-channel tiles (LeNet's first layer, depth 25) loop over the groups themselves: a call
-        // per group cost ~4% of that layer (AVX2 1→6 forward pass, one thread: 0.403–0.412 ms one by
-        // one, 0.387–0.393 in the tile); at the other tiles' depths a call is a smaller share.
+        // The tiles of shallow first layers loop over the groups themselves: a call per group cost ~4%
+        // of LeNet's 1→6 forward pass (depth 25, AVX2, one thread: 0.403–0.412 ms one by one,
+        // 0.387–0.393 in the 6×2 tile) and ~6% of convnet's 3→32 (depth 27, 4×3: 1.406–1.431 →
+        // 1.328–1.343 ms); at 6→16's depth of 150 no difference showed (0.818–0.833 ms both).
         let weights = packedWeights + (block * depth + kStart) * shape.mr, initial = bias.map { $0 + block * shape.mr }
         switch shape {
         case (6, 2):
             BroadcastKernel.tile6x2(depth: kCount, weights: weights, taps: taps, input: input, inputOffsets: groups,
                                     output: output, outputOffsets: groups + 2, ldc: ldc, initial: initial,
+                                    groups: count, stride: stride, prefetch: prefetch, V.self)
+        case (4, 3):
+            BroadcastKernel.tile4x3(depth: kCount, weights: weights, taps: taps, input: input, inputOffsets: groups,
+                                    output: output, outputOffsets: groups + 3, ldc: ldc, initial: initial,
                                     groups: count, stride: stride, prefetch: prefetch, V.self)
         case (6, 4):
             BroadcastKernel.tile6x4(depth: kCount, weights: weights, taps: taps, input: input, inputOffsets: groups,

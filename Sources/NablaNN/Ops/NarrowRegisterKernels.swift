@@ -12,40 +12,52 @@ import CNablaKernels
 /// count (as ``BroadcastKernel/tile3x8(depth:weights:taps:input:inputOffsets:output:outputOffsets:ldc:initial:_:)``
 /// does): a counted loop may be unrolled and spill accumulators under SwiftPM's frame-pointer flag.
 extension BroadcastKernel {
-    /// 4 rows × 3 vectors: 12 accumulators (16-register targets).
+    /// 4 rows × 3 vectors: 12 accumulators (16-register targets). `groups`, `stride` and `prefetch` as in
+    /// ``tile6x2(depth:weights:taps:input:inputOffsets:output:outputOffsets:ldc:initial:groups:stride:prefetch:_:)``.
     @inline(never)
     static func tile4x3<V: SIMD>(
         depth: Int, weights a: UnsafePointer<V.Scalar>, taps: UnsafePointer<Int>,
         input: UnsafePointer<V.Scalar>, inputOffsets: UnsafePointer<Int>,
         output: UnsafeMutablePointer<V.Scalar>, outputOffsets: UnsafePointer<Int>,
-        ldc: Int, initial: UnsafePointer<V.Scalar>?, _: V.Type
+        ldc: Int, initial: UnsafePointer<V.Scalar>?, groups: Int = 1, stride: Int = 0, prefetch: Bool = false, _: V.Type
     ) where V.Scalar: BinaryFloatingPoint {
-        let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
-        var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
-        var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10
-        var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20
-        var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30
-        var w = a, tap = taps
+        var inputOffsets = inputOffsets, outputOffsets = outputOffsets
         let tapsEnd = taps + depth
-        while tap < tapsEnd {
-            let offset = tap.pointee
-            tap += 1
-            let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset)
-            var r = V(repeating: w[0])
-            s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2)
-            r = V(repeating: w[1])
-            s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2)
-            r = V(repeating: w[2])
-            s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2)
-            r = V(repeating: w[3])
-            s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2)
-            w += 4
+        for _ in 0..<groups {
+            let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
+            if prefetch {
+                var l0 = c0, l1 = c1, l2 = c2
+                for _ in 0..<4 {
+                    nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); nabla_prefetch_for_write(l2)
+                    l0 += ldc; l1 += ldc; l2 += ldc
+                }
+            }
+            let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
+            var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
+            var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10, s12 = s10
+            var s20 = initial.map { V(repeating: $0[2]) } ?? V(), s21 = s20, s22 = s20
+            var s30 = initial.map { V(repeating: $0[3]) } ?? V(), s31 = s30, s32 = s30
+            var w = a, tap = taps
+            while tap < tapsEnd {
+                let offset = tap.pointee
+                tap += 1
+                let x0: V = loadVector(b0 + offset), x1: V = loadVector(b1 + offset), x2: V = loadVector(b2 + offset)
+                var r = V(repeating: w[0])
+                s00 = s00.addingProduct(r, x0); s01 = s01.addingProduct(r, x1); s02 = s02.addingProduct(r, x2)
+                r = V(repeating: w[1])
+                s10 = s10.addingProduct(r, x0); s11 = s11.addingProduct(r, x1); s12 = s12.addingProduct(r, x2)
+                r = V(repeating: w[2])
+                s20 = s20.addingProduct(r, x0); s21 = s21.addingProduct(r, x1); s22 = s22.addingProduct(r, x2)
+                r = V(repeating: w[3])
+                s30 = s30.addingProduct(r, x0); s31 = s31.addingProduct(r, x1); s32 = s32.addingProduct(r, x2)
+                w += 4
+            }
+            storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2)
+            storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc)
+            storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc)
+            storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc)
+            inputOffsets += stride; outputOffsets += stride
         }
-        let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
-        storeVector(s00, c0); storeVector(s01, c1); storeVector(s02, c2)
-        storeVector(s10, c0 + ldc); storeVector(s11, c1 + ldc); storeVector(s12, c2 + ldc)
-        storeVector(s20, c0 + 2 &* ldc); storeVector(s21, c1 + 2 &* ldc); storeVector(s22, c2 + 2 &* ldc)
-        storeVector(s30, c0 + 3 &* ldc); storeVector(s31, c1 + 3 &* ldc); storeVector(s32, c2 + 3 &* ldc)
     }
 
     /// 6 rows × 2 vectors: 12 accumulators (16-register targets; six channels in one block). With
