@@ -142,7 +142,7 @@ struct DirectCorrelation<Padded, Scalar> {
                         packing?.copyTails(UnsafePointer(padded), into: tails)
                         let out = output + (finish == nil ? n : worker) * outSample
                         for r in 0..<runCount {
-                            let run = runs + 3 * r, count = run[1], kind = GroupKind(rawValue: run[2])
+                            let run = runs + 3 * r, count = run[1], kind = GroupKind(rawValue: run[2])!
                             let entries = UnsafePointer(table + run[0] * groupStride)
                             let kStart = entries[3 * nv], kCount = entries[3 * nv + 1]
                             let source = UnsafePointer(kind == .tail ? tails : padded)
@@ -261,7 +261,7 @@ extension DirectCorrelationTile {
         var entry = groups
         for _ in 0..<count {
             if prefetch {
-                // (Pointer steps, no overflow checks: per group this is most of the driver's work.)
+                // (Pointer steps: no overflow checks in the loop.)
                 for v in 0..<nv {
                     var line = output + entry[nv + v]
                     for _ in 0..<mr { nabla_prefetch_for_write(line); line += ldc }
