@@ -377,7 +377,7 @@ struct BroadcastTile<V: DirectVector>: DirectCorrelationTile {
                        ldc: Int, prefetch: Bool) {
         // The tiles of shallow first layers loop over the groups themselves: a call per group cost ~4%
         // of LeNet's 1→6 forward pass (depth 25, AVX2, one thread: 0.403–0.412 ms one by one,
-        // 0.387–0.393 in the 6×2 tile) and ~6% of convnet's 3→32 (depth 27, 4×3: 1.406–1.431 →
+        // 0.390–0.393 in the 6×2 tile) and ~6% of convnet's 3→32 (depth 27, 4×3: 1.406–1.431 →
         // 1.328–1.343 ms); at 6→16's depth of 150 no difference showed (0.818–0.833 ms both).
         let weights = packedWeights + (block * depth + kStart) * shape.mr, initial = bias.map { $0 + block * shape.mr }
         switch shape {

@@ -1,5 +1,3 @@
-import CNablaKernels
-
 /// The register-tiled SIMD micro-kernels of the direct convolution (`DirectConvolution.swift`).
 ///
 /// They are generic over the vector type `V` (`SIMD16<Float>` with AVX-512, `SIMD8<Float>` with AVX2,
@@ -110,11 +108,8 @@ enum BroadcastKernel {
         for _ in 0..<groups {
             let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2], c3 = output + outputOffsets[3]
             if prefetch {
-                var l0 = c0, l1 = c1, l2 = c2, l3 = c3
-                for _ in 0..<6 {
-                    nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); nabla_prefetch_for_write(l2); nabla_prefetch_for_write(l3)
-                    l0 += ldc; l1 += ldc; l2 += ldc; l3 += ldc
-                }
+                prefetchForWrite(rows: 6, from: c0, pitch: ldc); prefetchForWrite(rows: 6, from: c1, pitch: ldc)
+                prefetchForWrite(rows: 6, from: c2, pitch: ldc); prefetchForWrite(rows: 6, from: c3, pitch: ldc)
             }
             let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2], b3 = input + inputOffsets[3]
             var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00, s03 = s00

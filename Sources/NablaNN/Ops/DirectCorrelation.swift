@@ -149,27 +149,19 @@ struct DirectCorrelation<Padded, Scalar> {
                             let groupTaps = UnsafePointer((kind == .tail ? tailTaps : taps) + kStart)
                             for block in 0..<blocks {
                                 let rows = Swift.min(mr, outChannels - block * mr)
-                                // The tile's output lines are requested owned before its sums (`prefetch`):
-                                // the kernel's final stores would otherwise wait for each line to be read
-                                // from memory (a fresh output tensor is not in any cache), stalling in the
-                                // store buffer. The tail stage is in cache already.
-                                if kind == .tail {
+                                // Where the run's tiles write: the tail stage (in cache already, so no
+                                // write prefetch), the staging grid, or the output itself — or nil for
+                                // a partial last block or a group with a vector past the plane.
+                                let target: (output: UnsafeMutablePointer<Scalar>, ldc: Int, prefetch: Bool)? =
+                                    kind == .tail ? (tailStage + block * mr * tailPitch, tailPitch, false)
+                                    : !inPlace ? (staging + block * mr * layout.stagingPitch, layout.stagingPitch, true)
+                                    : kind == .main && rows == mr ? (out + block * mr * outPlane, outPlane, true) : nil
+                                if let target {
                                     kernel.computeGroups(block: block, kStart: kStart, kCount: kCount, taps: groupTaps,
                                                          input: source, groups: entries, stride: groupStride, count: count,
-                                                         output: tailStage + block * mr * tailPitch, ldc: tailPitch,
-                                                         prefetch: false)
-                                } else if !inPlace {
-                                    let pitch = layout.stagingPitch
-                                    kernel.computeGroups(block: block, kStart: kStart, kCount: kCount, taps: groupTaps,
-                                                         input: source, groups: entries, stride: groupStride, count: count,
-                                                         output: staging + block * mr * pitch, ldc: pitch, prefetch: true)
-                                } else if kind == .main && rows == mr {
-                                    kernel.computeGroups(block: block, kStart: kStart, kCount: kCount, taps: groupTaps,
-                                                         input: source, groups: entries, stride: groupStride, count: count,
-                                                         output: out + block * mr * outPlane, ldc: outPlane, prefetch: true)
+                                                         output: target.output, ldc: target.ldc, prefetch: target.prefetch)
                                 } else {
-                                    // A partial last block, or a group with a vector past the plane: through
-                                    // the tile staging, then its valid channels and pixels out.
+                                    // Through the tile staging, then its valid channels and pixels out.
                                     let base = out + block * mr * outPlane, ldc = nv * lanes
                                     for g in 0..<count {
                                         let entry = entries + g * groupStride
@@ -261,11 +253,7 @@ extension DirectCorrelationTile {
         var entry = groups
         for _ in 0..<count {
             if prefetch {
-                // (Pointer steps: no overflow checks in the loop.)
-                for v in 0..<nv {
-                    var line = output + entry[nv + v]
-                    for _ in 0..<mr { nabla_prefetch_for_write(line); line += ldc }
-                }
+                for v in 0..<nv { prefetchForWrite(rows: mr, from: output + entry[nv + v], pitch: ldc) }
             }
             compute(block: block, kStart: kStart, kCount: kCount, taps: taps, input: input, inputOffsets: entry,
                     output: output, outputOffsets: entry + nv, ldc: ldc)

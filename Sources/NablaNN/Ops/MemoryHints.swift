@@ -23,3 +23,12 @@ func prefetchStart<S>(of p: UnsafePointer<S>, count: Int) {
     var offset = 0
     while offset < bytes { nabla_prefetch(raw + offset); offset &+= 64 }
 }
+
+/// Asks for the lines at `line`, `line + pitch`, … (`rows` of them) owned for writing: a register tile's
+/// output lines, requested before its sums so that its final stores do not wait for each line to be
+/// read from memory (a fresh output tensor is in no cache) and stall in the store buffer.
+@inline(__always)
+func prefetchForWrite<S>(rows: Int, from line: UnsafeMutablePointer<S>, pitch: Int) {
+    var line = line
+    for _ in 0..<rows { nabla_prefetch_for_write(line); line += pitch }
+}

@@ -1,5 +1,3 @@
-import CNablaKernels
-
 /// The register tiles of 16-register targets (x86-64 with AVX2 but without AVX-512): the same sums as
 /// the 32-register tiles of `DirectConvolutionKernels.swift` and `MaskedWeightGradientKernel.swift`,
 /// in the same order per output, on tiles of at most 12 accumulators plus the vectors a step loads.
@@ -26,11 +24,8 @@ extension BroadcastKernel {
         for _ in 0..<groups {
             let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1], c2 = output + outputOffsets[2]
             if prefetch {
-                var l0 = c0, l1 = c1, l2 = c2
-                for _ in 0..<4 {
-                    nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); nabla_prefetch_for_write(l2)
-                    l0 += ldc; l1 += ldc; l2 += ldc
-                }
+                prefetchForWrite(rows: 4, from: c0, pitch: ldc); prefetchForWrite(rows: 4, from: c1, pitch: ldc)
+                prefetchForWrite(rows: 4, from: c2, pitch: ldc)
             }
             let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1], b2 = input + inputOffsets[2]
             var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00, s02 = s00
@@ -75,10 +70,7 @@ extension BroadcastKernel {
         let tapsEnd = taps + depth
         for _ in 0..<groups {
             let c0 = output + outputOffsets[0], c1 = output + outputOffsets[1]
-            if prefetch {
-                var l0 = c0, l1 = c1
-                for _ in 0..<6 { nabla_prefetch_for_write(l0); nabla_prefetch_for_write(l1); l0 += ldc; l1 += ldc }
-            }
+            if prefetch { prefetchForWrite(rows: 6, from: c0, pitch: ldc); prefetchForWrite(rows: 6, from: c1, pitch: ldc) }
             let b0 = input + inputOffsets[0], b1 = input + inputOffsets[1]
             var s00 = initial.map { V(repeating: $0[0]) } ?? V(), s01 = s00
             var s10 = initial.map { V(repeating: $0[1]) } ?? V(), s11 = s10
