@@ -150,7 +150,7 @@ func rowShiftedConvolutionForward<Scalar: TensorScalar>(
                         for channel in 0..<outChannels { (o + channel * plane).update(repeating: bias[channel], count: plane) }
                     }
                     for i in 0..<g.kernelHeight {
-                        Scalar.gemm(transposeA: false, transposeB: false, m: outChannels, n: plane, k: depth, alpha: 1,
+                        blasProduct(transposeA: false, transposeB: false, m: outChannels, n: plane, k: depth, alpha: 1,
                                     a: permuted + i * outChannels * depth, lda: depth, b: z + i * step, ldb: segment,
                                     beta: i == 0 && bias == nil ? 0 : 1, c: o, ldc: plane)
                     }
@@ -187,7 +187,7 @@ func rowShiftedConvolutionBackward<Scalar: TensorScalar>(
                         if dw != nil {
                             lowerShiftedRows(x + n * inSample, g, into: z)
                             for i in 0..<kH {
-                                Scalar.gemm(transposeA: false, transposeB: true, m: outChannels, n: depth, k: plane,
+                                blasProduct(transposeA: false, transposeB: true, m: outChannels, n: depth, k: plane,
                                             alpha: 1, a: upstream, lda: plane, b: z + i * step, ldb: segment,
                                             beta: 1, c: partial + i * outChannels * depth, ldc: depth)
                             }
@@ -197,7 +197,7 @@ func rowShiftedConvolutionBackward<Scalar: TensorScalar>(
                         // each plane, so only the rows below them start at zero. Z is reused as ∂Z.
                         for r in 0..<depth { zeroSpan(z + r * segment + plane, count: segment - plane) }
                         for i in 0..<kH {
-                            Scalar.gemm(transposeA: true, transposeB: false, m: depth, n: plane, k: outChannels,
+                            blasProduct(transposeA: true, transposeB: false, m: depth, n: plane, k: outChannels,
                                         alpha: 1, a: permuted + i * outChannels * depth, lda: depth, b: upstream,
                                         ldb: plane, beta: i == 0 ? 0 : 1, c: z + i * step, ldc: segment)
                         }

@@ -62,9 +62,38 @@ package func matrixMultiply<Scalar: TensorScalar>(
     forEachProductPart(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
                        tile: 16, parallel: true) { rows, columns, aOffset, bOffset, cOffset in
         preparingEachPart(rows, columns)
-        Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+        blasProduct(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                     a: a + aOffset, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + cOffset, ldc: ldc)
     }
+}
+
+/// One BLAS call `C = α·op(A)·op(B) + β·C` on the calling thread (``TensorScalar/gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``),
+/// except that `β = 0` is done as a zero fill of `C` with vector stores followed by the product with
+/// `β = 1`.
+///
+/// Why: before it multiplies, OpenBLAS applies β to `C` in a separate pass (`gemm_beta`), and the
+/// `x86_64` builds of r0.3.21 (Zen, Haswell) use its generic C loop, which zeroes one `Float` per
+/// `movss` store — 4 bytes per store where a 256-bit store writes 32. In the `mlp` step that pass
+/// was 9.6% of a two-thread profile (AMD Zen 3: the weight gradients, 512×784 and 512×512, and the
+/// input gradients). The result is the same bits: with `β = 0` each element is `0 + α·Σ`, which is
+/// what the product adds into the zeroed `C` (a `−0` sum gives `+0` both ways, and nothing in `C` is
+/// read before it is zeroed, so a `NaN` left there is overwritten as `β = 0` promises).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+package func blasProduct<Scalar: TensorScalar>(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Scalar, a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+    beta: Scalar, c: UnsafeMutablePointer<Scalar>, ldc: Int
+) {
+    var beta = beta
+    if beta == 0 && m > 0 && n > 0 {
+        // Row by row even when `C` is contiguous: a fill of many megabytes could take glibc's
+        // non-temporal `memset`, which would send `C` out of the cache just before the product reads it.
+        for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }
+        beta = 1
+    }
+    Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 /// Splits `C = op(A)·op(B)` (`m × n`, sums `k` deep, row-major, `op(X) = Xᵀ` when the flag is set) into
