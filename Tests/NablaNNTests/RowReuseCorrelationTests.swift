@@ -180,4 +180,51 @@ final class RowReuseCorrelationTests: XCTestCase {
             DirectConvolution.rowReuseOverride = nil
         }
     }
+
+    /// The two-vector 4-row tile writes, bit for bit, what the one-vector tile writes at each of its two
+    /// columns (the same sums in the same order), on every vector type it is built for, with an
+    /// output pitch that is not the input's; and nothing outside its 4 × 2 vectors.
+    func testPairedFourRowTileIsTwoOneVectorTiles() {
+        func check<V: SIMD>(_: V.Type, channels: Int, kernelWidth: Int, dilation: Int) where V.Scalar: BinaryFloatingPoint {
+            var generator = RandomGenerator(seed: UInt64(channels * 10 + kernelWidth))
+            let l = V.scalarCount, pitch = 3 * l + (kernelWidth - 1) * dilation + 3, plane = 9 * pitch + 5
+            let input = (0..<(channels * plane + 4 * l)).map { _ in V.Scalar(generator.nextNormal()) }
+            let weights = (0..<(channels * kernelWidth * 5)).map { _ in V.Scalar(generator.nextNormal()) }
+            let outputPitch = 2 * l + 3
+            var paired = [V.Scalar](repeating: .nan, count: 4 * outputPitch), single = paired
+            input.withUnsafeBufferPointer { x in
+                weights.withUnsafeBufferPointer { w in
+                    paired.withUnsafeMutableBufferPointer { o in
+                        RowReuseKernel.rows4Height5Columns2(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilation,
+                                                            weights: w.baseAddress!, input: x.baseAddress! + 1, planeStride: plane,
+                                                            rowPitch: pitch, output: o.baseAddress!, outputPitch: outputPitch,
+                                                            initial: 0.25, V.self)
+                    }
+                    single.withUnsafeMutableBufferPointer { o in
+                        for column in [l, 0] {
+                            RowReuseKernel.rows4Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilation,
+                                                        weights: w.baseAddress!, input: x.baseAddress! + 1 + column,
+                                                        planeStride: plane, rowPitch: pitch, output: o.baseAddress! + column,
+                                                        outputPitch: outputPitch, initial: 0.25, V.self)
+                        }
+                    }
+                }
+            }
+            let context = "\(V.self), \(channels) channels, kernel width \(kernelWidth), dilation \(dilation)"
+            for index in paired.indices {
+                if index % outputPitch < 2 * l {
+                    XCTAssertEqual(paired[index], single[index], "\(context): element \(index)")
+                    XCTAssertFalse(paired[index].isNaN, "\(context): element \(index) not written")
+                } else {
+                    XCTAssertTrue(paired[index].isNaN, "\(context): wrote element \(index), past the row's two vectors")
+                }
+            }
+        }
+        for (channels, kernelWidth, dilation) in [(6, 5, 1), (1, 3, 2), (2, 1, 1)] {
+            check(SIMD2<Double>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
+            check(SIMD4<Double>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
+            check(SIMD8<Float>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
+            check(SIMD16<Float>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
+        }
+    }
 }

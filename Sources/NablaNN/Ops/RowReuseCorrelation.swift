@@ -9,10 +9,11 @@
 ///
 /// A group of samples is copied side by side into the interior of one padded grid (``RowReuseGrid``:
 /// its zero borders are written once per call), the tiles walk the grid's rows in blocks of ten or eight
-/// (the last of four when at most four are left), and the output is computed into a staging grid of the
-/// same pitch whose output columns are copied out. Within a block the vector columns run last to first:
-/// a last vector that reaches past its row writes into the next row's first lanes, which that row's
-/// first vector overwrites afterwards. Rows past `Ho` (a last block taller than what is left) read the
+/// (the last of four when at most four are left; with 16 registers and kernel height 5 that block takes
+/// its vectors in pairs), and the output is computed into a staging grid of the same pitch whose output
+/// columns are copied out. Within a block the vector columns run last to first: a last vector that
+/// reaches past its row writes into the next row's first lanes, which that row's first vector (or
+/// pair) overwrites afterwards. Rows past `Ho` (a last block taller than what is left) read the
 /// buffer's zeroed tail and are discarded.
 ///
 /// Every output element sums its taps in the order `c`, `j`, `i` (the general kernels: `i`, `c`, `j`),
@@ -73,7 +74,29 @@ extension DirectVector {
                         // A last group of fewer samples computes only the vectors its slots reach.
                         let vectors = grid.vectors(samples: count)
                         for (top, rows) in grid.blocks {
-                            for column in Swift.stride(from: vectors - 1, through: 0, by: -1) {
+                            // A 4-row block of kernel height 5 on 16 registers takes its vectors in
+                            // pairs (the last one alone when their count is odd), last to first.
+                            var column = vectors - 1
+                            if rows == 4 && kH == 5 && grid.pairsLastBlock {
+                                if vectors % 2 == 1 {
+                                    let offset = top * pitch + column * lanes
+                                    tile(rows: 4, kernelHeight: 5, channels: channels, kernelWidth: kW,
+                                         dilationWidth: layout.dilationWidth, weights: UnsafePointer(packed),
+                                         input: UnsafePointer(padded + offset), planeStride: plane, rowPitch: pitch,
+                                         output: staging + offset, initial: bias)
+                                    column -= 1
+                                }
+                                for pair in Swift.stride(from: column - 1, through: 0, by: -2) {
+                                    let offset = top * pitch + pair * lanes
+                                    RowReuseKernel.rows4Height5Columns2(
+                                        channels: channels, kernelWidth: kW, dilationWidth: layout.dilationWidth,
+                                        weights: UnsafePointer(packed), input: UnsafePointer(padded + offset),
+                                        planeStride: plane, rowPitch: pitch, output: staging + offset, outputPitch: pitch,
+                                        initial: bias, Self.self)
+                                }
+                                continue
+                            }
+                            for column in Swift.stride(from: column, through: 0, by: -1) {
                                 let offset = top * pitch + column * lanes
                                 tile(rows: rows, kernelHeight: kH, channels: channels, kernelWidth: kW,
                                      dilationWidth: layout.dilationWidth, weights: UnsafePointer(packed),
@@ -134,6 +157,9 @@ extension DirectVector {
 /// wastes 4 of 32 lanes, seven 12 of 208.
 struct RowReuseGrid {
     var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
+    /// Whether a last block of 4 rows takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
+    /// with 16 registers, where the 8-row tiles leave such a block (32 registers hold 10-row tiles and leave fewer).
+    var pairsLastBlock: Bool
     private var outWidth: Int, lanes: Int
     /// (first row, rows) of each register tile (``blockRows(remaining:registers:)``).
     var blocks: [(top: Int, rows: Int)]
@@ -149,6 +175,7 @@ struct RowReuseGrid {
             best = candidate
         }
         samples = best
+        pairsLastBlock = registers < 32
         width = pW + best * (w + pW)
         plane = layout.paddedHeight * width
         vectorsPerRow = vectors(best)

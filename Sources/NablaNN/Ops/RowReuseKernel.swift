@@ -1,6 +1,7 @@
 /// The register tiles of the single-channel correlation (`RowReuseCorrelation.swift`): ten or eight
 /// output rows of one channel, one vector of `L` pixels each, for a kernel of height 5 or 3 — and four
-/// rows, for the last block of a plane whose height leaves at most four.
+/// rows, for the last block of a plane whose height leaves at most four (on 16 registers, with kernel
+/// height 5, four rows of two vectors).
 ///
 /// Output row `r` of the tile takes kernel row `i` from input row `r + i`, so input row `m` meets
 /// every output row `r = m − i` of the tile: one load of it serves up to `kH` multiply-adds, each with
@@ -247,6 +248,65 @@ enum RowReuseKernel {
         }
         storeVector(s0, output); storeVector(s1, output + outputPitch)
         storeVector(s2, output + 2 &* outputPitch); storeVector(s3, output + 3 &* outputPitch)
+    }
+
+    /// Four rows of two vectors, kernel height 5: the last block of a plane on 16-register files.
+    ///
+    /// The one-vector 4-row tile has 4 accumulators, each taking 5 dependent multiply-adds per channel
+    /// and kernel column: at a 4-cycle latency it keeps at most half of two multiply-add pipes busy.
+    /// Two vector columns give it 8 accumulators, as many as the 8-row tile; the registers are 8
+    /// accumulators, 5 weights and the 2 vectors of the loaded row. The sum order is the other tiles'.
+    @inline(never)
+    static func rows4Height5Columns2<V: SIMD>(
+        channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
+        input: UnsafePointer<V.Scalar>, planeStride: Int, rowPitch: Int,
+        output: UnsafeMutablePointer<V.Scalar>, outputPitch: Int, initial: V.Scalar, _: V.Type
+    ) where V.Scalar: BinaryFloatingPoint {
+        let l = V.scalarCount
+        var s0 = V(repeating: initial), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0
+        var w = weights
+        for c in 0..<channels {
+            let plane = input + c &* planeStride
+            for j in 0..<kernelWidth {
+                var row = plane + j &* dilationWidth
+                let w0 = V(repeating: w[0]), w1 = V(repeating: w[1]), w2 = V(repeating: w[2])
+                let w3 = V(repeating: w[3]), w4 = V(repeating: w[4])
+                w += 5
+                var x: V = loadVector(row), y: V = loadVector(row + l)           // input row 0
+                s0 = s0.addingProduct(w0, x); t0 = t0.addingProduct(w0, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 1
+                s0 = s0.addingProduct(w1, x); t0 = t0.addingProduct(w1, y)
+                s1 = s1.addingProduct(w0, x); t1 = t1.addingProduct(w0, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 2
+                s0 = s0.addingProduct(w2, x); t0 = t0.addingProduct(w2, y)
+                s1 = s1.addingProduct(w1, x); t1 = t1.addingProduct(w1, y)
+                s2 = s2.addingProduct(w0, x); t2 = t2.addingProduct(w0, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 3
+                s0 = s0.addingProduct(w3, x); t0 = t0.addingProduct(w3, y)
+                s1 = s1.addingProduct(w2, x); t1 = t1.addingProduct(w2, y)
+                s2 = s2.addingProduct(w1, x); t2 = t2.addingProduct(w1, y)
+                s3 = s3.addingProduct(w0, x); t3 = t3.addingProduct(w0, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 4
+                s0 = s0.addingProduct(w4, x); t0 = t0.addingProduct(w4, y)
+                s1 = s1.addingProduct(w3, x); t1 = t1.addingProduct(w3, y)
+                s2 = s2.addingProduct(w2, x); t2 = t2.addingProduct(w2, y)
+                s3 = s3.addingProduct(w1, x); t3 = t3.addingProduct(w1, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 5
+                s1 = s1.addingProduct(w4, x); t1 = t1.addingProduct(w4, y)
+                s2 = s2.addingProduct(w3, x); t2 = t2.addingProduct(w3, y)
+                s3 = s3.addingProduct(w2, x); t3 = t3.addingProduct(w2, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 6
+                s2 = s2.addingProduct(w4, x); t2 = t2.addingProduct(w4, y)
+                s3 = s3.addingProduct(w3, x); t3 = t3.addingProduct(w3, y)
+                row += rowPitch; x = loadVector(row); y = loadVector(row + l)      // 7
+                s3 = s3.addingProduct(w4, x); t3 = t3.addingProduct(w4, y)
+            }
+        }
+        // Rows first to last, each row's two vectors left to right (the driver's overlap rule).
+        storeVector(s0, output); storeVector(t0, output + l)
+        let o1 = output + outputPitch, o2 = o1 + outputPitch, o3 = o2 + outputPitch
+        storeVector(s1, o1); storeVector(t1, o1 + l); storeVector(s2, o2); storeVector(t2, o2 + l)
+        storeVector(s3, o3); storeVector(t3, o3 + l)
     }
 
     /// Four rows, kernel height 3.
