@@ -71,11 +71,11 @@ package func matrixMultiply<Scalar: TensorScalar>(
 /// except that `β = 0` is done as a zero fill of `C` with vector stores followed by the product with
 /// `β = 1`.
 ///
-/// Why: before it multiplies, OpenBLAS applies β to `C` in a separate pass (`gemm_beta`), and the
-/// `x86_64` builds of r0.3.21 (Zen, Haswell) use its generic C loop, which zeroes one `Float` per
-/// `movss` store — 4 bytes per store where a 256-bit store writes 32. In the `mlp` step that pass
-/// was 9.6% of a two-thread profile (AMD Zen 3: the weight gradients, 512×784 and 512×512, and the
-/// input gradients). The result is the same bits: with `β = 0` each element is `0 + α·Σ`, which is
+/// Why: before it multiplies, OpenBLAS applies β to `C` in a separate pass (`gemm_beta`). In r0.3.21
+/// the Zen kernel set uses its generic C loop, which zeroes one `Float` per `movss` store — 4 bytes
+/// per store where a 256-bit store writes 32 (Haswell's and SkylakeX's passes store whole vectors;
+/// there this fill replaces one vector pass with another). In the `mlp` step that pass was 9.6% of a
+/// two-thread profile (AMD Zen 3: the weight gradients, 512×784 and 512×512, and the input gradients). The result is the same bits: with `β = 0` each element is `0 + α·Σ`, which is
 /// what the product adds into the zeroed `C` (a `−0` sum gives `+0` both ways, and nothing in `C` is
 /// read before it is zeroed, so a `NaN` left there is overwritten as `β = 0` promises).
 @_specialize(where Scalar == Float)
