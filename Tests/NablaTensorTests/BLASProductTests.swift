@@ -29,9 +29,11 @@ final class BLASProductTests: XCTestCase {
         var g = RandomGenerator(seed: seed)
         // Shapes off the kernels' tile sizes, a vector-sized one, an empty sum and a 1×1.
         for (m, n, k) in [(37, 23, 19), (64, 48, 32), (5, 130, 7), (9, 11, 0), (1, 1, 1)] {
-            let a = (0..<(m * k)).map { _ in Scalar(g.nextNormal()) }
-            var b = (0..<(k * n)).map { _ in Scalar(g.nextNormal()) }
-            if k > 0 { for j in 0..<n { b[j] = -0.0 } }   // products of −0 on the first row of op(B) too
+            var a = (0..<(m * k)).map { _ in Scalar(g.nextNormal()) }
+            let b = (0..<(k * n)).map { _ in Scalar(g.nextNormal()) }
+            // Row 0 of op(A) all zeros, stored either way: sums of exactly +0, which a negative α turns
+            // into −0 before they meet the zeroed C (+0 both ways).
+            for p in 0..<k { a[p] = 0; a[p * m] = 0 }
             for transposeA in [false, true] {
                 for transposeB in [false, true] {
                     for ldc in [n, n + 5] {

@@ -74,34 +74,23 @@ extension DirectVector {
                         // A last group of fewer samples computes only the vectors its slots reach.
                         let vectors = grid.vectors(samples: count)
                         for (top, rows) in grid.blocks {
-                            // A 4-row block of kernel height 5 on 16 registers takes its vectors in
-                            // pairs (the last one alone when their count is odd), last to first.
-                            var column = vectors - 1
-                            if rows == 4 && kH == 5 && grid.pairsLastBlock {
-                                if vectors % 2 == 1 {
-                                    let offset = top * pitch + column * lanes
-                                    tile(rows: 4, kernelHeight: 5, channels: channels, kernelWidth: kW,
-                                         dilationWidth: layout.dilationWidth, weights: UnsafePointer(packed),
-                                         input: UnsafePointer(padded + offset), planeStride: plane, rowPitch: pitch,
-                                         output: staging + offset, initial: bias)
-                                    column -= 1
-                                }
-                                for pair in Swift.stride(from: column - 1, through: 0, by: -2) {
-                                    let offset = top * pitch + pair * lanes
-                                    RowReuseKernel.rows4Height5Columns2(
-                                        channels: channels, kernelWidth: kW, dilationWidth: layout.dilationWidth,
-                                        weights: UnsafePointer(packed), input: UnsafePointer(padded + offset),
-                                        planeStride: plane, rowPitch: pitch, output: staging + offset, outputPitch: pitch,
-                                        initial: bias, Self.self)
-                                }
-                                continue
-                            }
-                            for column in Swift.stride(from: column, through: 0, by: -1) {
+                            // A 4-row block of kernel height 5 on 16 registers takes its vectors in pairs;
+                            // the vectors past the pairs (all of them elsewhere) go one by one. Last to first.
+                            let paired = rows == 4 && kH == 5 && grid.pairsLastBlock ? vectors / 2 * 2 : 0
+                            for column in Swift.stride(from: vectors - 1, through: paired, by: -1) {
                                 let offset = top * pitch + column * lanes
                                 tile(rows: rows, kernelHeight: kH, channels: channels, kernelWidth: kW,
                                      dilationWidth: layout.dilationWidth, weights: UnsafePointer(packed),
                                      input: UnsafePointer(padded + offset), planeStride: plane, rowPitch: pitch,
                                      output: staging + offset, initial: bias)
+                            }
+                            for column in Swift.stride(from: paired - 2, through: 0, by: -2) {
+                                let offset = top * pitch + column * lanes
+                                RowReuseKernel.rows4Height5Columns2(
+                                    channels: channels, kernelWidth: kW, dilationWidth: layout.dilationWidth,
+                                    weights: UnsafePointer(packed), input: UnsafePointer(padded + offset),
+                                    planeStride: plane, rowPitch: pitch, output: staging + offset, outputPitch: pitch,
+                                    initial: bias, Self.self)
                             }
                         }
                         for s in 0..<count {
@@ -157,8 +146,8 @@ extension DirectVector {
 /// wastes 4 of 32 lanes, seven 12 of 208.
 struct RowReuseGrid {
     var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
-    /// Whether a last block of 4 rows takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
-    /// with 16 registers, where the 8-row tiles leave such a block (32 registers hold 10-row tiles and leave fewer).
+    /// Whether a block of 4 rows with kernel height 5 takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
+    /// with 16 registers, where it was measured (AMD Zen 3); 32-register machines, not measured, keep one vector.
     var pairsLastBlock: Bool
     private var outWidth: Int, lanes: Int
     /// (first row, rows) of each register tile (``blockRows(remaining:registers:)``).
