@@ -143,7 +143,8 @@ extension DirectVector {
 /// zeros, on either side). Output pixel `(oh, ow)` of slot `s` is grid column `s·(W + pW) + ow`; the
 /// `pW` columns between two samples' outputs are computed and discarded. The slot count (at most 8)
 /// computes the fewest vectors per useful output pixel — a 28-wide LeNet plane: one sample per row
-/// wastes 4 of 32 lanes, seven 12 of 208.
+/// wastes 4 of 32 lanes, and with 16-lane vectors seven samples 12 of 208; with 8 lanes three samples
+/// waste 4 of 88.
 struct RowReuseGrid {
     var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
     /// Whether a block of 4 rows with kernel height 5 takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
