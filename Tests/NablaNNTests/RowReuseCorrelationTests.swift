@@ -121,6 +121,10 @@ final class RowReuseCorrelationTests: XCTestCase {
         XCTAssertEqual(wide.blocks.map(\.top), [0, 10, 20], "32 registers: 10-row tiles")
         XCTAssertEqual(wide.blocks.map(\.rows), [10, 10, 8])
         XCTAssertEqual([wide.samples, wide.vectorsPerRow], [7, 13])
+        // 8 lanes (AVX2): 3 samples, 2·30 + 28 = 88 columns in 11 vectors — 4 samples would take 15 vectors
+        // for 118 (4 of 88 lanes wasted against 8 of 120).
+        let grid8 = RowReuseGrid(DirectConvolutionLayout(inputGradient: g, lanes: 8), batch: 128, registers: 16)
+        XCTAssertEqual([grid8.samples, grid8.sampleStride, grid8.width, grid8.vectorsPerRow], [3, 30, 92, 11])
         XCTAssertEqual(RowReuseGrid(layout16, batch: 3).samples, 1, "three samples waste as many lanes as one")
         XCTAssertEqual(RowReuseGrid(layout16, batch: 1).samples, 1)
         let rows9 = RowReuseGrid(DirectConvolutionLayout(inputGradient: try Convolution2DGeometry(
