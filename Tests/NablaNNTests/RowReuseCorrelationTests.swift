@@ -131,6 +131,9 @@ final class RowReuseCorrelationTests: XCTestCase {
             operation: "conv2d", input: [2, 1, 9, 9], weight: [2, 1, 3, 3], bias: nil, stride: (1, 1), padding: (1, 1),
             dilation: (1, 1), groups: 1), lanes: 4), batch: 2, registers: 16)
         XCTAssertEqual(rows9.blocks.map(\.rows), [8, 4], "9 rows: a block of 8, then 4 for the last")
+        // Pairs in the 4-row block: kernel height 5 on 16 registers only.
+        XCTAssertEqual([grid.pairsLastBlock, grid8.pairsLastBlock, wide.pairsLastBlock, rows9.pairsLastBlock],
+                       [true, true, false, false])
     }
 
     /// Blocks cover the plane with the tallest tile the register file holds, and never leave more

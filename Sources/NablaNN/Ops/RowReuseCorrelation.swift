@@ -76,7 +76,7 @@ extension DirectVector {
                         for (top, rows) in grid.blocks {
                             // A 4-row block of kernel height 5 on 16 registers takes its vectors in pairs;
                             // the vectors past the pairs (all of them elsewhere) go one by one. Last to first.
-                            let paired = rows == 4 && kH == 5 && grid.pairsLastBlock ? vectors / 2 * 2 : 0
+                            let paired = rows == 4 && grid.pairsLastBlock ? vectors / 2 * 2 : 0
                             for column in Swift.stride(from: vectors - 1, through: paired, by: -1) {
                                 let offset = top * pitch + column * lanes
                                 tile(rows: rows, kernelHeight: kH, channels: channels, kernelWidth: kW,
@@ -147,8 +147,9 @@ extension DirectVector {
 /// waste 4 of 88.
 struct RowReuseGrid {
     var samples: Int, sampleStride: Int, width: Int, plane: Int, vectorsPerRow: Int
-    /// Whether a block of 4 rows with kernel height 5 takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
-    /// with 16 registers, where it was measured (AMD Zen 3); 32-register machines, not measured, keep one vector.
+    /// Whether a block of 4 rows takes its vectors in pairs (``RowReuseKernel/rows4Height5Columns2(channels:kernelWidth:dilationWidth:weights:input:planeStride:rowPitch:output:outputPitch:initial:_:)``):
+    /// kernel height 5 with 16 registers, where it was measured (AMD Zen 3); 32-register machines, not
+    /// measured, keep one vector.
     var pairsLastBlock: Bool
     private var outWidth: Int, lanes: Int
     /// (first row, rows) of each register tile (``blockRows(remaining:registers:)``).
@@ -165,7 +166,7 @@ struct RowReuseGrid {
             best = candidate
         }
         samples = best
-        pairsLastBlock = registers < 32
+        pairsLastBlock = registers < 32 && layout.kernelHeight == 5
         width = pW + best * (w + pW)
         plane = layout.paddedHeight * width
         vectorsPerRow = vectors(best)

@@ -75,7 +75,8 @@ package func matrixMultiply<Scalar: TensorScalar>(
 /// the Zen kernel set uses its generic C loop, which zeroes one `Float` per `movss` store — 4 bytes
 /// per store where a 256-bit store writes 32 (Haswell's and SkylakeX's passes store whole vectors;
 /// there this fill replaces one vector pass with another). In the `mlp` step that pass was 9.6% of a
-/// two-thread profile (AMD Zen 3: the weight gradients, 512×784 and 512×512, and the input gradients). The result is the same bits: with `β = 0` each element is `0 + α·Σ`, which is
+/// two-thread profile (AMD Zen 3: the weight gradients, 512×784 and 512×512, and the input
+/// gradients). The result is the same bits: with `β = 0` each element is `0 + α·Σ`, which is
 /// what the product adds into the zeroed `C` (a `−0` sum gives `+0` both ways, and nothing in `C` is
 /// read before it is zeroed, so a `NaN` left there is overwritten as `β = 0` promises).
 @_specialize(where Scalar == Float)
