@@ -125,6 +125,13 @@ final class RowReuseCorrelationTests: XCTestCase {
         // for 118 (4 of 88 lanes wasted against 8 of 120).
         let grid8 = RowReuseGrid(DirectConvolutionLayout(inputGradient: g, lanes: 8), batch: 128, registers: 16)
         XCTAssertEqual([grid8.samples, grid8.sampleStride, grid8.width, grid8.vectorsPerRow], [3, 30, 92, 11])
+        // 8 lanes on 16 registers: 10-row blocks where the C tile runs, else blocks of 8.
+        XCTAssertEqual(grid8.blocks.map(\.rows), RowReuseKernel.nativeTenRows ? [10, 10, 8] : [8, 8, 8, 4])
+        let native = RowReuseKernel.nativeTenRows
+        defer { RowReuseKernel.nativeTenRows = native }
+        RowReuseKernel.nativeTenRows = false
+        XCTAssertEqual(RowReuseGrid(DirectConvolutionLayout(inputGradient: g, lanes: 8), batch: 128, registers: 16).blocks.map(\.rows),
+                       [8, 8, 8, 4], "without the C tile")
         XCTAssertEqual(RowReuseGrid(layout16, batch: 3).samples, 1, "three samples waste as many lanes as one")
         XCTAssertEqual(RowReuseGrid(layout16, batch: 1).samples, 1)
         let rows9 = RowReuseGrid(DirectConvolutionLayout(inputGradient: try Convolution2DGeometry(
@@ -139,24 +146,24 @@ final class RowReuseCorrelationTests: XCTestCase {
     /// Blocks cover the plane with the tallest tile the register file holds, and never leave more
     /// rows past the plane than a block of 4 would.
     func testBlocksTakeTheTallestTileThatWastesLeast() {
-        func blocks(_ height: Int, _ registers: Int) -> [Int] {
-            let blocks = RowReuseGrid.blocks(outHeight: height, registers: registers)
+        func blocks(_ height: Int, _ tenRows: Bool) -> [Int] {
+            let blocks = RowReuseGrid.blocks(outHeight: height, tenRows: tenRows)
             XCTAssertEqual(blocks.map(\.top), Array(blocks.map(\.rows).reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast()),
                            "\(height) rows: each block starts where the last ended")
             return blocks.map(\.rows)
         }
-        XCTAssertEqual(blocks(28, 32), [10, 10, 8])
-        XCTAssertEqual(blocks(28, 16), [8, 8, 8, 4])
-        XCTAssertEqual(blocks(12, 32), [8, 4], "12 rows: 8 + 4, not 10 + 4")
-        XCTAssertEqual(blocks(11, 32), [8, 4])
-        XCTAssertEqual(blocks(9, 32), [10])
-        XCTAssertEqual(blocks(3, 32), [4])
-        for registers in [32, 16] {
+        XCTAssertEqual(blocks(28, true), [10, 10, 8])
+        XCTAssertEqual(blocks(28, false), [8, 8, 8, 4])
+        XCTAssertEqual(blocks(12, true), [8, 4], "12 rows: 8 + 4, not 10 + 4")
+        XCTAssertEqual(blocks(11, true), [8, 4])
+        XCTAssertEqual(blocks(9, true), [10])
+        XCTAssertEqual(blocks(3, true), [4])
+        for tenRows in [true, false] {
             for height in 1...64 {
-                let rows = blocks(height, registers)
-                XCTAssertTrue(rows.allSatisfy { [4, 8, 10].contains($0) }, "\(height) rows, \(registers) registers: \(rows)")
-                XCTAssertLessThan(rows.reduce(0, +) - height, 4, "\(height) rows, \(registers) registers: \(rows)")
-                if registers < 32 { XCTAssertFalse(rows.contains(10), "16 registers: no 10-row tile") }
+                let rows = blocks(height, tenRows)
+                XCTAssertTrue(rows.allSatisfy { [4, 8, 10].contains($0) }, "\(height) rows, ten \(tenRows): \(rows)")
+                XCTAssertLessThan(rows.reduce(0, +) - height, 4, "\(height) rows, ten \(tenRows): \(rows)")
+                if !tenRows { XCTAssertFalse(rows.contains(10), "no 10-row tile") }
             }
         }
     }
@@ -233,5 +240,55 @@ final class RowReuseCorrelationTests: XCTestCase {
             check(SIMD8<Float>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
             check(SIMD16<Float>.self, channels: channels, kernelWidth: kernelWidth, dilation: dilation)
         }
+    }
+
+    /// The C 10-row tile (`CNablaKernels/rowreuse_x86.h`, x86-64 with AVX2 and FMA) writes, bit for bit,
+    /// what the Swift 10-row tile writes (the same sums in the same order), over channel counts, kernel
+    /// widths and dilations, with an output pitch that is not the input's; and nothing outside its 10
+    /// vectors.
+    func testNativeTenRowTileIsTheSwiftTile() throws {
+        guard RowReuseKernel.nativeTenRows else { throw XCTSkip("the C 10-row tile needs x86-64 with AVX2 and FMA") }
+        for (channels, kernelWidth, dilation) in [(6, 5, 1), (1, 3, 2), (2, 1, 1), (3, 4, 3)] {
+            var generator = RandomGenerator(seed: UInt64(channels * 10 + kernelWidth))
+            let pitch = 8 + (kernelWidth - 1) * dilation + 5, plane = 14 * pitch + 3, outputPitch = 11
+            let input = (0..<(channels * plane + 8)).map { _ in Float(generator.nextNormal()) }
+            let weights = (0..<(channels * kernelWidth * 5)).map { _ in Float(generator.nextNormal()) }
+            var native = [Float](repeating: .nan, count: 10 * outputPitch), swift = native
+            var ran = false
+            input.withUnsafeBufferPointer { x in
+                weights.withUnsafeBufferPointer { w in
+                    native.withUnsafeMutableBufferPointer { o in
+                        ran = RowReuseKernel.nativeRows10Height5(
+                            channels: channels, kernelWidth: kernelWidth, dilationWidth: dilation, weights: w.baseAddress!,
+                            input: x.baseAddress! + 1, planeStride: plane, rowPitch: pitch, output: o.baseAddress!,
+                            outputPitch: outputPitch, initial: 0.25, SIMD8<Float>.self)
+                    }
+                    swift.withUnsafeMutableBufferPointer { o in
+                        RowReuseKernel.rows10Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilation,
+                                                     weights: w.baseAddress!, input: x.baseAddress! + 1, planeStride: plane,
+                                                     rowPitch: pitch, output: o.baseAddress!, outputPitch: outputPitch,
+                                                     initial: 0.25, SIMD8<Float>.self)
+                    }
+                }
+            }
+            XCTAssertTrue(ran, "the C tile runs for 8 Floats")
+            let context = "\(channels) channels, kernel width \(kernelWidth), dilation \(dilation)"
+            for index in native.indices {
+                if index % outputPitch < 8 {
+                    XCTAssertEqual(native[index].bitPattern, swift[index].bitPattern, "\(context): element \(index)")
+                    XCTAssertFalse(native[index].isNaN, "\(context): element \(index) not written")
+                } else {
+                    XCTAssertTrue(native[index].isNaN, "\(context): wrote element \(index), past the row's vector")
+                }
+            }
+        }
+        // Other vector types are not the C tile's (it runs nothing and says so).
+        var unused = [Double](repeating: 0, count: 8)
+        let ranForDoubles = unused.withUnsafeMutableBufferPointer { o in
+            RowReuseKernel.nativeRows10Height5(channels: 0, kernelWidth: 0, dilationWidth: 1, weights: UnsafePointer(o.baseAddress!),
+                                               input: UnsafePointer(o.baseAddress!), planeStride: 0, rowPitch: 0,
+                                               output: o.baseAddress!, outputPitch: 0, initial: 0, SIMD4<Double>.self)
+        }
+        XCTAssertFalse(ranForDoubles)
     }
 }

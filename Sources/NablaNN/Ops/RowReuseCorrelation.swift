@@ -110,6 +110,11 @@ extension DirectVector {
                              output: UnsafeMutablePointer<Scalar>, initial: Scalar) {
         switch (rows, kernelHeight) {
         case (10, 5):
+            if RowReuseKernel.nativeRows10Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth,
+                                                  weights: weights, input: input, planeStride: planeStride, rowPitch: rowPitch,
+                                                  output: output, outputPitch: rowPitch, initial: initial, Self.self) {
+                return
+            }
             RowReuseKernel.rows10Height5(channels: channels, kernelWidth: kernelWidth, dilationWidth: dilationWidth, weights: weights,
                                          input: input, planeStride: planeStride, rowPitch: rowPitch,
                                          output: output, outputPitch: rowPitch, initial: initial, Self.self)
@@ -152,7 +157,7 @@ struct RowReuseGrid {
     /// measured, keep one vector.
     var pairsLastBlock: Bool
     private var outWidth: Int, lanes: Int
-    /// (first row, rows) of each register tile (``blockRows(remaining:registers:)``).
+    /// (first row, rows) of each register tile (``blockRows(remaining:tenRows:)``).
     var blocks: [(top: Int, rows: Int)]
     var paddedCount: Int, stagingCount: Int
 
@@ -170,7 +175,8 @@ struct RowReuseGrid {
         width = pW + best * (w + pW)
         plane = layout.paddedHeight * width
         vectorsPerRow = vectors(best)
-        blocks = Self.blocks(outHeight: layout.outHeight, registers: registers)
+        blocks = Self.blocks(outHeight: layout.outHeight,
+                             tenRows: Self.takesTenRows(registers: registers, kernelHeight: layout.kernelHeight, lanes: l))
         let top = blocks.last.map { $0.top + $0.rows } ?? 0
         // The last tile reads input rows up to `top − 1 + kH − 1` of the last plane, and its last vector
         // reaches `L` lanes past its first.
@@ -180,26 +186,34 @@ struct RowReuseGrid {
         stagingCount = paddedToCacheLine(top * width + vectorsPerRow * l)
     }
 
-    /// The rows of the next register tile when `remaining` output rows are left. A 32-register file
-    /// holds the 10-row tile, whose 10 accumulators outlast the multiply-add latency on machines that
-    /// issue two vector multiply-adds per cycle (8 accumulators × 4-cycle latency only just keep two
-    /// pipes fed: with 8-lane vectors and 32 registers on an AMD Zen 4, 57 → 78 GFLOP/s for LeNet's 1→6
-    /// input gradient); it takes 8 rows where that wastes fewer rows past the plane (11 or 12 left:
-    /// 8 + 4, not 10 + 4). 16 registers take blocks of 8: the 10-row tile spills there. Either way
-    /// the last block is 4 rows when at most 4 are left.
-    static func blockRows(remaining: Int, registers: Int) -> Int {
+    /// Whether blocks of 10 rows are taken: on 32 registers, and on 16 with kernel height 5 and 8 lanes
+    /// where the C tile runs (``RowReuseKernel/nativeTenRows``; 8 Doubles on 16 registers, only in
+    /// tests, take the Swift tile, which spills there but computes the same). Elsewhere the Swift
+    /// 10-row tile spills on 16 registers.
+    static func takesTenRows(registers: Int, kernelHeight: Int, lanes: Int) -> Bool {
+        registers >= 32 || (kernelHeight == 5 && lanes == 8 && RowReuseKernel.nativeTenRows)
+    }
+
+    /// The rows of the next register tile when `remaining` output rows are left. With `tenRows`
+    /// (``takesTenRows(registers:kernelHeight:lanes:)``) the 10-row tile, whose 10 accumulators outlast
+    /// the multiply-add latency on machines that issue two vector multiply-adds per cycle (8
+    /// accumulators × 4-cycle latency only just keep two pipes fed: with 8-lane vectors and 32
+    /// registers on an AMD Zen 4, 57 → 78 GFLOP/s for LeNet's 1→6 input gradient); it takes 8 rows
+    /// where that wastes fewer rows past the plane (11 or 12 left: 8 + 4, not 10 + 4). Without, blocks
+    /// of 8. Either way the last block is 4 rows when at most 4 are left.
+    static func blockRows(remaining: Int, tenRows: Bool) -> Int {
         switch remaining {
         case ...4: 4
         case ...8, 11, 12: 8
-        default: registers >= 32 ? 10 : 8
+        default: tenRows ? 10 : 8
         }
     }
 
     /// The register tiles that cover `outHeight` output rows, top to bottom: (first row, rows).
-    static func blocks(outHeight: Int, registers: Int) -> [(top: Int, rows: Int)] {
+    static func blocks(outHeight: Int, tenRows: Bool) -> [(top: Int, rows: Int)] {
         var blocks: [(top: Int, rows: Int)] = [], top = 0
         while top < outHeight {
-            let rows = blockRows(remaining: outHeight - top, registers: registers)
+            let rows = blockRows(remaining: outHeight - top, tenRows: tenRows)
             blocks.append((top, rows))
             top += rows
         }
