@@ -20,7 +20,9 @@ extension RowReuseKernel {
         #endif
     }()
 
-    /// Runs the C tile when `V` is 8 Floats and ``nativeTenRows``, and returns whether it did.
+    /// Runs the C tile when `V` is 8 Floats and ``nativeTenRows``, and returns whether it did. On
+    /// 32-register machines 8-Float vectors come only from a forced 256-bit width (the tests'); there
+    /// the C tile stands in for the Swift one with the same bits.
     @inline(__always)
     static func nativeRows10Height5<V: SIMD>(
         channels: Int, kernelWidth: Int, dilationWidth: Int, weights: UnsafePointer<V.Scalar>,
