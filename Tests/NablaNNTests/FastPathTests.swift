@@ -95,6 +95,11 @@ extension FastPathTests {
             (3, 6, 5, (2, 3), (1, 1), (3, 4), (1, 1)),    // padding beyond the kernel's reach
             (2, 9, 11, (3, 3), (2, 3), (1, 0), (1, 2)),   // strides and dilation
             (1, 4, 40, (1, 3), (1, 1), (0, 1), (1, 1)),   // rows long enough for the library copy
+            // Stride 2 across the width (ResNet's downsampling layers):
+            (2, 8, 34, (3, 3), (2, 2), (1, 1), (1, 1)),   // ResNet's downsampling 3×3, 17 outputs a row
+            (2, 6, 32, (1, 1), (2, 2), (0, 0), (1, 1)),   // a 1×1 projection shortcut
+            (1, 9, 40, (3, 3), (1, 2), (2, 2), (2, 2)),   // stride 2 with dilation 2
+            (3, 3, 17, (2, 3), (2, 2), (0, 3), (1, 1)),   // an odd width, padding beyond the reach
         ]
         for t in cases {
             let g = Convolution2DGeometry(batch: 1, inChannels: t.c, inHeight: t.h, inWidth: t.w, outChannels: 1,
