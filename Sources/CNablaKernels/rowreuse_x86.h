@@ -51,18 +51,17 @@ static inline void nabla_rows10_height5_avx2(long channels, long kernelWidth, lo
             NABLA_ROW(2);  NABLA_FMA(s0, x, w2); NABLA_FMA(s1, x, w1); NABLA_FMA(s2, x, w0);
             NABLA_ROW(3);  NABLA_FMA_M(s0, x, w34[0]); NABLA_FMA(s1, x, w2); NABLA_FMA(s2, x, w1);
                            NABLA_FMA(s3, x, w0);
-            NABLA_ROW(4);  NABLA_FMA_M(s0, x, w34[1]); NABLA_FMA_M(s1, x, w34[0]); NABLA_FMA(s2, x, w2);
-                           NABLA_FMA(s3, x, w1); NABLA_FMA(s4, x, w0);
-            NABLA_ROW(5);  NABLA_FMA_M(s1, x, w34[1]); NABLA_FMA_M(s2, x, w34[0]); NABLA_FMA(s3, x, w2);
-                           NABLA_FMA(s4, x, w1); NABLA_FMA(s5, x, w0);
-            NABLA_ROW(6);  NABLA_FMA_M(s2, x, w34[1]); NABLA_FMA_M(s3, x, w34[0]); NABLA_FMA(s4, x, w2);
-                           NABLA_FMA(s5, x, w1); NABLA_FMA(s6, x, w0);
-            NABLA_ROW(7);  NABLA_FMA_M(s3, x, w34[1]); NABLA_FMA_M(s4, x, w34[0]); NABLA_FMA(s5, x, w2);
-                           NABLA_FMA(s6, x, w1); NABLA_FMA(s7, x, w0);
-            NABLA_ROW(8);  NABLA_FMA_M(s4, x, w34[1]); NABLA_FMA_M(s5, x, w34[0]); NABLA_FMA(s6, x, w2);
-                           NABLA_FMA(s7, x, w1); NABLA_FMA(s8, x, w0);
-            NABLA_ROW(9);  NABLA_FMA_M(s5, x, w34[1]); NABLA_FMA_M(s6, x, w34[0]); NABLA_FMA(s7, x, w2);
-                           NABLA_FMA(s8, x, w1); NABLA_FMA(s9, x, w0);
+            // Rows 4–9 meet five output rows each: kernel row 4 for the first, down to kernel row 0 for the last.
+#define NABLA_FULL_ROW(k, a, b, c, d, e)                                                              \
+            NABLA_ROW(k); NABLA_FMA_M(a, x, w34[1]); NABLA_FMA_M(b, x, w34[0]); NABLA_FMA(c, x, w2); \
+            NABLA_FMA(d, x, w1); NABLA_FMA(e, x, w0)
+            NABLA_FULL_ROW(4, s0, s1, s2, s3, s4);
+            NABLA_FULL_ROW(5, s1, s2, s3, s4, s5);
+            NABLA_FULL_ROW(6, s2, s3, s4, s5, s6);
+            NABLA_FULL_ROW(7, s3, s4, s5, s6, s7);
+            NABLA_FULL_ROW(8, s4, s5, s6, s7, s8);
+            NABLA_FULL_ROW(9, s5, s6, s7, s8, s9);
+#undef NABLA_FULL_ROW
             NABLA_ROW(10); NABLA_FMA_M(s6, x, w34[1]); NABLA_FMA_M(s7, x, w34[0]); NABLA_FMA(s8, x, w2);
                            NABLA_FMA(s9, x, w1);
             NABLA_ROW(11); NABLA_FMA_M(s7, x, w34[1]); NABLA_FMA_M(s8, x, w34[0]); NABLA_FMA(s9, x, w2);

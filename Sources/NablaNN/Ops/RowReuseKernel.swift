@@ -9,7 +9,8 @@
 /// tile loads `R + kH − 1` vectors for `R·kH` multiply-adds (12 for 40 with `R = 8, kH = 5`) — against
 /// one load per multiply-add for a one-row tile of the general kernels. Registers: `R` accumulators,
 /// `kH` weights and the loaded rows; the 10-row tiles are for 32-register files (with 16, LLVM's
-/// schedule keeps the loaded rows live and spills).
+/// schedule keeps the loaded rows live and spills; there 8-Float vectors take the C tile of
+/// `RowReuseNativeKernel.swift`, which gives the same bits).
 ///
 /// `y_r = initial + Σ_c Σ_j Σ_i W[c, i, j]·x[c·planeStride + (r + i)·rowPitch + j·dW + ·]`, summed in
 /// that order (`c`, then `j`, then `i`) with one fused multiply-add per tap; `weights` is packed
